@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import type { SourceLocation } from '../model/location.js';
+
+export type Severity = 'error' | 'warning';
+
+/** A secondary place that explains a finding ("the rule that lets MRs run it is here"). */
+export interface RelatedLocation {
+  location: SourceLocation;
+  message: string;
+}
+
+/**
+ * A mechanical fix: replace the whole lines `location.line..location.endLine` of
+ * `location.file` with `replacement` (which may span several lines, no trailing newline).
+ * The review turns it into a GitLab ```suggestion``` block.
+ */
+export interface Fix {
+  description: string;
+  location: SourceLocation;
+  replacement: string;
+}
+
+export interface Suppression {
+  kind: 'exception' | 'inline';
+  reason: string;
+}
+
+export interface Finding {
+  ruleId: string;
+  severity: Severity;
+  /** true when this finding fails the commit status / CLI exit code. */
+  blocking: boolean;
+  message: string;
+  location: SourceLocation;
+  job?: string;
+  /** Key path inside the job or file (e.g. ["environment", "name"]); part of the fingerprint. */
+  keyPath: string[];
+  /** Stable id: rule, file, job, key path (and a discriminator) — never the line number. */
+  fingerprint: string;
+  related?: RelatedLocation[];
+  fix?: Fix;
+  /** Set when an exception or inline comment silenced it: kept and counted, never blocking. */
+  suppressed?: Suppression;
+}
+
+export function fingerprintOf(parts: {
+  ruleId: string;
+  file: string;
+  job?: string;
+  keyPath: string[];
+  discriminator?: string;
+}): string {
+  const h = createHash('sha256');
+  h.update([parts.ruleId, parts.file, parts.job ?? '', parts.keyPath.join('.'), parts.discriminator ?? ''].join('\u0000'));
+  return h.digest('hex').slice(0, 16);
+}
+
+export interface FindingSummary {
+  errors: number;
+  warnings: number;
+  blocking: number;
+  suppressed: number;
+}
+
+export function summarize(findings: readonly Finding[]): FindingSummary {
+  let errors = 0;
+  let warnings = 0;
+  let blocking = 0;
+  let suppressed = 0;
+  for (const f of findings) {
+    if (f.suppressed) {
+      suppressed++;
+      continue;
+    }
+    if (f.severity === 'error') errors++;
+    else warnings++;
+    if (f.blocking) blocking++;
+  }
+  return { errors, warnings, blocking, suppressed };
+}
+
+/** Stable order for every output: file, line, column, rule. */
+export function sortFindings(findings: Finding[]): Finding[] {
+  return findings.sort(
+    (a, b) =>
+      a.location.file.localeCompare(b.location.file) ||
+      a.location.line - b.location.line ||
+      a.location.column - b.location.column ||
+      a.ruleId.localeCompare(b.ruleId),
+  );
+}

@@ -1,0 +1,76 @@
+import type { SourceLocation } from '../model/location.js';
+
+/**
+ * The text of every file an evaluation read, for source snippets in outputs and for review
+ * suggestions. Secret ranges registered here are masked in every line it hands out, so no
+ * renderer can print a credential found in YAML or TOML.
+ */
+export class SourceFiles {
+  private readonly lines = new Map<string, string[]>();
+  private readonly secrets = new Map<string, SourceLocation[]>();
+
+  add(file: string, text: string): void {
+    this.lines.set(file, text.split(/\r?\n/));
+  }
+
+  has(file: string): boolean {
+    return this.lines.has(file);
+  }
+
+  files(): string[] {
+    return [...this.lines.keys()];
+  }
+
+  /** Mark a range (typically a scalar value) as secret: it is masked wherever shown. */
+  addSecret(loc: SourceLocation): void {
+    const list = this.secrets.get(loc.file) ?? [];
+    list.push(loc);
+    this.secrets.set(loc.file, list);
+  }
+
+  /** The 1-based line with secrets masked, or undefined. */
+  line(file: string, line: number): string | undefined {
+    const raw = this.lines.get(file)?.[line - 1];
+    if (raw === undefined) return undefined;
+    return this.maskLine(file, line, raw);
+  }
+
+  /** Any text that may contain a secret value from this file (masks the literal values). */
+  maskText(text: string): string {
+    let out = text;
+    for (const [file, locs] of this.secrets) {
+      for (const loc of locs) {
+        const value = this.rawRange(file, loc);
+        if (value && value.length >= 4) out = out.split(value).join(maskValue(value));
+      }
+    }
+    return out;
+  }
+
+  private rawRange(file: string, loc: SourceLocation): string | undefined {
+    const lines = this.lines.get(file);
+    if (!lines) return undefined;
+    if (loc.line !== loc.endLine) return undefined;
+    return lines[loc.line - 1]?.slice(loc.column - 1, loc.endColumn - 1);
+  }
+
+  private maskLine(file: string, lineNo: number, raw: string): string {
+    const locs = this.secrets.get(file);
+    if (!locs) return raw;
+    let out = raw;
+    for (const loc of locs) {
+      if (lineNo < loc.line || lineNo > loc.endLine) continue;
+      const start = lineNo === loc.line ? loc.column - 1 : 0;
+      const end = lineNo === loc.endLine ? loc.endColumn - 1 : out.length;
+      if (end <= start) continue;
+      out = out.slice(0, start) + maskValue(out.slice(start, end)) + out.slice(end);
+    }
+    return out;
+  }
+}
+
+/** `glpat-abcdef123456` → `glpa************`: keeps a 4-character hint, never the value. */
+export function maskValue(value: string): string {
+  const keep = value.length > 12 ? 4 : 0;
+  return value.slice(0, keep) + '*'.repeat(Math.max(4, Math.min(12, value.length - keep)));
+}

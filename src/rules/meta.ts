@@ -1,0 +1,27 @@
+import type { ZodType } from 'zod';
+import type { Severity } from '../findings/finding.js';
+
+export type RuleKind = 'pipeline' | 'runner' | 'live';
+
+/**
+ * Metadata every rule module carries next to its logic (ESLint / zizmor style). The rule
+ * table in the README, `tierguard rules` and `tierguard explain` are generated from it.
+ */
+export interface RuleMeta<O = Record<string, unknown>> {
+  /** Kebab-case id; the module file and docs page are named after it. */
+  id: string;
+  kind: RuleKind;
+  /** One-line title. */
+  title: string;
+  defaultSeverity: Severity;
+  /** The trust principle the rule protects. */
+  principle: string;
+  /** How to fix a finding. */
+  fix: string;
+  /** Options schema with defaults; `{}` parses to the defaults. */
+  options?: ZodType<O>;
+}
+
+export function docsPath(id: string): string {
+  return `docs/rules/${id}.md`;
+}
