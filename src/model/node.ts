@@ -1,0 +1,129 @@
+import type { SourceLocation } from './location.js';
+
+/**
+ * The positioned value tree every part of tierguard reads. It is built from the `yaml`
+ * package's AST with GitLab's loader semantics (Psych, YAML 1.1) and keeps, for every value,
+ * the file/line/column it was written at and how it reached where it is now.
+ */
+export type YNode = YMap | YSeq | YScalar | YRef;
+
+/** How a value reached its place: through an include, `extends`, `default:`, `!reference`, … */
+export interface Provenance {
+  kind: 'include' | 'extends' | 'default' | 'reference' | 'merge-key' | 'alias' | 'top-level';
+  /** What it came from: a hidden job name, an include target, an anchor name. */
+  from: string;
+  /** Where the mechanism was written (the `extends:` entry, the `!reference` tag …). */
+  loc?: SourceLocation;
+}
+
+interface YBase {
+  loc: SourceLocation;
+  /** Outermost last: e.g. [{extends .base}, {extends .deploy_base}]. Empty when written in place. */
+  via?: Provenance[];
+}
+
+export type Scalar = string | number | boolean | null;
+
+export interface YScalar extends YBase {
+  kind: 'scalar';
+  value: Scalar;
+  /** YAML tag if one was written (e.g. `!!str`). */
+  tag?: string;
+}
+
+export interface YSeq extends YBase {
+  kind: 'seq';
+  items: YNode[];
+}
+
+export interface YMapEntry {
+  key: string;
+  keyLoc: SourceLocation;
+  value: YNode;
+}
+
+export interface YMap extends YBase {
+  kind: 'map';
+  /** Insertion-ordered; a duplicate key replaces the value but keeps the first position (Ruby Hash). */
+  entries: Map<string, YMapEntry>;
+}
+
+/** An unresolved `!reference [job, key, …]` (resolved by the model after `extends`). */
+export interface YRef extends YBase {
+  kind: 'reference';
+  path: string[];
+}
+
+export function isMap(n: YNode | undefined): n is YMap {
+  return n?.kind === 'map';
+}
+export function isSeq(n: YNode | undefined): n is YSeq {
+  return n?.kind === 'seq';
+}
+export function isScalar(n: YNode | undefined): n is YScalar {
+  return n?.kind === 'scalar';
+}
+
+/** Follow a key path through maps (and numeric indexes through sequences). */
+export function get(node: YNode | undefined, ...path: (string | number)[]): YNode | undefined {
+  let cur = node;
+  for (const p of path) {
+    if (!cur) return undefined;
+    if (typeof p === 'number') {
+      if (cur.kind !== 'seq') return undefined;
+      cur = cur.items[p];
+    } else {
+      if (cur.kind !== 'map') return undefined;
+      cur = cur.entries.get(p)?.value;
+    }
+  }
+  return cur;
+}
+
+export function entry(node: YNode | undefined, key: string): YMapEntry | undefined {
+  return node?.kind === 'map' ? node.entries.get(key) : undefined;
+}
+
+/** A scalar as a string (numbers and booleans stringified like Ruby's to_s), else undefined. */
+export function str(node: YNode | undefined): string | undefined {
+  if (!node || node.kind !== 'scalar' || node.value === null) return undefined;
+  return String(node.value);
+}
+
+/** A string or a list of strings (`tags`, `extends`, `needs` names …) as an array. */
+export function strList(node: YNode | undefined): string[] {
+  if (!node) return [];
+  if (node.kind === 'scalar') return node.value === null ? [] : [String(node.value)];
+  if (node.kind === 'seq') {
+    const out: string[] = [];
+    for (const it of node.items) {
+      if (it.kind === 'scalar' && it.value !== null) out.push(String(it.value));
+      else if (it.kind === 'seq') out.push(...strList(it));
+    }
+    return out;
+  }
+  return [];
+}
+
+export function bool(node: YNode | undefined): boolean | undefined {
+  if (!node || node.kind !== 'scalar') return undefined;
+  return typeof node.value === 'boolean' ? node.value : undefined;
+}
+
+/** Plain JS value (references become `{ '!reference': [...] }`). */
+export function toJS(node: YNode | undefined): unknown {
+  if (!node) return undefined;
+  switch (node.kind) {
+    case 'scalar':
+      return node.value;
+    case 'seq':
+      return node.items.map(toJS);
+    case 'reference':
+      return { '!reference': node.path };
+    case 'map': {
+      const o: Record<string, unknown> = {};
+      for (const [k, e] of node.entries) o[k] = toJS(e.value);
+      return o;
+    }
+  }
+}
