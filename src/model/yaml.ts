@@ -1,0 +1,279 @@
+import { LineCounter, Parser, Composer, isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node as YamlNode } from 'yaml';
+import type { SourceLocation } from './location.js';
+import type { Diagnostic } from './diagnostics.js';
+import type { YMap, YMapEntry, YNode, YScalar } from './node.js';
+
+/**
+ * GitLab's YAML limits (`lib/gitlab/config/loader/yaml.rb`: MAX_YAML_SIZE 2 MB, MAX_YAML_DEPTH
+ * 100, checked on the loaded, alias-expanded object with `Gitlab::Utils::DeepSize`). We count the
+ * expanded size in nodes and bytes on our own tree, because the `yaml` package's
+ * `maxAliasCount` only guards `toJS` (GITLAB-FACTS.md).
+ */
+export interface YamlLimits {
+  maxBytes: number;
+  maxDepth: number;
+  /** Expanded (alias-resolved) size budget, in approximate bytes like DeepSize. */
+  maxExpandedBytes: number;
+}
+
+export const GITLAB_YAML_LIMITS: YamlLimits = {
+  maxBytes: 2 * 1024 * 1024,
+  maxDepth: 100,
+  maxExpandedBytes: 2 * 1024 * 1024 * 10,
+};
+
+export interface ParsedYaml {
+  /** The configuration document (the second one when the first is a `spec:` header). */
+  root?: YMap;
+  /** The `spec:` header document, when present. */
+  header?: YMap;
+  diagnostics: Diagnostic[];
+  lineCounter: LineCounter;
+}
+
+class YamlLimitError extends Error {
+  constructor(
+    message: string,
+    readonly loc: SourceLocation,
+  ) {
+    super(message);
+  }
+}
+
+const NODE_OVERHEAD = 40;
+
+/**
+ * Parse one CI YAML file into the positioned tree, with GitLab's loader semantics:
+ * YAML 1.1 scalars (`yes`/`on` are booleans), duplicate keys accepted (last wins, first
+ * position kept like a Ruby Hash), merge keys `<<` as Psych does them
+ * (`ruby/psych` `lib/psych/visitors/to_ruby.rb`, `revive_hash`): the merged map overwrites the
+ * keys written before `<<`, keys written after it win; with a list of maps, earlier maps win.
+ */
+export function parseCiYaml(file: string, text: string, limits: YamlLimits = GITLAB_YAML_LIMITS): ParsedYaml {
+  const lineCounter = new LineCounter();
+  const diagnostics: Diagnostic[] = [];
+  const fail = (message: string, loc: SourceLocation): ParsedYaml => {
+    diagnostics.push({ kind: 'invalid', message, location: loc, keyPath: [] });
+    return { diagnostics, lineCounter };
+  };
+  if (Buffer.byteLength(text, 'utf8') > limits.maxBytes) {
+    return fail(`${file}: the file is too big (over ${limits.maxBytes / 1024 / 1024} MB, GitLab's limit)`, at(file, 1, 1));
+  }
+
+  let docs: Document.Parsed[];
+  try {
+    const parser = new Parser(lineCounter.addNewLine);
+    const composer = new Composer({ version: '1.1', uniqueKeys: false, merge: false, strict: false, prettyErrors: false });
+    docs = [...composer.compose(parser.parse(text), true, text.length)];
+  } catch (err) {
+    // The yaml parser recurses on nesting; absurd nesting ends here instead of crashing.
+    if (err instanceof RangeError) return fail('the YAML is nested too deeply to be parsed', at(file, 1, 1));
+    throw err;
+  }
+
+  const toLoc = (start: number, end: number): SourceLocation => {
+    const s = lineCounter.linePos(start);
+    const e = lineCounter.linePos(Math.max(start, end));
+    return { file, line: s.line, column: s.col, endLine: e.line, endColumn: e.col };
+  };
+
+  for (const doc of docs) {
+    const err = doc.errors[0];
+    if (err) {
+      const pos = err.linePos?.[0] ?? lineCounter.linePos(err.pos[0]);
+      if (/call stack/i.test(err.message)) return fail('the YAML is nested too deeply to be parsed', at(file, 1, 1));
+      const msg = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+      return fail(`YAML syntax error: ${msg}`, at(file, pos.line, pos.col));
+    }
+  }
+  const nonEmpty = docs.filter((d) => d.contents !== null);
+  if (nonEmpty.length === 0) return { diagnostics, lineCounter };
+  // `lib/gitlab/ci/config/yaml/loader.rb`: at most two documents, the first may be a `spec:` header.
+  if (docs.length > 2) {
+    const third = docs[2];
+    return fail('the config can have at most 2 YAML documents (a `spec:` header and the configuration)', toLoc(third.range[0], third.range[0]));
+  }
+
+  const converter = new Converter(file, toLoc, limits);
+  const converted: (YNode | undefined)[] = [];
+  try {
+    for (const doc of docs) converted.push(doc.contents ? converter.convert(doc.contents as YamlNode, 1) : undefined);
+  } catch (err) {
+    if (err instanceof YamlLimitError) return fail(err.message, err.loc);
+    if (err instanceof RangeError) return fail('the YAML is nested too deeply to be parsed', at(file, 1, 1));
+    throw err;
+  }
+
+  let header: YNode | undefined;
+  let root: YNode | undefined;
+  if (converted.length === 2) {
+    header = converted[0];
+    root = converted[1];
+    if (header && !(header.kind === 'map' && header.entries.has('spec'))) {
+      return fail('the first of two YAML documents must be a `spec:` header', header.loc);
+    }
+  } else {
+    root = converted[0];
+  }
+  if (root && root.kind !== 'map') {
+    if (root.kind === 'scalar' && root.value === null) return { diagnostics, lineCounter, header: header as YMap | undefined };
+    return fail('the configuration must be a mapping of keywords and jobs', root.loc);
+  }
+  return { root: root as YMap | undefined, header: header as YMap | undefined, diagnostics, lineCounter };
+}
+
+function at(file: string, line: number, column: number): SourceLocation {
+  return { file, line, column, endLine: line, endColumn: column };
+}
+
+class Converter {
+  private readonly anchors = new Map<string, YNode>();
+  private readonly sizes = new WeakMap<YNode, { bytes: number; depth: number }>();
+  private expandedBytes = 0;
+
+  constructor(
+    private readonly file: string,
+    private readonly toLoc: (start: number, end: number) => SourceLocation,
+    private readonly limits: YamlLimits,
+  ) {}
+
+  convert(node: YamlNode, depth: number): YNode {
+    if (depth > this.limits.maxDepth) {
+      throw new YamlLimitError(`the YAML is nested too deeply (over ${this.limits.maxDepth} levels, GitLab's limit)`, this.loc(node));
+    }
+    let out: YNode;
+    if (isAlias(node)) {
+      const target = this.anchors.get(node.source);
+      if (!target) throw new YamlLimitError(`unknown alias *${node.source}`, this.loc(node));
+      const m = this.measure(target);
+      if (depth + m.depth - 1 > this.limits.maxDepth) {
+        throw new YamlLimitError(`the YAML is nested too deeply (over ${this.limits.maxDepth} levels, GitLab's limit)`, this.loc(node));
+      }
+      this.charge(m.bytes, node);
+      return target;
+    }
+    if (isScalar(node)) {
+      let value = node.value;
+      if (value instanceof Date || value instanceof Uint8Array || typeof value === 'bigint') value = node.source;
+      else if (typeof value === 'symbol') value = String(node.source ?? '');
+      const s: YScalar = { kind: 'scalar', value: value as YScalar['value'], loc: this.loc(node) };
+      if (node.tag && node.tag !== 'tag:yaml.org,2002:str') s.tag = node.tag;
+      this.charge(NODE_OVERHEAD + (typeof value === 'string' ? value.length : 8), node);
+      out = s;
+    } else if (isSeq(node)) {
+      this.charge(NODE_OVERHEAD, node);
+      const items = node.items.map((it) => this.convert(it as YamlNode, depth + 1));
+      if (node.tag === '!reference') {
+        out = this.reference(node, items);
+      } else {
+        out = { kind: 'seq', items, loc: this.loc(node) };
+      }
+    } else if (isMap(node)) {
+      this.charge(NODE_OVERHEAD, node);
+      out = this.map(node, depth);
+    } else {
+      throw new YamlLimitError('unsupported YAML node', this.loc(node));
+    }
+    if (node.anchor) this.anchors.set(node.anchor, out);
+    return out;
+  }
+
+  private reference(node: YamlNode, items: YNode[]): YNode {
+    // `lib/gitlab/ci/config/yaml/tags/reference.rb`: a non-empty sequence of strings.
+    const path: string[] = [];
+    for (const it of items) {
+      if (it.kind !== 'scalar' || typeof it.value !== 'string') {
+        throw new YamlLimitError('`!reference` must be a non-empty list of strings', this.loc(node));
+      }
+      path.push(it.value);
+    }
+    if (path.length === 0) throw new YamlLimitError('`!reference` must be a non-empty list of strings', this.loc(node));
+    return { kind: 'reference', path, loc: this.loc(node) };
+  }
+
+  private map(node: YamlNode & { items: unknown[] }, depth: number): YMap {
+    const entries = new Map<string, YMapEntry>();
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue;
+      const keyNode = pair.key as YamlNode | null;
+      const keyLoc = keyNode ? this.loc(keyNode) : this.loc(node);
+      const isMergeKey = !!keyNode && isScalar(keyNode) && (typeof keyNode.value === 'symbol' || keyNode.value === '<<');
+      const keyStr = isMergeKey
+        ? '<<'
+        : keyNode === null
+          ? ''
+          : isScalar(keyNode)
+            ? String(keyNode.value ?? '')
+            : String((keyNode as { source?: string }).source ?? '');
+      const valueNode = pair.value as YamlNode | null;
+      const value: YNode = valueNode
+        ? this.convert(valueNode, depth + 1)
+        : { kind: 'scalar', value: null, loc: { ...keyLoc, line: keyLoc.endLine, column: keyLoc.endColumn } };
+      const explicitStr = keyNode && isScalar(keyNode) && keyNode.tag === 'tag:yaml.org,2002:str';
+      if (keyStr === '<<' && !explicitStr) {
+        const merged = this.mergeSources(value);
+        if (merged) {
+          for (const [k, e] of merged) entries.set(k, e);
+          continue;
+        }
+      }
+      entries.set(keyStr, { key: keyStr, keyLoc, value });
+    }
+    return { kind: 'map', entries, loc: this.loc(node) };
+  }
+
+  /** Psych: a map merges; a list of maps merges with earlier maps winning; else a plain key. */
+  private mergeSources(value: YNode): Map<string, YMapEntry> | undefined {
+    if (value.kind === 'map') return value.entries;
+    if (value.kind === 'seq') {
+      if (!value.items.every((i) => i.kind === 'map')) return undefined;
+      const h = new Map<string, YMapEntry>();
+      for (let i = value.items.length - 1; i >= 0; i--) {
+        for (const [k, e] of (value.items[i] as YMap).entries) h.set(k, e);
+      }
+      return h;
+    }
+    return undefined;
+  }
+
+  private measure(n: YNode): { bytes: number; depth: number } {
+    const cached = this.sizes.get(n);
+    if (cached) return cached;
+    let bytes = NODE_OVERHEAD;
+    let depth = 1;
+    if (n.kind === 'scalar') bytes += typeof n.value === 'string' ? n.value.length : 8;
+    else if (n.kind === 'seq' || n.kind === 'reference') {
+      const items = n.kind === 'seq' ? n.items : [];
+      for (const it of items) {
+        const m = this.measure(it);
+        bytes += m.bytes;
+        depth = Math.max(depth, m.depth + 1);
+      }
+    } else {
+      for (const e of n.entries.values()) {
+        const m = this.measure(e.value);
+        bytes += m.bytes + NODE_OVERHEAD;
+        depth = Math.max(depth, m.depth + 1);
+      }
+    }
+    const r = { bytes, depth };
+    this.sizes.set(n, r);
+    return r;
+  }
+
+  private charge(bytes: number, node: YamlNode): void {
+    this.expandedBytes += bytes;
+    if (this.expandedBytes > this.limits.maxExpandedBytes) {
+      throw new YamlLimitError(
+        `the YAML expands to more than ${Math.round(this.limits.maxExpandedBytes / 1024 / 1024)} MB (too many aliases: an alias bomb?)`,
+        this.loc(node),
+      );
+    }
+  }
+
+  private loc(node: YamlNode): SourceLocation {
+    const r = node.range;
+    if (!r) return at(this.file, 1, 1);
+    return this.toLoc(r[0], r[1]);
+  }
+}

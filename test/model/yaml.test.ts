@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { parseCiYaml } from '../../src/model/yaml.js';
+import { get, toJS, type YMap } from '../../src/model/node.js';
+
+describe('parseCiYaml: GitLab loader semantics (Psych, YAML 1.1)', () => {
+  it('merge key: the merged map overwrites keys before `<<`, keys after it win', () => {
+    const r = parseCiYaml('f.yml', ['.base: &base', '  a: 1', '  b: 2', 'job:', '  b: 0', '  <<: *base', '  c: 3', '  a: 9'].join('\n'));
+    expect(r.diagnostics).toEqual([]);
+    expect(toJS(get(r.root, 'job'))).toEqual({ b: 2, a: 9, c: 3 });
+    // `b` came from the anchor: its location is where the anchor wrote it.
+    expect(get(r.root, 'job', 'b')!.loc).toMatchObject({ line: 3, column: 6 });
+    expect(get(r.root, 'job', 'a')!.loc).toMatchObject({ line: 8, column: 6 });
+  });
+
+  it('merge key with a list: earlier maps win', () => {
+    const r = parseCiYaml('f.yml', 'x:\n  <<: [{k: 1}, {k: 2, j: 3}]\n');
+    expect(toJS(get(r.root, 'x'))).toEqual({ k: 1, j: 3 });
+  });
+
+  it('duplicate keys are accepted and the last wins, keeping the first position', () => {
+    const r = parseCiYaml('f.yml', 'a: 1\nb: 2\na: 3\n');
+    expect(r.diagnostics).toEqual([]);
+    expect([...r.root!.entries.keys()]).toEqual(['a', 'b']);
+    expect(toJS(r.root)).toEqual({ a: 3, b: 2 });
+  });
+
+  it('YAML 1.1 booleans', () => {
+    const r = parseCiYaml('f.yml', 'a: yes\nb: on\nc: "yes"\nd: off\n');
+    expect(toJS(r.root)).toEqual({ a: true, b: true, c: 'yes', d: false });
+  });
+
+  it('keeps !reference as an unresolved node with its path', () => {
+    const r = parseCiYaml('f.yml', 'job:\n  script: !reference [.setup, script]\n');
+    expect(get(r.root, 'job', 'script')).toMatchObject({ kind: 'reference', path: ['.setup', 'script'], loc: { line: 2, column: 22 } });
+  });
+
+  it('rejects an empty or non-string !reference', () => {
+    const r = parseCiYaml('f.yml', 'job:\n  script: !reference []\n');
+    expect(r.diagnostics[0]).toMatchObject({ kind: 'invalid', location: { line: 2 } });
+    expect(r.diagnostics[0].message).toContain('!reference');
+  });
+
+  it('refuses an alias bomb quickly with a clear message', () => {
+    const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    const names = 'abcdefghij';
+    for (let i = 1; i < names.length; i++) lines.push(`${names[i]}: &${names[i]} [${Array(9).fill('*' + names[i - 1]).join(',')}]`);
+    const r = parseCiYaml('bomb.yml', lines.join('\n'));
+    expect(r.root).toBeUndefined();
+    expect(r.diagnostics).toHaveLength(1);
+    expect(r.diagnostics[0].message).toMatch(/alias bomb/);
+    expect(r.diagnostics[0].location.file).toBe('bomb.yml');
+  });
+
+  it('refuses deep nesting with GitLab limit wording', () => {
+    const r = parseCiYaml('deep.yml', 'a: ' + '['.repeat(150) + ']'.repeat(150));
+    expect(r.diagnostics[0].message).toMatch(/nested too deeply/);
+    const r2 = parseCiYaml('deeper.yml', 'a: ' + '['.repeat(20000) + ']'.repeat(20000));
+    expect(r2.diagnostics[0].message).toMatch(/nested too deeply/);
+  });
+
+  it('refuses an oversized file', () => {
+    const r = parseCiYaml('big.yml', 'a: "' + 'x'.repeat(2 * 1024 * 1024) + '"');
+    expect(r.diagnostics[0].message).toMatch(/too big/);
+  });
+
+  it('reports a syntax error at its line and column', () => {
+    const r = parseCiYaml('bad.yml', 'job:\n  script: [a, b\n  other: 1\n');
+    expect(r.diagnostics[0].message).toMatch(/^YAML syntax error/);
+    expect(r.diagnostics[0].location.line).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reads a spec header document and the config after it', () => {
+    const r = parseCiYaml('c.yml', 'spec:\n  inputs:\n    stage:\n      default: test\n---\njob:\n  script: echo\n');
+    expect(r.header && (r.header as YMap).entries.has('spec')).toBe(true);
+    expect(Object.keys(toJS(r.root) as object)).toEqual(['job']);
+  });
+
+  it('rejects a non-mapping configuration', () => {
+    const r = parseCiYaml('c.yml', '- a\n- b\n');
+    expect(r.diagnostics[0].message).toMatch(/must be a mapping/);
+  });
+});
