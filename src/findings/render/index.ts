@@ -1,0 +1,33 @@
+import { renderCodeQuality } from './codequality.js';
+import { renderJson } from './json.js';
+import { renderSarif } from './sarif.js';
+import { renderText } from './text.js';
+import { RENDER_FORMATS, type RenderFormat, type RenderInput } from './types.js';
+
+export { RENDER_FORMATS, type RenderFormat, type RenderInput } from './types.js';
+export { renderText, summaryLine } from './text.js';
+export { renderJson, type JsonFinding, type JsonReport } from './json.js';
+export { renderSarif, buildSarif, SARIF_SCHEMA, type SarifLog } from './sarif.js';
+export { renderCodeQuality, codeQualitySeverity, type CodeQualityIssue } from './codequality.js';
+
+export function isRenderFormat(value: string): value is RenderFormat {
+  return (RENDER_FORMATS as readonly string[]).includes(value);
+}
+
+/** Render findings for the CLI (`tierguard lint`, `tierguard check-runner`). */
+export function renderFindings(format: RenderFormat, input: RenderInput): string {
+  switch (format) {
+    case 'text':
+      return renderText(input);
+    case 'json':
+      return renderJson(input);
+    case 'sarif':
+      return renderSarif(input);
+    case 'codequality':
+      return renderCodeQuality(input);
+    default: {
+      const never: never = format;
+      throw new Error(`unknown output format "${String(never)}" (expected ${RENDER_FORMATS.join(', ')})`);
+    }
+  }
+}
