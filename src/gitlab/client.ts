@@ -1,0 +1,368 @@
+/**
+ * `createGitLabApi`: the GitLabApi implementation over @gitbeaker/rest (the only module that
+ * imports it). HTTP behaviour (retries, timeouts, origin pinning) lives in ./requester.ts.
+ */
+import { Gitlab } from '@gitbeaker/rest';
+import { z } from 'zod';
+import { GitLabError, PositionRejectedError } from './errors.js';
+import { callContext, createRequesterFn, type CallKind, type GitLabLogger } from './requester.js';
+import { DEFAULT_RETRY, backoffMs, realSleep, type RetryOptions } from './retry.js';
+import {
+  CreatedNoteSchema,
+  DiffSchema,
+  DiscussionSchema,
+  ExternalStatusCheckSchema,
+  MergeRequestSchema,
+  NameSchema,
+  ProjectSchema,
+  ProtectedEnvironmentSchema,
+  RunnerDetailsSchema,
+  RunnerSummarySchema,
+  TemplateSchema,
+  UserSchema,
+  VariableSchema,
+  type CommitStatusInput,
+  type CommitStatusOutcome,
+  type CreateOptions,
+  type DiscussionPosition,
+  type GitLabApi,
+  type GitLabDiscussion,
+  type GitLabUser,
+} from './types.js';
+
+export interface GitLabApiOptions {
+  /** Base URL of the instance, e.g. https://gitlab.example.com (no /api/v4). */
+  url: string;
+  token: string;
+  logger?: GitLabLogger;
+  /** Per-attempt timeout (default 15 000 ms). */
+  timeoutMs?: number;
+  retry?: Partial<RetryOptions>;
+  /** Called once per HTTP attempt: route template, HTTP status (0: no response), duration. */
+  onCall?: (route: string, status: number, ms: number) => void;
+  /** Injectable for tests (record requested delays instead of waiting). */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+const DESCRIPTION_MAX = 255;
+/** Safety bound on list pagination (100 pages × 100 = 10 000 items). */
+const MAX_PAGES = 100;
+
+export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
+  let base: URL;
+  try {
+    base = new URL(options.url);
+  } catch {
+    throw new Error(`GITLAB_URL is not a valid URL: ${JSON.stringify(options.url)}`);
+  }
+  if (base.protocol !== 'https:' && base.protocol !== 'http:') {
+    throw new Error(`GITLAB_URL must be http(s): ${base.protocol}`);
+  }
+  if (!options.token) throw new Error('a GitLab token is required');
+  const host = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  const sleep = options.sleep ?? realSleep;
+  const random = options.random ?? Math.random;
+  const settings = {
+    origin: base.origin,
+    token: options.token,
+    timeoutMs: options.timeoutMs ?? 15_000,
+    retry,
+    logger: options.logger,
+    onCall: options.onCall,
+    sleep,
+    random,
+  };
+  // queryTimeout: null → gitbeaker creates no shared signal; the requester times each attempt.
+  const gl = new Gitlab({
+    host,
+    token: options.token,
+    queryTimeout: null,
+    requesterFn: createRequesterFn(settings) as never,
+  });
+
+  /** Run one adapter call with its route/kind visible to the requester, and validate it. */
+  async function call<S extends z.ZodType>(
+    route: string,
+    kind: CallKind,
+    schema: S,
+    fn: () => Promise<unknown>,
+    rawText = false,
+  ): Promise<z.output<S>> {
+    const raw = await callContext.run({ route, kind, rawText }, fn);
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? issue.path.join('.') : '(root)';
+      throw new GitLabError({ status: 200, route, message: `unexpected response: ${where}: ${issue?.message ?? 'invalid'}` });
+    }
+    return parsed.data;
+  }
+
+  let me: Promise<GitLabUser> | undefined;
+  const currentUser = (): Promise<GitLabUser> => {
+    me ??= call('GET /user', 'read', UserSchema, () => gl.Users.showCurrentUser()).catch((err: unknown) => {
+      me = undefined;
+      throw err;
+    });
+    return me;
+  };
+
+  const listDiscussions = (projectId: number | string, iid: number): Promise<GitLabDiscussion[]> =>
+    call('GET /projects/:id/merge_requests/:iid/discussions', 'read', z.array(DiscussionSchema), () =>
+      gl.MergeRequestDiscussions.all(projectId, iid, { perPage: 100, maxPages: MAX_PAGES }),
+    );
+
+  /**
+   * A create that is never duplicated: on an ambiguous failure (timeout, 5xx, reset) look for
+   * a note by this bot containing the marker; return it if found, else try again.
+   */
+  async function createOnce<T>(
+    route: string,
+    marker: string | undefined,
+    attempt: () => Promise<T>,
+    findExisting: (mine: number) => Promise<T | null>,
+  ): Promise<T> {
+    for (let i = 0; ; i += 1) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!(err instanceof GitLabError) || !err.ambiguous || !marker || i >= retry.retries) throw err;
+        const delay = backoffMs(i, retry, random);
+        options.logger?.warn({ route, attempt: i + 1, delayMs: delay }, 'GitLab create failed ambiguously; checking whether it landed');
+        await sleep(delay);
+        const user = await currentUser();
+        const existing = await findExisting(user.id);
+        if (existing !== null) return existing;
+      }
+    }
+  }
+
+  const hasMarker = (marker: string, mine: number) => (n: { body: string; authorId: number }) =>
+    n.authorId === mine && n.body.includes(marker);
+
+  function checkMarker(body: string, opts?: CreateOptions): string | undefined {
+    const marker = opts?.idempotencyMarker;
+    if (marker !== undefined && (marker === '' || !body.includes(marker))) {
+      throw new Error('idempotencyMarker must be a non-empty string contained in the body');
+    }
+    return marker;
+  }
+
+  const api: GitLabApi = {
+    currentUser,
+
+    getProject: (projectId) =>
+      call('GET /projects/:id', 'read', ProjectSchema, () => gl.Projects.show(projectId)),
+
+    getMergeRequest: (projectId, iid) =>
+      call('GET /projects/:id/merge_requests/:iid', 'read', MergeRequestSchema, () => gl.MergeRequests.show(projectId, iid)),
+
+    listMergeRequestDiffs: (projectId, iid) =>
+      call('GET /projects/:id/merge_requests/:iid/diffs', 'read', z.array(DiffSchema), () =>
+        gl.MergeRequests.allDiffs(projectId, iid, { perPage: 100, maxPages: MAX_PAGES }),
+      ),
+
+    async getRawFile(projectId, path, ref) {
+      try {
+        // rawText: the file's bytes as text even if GitLab labels them application/json.
+        return await call(
+          'GET /projects/:id/repository/files/:file_path/raw',
+          'read',
+          z.string(),
+          () => gl.RepositoryFiles.showRaw(projectId, path, ref),
+          true,
+        );
+      } catch (err) {
+        if (err instanceof GitLabError && err.status === 404) return null;
+        throw err;
+      }
+    },
+
+    listProtectedBranches: (projectId) =>
+      call('GET /projects/:id/protected_branches', 'read', z.array(NameSchema), () =>
+        gl.ProtectedBranches.all(projectId, { perPage: 100, maxPages: MAX_PAGES }),
+      ),
+
+    listProtectedTags: (projectId) =>
+      call('GET /projects/:id/protected_tags', 'read', z.array(NameSchema), () =>
+        gl.ProtectedTags.all(projectId, { perPage: 100, maxPages: MAX_PAGES }),
+      ),
+
+    async getCiTemplate(name) {
+      try {
+        // Through the resource's requester: GitLabCIYMLTemplates.show() emits a deprecation
+        // warning on every call.
+        const tpl = await call('GET /templates/gitlab_ci_ymls/:key', 'read', TemplateSchema, async () => {
+          const res = await gl.GitLabCIYMLTemplates.requester.get(encodeURIComponent(name));
+          return res.body;
+        });
+        return tpl.content;
+      } catch (err) {
+        if (err instanceof GitLabError && err.status === 404) return null;
+        throw err;
+      }
+    },
+
+    listDiscussions,
+
+    async createDiscussion(projectId, iid, body, position, opts) {
+      const route = 'POST /projects/:id/merge_requests/:iid/discussions';
+      const marker = checkMarker(body, opts);
+      const created = z.object({ id: z.string(), notes: z.array(CreatedNoteSchema).min(1) });
+      return createOnce(
+        route,
+        marker,
+        async () => {
+          try {
+            const d = await call(route, 'create', created, () =>
+              gl.MergeRequestDiscussions.create(projectId, iid, body, (position ? { position: toPositionParams(position) } : {}) as never),
+            );
+            return { id: d.id, noteId: d.notes[0].id };
+          } catch (err) {
+            // app/services/notes/create_service.rb → DiffNote validation of line_code.
+            if (position && err instanceof GitLabError && err.status === 400 && /line_code/.test(err.message)) {
+              throw new PositionRejectedError(route, err.message.replace(/^.*?: /, ''));
+            }
+            throw err;
+          }
+        },
+        async (mine) => {
+          const all = await listDiscussions(projectId, iid);
+          const d = all.find((x) => x.notes.length > 0 && hasMarker(marker!, mine)(x.notes[0]));
+          return d ? { id: d.id, noteId: d.notes[0].id } : null;
+        },
+      );
+    },
+
+    async replyToDiscussion(projectId, iid, discussionId, body, opts) {
+      const route = 'POST /projects/:id/merge_requests/:iid/discussions/:discussion_id/notes';
+      const marker = checkMarker(body, opts);
+      return createOnce(
+        route,
+        marker,
+        () =>
+          call(route, 'create', CreatedNoteSchema, () =>
+            gl.MergeRequestDiscussions.addNote(projectId, iid, discussionId, body as never),
+          ),
+        async (mine) => {
+          const all = await listDiscussions(projectId, iid);
+          const note = all.find((d) => d.id === discussionId)?.notes.find(hasMarker(marker!, mine));
+          return note ? { id: note.id } : null;
+        },
+      );
+    },
+
+    async resolveDiscussion(projectId, iid, discussionId, resolved) {
+      await call('PUT /projects/:id/merge_requests/:iid/discussions/:discussion_id', 'write', z.unknown(), () =>
+        gl.MergeRequestDiscussions.resolve(projectId, iid, discussionId, resolved),
+      );
+    },
+
+    async createNote(projectId, iid, body, opts) {
+      const route = 'POST /projects/:id/merge_requests/:iid/notes';
+      const marker = checkMarker(body, opts);
+      return createOnce(
+        route,
+        marker,
+        () => call(route, 'create', CreatedNoteSchema, () => gl.MergeRequestNotes.create(projectId, iid, body)),
+        async (mine) => {
+          const all = await listDiscussions(projectId, iid);
+          for (const d of all) {
+            const n = d.notes.find(hasMarker(marker!, mine));
+            if (n) return { id: n.id };
+          }
+          return null;
+        },
+      );
+    },
+
+    async editNote(projectId, iid, noteId, body) {
+      await call('PUT /projects/:id/merge_requests/:iid/notes/:note_id', 'write', z.unknown(), () =>
+        gl.MergeRequestNotes.edit(projectId, iid, noteId, { body }),
+      );
+    },
+
+    async setCommitStatus(projectId, sha, status): Promise<CommitStatusOutcome> {
+      const route = 'POST /projects/:id/statuses/:sha';
+      try {
+        await call(route, 'write', z.unknown(), () =>
+          gl.Commits.editStatus(projectId, sha, status.state as never, commitStatusOptions(status)),
+        );
+        return 'created';
+      } catch (err) {
+        // The one place for the known race: posting pending→pending or running→running gives
+        // 400 "Cannot transition status via :run from :running" (StateMachines::InvalidTransition
+        // rescued in lib/api/commit_statuses.rb). The status is already in the wanted state.
+        if (err instanceof GitLabError && err.status === 400 && /Cannot transition status/i.test(err.message)) {
+          options.logger?.debug?.({ route, state: status.state }, 'commit status already in that state');
+          return 'unchanged';
+        }
+        throw err;
+      }
+    },
+
+    async postStatusCheckResponse(projectId, iid, response) {
+      await call('POST /projects/:id/merge_requests/:iid/status_check_responses', 'write', z.unknown(), () =>
+        gl.ExternalStatusChecks.set(projectId, iid, response.sha, response.externalStatusCheckId, {
+          status: response.status,
+        } as never),
+      );
+    },
+
+    listExternalStatusChecks: (projectId) =>
+      call('GET /projects/:id/external_status_checks', 'read', z.array(ExternalStatusCheckSchema), () =>
+        gl.ExternalStatusChecks.all(projectId, { perPage: 100, maxPages: MAX_PAGES } as never),
+      ),
+
+    async listProjectRunners(projectId) {
+      const summaries = await call('GET /projects/:id/runners', 'read', z.array(RunnerSummarySchema), () =>
+        gl.Runners.all({ projectId, perPage: 100, maxPages: MAX_PAGES } as never),
+      );
+      const out = [];
+      // The list entity lacks tag_list/run_untagged/access_level: GET /runners/:id each.
+      for (const r of summaries) {
+        out.push(await call('GET /runners/:id', 'read', RunnerDetailsSchema, () => gl.Runners.show(r.id)));
+      }
+      return out;
+    },
+
+    listProtectedEnvironments: (projectId) =>
+      call('GET /projects/:id/protected_environments', 'read', z.array(ProtectedEnvironmentSchema), () =>
+        gl.ProjectProtectedEnvironments.all(projectId, { perPage: 100, maxPages: MAX_PAGES } as never),
+      ),
+
+    listProjectVariables: (projectId) =>
+      call('GET /projects/:id/variables', 'read', z.array(VariableSchema), () =>
+        gl.ProjectVariables.all(projectId, { perPage: 100, maxPages: MAX_PAGES } as never),
+      ),
+  };
+  return api;
+}
+
+/** camelCase position → gitbeaker (decamelises it into `position[...]` form fields). */
+function toPositionParams(p: DiscussionPosition): Record<string, string | number> {
+  const out: Record<string, string | number> = {
+    positionType: 'text',
+    baseSha: p.baseSha,
+    startSha: p.startSha,
+    headSha: p.headSha,
+    newPath: p.newPath,
+    oldPath: p.oldPath,
+  };
+  if (p.newLine !== undefined) out.newLine = p.newLine;
+  if (p.oldLine !== undefined) out.oldLine = p.oldLine;
+  return out;
+}
+
+function commitStatusOptions(s: CommitStatusInput): Record<string, string | number> {
+  const out: Record<string, string | number> = { name: s.name };
+  if (s.ref !== undefined) out.ref = s.ref;
+  if (s.targetUrl !== undefined) out.targetUrl = s.targetUrl;
+  if (s.description !== undefined) {
+    out.description = s.description.length > DESCRIPTION_MAX ? `${s.description.slice(0, DESCRIPTION_MAX - 1)}…` : s.description;
+  }
+  if (s.pipelineId !== undefined) out.pipelineId = s.pipelineId;
+  return out;
+}
