@@ -1,9 +1,23 @@
 import { sortFindings, type Finding, type Suppression } from '../finding.js';
 import type { SourceFiles } from '../sources.js';
 
-/** A sorted copy: every format lists findings in the same stable order (file, line, column, rule). */
+/**
+ * A sorted copy: every format lists findings in the same order (file, line, column, rule, as
+ * sortFindings), with ties broken by the rest of the finding so the output — and the Code
+ * Quality fingerprint suffixes — do not depend on the order rules reported in.
+ */
 export function ordered(findings: readonly Finding[]): Finding[] {
-  return sortFindings([...findings]);
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const tieKey = (f: Finding) =>
+    [f.fingerprint, f.suppressed ? `1${f.suppressed.kind}${f.suppressed.reason}` : '0', f.message, f.job ?? ''].join('\u0000');
+  return sortFindings(
+    [...findings].sort(
+      (a, b) =>
+        a.location.endLine - b.location.endLine ||
+        a.location.endColumn - b.location.endColumn ||
+        cmp(tieKey(a), tieKey(b)),
+    ),
+  );
 }
 
 /** A suppressed finding is kept and counted but never blocks, whatever the producer set. */

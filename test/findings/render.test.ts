@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import {
+  isRenderFormat,
+  RENDER_FORMATS,
+  renderCodeQuality,
+  renderFindings,
+  renderJson,
+  renderSarif,
+  renderText,
+  type RenderFormat,
+} from '../../src/findings/render/index.js';
+import { input, SECRET } from './fixtures.js';
+
+describe('renderFindings', () => {
+  it('dispatches to the renderer of each format', () => {
+    expect(renderFindings('text', input())).toBe(renderText(input()));
+    expect(renderFindings('json', input())).toBe(renderJson(input()));
+    expect(renderFindings('sarif', input())).toBe(renderSarif(input()));
+    expect(renderFindings('codequality', input())).toBe(renderCodeQuality(input()));
+  });
+
+  it('prints no part of a registered secret in any format', () => {
+    for (const format of RENDER_FORMATS) {
+      const out = renderFindings(format, input({ color: true, diagnostics: [`token ${SECRET}`] }));
+      expect(out, format).not.toContain(SECRET);
+      expect(out, format).not.toContain('AbCdEf1234567890');
+      expect(out, format).toContain('glpa************');
+    }
+  });
+
+  it('does not depend on the order of its input', () => {
+    for (const format of RENDER_FORMATS) {
+      const reversed = input();
+      reversed.findings.reverse();
+      expect(renderFindings(format, reversed), format).toBe(renderFindings(format, input()));
+    }
+  });
+
+  it('validates format names and rejects unknown ones with a clear error', () => {
+    expect(RENDER_FORMATS).toEqual(['text', 'json', 'sarif', 'codequality']);
+    expect(isRenderFormat('sarif')).toBe(true);
+    expect(isRenderFormat('xml')).toBe(false);
+    expect(() => renderFindings('xml' as RenderFormat, input())).toThrow(
+      'unknown output format "xml" (expected text, json, sarif, codequality)',
+    );
+  });
+});
