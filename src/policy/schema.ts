@@ -1,0 +1,102 @@
+import { z } from 'zod';
+
+/**
+ * zod schemas for ONE policy file (a *layer*): `policies/default.yaml`,
+ * `policies/teams/<group path>.yaml` or a project's `.gitlab/tierguard.yml`.
+ *
+ * Every key is optional in a layer: an absent key keeps the value of the earlier layers.
+ * Every object is strict, so a misspelt key is an error naming the file, line and key path
+ * instead of a setting that silently does nothing.
+ *
+ * How each key merges onto the earlier layers (see `merge.ts`, which implements exactly this):
+ *
+ * | key                              | merge                                                    |
+ * |----------------------------------|----------------------------------------------------------|
+ * | maps (`tiers`, `tiers.deploy`, `environments`, `protected`, `runners`, `runners.tiers`, `review`) | merge key by key |
+ * | lists (every list of tags, patterns, hosts, paths) | REPLACE the earlier list as a whole     |
+ * | `rules`                          | merge per rule id: a severity-only entry keeps the earlier options; an `options` map shallow-merges onto the earlier options |
+ * | `exceptions`                     | APPEND to the exceptions of earlier layers               |
+ */
+
+export const SEVERITY_SETTINGS = ['error', 'warning', 'off'] as const;
+export const SeveritySetting = z.enum(SEVERITY_SETTINGS);
+
+/** Patterns, tags, hosts: non-empty strings. */
+const Str = z.string().min(1, { error: 'expected a non-empty string' });
+/** A list of strings; replaces the earlier layer's list. */
+const StrList = z.array(Str);
+
+/** `rules.<id>` in object form. */
+export const RuleObject = z.strictObject({
+  severity: SeveritySetting.optional(),
+  /** Rule options; shallow-merged onto the options of earlier layers. */
+  options: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** `rules.<id>`: either a bare severity (keeps options) or `{ severity?, options? }`. */
+export const RuleEntry = z.union([SeveritySetting, RuleObject]);
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** True for a real calendar date written `YYYY-MM-DD`. */
+export function isIsoDate(s: string): boolean {
+  const m = ISO_DATE.exec(s);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.toISOString().slice(0, 10) === s;
+}
+
+export const ExceptionEntry = z
+  .strictObject({
+    rule: Str,
+    /** Exact job name. */
+    job: Str.optional(),
+    /** File glob (`*`, `?`), matched against the finding's file path. */
+    file: Str.optional(),
+    reason: z.string().trim().min(1, { error: 'an exception needs a reason' }),
+    expires: z.string().refine(isIsoDate, { error: 'expected a calendar date written YYYY-MM-DD' }),
+  })
+  .refine((e) => e.job !== undefined || e.file !== undefined, {
+    error: 'an exception needs a "job" and/or a "file"',
+  });
+
+export const PolicyFileSchema = z.strictObject({
+  /** File format version; only 1 exists. */
+  version: z.literal(1).optional(),
+  tiers: z
+    .strictObject({
+      general: StrList.optional(),
+      build: StrList.optional(),
+      deploy: z.strictObject({ production: StrList.optional(), staging: StrList.optional() }).optional(),
+    })
+    .optional(),
+  environments: z.strictObject({ production: StrList.optional(), staging: StrList.optional() }).optional(),
+  protected: z.strictObject({ branches: StrList.optional(), tags: StrList.optional() }).optional(),
+  secretVariables: StrList.optional(),
+  /** Host names only (`gitlab.example.com`, optionally `:port`); a URL would never match. */
+  remoteIncludeHosts: z
+    .array(
+      z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$/, {
+        error: 'expected a host name such as "gitlab.example.com" (no scheme, path or wildcard)',
+      }),
+    )
+    .optional(),
+  rules: z.record(Str, RuleEntry).optional(),
+  runners: z
+    .strictObject({
+      tiers: z.strictObject({ deploy: StrList.optional(), build: StrList.optional() }).optional(),
+      privilegedAllowed: StrList.optional(),
+      deniedHostPaths: StrList.optional(),
+    })
+    .optional(),
+  review: z
+    .strictObject({
+      blockOn: z.enum(['new', 'all']).optional(),
+      allowProjectOverrides: z.boolean().optional(),
+    })
+    .optional(),
+  exceptions: z.array(ExceptionEntry).optional(),
+});
+
+export type PolicyFile = z.infer<typeof PolicyFileSchema>;
+export type RuleEntryValue = z.infer<typeof RuleEntry>;
