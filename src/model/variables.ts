@@ -1,0 +1,41 @@
+import type { SourceLocation } from './location.js';
+import { get, str, type YNode } from './node.js';
+
+export interface VariableDef {
+  name: string;
+  /** The value as GitLab passes it to the job (scalars stringified, `null` → ""). */
+  value: string;
+  keyLoc: SourceLocation;
+  /** Where the value itself is written (for masking and findings). */
+  valueLoc: SourceLocation;
+  /** `expand: false` makes it raw: `$` references are not expanded. */
+  expand: boolean;
+  description?: string;
+}
+
+/**
+ * `variables:` in its forms (`doc/ci/yaml/_index.md#variables`): `NAME: value`, or
+ * `NAME: { value, description, expand, options }`. Returns undefined when the node is no map.
+ */
+export function readVariables(node: YNode | undefined): Map<string, VariableDef> {
+  const out = new Map<string, VariableDef>();
+  if (!node || node.kind !== 'map') return out;
+  for (const [name, e] of node.entries) {
+    const v = e.value;
+    if (v.kind === 'map') {
+      const val = get(v, 'value');
+      const expand = get(v, 'expand');
+      out.set(name, {
+        name,
+        value: str(val) ?? '',
+        keyLoc: e.keyLoc,
+        valueLoc: (val ?? v).loc,
+        expand: !(expand?.kind === 'scalar' && expand.value === false),
+        description: str(get(v, 'description')),
+      });
+    } else if (v.kind === 'scalar') {
+      out.set(name, { name, value: v.value === null ? '' : String(v.value), keyLoc: e.keyLoc, valueLoc: v.loc, expand: true });
+    }
+  }
+  return out;
+}
