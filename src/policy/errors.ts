@@ -212,9 +212,9 @@ export function zodIssues(pd: PolicyDocument, issues: readonly z.core.$ZodIssue[
         );
         break;
       case 'invalid_type':
-        out.push(
-          pd.issue(path, got === undefined ? 'a value is required here' : `expected ${typeName(iss.expected)}, got ${describe(got)}`),
-        );
+        if (got === undefined && valueAt(pd.value, path.slice(0, -1)) !== undefined)
+          out.push(pd.issue(path, `missing required key "${String(path[path.length - 1])}"`));
+        else out.push(pd.issue(path, `expected ${typeName(iss.expected)}, got ${describe(got)}`));
         break;
       case 'invalid_union': {
         // A rule entry: a bare severity, or a map with severity/options. Explain the branch
