@@ -1,0 +1,224 @@
+/**
+ * Runner configuration judge: GitLab Runner `config.toml` and the `runners.config` TOML string
+ * of gitlab-runner Helm chart values. Public API used by `tierguard check-runner` and by
+ * `tierguard lint` for runner config files found in a checkout.
+ */
+import TOML from '@iarna/toml';
+import { basename } from 'node:path';
+import type { SourceLocation } from '../model/location.js';
+import { fingerprintOf, sortFindings, type Finding, type Severity } from '../findings/finding.js';
+import { SourceFiles } from '../findings/sources.js';
+import type { Policy } from '../policy/types.js';
+import { matchesAny } from '../util/glob.js';
+import { blankTemplateLines, extractHelmRunnerConfig, HelmValuesError, type HelmExtract } from './helm.js';
+import { isTable, type RunnerConfigDoc, type RunnerEntry, type RunnerReport, type RunnerRule, type RunnerTier, type TomlTable } from './model.js';
+import { pathKey, scanTomlPositions, type KeyPath, type TextPos } from './positions.js';
+import { runnerRules } from './rules/index.js';
+
+export { runnerRules };
+export type { RunnerEntry, RunnerTier, RunnerRule } from './model.js';
+
+/** Files above this size are refused (a runner config is a few kB). */
+export const MAX_RUNNER_CONFIG_BYTES = 2 * 1024 * 1024;
+
+export class RunnerConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly column: number,
+    readonly detail: string,
+  ) {
+    super(`${file}:${line}:${column}: ${detail}`);
+    this.name = 'RunnerConfigError';
+  }
+}
+
+export interface RunnerSummary {
+  name: string;
+  tier: RunnerTier;
+  executor?: string;
+  loc: SourceLocation;
+}
+
+export interface RunnerCheckResult {
+  findings: Finding[];
+  /** The file's text with every secret found registered for masking. */
+  sources: SourceFiles;
+  runners: RunnerSummary[];
+}
+
+const RUNNERS_LINE = /^[ \t]*\[\[[ \t]*runners[ \t]*\]\]/m;
+
+/**
+ * Whether a file in a checkout is a runner configuration tierguard judges: a `*.toml` with a
+ * `[[runners]]` table, or a YAML values file with `runners:` and `config:` whose text holds
+ * `[[runners]]` (gitlab-runner Helm chart).
+ */
+export function looksLikeRunnerConfig(file: string, text: string): 'toml' | 'helm-values' | undefined {
+  const name = basename(file).toLowerCase();
+  if (name.endsWith('.toml')) return RUNNERS_LINE.test(text) ? 'toml' : undefined;
+  if (name.endsWith('.yaml') || name.endsWith('.yml')) {
+    if (/^runners:/m.test(text) && /^[ \t]+config:/m.test(text) && /\[\[[ \t]*runners[ \t]*\]\]/.test(text)) {
+      return 'helm-values';
+    }
+  }
+  return undefined;
+}
+
+/** Parse a runner config file into its runners, with positions. Throws RunnerConfigError. */
+export function parseRunnerConfig(file: string, text: string, policy: Policy): RunnerConfigDoc {
+  if (Buffer.byteLength(text, 'utf8') > MAX_RUNNER_CONFIG_BYTES) {
+    throw new RunnerConfigError(file, 1, 1, `file is larger than ${MAX_RUNNER_CONFIG_BYTES} bytes`);
+  }
+  const lower = file.toLowerCase();
+  const format = lower.endsWith('.yaml') || lower.endsWith('.yml') ? 'helm-values' : 'toml';
+  let helm: HelmExtract | undefined;
+  let tomlText = text;
+  if (format === 'helm-values') {
+    try {
+      helm = extractHelmRunnerConfig(file, text);
+    } catch (e) {
+      if (e instanceof HelmValuesError) throw new RunnerConfigError(file, e.line, e.column, e.message);
+      throw new RunnerConfigError(file, 1, 1, `invalid YAML: ${(e as Error).message}`);
+    }
+    tomlText = helm.toml === undefined ? '' : blankTemplateLines(helm.toml);
+  }
+  const mapPos = helm?.mapPos ?? ((p: TextPos) => p);
+
+  let root: TomlTable;
+  try {
+    root = TOML.parse(tomlText) as TomlTable;
+  } catch (e) {
+    const err = e as { line?: number; col?: number; message?: string; fromTOML?: boolean };
+    const where = mapPos({ line: (err.line ?? 0) + 1, column: (err.col ?? 0) + 1 });
+    const what = String(err.message ?? e).split(/ at row \d+, col \d+/)[0].split('\n')[0];
+    const inside = format === 'helm-values' ? ' in runners.config' : '';
+    throw new RunnerConfigError(file, where.line, where.column, `invalid TOML${inside}: ${what}`);
+  }
+
+  const positions = scanTomlPositions(tomlText);
+  const locate = (path: KeyPath, part: 'key' | 'value' | 'inner' = 'value'): SourceLocation | undefined => {
+    const pos = positions.get(pathKey(path));
+    if (!pos) return undefined;
+    const range = pos[part] ?? pos.value;
+    const a = mapPos(range.start);
+    const b = mapPos(range.end);
+    return { file, line: a.line, column: a.column, endLine: b.line, endColumn: b.column };
+  };
+  const fileStart: SourceLocation = { file, line: 1, column: 1, endLine: 1, endColumn: 1 };
+
+  const rawRunners = root.runners;
+  if (rawRunners !== undefined && !Array.isArray(rawRunners)) {
+    const at = locate(['runners'], 'key') ?? fileStart;
+    throw new RunnerConfigError(file, at.line, at.column, '`runners` must be an array of tables (`[[runners]]`)');
+  }
+  const helmName = helm?.values.get('runners.name')?.value;
+  const runners: RunnerEntry[] = [];
+  (rawRunners ?? []).forEach((table: unknown, index: number) => {
+    const loc = locate(['runners', index], 'key') ?? locate(['runners'], 'key') ?? fileStart;
+    if (!isTable(table)) {
+      throw new RunnerConfigError(file, loc.line, loc.column, `runners[${index}] must be a table`);
+    }
+    const name =
+      typeof table.name === 'string' && table.name.trim() !== ''
+        ? table.name
+        : typeof helmName === 'string' && helmName.trim() !== ''
+          ? helmName
+          : `runners[${index}]`;
+    const tier: RunnerTier = matchesAny(name, policy.runners.tiers.deploy)
+      ? 'deploy'
+      : matchesAny(name, policy.runners.tiers.build)
+        ? 'build'
+        : 'general';
+    runners.push({
+      index,
+      name,
+      tier,
+      executor: typeof table.executor === 'string' ? table.executor : undefined,
+      table,
+      loc,
+      privilegedAllowed: tier === 'build' && matchesAny(name, policy.runners.privilegedAllowed),
+    });
+  });
+
+  return { file, format, root, runners, locate, helmValues: helm?.values };
+}
+
+/** Judge one runner config file with every runner rule. Throws RunnerConfigError on bad input. */
+export function checkRunnerConfig(file: string, text: string, policy: Policy): RunnerCheckResult {
+  const doc = parseRunnerConfig(file, text, policy);
+  const sources = new SourceFiles();
+  sources.add(file, text);
+  const findings: Finding[] = [];
+  const seen = new Set<string>();
+
+  const emit = (rule: RunnerRule, runner: RunnerEntry | undefined, r: RunnerReport): void => {
+    // Secrets are masked even when the rule that found them is disabled.
+    if (r.secret) sources.addSecret(r.secret);
+    const setting = policy.rules[rule.meta.id];
+    const severity: Severity | 'off' = setting?.severity ?? r.severity ?? rule.meta.defaultSeverity;
+    if (severity === 'off') return;
+    const job = runner ? runnerKey(doc, runner) : undefined;
+    const fingerprint = fingerprintOf({ ruleId: rule.meta.id, file, job, keyPath: r.keyPath, discriminator: r.discriminator });
+    if (seen.has(fingerprint)) return;
+    seen.add(fingerprint);
+    findings.push({
+      ruleId: rule.meta.id,
+      severity,
+      blocking: severity === 'error',
+      message: r.message,
+      location: r.at,
+      ...(runner ? { job: runner.name } : {}),
+      keyPath: r.keyPath,
+      fingerprint,
+    });
+  };
+
+  for (const rule of runnerRules) {
+    for (const runner of doc.runners) {
+      const base: KeyPath = ['runners', runner.index];
+      rule.check(runner, {
+        file,
+        policy,
+        doc,
+        get: (path) => getPath(runner.table, path),
+        at: (path, part = 'value') => {
+          for (let n = path.length; n > 0; n--) {
+            const loc = doc.locate([...base, ...path.slice(0, n)], n === path.length ? part : 'key');
+            if (loc) return loc;
+          }
+          return runner.loc;
+        },
+        report: (r) => emit(rule, runner, r),
+      });
+    }
+    rule.checkFile?.(doc, { file, policy, doc, report: (r) => emit(rule, undefined, r) });
+  }
+
+  for (const f of findings) f.message = sources.maskText(f.message);
+  return {
+    findings: sortFindings(findings),
+    sources,
+    runners: doc.runners.map((r) => ({ name: r.name, tier: r.tier, executor: r.executor, loc: r.loc })),
+  };
+}
+
+/** The runner's name in fingerprints; made unique when a file repeats a name. */
+function runnerKey(doc: RunnerConfigDoc, runner: RunnerEntry): string {
+  const same = doc.runners.filter((r) => r.name === runner.name);
+  return same.length > 1 ? `${runner.name}#${same.indexOf(runner)}` : runner.name;
+}
+
+export function getPath(root: unknown, path: KeyPath): unknown {
+  let cur: unknown = root;
+  for (const seg of path) {
+    if (typeof seg === 'number') {
+      if (!Array.isArray(cur)) return undefined;
+      cur = cur[seg];
+    } else {
+      if (!isTable(cur)) return undefined;
+      cur = cur[seg];
+    }
+  }
+  return cur;
+}
