@@ -1,0 +1,910 @@
+/**
+ * A loopback fake of the GitLab REST API (the routes tierguard uses, under /api/v4) for
+ * end-to-end tests: a real node:http server on 127.0.0.1:0 with in-memory state.
+ *
+ *   const gl = await startFakeGitLab();
+ *   const project = gl.addProject({ path: 'group/app' });
+ *   const mr = gl.addMergeRequest(project.id, { base: { '.gitlab-ci.yml': a }, head: { '.gitlab-ci.yml': b } });
+ *   ... createGitLabApi({ url: gl.url, token: gl.token }) ...
+ *   gl.failNext('POST /projects/1/merge_requests/1/notes', { status: 502, apply: true });
+ *   expect(gl.requests.filter(...)) ...
+ *   await gl.close();
+ *
+ * It validates like GitLab where tierguard depends on it: PRIVATE-TOKEN / Bearer auth (401),
+ * offset pagination (`per_page` ≤ 100, `page`, `Link`, `X-Next-Page`, `X-Total`…), diff note
+ * positions must match a line of the MR diff exactly (lib/gitlab/diff/file.rb
+ * `line_for_position`: old_line and new_line both equal; else 400 with `line_code`), commit
+ * status transitions (app/services/ci/create_commit_status_service.rb: re-posting
+ * pending/running is a 400 "Cannot transition status", a finished status is never reused),
+ * statuses attach to `pipeline_id` or the newest pipeline for the sha or a new external one,
+ * note body length (Note validates `note` ≤ 1 000 000 characters).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseUnifiedDiff, unifiedDiff } from './fake-gitlab-diff.js';
+
+export { lineDiff, parseUnifiedDiff, splitLines, unifiedDiff } from './fake-gitlab-diff.js';
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+export interface FakeUser {
+  id: number;
+  username: string;
+  token: string;
+}
+
+export type FileTree = Record<string, string>;
+
+export interface FakeProject {
+  id: number;
+  pathWithNamespace: string;
+  defaultBranch: string;
+  ciConfigPath: string | null;
+  /** commit sha → file tree */
+  commits: Map<string, FileTree>;
+  /** branch or tag name → sha */
+  refs: Map<string, string>;
+  protectedBranches: string[];
+  protectedTags: string[];
+  runnerIds: number[];
+  protectedEnvironments: Array<{ name: string; deploy_access_levels: Array<{ access_level: number | null; user_id?: number | null; group_id?: number | null }>; required_approval_count?: number }>;
+  variables: Array<{ key: string; value: string; protected: boolean; masked: boolean; environment_scope: string; variable_type?: string }>;
+  externalStatusChecks: Array<{ id: number; name: string; external_url: string }>;
+}
+
+export interface FakeDiffEntry {
+  old_path: string;
+  new_path: string;
+  new_file: boolean;
+  renamed_file: boolean;
+  deleted_file: boolean;
+  diff: string;
+}
+
+export interface FakePosition {
+  base_sha: string;
+  start_sha: string;
+  head_sha: string;
+  old_path: string;
+  new_path: string;
+  position_type: string;
+  old_line: number | null;
+  new_line: number | null;
+}
+
+export interface FakeNote {
+  id: number;
+  body: string;
+  authorId: number;
+  system: boolean;
+  resolvable: boolean;
+  resolved: boolean;
+  position: FakePosition | null;
+  createdAt: string;
+}
+
+export interface FakeDiscussion {
+  id: string;
+  individualNote: boolean;
+  notes: FakeNote[];
+}
+
+export interface FakeMergeRequest {
+  iid: number;
+  projectId: number;
+  sourceProjectId: number;
+  sourceBranch: string;
+  targetBranch: string;
+  baseSha: string;
+  startSha: string;
+  headSha: string;
+  headPipelineId: number | null;
+  state: string;
+  diffs: FakeDiffEntry[];
+  discussions: FakeDiscussion[];
+  statusCheckResponses: Array<{ sha: string; external_status_check_id: number; status: string }>;
+}
+
+export interface FakePipeline {
+  id: number;
+  projectId: number;
+  sha: string;
+  ref: string;
+  source: string;
+}
+
+export interface FakeStatus {
+  id: number;
+  projectId: number;
+  sha: string;
+  ref: string;
+  name: string;
+  state: 'created' | 'pending' | 'running' | 'success' | 'failed' | 'canceled' | 'skipped';
+  targetUrl: string | null;
+  description: string | null;
+  pipelineId: number;
+  authorId: number;
+}
+
+export interface FakeRunner {
+  id: number;
+  description: string;
+  tag_list: string[];
+  run_untagged: boolean;
+  access_level: 'not_protected' | 'ref_protected';
+  runner_type: 'instance_type' | 'group_type' | 'project_type';
+  paused: boolean;
+  locked: boolean;
+}
+
+export interface FakeState {
+  users: FakeUser[];
+  projects: Map<number, FakeProject>;
+  mergeRequests: FakeMergeRequest[];
+  pipelines: FakePipeline[];
+  statuses: FakeStatus[];
+  runners: Map<number, FakeRunner>;
+  templates: Map<string, string>;
+}
+
+export interface RequestLogEntry {
+  method: string;
+  /** Path after /api/v4, still URL-encoded (e.g. `/projects/1/repository/files/a%2Fb.yml/raw`). */
+  path: string;
+  query: Record<string, string>;
+  body: unknown;
+  status: number;
+  authenticated: boolean;
+}
+
+export interface FaultSpec {
+  status: number;
+  /** Retry-After header value (seconds or HTTP date). */
+  retryAfter?: string | number;
+  /** How many matching requests fail (default 1). */
+  count?: number;
+  /** Wait before answering (simulate a slow server; the client may time out first). */
+  delayMs?: number;
+  /** Perform the request's effect before failing (the ambiguous "it landed but you got a 5xx"). */
+  apply?: boolean;
+  body?: unknown;
+}
+
+interface Fault extends FaultSpec {
+  pattern: string | RegExp;
+  remaining: number;
+}
+
+export interface FakeGitLabOptions {
+  /** Note body limit (GitLab: 1 000 000). */
+  noteMaxLength?: number;
+  /** Default per_page (GitLab: 20). */
+  defaultPerPage?: number;
+}
+
+export interface FakeGitLab {
+  /** Base URL without /api/v4, e.g. http://127.0.0.1:12345 */
+  url: string;
+  /** Token of the bot user (tierguard). */
+  token: string;
+  botUser: FakeUser;
+  state: FakeState;
+  requests: RequestLogEntry[];
+  addUser(username: string): FakeUser;
+  addProject(init: {
+    path: string;
+    defaultBranch?: string;
+    ciConfigPath?: string | null;
+    files?: FileTree;
+  }): FakeProject;
+  /** Create a commit on a project from a file tree; moves `branch` when given. Returns the sha. */
+  addCommit(projectId: number, files: FileTree, branch?: string): string;
+  /**
+   * An MR from two file trees. Base tree goes on the target branch, head tree on the source
+   * branch; diffs are computed with correct hunk numbers. `headPipeline: true` creates a CI
+   * pipeline for the head sha and sets it as the MR's head pipeline.
+   */
+  addMergeRequest(
+    projectId: number,
+    init: { base: FileTree; head: FileTree; sourceBranch?: string; targetBranch?: string; headPipeline?: boolean },
+  ): FakeMergeRequest;
+  /** A CI pipeline for a sha (becomes the newest pipeline for it). */
+  addPipeline(projectId: number, sha: string, ref: string, source?: string): FakePipeline;
+  addRunner(projectId: number | null, runner: Partial<FakeRunner> & { description: string }): FakeRunner;
+  /** Add a note by another user (e.g. a human comment, or a spoofed marker). */
+  addNote(projectId: number, iid: number, body: string, authorId: number): FakeNote;
+  getMergeRequest(projectId: number, iid: number): FakeMergeRequest;
+  /** Make the next `count` requests matching fail. `pattern`: `'METHOD /path'`, `'/path'` or RegExp on `'METHOD /path'`. */
+  failNext(pattern: string | RegExp, spec: FaultSpec): void;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(typeof body === 'string' ? body : JSON.stringify(body));
+  }
+}
+
+const notFound = (what = ''): HttpError => new HttpError(404, { message: `404 ${what ? `${what} ` : ''}Not Found` });
+const badRequest = (message: string): HttpError => new HttpError(400, { message: `400 Bad request - ${message}` });
+
+function sha1(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
+}
+
+/** `a[b]=1&a[c]=2` style keys into nested objects (Rack's nested params). */
+function nestParams(entries: Iterable<[string, string]>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of entries) {
+    const m = /^([^[]+)((?:\[[^\]]*\])*)$/.exec(key);
+    if (!m) {
+      out[key] = value;
+      continue;
+    }
+    const parts = [m[1], ...[...m[2].matchAll(/\[([^\]]*)\]/g)].map((x) => x[1])];
+    let cur: Record<string, unknown> = out;
+    for (let i = 0; i < parts.length - 1; i += 1) {
+      const next = cur[parts[i]];
+      if (!next || typeof next !== 'object') cur[parts[i]] = {};
+      cur = cur[parts[i]] as Record<string, unknown>;
+    }
+    cur[parts[parts.length - 1]] = value;
+  }
+  return out;
+}
+
+async function readBody(req: IncomingMessage, url: URL): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const buf = Buffer.concat(chunks);
+  if (buf.length === 0) return undefined;
+  const type = req.headers['content-type'] ?? '';
+  if (type.includes('application/json')) {
+    try {
+      return JSON.parse(buf.toString('utf8'));
+    } catch {
+      throw new HttpError(400, { error: 'body is not valid JSON' });
+    }
+  }
+  if (type.includes('multipart/form-data') || type.includes('application/x-www-form-urlencoded')) {
+    const form = await new Request(url, { method: 'POST', headers: { 'content-type': type }, body: buf }).formData();
+    return nestParams([...form.entries()].map(([k, v]) => [k, typeof v === 'string' ? v : '']));
+  }
+  return buf.toString('utf8');
+}
+
+function param(body: unknown, query: Record<string, string>, name: string): unknown {
+  if (body && typeof body === 'object' && name in (body as object)) return (body as Record<string, unknown>)[name];
+  return query[name];
+}
+
+const intOrNull = (v: unknown): number | null => {
+  if (v === undefined || v === null || v === '') return null;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new HttpError(400, { error: `${String(v)} is invalid` });
+  return n;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Server
+
+export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<FakeGitLab> {
+  const noteMaxLength = options.noteMaxLength ?? 1_000_000;
+  const defaultPerPage = options.defaultPerPage ?? 20;
+  let seq = 100;
+  const nextId = (): number => (seq += 1);
+
+  const state: FakeState = {
+    users: [],
+    projects: new Map(),
+    mergeRequests: [],
+    pipelines: [],
+    statuses: [],
+    runners: new Map(),
+    templates: new Map(),
+  };
+  const requests: RequestLogEntry[] = [];
+  const faults: Fault[] = [];
+
+  const addUser = (username: string): FakeUser => {
+    const user = { id: state.users.length + 1, username, token: `glpat-${randomBytes(10).toString('hex')}` };
+    state.users.push(user);
+    return user;
+  };
+  const botUser = addUser('tierguard-bot');
+
+  const project = (idOrPath: string): FakeProject => {
+    const decoded = decodeURIComponent(idOrPath);
+    const p = /^\d+$/.test(decoded)
+      ? state.projects.get(Number(decoded))
+      : [...state.projects.values()].find((x) => x.pathWithNamespace === decoded);
+    if (!p) throw notFound('Project');
+    return p;
+  };
+  const mergeRequest = (p: FakeProject, iid: string): FakeMergeRequest => {
+    const mr = state.mergeRequests.find((m) => m.projectId === p.id && String(m.iid) === iid);
+    if (!mr) throw notFound('Merge Request');
+    return mr;
+  };
+  const resolveRef = (p: FakeProject, ref: string): string | undefined =>
+    p.refs.get(ref) ?? (p.commits.has(ref) ? ref : undefined);
+
+  const addCommit = (projectId: number, files: FileTree, branch?: string): string => {
+    const p = state.projects.get(projectId);
+    if (!p) throw new Error(`no project ${projectId}`);
+    const parent = branch ? (p.refs.get(branch) ?? '') : '';
+    const sha = sha1(`${projectId}\n${parent}\n${JSON.stringify(Object.entries(files).sort())}\n${p.commits.size}`);
+    p.commits.set(sha, { ...files });
+    if (branch) p.refs.set(branch, sha);
+    return sha;
+  };
+
+  const addProject: FakeGitLab['addProject'] = (init) => {
+    const id = state.projects.size + 1;
+    const p: FakeProject = {
+      id,
+      pathWithNamespace: init.path,
+      defaultBranch: init.defaultBranch ?? 'main',
+      ciConfigPath: init.ciConfigPath ?? null,
+      commits: new Map(),
+      refs: new Map(),
+      protectedBranches: [init.defaultBranch ?? 'main'],
+      protectedTags: [],
+      runnerIds: [],
+      protectedEnvironments: [],
+      variables: [],
+      externalStatusChecks: [],
+    };
+    state.projects.set(id, p);
+    if (init.files) addCommit(id, init.files, p.defaultBranch);
+    return p;
+  };
+
+  const addPipeline = (projectId: number, sha: string, ref: string, source = 'push'): FakePipeline => {
+    const pl = { id: nextId(), projectId, sha, ref, source };
+    state.pipelines.push(pl);
+    return pl;
+  };
+
+  const addMergeRequest: FakeGitLab['addMergeRequest'] = (projectId, init) => {
+    const p = state.projects.get(projectId);
+    if (!p) throw new Error(`no project ${projectId}`);
+    const targetBranch = init.targetBranch ?? p.defaultBranch;
+    const sourceBranch = init.sourceBranch ?? `feature-${state.mergeRequests.length + 1}`;
+    const baseSha = addCommit(projectId, init.base, targetBranch);
+    const headSha = addCommit(projectId, init.head, sourceBranch);
+    const diffs: FakeDiffEntry[] = [];
+    const paths = [...new Set([...Object.keys(init.base), ...Object.keys(init.head)])].sort();
+    for (const path of paths) {
+      const before = init.base[path];
+      const after = init.head[path];
+      if (before === after) continue;
+      diffs.push({
+        old_path: path,
+        new_path: path,
+        new_file: before === undefined,
+        renamed_file: false,
+        deleted_file: after === undefined,
+        diff: unifiedDiff(before ?? '', after ?? ''),
+      });
+    }
+    const iid = state.mergeRequests.filter((m) => m.projectId === projectId).length + 1;
+    const mr: FakeMergeRequest = {
+      iid,
+      projectId,
+      sourceProjectId: projectId,
+      sourceBranch,
+      targetBranch,
+      baseSha,
+      startSha: baseSha,
+      headSha,
+      headPipelineId: null,
+      state: 'opened',
+      diffs,
+      discussions: [],
+      statusCheckResponses: [],
+    };
+    if (init.headPipeline) mr.headPipelineId = addPipeline(projectId, headSha, sourceBranch, 'merge_request_event').id;
+    state.mergeRequests.push(mr);
+    return mr;
+  };
+
+  const addRunner: FakeGitLab['addRunner'] = (projectId, r) => {
+    const runner: FakeRunner = {
+      id: nextId(),
+      tag_list: [],
+      run_untagged: true,
+      access_level: 'not_protected',
+      runner_type: projectId === null ? 'instance_type' : 'project_type',
+      paused: false,
+      locked: false,
+      ...r,
+    };
+    state.runners.set(runner.id, runner);
+    if (projectId !== null) state.projects.get(projectId)?.runnerIds.push(runner.id);
+    return runner;
+  };
+
+  const newNote = (body: string, authorId: number, resolvable: boolean, position: FakePosition | null): FakeNote => ({
+    id: nextId(),
+    body,
+    authorId,
+    system: false,
+    resolvable,
+    resolved: false,
+    position,
+    createdAt: new Date().toISOString(),
+  });
+
+  const addNote: FakeGitLab['addNote'] = (projectId, iid, body, authorId) => {
+    const mr = mergeRequest(project(String(projectId)), String(iid));
+    const note = newNote(body, authorId, false, null);
+    mr.discussions.push({ id: randomBytes(20).toString('hex'), individualNote: true, notes: [note] });
+    return note;
+  };
+
+  // ------------------------------------------------------------------------------------------
+  // Serialisers (GitLab entities, trimmed)
+
+  const userJson = (id: number) => {
+    const u = state.users.find((x) => x.id === id);
+    return { id, username: u?.username ?? `user${id}`, name: u?.username ?? `user${id}`, state: 'active' };
+  };
+  const noteJson = (n: FakeNote, mr: FakeMergeRequest) => ({
+    id: n.id,
+    type: n.position ? 'DiffNote' : n.resolvable ? 'DiscussionNote' : null,
+    body: n.body,
+    author: userJson(n.authorId),
+    created_at: n.createdAt,
+    system: n.system,
+    noteable_id: mr.iid,
+    noteable_type: 'MergeRequest',
+    noteable_iid: mr.iid,
+    resolvable: n.resolvable,
+    ...(n.resolvable ? { resolved: n.resolved } : {}),
+    ...(n.position ? { position: n.position } : {}),
+  });
+  const discussionJson = (d: FakeDiscussion, mr: FakeMergeRequest) => ({
+    id: d.id,
+    individual_note: d.individualNote,
+    notes: d.notes.map((n) => noteJson(n, mr)),
+  });
+  const mrJson = (mr: FakeMergeRequest, base: string) => {
+    const p = state.projects.get(mr.projectId)!;
+    return {
+      id: mr.projectId * 1000 + mr.iid,
+      iid: mr.iid,
+      project_id: mr.projectId,
+      source_project_id: mr.sourceProjectId,
+      target_project_id: mr.projectId,
+      source_branch: mr.sourceBranch,
+      target_branch: mr.targetBranch,
+      state: mr.state,
+      sha: mr.headSha,
+      diff_refs: { base_sha: mr.baseSha, head_sha: mr.headSha, start_sha: mr.startSha },
+      head_pipeline: mr.headPipelineId === null ? null : { id: mr.headPipelineId, sha: mr.headSha, status: 'running' },
+      web_url: `${base}/${p.pathWithNamespace}/-/merge_requests/${mr.iid}`,
+    };
+  };
+  const statusJson = (s: FakeStatus) => ({
+    id: s.id,
+    sha: s.sha,
+    ref: s.ref,
+    status: s.state,
+    name: s.name,
+    target_url: s.targetUrl,
+    description: s.description,
+    pipeline_id: s.pipelineId,
+    author: userJson(s.authorId),
+  });
+  const runnerSummaryJson = (r: FakeRunner) => ({
+    id: r.id,
+    description: r.description,
+    paused: r.paused,
+    active: !r.paused,
+    is_shared: r.runner_type === 'instance_type',
+    runner_type: r.runner_type,
+    online: true,
+    status: 'online',
+  });
+
+  // ------------------------------------------------------------------------------------------
+  // Commit statuses (app/services/ci/create_commit_status_service.rb, app/models/commit_status.rb)
+
+  const EVENTS: Record<string, { event: string; from: FakeStatus['state'][]; to: FakeStatus['state'] }> = {
+    pending: { event: 'enqueue', from: ['created'], to: 'pending' },
+    running: { event: 'run', from: ['created', 'pending'], to: 'running' },
+    success: { event: 'success', from: ['created', 'pending', 'running'], to: 'success' },
+    failed: { event: 'drop', from: ['created', 'pending', 'running'], to: 'failed' },
+    canceled: { event: 'cancel', from: ['created', 'pending', 'running'], to: 'canceled' },
+    skipped: { event: 'skip', from: ['created', 'pending'], to: 'skipped' },
+  };
+
+  function postStatus(p: FakeProject, sha: string, body: unknown, query: Record<string, string>, user: FakeUser) {
+    if (!p.commits.has(sha)) throw notFound('Commit');
+    const stateParam = String(param(body, query, 'state') ?? '');
+    const transition = EVENTS[stateParam];
+    if (!transition) throw new HttpError(400, { error: 'state does not have a valid value' });
+    const name = String(param(body, query, 'name') ?? param(body, query, 'context') ?? 'default');
+    const description = param(body, query, 'description');
+    if (typeof description === 'string' && description.length > 255) {
+      throw new HttpError(400, { message: { description: ['is too long (maximum is 255 characters)'] } });
+    }
+    const refParam = param(body, query, 'ref');
+    const pipelineIdParam = intOrNull(param(body, query, 'pipeline_id'));
+    let pipeline: FakePipeline | undefined;
+    if (pipelineIdParam !== null) {
+      pipeline = state.pipelines.find((x) => x.id === pipelineIdParam && x.projectId === p.id);
+      if (!pipeline) throw notFound('Pipeline');
+      if (pipeline.sha !== sha) throw badRequest('pipeline_id does not belong to the sha');
+    } else {
+      const ref = typeof refParam === 'string' ? refParam : undefined;
+      pipeline = state.pipelines
+        .filter((x) => x.projectId === p.id && x.sha === sha && (ref === undefined || x.ref === ref))
+        .sort((a, b) => b.id - a.id)[0];
+      if (!pipeline) {
+        const branch = ref ?? [...p.refs.entries()].find(([, s]) => s === sha)?.[0];
+        if (!branch) throw notFound('References for commit');
+        pipeline = addPipeline(p.id, sha, branch, 'external');
+      }
+    }
+    let status = state.statuses.find(
+      (s) => s.pipelineId === pipeline!.id && s.name === name && (s.state === 'pending' || s.state === 'running'),
+    );
+    if (!status) {
+      status = {
+        id: nextId(),
+        projectId: p.id,
+        sha,
+        ref: typeof refParam === 'string' ? refParam : pipeline.ref,
+        name,
+        state: 'created',
+        targetUrl: null,
+        description: null,
+        pipelineId: pipeline.id,
+        authorId: user.id,
+      };
+      state.statuses.push(status);
+    }
+    if (!transition.from.includes(status.state)) {
+      // StateMachines::InvalidTransition rescued by the API as a 400.
+      throw new HttpError(400, {
+        message: `Cannot transition status via :${transition.event} from :${status.state} (Reason(s): Status cannot transition via "${transition.event}")`,
+      });
+    }
+    status.state = transition.to;
+    const targetUrl = param(body, query, 'target_url');
+    if (typeof targetUrl === 'string') status.targetUrl = targetUrl;
+    if (typeof description === 'string') status.description = description;
+    return statusJson(status);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Discussions
+
+  function validatePosition(mr: FakeMergeRequest, raw: unknown): FakePosition {
+    if (!raw || typeof raw !== 'object') throw new HttpError(400, { error: 'position is invalid' });
+    const r = raw as Record<string, unknown>;
+    const pos: FakePosition = {
+      base_sha: String(r.base_sha ?? ''),
+      start_sha: String(r.start_sha ?? ''),
+      head_sha: String(r.head_sha ?? ''),
+      old_path: String(r.old_path ?? ''),
+      new_path: String(r.new_path ?? ''),
+      position_type: String(r.position_type ?? ''),
+      old_line: intOrNull(r.old_line),
+      new_line: intOrNull(r.new_line),
+    };
+    if (pos.position_type !== 'text') throw new HttpError(400, { error: 'position[position_type] does not have a valid value' });
+    const lineCodeError = badRequest('Note {:line_code=>["can\'t be blank", "must be a valid line code"]}');
+    if (pos.base_sha !== mr.baseSha || pos.start_sha !== mr.startSha || pos.head_sha !== mr.headSha) throw lineCodeError;
+    const file = mr.diffs.find((d) => d.new_path === pos.new_path && d.old_path === pos.old_path);
+    if (!file) throw lineCodeError;
+    // lib/gitlab/diff/file.rb line_for_position: old_line and new_line must both match.
+    const hit = parseUnifiedDiff(file.diff).some((l) => l.oldLine === pos.old_line && l.newLine === pos.new_line);
+    if (!hit || (pos.old_line === null && pos.new_line === null)) throw lineCodeError;
+    return pos;
+  }
+
+  function requireBody(body: unknown, query: Record<string, string>): string {
+    const text = param(body, query, 'body');
+    if (typeof text !== 'string' || text === '') throw new HttpError(400, { error: 'body is missing' });
+    if (text.length > noteMaxLength) {
+      throw badRequest(`Note {:note=>["is too long (maximum is ${noteMaxLength} characters)"]}`);
+    }
+    return text;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Pagination (lib/api/helpers/pagination.rb, Gitlab::Pagination::OffsetPagination)
+
+  function paginate(res: ServerResponse, base: string, url: URL, items: unknown[]): unknown[] {
+    const perPageRaw = url.searchParams.get('per_page');
+    const pageRaw = url.searchParams.get('page');
+    let perPage = perPageRaw === null ? defaultPerPage : Number(perPageRaw);
+    if (!Number.isInteger(perPage) || perPage < 1) perPage = defaultPerPage;
+    perPage = Math.min(perPage, 100);
+    let page = pageRaw === null ? 1 : Number(pageRaw);
+    if (!Number.isInteger(page) || page < 1) page = 1;
+    const total = items.length;
+    const totalPages = Math.max(1, Math.ceil(total / perPage));
+    const link = (p: number): string => {
+      const u = new URL(url.pathname + url.search, base);
+      u.searchParams.set('page', String(p));
+      u.searchParams.set('per_page', String(perPage));
+      return u.toString();
+    };
+    const links: string[] = [];
+    if (page > 1) links.push(`<${link(page - 1)}>; rel="prev"`);
+    if (page < totalPages) links.push(`<${link(page + 1)}>; rel="next"`);
+    links.push(`<${link(1)}>; rel="first"`, `<${link(totalPages)}>; rel="last"`);
+    res.setHeader('link', links.join(', '));
+    res.setHeader('x-page', String(page));
+    res.setHeader('x-per-page', String(perPage));
+    res.setHeader('x-total', String(total));
+    res.setHeader('x-total-pages', String(totalPages));
+    res.setHeader('x-next-page', page < totalPages ? String(page + 1) : '');
+    res.setHeader('x-prev-page', page > 1 ? String(page - 1) : '');
+    return items.slice((page - 1) * perPage, page * perPage);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Router
+
+  type Handler = (ctx: {
+    m: string[];
+    body: unknown;
+    query: Record<string, string>;
+    url: URL;
+    res: ServerResponse;
+    user: FakeUser;
+    base: string;
+  }) => unknown;
+  const routes: Array<{ method: string; re: RegExp; handler: Handler }> = [];
+  const route = (method: string, pattern: string, handler: Handler): void => {
+    const re = new RegExp(`^${pattern.replace(/:[a-z_]+/g, '([^/]+)')}$`);
+    routes.push({ method, re, handler });
+  };
+
+  route('GET', '/user', ({ user }) => ({ ...userJson(user.id), username: user.username }));
+  route('GET', '/projects/:id', ({ m, base }) => {
+    const p = project(m[0]);
+    const [ns, name] = [p.pathWithNamespace.split('/').slice(0, -1).join('/'), p.pathWithNamespace.split('/').pop()];
+    return {
+      id: p.id,
+      name,
+      path: name,
+      path_with_namespace: p.pathWithNamespace,
+      namespace: { id: p.id + 500, full_path: ns, kind: 'group' },
+      default_branch: p.defaultBranch,
+      ci_config_path: p.ciConfigPath ?? '',
+      web_url: `${base}/${p.pathWithNamespace}`,
+    };
+  });
+  route('GET', '/projects/:id/merge_requests/:iid', ({ m, base }) => mrJson(mergeRequest(project(m[0]), m[1]), base));
+  route('GET', '/projects/:id/merge_requests/:iid/diffs', ({ m, res, url, base }) =>
+    paginate(res, base, url, mergeRequest(project(m[0]), m[1]).diffs.map((d) => ({ ...d, a_mode: '100644', b_mode: '100644', collapsed: false, too_large: false }))),
+  );
+  route('GET', '/projects/:id/repository/files/:path/raw', ({ m, query }) => {
+    const p = project(m[0]);
+    const path = decodeURIComponent(m[1]);
+    const sha = resolveRef(p, query.ref ?? p.defaultBranch);
+    const content = sha === undefined ? undefined : p.commits.get(sha)?.[path];
+    if (content === undefined) throw notFound('File');
+    return { __raw: content };
+  });
+  route('GET', '/projects/:id/protected_branches', ({ m, res, url, base }) =>
+    paginate(res, base, url, project(m[0]).protectedBranches.map((name, i) => ({ id: i + 1, name, allow_force_push: false }))),
+  );
+  route('GET', '/projects/:id/protected_tags', ({ m, res, url, base }) =>
+    paginate(res, base, url, project(m[0]).protectedTags.map((name) => ({ name }))),
+  );
+  route('GET', '/templates/gitlab_ci_ymls/:key', ({ m }) => {
+    const key = decodeURIComponent(m[0]);
+    const content = state.templates.get(key);
+    if (content === undefined) throw notFound('Template');
+    return { name: key, content };
+  });
+  route('GET', '/projects/:id/merge_requests/:iid/discussions', ({ m, res, url, base }) => {
+    const mr = mergeRequest(project(m[0]), m[1]);
+    return paginate(res, base, url, mr.discussions.map((d) => discussionJson(d, mr)));
+  });
+  route('POST', '/projects/:id/merge_requests/:iid/discussions', ({ m, body, query, user, res }) => {
+    const mr = mergeRequest(project(m[0]), m[1]);
+    const text = requireBody(body, query);
+    const rawPos = param(body, query, 'position');
+    const position = rawPos === undefined ? null : validatePosition(mr, rawPos);
+    const d: FakeDiscussion = { id: randomBytes(20).toString('hex'), individualNote: false, notes: [newNote(text, user.id, true, position)] };
+    mr.discussions.push(d);
+    res.statusCode = 201;
+    return discussionJson(d, mr);
+  });
+  route('POST', '/projects/:id/merge_requests/:iid/discussions/:did/notes', ({ m, body, query, user, res }) => {
+    const mr = mergeRequest(project(m[0]), m[1]);
+    const d = mr.discussions.find((x) => x.id === m[2]);
+    if (!d) throw notFound('Discussion');
+    const text = requireBody(body, query);
+    const note = newNote(text, user.id, d.notes[0].resolvable, null);
+    d.notes.push(note);
+    res.statusCode = 201;
+    return noteJson(note, mr);
+  });
+  route('PUT', '/projects/:id/merge_requests/:iid/discussions/:did', ({ m, body, query }) => {
+    const mr = mergeRequest(project(m[0]), m[1]);
+    const d = mr.discussions.find((x) => x.id === m[2]);
+    if (!d) throw notFound('Discussion');
+    const resolved = String(param(body, query, 'resolved'));
+    if (resolved !== 'true' && resolved !== 'false') throw new HttpError(400, { error: 'resolved is missing' });
+    if (!d.notes[0].resolvable) throw badRequest('Discussion is not resolvable');
+    for (const n of d.notes) n.resolved = resolved === 'true';
+    return discussionJson(d, mr);
+  });
+  route('GET', '/projects/:id/merge_requests/:iid/notes', ({ m, res, url, base }) => {
+    const mr = mergeRequest(project(m[0]), m[1]);
+    return paginate(res, base, url, mr.discussions.flatMap((d) => d.notes).map((n) => noteJson(n, mr)));
+  });
+  route('POST', '/projects/:id/merge_requests/:iid/notes', ({ m, body, query, user, res }) => {
+    const mr = mergeRequest(project(m[0]), m[1]);
+    const note = newNote(requireBody(body, query), user.id, false, null);
+    mr.discussions.push({ id: randomBytes(20).toString('hex'), individualNote: true, notes: [note] });
+    res.statusCode = 201;
+    return noteJson(note, mr);
+  });
+  route('PUT', '/projects/:id/merge_requests/:iid/notes/:nid', ({ m, body, query, user }) => {
+    const mr = mergeRequest(project(m[0]), m[1]);
+    const note = mr.discussions.flatMap((d) => d.notes).find((n) => String(n.id) === m[2]);
+    if (!note) throw notFound('Note');
+    if (note.authorId !== user.id) throw new HttpError(403, { message: '403 Forbidden' });
+    note.body = requireBody(body, query);
+    return noteJson(note, mr);
+  });
+  route('POST', '/projects/:id/statuses/:sha', ({ m, body, query, user, res }) => {
+    const out = postStatus(project(m[0]), decodeURIComponent(m[1]), body, query, user);
+    res.statusCode = 201;
+    return out;
+  });
+  route('GET', '/projects/:id/repository/commits/:sha/statuses', ({ m, res, url, base }) => {
+    const p = project(m[0]);
+    return paginate(res, base, url, state.statuses.filter((s) => s.projectId === p.id && s.sha === m[1]).map(statusJson));
+  });
+  route('GET', '/projects/:id/external_status_checks', ({ m, res, url, base }) =>
+    paginate(res, base, url, project(m[0]).externalStatusChecks.map((c) => ({ ...c, project_id: Number(m[0]) || undefined, protected_branches: [] }))),
+  );
+  route('POST', '/projects/:id/merge_requests/:iid/status_check_responses', ({ m, body, query, res }) => {
+    const p = project(m[0]);
+    const mr = mergeRequest(p, m[1]);
+    const sha = String(param(body, query, 'sha') ?? '');
+    const checkId = intOrNull(param(body, query, 'external_status_check_id'));
+    const status = String(param(body, query, 'status') ?? '');
+    if (!['passed', 'failed'].includes(status)) throw new HttpError(400, { error: 'status does not have a valid value' });
+    if (!p.externalStatusChecks.some((c) => c.id === checkId)) throw notFound('External status check');
+    if (sha !== mr.headSha) throw new HttpError(409, { message: '409 Conflict: SHA must be the HEAD of the merge request' });
+    const entry = { sha, external_status_check_id: checkId!, status };
+    mr.statusCheckResponses.push(entry);
+    res.statusCode = 201;
+    return { id: nextId(), merge_request: { iid: mr.iid }, ...entry };
+  });
+  route('GET', '/projects/:id/runners', ({ m, res, url, base }) => {
+    const p = project(m[0]);
+    const ids = [...p.runnerIds, ...[...state.runners.values()].filter((r) => r.runner_type === 'instance_type').map((r) => r.id)];
+    return paginate(res, base, url, ids.map((id) => runnerSummaryJson(state.runners.get(id)!)));
+  });
+  route('GET', '/runners/:rid', ({ m }) => {
+    const r = state.runners.get(Number(m[0]));
+    if (!r) throw notFound('Runner');
+    return { ...runnerSummaryJson(r), tag_list: r.tag_list, run_untagged: r.run_untagged, access_level: r.access_level, locked: r.locked, maximum_timeout: null };
+  });
+  route('GET', '/projects/:id/protected_environments', ({ m, res, url, base }) =>
+    paginate(res, base, url, project(m[0]).protectedEnvironments),
+  );
+  route('GET', '/projects/:id/variables', ({ m, res, url, base }) =>
+    paginate(res, base, url, project(m[0]).variables.map((v) => ({ variable_type: 'env_var', raw: false, hidden: false, description: null, ...v }))),
+  );
+
+  // ------------------------------------------------------------------------------------------
+
+  const send = (res: ServerResponse, status: number, body: unknown): void => {
+    if (body && typeof body === 'object' && '__raw' in (body as object)) {
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end((body as { __raw: string }).__raw);
+      return;
+    }
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body ?? {}));
+  };
+
+  const matchFault = (method: string, path: string): Fault | undefined => {
+    const key = `${method} ${path}`;
+    return faults.find((f) => {
+      if (f.remaining <= 0) return false;
+      if (f.pattern instanceof RegExp) return f.pattern.test(key);
+      return f.pattern === key || f.pattern === path;
+    });
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const base = `http://${req.headers.host ?? '127.0.0.1'}`;
+    const url = new URL(req.url ?? '/', base);
+    const method = req.method ?? 'GET';
+    const path = url.pathname.startsWith('/api/v4') ? url.pathname.slice('/api/v4'.length) : url.pathname;
+    const query = Object.fromEntries(url.searchParams.entries());
+    const entry: RequestLogEntry = { method, path, query, body: undefined, status: 0, authenticated: false };
+    requests.push(entry);
+    const finish = (status: number, body: unknown): void => {
+      entry.status = status;
+      send(res, status, body);
+    };
+    try {
+      entry.body = await readBody(req, url);
+      const auth = req.headers['private-token'] ?? /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      const user = state.users.find((u) => u.token === auth);
+      if (!user) return finish(401, { message: '401 Unauthorized' });
+      entry.authenticated = true;
+      if (!url.pathname.startsWith('/api/v4/')) return finish(404, { error: '404 Not Found' });
+
+      const fault = matchFault(method, path);
+      if (fault) fault.remaining -= 1;
+      if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+      if (fault && !fault.apply) {
+        if (fault.retryAfter !== undefined) res.setHeader('retry-after', String(fault.retryAfter));
+        return finish(fault.status, fault.body ?? { message: `${fault.status} injected failure` });
+      }
+
+      const r = routes.find((x) => x.method === method && x.re.test(path));
+      if (!r) return finish(404, { error: '404 Not Found' });
+      const m = r.re.exec(path)!.slice(1);
+      res.statusCode = 200;
+      const out = r.handler({ m, body: entry.body, query, url, res, user, base });
+      if (fault) {
+        // The effect happened; the answer is lost.
+        if (fault.retryAfter !== undefined) res.setHeader('retry-after', String(fault.retryAfter));
+        return finish(fault.status, fault.body ?? { message: `${fault.status} injected failure` });
+      }
+      return finish(res.statusCode, out);
+    } catch (err) {
+      if (err instanceof HttpError) return finish(err.status, err.body);
+      return finish(500, { message: '500 Internal Server Error', detail: String(err) });
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    token: botUser.token,
+    botUser,
+    state,
+    requests,
+    addUser,
+    addProject,
+    addCommit,
+    addMergeRequest,
+    addPipeline,
+    addRunner,
+    addNote,
+    getMergeRequest: (projectId, iid) => mergeRequest(project(String(projectId)), String(iid)),
+    failNext(pattern, spec) {
+      faults.push({ ...spec, pattern, remaining: spec.count ?? 1 });
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+}
