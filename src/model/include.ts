@@ -42,11 +42,13 @@ export interface LoadedFile {
 
 export interface IncludeLimits {
   maxIncludes: number;
-  maxDepth: number;
 }
 
-/** GitLab defaults: `ci_max_includes` 150; nested include depth 100. */
-export const GITLAB_INCLUDE_LIMITS: IncludeLimits = { maxIncludes: 150, maxDepth: 100 };
+/**
+ * GitLab's default `ci_max_includes` is 150, duplicates counted (`external/mapper/verifier.rb`);
+ * an include loop simply runs into it. It also bounds the nesting depth.
+ */
+export const GITLAB_INCLUDE_LIMITS: IncludeLimits = { maxIncludes: 150 };
 
 const INCLUDE_KEYS = new Set(['local', 'file', 'remote', 'template', 'component', 'artifact', 'inputs', 'job', 'project', 'ref', 'rules', 'integrity', 'cache']);
 
@@ -195,11 +197,6 @@ export class IncludeExpander {
         break;
       }
       this.count++;
-      if (ctx.chain.length > this.limits.maxDepth) {
-        this.invalid(`Maximum of ${this.limits.maxDepth} nested includes are allowed!`, rec.loc, ['include']);
-        this.stopped = true;
-        break;
-      }
       const pathPart = ref.kind === 'remote' ? ref.url.replace(/[?#].*$/, '') : ref.kind === 'component' || ref.kind === 'template' ? 'x.yml' : ref.path;
       if (!/\.(yml|yaml)$/i.test(pathPart.split('/').pop() ?? '')) {
         this.invalid(`Included file \`${rec.kind === 'remote' ? rec.target : name}\` does not have YAML extension!`, rec.loc, ['include']);

@@ -1,0 +1,196 @@
+import { fingerprintOf, sortFindings, type Finding } from '../findings/finding.js';
+import { SourceFiles } from '../findings/sources.js';
+import type { SourceLocation } from '../model/location.js';
+import { get, type YNode } from '../model/node.js';
+import type { Job, Pipeline } from '../model/pipeline.js';
+import { effectiveSetting, parseInlineIgnores, suppress, type InlineIgnore } from '../policy/apply.js';
+import { PolicyError } from '../policy/errors.js';
+import type { Policy } from '../policy/types.js';
+import { deployInfo, tagTier, type DeployInfo } from './deploy.js';
+import type { ContextId, JobTrust, PipelineRule, ReportInput, RuleContext, RuleHooks, ScriptLine } from './types.js';
+import { CONTEXT_IDS, TRUSTED_CONTEXTS, UNTRUSTED_CONTEXTS } from './types.js';
+
+/** Computes each job's trust contexts (implemented by `src/contexts`). */
+export type TrustFactory = (pipeline: Pipeline, policy: Policy, defaultBranch: string) => (job: Job) => JobTrust;
+
+export interface EvaluateOptions {
+  policy: Policy;
+  rules: readonly PipelineRule<any>[];
+  trust: TrustFactory;
+  /** Offline default: `main`. */
+  defaultBranch?: string;
+  today?: Date;
+}
+
+export interface Evaluation {
+  pipeline: Pipeline;
+  findings: Finding[];
+  sources: SourceFiles;
+  /** Informational notes (unresolved includes …), never findings. */
+  notes: string[];
+  trust: Map<string, JobTrust>;
+  defaultBranch: string;
+}
+
+/** A conservative trust answer: runs everywhere, for unknown reasons. */
+export function unknownTrust(reason = 'not evaluated'): JobTrust {
+  const byContext = {} as JobTrust['byContext'];
+  for (const c of CONTEXT_IDS) byContext[c] = { runs: 'unknown', when: 'on_success', reason };
+  return { byContext, untrusted: [...UNTRUSTED_CONTEXTS], trusted: [...TRUSTED_CONTEXTS] };
+}
+
+/** Run every enabled rule over the pipeline in one traversal and apply the policy. */
+export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Evaluation {
+  const { policy } = opts;
+  const defaultBranch = opts.defaultBranch ?? 'main';
+  const sources = new SourceFiles();
+  for (const f of pipeline.files) sources.add(f.name, f.text);
+
+  const trustOf = opts.trust(pipeline, policy, defaultBranch);
+  const trustCache = new Map<string, JobTrust>();
+  const trust = (job: Job): JobTrust => {
+    let t = trustCache.get(job.name);
+    if (!t) {
+      t = trustOf(job);
+      trustCache.set(job.name, t);
+    }
+    return t;
+  };
+  const deployCache = new Map<string, DeployInfo | undefined>();
+  const deploy = (job: Job): DeployInfo | undefined => {
+    if (!deployCache.has(job.name)) deployCache.set(job.name, deployInfo(job, policy));
+    return deployCache.get(job.name);
+  };
+  const scriptCache = new Map<string, ScriptLine[]>();
+  const scriptLines = (job: Job): ScriptLine[] => {
+    let s = scriptCache.get(job.name);
+    if (!s) {
+      s = collectScriptLines(job);
+      scriptCache.set(job.name, s);
+    }
+    return s;
+  };
+
+  const findings: Finding[] = [];
+  const active: { rule: PipelineRule<any>; hooks: RuleHooks }[] = [];
+  for (const rule of opts.rules) {
+    const setting = effectiveSetting(policy, rule.meta.id, rule.meta.defaultSeverity);
+    if (setting.severity === 'off') continue;
+    let options: unknown = setting.options;
+    if (rule.meta.options) {
+      const parsed = rule.meta.options.safeParse(setting.options);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const src = policy.sources[policy.sources.length - 1] ?? '<policy>';
+        throw PolicyError.at(src, 0, 0, ['rules', rule.meta.id, 'options', ...issue.path.map(String)].join('.'), issue.message);
+      }
+      options = parsed.data;
+    }
+    const policySeverity = policy.rules[rule.meta.id]?.severity;
+    const ctx: RuleContext<any> = {
+      pipeline,
+      policy,
+      options,
+      sources,
+      defaultBranch,
+      trust,
+      deploy,
+      tagTier: (tags) => tagTier(tags, policy),
+      scriptLines,
+      locateInScript: (line, index, length) => locateInScript(sources, line, index, length),
+      report: (r: ReportInput) => {
+        const severity = policySeverity && policySeverity !== 'off' ? policySeverity : (r.severity ?? setting.severity);
+        if (severity === 'off') return;
+        if (r.secret) sources.addSecret(r.secret);
+        findings.push({
+          ruleId: rule.meta.id,
+          severity,
+          blocking: severity === 'error',
+          message: r.message,
+          location: r.at,
+          job: r.job,
+          keyPath: r.keyPath,
+          fingerprint: fingerprintOf({ ruleId: rule.meta.id, file: r.at.file, job: r.job, keyPath: r.keyPath, discriminator: r.discriminator }),
+          related: r.related,
+          fix: r.fix,
+        });
+      },
+    };
+    active.push({ rule, hooks: rule.meta && rule.create(ctx) });
+  }
+
+  for (const { hooks } of active) hooks.pipeline?.(pipeline);
+  for (const inc of pipeline.includes) for (const { hooks } of active) hooks.include?.(inc);
+  const wantsScript = active.some((a) => a.hooks.scriptLine);
+  for (const job of pipeline.jobs) {
+    for (const { hooks } of active) hooks.job?.(job);
+    if (wantsScript) {
+      for (const line of scriptLines(job)) for (const { hooks } of active) hooks.scriptLine?.(line, job);
+    }
+  }
+
+  // Secrets first, so the inline-ignore scan and every output see masked text.
+  const ignores: InlineIgnore[] = [];
+  for (const f of pipeline.files) if (f.text.includes('tierguard-ignore')) ignores.push(...parseInlineIgnores(f.name, f.text));
+  const final = suppress(dedupe(findings), policy, { today: opts.today ?? new Date(), inlineIgnores: ignores });
+
+  const notes = pipeline.diagnostics.filter((d) => d.kind === 'unresolved').map((d) => `${d.location.file}:${d.location.line}: ${d.message}`);
+  const trustMap = new Map<string, JobTrust>();
+  for (const job of pipeline.jobs) trustMap.set(job.name, trust(job));
+  return { pipeline, findings: sortFindings(final), sources, notes, trust: trustMap, defaultBranch };
+}
+
+/** One finding per fingerprint (a value shared through anchors can be reached twice). */
+function dedupe(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const key = f.fingerprint + ':' + f.location.line + ':' + f.location.column;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+const SCRIPT_KEYS = ['before_script', 'script', 'after_script'] as const;
+
+function collectScriptLines(job: Job): ScriptLine[] {
+  const out: ScriptLine[] = [];
+  const push = (key: ScriptLine['key'], node: YNode | undefined) => {
+    if (!node) return;
+    const items = node.kind === 'seq' ? node.items : [node];
+    items.forEach((it, index) => {
+      if (it.kind === 'scalar' && it.value !== null) out.push({ key, index, text: String(it.value), loc: it.loc });
+    });
+  };
+  for (const k of SCRIPT_KEYS) push(k, get(job.node, k));
+  push('pre_get_sources_script', get(job.node, 'hooks', 'pre_get_sources_script'));
+  return out;
+}
+
+/**
+ * Map an offset in a script item to the file. Plain and quoted scalars sit on the item's line;
+ * block scalars (`|`, `>`) start on the next line. We find the text on the expected line to get
+ * an exact column, and fall back to the item's start.
+ */
+export function locateInScript(sources: SourceFiles, line: ScriptLine, index: number, length: number): SourceLocation {
+  const before = line.text.slice(0, index);
+  const lineOffset = before.split('\n').length - 1;
+  const lineStart = before.lastIndexOf('\n') + 1;
+  const needle = line.text.slice(index, index + Math.max(1, length)).split('\n')[0];
+  const first = sources.line(line.loc.file, line.loc.line) ?? '';
+  const isBlock = /^[|>]/.test(first.slice(line.loc.column - 1));
+  const candidates = isBlock ? [line.loc.line + 1 + lineOffset] : [line.loc.line + lineOffset, line.loc.line];
+  for (const ln of candidates) {
+    const src = sources.line(line.loc.file, ln);
+    if (src === undefined) continue;
+    const from = ln === line.loc.line ? line.loc.column - 1 : 0;
+    const col = src.indexOf(needle, from);
+    if (col >= 0 && needle) {
+      return { file: line.loc.file, line: ln, column: col + 1, endLine: ln, endColumn: col + 1 + needle.length };
+    }
+  }
+  void lineStart;
+  return line.loc;
+}
+
+export type { ContextId };

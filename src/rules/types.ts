@@ -1,0 +1,102 @@
+import type { Fix, RelatedLocation, Severity } from '../findings/finding.js';
+import type { SourceFiles } from '../findings/sources.js';
+import type { IncludeRecord } from '../model/include.js';
+import type { SourceLocation } from '../model/location.js';
+import type { Job, Pipeline } from '../model/pipeline.js';
+import type { Policy } from '../policy/types.js';
+import type { DeployInfo, RunnerTier } from './deploy.js';
+import type { RuleMeta } from './meta.js';
+
+/** The trust contexts of the spec, untrusted first. */
+export const CONTEXT_IDS = [
+  'mr-fork',
+  'mr',
+  'branch',
+  'unprotected-tag',
+  'web-unprotected',
+  'default-branch',
+  'protected-branch',
+  'protected-tag',
+  'schedule',
+] as const;
+export type ContextId = (typeof CONTEXT_IDS)[number];
+export const UNTRUSTED_CONTEXTS: readonly ContextId[] = ['mr-fork', 'mr', 'branch', 'unprotected-tag', 'web-unprotected'];
+export const TRUSTED_CONTEXTS: readonly ContextId[] = ['default-branch', 'protected-branch', 'protected-tag', 'schedule'];
+
+/** Whether (and how) a job runs in one context. */
+export interface ContextReach {
+  runs: 'yes' | 'no' | 'unknown';
+  when: string;
+  /** Why: e.g. "rules[0] `if: $CI_PIPELINE_SOURCE == "merge_request_event"` matches". */
+  reason: string;
+  /** The rule / keyword that decided it. */
+  at?: SourceLocation;
+  unknownVariables?: string[];
+}
+
+export interface JobTrust {
+  byContext: Record<ContextId, ContextReach>;
+  /** Untrusted contexts where the job may run (runs yes or unknown). */
+  untrusted: ContextId[];
+  /** Trusted contexts where the job may run. */
+  trusted: ContextId[];
+}
+
+/** One command of `before_script`, `script`, `after_script` or `hooks:pre_get_sources_script`. */
+export interface ScriptLine {
+  key: 'before_script' | 'script' | 'after_script' | 'pre_get_sources_script';
+  index: number;
+  text: string;
+  /** The list item (a block scalar spans several lines). */
+  loc: SourceLocation;
+}
+
+export interface ReportInput {
+  at: SourceLocation;
+  message: string;
+  job?: string;
+  keyPath: string[];
+  /** Distinguishes several findings of one rule at one key path (e.g. the variable name). */
+  discriminator?: string;
+  related?: RelatedLocation[];
+  fix?: Fix;
+  /** A range holding a secret value: masked in every output. */
+  secret?: SourceLocation;
+  /** Per-finding severity when a rule has two levels (unless the policy re-rates the rule). */
+  severity?: Severity;
+}
+
+export interface RuleContext<O = Record<string, unknown>> {
+  pipeline: Pipeline;
+  policy: Policy;
+  options: O;
+  sources: SourceFiles;
+  defaultBranch: string;
+  trust(job: Job): JobTrust;
+  deploy(job: Job): DeployInfo | undefined;
+  /** The tier a set of runner tags routes to (the strictest tag wins). */
+  tagTier(tags: readonly string[]): RunnerTier;
+  /** Script lines of a job with positions, block scalars split per line. */
+  scriptLines(job: Job): ScriptLine[];
+  /** Locate `index` (a character offset into `line.text`) in the source file. */
+  locateInScript(line: ScriptLine, index: number, length: number): SourceLocation;
+  report(r: ReportInput): void;
+}
+
+/** Hooks a rule implements (one traversal of the model calls them in order). */
+export interface RuleHooks {
+  pipeline?(p: Pipeline): void;
+  include?(inc: IncludeRecord): void;
+  job?(job: Job): void;
+  scriptLine?(line: ScriptLine, job: Job): void;
+}
+
+export interface PipelineRule<O = Record<string, unknown>> {
+  meta: RuleMeta<O>;
+  create(ctx: RuleContext<O>): RuleHooks;
+}
+
+/** Identity helper that keeps the options type (`export default defineRule({...})`). */
+export function defineRule<O>(rule: PipelineRule<O>): PipelineRule<O> {
+  return rule;
+}
