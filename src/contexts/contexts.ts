@@ -1,0 +1,393 @@
+/**
+ * The nine trust contexts of the spec ("Trust contexts" in SPEC.md) and the predefined CI/CD
+ * variables GitLab sets in each (`doc/ci/variables/predefined_variables.md`).
+ *
+ * Ref names in untrusted contexts are chosen by whoever pushes: they are unknown values,
+ * constrained to match no protected pattern (so `$CI_COMMIT_BRANCH == "main"` is false in
+ * `branch` when `main` is protected, while `$CI_COMMIT_BRANCH =~ /^feature/` stays unknown).
+ */
+import type { Policy } from '../policy/types.js';
+import { matchesAny } from '../util/glob.js';
+import type { UnknownString, VarValue, VariableScope } from './expression.js';
+
+export type ContextId =
+  | 'mr-fork'
+  | 'mr'
+  | 'branch'
+  | 'unprotected-tag'
+  | 'web-unprotected'
+  | 'default-branch'
+  | 'protected-branch'
+  | 'protected-tag'
+  | 'schedule';
+
+/** In table order: untrusted first. */
+export const CONTEXT_IDS: readonly ContextId[] = [
+  'mr-fork',
+  'mr',
+  'branch',
+  'unprotected-tag',
+  'web-unprotected',
+  'default-branch',
+  'protected-branch',
+  'protected-tag',
+  'schedule',
+];
+
+export interface ContextOptions {
+  defaultBranch: string;
+  /** Protected branch globs (besides the default branch, which is always treated as protected). */
+  protectedBranches: string[];
+  /** Protected tag globs. */
+  protectedTags: string[];
+}
+
+/** A ref name: known, or unknown with constraints. */
+export type RefName = { kind: 'known'; name: string } | ({ kind: 'unknown' } & UnknownString);
+
+/** Facts `only`/`except` and `changes` need (`lib/gitlab/ci/build/policy/refs.rb`). */
+export interface PipelineFacts {
+  /** Possible `CI_PIPELINE_SOURCE` values (one unless the context covers several). */
+  sources: string[];
+  /** `pipeline.tag?` / `pipeline.branch?` / merge request pipeline. */
+  refType: 'branch' | 'tag' | 'merge_request';
+  /** `pipeline.ref` (branch or tag name; for MR pipelines the source branch). */
+  ref: RefName;
+  /** Whether a push diff exists: without one, `changes` is always true. */
+  hasDiff: boolean;
+}
+
+export interface TrustContext {
+  id: ContextId;
+  trusted: boolean;
+  label: string;
+  description: string;
+  /** False when the policy makes the context impossible (e.g. no protected tag patterns). */
+  possible: boolean;
+  /** Why it is impossible. */
+  impossibleReason?: string;
+  facts: PipelineFacts;
+  /** Predefined variables: values, known-unset (`{kind:'unset'}`) or unknown with constraints. */
+  variables: Record<string, VarValue>;
+}
+
+/** Predefined variables tierguard reasons about; any of them a context does not set is unset. */
+export const TRUST_VARIABLES: readonly string[] = [
+  'CI_PIPELINE_SOURCE',
+  'CI_COMMIT_BRANCH',
+  'CI_COMMIT_TAG',
+  'CI_COMMIT_TAG_MESSAGE',
+  'CI_COMMIT_REF_NAME',
+  'CI_COMMIT_REF_SLUG',
+  'CI_COMMIT_REF_PROTECTED',
+  'CI_DEFAULT_BRANCH',
+  'CI_OPEN_MERGE_REQUESTS',
+  'CI_PIPELINE_TRIGGERED',
+  'CI_MERGE_REQUEST_ID',
+  'CI_MERGE_REQUEST_IID',
+  'CI_MERGE_REQUEST_EVENT_TYPE',
+  'CI_MERGE_REQUEST_PROJECT_ID',
+  'CI_MERGE_REQUEST_PROJECT_PATH',
+  'CI_MERGE_REQUEST_PROJECT_URL',
+  'CI_MERGE_REQUEST_REF_PATH',
+  'CI_MERGE_REQUEST_SOURCE_PROJECT_ID',
+  'CI_MERGE_REQUEST_SOURCE_PROJECT_PATH',
+  'CI_MERGE_REQUEST_SOURCE_PROJECT_URL',
+  'CI_MERGE_REQUEST_SOURCE_BRANCH_NAME',
+  'CI_MERGE_REQUEST_SOURCE_BRANCH_PROTECTED',
+  'CI_MERGE_REQUEST_SOURCE_BRANCH_SHA',
+  'CI_MERGE_REQUEST_TARGET_BRANCH_NAME',
+  'CI_MERGE_REQUEST_TARGET_BRANCH_PROTECTED',
+  'CI_MERGE_REQUEST_TARGET_BRANCH_SHA',
+  'CI_MERGE_REQUEST_DIFF_BASE_SHA',
+  'CI_MERGE_REQUEST_DIFF_ID',
+  'CI_MERGE_REQUEST_TITLE',
+  'CI_MERGE_REQUEST_DESCRIPTION',
+  'CI_MERGE_REQUEST_DESCRIPTION_IS_TRUNCATED',
+  'CI_MERGE_REQUEST_LABELS',
+  'CI_MERGE_REQUEST_MILESTONE',
+  'CI_MERGE_REQUEST_ASSIGNEES',
+  'CI_MERGE_REQUEST_APPROVED',
+  'CI_MERGE_REQUEST_DRAFT',
+  'CI_MERGE_REQUEST_SQUASH_ON_MERGE',
+  'CI_EXTERNAL_PULL_REQUEST_IID',
+  'CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_NAME',
+  'CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_NAME',
+  'CI_EXTERNAL_PULL_REQUEST_SOURCE_REPOSITORY',
+  'CI_EXTERNAL_PULL_REQUEST_TARGET_REPOSITORY',
+  'CI_COMMIT_BEFORE_SHA',
+  'TRIGGER_PAYLOAD',
+  'CHAT_INPUT',
+  'CHAT_CHANNEL',
+  'CHAT_USER_ID',
+];
+
+/** Always set, value not known offline. */
+const ALWAYS_SET_UNKNOWN: readonly string[] = [
+  'CI',
+  'GITLAB_CI',
+  'CI_SERVER',
+  'CI_SERVER_HOST',
+  'CI_SERVER_URL',
+  'CI_SERVER_FQDN',
+  'CI_SERVER_NAME',
+  'CI_SERVER_VERSION',
+  'CI_API_V4_URL',
+  'CI_PROJECT_NAME',
+  'CI_PROJECT_NAMESPACE',
+  'CI_PROJECT_NAMESPACE_ID',
+  'CI_PROJECT_ROOT_NAMESPACE',
+  'CI_PROJECT_URL',
+  'CI_PROJECT_TITLE',
+  'CI_PROJECT_VISIBILITY',
+  'CI_PROJECT_DIR',
+  'CI_COMMIT_SHA',
+  'CI_COMMIT_SHORT_SHA',
+  'CI_COMMIT_TIMESTAMP',
+  'CI_COMMIT_MESSAGE',
+  'CI_COMMIT_TITLE',
+  'CI_COMMIT_DESCRIPTION',
+  'CI_COMMIT_AUTHOR',
+  'CI_PIPELINE_ID',
+  'CI_PIPELINE_IID',
+  'CI_PIPELINE_URL',
+  'CI_PIPELINE_CREATED_AT',
+  'CI_CONFIG_PATH',
+  'GITLAB_USER_ID',
+  'GITLAB_USER_LOGIN',
+  'GITLAB_USER_NAME',
+  'GITLAB_USER_EMAIL',
+];
+
+const set = (value: string): VarValue => ({ kind: 'set', value });
+const UNSET: VarValue = { kind: 'unset' };
+const defined = (extra: UnknownString = {}): VarValue => ({ kind: 'unknown', mayBeUnset: false, mayBeEmpty: false, ...extra });
+const maybe = (extra: UnknownString = {}): VarValue => ({ kind: 'unknown', mayBeUnset: true, mayBeEmpty: false, ...extra });
+
+function refValue(ref: RefName): VarValue {
+  if (ref.kind === 'known') return set(ref.name);
+  const { kind: _k, ...c } = ref;
+  return { kind: 'unknown', mayBeUnset: false, mayBeEmpty: false, ...c };
+}
+
+export function contextOptionsFromPolicy(policy: Pick<Policy, 'protected'>, defaultBranch = 'main'): ContextOptions {
+  return {
+    defaultBranch,
+    protectedBranches: [...policy.protected.branches],
+    protectedTags: [...policy.protected.tags],
+  };
+}
+
+/** Build the nine contexts for a project. */
+export function buildContexts(opts: ContextOptions): Record<ContextId, TrustContext> {
+  const def = opts.defaultBranch || 'main';
+  const protBranches = [...new Set([def, ...opts.protectedBranches])];
+  const otherProtected = opts.protectedBranches.filter((g) => g !== def);
+  const protTags = opts.protectedTags;
+
+  const unprotectedBranch: RefName = { kind: 'unknown', notMatching: protBranches, symbol: 'source-branch' };
+  const forkBranch: RefName = { kind: 'unknown', symbol: 'fork-branch' };
+  const unprotectedTag: RefName = { kind: 'unknown', notMatching: protTags, symbol: 'tag' };
+  const protectedBranch: RefName =
+    otherProtected.length === 1 && !/[*?]/.test(otherProtected[0])
+      ? { kind: 'known', name: otherProtected[0] }
+      : { kind: 'unknown', matching: otherProtected, notMatching: [def], symbol: 'protected-branch' };
+  const protectedTag: RefName =
+    protTags.length === 1 && !/[*?]/.test(protTags[0])
+      ? { kind: 'known', name: protTags[0] }
+      : { kind: 'unknown', matching: protTags, symbol: 'protected-tag' };
+
+  const base: Record<string, VarValue> = {};
+  for (const n of TRUST_VARIABLES) base[n] = UNSET;
+  for (const n of ALWAYS_SET_UNKNOWN) base[n] = defined();
+  base.CI_DEFAULT_BRANCH = set(def);
+  base.CI_PROJECT_ID = defined({ symbol: 'project-id' });
+  base.CI_PROJECT_PATH = defined({ symbol: 'project-path' });
+  base.CI_PROJECT_PATH_SLUG = defined({ symbol: 'project-path-slug' });
+  base.CI_COMMIT_REF_SLUG = defined();
+  base.CI_COMMIT_BEFORE_SHA = defined();
+
+  const branchVars = (ref: RefName, isProtected: boolean, openMrs: VarValue): Record<string, VarValue> => ({
+    CI_COMMIT_BRANCH: refValue(ref),
+    CI_COMMIT_REF_NAME: refValue(ref),
+    CI_COMMIT_REF_PROTECTED: set(String(isProtected)),
+    CI_OPEN_MERGE_REQUESTS: openMrs,
+  });
+  const tagVars = (ref: RefName, isProtected: boolean): Record<string, VarValue> => ({
+    CI_COMMIT_TAG: refValue(ref),
+    CI_COMMIT_REF_NAME: refValue(ref),
+    CI_COMMIT_REF_PROTECTED: set(String(isProtected)),
+    CI_COMMIT_TAG_MESSAGE: { kind: 'unknown', mayBeUnset: true, mayBeEmpty: true },
+  });
+  const mrVars = (fork: boolean): Record<string, VarValue> => {
+    const src = fork ? forkBranch : unprotectedBranch;
+    return {
+      CI_COMMIT_REF_NAME: refValue(src),
+      CI_COMMIT_REF_PROTECTED: set('false'),
+      CI_OPEN_MERGE_REQUESTS: defined(),
+      CI_MERGE_REQUEST_ID: defined(),
+      CI_MERGE_REQUEST_IID: defined(),
+      CI_MERGE_REQUEST_EVENT_TYPE: defined({ oneOf: ['detached', 'merged_result', 'merge_train'] }),
+      CI_MERGE_REQUEST_PROJECT_ID: defined({ symbol: 'project-id' }),
+      CI_MERGE_REQUEST_PROJECT_PATH: defined({ symbol: 'project-path' }),
+      CI_MERGE_REQUEST_PROJECT_URL: defined(),
+      CI_MERGE_REQUEST_REF_PATH: defined(),
+      CI_MERGE_REQUEST_SOURCE_PROJECT_ID: defined({ symbol: fork ? 'fork-project-id' : 'project-id' }),
+      CI_MERGE_REQUEST_SOURCE_PROJECT_PATH: defined({ symbol: fork ? 'fork-project-path' : 'project-path' }),
+      CI_MERGE_REQUEST_SOURCE_PROJECT_URL: defined(),
+      CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: refValue(src),
+      CI_MERGE_REQUEST_SOURCE_BRANCH_PROTECTED: set('false'),
+      CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: { kind: 'unknown', mayBeUnset: false, mayBeEmpty: true },
+      // the author picks the target branch: it may well be the default branch
+      CI_MERGE_REQUEST_TARGET_BRANCH_NAME: defined({ symbol: 'target-branch' }),
+      CI_MERGE_REQUEST_TARGET_BRANCH_PROTECTED: defined({ oneOf: ['true', 'false'] }),
+      CI_MERGE_REQUEST_TARGET_BRANCH_SHA: { kind: 'unknown', mayBeUnset: false, mayBeEmpty: true },
+      CI_MERGE_REQUEST_DIFF_BASE_SHA: defined(),
+      CI_MERGE_REQUEST_DIFF_ID: defined(),
+      CI_MERGE_REQUEST_TITLE: defined(),
+      CI_MERGE_REQUEST_DESCRIPTION: { kind: 'unknown', mayBeUnset: false, mayBeEmpty: true },
+      CI_MERGE_REQUEST_DESCRIPTION_IS_TRUNCATED: defined({ oneOf: ['true', 'false'] }),
+      CI_MERGE_REQUEST_LABELS: maybe(),
+      CI_MERGE_REQUEST_MILESTONE: maybe(),
+      CI_MERGE_REQUEST_ASSIGNEES: maybe(),
+      CI_MERGE_REQUEST_APPROVED: maybe({ oneOf: ['true'] }),
+      CI_MERGE_REQUEST_DRAFT: maybe({ oneOf: ['true'] }),
+      CI_MERGE_REQUEST_SQUASH_ON_MERGE: maybe({ oneOf: ['true'] }),
+    };
+  };
+
+  const mk = (
+    id: ContextId,
+    trusted: boolean,
+    label: string,
+    description: string,
+    facts: PipelineFacts,
+    vars: Record<string, VarValue>,
+    impossibleReason?: string,
+  ): TrustContext => {
+    const sources = facts.sources;
+    const variables: Record<string, VarValue> = {
+      ...base,
+      CI_PIPELINE_SOURCE: sources.length === 1 ? set(sources[0]) : defined({ oneOf: sources }),
+      ...vars,
+    };
+    return { id, trusted, label, description, possible: !impossibleReason, impossibleReason, facts, variables };
+  };
+
+  const branchesAllProtected = opts.protectedBranches.includes('*');
+  const tagsAllProtected = protTags.includes('*');
+
+  return {
+    'mr-fork': mk(
+      'mr-fork',
+      false,
+      'MR (fork)',
+      'merge request pipeline from a fork, run in the parent project',
+      { sources: ['merge_request_event'], refType: 'merge_request', ref: forkBranch, hasDiff: true },
+      mrVars(true),
+    ),
+    mr: mk(
+      'mr',
+      false,
+      'MR',
+      'merge request pipeline from a branch of the same project',
+      { sources: ['merge_request_event'], refType: 'merge_request', ref: unprotectedBranch, hasDiff: true },
+      mrVars(false),
+    ),
+    branch: mk(
+      'branch',
+      false,
+      'branch',
+      'push to an unprotected branch',
+      { sources: ['push'], refType: 'branch', ref: unprotectedBranch, hasDiff: true },
+      // a branch with an open MR has CI_OPEN_MERGE_REQUESTS
+      branchVars(unprotectedBranch, false, maybe()),
+      branchesAllProtected ? 'every branch is protected (`*`)' : undefined,
+    ),
+    'unprotected-tag': mk(
+      'unprotected-tag',
+      false,
+      'tag',
+      'push of a tag that is not protected',
+      { sources: ['push'], refType: 'tag', ref: unprotectedTag, hasDiff: false },
+      tagVars(unprotectedTag, false),
+      tagsAllProtected ? 'every tag is protected (`*`)' : undefined,
+    ),
+    'web-unprotected': mk(
+      'web-unprotected',
+      false,
+      'web/API',
+      'pipeline run from the UI, the API or a trigger token on an unprotected branch',
+      { sources: ['web', 'api', 'trigger'], refType: 'branch', ref: unprotectedBranch, hasDiff: false },
+      {
+        ...branchVars(unprotectedBranch, false, maybe()),
+        CI_PIPELINE_TRIGGERED: maybe({ oneOf: ['true'] }),
+        TRIGGER_PAYLOAD: maybe(),
+      },
+      branchesAllProtected ? 'every branch is protected (`*`)' : undefined,
+    ),
+    'default-branch': mk(
+      'default-branch',
+      true,
+      'default branch',
+      `push to the default branch (${def})`,
+      { sources: ['push'], refType: 'branch', ref: { kind: 'known', name: def }, hasDiff: true },
+      branchVars({ kind: 'known', name: def }, true, UNSET),
+    ),
+    'protected-branch': mk(
+      'protected-branch',
+      true,
+      'protected branch',
+      `push to another protected branch (${otherProtected.join(', ') || 'none in policy'})`,
+      { sources: ['push'], refType: 'branch', ref: protectedBranch, hasDiff: true },
+      branchVars(protectedBranch, true, UNSET),
+      otherProtected.length === 0 ? 'the policy protects no branch besides the default branch' : undefined,
+    ),
+    'protected-tag': mk(
+      'protected-tag',
+      true,
+      'protected tag',
+      `push of a protected tag (${protTags.join(', ') || 'none in policy'})`,
+      { sources: ['push'], refType: 'tag', ref: protectedTag, hasDiff: false },
+      tagVars(protectedTag, true),
+      protTags.length === 0 ? 'the policy protects no tag' : undefined,
+    ),
+    schedule: mk(
+      'schedule',
+      true,
+      'schedule',
+      `scheduled pipeline on the default branch (${def})`,
+      { sources: ['schedule'], refType: 'branch', ref: { kind: 'known', name: def }, hasDiff: false },
+      branchVars({ kind: 'known', name: def }, true, UNSET),
+    ),
+  };
+}
+
+/**
+ * The variable scope of a context: YAML variables (global + job, already merged by the caller)
+ * are known unless a context lets a pipeline run override them; predefined variables come from
+ * the context; anything else is unknown (project/group/instance variables, pipeline variables).
+ */
+export function contextScope(ctx: TrustContext, yamlVariables: Record<string, string | undefined> = {}): VariableScope {
+  return {
+    lookup(name: string): VarValue {
+      const p = ctx.variables[name];
+      if (Object.prototype.hasOwnProperty.call(yamlVariables, name)) {
+        const v = yamlVariables[name];
+        // a value that expands other variables is not known offline
+        if (v === undefined) return { kind: 'unknown' };
+        return set(v);
+      }
+      if (p) return p;
+      return { kind: 'unknown' };
+    },
+  };
+}
+
+/** Is a concrete ref name protected under these options? */
+export function isProtectedBranch(opts: ContextOptions, name: string): boolean {
+  return name === opts.defaultBranch || matchesAny(name, opts.protectedBranches);
+}
+export function isProtectedTag(opts: ContextOptions, name: string): boolean {
+  return matchesAny(name, opts.protectedTags);
+}

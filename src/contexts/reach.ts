@@ -1,0 +1,673 @@
+/**
+ * Which trust contexts a job can run in: `workflow:rules`, `rules`, `only`/`except` evaluated
+ * under each context of contexts.ts with the three-valued evaluator of expression.ts.
+ *
+ * GitLab sources mirrored here (gitlabhq/gitlabhq):
+ * - `lib/gitlab/ci/build/rules.rb`, `build/rules/rule.rb`, `build/rules/rule/clause/*.rb`: first
+ *   matching rule wins, clauses (`if`, `changes`, `exists`) are ANDed, a match without `when`
+ *   uses the job's `when` (default `on_success`), no match → the job is not created.
+ * - `lib/gitlab/ci/config/entry/processable.rb`: with `rules` or `workflow:rules`, the implicit
+ *   `only: { refs: [branches, tags] }` / `except` defaults are removed.
+ * - `lib/gitlab/ci/pipeline/seed/build.rb`: `all_of_only? && none_of_except?`.
+ * - `lib/gitlab/ci/build/policy/refs.rb`: `tags`/`branches` keywords, the pipeline source (with
+ *   `_event` removed) or its plural, and names or `/regex/` matched only in branch and tag
+ *   pipelines; `name@project/path` restricts to a project.
+ * - `lib/gitlab/ci/build/policy/variables.rb` (any expression true), `policy/changes.rb`.
+ * - `doc/ci/jobs/job_rules.md`: `changes` is always true where there is no push diff.
+ */
+import type { SourceLocation } from '../model/location.js';
+import { isMap, isScalar, isSeq, str, type YMap, type YNode } from '../model/node.js';
+import { buildContexts, CONTEXT_IDS, contextScope, type ContextId, type ContextOptions, type TrustContext } from './contexts.js';
+import {
+  evaluate,
+  parseExpression,
+  regexFromValue,
+  translateRegex,
+  literalShape,
+  type Tri,
+  type UnknownString,
+  type VariableScope,
+} from './expression.js';
+import { matchesAny } from '../util/glob.js';
+
+export type When = 'on_success' | 'manual' | 'delayed' | 'always' | 'on_failure' | 'never';
+const WHENS: readonly When[] = ['on_success', 'manual', 'delayed', 'always', 'on_failure', 'never'];
+
+export interface Outcome {
+  runs: Tri;
+  /** How the job starts when it runs (`never` when it does not run). */
+  when: When;
+  /** Human explanation. */
+  reason: string;
+  /** The deciding rule / `if` / `only` entry. */
+  at?: SourceLocation;
+  /** Variables whose unknown value made `runs` unknown. */
+  unknownVariables?: string[];
+  /** Every `when` the job may start with, when more than one is possible. */
+  possibleWhen?: When[];
+  /** Invalid expressions or keywords met on the way (treated as unknown). */
+  errors?: { message: string; at?: SourceLocation }[];
+}
+
+export interface JobReachInput {
+  rules?: YNode;
+  only?: YNode;
+  except?: YNode;
+  when?: YNode;
+}
+
+export interface ReachOptions {
+  workflowRules?: YNode;
+  /**
+   * YAML `variables:` (global merged with the job's): known values. `undefined` marks a variable
+   * that is declared but whose value is not known offline (e.g. it expands `$OTHER`).
+   */
+  variables?: Record<string, string | undefined>;
+  /** Contexts (or the options to build them); default: builtin `main`, no other protection. */
+  contexts?: Record<ContextId, TrustContext> | ContextOptions;
+  /** File existence for `rules:exists`; `undefined` = cannot tell. */
+  exists?: (globs: string[]) => boolean | undefined;
+}
+
+export type JobReach = Record<ContextId, Outcome>;
+
+export function canRun(o: Outcome): boolean {
+  return o.runs !== 'no';
+}
+
+export function untrustedContexts(reach: Partial<JobReach>, contexts?: Record<ContextId, TrustContext>): ContextId[] {
+  return filterContexts(reach, false, contexts);
+}
+export function trustedContexts(reach: Partial<JobReach>, contexts?: Record<ContextId, TrustContext>): ContextId[] {
+  return filterContexts(reach, true, contexts);
+}
+
+const TRUSTED: Record<ContextId, boolean> = {
+  'mr-fork': false,
+  mr: false,
+  branch: false,
+  'unprotected-tag': false,
+  'web-unprotected': false,
+  'default-branch': true,
+  'protected-branch': true,
+  'protected-tag': true,
+  schedule: true,
+};
+
+export function isTrusted(id: ContextId): boolean {
+  return TRUSTED[id];
+}
+
+function filterContexts(reach: Partial<JobReach>, trusted: boolean, contexts?: Record<ContextId, TrustContext>): ContextId[] {
+  return CONTEXT_IDS.filter((id) => {
+    const o = reach[id];
+    const t = contexts ? contexts[id].trusted : TRUSTED[id];
+    return o !== undefined && t === trusted && canRun(o);
+  });
+}
+
+/** The `ContextMatrix` helpers as one object. */
+export const ContextMatrix = { untrustedContexts, trustedContexts, canRun, isTrusted };
+
+function resolveContexts(c: ReachOptions['contexts']): Record<ContextId, TrustContext> {
+  if (!c) return buildContexts({ defaultBranch: 'main', protectedBranches: [], protectedTags: [] });
+  if ('defaultBranch' in c) return buildContexts(c as ContextOptions);
+  return c as Record<ContextId, TrustContext>;
+}
+
+/** Evaluate a job under every context. */
+export function reachJob(job: JobReachInput, opts: ReachOptions = {}): JobReach {
+  const contexts = resolveContexts(opts.contexts);
+  const out = {} as JobReach;
+  for (const id of CONTEXT_IDS) out[id] = reachInContext(job, contexts[id], opts);
+  return out;
+}
+
+/** `workflow:rules` under every context (does a pipeline exist at all?). */
+export function reachWorkflow(workflowRules: YNode | undefined, opts: Omit<ReachOptions, 'workflowRules'> = {}): JobReach {
+  const contexts = resolveContexts(opts.contexts);
+  const out = {} as JobReach;
+  for (const id of CONTEXT_IDS) {
+    const ctx = contexts[id];
+    out[id] = ctx.possible ? workflowOutcome(workflowRules, ctx, { ...opts }) : impossible(ctx);
+  }
+  return out;
+}
+
+function impossible(ctx: TrustContext): Outcome {
+  return { runs: 'no', when: 'never', reason: `context ${ctx.id} cannot happen: ${ctx.impossibleReason}` };
+}
+
+/** Evaluate a job in one context, workflow included. */
+export function reachInContext(job: JobReachInput, ctx: TrustContext, opts: ReachOptions = {}): Outcome {
+  if (!ctx.possible) return impossible(ctx);
+  const wf = workflowOutcome(opts.workflowRules, ctx, opts);
+  if (wf.runs === 'no') return { ...wf, when: 'never' };
+  const jo = jobOutcome(job, ctx, opts, hasRules(opts.workflowRules));
+  if (wf.runs === 'yes' || !opts.workflowRules) return jo;
+  // workflow unknown
+  if (jo.runs === 'no') return jo;
+  return {
+    ...jo,
+    runs: 'unknown',
+    reason: `${wf.reason}; ${jo.reason}`,
+    at: jo.at ?? wf.at,
+    unknownVariables: mergeVars(wf.unknownVariables, jo.unknownVariables),
+    errors: mergeErrors(wf.errors, jo.errors),
+  };
+}
+
+function hasRules(n: YNode | undefined): boolean {
+  return n !== undefined && !(isScalar(n) && n.value === null);
+}
+
+function mergeVars(a?: string[], b?: string[]): string[] | undefined {
+  const s = new Set([...(a ?? []), ...(b ?? [])]);
+  return s.size ? [...s].sort() : undefined;
+}
+function mergeErrors(a?: Outcome['errors'], b?: Outcome['errors']): Outcome['errors'] {
+  const all = [...(a ?? []), ...(b ?? [])];
+  return all.length ? all : undefined;
+}
+
+function workflowOutcome(rules: YNode | undefined, ctx: TrustContext, opts: ReachOptions): Outcome {
+  if (!hasRules(rules)) return { runs: 'yes', when: 'always', reason: 'no workflow:rules' };
+  const scope = contextScope(ctx, opts.variables);
+  // workflow:rules `when`: `always` (default) or `never`
+  return evaluateRules(rules!, ctx, scope, opts, 'always', 'workflow:rules');
+}
+
+function jobOutcome(job: JobReachInput, ctx: TrustContext, opts: ReachOptions, workflowHasRules: boolean): Outcome {
+  const errors: { message: string; at?: SourceLocation }[] = [];
+  const jobWhen = readWhen(job.when, errors) ?? 'on_success';
+  const scope = contextScope(ctx, opts.variables);
+  if (hasRules(job.rules)) {
+    const o = evaluateRules(job.rules!, ctx, scope, opts, jobWhen, 'rules');
+    return errors.length ? { ...o, errors: mergeErrors(errors, o.errors) } : o;
+  }
+  const onlyDefined = hasRules(job.only);
+  const exceptDefined = hasRules(job.except);
+  let only: YNode | undefined = job.only;
+  let implicit = false;
+  if (!onlyDefined) {
+    if (workflowHasRules) only = undefined;
+    else implicit = true;
+  }
+  const parts: string[] = [];
+  let runs: Tri = 'yes';
+  let at: SourceLocation | undefined;
+  const unknownVars = new Set<string>();
+  if (implicit) {
+    const r = refsSatisfied(['branches', 'tags'], ctx, errors);
+    runs = r.result;
+    parts.push(
+      r.result === 'yes'
+        ? `no rules/only: implicit \`only: [branches, tags]\` matches a ${ctx.facts.refType === 'tag' ? 'tag' : 'branch'} pipeline`
+        : 'no rules/only: implicit `only: [branches, tags]` excludes merge request pipelines',
+    );
+  } else if (onlyDefined) {
+    const r = policySatisfied(only!, ctx, scope, opts, errors, 'only');
+    runs = r.result;
+    at = r.at ?? only!.loc;
+    r.unknownVariables.forEach((v) => unknownVars.add(v));
+    parts.push(r.reason);
+  } else if (!exceptDefined) {
+    parts.push('no rules/only/except and workflow:rules exist: the job is in every pipeline the workflow allows');
+  }
+  if (runs !== 'no' && exceptDefined) {
+    const r = policySatisfied(job.except!, ctx, scope, opts, errors, 'except');
+    r.unknownVariables.forEach((v) => unknownVars.add(v));
+    if (r.result === 'yes') {
+      runs = 'no';
+      at = r.at ?? job.except!.loc;
+    } else if (r.result === 'unknown') {
+      runs = 'unknown';
+      at ??= r.at ?? job.except!.loc;
+    }
+    parts.push(r.reason);
+  }
+  if (jobWhen === 'never' && runs !== 'no') {
+    runs = 'no';
+    parts.push('job `when: never`');
+  }
+  const o: Outcome = { runs, when: runs === 'no' ? 'never' : jobWhen, reason: parts.join('; ') };
+  if (at) o.at = at;
+  if (runs === 'unknown' && unknownVars.size) o.unknownVariables = [...unknownVars].sort();
+  if (errors.length) o.errors = errors;
+  return o;
+}
+
+function readWhen(n: YNode | undefined, errors: { message: string; at?: SourceLocation }[]): When | undefined {
+  if (n === undefined || (isScalar(n) && n.value === null)) return undefined;
+  const s = str(n);
+  if (s !== undefined && (WHENS as readonly string[]).includes(s)) return s as When;
+  errors.push({ message: `\`when\` must be one of ${WHENS.join(', ')}`, at: n.loc });
+  return undefined;
+}
+
+/** Flatten nested sequences (from `!reference`) up to 10 levels, as GitLab does. */
+function flattenSeq(n: YNode, depth = 0): YNode[] {
+  if (!isSeq(n)) return [n];
+  if (depth > 10) return n.items;
+  return n.items.flatMap((i) => (isSeq(i) ? flattenSeq(i, depth + 1) : [i]));
+}
+
+interface Branch {
+  runs: boolean;
+  when: When;
+  reason: string;
+  at?: SourceLocation;
+}
+
+function evaluateRules(
+  rulesNode: YNode,
+  ctx: TrustContext,
+  scope: VariableScope,
+  opts: ReachOptions,
+  defaultWhen: When,
+  label: string,
+): Outcome {
+  const errors: { message: string; at?: SourceLocation }[] = [];
+  const branches: Branch[] = [];
+  const unknownVars = new Set<string>();
+  let decided = false;
+  const items = isSeq(rulesNode) ? flattenSeq(rulesNode) : [rulesNode];
+  if (!isSeq(rulesNode)) errors.push({ message: `\`${label}\` must be a list of rules`, at: rulesNode.loc });
+  for (let i = 0; i < items.length; i++) {
+    const rule = items[i];
+    const name = `${label}[${i}]`;
+    if (!isMap(rule)) {
+      errors.push({ message: `${name} must be a map`, at: rule.loc });
+      continue;
+    }
+    const m = ruleMatches(rule, ctx, scope, opts, errors, name);
+    if (m.result === 'no') continue;
+    const when = readWhen(rule.entries.get('when')?.value, errors) ?? defaultWhen;
+    const runs = when !== 'never';
+    const verb = m.result === 'yes' ? 'matches' : 'may match';
+    const unk = m.unknownVariables.length ? ` (unknown: ${m.unknownVariables.map((v) => `$${v}`).join(', ')})` : '';
+    const whenText = rule.entries.has('when') ? ` with \`when: ${when}\`` : '';
+    branches.push({ runs, when, reason: `${name} ${m.desc} ${verb}${whenText}${unk}`, at: m.at ?? rule.loc });
+    m.unknownVariables.forEach((v) => unknownVars.add(v));
+    if (m.result === 'yes') {
+      decided = true;
+      break;
+    }
+  }
+  if (!decided) {
+    branches.push({
+      runs: false,
+      when: 'never',
+      reason: items.length === 0 ? `\`${label}\` is empty` : `no rule in \`${label}\` matches`,
+      at: rulesNode.loc,
+    });
+  }
+  return combine(branches, unknownVars, errors);
+}
+
+function combine(branches: Branch[], unknownVars: Set<string>, errors: Outcome['errors']): Outcome {
+  const running = branches.filter((b) => b.runs);
+  const errs = errors && errors.length ? errors : undefined;
+  if (running.length === 0) {
+    // definitely not: the last branch decided (a `when: never` match, or no match)
+    const last = branches[branches.length - 1];
+    const o: Outcome = { runs: 'no', when: 'never', reason: last.reason };
+    if (last.at) o.at = last.at;
+    if (errs) o.errors = errs;
+    return o;
+  }
+  const runs: Tri = running.length === branches.length ? 'yes' : 'unknown';
+  const whens = [...new Set(running.map((b) => b.when))];
+  const auto = whens.find((w) => w !== 'manual');
+  const first = running[0];
+  const o: Outcome = {
+    runs,
+    when: auto ?? 'manual',
+    reason: runs === 'yes' && branches.length === 1 ? first.reason : branches.map((b) => b.reason).join('; else '),
+  };
+  if (first.at) o.at = first.at;
+  if (whens.length > 1) o.possibleWhen = whens;
+  if (runs === 'unknown' && unknownVars.size) o.unknownVariables = [...unknownVars].sort();
+  if (errs) o.errors = errs;
+  return o;
+}
+
+interface ClauseResult {
+  result: Tri;
+  unknownVariables: string[];
+  desc: string;
+  at?: SourceLocation;
+}
+
+function and3(a: Tri, b: Tri): Tri {
+  if (a === 'no' || b === 'no') return 'no';
+  if (a === 'yes' && b === 'yes') return 'yes';
+  return 'unknown';
+}
+function or3(a: Tri, b: Tri): Tri {
+  if (a === 'yes' || b === 'yes') return 'yes';
+  if (a === 'no' && b === 'no') return 'no';
+  return 'unknown';
+}
+
+function ruleMatches(
+  rule: YMap,
+  ctx: TrustContext,
+  scope: VariableScope,
+  opts: ReachOptions,
+  errors: { message: string; at?: SourceLocation }[],
+  name: string,
+): ClauseResult {
+  let result: Tri = 'yes';
+  const vars = new Set<string>();
+  const desc: string[] = [];
+  let at: SourceLocation | undefined;
+  const ifE = rule.entries.get('if');
+  if (ifE) {
+    const r = evalIf(ifE.value, scope, errors, `${name}:if`);
+    result = and3(result, r.result);
+    r.unknownVariables.forEach((v) => vars.add(v));
+    desc.push(r.desc);
+    at = ifE.value.loc;
+  }
+  const ch = rule.entries.get('changes');
+  if (ch && result !== 'no') {
+    const r: Tri = ctx.facts.hasDiff ? 'unknown' : 'yes';
+    result = and3(result, r);
+    desc.push(ctx.facts.hasDiff ? '`changes` (depends on the diff)' : '`changes` (always true without a push diff)');
+    at ??= ch.value.loc;
+  }
+  const ex = rule.entries.get('exists');
+  if (ex && result !== 'no') {
+    let globs: string[] = [];
+    let otherProject = false;
+    if (isMap(ex.value)) {
+      globs = listOf(ex.value.entries.get('paths')?.value);
+      otherProject = ex.value.entries.has('project');
+    } else globs = listOf(ex.value);
+    const known = otherProject ? undefined : opts.exists?.(globs);
+    const r: Tri = known === undefined ? 'unknown' : known ? 'yes' : 'no';
+    result = and3(result, r);
+    desc.push(`\`exists: ${globs.join(', ')}\`${known === undefined ? ' (file existence unknown)' : ''}`);
+    at ??= ex.value.loc;
+  }
+  if (!ifE && !ch && !ex) desc.push('(no condition)');
+  return { result, unknownVariables: result === 'unknown' ? [...vars].sort() : [], desc: desc.join(' and '), at };
+}
+
+function listOf(n: YNode | undefined): string[] {
+  if (!n) return [];
+  if (isSeq(n)) return flattenSeq(n).map(str).filter((s): s is string => s !== undefined);
+  const s = str(n);
+  return s === undefined ? [] : [s];
+}
+
+function evalIf(
+  n: YNode,
+  scope: VariableScope,
+  errors: { message: string; at?: SourceLocation }[],
+  where: string,
+): ClauseResult {
+  const text = isScalar(n) && typeof n.value === 'string' ? n.value : undefined;
+  if (text === undefined) {
+    errors.push({ message: `${where} must be a string expression`, at: n.loc });
+    return { result: 'unknown', unknownVariables: [], desc: '`if` (invalid)', at: n.loc };
+  }
+  const p = parseExpression(text);
+  const desc = `\`if: ${text}\``;
+  if (!p.ok) {
+    errors.push({ message: `${where}: invalid expression: ${p.error.message} (column ${p.error.column})`, at: columnAt(n.loc, p.error.column) });
+    return { result: 'unknown', unknownVariables: [], desc: `${desc} (invalid expression)`, at: n.loc };
+  }
+  const r = evaluate(p.expr, scope);
+  return { result: r.result, unknownVariables: r.unknownVariables, desc, at: n.loc };
+}
+
+/** Best-effort location of a column inside a single-line scalar. */
+function columnAt(loc: SourceLocation, column: number): SourceLocation {
+  if (loc.line !== loc.endLine) return loc;
+  const quoted = loc.endColumn - loc.column > 0 ? 1 : 0;
+  const c = Math.min(loc.column + quoted + column - 1, Math.max(loc.column, loc.endColumn - 1));
+  return { ...loc, column: c, endColumn: Math.max(c + 1, loc.endColumn) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// only / except (classic policies)
+// ---------------------------------------------------------------------------------------------
+
+interface PolicyResult extends ClauseResult {
+  reason: string;
+}
+
+function policySatisfied(
+  node: YNode,
+  ctx: TrustContext,
+  scope: VariableScope,
+  opts: ReachOptions,
+  errors: { message: string; at?: SourceLocation }[],
+  key: 'only' | 'except',
+): PolicyResult {
+  // a list (or string) is `refs`; a map has refs / variables / changes / kubernetes
+  const specs: { kind: string; node: YNode }[] = [];
+  if (isMap(node)) {
+    for (const [k, e] of node.entries) {
+      if (['refs', 'variables', 'changes', 'kubernetes'].includes(k)) specs.push({ kind: k, node: e.value });
+      else errors.push({ message: `\`${key}:${k}\` is not a valid key (refs, variables, changes, kubernetes)`, at: e.keyLoc });
+    }
+  } else specs.push({ kind: 'refs', node });
+  // only: every spec satisfied; except: any spec satisfied
+  let result: Tri = key === 'only' ? 'yes' : 'no';
+  const vars = new Set<string>();
+  const reasons: string[] = [];
+  let at: SourceLocation | undefined;
+  for (const spec of specs) {
+    let r: Tri;
+    let reason: string;
+    let where: SourceLocation | undefined = spec.node.loc;
+    if (spec.kind === 'refs') {
+      const refs = listOf(spec.node);
+      const rr = refsSatisfied(refs, ctx, errors, spec.node);
+      r = rr.result;
+      where = rr.at ?? spec.node.loc;
+      reason = `\`${key}: [${refs.join(', ')}]\` ${verbOf(r)}${rr.note ? ` (${rr.note})` : ''}`;
+    } else if (spec.kind === 'variables') {
+      r = 'no';
+      const items = isSeq(spec.node) ? flattenSeq(spec.node) : [spec.node];
+      const descs: string[] = [];
+      for (const it of items) {
+        const e = evalIf(it, scope, errors, `${key}:variables`);
+        e.unknownVariables.forEach((v) => vars.add(v));
+        if (e.result !== 'no' && (r === 'no' || e.result === 'yes')) where = it.loc;
+        r = or3(r, e.result);
+        descs.push(e.desc.replace(/^`if: /, '`'));
+      }
+      reason = `\`${key}:variables\` ${descs.join(', ')} ${verbOf(r)}`;
+    } else if (spec.kind === 'changes') {
+      r = ctx.facts.hasDiff ? 'unknown' : 'yes';
+      reason = `\`${key}:changes\` ${ctx.facts.hasDiff ? 'depends on the diff' : 'is always true without a push diff'}`;
+    } else {
+      r = 'unknown';
+      reason = `\`${key}:kubernetes\` depends on the cluster`;
+    }
+    reasons.push(reason);
+    const before: Tri = result;
+    result = key === 'only' ? and3(result, r) : or3(result, r);
+    if (result !== before || (r === result && !at)) at = where;
+  }
+  return { result, unknownVariables: result === 'unknown' ? [...vars].sort() : [], desc: reasons.join(', '), reason: reasons.join(', '), at };
+}
+
+function verbOf(r: Tri): string {
+  return r === 'yes' ? 'matches' : r === 'no' ? 'does not match' : 'may match';
+}
+
+const KEYWORDS = new Set([
+  'api',
+  'branches',
+  'chat',
+  'external',
+  'external_pull_requests',
+  'merge_requests',
+  'pipelines',
+  'pushes',
+  'schedules',
+  'tags',
+  'triggers',
+  'web',
+]);
+
+/** ActiveSupport `pluralize` for the pipeline source names that occur. */
+function pluralize(s: string): string {
+  if (/(s|x|z|ch|sh)$/.test(s)) return s + 'es';
+  if (/[^aeiou]y$/.test(s)) return s.slice(0, -1) + 'ies';
+  return s + 's';
+}
+
+function refsSatisfied(
+  patterns: string[],
+  ctx: TrustContext,
+  errors: { message: string; at?: SourceLocation }[],
+  node?: YNode,
+): { result: Tri; at?: SourceLocation; note?: string } {
+  let result: Tri = 'no';
+  let at: SourceLocation | undefined;
+  const notes: string[] = [];
+  const items = node && isSeq(node) ? flattenSeq(node) : [];
+  patterns.forEach((full, idx) => {
+    const [pattern, path] = splitOnce(full, '@');
+    let r = patternMatches(pattern, ctx, notes);
+    // `name@group/project`: the project path is not known offline
+    if (path !== undefined && r !== 'no') {
+      r = 'unknown';
+      notes.push(`\`@${path}\` depends on the project`);
+    }
+    if (r !== 'no' && result !== 'yes') at = items[idx]?.loc ?? at;
+    result = or3(result, r);
+  });
+  void errors;
+  return { result, at, note: notes.length ? [...new Set(notes)].join('; ') : undefined };
+}
+
+function splitOnce(s: string, sep: string): [string, string | undefined] {
+  const i = s.indexOf(sep);
+  return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
+}
+
+/** policy/refs.rb `matches_pattern?`. */
+function patternMatches(pattern: string, ctx: TrustContext, notes: string[]): Tri {
+  const f = ctx.facts;
+  if (f.refType === 'tag' && pattern === 'tags') return 'yes';
+  if (f.refType === 'branch' && pattern === 'branches') return 'yes';
+  // sanitized_source_name: source without `_event`, or its plural
+  const srcMatches = f.sources.map((s) => {
+    const n = s.replace(/_event$/, '');
+    return n === pattern || pluralize(n) === pattern;
+  });
+  if (srcMatches.every(Boolean)) return 'yes';
+  const someSource = srcMatches.some(Boolean);
+  let byRef: Tri = 'no';
+  // names and regexes only for branch and tag pipelines. A keyword that did not match above
+  // is still compared with the ref name, as GitLab does: a branch named `tags` matches
+  // `only: [tags]`, and in untrusted contexts the ref name is the pusher's choice.
+  if (f.refType === 'branch' || f.refType === 'tag') {
+    byRef = refMatches(pattern, f.ref, notes);
+    if (byRef !== 'no' && KEYWORDS.has(pattern)) notes.push(`a ${f.refType} named \`${pattern}\` matches the keyword as a name`);
+  }
+  return someSource ? or3('unknown', byRef) : byRef;
+}
+
+function refMatches(pattern: string, ref: TrustContext['facts']['ref'], notes: string[]): Tri {
+  const rx = regexFromValue(pattern);
+  if (rx) {
+    const tr = translateRegex(rx.source, rx.flags);
+    if (!tr.ok) {
+      notes.push(`regex ${pattern} cannot be evaluated`);
+      return 'unknown';
+    }
+    if (ref.kind === 'known') return tr.re.test(ref.name) ? 'yes' : 'no';
+    const shape = literalShape(rx.source, rx.flags);
+    if (!shape) return 'unknown';
+    if ('exact' in shape) return nameCanBe(ref, shape.exact) ? 'unknown' : 'no';
+    // prefix: excluded when a protected glob `Q*` covers every name with this prefix
+    if (ref.notMatching?.some((g) => /^[^*?]*\*$/.test(g) && shape.prefix.startsWith(g.slice(0, -1)))) return 'no';
+    if (ref.matching?.length && ref.matching.every((g) => head(g).startsWith(shape.prefix))) return 'yes';
+    if (ref.matching?.length && ref.matching.every((g) => !head(g).startsWith(shape.prefix) && !shape.prefix.startsWith(head(g)))) return 'no';
+    return 'unknown';
+  }
+  if (ref.kind === 'known') return ref.name === pattern ? 'yes' : 'no';
+  if (!nameCanBe(ref, pattern)) return 'no';
+  if (ref.matching?.length === 1 && ref.matching[0] === pattern) return 'yes';
+  return 'unknown';
+}
+
+function head(glob: string): string {
+  const i = glob.search(/[*?]/);
+  return i < 0 ? glob : glob.slice(0, i);
+}
+
+function nameCanBe(ref: UnknownString, name: string): boolean {
+  if (ref.oneOf && !ref.oneOf.includes(name)) return false;
+  if (ref.notMatching && matchesAny(name, ref.notMatching)) return false;
+  if (ref.matching && !matchesAny(name, ref.matching)) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// YAML variables
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Known values of YAML `variables:` maps (global first, then the job's, which win). A value that
+ * references another variable (`$X`, `${X}`) is marked unknown (`undefined`) unless `expand: false`.
+ */
+export function variablesFromYaml(...maps: (YNode | undefined)[]): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const m of maps) {
+    if (!isMap(m)) continue;
+    for (const [k, e] of m.entries) {
+      let v: YNode | undefined = e.value;
+      let expand = true;
+      if (isMap(v)) {
+        const ex = v.entries.get('expand')?.value;
+        if (isScalar(ex) && ex.value === false) expand = false;
+        v = v.entries.get('value')?.value;
+      }
+      if (v === undefined || (isScalar(v) && v.value === null)) {
+        out[k] = '';
+        continue;
+      }
+      const s = str(v);
+      if (s === undefined) {
+        out[k] = undefined;
+        continue;
+      }
+      out[k] = expand && /\$/.test(s.replace(/\$\$/g, '')) ? undefined : s;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text table for `tierguard lint --contexts`
+// ---------------------------------------------------------------------------------------------
+
+export function cellMark(o: Outcome | undefined): string {
+  if (!o || o.runs === 'no') return '·';
+  const manual = o.when === 'manual';
+  if (o.runs === 'yes') return manual ? 'M' : '✓';
+  return manual ? 'M?' : '?';
+}
+
+/** A fixed-width job × context table: ✓ runs, ? may run, · does not, M manual. */
+export function renderContextTable(rows: { job: string; reach: Partial<Record<ContextId, Outcome>> }[]): string {
+  const headers = ['job', ...CONTEXT_IDS.map((id) => (TRUSTED[id] ? id : `${id}*`))];
+  const body = rows.map((r) => [r.job, ...CONTEXT_IDS.map((id) => cellMark(r.reach[id]))]);
+  const widths = headers.map((h, i) => Math.max(h.length, ...body.map((b) => [...b[i]].length)));
+  const pad = (s: string, w: number) => s + ' '.repeat(Math.max(0, w - [...s].length));
+  const line = (cells: string[]) => cells.map((c, i) => pad(c, widths[i])).join('  ').trimEnd();
+  const out = [line(headers), widths.map((w) => '-'.repeat(w)).join('  ')];
+  for (const b of body) out.push(line(b));
+  out.push('');
+  out.push('✓ runs  ? may run (unknown)  · does not run  M manual  * untrusted context');
+  return out.join('\n') + '\n';
+}
