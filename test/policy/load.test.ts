@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parseInlineIgnores } from '../../src/policy/apply.js';
 import { builtinPolicy } from '../../src/policy/defaults.js';
 import { PolicyError } from '../../src/policy/errors.js';
 import { layerPolicy, loadPolicy } from '../../src/policy/load.js';
@@ -124,5 +125,24 @@ describe('policy directory and group errors', () => {
     const e = err(() => loadPolicy({ dir: `${FX}/layered`, group }));
     expect(e.file).toBe('--group');
     expect(e.message).toContain('invalid GitLab group path');
+  });
+});
+
+describe('docs/policy.md', () => {
+  it('every policy example in the docs is a valid policy file', () => {
+    const md = readFileSync('docs/policy.md', 'utf8');
+    const blocks = [...md.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).filter((b) => !b.startsWith('# .gitlab-ci.yml'));
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const b of blocks) expect(() => layerPolicy(builtinPolicy(), 'docs/policy.md', b)).not.toThrow();
+  });
+
+  it('the inline-ignore example in the docs parses as documented', () => {
+    const md = readFileSync('docs/policy.md', 'utf8');
+    const ci = [...md.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.startsWith('# .gitlab-ci.yml'))!;
+    expect(parseInlineIgnores('.gitlab-ci.yml', ci).map((i) => [i.target, i.rules, i.reason ?? null])).toEqual([
+      [3, ['unpinned-image'], 'pinned by Renovate next sprint'],
+      [5, ['untagged-job', 'curl-pipe-shell'], null],
+      ['file', ['debug-trace-enabled'], null],
+    ]);
   });
 });
