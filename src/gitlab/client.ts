@@ -40,6 +40,11 @@ export interface GitLabApiOptions {
   retry?: Partial<RetryOptions>;
   /** Called once per HTTP attempt: route template, HTTP status (0: no response), duration. */
   onCall?: (route: string, status: number, ms: number) => void;
+  /**
+   * Wait before checking whether a timed-out create landed (default: timeoutMs). Without a
+   * server-side idempotency key this narrows, but cannot close, the window for a duplicate.
+   */
+  ambiguousSettleMs?: number;
   /** Injectable for tests (record requested delays instead of waiting). */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -129,7 +134,10 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
         return await attempt();
       } catch (err) {
         if (!(err instanceof GitLabError) || !err.ambiguous || !marker || i >= retry.retries) throw err;
-        const delay = backoffMs(i, retry, random);
+        // After a timeout the request may still be running on GitLab: give it time to land
+        // before looking, or the check would miss it and the retry would duplicate it.
+        const settle = err.status === 0 ? (options.ambiguousSettleMs ?? settings.timeoutMs) : 0;
+        const delay = Math.max(settle, backoffMs(i, retry, random));
         options.logger?.warn({ route, attempt: i + 1, delayMs: delay }, 'GitLab create failed ambiguously; checking whether it landed');
         await sleep(delay);
         const user = await currentUser();

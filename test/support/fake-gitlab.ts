@@ -167,7 +167,10 @@ export interface FaultSpec {
   count?: number;
   /** Wait before answering (simulate a slow server; the client may time out first). */
   delayMs?: number;
-  /** Perform the request's effect before failing (the ambiguous "it landed but you got a 5xx"). */
+  /**
+   * Perform the request's effect at once, then (after `delayMs`) answer with the fault: the
+   * ambiguous "it landed but the answer was lost" case.
+   */
   apply?: boolean;
   body?: unknown;
 }
@@ -852,10 +855,14 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
 
       const fault = matchFault(method, path);
       if (fault) fault.remaining -= 1;
-      if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+      const pause = (): Promise<void> => new Promise((r) => setTimeout(r, fault?.delayMs ?? 0));
+      const injected = (): void => {
+        if (fault!.retryAfter !== undefined) res.setHeader('retry-after', String(fault!.retryAfter));
+        finish(fault!.status, fault!.body ?? { message: `${fault!.status} injected failure` });
+      };
       if (fault && !fault.apply) {
-        if (fault.retryAfter !== undefined) res.setHeader('retry-after', String(fault.retryAfter));
-        return finish(fault.status, fault.body ?? { message: `${fault.status} injected failure` });
+        await pause();
+        return injected();
       }
 
       const r = routes.find((x) => x.method === method && x.re.test(path));
@@ -864,9 +871,9 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       res.statusCode = 200;
       const out = r.handler({ m, body: entry.body, query, url, res, user, base });
       if (fault) {
-        // The effect happened; the answer is lost.
-        if (fault.retryAfter !== undefined) res.setHeader('retry-after', String(fault.retryAfter));
-        return finish(fault.status, fault.body ?? { message: `${fault.status} injected failure` });
+        // The effect happened at once; the answer is slow and/or lost.
+        await pause();
+        return injected();
       }
       return finish(res.statusCode, out);
     } catch (err) {
