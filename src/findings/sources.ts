@@ -21,6 +21,12 @@ export class SourceFiles {
     return [...this.lines.keys()];
   }
 
+  /** Take over another evaluation's files and secrets, optionally under a path prefix. */
+  absorb(other: SourceFiles, prefix = ''): void {
+    for (const [file, lines] of other.lines) this.lines.set(prefix + file, lines);
+    for (const [file, locs] of other.secrets) for (const l of locs) this.addSecret({ ...l, file: prefix + file });
+  }
+
   /** Mark a range (typically a scalar value) as secret: it is masked wherever shown. */
   addSecret(loc: SourceLocation): void {
     const list = this.secrets.get(loc.file) ?? [];
@@ -63,7 +69,8 @@ export class SourceFiles {
       const start = lineNo === loc.line ? loc.column - 1 : 0;
       const end = lineNo === loc.endLine ? loc.endColumn - 1 : out.length;
       if (end <= start) continue;
-      out = out.slice(0, start) + maskValue(out.slice(start, end)) + out.slice(end);
+      // Same length, so columns after the secret still line up with carets.
+      out = out.slice(0, start) + '*'.repeat(end - start) + out.slice(end);
     }
     return out;
   }
