@@ -119,7 +119,8 @@ export function tokenize(statement: string, maxTokens = MAX_TOKENS): Token[] {
       throw new ExpressionError(`unknown lexeme at ${JSON.stringify(statement.slice(pos, pos + 12))}${hint}`, pos + 1);
     }
   }
-  throw new ExpressionError(`too many tokens (GitLab allows fewer than ${maxTokens})`, pos + 1);
+  // lexer.rb raises once `max_tokens` tokens have been read: point at the last one
+  throw new ExpressionError(`too many tokens (GitLab allows fewer than ${maxTokens})`, tokens[tokens.length - 1]?.column ?? 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,10 +310,13 @@ export function formatExpr(e: Expr): string {
     case 'not':
       return `!${wrap(e.operand)}`;
     case 'compare':
-      return `${wrap(e.left)} ${e.op} ${wrap(e.right)}`;
+      return `${wrapNot(e.left)} ${e.op} ${wrapNot(e.right)}`;
     case 'logic':
       return `(${formatExpr(e.left)} ${e.op} ${formatExpr(e.right)})`;
   }
+}
+function wrapNot(e: Expr): string {
+  return e.kind === 'not' ? `(${formatExpr(e)})` : wrap(e);
 }
 function wrap(e: Expr): string {
   return e.kind === 'compare' || e.kind === 'logic' ? `(${formatExpr(e)})` : formatExpr(e);
