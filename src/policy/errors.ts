@@ -206,6 +206,10 @@ export function zodIssues(pd: PolicyDocument, issues: readonly z.core.$ZodIssue[
       case 'unrecognized_keys':
         for (const k of iss.keys) out.push(pd.issue([...path, k], `unknown key "${k}"`, 'key'));
         break;
+      case 'invalid_key':
+        // A bad key in a map of free keys (a rule id): point at the key itself.
+        out.push(pd.issue(path, iss.issues[0]?.message ?? iss.message, 'key'));
+        break;
       case 'invalid_value':
         out.push(
           pd.issue(path, `expected ${iss.values.map((v) => JSON.stringify(v)).join(' | ')}, got ${describe(got)}`),

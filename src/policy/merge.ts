@@ -1,6 +1,6 @@
 import type { ZodType } from 'zod';
 import type { Severity } from '../findings/finding.js';
-import { PolicyDocument, PolicyError, sortIssues, zodIssues, type PolicyIssue } from './errors.js';
+import { PolicyDocument, PolicyError, sortIssues, zodIssues, type PathSeg, type PolicyIssue } from './errors.js';
 import { PolicyFileSchema, type PolicyFile } from './schema.js';
 import type { Policy, PolicyException } from './types.js';
 
@@ -26,6 +26,9 @@ export interface ParsedLayer {
 /** Parses and validates one policy file; every problem is a PolicyError with file:line:col. */
 export function parseLayer(file: string, text: string, catalogue: RuleCatalogue = {}): ParsedLayer {
   const doc = PolicyDocument.parse(file, text);
+  // zod drops `__proto__` keys silently; a policy must never lose a key without a word.
+  const hostile = protoKeys(doc.object, []);
+  if (hostile.length > 0) throw new PolicyError(hostile.map((p) => doc.issue(p, 'key "__proto__" is not allowed', 'key')));
   const res = PolicyFileSchema.safeParse(doc.object);
   if (!res.success) throw new PolicyError(sortIssues(zodIssues(doc, res.error.issues)));
   const layer = res.data;
@@ -49,6 +52,18 @@ export function parseLayer(file: string, text: string, catalogue: RuleCatalogue 
   });
   if (issues.length > 0) throw new PolicyError(sortIssues(issues));
   return { doc, layer };
+}
+
+function protoKeys(v: unknown, path: PathSeg[]): PathSeg[][] {
+  if (v === null || typeof v !== 'object') return [];
+  const out: PathSeg[][] = [];
+  if (Array.isArray(v)) v.forEach((x, i) => out.push(...protoKeys(x, [...path, i])));
+  else
+    for (const k of Object.getOwnPropertyNames(v)) {
+      if (k === '__proto__') out.push([...path, k]);
+      else out.push(...protoKeys((v as Record<string, unknown>)[k], [...path, k]));
+    }
+  return out;
 }
 
 function knownRuleSet(c: RuleCatalogue): Set<string> | undefined {

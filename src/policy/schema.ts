@@ -26,6 +26,9 @@ const Str = z.string().min(1, { error: 'expected a non-empty string' });
 /** A list of strings; replaces the earlier layer's list. */
 const StrList = z.array(Str);
 
+/** Rule ids are kebab-case words (this also keeps `__proto__` and friends out of maps). */
+export const RuleId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, { error: 'expected a rule id such as "untagged-job"' });
+
 /** `rules.<id>` in object form. */
 export const RuleObject = z.strictObject({
   severity: SeveritySetting.optional(),
@@ -48,7 +51,7 @@ export function isIsoDate(s: string): boolean {
 
 export const ExceptionEntry = z
   .strictObject({
-    rule: Str,
+    rule: RuleId,
     /** Exact job name. */
     job: Str.optional(),
     /** File glob (`*`, `?`), matched against the finding's file path. */
@@ -81,7 +84,7 @@ export const PolicyFileSchema = z.strictObject({
       }),
     )
     .optional(),
-  rules: z.record(Str, RuleEntry).optional(),
+  rules: z.record(RuleId, RuleEntry).optional(),
   runners: z
     .strictObject({
       tiers: z.strictObject({ deploy: StrList.optional(), build: StrList.optional() }).optional(),

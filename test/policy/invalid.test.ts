@@ -98,3 +98,13 @@ describe('every invalid policy file is a PolicyError with file:line:col and key 
     expect(e.message).toMatch(/^policies\/teams\/acme\.yaml:1:1: cannot read YAML: .*alias/i);
   });
 });
+
+describe('hostile keys', () => {
+  it('rejects a __proto__ rule id instead of touching the prototype', () => {
+    const e = policyError('rules:\n  __proto__: error\n');
+    expect(e.message).toBe(`${F}:2:3: rules.__proto__: key "__proto__" is not allowed`);
+    expect(policyError('rules:\n  a: { severity: warning, options: { __proto__: { x: 1 } } }\n').path).toBe('rules.a.options.__proto__');
+    expect(policyError('rules:\n  _a: error\n').message).toBe(`${F}:2:3: rules._a: expected a rule id such as "untagged-job"`);
+    expect(({} as Record<string, unknown>).severity).toBeUndefined();
+  });
+});
