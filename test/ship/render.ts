@@ -462,7 +462,7 @@ export class Renderer {
         let label: string;
         if (e.base === 'dot') {
           cur = scope.dot;
-          label = '.';
+          label = '';
         } else if (e.base === 'root') {
           cur = scope.root;
           label = '$';
