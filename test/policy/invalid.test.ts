@@ -108,3 +108,30 @@ describe('hostile keys', () => {
     expect(({} as Record<string, unknown>).severity).toBeUndefined();
   });
 });
+
+describe('untrusted input never crashes the loader', () => {
+  it('turns arbitrary mutations of a valid file into a policy or a PolicyError', () => {
+    const valid = 'version: 1\ntiers:\n  general: [a]\nrules:\n  x: { severity: warning, options: { y: [1] } }\nexceptions:\n  - { rule: x, job: j, reason: r, expires: 2030-01-01 }\n';
+    const junk = ['{', '}', '[', ']', ':', '-', '\t', '\n', '&a', '*a', '!!str', '"', "'", '#', '|', '>', '? ', ',', '\u0000', '<<: '];
+    let seed = 42;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+    let errors = 0;
+    for (let i = 0; i < 400; i++) {
+      let text = valid;
+      for (let k = 0; k < 1 + rnd(3); k++) {
+        const at = rnd(text.length);
+        text = text.slice(0, at) + junk[rnd(junk.length)] + text.slice(at + rnd(3));
+      }
+      try {
+        layerPolicy(builtinPolicy(), F, text);
+      } catch (e) {
+        expect(e).toBeInstanceOf(PolicyError);
+        const pe = e as PolicyError;
+        expect(pe.message.startsWith(`${F}:`)).toBe(true);
+        expect(pe.line).toBeGreaterThan(0);
+        errors++;
+      }
+    }
+    expect(errors).toBeGreaterThan(100);
+  });
+});
