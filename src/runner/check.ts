@@ -21,6 +21,9 @@ export type { RunnerEntry, RunnerTier, RunnerRule } from './model.js';
 /** Files above this size are refused (a runner config is a few kB). */
 export const MAX_RUNNER_CONFIG_BYTES = 2 * 1024 * 1024;
 
+/** Runner configs nest a handful of levels; deeper documents are refused before any recursion. */
+const MAX_NESTING = 64;
+
 export class RunnerConfigError extends Error {
   constructor(
     readonly file: string,
@@ -94,6 +97,11 @@ export function parseRunnerConfig(file: string, text: string, policy: Policy): R
     const what = String(err.message ?? e).split(/ at row \d+, col \d+/)[0].split('\n')[0];
     const inside = format === 'helm-values' ? ' in runners.config' : '';
     throw new RunnerConfigError(file, where.line, where.column, `invalid TOML${inside}: ${what}`);
+  }
+
+  const depth = maxDepth(root);
+  if (depth > MAX_NESTING) {
+    throw new RunnerConfigError(file, mapPos({ line: 1, column: 1 }).line, 1, `TOML nests deeper than ${MAX_NESTING} levels`);
   }
 
   const positions = scanTomlPositions(tomlText);
@@ -221,4 +229,18 @@ export function getPath(root: unknown, path: KeyPath): unknown {
     }
   }
   return cur;
+}
+
+/** Nesting depth of a parsed TOML value, computed without recursion. */
+function maxDepth(root: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (d > max) max = d;
+    if (d > MAX_NESTING) return d;
+    if (Array.isArray(v)) for (const x of v) stack.push([x, d + 1]);
+    else if (isTable(v)) for (const x of Object.values(v)) stack.push([x, d + 1]);
+  }
+  return max;
 }
