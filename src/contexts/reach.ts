@@ -416,7 +416,10 @@ function evalIf(
   const p = parseExpression(text);
   const desc = `\`if: ${text}\``;
   if (!p.ok) {
-    errors.push({ message: `${where}: invalid expression: ${p.error.message} (column ${p.error.column})`, at: columnAt(n.loc, p.error.column) });
+    errors.push({
+      message: `${where}: invalid expression: ${p.error.message} (column ${p.error.column})`,
+      at: columnAt(n.loc, p.error.column, text.length),
+    });
     return { result: 'unknown', unknownVariables: [], desc: `${desc} (invalid expression)`, at: n.loc };
   }
   const r = evaluate(p.expr, scope);
@@ -424,9 +427,12 @@ function evalIf(
 }
 
 /** Best-effort location of a column inside a single-line scalar. */
-function columnAt(loc: SourceLocation, column: number): SourceLocation {
+function columnAt(loc: SourceLocation, column: number, textLength: number): SourceLocation {
   if (loc.line !== loc.endLine) return loc;
-  const quoted = loc.endColumn - loc.column > 0 ? 1 : 0;
+  // a quoted scalar spans two more columns than its text (escapes make it longer: then unknown)
+  const span = loc.endColumn - loc.column;
+  if (span !== textLength && span !== textLength + 2) return loc;
+  const quoted = span === textLength + 2 ? 1 : 0;
   const c = Math.min(loc.column + quoted + column - 1, Math.max(loc.column, loc.endColumn - 1));
   return { ...loc, column: c, endColumn: Math.max(c + 1, loc.endColumn) };
 }
@@ -466,7 +472,7 @@ function policySatisfied(
     let where: SourceLocation | undefined = spec.node.loc;
     if (spec.kind === 'refs') {
       const refs = listOf(spec.node);
-      const rr = refsSatisfied(refs, ctx, errors, spec.node);
+      const rr = refsSatisfied(refs, ctx, errors, spec.node, key === 'only');
       r = rr.result;
       where = rr.at ?? spec.node.loc;
       reason = `\`${key}: [${refs.join(', ')}]\` ${verbOf(r)}${rr.note ? ` (${rr.note})` : ''}`;
@@ -528,6 +534,7 @@ function refsSatisfied(
   ctx: TrustContext,
   errors: { message: string; at?: SourceLocation }[],
   node?: YNode,
+  keywordsAsNames = true,
 ): { result: Tri; at?: SourceLocation; note?: string } {
   let result: Tri = 'no';
   let at: SourceLocation | undefined;
@@ -535,7 +542,7 @@ function refsSatisfied(
   const items = node && isSeq(node) ? flattenSeq(node) : [];
   patterns.forEach((full, idx) => {
     const [pattern, path] = splitOnce(full, '@');
-    let r = patternMatches(pattern, ctx, notes);
+    let r = patternMatches(pattern, ctx, notes, keywordsAsNames);
     // `name@group/project`: the project path is not known offline
     if (path !== undefined && r !== 'no') {
       r = 'unknown';
@@ -554,7 +561,7 @@ function splitOnce(s: string, sep: string): [string, string | undefined] {
 }
 
 /** policy/refs.rb `matches_pattern?`. */
-function patternMatches(pattern: string, ctx: TrustContext, notes: string[]): Tri {
+function patternMatches(pattern: string, ctx: TrustContext, notes: string[], keywordsAsNames: boolean): Tri {
   const f = ctx.facts;
   if (f.refType === 'tag' && pattern === 'tags') return 'yes';
   if (f.refType === 'branch' && pattern === 'branches') return 'yes';
@@ -568,8 +575,10 @@ function patternMatches(pattern: string, ctx: TrustContext, notes: string[]): Tr
   let byRef: Tri = 'no';
   // names and regexes only for branch and tag pipelines. A keyword that did not match above
   // is still compared with the ref name, as GitLab does: a branch named `tags` matches
-  // `only: [tags]`, and in untrusted contexts the ref name is the pusher's choice.
-  if (f.refType === 'branch' || f.refType === 'tag') {
+  // `only: [tags]`, and in untrusted contexts the ref name is the pusher's choice. (For
+  // `except` that quirk only lets a pusher skip a job, so it is not modelled there.)
+  if (KEYWORDS.has(pattern) && !keywordsAsNames) byRef = 'no';
+  else if (f.refType === 'branch' || f.refType === 'tag') {
     byRef = refMatches(pattern, f.ref, notes);
     if (byRef !== 'no' && KEYWORDS.has(pattern)) notes.push(`a ${f.refType} named \`${pattern}\` matches the keyword as a name`);
   }
