@@ -7,32 +7,16 @@ import type { Policy } from '../policy/types.js';
 import type { DeployInfo, RunnerTier } from './deploy.js';
 import type { RuleMeta } from './meta.js';
 
-/** The trust contexts of the spec, untrusted first. */
-export const CONTEXT_IDS = [
-  'mr-fork',
-  'mr',
-  'branch',
-  'unprotected-tag',
-  'web-unprotected',
-  'default-branch',
-  'protected-branch',
-  'protected-tag',
-  'schedule',
-] as const;
-export type ContextId = (typeof CONTEXT_IDS)[number];
+import type { ContextId } from '../contexts/contexts.js';
+import type { Outcome } from '../contexts/reach.js';
+
+export type { ContextId };
+export { CONTEXT_IDS } from '../contexts/contexts.js';
 export const UNTRUSTED_CONTEXTS: readonly ContextId[] = ['mr-fork', 'mr', 'branch', 'unprotected-tag', 'web-unprotected'];
 export const TRUSTED_CONTEXTS: readonly ContextId[] = ['default-branch', 'protected-branch', 'protected-tag', 'schedule'];
 
-/** Whether (and how) a job runs in one context. */
-export interface ContextReach {
-  runs: 'yes' | 'no' | 'unknown';
-  when: string;
-  /** Why: e.g. "rules[0] `if: $CI_PIPELINE_SOURCE == "merge_request_event"` matches". */
-  reason: string;
-  /** The rule / keyword that decided it. */
-  at?: SourceLocation;
-  unknownVariables?: string[];
-}
+/** Whether (and how) a job runs in one context: runs yes/no/unknown, when, reason, deciding rule. */
+export type ContextReach = Outcome;
 
 export interface JobTrust {
   byContext: Record<ContextId, ContextReach>;

@@ -1,0 +1,154 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Finding } from '../findings/finding.js';
+import { SourceFiles } from '../findings/sources.js';
+import { renderFindings, type RenderFormat } from '../findings/render/index.js';
+import { DirectorySource } from '../model/source.js';
+import type { Policy } from '../policy/types.js';
+import { isExpired, suppress } from '../policy/apply.js';
+import { lintPipeline } from '../rules/run.js';
+import type { Evaluation } from '../rules/engine.js';
+import { checkRunnerConfig, looksLikeRunnerConfig, RunnerConfigError } from '../runner/check.js';
+import { renderContextTable } from '../contexts/reach.js';
+import { allRuleMetas } from './catalogue.js';
+import { UsageError } from './io.js';
+import { toolVersion } from './package-info.js';
+
+export interface LintRun {
+  findings: Finding[];
+  sources: SourceFiles;
+  notes: string[];
+  evaluations: Evaluation[];
+}
+
+export interface LintTargetOptions {
+  policy: Policy;
+  defaultBranch: string;
+  templatesDir?: string;
+  today?: Date;
+  /** Root CI file name inside a checkout (the project's `ci_config_path`). */
+  ciFile?: string;
+}
+
+const RUNNER_SCAN_LIMIT = 2000;
+const SKIP_DIRS = new Set(['.git', 'node_modules', 'vendor', 'dist', 'build', 'target']);
+
+/**
+ * `tierguard lint PATH…`: a directory is a checkout (its root CI file, local includes from
+ * disk, and the runner configuration files it holds); a file is a CI file (with the directory
+ * it lies in as the checkout) or a runner config.
+ */
+export async function lintTargets(paths: string[], cwd: string, opts: LintTargetOptions): Promise<LintRun> {
+  const run: LintRun = { findings: [], sources: new SourceFiles(), notes: [], evaluations: [] };
+  const prefixFor = (p: string) => (paths.length > 1 ? path.relative(cwd, path.resolve(cwd, p)).replace(/\\/g, '/') + '/' : '');
+  for (const p of paths) {
+    const abs = path.resolve(cwd, p);
+    let st;
+    try {
+      st = await stat(abs);
+    } catch {
+      throw new UsageError(`${p}: no such file or directory`);
+    }
+    if (st.isDirectory()) {
+      const prefix = prefixFor(p);
+      await lintPipelineAt(abs, opts.ciFile ?? '.gitlab-ci.yml', prefix, run, opts);
+      for (const file of await findRunnerConfigs(abs)) await lintRunnerFile(abs, file, prefix, run, opts);
+    } else {
+      const dir = path.dirname(abs);
+      const base = path.basename(abs);
+      const prefix = paths.length > 1 ? prefixFor(path.dirname(p) || '.') : '';
+      const text = await readFile(abs, 'utf8');
+      if (looksLikeRunnerConfig(base, text)) await lintRunnerFile(dir, base, prefix, run, opts);
+      else await lintPipelineAt(dir, base, prefix, run, opts);
+    }
+  }
+  return run;
+}
+
+async function lintPipelineAt(dir: string, rootFile: string, prefix: string, run: LintRun, opts: LintTargetOptions): Promise<void> {
+  const ev = await lintPipeline(new DirectorySource(dir, opts.templatesDir), rootFile, {
+    policy: opts.policy,
+    defaultBranch: opts.defaultBranch,
+    today: opts.today,
+  });
+  run.evaluations.push(ev);
+  run.sources.absorb(ev.sources, prefix);
+  run.findings.push(...ev.findings.map((f) => withPrefix(f, prefix)));
+  run.notes.push(...ev.notes.map((n) => prefix + n));
+}
+
+async function lintRunnerFile(dir: string, rel: string, prefix: string, run: LintRun, opts: LintTargetOptions): Promise<void> {
+  const text = await readFile(path.join(dir, rel), 'utf8');
+  try {
+    const r = checkRunnerConfig(rel, text, opts.policy);
+    run.sources.absorb(r.sources, prefix);
+    // Exceptions apply here too; expired ones are reported once, by the pipeline evaluation.
+    const today = opts.today ?? new Date();
+    const live = { ...opts.policy, exceptions: opts.policy.exceptions.filter((e) => !isExpired(e, today)) };
+    run.findings.push(...suppress(r.findings, live, { today }).map((f) => withPrefix(f, prefix)));
+  } catch (err) {
+    if (err instanceof RunnerConfigError) throw new UsageError(prefix + err.message);
+    throw err;
+  }
+}
+
+function withPrefix(f: Finding, prefix: string): Finding {
+  if (!prefix) return f;
+  const loc = { ...f.location, file: prefix + f.location.file };
+  return {
+    ...f,
+    location: loc,
+    related: f.related?.map((r) => ({ ...r, location: { ...r.location, file: prefix + r.location.file } })),
+    fix: f.fix && { ...f.fix, location: { ...f.fix.location, file: prefix + f.fix.location.file } },
+  };
+}
+
+/** Runner config files in a checkout: `*.toml` with `[[runners]]`, Helm values with `runners.config`. */
+export async function findRunnerConfigs(root: string): Promise<string[]> {
+  const out: string[] = [];
+  let seen = 0;
+  const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
+    if (depth > 8 || seen > RUNNER_SCAN_LIMIT) return;
+    let ents;
+    try {
+      ents = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of ents.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (++seen > RUNNER_SCAN_LIMIT) return;
+      if (e.isDirectory()) {
+        if (!SKIP_DIRS.has(e.name)) await walk(path.join(dir, e.name), rel + e.name + '/', depth + 1);
+        continue;
+      }
+      if (!e.isFile() || !/\.(toml|ya?ml)$/i.test(e.name)) continue;
+      if (/\.ya?ml$/i.test(e.name) && !/values/i.test(e.name)) continue;
+      const full = path.join(dir, e.name);
+      const st = await stat(full);
+      if (st.size > 2 * 1024 * 1024) continue;
+      const text = await readFile(full, 'utf8');
+      if (looksLikeRunnerConfig(e.name, text)) out.push(rel + e.name);
+    }
+  };
+  await walk(root, '', 0);
+  return out;
+}
+
+export function renderLint(run: LintRun, format: RenderFormat, opts: { contexts?: boolean; color?: boolean }): string {
+  let out = '';
+  if (opts.contexts && format === 'text') {
+    for (const ev of run.evaluations) {
+      const rows = ev.pipeline.jobs.map((j) => ({ job: j.name, reach: ev.trust.get(j.name)!.byContext }));
+      out += `Trust contexts of ${ev.pipeline.rootFile} (default branch ${ev.defaultBranch}):\n` + renderContextTable(rows) + '\n';
+    }
+  }
+  out += renderFindings(format, {
+    findings: run.findings,
+    sources: run.sources,
+    rules: allRuleMetas(),
+    toolVersion: toolVersion(),
+    color: opts.color,
+    diagnostics: run.notes,
+  });
+  return out;
+}

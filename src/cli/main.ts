@@ -1,0 +1,190 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { summarize } from '../findings/finding.js';
+import { isRenderFormat, renderFindings, RENDER_FORMATS, type RenderFormat } from '../findings/render/index.js';
+import { SourceFiles } from '../findings/sources.js';
+import { PolicyError } from '../policy/errors.js';
+import { loadPolicy } from '../policy/load.js';
+import { builtinPolicy } from '../policy/defaults.js';
+import { suppress } from '../policy/apply.js';
+import type { Policy } from '../policy/types.js';
+import { checkRunnerConfig, RunnerConfigError } from '../runner/check.js';
+import { allRuleMetas } from './catalogue.js';
+import { EXIT, UsageError, type CliIO } from './io.js';
+import { jobsCommand } from './jobs.js';
+import { lintTargets, renderLint } from './lint.js';
+import { PACKAGE_ROOT, toolVersion } from './package-info.js';
+
+const HELP = `tierguard — trust-tier guard for GitLab CI
+
+Usage:
+  tierguard lint [PATH…]           judge a checkout's CI configuration (and runner configs in it)
+  tierguard jobs [PATH]            the resolved jobs and where each value came from
+  tierguard check-runner FILE…     judge GitLab Runner config.toml / gitlab-runner Helm values
+  tierguard serve                  run the webhook service (configured from the environment)
+  tierguard rules                  list the rule catalogue
+  tierguard explain RULE           print one rule's documentation
+
+Options (lint, check-runner):
+  --format text|json|sarif|codequality   output format (default text)
+  --policy DIR            policy directory (default ./policies if present, else the built-in baseline)
+  --group PATH            GitLab group path whose team overrides apply (policies/teams/<path>.yaml)
+  --default-branch NAME   default branch offline (default main)
+  --contexts              lint: print the job x trust-context table first
+  --templates DIR         lint: resolve include:template from a directory of GitLab templates
+  --ci-file NAME          lint: root CI file inside a checkout (default .gitlab-ci.yml)
+
+Exit codes: 0 nothing blocks, 1 a blocking finding, 2 usage or policy error.
+`;
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'lint':
+        return await lintCommand(rest, io);
+      case 'jobs':
+        return await jobsCommand(rest, io);
+      case 'check-runner':
+        return await checkRunnerCommand(rest, io);
+      case 'rules':
+        return rulesCommand(rest, io);
+      case 'explain':
+        return await explainCommand(rest, io);
+      case 'serve': {
+        const { serveCommand } = await import('./serve.js');
+        return await serveCommand(rest, io);
+      }
+      case '--version':
+      case 'version':
+        io.stdout.write(toolVersion() + '\n');
+        return EXIT.ok;
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        io.stdout.write(HELP);
+        return command === undefined ? EXIT.usage : EXIT.ok;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`tierguard: ${err.message}\n(run \`tierguard --help\` for usage)\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof PolicyError) {
+      io.stderr.write(`tierguard: invalid policy: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof RunnerConfigError) {
+      io.stderr.write(`tierguard: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof Error && 'code' in err && typeof (err as { code?: unknown }).code === 'string' && (err as { code: string }).code.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`tierguard: ${err.message}\n(run \`tierguard --help\` for usage)\n`);
+      return EXIT.usage;
+    }
+    throw err;
+  }
+}
+
+const COMMON_OPTIONS = {
+  format: { type: 'string' },
+  policy: { type: 'string' },
+  group: { type: 'string' },
+  'default-branch': { type: 'string' },
+  color: { type: 'boolean' },
+} as const;
+
+function parseFormat(v: string | undefined): RenderFormat {
+  const f = v ?? 'text';
+  if (!isRenderFormat(f)) throw new UsageError(`--format must be one of ${RENDER_FORMATS.join(', ')} (got "${f}")`);
+  return f;
+}
+
+/** `--policy DIR` (an explicit missing dir is an error), else `./policies` when present, else the built-in baseline. */
+export function policyFromArgs(values: { policy?: string; group?: string }, cwd: string): Policy {
+  const dir = path.resolve(cwd, values.policy ?? 'policies');
+  if (values.policy === undefined && !existsSync(dir)) {
+    if (values.group !== undefined) throw new UsageError(`--group needs a policy directory (no ${dir}; use --policy DIR)`);
+    return builtinPolicy();
+  }
+  return loadPolicy({ dir, group: values.group, rules: allRuleMetas() });
+}
+
+async function lintCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...COMMON_OPTIONS, contexts: { type: 'boolean' }, templates: { type: 'string' }, 'ci-file': { type: 'string' } },
+  });
+  const format = parseFormat(values.format);
+  const policy = policyFromArgs(values, io.cwd);
+  const run = await lintTargets(positionals.length ? positionals : ['.'], io.cwd, {
+    policy,
+    defaultBranch: values['default-branch'] ?? 'main',
+    templatesDir: values.templates ? path.resolve(io.cwd, values.templates) : undefined,
+    ciFile: values['ci-file'],
+  });
+  io.stdout.write(renderLint(run, format, { contexts: values.contexts, color: values.color }));
+  return summarize(run.findings).blocking > 0 ? EXIT.blocking : EXIT.ok;
+}
+
+async function checkRunnerCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: COMMON_OPTIONS });
+  if (positionals.length === 0) throw new UsageError('check-runner needs at least one FILE');
+  const format = parseFormat(values.format);
+  const policy = policyFromArgs(values, io.cwd);
+  const sources = new SourceFiles();
+  const findings = [];
+  for (const file of positionals) {
+    let text: string;
+    try {
+      text = await readFile(path.resolve(io.cwd, file), 'utf8');
+    } catch {
+      throw new UsageError(`${file}: no such file`);
+    }
+    const r = checkRunnerConfig(file, text, policy);
+    sources.absorb(r.sources);
+    findings.push(...r.findings);
+  }
+  const judged = suppress(findings, policy, { today: new Date() });
+  io.stdout.write(renderFindings(format, { findings: judged, sources, rules: allRuleMetas(), toolVersion: toolVersion(), color: values.color }));
+  return summarize(judged).blocking > 0 ? EXIT.blocking : EXIT.ok;
+}
+
+function rulesCommand(args: string[], io: CliIO): number {
+  const { values } = parseArgs({ args, options: { format: { type: 'string' } } });
+  const metas = allRuleMetas();
+  if (values.format === 'json') {
+    io.stdout.write(JSON.stringify(metas.map(({ id, kind, title, defaultSeverity, principle, fix }) => ({ id, kind, title, defaultSeverity, principle, fix })), null, 2) + '\n');
+    return EXIT.ok;
+  }
+  const w = Math.max(...metas.map((m) => m.id.length));
+  let kind = '';
+  for (const m of metas) {
+    if (m.kind !== kind) {
+      kind = m.kind;
+      io.stdout.write(`\n${kind} rules\n`);
+    }
+    io.stdout.write(`  ${m.id.padEnd(w)}  ${m.defaultSeverity.padEnd(7)}  ${m.title}\n`);
+  }
+  io.stdout.write(`\n\`tierguard explain RULE\` prints a rule's documentation.\n`);
+  return EXIT.ok;
+}
+
+async function explainCommand(args: string[], io: CliIO): Promise<number> {
+  const id = args[0];
+  if (!id) throw new UsageError('explain needs a RULE id (see `tierguard rules`)');
+  const meta = allRuleMetas().find((m) => m.id === id);
+  if (!meta) throw new UsageError(`unknown rule "${id}" (see \`tierguard rules\`)`);
+  try {
+    io.stdout.write(await readFile(path.join(PACKAGE_ROOT, 'docs', 'rules', `${id}.md`), 'utf8'));
+  } catch {
+    io.stdout.write(`# ${meta.id}\n\nSeverity: ${meta.defaultSeverity}\n\n${meta.title}\n\n## Why\n\n${meta.principle}\n\n## How to fix\n\n${meta.fix}\n`);
+  }
+  return EXIT.ok;
+}
