@@ -535,6 +535,52 @@ function hasTopLevelAlternation(source: string): boolean {
   return false;
 }
 
+/**
+ * GitLab runs these regexes on RE2 (linear time); JS backtracks. A pattern with a quantified
+ * group that itself contains a quantifier or an alternation (`(a+)+`, `(a|a)*`), a
+ * backreference, or a huge repetition count could take exponential time on a crafted value,
+ * and the YAML author controls both the pattern and the values.
+ */
+export function isRiskyRegex(source: string): boolean {
+  if (/\\[1-9]|\\k</.test(source)) return true;
+  if (/\{\s*\d{4,}/.test(source)) return true;
+  const stack: { inner: boolean }[] = [];
+  let inClass = false;
+  let lastGroupInner = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    let closedGroup = false;
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') inClass = true;
+    else if (c === '(') stack.push({ inner: false });
+    else if (c === ')') {
+      lastGroupInner = stack.pop()?.inner ?? false;
+      closedGroup = true;
+      if (lastGroupInner && stack.length) stack[stack.length - 1].inner = true;
+    } else if (c === '|' || c === '*' || c === '+' || c === '{' || c === '?') {
+      if (stack.length && !(c === '?' && source[i - 1] === '(')) stack[stack.length - 1].inner = true;
+    }
+    if (closedGroup && lastGroupInner && /[*+{]/.test(source[i + 1] ?? '')) return true;
+  }
+  return false;
+}
+
+/** Longest text a risky pattern is still run on (2^16 steps at worst). */
+const RISKY_TEXT_LIMIT = 16;
+
+/** Run a translated regex, or give up (`undefined`) when that could hang. */
+export function safeRegexTest(re: RegExp, source: string, text: string): boolean | undefined {
+  if (text.length > RISKY_TEXT_LIMIT && isRiskyRegex(source)) return undefined;
+  return re.test(text);
+}
+
 /** Parse a variable's value as a regex if it has GitLab's `/…/flags` form (RubySyntax). */
 export function regexFromValue(value: string): { source: string; flags: string } | undefined {
   // lexeme/pattern.rb build: gsub(%r{\\/}, '/') then RubySyntax %r{^/(?<regexp>.*)/(?<flags>[ismU]*)$}
@@ -976,7 +1022,7 @@ function matches(text: AVal, right: AVal, ctx: Ctx, negate: boolean): Tri {
   return fin(
     mapText(
       text,
-      (s) => re.test(s),
+      (s) => safeRegexTest(re, regex!.source, s),
       (c) => {
         if (!shape) return 'unknown';
         if ('exact' in shape) return strCanBe(c, shape.exact) ? (strSingleton(c) === shape.exact ? 'yes' : 'unknown') : 'no';
@@ -1004,16 +1050,21 @@ function literalHead(glob: string): string {
 }
 
 /** Apply a string predicate over the possible texts of a value. */
-function mapText(v: AVal, test: (s: string) => boolean, onStr: (c: UnknownString) => Tri): Tri {
-  if (v.k !== 'unk') return test(textOf(v)) ? 'yes' : 'no';
+function mapText(v: AVal, testIn: (s: string) => boolean | undefined, onStr: (c: UnknownString) => Tri): Tri {
+  const test = (s: string): Tri => {
+    const r = testIn(s);
+    return r === undefined ? 'unknown' : r ? 'yes' : 'no';
+  };
+  if (v.k !== 'unk') return test(textOf(v));
   const results: Tri[] = [];
-  if (v.nil || v.empty) results.push(test('') ? 'yes' : 'no');
-  if (v.fals) results.push(test('false') ? 'yes' : 'no');
-  if (v.tru) results.push(test('true') ? 'yes' : 'no');
+  if (v.nil || v.empty) results.push(test(''));
+  if (v.fals) results.push(test('false'));
+  if (v.tru) results.push(test('true'));
   if (v.str) {
     const s = v.str.oneOf;
-    if (s) for (const x of s) { if (strCanBe(v.str, x)) results.push(test(x) ? 'yes' : 'no'); }
-    else results.push(onStr(v.str));
+    if (s) {
+      for (const x of s) if (strCanBe(v.str, x)) results.push(test(x));
+    } else results.push(onStr(v.str));
   }
   if (results.length === 0) return 'no';
   return results.every((r) => r === results[0]) ? results[0] : 'unknown';

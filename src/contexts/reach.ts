@@ -22,6 +22,7 @@ import {
   evaluate,
   parseExpression,
   regexFromValue,
+  safeRegexTest,
   translateRegex,
   literalShape,
   type Tri,
@@ -276,6 +277,11 @@ function evaluateRules(
   for (let i = 0; i < items.length; i++) {
     const rule = items[i];
     const name = `${label}[${i}]`;
+    if (rule.kind === 'reference') {
+      // an unresolved `!reference`: its rule could match (conservatively: may run)
+      branches.push({ runs: true, when: defaultWhen, reason: `${name} \`!reference [${rule.path.join(', ')}]\` is unresolved and may match`, at: rule.loc });
+      continue;
+    }
     if (!isMap(rule)) {
       errors.push({ message: `${name} must be a map`, at: rule.loc });
       continue;
@@ -593,7 +599,10 @@ function refMatches(pattern: string, ref: TrustContext['facts']['ref'], notes: s
       notes.push(`regex ${pattern} cannot be evaluated`);
       return 'unknown';
     }
-    if (ref.kind === 'known') return tr.re.test(ref.name) ? 'yes' : 'no';
+    if (ref.kind === 'known') {
+      const t = safeRegexTest(tr.re, rx.source, ref.name);
+      return t === undefined ? 'unknown' : t ? 'yes' : 'no';
+    }
     const shape = literalShape(rx.source, rx.flags);
     if (!shape) return 'unknown';
     if ('exact' in shape) return nameCanBe(ref, shape.exact) ? 'unknown' : 'no';

@@ -3,6 +3,7 @@ import {
   evaluate,
   evaluateText,
   formatExpr,
+  isRiskyRegex,
   literalShape,
   makeScope,
   parseExpression,
@@ -237,5 +238,23 @@ describe('regex translation', () => {
     expect(literalShape('^main$', 'i')).toBeUndefined();
     expect(literalShape('main', '')).toBeUndefined();
     expect(literalShape('^a|b', '')).toBeUndefined();
+  });
+});
+
+describe('untrusted regexes never hang', () => {
+  it('flags nested quantifiers and backreferences as risky', () => {
+    expect(isRiskyRegex('^(a+)+$')).toBe(true);
+    expect(isRiskyRegex('^(a|aa)*$')).toBe(true);
+    expect(isRiskyRegex('((ab)+c)*')).toBe(true);
+    expect(isRiskyRegex('(a)\\1')).toBe(true);
+    expect(isRiskyRegex('^v\\d+\\.\\d+(\\.\\d+)?$')).toBe(false);
+    expect(isRiskyRegex('^(main|release)$')).toBe(false);
+    expect(isRiskyRegex('[(a+)]+')).toBe(false);
+  });
+
+  it('a catastrophic pattern on a long known value is unknown, not a hang', () => {
+    const s = known({ X: 'a'.repeat(40) + '!' });
+    expect(ev('$X =~ /^(a+)+$/', s).result).toBe('unknown');
+    expect(ev('$X =~ /^(a+)+!$/', known({ X: 'aaa!' })).result).toBe('yes');
   });
 });

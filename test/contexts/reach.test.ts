@@ -374,3 +374,24 @@ job:
     expect(variablesFromYaml(j.globalVariables, j.jobVariables)).toEqual({ A: '2', B: 'x', C: undefined, D: '$RAW' });
   });
 });
+
+describe('robustness', () => {
+  it('an unresolved !reference rule counts as may-run', () => {
+    const r = reachJob(
+      { rules: { kind: 'seq', items: [{ kind: 'reference', path: ['.rules', 'rules'], loc: { file: 'f', line: 3, column: 7, endLine: 3, endColumn: 30 } }], loc: { file: 'f', line: 3, column: 5, endLine: 3, endColumn: 30 } } },
+      { contexts: POLICY },
+    );
+    expect(r.mr.runs).toBe('unknown');
+    expect(r.mr.reason).toContain('!reference [.rules, rules]');
+  });
+
+  it('malformed rules are reported, not thrown', () => {
+    const r = reach('job:\n  script: x\n  rules:\n    - just a string\n    - if: 42\n    - when: sometimes\n');
+    expect(r.branch.errors?.map((e) => e.message)).toEqual([
+      'rules[0] must be a map',
+      'rules[1]:if must be a string expression',
+      '`when` must be one of on_success, manual, delayed, always, on_failure, never',
+    ]);
+    expect(r.branch.runs).toBe('yes') // rules[2] has no condition: every path runs;
+  });
+});
