@@ -1,0 +1,394 @@
+import type { SourceLocation } from '../../model/location.js';
+import { get, type YMap, type YNode } from '../../model/node.js';
+import { RESERVED_KEYS, type Pipeline } from '../../model/pipeline.js';
+import { readVariables, type VariableDef } from '../../model/variables.js';
+import type { ScriptLine } from '../types.js';
+
+/**
+ * Text helpers shared by the script-reading pipeline rules: exact positions inside scalar
+ * values, variable references, a small POSIX-shell tokeniser (quotes, operators) and the
+ * places where `variables:` and scripts are written.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Positions inside values
+
+const rawCache = new WeakMap<Pipeline, Map<string, string[]>>();
+
+/** The raw (unmasked) lines of a file the pipeline read. */
+export function rawLines(pipeline: Pipeline, file: string): string[] {
+  let m = rawCache.get(pipeline);
+  if (!m) {
+    m = new Map();
+    rawCache.set(pipeline, m);
+  }
+  let lines = m.get(file);
+  if (!lines) {
+    lines = (pipeline.files.find((f) => f.name === file)?.text ?? '').split(/\r?\n/);
+    m.set(file, lines);
+  }
+  return lines;
+}
+
+/**
+ * Where `value.slice(index, index + length)` is written, for a scalar whose parsed value is
+ * `value` and whose node spans `loc` (plain, quoted or block scalar). Falls back to the whole
+ * scalar when the text cannot be found verbatim (escape sequences, folding).
+ */
+export function locateInScalar(pipeline: Pipeline, loc: SourceLocation, value: string, index: number, length: number): SourceLocation {
+  const sub = value.slice(index, index + length);
+  const parts = sub.split('\n');
+  const first = parts[0];
+  const last = parts[parts.length - 1];
+  if (!first) return loc;
+  const lines = rawLines(pipeline, loc.file);
+  // Which occurrence of `first` in the value this is (same text twice on one line).
+  let nth = 0;
+  for (let i = value.indexOf(first); i >= 0 && i < index; i = value.indexOf(first, i + 1)) nth++;
+  const lastLine = Math.min(lines.length, Math.max(loc.endLine, loc.line + value.split('\n').length));
+  for (let ln = loc.line; ln <= lastLine; ln++) {
+    const text = lines[ln - 1] ?? '';
+    let col = text.indexOf(first, ln === loc.line ? loc.column - 1 : 0);
+    while (col >= 0) {
+      if (nth === 0) {
+        if (parts.length === 1) return { file: loc.file, line: ln, column: col + 1, endLine: ln, endColumn: col + 1 + first.length };
+        const endLn = ln + parts.length - 1;
+        const endText = lines[endLn - 1] ?? '';
+        const endCol = endText.indexOf(last);
+        if (endCol < 0 || !last) return loc;
+        return { file: loc.file, line: ln, column: col + 1, endLine: endLn, endColumn: endCol + 1 + last.length };
+      }
+      nth--;
+      col = text.indexOf(first, col + 1);
+    }
+  }
+  return loc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Variable references
+
+export interface VarRef {
+  name: string;
+  index: number;
+  length: number;
+}
+
+/** `$NAME`, `${NAME}`, PowerShell `$env:NAME` / `${env:NAME}`, cmd `%NAME%`. `$$` is an escaped `$`. */
+const VAR_REF = /\$\$|\$\{env:([A-Za-z_]\w*)\}|\$env:([A-Za-z_]\w*)|\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)|%([A-Za-z_]\w*)%/gi;
+
+export function varRefs(text: string): VarRef[] {
+  const out: VarRef[] = [];
+  VAR_REF.lastIndex = 0;
+  for (let m = VAR_REF.exec(text); m; m = VAR_REF.exec(text)) {
+    const name = m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5];
+    if (name) out.push({ name, index: m.index, length: m[0].length });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shell tokenising
+
+export type Quote = 'none' | 'single' | 'double';
+
+/** The quote state of every character of `text` for a POSIX shell (`'…'`, `"…"`, `$'…'`, `\`). */
+export function quoteStates(text: string): Quote[] {
+  const out: Quote[] = new Array(text.length);
+  let state: Quote = 'none';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (state === 'single') {
+      out[i] = 'single';
+      if (c === "'") state = 'none';
+      continue;
+    }
+    if (c === '\\' && i + 1 < text.length) {
+      out[i] = state;
+      out[i + 1] = state;
+      i++;
+      continue;
+    }
+    if (state === 'double') {
+      out[i] = 'double';
+      if (c === '"') state = 'none';
+      continue;
+    }
+    if (c === "'") {
+      out[i] = 'single';
+      state = 'single';
+    } else if (c === '"') {
+      out[i] = 'double';
+      state = 'double';
+    } else out[i] = 'none';
+  }
+  return out;
+}
+
+export interface Word {
+  /** The word as written (quotes included). */
+  raw: string;
+  start: number;
+  end: number;
+}
+
+export interface Segment {
+  words: Word[];
+  start: number;
+  end: number;
+  /** The operator that ends it (`|`, `&&`, `;`, newline …), '' at the end. */
+  op: string;
+}
+
+/**
+ * Split shell text into simple commands (at unquoted `;`, `&`, `&&`, `||`, `|`, newlines and
+ * parentheses) made of words. Quotes and backslashes are honoured; `$(…)`, `<(…)` and
+ * backquotes stay inside their word.
+ */
+export function segments(text: string): Segment[] {
+  const q = quoteStates(text);
+  const out: Segment[] = [];
+  let words: Word[] = [];
+  let segStart = 0;
+  let wordStart = -1;
+  let depth = 0;
+  const endWord = (i: number) => {
+    if (wordStart >= 0) words.push({ raw: text.slice(wordStart, i), start: wordStart, end: i });
+    wordStart = -1;
+  };
+  const endSeg = (i: number, op: string, next: number) => {
+    endWord(i);
+    out.push({ words, start: segStart, end: i, op });
+    words = [];
+    segStart = next;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (q[i] !== 'none') {
+      if (wordStart < 0) wordStart = i;
+      continue;
+    }
+    if (c === '\\') {
+      if (text[i + 1] === '\n') {
+        endWord(i);
+        i++;
+        continue;
+      }
+      if (wordStart < 0) wordStart = i;
+      i++;
+      continue;
+    }
+    if ((c === '$' || c === '<' || c === '>') && text[i + 1] === '(') {
+      if (wordStart < 0) wordStart = i;
+      depth++;
+      i++;
+      continue;
+    }
+    if (depth > 0) {
+      if (c === '(') depth++;
+      else if (c === ')') depth--;
+      continue;
+    }
+    if (c === '`') {
+      if (wordStart < 0) wordStart = i;
+      const close = text.indexOf('`', i + 1);
+      i = close < 0 ? text.length - 1 : close;
+      continue;
+    }
+    if (c === ' ' || c === '\t' || c === '\r') {
+      endWord(i);
+      continue;
+    }
+    if (c === '\n' || c === ';' || c === '(' || c === ')') {
+      endSeg(i, c, i + 1);
+      continue;
+    }
+    if (c === '|' || c === '&') {
+      const two = text[i + 1] === c;
+      if (c === '&' && (text[i - 1] === '>' || text[i + 1] === '>')) {
+        if (wordStart < 0) wordStart = i;
+        continue;
+      }
+      endSeg(i, two ? c + c : c, i + (two ? 2 : 1));
+      if (two) i++;
+      continue;
+    }
+    if (wordStart < 0) wordStart = i;
+  }
+  endSeg(text.length, '', text.length);
+  return out.filter((s) => s.words.length > 0);
+}
+
+/** A word without its quotes (backslash escapes removed); good enough to recognise commands. */
+export function unquote(raw: string): string {
+  let out = '';
+  let state: Quote = 'none';
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i];
+    if (state === 'single') {
+      if (c === "'") state = 'none';
+      else out += c;
+    } else if (state === 'double') {
+      if (c === '"') state = 'none';
+      else if (c === '\\' && /["\\$`]/.test(raw[i + 1] ?? '')) out += raw[++i];
+      else out += c;
+    } else if (c === "'") state = 'single';
+    else if (c === '"') state = 'double';
+    else if (c === '\\' && i + 1 < raw.length) out += raw[++i];
+    else out += c;
+  }
+  return out;
+}
+
+/** Command prefixes that run the next word as the command. */
+const PREFIXES = new Set(['sudo', 'env', 'command', 'exec', 'time', 'nohup', 'nice', 'xargs', 'timeout', 'doas', 'stdbuf', 'busybox', '!']);
+
+/**
+ * Index of the word that is the command of a segment: skips `NAME=value` assignments and
+ * prefixes such as `sudo`, `env`, `xargs` (with their options).
+ */
+export function commandIndex(words: readonly Word[], from = 0): number {
+  let i = from;
+  while (i < words.length) {
+    const w = unquote(words[i].raw);
+    if (/^[A-Za-z_]\w*=/.test(w)) {
+      i++;
+      continue;
+    }
+    const base = w.split('/').pop() ?? w;
+    if (PREFIXES.has(base)) {
+      i++;
+      while (i < words.length && unquote(words[i].raw).startsWith('-')) {
+        const opt = unquote(words[i].raw);
+        i++;
+        // Options with an argument (`sudo -u user`, `timeout 10`, `xargs -I {}`).
+        if (/^-(u|g|I|n|P|s|k|L)$/.test(opt) && i < words.length) i++;
+      }
+      if (base === 'timeout' && i < words.length && /^\d/.test(unquote(words[i].raw))) i++;
+      continue;
+    }
+    return i;
+  }
+  return i;
+}
+
+/** The program name of a command word (`/usr/bin/bash` → `bash`, `python3.11` stays). */
+export function programName(word: Word | undefined): string {
+  if (!word) return '';
+  const w = unquote(word.raw);
+  return (w.split('/').pop() ?? w).replace(/\.exe$/i, '');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where values are written
+
+export interface VariableSite {
+  def: VariableDef;
+  /** The visible job that owns it, undefined for global/default/hidden-job places. */
+  job?: string;
+  keyPath: string[];
+  /** Human description: "global variable", "variable of job `build`" … */
+  where: string;
+}
+
+function siteKey(loc: SourceLocation): string {
+  return `${loc.file}:${loc.line}:${loc.column}`;
+}
+
+/**
+ * Every `variables:` definition the configuration writes, once per place it is written:
+ * global, `workflow:rules[]`, each job and hidden job and their `rules[]`, `services[]`.
+ * A value inherited through `extends` is reported under the first key that holds it.
+ */
+export function variableSites(p: Pipeline): VariableSite[] {
+  const out: VariableSite[] = [];
+  const seen = new Set<string>();
+  const jobNames = new Set(p.jobs.map((j) => j.name));
+  const add = (node: YNode | undefined, job: string | undefined, path: string[], where: string) => {
+    for (const def of readVariables(node).values()) {
+      const k = siteKey(def.valueLoc) + ':' + def.name;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push({ def, job, keyPath: [...path, def.name], where });
+    }
+  };
+  const addRules = (rules: YNode | undefined, job: string | undefined, path: string[], where: string) => {
+    if (rules?.kind !== 'seq') return;
+    rules.items.forEach((r, i) => add(get(r, 'variables'), job, [...path, 'rules', String(i), 'variables'], where));
+  };
+  add(p.config?.entries.get('variables')?.value, undefined, ['variables'], 'global variable');
+  addRules(get(p.workflow, 'rules'), undefined, ['workflow'], 'workflow variable');
+  for (const [name, e] of p.config?.entries ?? []) {
+    if (RESERVED_KEYS.has(name) || e.value.kind !== 'map') continue;
+    const visible = jobNames.has(name);
+    const job = visible ? name : undefined;
+    const base = visible ? [] : [name];
+    const where = visible ? `variable of job \`${name}\`` : `variable of \`${name}\``;
+    add(get(e.value, 'variables'), job, [...base, 'variables'], where);
+    addRules(get(e.value, 'rules'), job, base, where);
+    const services = get(e.value, 'services');
+    if (services?.kind === 'seq') services.items.forEach((s, i) => add(get(s, 'variables'), job, [...base, 'services', String(i), 'variables'], where));
+  }
+  return out;
+}
+
+export interface ScriptSite {
+  line: ScriptLine;
+  job?: string;
+  keyPath: string[];
+}
+
+const SCRIPT_KEYS = ['before_script', 'script', 'after_script'] as const;
+
+/** Script lines of a keyword map (a job, hidden job or `default:`), like the engine's. */
+export function scriptLinesOf(node: YMap): ScriptLine[] {
+  const out: ScriptLine[] = [];
+  const push = (key: ScriptLine['key'], n: YNode | undefined) => {
+    if (!n) return;
+    const flat = (x: YNode): YNode[] => (x.kind === 'seq' ? x.items.flatMap(flat) : [x]);
+    const items = n.kind === 'seq' ? n.items : [n];
+    items.forEach((it, index) => {
+      for (const s of flat(it)) if (s.kind === 'scalar' && s.value !== null) out.push({ key, index, text: String(s.value), loc: s.loc });
+    });
+  };
+  for (const k of SCRIPT_KEYS) push(k, get(node, k));
+  push('pre_get_sources_script', get(node, 'hooks', 'pre_get_sources_script'));
+  return out;
+}
+
+/**
+ * Every script line the configuration writes, once per place: `default:` (and top-level
+ * aliases), then jobs and hidden jobs in file order. Used by rules about what is *written*
+ * (credentials), where a hidden job's script counts even if no job extends it.
+ */
+export function scriptSites(p: Pipeline): ScriptSite[] {
+  const out: ScriptSite[] = [];
+  const seen = new Set<string>();
+  const jobNames = new Set(p.jobs.map((j) => j.name));
+  const add = (node: YMap | undefined, job: string | undefined, base: string[]) => {
+    if (!node) return;
+    for (const line of scriptLinesOf(node)) {
+      const k = siteKey(line.loc);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push({ line, job, keyPath: [...base, line.key === 'pre_get_sources_script' ? 'hooks' : line.key, String(line.index)] });
+    }
+  };
+  add(p.default, undefined, ['default']);
+  for (const [name, e] of p.config?.entries ?? []) {
+    if (RESERVED_KEYS.has(name) || e.value.kind !== 'map') continue;
+    add(e.value, jobNames.has(name) ? name : undefined, jobNames.has(name) ? [] : [name]);
+  }
+  return out;
+}
+
+/** Report each written place once (a `default:` value is shared by every job). */
+export function onceAt(): (loc: SourceLocation, extra?: string) => boolean {
+  const seen = new Set<string>();
+  return (loc, extra = '') => {
+    const k = siteKey(loc) + ':' + extra;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  };
+}
