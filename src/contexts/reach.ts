@@ -689,3 +689,10 @@ export function renderContextTable(rows: { job: string; reach: Partial<Record<Co
   out.push('✓ runs  ? may run (unknown)  · does not run  M manual  * untrusted context');
   return out.join('\n') + '\n';
 }
+
+/** The keys reach reads, taken from a job's (resolved) mapping. */
+export function jobReachInput(job: YNode | undefined): JobReachInput {
+  if (!isMap(job)) return {};
+  const g = (k: string) => job.entries.get(k)?.value;
+  return { rules: g('rules'), only: g('only'), except: g('except'), when: g('when') };
+}

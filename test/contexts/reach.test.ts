@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import {
   canRun,
+  jobReachInput,
   ContextMatrix,
   reachJob,
   reachWorkflow,
@@ -393,5 +394,17 @@ describe('robustness', () => {
       '`when` must be one of on_success, manual, delayed, always, on_failure, never',
     ]);
     expect(r.branch.runs).toBe('yes') // rules[2] has no condition: every path runs;
+  });
+});
+
+describe('jobReachInput', () => {
+  it('picks rules/only/except/when from a job map', () => {
+    const j = jobFrom('job:\n  script: x\n  when: manual\n  only: [tags]\n', 'job');
+    const root = j.root.kind === 'map' ? j.root.entries.get('job')?.value : undefined;
+    const input = jobReachInput(root);
+    expect(input.only?.kind).toBe('seq');
+    expect(input.rules).toBeUndefined();
+    expect(reachJob(input, { contexts: POLICY })['protected-tag']).toMatchObject({ runs: 'yes', when: 'manual' });
+    expect(jobReachInput(undefined)).toEqual({});
   });
 });
