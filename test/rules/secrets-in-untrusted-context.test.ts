@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import rule, { variableRefs } from '../../src/rules/pipeline/secrets-in-untrusted-context.js';
+import { checkRule } from './harness.js';
+
+const MR = '  rules:\n    - if: $CI_PIPELINE_SOURCE == "merge_request_event"\n';
+const MAIN = '  rules:\n    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n';
+
+describe('secrets-in-untrusted-context', () => {
+  it('finds variable references in their shell and GitLab forms', () => {
+    expect(variableRefs('curl -H "X: $A" ${B} $env:C %D% $$E').map((r) => r.name)).toEqual(['A', 'B', 'C', 'D']);
+  });
+
+  it('flags id_tokens/secrets (error) and credential-like variables (warning) in untrusted jobs', async () => {
+    await checkRule(rule, {
+      valid: [
+        // Trusted only.
+        `deploy:\n  script: ./deploy.sh "$DEPLOY_TOKEN"\n  id_tokens:\n    AWS_TOKEN:\n      aud: sts.amazonaws.com\n${MAIN}`,
+        // Predefined CI_* and harmless names.
+        `test:\n  script:\n    - docker login -u gitlab-ci-token -p "$CI_JOB_TOKEN" $CI_REGISTRY\n    - echo $BUILD_DIR\n${MR}`,
+        // Defined with a literal in the YAML: not a CI/CD setting (hardcoded-credential judges literals).
+        `test:\n  variables:\n    AUTH_MODE: none\n  script: ./run.sh --auth "$AUTH_MODE"\n${MR}`,
+        // $$ is GitLab's escape for a literal dollar.
+        `test:\n  variables:\n    TEXT: "$$API_TOKEN"\n  script: echo "$TEXT"\n${MR}`,
+      ],
+      invalid: [
+        {
+          name: 'id_tokens and secrets in an MR job',
+          code: `test:\n  script: ./integration.sh\n  id_tokens:\n    VAULT_ID_TOKEN:\n      aud: https://vault.example.com\n  secrets:\n    DB_PASSWORD:\n      vault: db/password@ops\n${MR}`,
+          errors: [
+            { line: 3, column: 3, job: 'test', severity: 'error', message: /requests OIDC ID tokens \(`id_tokens:`\) and can run in untrusted contexts `mr-fork` and `mr`/ },
+            { line: 6, column: 3, job: 'test', severity: 'error', message: /external secrets/ },
+          ],
+        },
+        {
+          name: 'script reference: at the exact place, once per name',
+          code: `publish:\n  script:\n    - npm config set //registry.npmjs.org/:_authToken \${NPM_TOKEN}\n    - echo $NPM_TOKEN\n    - curl -u "bot:$REGISTRY_PASSWORD" https://r.example.com\n`,
+          errors: [
+            { line: 3, column: 55, job: 'publish', severity: 'warning', message: /`\$NPM_TOKEN` \(in `script`\) and can run .*make sure it is Protected/ },
+            { line: 5, column: 20, job: 'publish', severity: 'warning', message: /`\$REGISTRY_PASSWORD`/ },
+          ],
+        },
+        {
+          name: 'reference in a global variable value',
+          code: `variables:\n  AUTH_HEADER: "Bearer $API_TOKEN"\ntest:\n  script: curl -H "$AUTH_HEADER" https://api.example.com\n${MR}`,
+          errors: [{ line: 2, column: 24, job: 'test', severity: 'warning', message: /`\$API_TOKEN` \(in variable `AUTH_HEADER`\)/ }],
+        },
+        {
+          name: 'id_tokens from default: in an include',
+          code: `include: ci/base.yml\ntest:\n  script: make\n${MR}`,
+          options: { files: { 'ci/base.yml': 'default:\n  id_tokens:\n    TOKEN:\n      aud: x\n' } },
+          errors: [{ line: 2, column: 3, file: 'ci/base.yml', job: 'test', severity: 'error' }],
+        },
+      ],
+    });
+  });
+});
