@@ -1,7 +1,5 @@
+import { pipelineTrust } from '../contexts/trust.js';
 import type { TrustFactory } from './engine.js';
-import { unknownTrust } from './engine.js';
 
-/**
- * The trust factory the engine uses by default. (Wired to `src/contexts` — see there.)
- */
-export const defaultTrustFactory: TrustFactory = () => () => unknownTrust('trust contexts not evaluated');
+/** The trust factory the engine uses by default: `src/contexts` evaluates every job under each context. */
+export const defaultTrustFactory: TrustFactory = pipelineTrust;
