@@ -1,0 +1,96 @@
+import type { SourceLocation } from '../../model/location.js';
+import { get, str } from '../../model/node.js';
+import { defineRule } from '../types.js';
+import { isProtectedRef, isVariableRef } from './_trust-text.js';
+
+/** Variables that always name a protected ref. */
+const PROTECTED_REF_VARIABLES = /^(\$CI_DEFAULT_BRANCH|\$\{CI_DEFAULT_BRANCH\})$/;
+
+/**
+ * API artifact downloads (`lib/api/ci/job_artifacts.rb`):
+ * `GET /projects/:id/jobs/artifacts/:ref_name/download?job=…`, `…/:ref_name/raw/*path`, and
+ * `GET /projects/:id/jobs/:job_id/artifacts`; and the `glab job artifact <ref> <job>` CLI.
+ */
+const BY_REF = /\/jobs\/artifacts\/([^/\s"'?]+)\/(?:download|raw)\b/g;
+const BY_JOB_ID = /\/jobs\/([^/\s"'?]+)\/artifacts\b/g;
+const GLAB = /\bglab\s+(?:job\s+artifact|ci\s+artifact)\s+(?:-\S+\s+\S+\s+)*(["']?)([^\s"']+)\1/g;
+
+/**
+ * `needs:project` (`doc/ci/yaml/_index.md#needsproject`) downloads the artifacts of the latest
+ * successful pipeline on `ref`; `needs:pipeline` (`#needspipelinejob`) those of another
+ * pipeline by id. Neither checks that the producing ref was protected.
+ */
+export default defineRule({
+  meta: {
+    id: 'untrusted-artifacts-into-deploy',
+    kind: 'pipeline',
+    title: 'Deploy job takes artifacts from another pipeline whose ref is not protected',
+    defaultSeverity: 'error',
+    principle: 'What is deployed must be built from protected code: artifacts produced by an unprotected ref are attacker-controlled input to the deploy.',
+    fix: 'Take artifacts from a protected ref (the default branch or a protected tag) with a literal `ref:`, or build them in the same pipeline with `needs:`/`dependencies:`.',
+  },
+  create(ctx) {
+    const refVerdict = (ref: string): string | undefined => {
+      if (PROTECTED_REF_VARIABLES.test(ref)) return undefined;
+      if (isVariableRef(ref)) return `a ref chosen at run time (\`${ref}\`)`;
+      let name = ref;
+      try {
+        name = decodeURIComponent(ref);
+      } catch {
+        /* keep as written */
+      }
+      if (isProtectedRef(name, ctx.policy, ctx.defaultBranch)) return undefined;
+      return `\`${name}\`, a ref that is not protected by policy`;
+    };
+    return {
+      job(job) {
+        const deploy = ctx.deploy(job);
+        if (!deploy) return;
+        const report = (at: SourceLocation, keyPath: string[], discriminator: string, message: string) =>
+          ctx.report({ at, job: job.name, keyPath, discriminator, message: `Deploy job \`${job.name}\` ${message}: a pipeline on an unprotected ref could have produced what it deploys.` });
+
+        const needs = get(job.node, 'needs');
+        if (needs?.kind === 'seq') {
+          needs.items.forEach((it) => {
+            if (it.kind !== 'map') return;
+            const pipelineNode = get(it, 'pipeline');
+            const jobName = str(get(it, 'job')) ?? '?';
+            if (pipelineNode) {
+              const p = str(pipelineNode) ?? '?';
+              report(pipelineNode.loc, ['needs', 'pipeline'], `pipeline:${p}:${jobName}`, `takes artifacts of job \`${jobName}\` from pipeline \`${p}\` (\`needs:pipeline\`), whose ref tierguard cannot verify is protected`);
+              return;
+            }
+            const project = str(get(it, 'project'));
+            const refNode = get(it, 'ref');
+            const ref = str(refNode);
+            if (!project || !refNode || ref === undefined) return;
+            const verdict = refVerdict(ref);
+            if (verdict) {
+              report(refNode.loc, ['needs', 'ref'], `project:${project}:${jobName}`, `takes artifacts of job \`${jobName}\` in \`${project}\` from ${verdict} (\`needs:project\`)`);
+            }
+          });
+        }
+
+        for (const line of ctx.scriptLines(job)) {
+          for (const m of line.text.matchAll(BY_REF)) {
+            const verdict = refVerdict(m[1]);
+            if (!verdict) continue;
+            const index = (m.index ?? 0) + m[0].indexOf(m[1], '/jobs/artifacts/'.length - 1);
+            report(ctx.locateInScript(line, index, m[1].length), [line.key], `api-ref:${m[1]}`, `downloads artifacts by API from ${verdict}`);
+          }
+          for (const m of line.text.matchAll(BY_JOB_ID)) {
+            if (m[1] === 'artifacts' || !isVariableRef(m[1])) continue;
+            const index = (m.index ?? 0) + '/jobs/'.length;
+            report(ctx.locateInScript(line, index, m[1].length), [line.key], `api-job:${m[1]}`, `downloads artifacts by API from job \`${m[1]}\`, a job chosen at run time on any ref`);
+          }
+          for (const m of line.text.matchAll(GLAB)) {
+            const verdict = refVerdict(m[2]);
+            if (!verdict) continue;
+            const index = (m.index ?? 0) + m[0].lastIndexOf(m[2]);
+            report(ctx.locateInScript(line, index, m[2].length), [line.key], `glab:${m[2]}`, `downloads artifacts with \`glab\` from ${verdict}`);
+          }
+        }
+      },
+    };
+  },
+});
