@@ -14,11 +14,13 @@ import {
   ExternalStatusCheckSchema,
   MergeRequestSchema,
   NameSchema,
+  ProjectCiSettingsSchema,
   ProjectSchema,
   ProtectedEnvironmentSchema,
   RunnerDetailsSchema,
   RunnerSummarySchema,
   TemplateSchema,
+  TreeEntrySchema,
   UserSchema,
   VariableSchema,
   type CommitStatusInput,
@@ -198,6 +200,24 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
         gl.ProtectedTags.all(projectId, { perPage: 100, maxPages: MAX_PAGES }),
       ),
 
+    async listRepositoryTree(projectId, ref, opts) {
+      try {
+        const entries = await call('GET /projects/:id/repository/tree', 'read', z.array(TreeEntrySchema), () =>
+          gl.Repositories.allRepositoryTrees(projectId, {
+            ref,
+            recursive: opts?.recursive ?? false,
+            pagination: 'offset',
+            perPage: 100,
+            maxPages: MAX_PAGES,
+          } as never),
+        );
+        return entries.filter((e) => e.type === 'blob').map((e) => e.path);
+      } catch (err) {
+        if (err instanceof GitLabError && err.status === 404) return [];
+        throw err;
+      }
+    },
+
     async getCiTemplate(name) {
       try {
         // Through the resource's requester: GitLabCIYMLTemplates.show() emits a deprecation
@@ -344,6 +364,14 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
     listProjectVariables: (projectId) =>
       call('GET /projects/:id/variables', 'read', z.array(VariableSchema), () =>
         gl.ProjectVariables.all(projectId, { perPage: 100, maxPages: MAX_PAGES } as never),
+      ),
+
+    getProjectCiSettings: (projectId) =>
+      call('GET /projects/:id', 'read', ProjectCiSettingsSchema, () => gl.Projects.show(projectId)),
+
+    listGroupVariables: (groupId) =>
+      call('GET /groups/:id/variables', 'read', z.array(VariableSchema), () =>
+        gl.GroupVariables.all(groupId, { perPage: 100, maxPages: MAX_PAGES } as never),
       ),
   };
   return api;

@@ -98,6 +98,10 @@ export type GitLabDiff = z.output<typeof DiffSchema>;
 export const NameSchema = z.object({ name: z.string() });
 export type NamedRef = z.infer<typeof NameSchema>;
 
+/** GET /projects/:id/repository/tree entries (lib/api/entities/tree_object.rb). */
+export const TreeEntrySchema = z.object({ path: z.string(), type: z.string() });
+export type GitLabTreeEntry = z.infer<typeof TreeEntrySchema>;
+
 export const TemplateSchema = z.object({ name: z.string().optional(), content: z.string() });
 
 const PositionSchema = z
@@ -238,6 +242,42 @@ export const VariableSchema = z
   }));
 export type GitLabVariable = z.output<typeof VariableSchema>;
 
+/**
+ * CI/CD settings of a project from GET /projects/:id. GitLab only exposes most of them to users
+ * with `admin_project` (Maintainer; lib/api/entities/project.rb `with_options if: ... :admin_project`):
+ * a field that is absent is `null` ("not visible to this token"), never a default. The entity also
+ * carries `runners_token`: it is not declared here, so zod strips it.
+ */
+export const ProjectCiSettingsSchema = z
+  .object({
+    id,
+    namespace: z.object({ full_path: z.string(), kind: z.string().optional() }),
+    ci_allow_fork_pipelines_to_run_in_parent_project: z.boolean().nullish(),
+    restrict_user_defined_variables: z.boolean().nullish(),
+    ci_pipeline_variables_minimum_override_role: z.string().nullish(),
+    ci_forward_deployment_enabled: z.boolean().nullish(),
+    ci_separated_caches: z.boolean().nullish(),
+    shared_runners_enabled: z.boolean().nullish(),
+    group_runners_enabled: z.boolean().nullish(),
+    public_jobs: z.boolean().nullish(),
+  })
+  .transform((p) => ({
+    id: p.id,
+    namespaceFullPath: p.namespace.full_path,
+    /** 'group' | 'user' (null: not sent). */
+    namespaceKind: p.namespace.kind ?? null,
+    allowForkPipelinesInParent: p.ci_allow_fork_pipelines_to_run_in_parent_project ?? null,
+    restrictUserDefinedVariables: p.restrict_user_defined_variables ?? null,
+    /** 'no_one_allowed' | 'developer' | 'maintainer' | 'owner' */
+    pipelineVariablesMinimumOverrideRole: p.ci_pipeline_variables_minimum_override_role ?? null,
+    forwardDeploymentEnabled: p.ci_forward_deployment_enabled ?? null,
+    separatedCaches: p.ci_separated_caches ?? null,
+    sharedRunnersEnabled: p.shared_runners_enabled ?? null,
+    groupRunnersEnabled: p.group_runners_enabled ?? null,
+    publicJobs: p.public_jobs ?? null,
+  }));
+export type GitLabProjectCiSettings = z.output<typeof ProjectCiSettingsSchema>;
+
 // ---------------------------------------------------------------------------------------------
 // Inputs
 
@@ -301,6 +341,11 @@ export interface GitLabApi {
   listProtectedBranches(projectId: number | string): Promise<NamedRef[]>;
   /** GET /projects/:id/protected_tags */
   listProtectedTags(projectId: number | string): Promise<NamedRef[]>;
+  /**
+   * GET /projects/:id/repository/tree?ref=&recursive=true (all pages, same-origin only): the
+   * paths of the files (type `blob`) at a ref; 404 (unknown ref or empty repository) → [].
+   */
+  listRepositoryTree(projectId: number | string, ref: string, options?: { recursive?: boolean }): Promise<string[]>;
   /** GET /templates/gitlab_ci_ymls/:key → content; 404 → null */
   getCiTemplate(name: string): Promise<string | null>;
   /** GET /projects/:id/merge_requests/:iid/discussions (all pages) */
@@ -342,4 +387,11 @@ export interface GitLabApi {
   listProtectedEnvironments(projectId: number | string): Promise<GitLabProtectedEnvironment[]>;
   /** GET /projects/:id/variables — never returns values */
   listProjectVariables(projectId: number | string): Promise<GitLabVariable[]>;
+  /**
+   * GET /projects/:id, CI/CD settings only (fields the token cannot see are null). Optional so
+   * other implementations of this interface keep compiling; callers treat absence as "unsupported".
+   */
+  getProjectCiSettings?(projectId: number | string): Promise<GitLabProjectCiSettings>;
+  /** GET /groups/:id/variables — never returns values (same schema as project variables). */
+  listGroupVariables?(groupId: number | string): Promise<GitLabVariable[]>;
 }

@@ -704,6 +704,26 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     if (content === undefined) throw notFound('File');
     return { __raw: content };
   });
+  route('GET', '/projects/:id/repository/tree', ({ m, query, res, url, base }) => {
+    const p = project(m[0]);
+    const sha = resolveRef(p, query.ref ?? p.defaultBranch);
+    const tree = sha === undefined ? undefined : p.commits.get(sha);
+    if (!tree) throw notFound('Tree');
+    const prefix = query.path ? `${query.path.replace(/\/+$/, '')}/` : '';
+    const recursive = query.recursive === 'true';
+    const blobs = Object.keys(tree).filter((f) => f.startsWith(prefix) && (recursive || !f.slice(prefix.length).includes('/')));
+    const dirs = new Set<string>();
+    for (const f of Object.keys(tree)) {
+      if (!f.startsWith(prefix)) continue;
+      const parts = f.slice(prefix.length).split('/').slice(0, -1);
+      for (let i = 1; i <= parts.length; i += 1) if (recursive || i === 1) dirs.add(prefix + parts.slice(0, i).join('/'));
+    }
+    const entries = [
+      ...[...dirs].map((d) => ({ id: sha1(d), name: d.split('/').pop(), type: 'tree', path: d, mode: '040000' })),
+      ...blobs.map((f) => ({ id: sha1(tree[f]), name: f.split('/').pop(), type: 'blob', path: f, mode: '100644' })),
+    ].sort((a, b) => a.path.localeCompare(b.path));
+    return paginate(res, base, url, entries);
+  });
   route('GET', '/projects/:id/protected_branches', ({ m, res, url, base }) =>
     paginate(res, base, url, project(m[0]).protectedBranches.map((name, i) => ({ id: i + 1, name, allow_force_push: false }))),
   );
