@@ -1,0 +1,140 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+const checkout = path.join(here, '..', 'fixtures', 'cli', 'checkout');
+const root = path.join(here, '..', '..');
+
+async function run(args: string[], cwd = checkout): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(args, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, cwd, env: {} });
+  return { code, out, err };
+}
+
+function tempCheckout(files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tierguard-cli-'));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), text);
+  }
+  return dir;
+}
+
+describe('tierguard jobs', () => {
+  it('lists resolved jobs with stage, tags, image and where they were defined', async () => {
+    const r = await run(['jobs']);
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n');
+    expect(lines[0]).toMatch(/^JOB\s+STAGE\s+TAGS\s+IMAGE\s+DEFINED AT$/);
+    expect(lines.find((l) => l.startsWith('deploy-prod'))).toMatch(/deploy-prod\s+deploy\s+ci-deploy-prod\s+alpine:3\.20\s+\.gitlab-ci\.yml:26/);
+    expect(r.out).toContain('3 jobs, 2 hidden, from 2 files');
+  });
+
+  it('explains provenance in JSON: tags of build come from .build_base via extends', async () => {
+    const r = await run(['jobs', '--format', 'json']);
+    const data = JSON.parse(r.out);
+    const build = data.jobs.find((j: { name: string }) => j.name === 'build');
+    expect(build.tags).toEqual(['ci-build']);
+    expect(build.origins.tags).toMatchObject({ file: 'ci/templates.yml', line: 2 });
+    expect(build.origins.tags.via).toContain('from `.build_base` via `extends`');
+  });
+
+  it('names external includes it could not read offline', async () => {
+    const dir = tempCheckout({ '.gitlab-ci.yml': "include:\n  - project: grp/lib\n    ref: v1.0.0\n    file: ci.yml\n  - template: Jobs/SAST.gitlab-ci.yml\nb:\n  script: x\n" });
+    const r = await run(['jobs'], dir);
+    expect(r.out).toContain('not read offline: project grp/lib ci.yml@v1.0.0 (.gitlab-ci.yml:2)');
+    expect(r.out).toContain('not read offline: template Jobs/SAST.gitlab-ci.yml (.gitlab-ci.yml:5)');
+  });
+});
+
+describe('tierguard lint', () => {
+  it('exits 2 on a usage error', async () => {
+    expect((await run(['lint', '--format', 'xml'])).code).toBe(2);
+    expect((await run(['lint', 'does-not-exist'])).err).toContain('does-not-exist: no such file or directory');
+    expect((await run(['frobnicate'])).code).toBe(2);
+  });
+
+  it('exits 1 with a compiler-like message, rule id and caret for a blocking finding', async () => {
+    const dir = tempCheckout({ '.gitlab-ci.yml': 'build:\n  stage: nope\n  script: make\n' });
+    const r = await run(['lint'], dir);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('.gitlab-ci.yml:2:10: error: jobs:build chosen stage nope does not exist');
+    expect(r.out).toContain('[ci-config-invalid]');
+    expect(r.out).toMatch(/\n\s+\|\s+\^~~~\n/);
+  });
+
+  it('prints the JSON shape of the spec', async () => {
+    const dir = tempCheckout({ '.gitlab-ci.yml': 'build:\n  stage: nope\n  script: make\n' });
+    const r = await run(['lint', '--format', 'json'], dir);
+    const data = JSON.parse(r.out);
+    expect(Object.keys(data.findings[0])).toEqual(
+      expect.arrayContaining(['ruleId', 'severity', 'blocking', 'message', 'file', 'line', 'column', 'endLine', 'endColumn', 'job', 'fingerprint']),
+    );
+    expect(data.findings[0]).toMatchObject({ ruleId: 'ci-config-invalid', severity: 'error', blocking: true, file: '.gitlab-ci.yml', line: 2, column: 10, job: 'build' });
+    expect(data.summary).toMatchObject({ errors: 1 });
+  });
+
+  it('prints the job x trust-context table with --contexts', async () => {
+    const r = await run(['lint', '--contexts']);
+    const table = r.out.split('\n');
+    const testRow = table.find((l) => l.startsWith('test '));
+    const deployRow = table.find((l) => l.startsWith('deploy-prod '));
+    // `test` runs for merge requests (rule 1) and on the default branch (rule 2), not on other branches.
+    expect(testRow?.split(/\s+/).slice(1, 4)).toEqual(['✓', '✓', '·']);
+    // No rules: branches and tags, never merge request pipelines.
+    expect(deployRow?.split(/\s+/).slice(1, 4)).toEqual(['·', '·', '✓']);
+  });
+
+  it('reports an invalid policy file with exit 2 and its position', async () => {
+    const dir = tempCheckout({ '.gitlab-ci.yml': 'b:\n  script: x\n', 'policies/default.yaml': 'rules:\n  untagged-job: fatal\n' });
+    const r = await run(['lint'], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/default\.yaml:2:\d+: rules\.untagged-job/);
+  });
+
+  it('emits SARIF and Code Quality', async () => {
+    const dir = tempCheckout({ '.gitlab-ci.yml': 'build:\n  stage: nope\n  script: make\n' });
+    const sarif = JSON.parse((await run(['lint', '--format', 'sarif'], dir)).out);
+    expect(sarif.version).toBe('2.1.0');
+    expect(sarif.runs[0].results[0].ruleId).toBe('ci-config-invalid');
+    const cq = JSON.parse((await run(['lint', '--format', 'codequality'], dir)).out);
+    expect(cq[0]).toMatchObject({ check_name: 'ci-config-invalid', location: { path: '.gitlab-ci.yml', lines: { begin: 2 } } });
+  });
+});
+
+describe('tierguard rules / explain / check-runner', () => {
+  it('lists the catalogue and explains a rule', async () => {
+    const r = await run(['rules']);
+    expect(r.out).toMatch(/ci-config-invalid\s+error\s+GitLab would reject/);
+    expect(r.out).toMatch(/runner-privileged\s+error/);
+    expect((await run(['explain', 'runner-privileged'])).out).toMatch(/^# runner-privileged/);
+    expect((await run(['explain', 'nope'])).code).toBe(2);
+  });
+
+  it('judges a runner config.toml and reports broken TOML with exit 2', async () => {
+    const dir = tempCheckout({
+      'config.toml': '[[runners]]\n  name = "shared"\n  executor = "shell"\n',
+      'broken.toml': '[[runners]]\n  name = "x\n',
+    });
+    const r = await run(['check-runner', 'config.toml'], dir);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/config\.toml:3:\d+: error: .*\[runner-shell-executor\]/);
+    const b = await run(['check-runner', 'broken.toml'], dir);
+    expect(b.code).toBe(2);
+    expect(b.err).toMatch(/broken\.toml:2:\d+: invalid TOML/);
+    expect(b.err).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('the installed bin', () => {
+  it('runs `tierguard jobs` from the built package (what npx runs)', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'bin', 'tierguard.js'), 'jobs', checkout]);
+    expect(stdout).toContain('deploy-prod');
+  });
+});
