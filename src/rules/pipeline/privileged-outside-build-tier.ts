@@ -1,0 +1,108 @@
+import { get, str, type YNode } from '../../model/node.js';
+import type { Job } from '../../model/pipeline.js';
+import type { RunnerTier } from '../deploy.js';
+import { defineRule } from '../types.js';
+import { commandIndex, programName, segments } from './_shell.js';
+
+/** Split `registry:5000/group/docker:24-dind@sha256:…` into the last path segment's repo and tag. */
+export function imageParts(name: string): { path: string; repo: string; tag?: string; digest?: string } {
+  const [beforeDigest, digest] = name.split('@', 2);
+  const slash = beforeDigest.lastIndexOf('/');
+  const last = beforeDigest.slice(slash + 1);
+  const colon = last.indexOf(':');
+  const repo = colon >= 0 ? last.slice(0, colon) : last;
+  const tag = colon >= 0 ? last.slice(colon + 1) : undefined;
+  return { path: beforeDigest.slice(0, slash + 1) + repo, repo, tag, digest };
+}
+
+/** `docker:dind`, `docker:24-dind`, `docker:24.0.5-dind-rootless`, `mirror/docker:dind`, `…/docker-dind`. */
+export function isDindImage(name: string): boolean {
+  const { repo, tag } = imageParts(name.trim());
+  return (repo === 'docker' && !!tag && /dind/.test(tag)) || /(^|[-_])dind($|[-_])/.test(repo);
+}
+
+/** The image name of an `image:`/`services:` item (string or `{ name: … }`) and its node. */
+export function imageName(node: YNode | undefined): { name: string; node: YNode } | undefined {
+  if (!node) return undefined;
+  const n = node.kind === 'map' ? get(node, 'name') : node;
+  const name = str(n);
+  return name !== undefined && n ? { name, node: n } : undefined;
+}
+
+const TIER_TEXT: Record<RunnerTier, string> = {
+  'deploy-production': 'route to the production deploy tier',
+  'deploy-staging': 'route to the staging deploy tier',
+  build: 'route to the build tier',
+  general: 'route to the general tier',
+  unknown: 'route to no tier the policy knows',
+};
+
+/**
+ * Docker-in-Docker needs `privileged = true` on the runner, which is root on the host.
+ * Privileged runners belong to the build tier only (runner rule `runner-privileged`), so a
+ * dind job must carry build-tier tags; elsewhere it either fails or, worse, finds a
+ * privileged runner that also serves other trust levels.
+ */
+export default defineRule({
+  meta: {
+    id: 'privileged-outside-build-tier',
+    kind: 'pipeline',
+    title: 'Docker-in-Docker in a job that is not routed to the build tier',
+    defaultSeverity: 'error',
+    principle: 'Privileged containers are root on the runner host: only build-tier runners, which take no deploy jobs and no unrelated projects, may run them.',
+    fix: 'Route the job to the build tier with its tags (`tags: [ci-build]` by default), or build without a privileged daemon (Kaniko, Buildah, BuildKit rootless).',
+  },
+  create(ctx) {
+    const buildTags = () => (ctx.policy.tiers.build.length ? ` (${ctx.policy.tiers.build.join(', ')})` : '');
+    const describeTags = (job: Job, tier: RunnerTier) =>
+      job.tags.length === 0
+        ? `it has no tags (any runner that takes untagged jobs may run it) instead of build-tier tags${buildTags()}`
+        : `its tags (${job.tags.join(', ')}) ${TIER_TEXT[tier]}, not to the build tier${buildTags()}`;
+    return {
+      job(job) {
+        const tier = ctx.tagTier(job.tags);
+        if (tier === 'build') return;
+        const hits: { node: YNode; keyPath: string[]; what: string }[] = [];
+        const image = imageName(get(job.node, 'image'));
+        if (image && isDindImage(image.name)) hits.push({ node: image.node, keyPath: ['image'], what: `image \`${image.name}\`` });
+        const services = get(job.node, 'services');
+        const aliases = new Set<string>();
+        if (services?.kind === 'seq') {
+          services.items.forEach((s, i) => {
+            const svc = imageName(s);
+            if (!svc || !isDindImage(svc.name)) return;
+            hits.push({ node: svc.node, keyPath: ['services', String(i)], what: `service \`${svc.name}\`` });
+            // Default service aliases: the image path with `/` → `__` and `-`, and `docker`.
+            for (const a of (str(get(s, 'alias')) ?? '').split(/[,\s]+/)) if (a) aliases.add(a);
+          });
+        }
+        if (hits.length === 0) {
+          // DOCKER_HOST pointing at a dind service: its own variable, or an inherited one the
+          // job's scripts actually use.
+          const dh = job.variables.get('DOCKER_HOST');
+          const m = dh && /^tcp:\/\/([^:/]+)(?::(\d+))?/.exec(dh.value.trim());
+          const pointsAtDind = !!m && (m[1] === 'docker' || m[1] === 'docker-dind' || aliases.has(m[1])) && (!m[2] || m[2] === '2375' || m[2] === '2376');
+          const usesDocker = () =>
+            ctx.scriptLines(job).some((l) => segments(l.text).some((s) => programName(s.words[commandIndex(s.words)]) === 'docker'));
+          if (dh && pointsAtDind && (job.jobVariables.has('DOCKER_HOST') || usesDocker())) {
+            ctx.report({
+              at: dh.valueLoc,
+              job: job.name,
+              keyPath: ['variables', 'DOCKER_HOST'],
+              message: `job \`${job.name}\` talks to a Docker-in-Docker daemon (DOCKER_HOST ${m![0]}), which needs a privileged runner, but ${describeTags(job, tier)}`,
+            });
+          }
+          return;
+        }
+        for (const h of hits) {
+          ctx.report({
+            at: h.node.loc,
+            job: job.name,
+            keyPath: h.keyPath,
+            message: `job \`${job.name}\` runs Docker-in-Docker (${h.what}), which needs a privileged runner, but ${describeTags(job, tier)}`,
+          });
+        }
+      },
+    };
+  },
+});
