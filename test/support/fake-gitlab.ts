@@ -52,6 +52,21 @@ export interface FakeProject {
   protectedEnvironments: Array<{ name: string; deploy_access_levels: Array<{ access_level: number | null; user_id?: number | null; group_id?: number | null }>; required_approval_count?: number }>;
   variables: Array<{ key: string; value: string; protected: boolean; masked: boolean; environment_scope: string; variable_type?: string }>;
   externalStatusChecks: Array<{ id: number; name: string; external_url: string }>;
+  /** CI/CD settings sent by GET /projects/:id to Maintainers (snake_case, as GitLab names them). */
+  ciSettings: Record<string, unknown>;
+  /**
+   * Role of a user in the project (GitLab access levels: 30 Developer, 40 Maintainer, 50 Owner).
+   * Users not listed are Owners. Maintainer-only routes (runners, variables, protected
+   * environments, CI settings in GET /projects/:id) answer 403 / omit the fields below 40.
+   */
+  roles: Map<number, number>;
+}
+
+export interface FakeGroup {
+  fullPath: string;
+  variables: Array<{ key: string; value: string; protected: boolean; masked: boolean; environment_scope: string; variable_type?: string }>;
+  /** Role of a user in the group (default Owner); group variables need Maintainer (40). */
+  roles: Map<number, number>;
 }
 
 export interface FakeDiffEntry {
@@ -147,6 +162,7 @@ export interface FakeState {
   statuses: FakeStatus[];
   runners: Map<number, FakeRunner>;
   templates: Map<string, string>;
+  groups: Map<string, FakeGroup>;
 }
 
 export interface RequestLogEntry {
@@ -216,6 +232,8 @@ export interface FakeGitLab {
   /** A CI pipeline for a sha (becomes the newest pipeline for it). */
   addPipeline(projectId: number, sha: string, ref: string, source?: string): FakePipeline;
   addRunner(projectId: number | null, runner: Partial<FakeRunner> & { description: string }): FakeRunner;
+  /** A group (by full path) whose variables GET /groups/:id/variables lists. */
+  addGroup(fullPath: string): FakeGroup;
   /** Add a note by another user (e.g. a human comment, or a spoofed marker). */
   addNote(projectId: number, iid: number, body: string, authorId: number): FakeNote;
   getMergeRequest(projectId: number, iid: number): FakeMergeRequest;
@@ -313,6 +331,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     statuses: [],
     runners: new Map(),
     templates: new Map(),
+    groups: new Map(),
   };
   const requests: RequestLogEntry[] = [];
   const faults: Fault[] = [];
@@ -365,6 +384,8 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       protectedEnvironments: [],
       variables: [],
       externalStatusChecks: [],
+      ciSettings: {},
+      roles: new Map(),
     };
     state.projects.set(id, p);
     if (init.files) addCommit(id, init.files, p.defaultBranch);
@@ -434,6 +455,16 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     state.runners.set(runner.id, runner);
     if (projectId !== null) state.projects.get(projectId)?.runnerIds.push(runner.id);
     return runner;
+  };
+
+  const addGroup: FakeGitLab['addGroup'] = (fullPath) => {
+    const g: FakeGroup = { fullPath, variables: [], roles: new Map() };
+    state.groups.set(fullPath, g);
+    return g;
+  };
+  /** Maintainer-only reads (app/policies/project_policy.rb admin_project / admin_cicd_variables). */
+  const requireMaintainer = (roles: Map<number, number>, user: FakeUser): void => {
+    if ((roles.get(user.id) ?? 50) < 40) throw new HttpError(403, { message: '403 Forbidden' });
   };
 
   const newNote = (body: string, authorId: number, resolvable: boolean, position: FakePosition | null): FakeNote => ({
@@ -678,7 +709,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
   };
 
   route('GET', '/user', ({ user }) => ({ ...userJson(user.id), username: user.username }));
-  route('GET', '/projects/:id', ({ m, base }) => {
+  route('GET', '/projects/:id', ({ m, base, user }) => {
     const p = project(m[0]);
     const [ns, name] = [p.pathWithNamespace.split('/').slice(0, -1).join('/'), p.pathWithNamespace.split('/').pop()];
     return {
@@ -690,6 +721,21 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       default_branch: p.defaultBranch,
       ci_config_path: p.ciConfigPath ?? '',
       web_url: `${base}/${p.pathWithNamespace}`,
+      shared_runners_enabled: p.ciSettings.shared_runners_enabled ?? true,
+      // lib/api/entities/project.rb: CI/CD settings only for admin_project (Maintainer+).
+      ...((p.roles.get(user.id) ?? 50) >= 40
+        ? {
+            ci_allow_fork_pipelines_to_run_in_parent_project: true,
+            restrict_user_defined_variables: false,
+            ci_pipeline_variables_minimum_override_role: 'developer',
+            ci_forward_deployment_enabled: true,
+            ci_separated_caches: true,
+            group_runners_enabled: true,
+            public_jobs: true,
+            runners_token: 'GR1348941fake-runners-token',
+            ...p.ciSettings,
+          }
+        : {}),
     };
   });
   route('GET', '/projects/:id/merge_requests/:iid', ({ m, base }) => mrJson(mergeRequest(project(m[0]), m[1]), base));
@@ -815,7 +861,8 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     res.statusCode = 201;
     return { id: nextId(), merge_request: { iid: mr.iid }, ...entry };
   });
-  route('GET', '/projects/:id/runners', ({ m, res, url, base }) => {
+  route('GET', '/projects/:id/runners', ({ m, res, url, base, user }) => {
+    requireMaintainer(project(m[0]).roles, user);
     const p = project(m[0]);
     const ids = [...p.runnerIds, ...[...state.runners.values()].filter((r) => r.runner_type === 'instance_type').map((r) => r.id)];
     return paginate(res, base, url, ids.map((id) => runnerSummaryJson(state.runners.get(id)!)));
@@ -825,12 +872,20 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     if (!r) throw notFound('Runner');
     return { ...runnerSummaryJson(r), tag_list: r.tag_list, run_untagged: r.run_untagged, access_level: r.access_level, locked: r.locked, maximum_timeout: null };
   });
-  route('GET', '/projects/:id/protected_environments', ({ m, res, url, base }) =>
-    paginate(res, base, url, project(m[0]).protectedEnvironments),
-  );
-  route('GET', '/projects/:id/variables', ({ m, res, url, base }) =>
-    paginate(res, base, url, project(m[0]).variables.map((v) => ({ variable_type: 'env_var', raw: false, hidden: false, description: null, ...v }))),
-  );
+  route('GET', '/projects/:id/protected_environments', ({ m, res, url, base, user }) => {
+    requireMaintainer(project(m[0]).roles, user);
+    return paginate(res, base, url, project(m[0]).protectedEnvironments);
+  });
+  route('GET', '/projects/:id/variables', ({ m, res, url, base, user }) => {
+    requireMaintainer(project(m[0]).roles, user);
+    return paginate(res, base, url, project(m[0]).variables.map((v) => ({ variable_type: 'env_var', raw: false, hidden: false, description: null, ...v })));
+  });
+  route('GET', '/groups/:id/variables', ({ m, res, url, base, user }) => {
+    const g = state.groups.get(decodeURIComponent(m[0]));
+    if (!g) throw notFound('Group');
+    requireMaintainer(g.roles, user);
+    return paginate(res, base, url, g.variables.map((v) => ({ variable_type: 'env_var', raw: false, hidden: false, description: null, ...v })));
+  });
 
   // ------------------------------------------------------------------------------------------
 
@@ -923,6 +978,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     addMergeRequest,
     addPipeline,
     addRunner,
+    addGroup,
     addNote,
     getMergeRequest: (projectId, iid) => mergeRequest(project(String(projectId)), String(iid)),
     failNext(pattern, spec) {
