@@ -1,0 +1,59 @@
+import type { Finding } from '../findings/finding.js';
+import type { SourceFiles } from '../findings/sources.js';
+import type { DiffRefs, GitLabDiff, GitLabDiscussion } from '../gitlab/types.js';
+import type { Evaluation } from '../rules/engine.js';
+
+/**
+ * The review of one merge request at one head sha: what tierguard found, compared with the
+ * target branch, and what is already on the MR. `planReview` turns it into GitLab actions;
+ * `applyReview` performs them idempotently.
+ */
+export interface ReviewInput {
+  projectId: number;
+  mrIid: number;
+  headSha: string;
+  diffRefs: DiffRefs;
+  /** The MR's diffs (decides which findings are on added/changed lines). */
+  diffs: GitLabDiff[];
+  /** Evaluation at the head commit (findings, sources with secrets registered, trust per job). */
+  head: Evaluation;
+  /** Findings at the base commit, to tell "new in this MR" from "already on the target branch". */
+  baseFindings: Finding[];
+  /** Extra findings outside the pipeline evaluation (runner configs, live checks, policy). */
+  extraFindings?: Finding[];
+  extraSources?: SourceFiles;
+  /** Discussions already on the MR (tierguard's own are recognised by their hidden marker). */
+  existing: GitLabDiscussion[];
+  /** tierguard's GitLab user id (only its own notes are edited/resolved). */
+  botUserId: number;
+  /** Policy files applied (shown in the summary). */
+  policySources: string[];
+  /** Notes such as unresolved includes and skipped live checks (shown in the summary). */
+  notes: string[];
+  /** `new`: only findings new in this MR block; `all`: every blocking finding blocks. */
+  blockOn: 'new' | 'all';
+  /** Link target for the status (the summary note URL is derived from the MR web URL). */
+  mrWebUrl: string;
+}
+
+export interface PlannedDiscussion {
+  fingerprint: string;
+  finding: Finding;
+  /** Markdown body with the hidden marker and, where the fix is mechanical, a suggestion block. */
+  body: string;
+  position: { baseSha: string; startSha: string; headSha: string; newPath: string; oldPath: string; newLine: number };
+}
+
+export interface ReviewPlan {
+  /** New findings on changed lines: one inline discussion each. */
+  create: PlannedDiscussion[];
+  /** tierguard discussions whose finding is gone: resolve with a one-line reply. */
+  resolve: { discussionId: string; fingerprint: string; reply: string }[];
+  /** tierguard discussions that were resolved but whose finding is back: reopen. */
+  reopen: { discussionId: string; fingerprint: string }[];
+  /** The one summary note (edited in place when it exists). */
+  summary: { noteId?: number; body: string };
+  /** Commit status outcome. */
+  status: { state: 'success' | 'failed'; description: string };
+  counts: { blocking: number; errors: number; warnings: number; newFindings: number };
+}
