@@ -314,8 +314,8 @@ function resolveJob(name: string, e: YMapEntry, isBridge: boolean, defaults: YMa
   }
   const stageNode = get(node, 'stage') ?? get(node, 'type');
   const stage = str(stageNode) ?? 'test';
-  if (stageNode && !pipeline.stages.includes(stage)) {
-    invalid(`jobs:${name} chosen stage ${stage} does not exist; available stages are ${pipeline.stages.join(', ')}`, stageNode.loc, [name, 'stage'], name);
+  if (!pipeline.stages.includes(stage)) {
+    invalid(`jobs:${name} chosen stage ${stage} does not exist; available stages are ${pipeline.stages.join(', ')}`, (stageNode ?? { loc: e.keyLoc }).loc, [name, 'stage'], name);
   }
   const tagsNode = get(node, 'tags');
   if (tagsNode && tagsNode.kind !== 'seq' && !(tagsNode.kind === 'scalar' && tagsNode.value === null)) {

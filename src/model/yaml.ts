@@ -122,6 +122,15 @@ export function parseCiYaml(file: string, text: string, limits: YamlLimits = GIT
   return { root: root as YMap | undefined, header: header as YMap | undefined, diagnostics, lineCounter };
 }
 
+/**
+ * The `yaml` package's YAML 1.1 schema reads `y`/`n` (any case) as booleans; Psych does not
+ * (`psych/scalar_scanner.rb`: only yes/no/true/false/on/off), so those stay strings.
+ */
+function psychScalar(node: { value: unknown; source?: string }): unknown {
+  if (typeof node.value === 'boolean' && node.source !== undefined && /^[yYnN]$/.test(node.source)) return node.source;
+  return node.value;
+}
+
 function at(file: string, line: number, column: number): SourceLocation {
   return { file, line, column, endLine: line, endColumn: column };
 }
@@ -153,7 +162,7 @@ class Converter {
       return target;
     }
     if (isScalar(node)) {
-      let value = node.value;
+      let value = psychScalar(node);
       if (value instanceof Date || value instanceof Uint8Array || typeof value === 'bigint') value = node.source;
       else if (typeof value === 'symbol') value = String(node.source ?? '');
       const s: YScalar = { kind: 'scalar', value: value as YScalar['value'], loc: this.loc(node) };
@@ -203,7 +212,7 @@ class Converter {
         : keyNode === null
           ? ''
           : isScalar(keyNode)
-            ? String(keyNode.value ?? '')
+            ? String(psychScalar(keyNode) ?? '')
             : String((keyNode as { source?: string }).source ?? '');
       const valueNode = pair.value as YamlNode | null;
       const value: YNode = valueNode

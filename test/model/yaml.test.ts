@@ -25,8 +25,9 @@ describe('parseCiYaml: GitLab loader semantics (Psych, YAML 1.1)', () => {
   });
 
   it('YAML 1.1 booleans', () => {
-    const r = parseCiYaml('f.yml', 'a: yes\nb: on\nc: "yes"\nd: off\n');
-    expect(toJS(r.root)).toEqual({ a: true, b: true, c: 'yes', d: false });
+    const r = parseCiYaml('f.yml', 'a: yes\nb: on\nc: "yes"\nd: off\ne: n\nY: y\n');
+    // Psych reads yes/on/off as booleans but not y/n (the `yaml` package's 1.1 schema does).
+    expect(toJS(r.root)).toEqual({ a: true, b: true, c: 'yes', d: false, e: 'n', Y: 'y' });
   });
 
   it('keeps !reference as an unresolved node with its path', () => {
