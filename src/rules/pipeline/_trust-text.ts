@@ -36,7 +36,7 @@ function reasons(trust: JobTrust, contexts: readonly ContextId[]): string {
   for (const c of contexts) {
     const r = trust.byContext[c];
     const vars = r?.runs === 'unknown' && r.unknownVariables?.length ? `depends on ${r.unknownVariables.map((v) => `$${v}`).join(', ')}` : '';
-    const text = vars || r?.reason || '';
+    const text = vars || shortReason(r?.reason ?? '');
     if (!text) continue;
     const list = groups.get(text) ?? [];
     list.push(c);
@@ -45,6 +45,11 @@ function reasons(trust: JobTrust, contexts: readonly ContextId[]): string {
   if (groups.size === 0) return '';
   if (groups.size === 1) return ` (${[...groups.keys()][0]})`;
   return ` (${[...groups].map(([text, cs]) => `${cs.join(', ')}: ${text}`).join('; ')})`;
+}
+
+/** The implicit `only: [branches, tags]` reasons differ per context only in wording: say it once. */
+function shortReason(reason: string): string {
+  return reason.startsWith('no rules/only: implicit') ? 'no `rules:`/`only:`: every branch and tag pipeline' : reason;
 }
 
 /** Where the deciding rule for the first untrusted context is written (runs 'yes' preferred). */

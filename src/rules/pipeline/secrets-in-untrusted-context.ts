@@ -1,6 +1,5 @@
 import type { SourceLocation } from '../../model/location.js';
 import { entry } from '../../model/node.js';
-import type { Job } from '../../model/pipeline.js';
 import { matchesAny } from '../../util/glob.js';
 import { defineRule, type RuleContext } from '../types.js';
 import { decidingLocation, untrustedPhrase } from './_trust-text.js';
@@ -112,5 +111,3 @@ function locateInValue(ctx: RuleContext<any>, loc: SourceLocation, value: string
   if (col < 0) return loc;
   return { file: loc.file, line: loc.line, column: col + 1, endLine: loc.line, endColumn: col + 1 + needle.length };
 }
-
-export type { Job };
