@@ -1,7 +1,10 @@
 import type { Finding } from '../findings/finding.js';
 import type { SourceFiles } from '../findings/sources.js';
 import type { DiffRefs, GitLabDiff, GitLabDiscussion } from '../gitlab/types.js';
+import type { Policy } from '../policy/types.js';
 import type { Evaluation } from '../rules/engine.js';
+import type { RuleMeta } from '../rules/meta.js';
+import type { SummaryInput } from './render.js';
 
 /**
  * The review of one merge request at one head sha: what tierguard found, compared with the
@@ -34,6 +37,14 @@ export interface ReviewInput {
   blockOn: 'new' | 'all';
   /** Link target for the status (the summary note URL is derived from the MR web URL). */
   mrWebUrl: string;
+  /** The resolved policy: runner tiers of the jobs in the summary's picture (else their tags). */
+  policy?: Policy;
+  /** Rule metadata (title and "how to fix" text in inline discussions). */
+  catalogue?: readonly RuleMeta<any>[];
+  /** Base URL for rule docs links (`<base>/docs/rules/<id>.md`); else the path as text. */
+  docsBaseUrl?: string;
+  /** Cap on job names in the summary's Mermaid picture (default 40). */
+  maxGraphJobs?: number;
 }
 
 export interface PlannedDiscussion {
@@ -42,17 +53,34 @@ export interface PlannedDiscussion {
   /** Markdown body with the hidden marker and, where the fix is mechanical, a suggestion block. */
   body: string;
   position: { baseSha: string; startSha: string; headSha: string; newPath: string; oldPath: string; newLine: number };
+  /** The hidden marker in `body` (the idempotency marker of the create). */
+  marker?: string;
+  /** Whether `body` carries a GitLab suggestion block. */
+  suggestion?: boolean;
 }
 
 export interface ReviewPlan {
   /** New findings on changed lines: one inline discussion each. */
   create: PlannedDiscussion[];
   /** tierguard discussions whose finding is gone: resolve with a one-line reply. */
-  resolve: { discussionId: string; fingerprint: string; reply: string }[];
+  resolve: {
+    discussionId: string;
+    fingerprint: string;
+    reply: string;
+    /** The reply is already on the discussion (an earlier run posted it, then failed to resolve). */
+    replied?: boolean;
+  }[];
   /** tierguard discussions that were resolved but whose finding is back: reopen. */
-  reopen: { discussionId: string; fingerprint: string }[];
+  reopen: { discussionId: string; fingerprint: string; /** One-line reply saying why. */ reply?: string }[];
   /** The one summary note (edited in place when it exists). */
-  summary: { noteId?: number; body: string };
+  summary: {
+    noteId?: number;
+    body: string;
+    /** The body currently on GitLab (the edit is skipped when equal). */
+    previousBody?: string;
+  };
+  /** What the summary is rendered from, to re-render it with inline positions GitLab refused. */
+  summaryInput?: SummaryInput;
   /** Commit status outcome. */
   status: { state: 'success' | 'failed'; description: string };
   counts: { blocking: number; errors: number; warnings: number; newFindings: number };

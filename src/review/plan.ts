@@ -1,0 +1,177 @@
+import type { Finding } from '../findings/finding.js';
+import { changedLines, normalizePath } from './diff.js';
+import { actionMarker, findingMarker, readOwnState } from './markers.js';
+import { renderInline, renderSummary, renderTrustGraph, type Masker, type SummaryInput, type SummaryRow } from './render.js';
+import type { PlannedDiscussion, ReviewInput, ReviewPlan } from './types.js';
+
+/** GitLab's commit status description limit (app/models/commit_status.rb). */
+const DESCRIPTION_MAX = 255;
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+const short = (sha: string): string => sha.slice(0, 8);
+
+/** Several maskers in a row (the head evaluation's sources, then extra sources). */
+export function combineMaskers(...maskers: (Masker | undefined)[]): Masker {
+  const list = maskers.filter((m): m is Masker => m !== undefined);
+  return { maskText: (t) => list.reduce((acc, m) => m.maskText(acc), t) };
+}
+
+/**
+ * Decide what tierguard says on the MR, from the evaluation and what is already there. Pure:
+ * no I/O, same input → same plan, so a re-run with the same findings plans nothing but an
+ * (unchanged) summary.
+ *
+ * - new = fingerprint not among the base findings; status blocks on new blocking findings, or
+ *   on every blocking finding with `blockOn: 'all'`; suppressed findings never block.
+ * - a new, unsuppressed finding on a line the MR adds or changes gets one inline discussion,
+ *   unless tierguard already has a discussion with that fingerprint;
+ * - a tierguard discussion that tierguard itself resolved, whose finding is back, is reopened
+ *   (one a person resolved while the finding was still there stays resolved: their call);
+ * - a tierguard discussion whose finding is gone (or now suppressed) is resolved with a reply,
+ *   once; already-resolved ones are left alone;
+ * - every finding is listed in the summary note.
+ */
+export function planReview(input: ReviewInput): ReviewPlan {
+  const masker = combineMaskers(input.head.sources, input.extraSources);
+  const findings: Finding[] = [...input.head.findings, ...(input.extraFindings ?? [])];
+  const baseFps = new Set(input.baseFindings.map((f) => f.fingerprint));
+  const changed = changedLines(input.diffs);
+  const paths = new Map<string, { newPath: string; oldPath: string }>();
+  for (const d of input.diffs) if (!d.deletedFile) paths.set(normalizePath(d.newPath), { newPath: d.newPath, oldPath: d.oldPath });
+  const own = readOwnState(input.existing, input.botUserId);
+  const meta = new Map((input.catalogue ?? []).map((m) => [m.id, m]));
+  const sha = input.diffRefs.headSha || input.headSha;
+  // Positions GitLab refused at this very sha (a recheck): do not ask again.
+  const refusedHere = new Set(own.summary?.state?.sha === input.headSha ? (own.summary.state.rej ?? []) : []);
+
+  const create: PlannedDiscussion[] = [];
+  const planned = new Set<string>();
+  const reopen: ReviewPlan['reopen'] = [];
+  const reopened = new Set<string>();
+  const rows: SummaryRow[] = [];
+  const present = new Set<string>();
+
+  for (const f of findings) {
+    const isNew = !baseFps.has(f.fingerprint);
+    const active = !f.suppressed;
+    const row: SummaryRow = { finding: f, isNew, blocksStatus: active && f.blocking && (input.blockOn === 'all' || isNew), placement: 'summary' };
+    rows.push(row);
+    if (!active) continue;
+    present.add(f.fingerprint);
+
+    const ex = own.discussions.get(f.fingerprint);
+    if (ex) {
+      row.placement = 'inline';
+      if (ex.resolved && ex.lastAction?.kind === 'resolved' && !reopened.has(f.fingerprint)) {
+        reopened.add(f.fingerprint);
+        reopen.push({
+          discussionId: ex.discussionId,
+          fingerprint: f.fingerprint,
+          reply: `${actionMarker('reopened', f.fingerprint, sha)}\nReopened: this finding appears again at \`${short(sha)}\`.`,
+        });
+      }
+      continue;
+    }
+    if (!isNew) continue;
+    const file = normalizePath(f.location.file);
+    const lines = changed.get(file);
+    const where = paths.get(file);
+    if (!lines || !where || !lines.has(f.location.line)) continue;
+    if (planned.has(f.fingerprint)) {
+      row.placement = 'inline';
+      continue;
+    }
+    if (refusedHere.has(f.fingerprint)) {
+      row.placement = 'inline-rejected';
+      continue;
+    }
+    const r = renderInline(f, { isNew, meta: meta.get(f.ruleId), docsBaseUrl: input.docsBaseUrl, changed: lines, masker });
+    planned.add(f.fingerprint);
+    row.placement = 'inline';
+    create.push({
+      fingerprint: f.fingerprint,
+      finding: f,
+      body: r.body,
+      marker: findingMarker(f.fingerprint),
+      suggestion: r.suggestion,
+      position: {
+        baseSha: input.diffRefs.baseSha,
+        startSha: input.diffRefs.startSha,
+        headSha: input.diffRefs.headSha,
+        newPath: where.newPath,
+        oldPath: where.oldPath,
+        newLine: r.line,
+      },
+    });
+  }
+
+  const resolve: ReviewPlan['resolve'] = [];
+  for (const ex of own.discussions.values()) {
+    if (present.has(ex.fingerprint) || ex.resolved) continue;
+    const suppressed = findings.find((f) => f.fingerprint === ex.fingerprint && f.suppressed);
+    const why = suppressed
+      ? `Resolved: this finding is suppressed by ${suppressed.suppressed!.kind === 'exception' ? 'a policy exception' : 'an inline comment'} at \`${short(sha)}\`.`
+      : `Resolved: this finding no longer appears at \`${short(sha)}\`.`;
+    resolve.push({
+      discussionId: ex.discussionId,
+      fingerprint: ex.fingerprint,
+      reply: `${actionMarker('resolved', ex.fingerprint, sha)}\n${why}`,
+      ...(ex.lastAction?.kind === 'resolved' ? { replied: true } : {}),
+    });
+  }
+
+  const active = rows.filter((r) => !r.finding.suppressed);
+  const counts = {
+    blocking: active.filter((r) => r.blocksStatus).length,
+    errors: active.filter((r) => r.finding.severity === 'error').length,
+    warnings: active.filter((r) => r.finding.severity === 'warning').length,
+    newFindings: active.filter((r) => r.isNew).length,
+  };
+  const otherErrors = counts.errors - active.filter((r) => r.blocksStatus && r.finding.severity === 'error').length;
+  const status = {
+    state: counts.blocking > 0 ? ('failed' as const) : ('success' as const),
+    description: statusDescription(counts.blocking, counts.warnings, otherErrors),
+  };
+
+  const summaryInput: SummaryInput = {
+    headSha: input.headSha,
+    blockOn: input.blockOn,
+    rows,
+    status,
+    policySources: input.policySources,
+    notes: input.notes,
+    graph: renderTrustGraph(input.head, { policy: input.policy, maxJobs: input.maxGraphJobs }),
+    masker,
+    docsBaseUrl: input.docsBaseUrl,
+  };
+  return {
+    create,
+    resolve,
+    reopen,
+    summary: {
+      ...(own.summary ? { noteId: own.summary.noteId, previousBody: own.summary.body } : {}),
+      body: renderSummary(summaryInput),
+    },
+    summaryInput,
+    status,
+    counts,
+  };
+}
+
+/**
+ * "2 blocking, 3 warnings", "no blocking findings (1 error already on the target branch,
+ * 3 warnings)", "no findings" — at most 255 characters.
+ */
+export function statusDescription(blocking: number, warnings: number, nonBlockingErrors: number): string {
+  const extra: string[] = [];
+  let text: string;
+  if (blocking > 0) {
+    text = `${blocking} blocking, ${plural(warnings, 'warning')}`;
+    if (nonBlockingErrors > 0) text += `, ${plural(nonBlockingErrors, 'error')} already on the target branch`;
+  } else {
+    if (nonBlockingErrors > 0) extra.push(`${plural(nonBlockingErrors, 'error')} already on the target branch`);
+    if (warnings > 0) extra.push(plural(warnings, 'warning'));
+    text = extra.length ? `no blocking findings (${extra.join(', ')})` : 'no findings';
+  }
+  return text.length > DESCRIPTION_MAX ? text.slice(0, DESCRIPTION_MAX - 1) + '…' : text;
+}
