@@ -1,0 +1,246 @@
+/**
+ * `runLiveChecks`: run the live rules for one project against an evaluated pipeline. Data is
+ * read lazily (a rule with nothing to judge costs no API call), once per run, and through the
+ * optional per-project `LiveCache` across runs. A read the token is not allowed to make
+ * (401/403/404) turns the checks that need it into *skipped* entries — never into a pass.
+ */
+import { fingerprintOf, sortFindings, type Finding } from '../findings/finding.js';
+import { GitLabError } from '../gitlab/errors.js';
+import type { GitLabApi, GitLabVariable } from '../gitlab/types.js';
+import { effectiveSetting, exceptionMatches, isExpired } from '../policy/apply.js';
+import { PolicyError } from '../policy/errors.js';
+import type { Policy } from '../policy/types.js';
+import type { Evaluation } from '../rules/engine.js';
+import { LiveCache } from './cache.js';
+import { liveRules } from './catalogue.js';
+import { pickers, runnerLabel } from './runners.js';
+import { NEEDS, SkipCheck, type LiveData, type LiveDataKey, type LiveRule, type LiveRuleContext } from './types.js';
+
+export interface LiveCheckInput {
+  projectId: number | string;
+  evaluation: Evaluation;
+  policy: Policy;
+}
+
+export interface LiveCheckOptions {
+  cache?: LiveCache;
+  now?: () => number;
+  /** For exception expiry (default: now). */
+  today?: Date;
+  /** Rules to run (default: the whole live catalogue). */
+  rules?: readonly LiveRule<any>[];
+}
+
+export interface SkippedCheck {
+  check: string;
+  needs: string;
+  reason: string;
+}
+
+export interface LiveCheckResult {
+  findings: Finding[];
+  skipped: SkippedCheck[];
+  notes: string[];
+}
+
+/** A read's outcome as cached: the data, or why this token cannot have it. */
+type Loaded<T> = { ok: true; data: T } | { ok: false; reason: string };
+
+/** 401/403/404 are answers about this token (or tier), stable for the TTL; the rest is transient. */
+function deniedReason(err: unknown): string | undefined {
+  if (!(err instanceof GitLabError)) return undefined;
+  if (err.status === 401) return 'the token was rejected (401 Unauthorized)';
+  if (err.status === 403) return 'the token lacks the role or scope (403 Forbidden)';
+  if (err.status === 404) return 'not found (404): not available on this GitLab tier, or not visible to the token';
+  return undefined;
+}
+
+async function settle<T>(read: () => Promise<T>): Promise<Loaded<T>> {
+  try {
+    return { ok: true, data: await read() };
+  } catch (err) {
+    const reason = deniedReason(err);
+    if (reason) return { ok: false, reason };
+    throw err;
+  }
+}
+
+/** `a/b/c` → [`a/b/c`, `a/b`, `a`] (nearest group first). */
+function ancestorGroups(fullPath: string): string[] {
+  const parts = fullPath.split('/').filter(Boolean);
+  const out: string[] = [];
+  for (let i = parts.length; i > 0; i--) out.push(parts.slice(0, i).join('/'));
+  return out;
+}
+
+export async function runLiveChecks(api: GitLabApi, input: LiveCheckInput, opts: LiveCheckOptions = {}): Promise<LiveCheckResult> {
+  const { projectId, evaluation, policy } = input;
+  const now = opts.now ?? Date.now;
+  const today = opts.today ?? new Date(now());
+  const memo = new Map<LiveDataKey, Promise<Loaded<unknown>>>();
+
+  const readers: { [K in LiveDataKey]: () => Promise<Loaded<LiveData[K]>> } = {
+    runners: () => settle(() => api.listProjectRunners(projectId)),
+    protectedEnvironments: () => settle(() => api.listProtectedEnvironments(projectId)),
+    projectVariables: () => settle(() => api.listProjectVariables(projectId)),
+    settings: async () => {
+      if (!api.getProjectCiSettings) return { ok: false, reason: 'this GitLab client cannot read project settings' };
+      const get = api.getProjectCiSettings.bind(api);
+      return settle(() => get(projectId));
+    },
+    groupVariables: async () => {
+      if (!api.listGroupVariables) return { ok: false, reason: 'this GitLab client cannot read group variables' };
+      const list = api.listGroupVariables.bind(api);
+      const s = await load('settings');
+      let namespace: string;
+      let kind: string | null = null;
+      if (s.ok) {
+        namespace = s.data.namespaceFullPath;
+        kind = s.data.namespaceKind;
+      } else {
+        const p = await settle(() => api.getProject(projectId));
+        if (!p.ok) return p;
+        namespace = p.data.namespaceFullPath;
+      }
+      const result: LiveData['groupVariables'] = { groups: [], unreadable: [] };
+      if (kind === 'user') return { ok: true, data: result };
+      for (const group of ancestorGroups(namespace)) {
+        const r = await settle<GitLabVariable[]>(() => list(group));
+        if (r.ok) result.groups.push({ group, variables: r.data });
+        else result.unreadable.push({ group, reason: r.reason });
+      }
+      return { ok: true, data: result };
+    },
+  };
+
+  function load<K extends LiveDataKey>(key: K): Promise<Loaded<LiveData[K]>> {
+    let p = memo.get(key) as Promise<Loaded<LiveData[K]>> | undefined;
+    if (!p) {
+      const read = readers[key] as () => Promise<Loaded<LiveData[K]>>;
+      p = opts.cache ? opts.cache.get(projectId, key, read, now) : read();
+      memo.set(key, p);
+    }
+    return p;
+  }
+
+  async function require<K extends LiveDataKey>(key: K): Promise<LiveData[K]> {
+    let r: Loaded<LiveData[K]>;
+    try {
+      r = await load(key);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new SkipCheck(NEEDS[key], `GitLab could not be read: ${msg}`);
+    }
+    if (!r.ok) throw new SkipCheck(NEEDS[key], r.reason);
+    return r.data;
+  }
+
+  const findings: Finding[] = [];
+  const skipped: SkippedCheck[] = [];
+  const notes: string[] = [];
+  const activeExceptions = policy.exceptions.filter((e) => !isExpired(e, today));
+
+  for (const rule of opts.rules ?? liveRules) {
+    const id = rule.meta.id;
+    const setting = effectiveSetting(policy, id, rule.meta.defaultSeverity);
+    if (setting.severity === 'off') continue;
+    let options: unknown = setting.options;
+    if (rule.meta.options) {
+      const parsed = rule.meta.options.safeParse(setting.options);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const src = policy.sources[policy.sources.length - 1] ?? '<policy>';
+        throw PolicyError.at(src, 0, 0, ['rules', id, 'options', ...issue.path.map(String)].join('.'), issue.message);
+      }
+      options = parsed.data;
+    }
+    const policySeverity = policy.rules[id]?.severity;
+    const ctx: LiveRuleContext<any> = {
+      projectId,
+      evaluation,
+      policy,
+      options,
+      load: require,
+      note: (text) => notes.push(text),
+      skipPart: (needs, reason) => skipped.push({ check: id, needs, reason }),
+      report: (r) => {
+        const severity = policySeverity && policySeverity !== 'off' ? policySeverity : (r.severity ?? setting.severity);
+        if (severity === 'off') return;
+        const f: Finding = {
+          ruleId: id,
+          severity,
+          blocking: severity === 'error',
+          message: r.message,
+          location: r.at,
+          job: r.job,
+          keyPath: r.keyPath,
+          fingerprint: fingerprintOf({ ruleId: id, file: r.at.file, job: r.job, keyPath: r.keyPath, discriminator: r.discriminator }),
+          related: r.related,
+        };
+        const ex = activeExceptions.find((e) => exceptionMatches(e, f));
+        findings.push(ex ? { ...f, blocking: false, suppressed: { kind: 'exception', reason: ex.reason } } : f);
+      },
+    };
+    try {
+      await rule.run(ctx);
+    } catch (err) {
+      if (!(err instanceof SkipCheck)) throw err;
+      skipped.push({ check: id, needs: err.needs, reason: err.reason });
+    }
+  }
+
+  await untaggedJobNotes(evaluation, load, notes);
+
+  const seenSkip = new Set<string>();
+  const uniqueSkipped = skipped.filter((s) => {
+    const k = `${s.check}\u0000${s.reason}`;
+    if (seenSkip.has(k)) return false;
+    seenSkip.add(k);
+    return true;
+  });
+  for (const s of uniqueSkipped) notes.push(`Live check \`${s.check}\` skipped: ${s.reason} (needs ${s.needs}).`);
+
+  const seen = new Set<string>();
+  const unique = findings.filter((f) => {
+    const k = `${f.fingerprint}:${f.location.line}:${f.location.column}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return { findings: sortFindings(unique), skipped: uniqueSkipped, notes };
+}
+
+/** "Untagged jobs are reported with the runners they would actually land on." */
+async function untaggedJobNotes(
+  evaluation: Evaluation,
+  load: (key: 'runners' | 'settings') => Promise<Loaded<any>>,
+  notes: string[],
+): Promise<void> {
+  const untagged = evaluation.pipeline.jobs.filter((j) => j.kind !== 'bridge' && j.tags.length === 0);
+  if (untagged.length === 0) return;
+  let runners: LiveData['runners'];
+  let settings: LiveData['settings'] | null = null;
+  try {
+    const r = await load('runners');
+    if (!r.ok) return; // already reported as skipped by the runner checks, or not needed
+    runners = r.data;
+    const s = await load('settings');
+    if (s.ok) settings = s.data;
+  } catch {
+    return;
+  }
+  const MAX = 20;
+  for (const job of untagged.slice(0, MAX)) {
+    const trust = evaluation.trust.get(job.name);
+    const onUnprotected = !trust || trust.untrusted.length > 0;
+    const list = pickers(runners, [], { refProtected: !onUnprotected, settings });
+    notes.push(
+      list.length
+        ? `Untagged job \`${job.name}\` lands on ${list.map(runnerLabel).join(', ')}.`
+        : `Untagged job \`${job.name}\`: no available runner takes untagged jobs${onUnprotected ? ' on unprotected refs' : ''}; it would stay pending.`,
+    );
+  }
+  if (untagged.length > MAX) notes.push(`… and ${untagged.length - MAX} more untagged jobs.`);
+}
+
+export { LiveCache };

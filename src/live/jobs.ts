@@ -1,0 +1,85 @@
+/**
+ * What the live rules need to know about the YAML side: deploy jobs, jobs reachable from merge
+ * requests, where to point a finding, and which CI/CD variables a job references.
+ */
+import type { SourceLocation } from '../model/location.js';
+import { pointLocation } from '../model/location.js';
+import { get, type YNode } from '../model/node.js';
+import type { Job } from '../model/pipeline.js';
+import type { Policy } from '../policy/types.js';
+import { deployInfo, type DeployInfo } from '../rules/deploy.js';
+import type { Evaluation } from '../rules/engine.js';
+import type { JobTrust } from '../rules/types.js';
+
+/** Merge request contexts: MR pipelines never run on a protected ref (GITLAB-FACTS). */
+export const MR_CONTEXTS = ['mr', 'mr-fork'] as const;
+
+export function mrReachable(trust: JobTrust | undefined): boolean {
+  if (!trust) return true; // not evaluated: assume it may run
+  return MR_CONTEXTS.some((c) => trust.byContext[c]?.runs !== 'no');
+}
+
+/** Can the job run on an unprotected ref at all (any untrusted context)? */
+export function untrustedReachable(trust: JobTrust | undefined): boolean {
+  return !trust || trust.untrusted.length > 0;
+}
+
+export interface DeployJob {
+  job: Job;
+  info: DeployInfo;
+}
+
+/** Deploy jobs that run on a runner (bridges trigger another pipeline and run nowhere). */
+export function deployJobs(evaluation: Evaluation, policy: Policy): DeployJob[] {
+  const out: DeployJob[] = [];
+  for (const job of evaluation.pipeline.jobs) {
+    if (job.kind === 'bridge') continue;
+    const info = deployInfo(job, policy);
+    if (info) out.push({ job, info });
+  }
+  return out;
+}
+
+/** The `tags:` node of the job (after `default:`/`extends`), else its key. */
+export function tagsLocation(job: Job): SourceLocation {
+  return get(job.node, 'tags')?.loc ?? job.keyLoc;
+}
+
+/** The environment name (or `environment:`) of the job, else its key. */
+export function environmentLocation(info: DeployInfo | undefined, job: Job): SourceLocation {
+  return info?.nameNode?.loc ?? info?.environmentNode?.loc ?? job.keyLoc;
+}
+
+/** Root CI file, line 1: where a finding about project state with no job points. */
+export function rootLocation(evaluation: Evaluation): SourceLocation {
+  return pointLocation(evaluation.pipeline.rootFile || '.gitlab-ci.yml', 1, 1);
+}
+
+/** Every string written in the job's resolved keywords (scripts, variables, rules …). */
+function strings(node: YNode | undefined, out: string[], depth = 0): void {
+  if (!node || depth > 64) return;
+  if (node.kind === 'scalar') {
+    if (typeof node.value === 'string') out.push(node.value);
+  } else if (node.kind === 'seq') {
+    for (const it of node.items) strings(it, out, depth + 1);
+  } else if (node.kind === 'map') {
+    for (const e of node.entries.values()) strings(e.value, out, depth + 1);
+  }
+}
+
+/**
+ * Whether the job references the variable `$KEY`, `${KEY}` or `%KEY%` (Windows) anywhere in its
+ * resolved keywords or in the global variables it inherits. A tool may also read a variable
+ * from the environment without any reference; such implicit use cannot be seen in YAML.
+ */
+export function referencesVariable(job: Job, key: string): boolean {
+  const texts: string[] = [];
+  strings(job.node, texts);
+  for (const v of job.variables.values()) texts.push(v.value);
+  const esc = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`\\$(?:${esc}(?![A-Za-z0-9_])|\\{${esc}\\})|%${esc}%`);
+  return texts.some((t) => re.test(t));
+}
+
+/** `rootLocation` with the setting's name in the message is how settings findings point. */
+export const SETTINGS_KEY = 'project-settings';
