@@ -1,0 +1,135 @@
+/**
+ * The fastify app: webhook route, health, readiness and metrics. `buildApp` returns the app
+ * without listening (tests use `app.inject()`); server.ts listens.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { GitLabApi } from '../gitlab/types.js';
+import type { ServiceConfig } from './config.js';
+import type { Metrics } from './metrics.js';
+import type { PolicyLoader } from './policies.js';
+import type { WorkQueue } from './queue.js';
+import { classify, tokenMatches } from './webhook.js';
+
+export interface AppDeps {
+  config: Pick<ServiceConfig, 'WEBHOOK_SECRET' | 'BODY_LIMIT'> & Partial<ServiceConfig>;
+  api: GitLabApi;
+  queue: WorkQueue;
+  logger: Logger;
+  metrics: Metrics;
+  policyLoader: PolicyLoader;
+  /** tierguard's GitLab user id once known: its own events are ignored without a GitLab call. */
+  botUserId?: () => number | undefined;
+  /** Readiness beyond "not shutting down" (e.g. the GitLab user was fetched). */
+  isReady?: () => boolean;
+}
+
+export interface TierguardApp extends FastifyInstance {
+  /** Stop answering ready (graceful shutdown starts). */
+  markDraining(): void;
+}
+
+const header = (req: FastifyRequest, name: string): string | undefined => {
+  const v = req.headers[name];
+  return typeof v === 'string' && v.length > 0 && v.length <= 200 ? v : undefined;
+};
+
+export async function buildApp(deps: AppDeps): Promise<TierguardApp> {
+  const { metrics, queue } = deps;
+  let draining = false;
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: deps.config.BODY_LIMIT ?? 1024 * 1024,
+    // Every log line of a delivery carries its id (GitLab's per-delivery UUID, else the
+    // Idempotency-Key, else a fresh one).
+    requestIdLogLabel: 'deliveryId',
+    genReqId: (req) => {
+      const h = (n: string) => {
+        const v = req.headers[n];
+        return typeof v === 'string' && /^[\w.:-]{1,200}$/.test(v) ? v : undefined;
+      };
+      return h('x-gitlab-webhook-uuid') ?? h('idempotency-key') ?? h('x-gitlab-event-uuid') ?? randomUUID();
+    },
+    disableRequestLogging: false,
+    return503OnClosing: true,
+  }) as unknown as TierguardApp;
+  app.decorate('markDraining', () => {
+    draining = true;
+  });
+
+  // Errors from the body parser (malformed JSON 400, too large 413, wrong content type 415)
+  // keep their status; anything else is a 500 without internals.
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error({ err: err.message }, 'request failed');
+    else req.log.info({ code: err.code, status }, 'request rejected');
+    const event = header(req, 'x-gitlab-event') ?? 'unknown';
+    if (req.url.startsWith('/webhooks/')) metrics.webhookEvents.inc({ event, result: status === 413 ? 'too_large' : 'invalid' });
+    const message =
+      status === 413
+        ? `body larger than ${deps.config.BODY_LIMIT ?? 1024 * 1024} bytes`
+        : status === 500
+          ? 'internal error'
+          : err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError
+            ? `malformed JSON: ${err.message}`
+            : err.message;
+    void reply.code(status).send({ error: message });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const ready = !draining && (deps.isReady?.() ?? true);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : draining ? 'draining' : 'starting' });
+  });
+  app.get('/metrics', async (_req, reply) => {
+    const body = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(body);
+  });
+
+  await app.register(async (hooks) => {
+    // Authenticate before the body is read: a wrong or missing token costs no parsing.
+    hooks.addHook('onRequest', async (req, reply) => {
+      if (!tokenMatches(req.headers['x-gitlab-token'], deps.config.WEBHOOK_SECRET)) {
+        metrics.webhookEvents.inc({ event: header(req, 'x-gitlab-event') ?? 'unknown', result: 'unauthorized' });
+        req.log.warn('webhook rejected: wrong or missing X-Gitlab-Token');
+        return reply.code(401).send({ error: 'invalid or missing X-Gitlab-Token' });
+      }
+    });
+
+    hooks.post('/webhooks/gitlab', async (req, reply) => {
+      const event = header(req, 'x-gitlab-event');
+      const eventLabel = event ?? 'unknown';
+      if (draining) {
+        metrics.webhookEvents.inc({ event: eventLabel, result: 'draining' });
+        return reply.code(503).header('retry-after', '5').send({ error: 'shutting down' });
+      }
+      const c = classify(event, req.body, {
+        deliveryId: String(req.id),
+        idempotencyKey: header(req, 'idempotency-key'),
+        receivedAt: Date.now(),
+      });
+      if (c.kind === 'invalid') {
+        metrics.webhookEvents.inc({ event: eventLabel, result: 'invalid' });
+        req.log.info({ reason: c.message }, 'webhook payload rejected');
+        return reply.code(400).send({ error: c.message });
+      }
+      if (c.kind === 'ignore') {
+        metrics.webhookEvents.inc({ event: eventLabel, result: 'ignored' });
+        req.log.debug({ reason: c.reason }, 'webhook ignored');
+        return reply.code(200).send({ status: 'ignored', reason: c.reason });
+      }
+      const bot = deps.botUserId?.();
+      if (bot !== undefined && c.actorId === bot) {
+        metrics.webhookEvents.inc({ event: eventLabel, result: 'ignored' });
+        return reply.code(200).send({ status: 'ignored', reason: 'event caused by tierguard itself' });
+      }
+      const result = (await queue.enqueue(c.job)) ?? 'queued';
+      metrics.webhookEvents.inc({ event: eventLabel, result });
+      req.log.info({ project: c.job.projectId, mr: c.job.mrIid, sha: c.job.sha, reason: c.job.reason, result }, 'webhook accepted');
+      return reply.code(result === 'duplicate' ? 200 : 202).send({ status: result });
+    });
+  });
+
+  return app;
+}

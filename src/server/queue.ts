@@ -1,0 +1,207 @@
+/**
+ * The work queue between the webhook route and the reviewer. The in-memory implementation
+ * coalesces per MR (key `project:iid`), deduplicates deliveries by Idempotency-Key, bounds
+ * concurrency and retries failed jobs with backoff. A Redis (BullMQ) implementation of the
+ * same interface can replace it: jobs are plain JSON.
+ */
+
+/** One unit of work: review MR `mrIid` of project `projectId` (JSON-serialisable). */
+export interface ReviewJob {
+  projectId: number;
+  mrIid: number;
+  /** Head sha named by the event ('' when unknown, e.g. a note hook without last_commit). */
+  sha: string;
+  /** Why: `merge_request:open`, `note:recheck`, … */
+  reason: string;
+  /** Webhook delivery id (log correlation). */
+  deliveryId: string;
+  /** GitLab's Idempotency-Key (same on redelivery), if any. */
+  idempotencyKey?: string;
+  /** Attempt number, 1-based (set by the queue). */
+  attempt?: number;
+  /** GitLab user whose action caused the event (the bot's own events are ignored). */
+  actorId?: number;
+  /** Event time (ms since epoch) for ordering out-of-order deliveries. */
+  receivedAt: number;
+}
+
+export type EnqueueResult = 'queued' | 'coalesced' | 'duplicate';
+
+export interface WorkQueue {
+  enqueue(job: ReviewJob): Promise<EnqueueResult | void>;
+  start(handler: (job: ReviewJob) => Promise<void>): void;
+  /** Resolves when nothing is pending or running (retries included). */
+  drain(): Promise<void>;
+  /** Stop accepting work; wait for running jobs; pending jobs are dropped. */
+  close(): Promise<void>;
+}
+
+export interface MemoryQueueOptions {
+  concurrency?: number;
+  /** Attempts per job including the first (default 3). */
+  maxAttempts?: number;
+  /** Backoff before attempt n+1: baseMs * 2^(n-1), capped (default 1 000 ms / 30 000 ms). */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Idempotency keys remembered (default 10 000). */
+  dedupSize?: number;
+  /** Called when the last attempt failed (the reviewer reports it on the MR). */
+  onFinalFailure?: (job: ReviewJob, err: unknown) => Promise<void> | void;
+  onDepth?: (depth: number) => void;
+  onError?: (job: ReviewJob, err: unknown, willRetry: boolean) => void;
+}
+
+const keyOf = (j: ReviewJob): string => `${j.projectId}:${j.mrIid}`;
+
+export class MemoryQueue implements WorkQueue {
+  private readonly concurrency: number;
+  private readonly maxAttempts: number;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+  private readonly dedupSize: number;
+  /** Pending jobs in FIFO order of their key's first arrival. */
+  private readonly pending = new Map<string, ReviewJob>();
+  private readonly running = new Set<string>();
+  /** A key whose job is running and got a newer event: rerun once after it. */
+  private readonly rerun = new Map<string, ReviewJob>();
+  private readonly delayed = new Map<string, { job: ReviewJob; timer: NodeJS.Timeout }>();
+  private readonly seen = new Map<string, true>();
+  private handler?: (job: ReviewJob) => Promise<void>;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly opts: MemoryQueueOptions = {}) {
+    this.concurrency = Math.max(1, opts.concurrency ?? 4);
+    this.maxAttempts = Math.max(1, opts.maxAttempts ?? 3);
+    this.retryBaseMs = opts.retryBaseMs ?? 1000;
+    this.retryMaxMs = opts.retryMaxMs ?? 30_000;
+    this.dedupSize = opts.dedupSize ?? 10_000;
+  }
+
+  get depth(): number {
+    return this.pending.size + this.running.size + this.rerun.size + this.delayed.size;
+  }
+
+  async enqueue(job: ReviewJob): Promise<EnqueueResult> {
+    if (this.closed) throw new Error('queue is closed');
+    if (job.idempotencyKey) {
+      if (this.seen.has(job.idempotencyKey)) return 'duplicate';
+      this.seen.set(job.idempotencyKey, true);
+      while (this.seen.size > this.dedupSize) this.seen.delete(this.seen.keys().next().value as string);
+    }
+    const key = keyOf(job);
+    const fresh: ReviewJob = { ...job, attempt: 1 };
+    let result: EnqueueResult = 'queued';
+    const retrying = this.delayed.get(key);
+    if (retrying) {
+      // A newer event supersedes a job waiting to be retried.
+      clearTimeout(retrying.timer);
+      this.delayed.delete(key);
+      result = 'coalesced';
+    }
+    if (this.running.has(key)) {
+      result = this.rerun.has(key) ? 'coalesced' : result;
+      this.rerun.set(key, newer(this.rerun.get(key), fresh));
+    } else if (this.pending.has(key)) {
+      this.pending.set(key, newer(this.pending.get(key), fresh));
+      result = 'coalesced';
+    } else {
+      this.pending.set(key, fresh);
+    }
+    this.report();
+    this.pump();
+    return result;
+  }
+
+  start(handler: (job: ReviewJob) => Promise<void>): void {
+    this.handler = handler;
+    this.pump();
+  }
+
+  drain(): Promise<void> {
+    if (this.depth === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const d of this.delayed.values()) clearTimeout(d.timer);
+    this.delayed.clear();
+    this.pending.clear();
+    this.rerun.clear();
+    this.report();
+    await this.drain();
+  }
+
+  private pump(): void {
+    if (!this.handler) return;
+    for (const [key, job] of this.pending) {
+      if (this.running.size >= this.concurrency) break;
+      if (this.running.has(key)) continue;
+      this.pending.delete(key);
+      this.run(key, job);
+    }
+  }
+
+  private run(key: string, job: ReviewJob): void {
+    this.running.add(key);
+    const handler = this.handler!;
+    void (async () => {
+      try {
+        await handler(job);
+      } catch (err) {
+        const attempt = job.attempt ?? 1;
+        const superseded = this.rerun.has(key);
+        const willRetry = !this.closed && !superseded && attempt < this.maxAttempts;
+        this.opts.onError?.(job, err, willRetry);
+        if (willRetry) {
+          const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempt - 1));
+          const next = { ...job, attempt: attempt + 1 };
+          const timer = setTimeout(() => {
+            this.delayed.delete(key);
+            if (this.closed) return this.settle();
+            if (!this.pending.has(key) && !this.running.has(key)) this.pending.set(key, next);
+            this.pump();
+            this.settle();
+          }, delay);
+          timer.unref?.();
+          this.delayed.set(key, { job: next, timer });
+        } else if (!superseded) {
+          try {
+            await this.opts.onFinalFailure?.(job, err);
+          } catch {
+            // reported by onFinalFailure's own logging
+          }
+        }
+      } finally {
+        this.running.delete(key);
+        const again = this.rerun.get(key);
+        if (again) {
+          this.rerun.delete(key);
+          if (!this.closed) this.pending.set(key, newer(this.pending.get(key), again));
+        }
+        this.pump();
+        this.settle();
+      }
+    })();
+  }
+
+  private settle(): void {
+    this.report();
+    if (this.depth === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private report(): void {
+    this.opts.onDepth?.(this.depth);
+  }
+}
+
+/** The job to keep of two for the same MR: the later event (receivedAt), ties → the newer call. */
+function newer(a: ReviewJob | undefined, b: ReviewJob): ReviewJob {
+  if (!a) return b;
+  return b.receivedAt >= a.receivedAt ? b : { ...a, reason: a.reason };
+}

@@ -1,0 +1,346 @@
+/**
+ * The review of one MR for one queued job: read through the GitLab adapter, evaluate the CI
+ * configuration at the head and at the base commit, plan and apply the review, set the commit
+ * status (and the External Status Check where configured).
+ */
+import type { Logger } from 'pino';
+import { allRuleMetas } from '../cli/catalogue.js';
+import type { Finding } from '../findings/finding.js';
+import { SourceFiles } from '../findings/sources.js';
+import { FileCache, GitLabConfigSource, type RemoteFetchOptions } from '../gitlab/config-source.js';
+import { GitLabError } from '../gitlab/errors.js';
+import type { GitLabApi, GitLabMergeRequest, GitLabProject } from '../gitlab/types.js';
+import { PolicyError } from '../policy/errors.js';
+import { applyProjectOverride, projectOverrideFindings, PROJECT_POLICY_FILE } from '../policy/project.js';
+import type { Policy } from '../policy/types.js';
+import { applyReview } from '../review/apply.js';
+import { planReview } from '../review/plan.js';
+import type { Evaluation } from '../rules/engine.js';
+import { lintPipeline } from '../rules/run.js';
+import { checkRunnerConfig, looksLikeRunnerConfig, MAX_RUNNER_CONFIG_BYTES } from '../runner/check.js';
+import type { Metrics } from './metrics.js';
+import type { PolicyLoader } from './policies.js';
+import type { ReviewJob } from './queue.js';
+
+export const STATUS_NAME = 'tierguard';
+export const STATUS_CHECK_NAME = 'tierguard';
+
+export interface ReviewerOptions {
+  api: GitLabApi;
+  logger: Logger;
+  policies: PolicyLoader;
+  metrics?: Metrics;
+  /** Projects whose External Status Check named "tierguard" is answered. */
+  statusCheckProjects?: 'all' | number[];
+  /** include:remote fetch settings (hosts come from the policy). */
+  remote?: Omit<RemoteFetchOptions, 'allowedHosts'>;
+  /** Pause between GitLab writes in applyReview (rate limits). */
+  paceMs?: number;
+  today?: () => Date;
+  /** Changed files looked at as possible runner configs (each is one raw read), default 50. */
+  maxRunnerCandidates?: number;
+}
+
+export type ReviewOutcome =
+  | { result: 'skipped'; why: string }
+  | { result: 'no_ci_changes'; sha: string }
+  | { result: 'success' | 'failed'; sha: string; blocking: number; warnings: number; summaryNoteId?: number };
+
+/** Files whose change can change what tierguard judges: includes must end in .yml/.yaml, runner configs are .toml or Helm values. */
+const CONFIG_EXT = /\.(ya?ml|toml)$/i;
+
+export interface Reviewer {
+  review(job: ReviewJob): Promise<ReviewOutcome>;
+  /** After the last failed attempt: make sure the status says so (fail closed). */
+  reportFailure(job: ReviewJob, err: unknown): Promise<void>;
+  /** tierguard's own user id once known (events it caused are ignored). */
+  botUserId(): number | undefined;
+}
+
+export function createReviewer(opts: ReviewerOptions): Reviewer {
+  const { api, metrics } = opts;
+  const cache = new FileCache();
+  /** project:iid → last head sha fully evaluated (stale events for older shas are skipped). */
+  const done = new Map<string, string>();
+  /** project:iid → where the last attempt set its status (for the failure report). */
+  const lastTarget = new Map<string, { sha: string; pipelineId?: number; webUrl?: string }>();
+  const checkIds = new Map<number, { id: number | null; at: number }>();
+  let botId: number | undefined;
+
+  const remember = (key: string, sha: string): void => {
+    done.set(key, sha);
+    if (done.size > 10_000) done.delete(done.keys().next().value as string);
+  };
+
+  async function statusCheckId(projectId: number, log: Logger): Promise<number | null> {
+    const list = opts.statusCheckProjects ?? [];
+    if (list !== 'all' && !list.includes(projectId)) return null;
+    const hit = checkIds.get(projectId);
+    if (hit && Date.now() - hit.at < 5 * 60_000) return hit.id;
+    try {
+      const checks = await api.listExternalStatusChecks(projectId);
+      const found = checks.find((c) => c.name.toLowerCase() === STATUS_CHECK_NAME);
+      checkIds.set(projectId, { id: found?.id ?? null, at: Date.now() });
+      return found?.id ?? null;
+    } catch (err) {
+      // 403/404: not GitLab Ultimate, or no permission: nothing to answer.
+      log.warn({ err: errText(err) }, 'external status checks are not available for this project');
+      checkIds.set(projectId, { id: null, at: Date.now() });
+      return null;
+    }
+  }
+
+  async function answerCheck(projectId: number, iid: number, sha: string, passed: boolean, log: Logger): Promise<void> {
+    const id = await statusCheckId(projectId, log);
+    if (id === null) return;
+    try {
+      await api.postStatusCheckResponse(projectId, iid, { sha, externalStatusCheckId: id, status: passed ? 'passed' : 'failed' });
+    } catch (err) {
+      log.warn({ err: errText(err) }, 'could not answer the external status check');
+    }
+  }
+
+  async function setStatus(
+    projectId: number,
+    mr: Pick<GitLabMergeRequest, 'iid' | 'sha' | 'headPipelineId' | 'sourceProjectId' | 'targetProjectId'>,
+    state: 'running' | 'success' | 'failed',
+    description: string,
+    targetUrl?: string,
+  ): Promise<void> {
+    await api.setCommitStatus(projectId, mr.sha, {
+      state,
+      name: STATUS_NAME,
+      description,
+      ...(targetUrl ? { targetUrl } : {}),
+      // Attach to the MR's head pipeline, or a later CI pipeline would become the head pipeline
+      // and a failed status in a separate external pipeline would stop blocking (GitLab issues
+      // 443254, 535437). For a fork MR without a pipeline the head sha only exists in the
+      // target project under refs/merge-requests/:iid/head.
+      ...(mr.headPipelineId !== null
+        ? { pipelineId: mr.headPipelineId }
+        : mr.sourceProjectId !== mr.targetProjectId
+          ? { ref: `refs/merge-requests/${mr.iid}/head` }
+          : {}),
+    });
+  }
+
+  async function review(job: ReviewJob): Promise<ReviewOutcome> {
+    const started = process.hrtime.bigint();
+    const log = opts.logger.child({ deliveryId: job.deliveryId, project: job.projectId, mr: job.mrIid, attempt: job.attempt ?? 1 });
+    const key = `${job.projectId}:${job.mrIid}`;
+    const finish = (o: ReviewOutcome): ReviewOutcome => {
+      const result = o.result;
+      metrics?.evaluations.inc({ result });
+      metrics?.evaluationDuration.observe({ result }, Number(process.hrtime.bigint() - started) / 1e9);
+      log.info({ result, ...(o.result === 'skipped' ? { why: o.why } : { sha: o.sha }) }, 'review finished');
+      return o;
+    };
+
+    const me = await api.currentUser();
+    botId = me.id;
+    if (job.actorId !== undefined && job.actorId === me.id) return finish({ result: 'skipped', why: 'event caused by tierguard itself' });
+
+    const mr = await api.getMergeRequest(job.projectId, job.mrIid);
+    if (mr.state !== 'opened') return finish({ result: 'skipped', why: `merge request is ${mr.state}` });
+    const headSha = mr.sha;
+    // An event for an older head whose newer head was already evaluated (out-of-order delivery).
+    if (job.sha && job.sha !== headSha && done.get(key) === headSha && job.reason !== 'note:recheck') {
+      return finish({ result: 'skipped', why: `stale event for ${job.sha.slice(0, 8)}; ${headSha.slice(0, 8)} already evaluated` });
+    }
+    if (!mr.diffRefs) throw new Error('GitLab has not computed the merge request diff yet (no diff_refs)');
+    const diffRefs = mr.diffRefs;
+    lastTarget.set(key, { sha: headSha, ...(mr.headPipelineId !== null ? { pipelineId: mr.headPipelineId } : {}), webUrl: mr.webUrl });
+
+    try {
+      const project = await api.getProject(job.projectId);
+      await setStatus(job.projectId, mr, 'running', 'tierguard is evaluating the CI configuration');
+
+      const diffs = await api.listMergeRequestDiffs(job.projectId, job.mrIid);
+      const changed = new Set<string>();
+      for (const d of diffs) {
+        changed.add(d.newPath);
+        changed.add(d.oldPath);
+      }
+      const rootFile = project.ciConfigPath ?? '.gitlab-ci.yml';
+      if (/@|^https?:\/\//i.test(rootFile)) {
+        // The configuration lives in another project or at a URL (ci_config_path `file@group/project`):
+        // this MR cannot change it.
+        return await noCiChanges(job, mr, log, 'CI configuration is outside this project');
+      }
+      const anyConfigish = [...changed].some((p) => CONFIG_EXT.test(p) || p === rootFile);
+      if (!anyConfigish && !(await hasOwnDiscussions(job))) return await noCiChanges(job, mr, log);
+
+      const { policy, extraFindings: policyFindings, notes: policyNotes } = await projectPolicy(project, diffRefs.baseSha, log);
+      const today = opts.today?.() ?? new Date();
+      const lintOpts = { policy, defaultBranch: project.defaultBranch ?? 'main', today };
+      const source = (sha: string) =>
+        new GitLabConfigSource({ api, projectId: job.projectId, sha, cache, remote: { ...opts.remote, allowedHosts: policy.remoteIncludeHosts } });
+
+      const head = await lintPipeline(source(headSha), rootFile, lintOpts);
+      let base: Evaluation | undefined;
+      try {
+        base = await lintPipeline(source(diffRefs.baseSha), rootFile, lintOpts);
+      } catch (err) {
+        if (isTransientApi(err)) throw err;
+        log.warn({ err: errText(err) }, 'base commit could not be evaluated; its findings are treated as empty');
+      }
+
+      const readFiles = new Set<string>([rootFile, ...head.pipeline.files.map((f) => f.name), ...(base?.pipeline.files.map((f) => f.name) ?? [])]);
+      const runner = await runnerConfigs(job.projectId, diffs, headSha, diffRefs.baseSha, policy, opts.maxRunnerCandidates ?? 50);
+      const ciTouched = [...changed].some((p) => readFiles.has(p)) || runner.files.length > 0;
+      if (!ciTouched && !(await hasOwnDiscussions(job))) return await noCiChanges(job, mr, log);
+
+      const existing = await api.listDiscussions(job.projectId, job.mrIid);
+      const plan = planReview({
+        projectId: job.projectId,
+        mrIid: job.mrIid,
+        headSha,
+        diffRefs,
+        diffs,
+        head,
+        baseFindings: [...(base?.findings ?? []), ...runner.baseFindings],
+        extraFindings: [...runner.headFindings, ...policyFindings],
+        extraSources: runner.sources,
+        existing,
+        botUserId: me.id,
+        policySources: policy.sources,
+        notes: [...head.notes, ...runner.notes, ...policyNotes],
+        blockOn: policy.review.blockOn,
+        mrWebUrl: mr.webUrl,
+      });
+      const applied = await applyReview(api, { projectId: job.projectId, mrIid: job.mrIid }, plan, { paceMs: opts.paceMs ?? 1000, logger: log });
+      const summaryNoteId = applied.summaryNoteId || plan.summary.noteId;
+      const targetUrl = summaryNoteId !== undefined ? `${mr.webUrl}#note_${summaryNoteId}` : mr.webUrl;
+      await setStatus(job.projectId, mr, plan.status.state, plan.status.description, targetUrl);
+      await answerCheck(job.projectId, job.mrIid, headSha, plan.status.state === 'success', log);
+
+      for (const f of [...head.findings, ...runner.headFindings]) metrics?.findings.inc({ severity: f.severity });
+      remember(key, headSha);
+      return finish({
+        result: plan.status.state,
+        sha: headSha,
+        blocking: plan.counts.blocking,
+        warnings: plan.counts.warnings,
+        ...(summaryNoteId !== undefined ? { summaryNoteId } : {}),
+      });
+    } catch (err) {
+      metrics?.evaluations.inc({ result: 'error' });
+      log.error({ err: errText(err) }, 'review failed');
+      // Fail closed at once; the queue retries the job.
+      await setStatus(job.projectId, mr, 'failed', `tierguard could not evaluate: ${errText(err)}`, mr.webUrl).catch((e: unknown) =>
+        log.warn({ err: errText(e) }, 'could not set the failed status'),
+      );
+      throw err;
+    }
+  }
+
+  async function noCiChanges(job: ReviewJob, mr: GitLabMergeRequest, log: Logger, description = 'no CI configuration changes'): Promise<ReviewOutcome> {
+    await setStatus(job.projectId, mr, 'success', description, mr.webUrl);
+    await answerCheck(job.projectId, job.mrIid, mr.sha, true, log);
+    remember(`${job.projectId}:${job.mrIid}`, mr.sha);
+    metrics?.evaluations.inc({ result: 'no_ci_changes' });
+    log.info({ sha: mr.sha }, description);
+    return { result: 'no_ci_changes', sha: mr.sha };
+  }
+
+  /** A previous run left discussions (e.g. the CI change was reverted): review fully to resolve them. */
+  async function hasOwnDiscussions(job: ReviewJob): Promise<boolean> {
+    const all = await api.listDiscussions(job.projectId, job.mrIid);
+    return all.some((d) => d.notes[0]?.authorId === botId && d.notes[0].body.includes('<!-- tierguard:'));
+  }
+
+  async function projectPolicy(project: GitLabProject, baseSha: string, log: Logger): Promise<{ policy: Policy; extraFindings: Finding[]; notes: string[] }> {
+    let policy = opts.policies.forGroup(project.namespaceFullPath);
+    // The project's real protected branches and tags decide which refs are trusted.
+    const [branches, tags] = await Promise.all([api.listProtectedBranches(project.id), api.listProtectedTags(project.id)]);
+    policy.protected = {
+      branches: [...new Set([...policy.protected.branches, ...branches.map((b) => b.name)])],
+      tags: [...new Set([...policy.protected.tags, ...tags.map((t) => t.name)])],
+    };
+    const notes: string[] = [];
+    const extraFindings: Finding[] = [];
+    // Read from the target branch at the base commit only: the MR must not weaken its own gate.
+    const text = await api.getRawFile(project.id, PROJECT_POLICY_FILE, baseSha);
+    if (text !== null) {
+      try {
+        const r = applyProjectOverride(policy, PROJECT_POLICY_FILE, text, { rules: allRuleMetas() });
+        policy = r.policy;
+        extraFindings.push(...projectOverrideFindings(r.rejections));
+      } catch (err) {
+        if (!(err instanceof PolicyError)) throw err;
+        notes.push(`${PROJECT_POLICY_FILE} on the target branch is invalid and was ignored: ${err.message}`);
+        log.warn({ err: err.message }, 'invalid project policy file ignored');
+      }
+    }
+    return { policy, extraFindings, notes };
+  }
+
+  async function runnerConfigs(
+    projectId: number,
+    diffs: { newPath: string; oldPath: string; deletedFile: boolean; newFile: boolean }[],
+    headSha: string,
+    baseSha: string,
+    policy: Policy,
+    max: number,
+  ): Promise<{ files: string[]; headFindings: Finding[]; baseFindings: Finding[]; sources: SourceFiles; notes: string[] }> {
+    const out = { files: [] as string[], headFindings: [] as Finding[], baseFindings: [] as Finding[], sources: new SourceFiles(), notes: [] as string[] };
+    const candidates = diffs.filter((d) => /\.(toml|ya?ml)$/i.test(d.newPath)).slice(0, max);
+    for (const d of candidates) {
+      const headText = d.deletedFile ? null : await api.getRawFile(projectId, d.newPath, headSha);
+      const baseText = d.newFile ? null : await api.getRawFile(projectId, d.oldPath, baseSha);
+      const isRunner = (f: string, t: string | null) => t !== null && Buffer.byteLength(t) <= MAX_RUNNER_CONFIG_BYTES && looksLikeRunnerConfig(f, t) !== undefined;
+      if (!isRunner(d.newPath, headText) && !isRunner(d.oldPath, baseText)) continue;
+      out.files.push(d.newPath);
+      if (headText !== null && isRunner(d.newPath, headText)) {
+        try {
+          const r = checkRunnerConfig(d.newPath, headText, policy);
+          out.headFindings.push(...r.findings);
+          out.sources.absorb(r.sources);
+        } catch (err) {
+          out.notes.push(`${d.newPath}: runner configuration could not be read: ${errText(err)}`);
+        }
+      }
+      if (baseText !== null && isRunner(d.oldPath, baseText)) {
+        try {
+          out.baseFindings.push(...checkRunnerConfig(d.oldPath, baseText, policy).findings);
+        } catch {
+          // An unreadable base file has no findings to compare with.
+        }
+      }
+    }
+    return out;
+  }
+
+  async function reportFailure(job: ReviewJob, err: unknown): Promise<void> {
+    const key = `${job.projectId}:${job.mrIid}`;
+    const log = opts.logger.child({ deliveryId: job.deliveryId, project: job.projectId, mr: job.mrIid });
+    let target = lastTarget.get(key);
+    try {
+      if (!target) {
+        const mr = await api.getMergeRequest(job.projectId, job.mrIid);
+        target = { sha: mr.sha, ...(mr.headPipelineId !== null ? { pipelineId: mr.headPipelineId } : {}), webUrl: mr.webUrl };
+      }
+      await api.setCommitStatus(job.projectId, target.sha, {
+        state: 'failed',
+        name: STATUS_NAME,
+        description: `tierguard could not evaluate: ${errText(err)}`,
+        ...(target.webUrl ? { targetUrl: target.webUrl } : {}),
+        ...(target.pipelineId !== undefined ? { pipelineId: target.pipelineId } : {}),
+      });
+    } catch (e) {
+      log.error({ err: errText(e) }, 'could not report the evaluation failure on the merge request');
+    }
+  }
+
+  return { review, reportFailure, botUserId: () => botId };
+}
+
+function isTransientApi(err: unknown): boolean {
+  return err instanceof GitLabError && err.transient;
+}
+
+/** A short, token-free description of an error for statuses and logs. */
+export function errText(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n')[0].slice(0, 200);
+}
