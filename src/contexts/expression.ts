@@ -145,8 +145,25 @@ export type ParseResult =
   | { ok: true; expr: Expr; tokens: Token[] }
   | { ok: false; error: { message: string; column: number } };
 
+/**
+ * Parsed expressions by text: a pipeline repeats the same `if:` across many jobs, and each is
+ * evaluated under every context. Results are immutable, so sharing them is safe.
+ */
+const parseCache = new Map<string, ParseResult>();
+const PARSE_CACHE_MAX = 5000;
+
 /** Parse a `rules:if` expression; never throws. */
 export function parseExpression(statement: string): ParseResult {
+  let r = parseCache.get(statement);
+  if (!r) {
+    r = parseUncached(statement);
+    if (parseCache.size >= PARSE_CACHE_MAX) parseCache.clear();
+    parseCache.set(statement, r);
+  }
+  return r;
+}
+
+function parseUncached(statement: string): ParseResult {
   try {
     const tokens = tokenize(statement);
     if (tokens.length === 0) throw new ExpressionError('empty expression', 1);
