@@ -1,7 +1,7 @@
 import { PositionRejectedError } from '../gitlab/errors.js';
 import type { GitLabApi } from '../gitlab/types.js';
 import { SUMMARY_MARKER } from './markers.js';
-import { renderSummary } from './render.js';
+import { renderSummary, sameNoteBody } from './render.js';
 import type { ReviewInput, ReviewPlan } from './types.js';
 
 export interface ApplyLogger {
@@ -143,7 +143,7 @@ export async function applyReview(
 
   const body = result.inlineRejected.length && plan.summaryInput ? renderSummary(plan.summaryInput, result.inlineRejected) : plan.summary.body;
   if (plan.summary.noteId !== undefined) {
-    if (plan.summary.previousBody === body) {
+    if (sameNoteBody(plan.summary.previousBody, body)) {
       result.skipped += 1;
     } else {
       await call(() => api.editNote(projectId, mrIid, plan.summary.noteId!, body));

@@ -1,7 +1,7 @@
 import type { Finding } from '../findings/finding.js';
 import { changedLines, normalizePath } from './diff.js';
 import { actionMarker, findingMarker, readOwnState } from './markers.js';
-import { renderInline, renderSummary, renderTrustGraph, type Masker, type SummaryInput, type SummaryRow } from './render.js';
+import { renderInline, renderSummary, renderTrustGraph, sameNoteBody, type Masker, type SummaryInput, type SummaryRow } from './render.js';
 import type { PlannedDiscussion, ReviewInput, ReviewPlan } from './types.js';
 
 /** GitLab's commit status description limit (app/models/commit_status.rb). */
@@ -144,13 +144,14 @@ export function planReview(input: ReviewInput): ReviewPlan {
     masker,
     docsBaseUrl: input.docsBaseUrl,
   };
+  const body = renderSummary(summaryInput);
   return {
     create,
     resolve,
     reopen,
     summary: {
-      ...(own.summary ? { noteId: own.summary.noteId, previousBody: own.summary.body } : {}),
-      body: renderSummary(summaryInput),
+      ...(own.summary ? { noteId: own.summary.noteId, previousBody: own.summary.body, unchanged: sameNoteBody(own.summary.body, body) } : {}),
+      body,
     },
     summaryInput,
     status,

@@ -113,6 +113,16 @@ function maskBody(header: string[], rest: string, masker: Masker): string {
   return [...header, masker.maskText(rest)].join('\n');
 }
 
+/**
+ * Whether a note body on GitLab equals one we would post. Bodies sent as multipart form data
+ * (discussions with a position) come back with CRLF line breaks (form encoding normalises them),
+ * so line endings do not count.
+ */
+export function sameNoteBody(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined) return false;
+  return a.replace(/\r\n?/g, '\n') === b.replace(/\r\n?/g, '\n');
+}
+
 // ---------------------------------------------------------------------------------------------
 // Inline discussion
 

@@ -78,6 +78,8 @@ export interface ReviewPlan {
     body: string;
     /** The body currently on GitLab (the edit is skipped when equal). */
     previousBody?: string;
+    /** `body` equals `previousBody` (line endings aside): nothing to edit. */
+    unchanged?: boolean;
   };
   /** What the summary is rendered from, to re-render it with inline positions GitLab refused. */
   summaryInput?: SummaryInput;

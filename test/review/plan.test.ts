@@ -59,6 +59,8 @@ describe('planReview', () => {
     expect(second.reopen).toEqual([]);
     expect(second.summary.noteId).toBeGreaterThan(0);
     expect(second.summary.body).toBe(second.summary.previousBody);
+    expect(second.summary.unchanged).toBe(true);
+    expect(first.summary.unchanged).toBeUndefined();
   });
 
   const cases: Array<{
