@@ -43,8 +43,15 @@ export default defineRule({
   create(ctx) {
     const reported = new Set<string>();
     const key = (loc: SourceLocation) => `${loc.file}:${loc.line}:${loc.column}`;
-    const isCredentialName = (name: string) =>
-      !name.startsWith('CI_') && (matchesAny(name, ctx.policy.secretVariables) || matchesAny(name.toUpperCase(), ctx.policy.secretVariables));
+    const credentialNames = new Map<string, boolean>();
+    const isCredentialName = (name: string): boolean => {
+      let v = credentialNames.get(name);
+      if (v === undefined) {
+        v = !name.startsWith('CI_') && (matchesAny(name, ctx.policy.secretVariables) || matchesAny(name.toUpperCase(), ctx.policy.secretVariables));
+        credentialNames.set(name, v);
+      }
+      return v;
+    };
 
     return {
       job(job) {
