@@ -21,12 +21,13 @@ describe('hardcoded-credential detectors', () => {
     expect(findPrivateKeys('grep -q "-----BEGIN RSA PRIVATE KEY-----" file')).toEqual([]);
     expect(findUrlPasswords('https://deploy:s3cretPassw0rd@example.com/x')).toEqual([{ index: 15, length: 14, label: expect.stringMatching(/URL/) }]);
     expect(findUrlPasswords('https://gitlab-ci-token:${CI_JOB_TOKEN}@gitlab.com/x.git')).toEqual([]);
+    expect(findUrlPasswords('postgresql://postgres:postgres@postgres:5432/test')).toEqual([]);
   });
   it('judges entropy, length and shapes', () => {
     expect(shannonEntropy('aaaa')).toBe(0);
     expect(shannonEntropy('abcd')).toBe(2);
     expect(looksLikeSecretValue(HIGH)).toBe(true);
-    for (const v of ['$CI_JOB_TOKEN', '${DEPLOY_TOKEN}', 'https://registry.example.com/v2', '/builds/group/project/.token', 'short', 'da39a3ee5e6b4b0d3255bfef95601890afd80709', 'v1.22.333-rc.1', 'the token for the deploy', 'ci-bot@example.com', 'config/credentials.yml']) {
+    for (const v of ['testing-password', 'mysql_strong_password', '$CI_JOB_TOKEN', '${DEPLOY_TOKEN}', 'https://registry.example.com/v2', '/builds/group/project/.token', 'short', 'da39a3ee5e6b4b0d3255bfef95601890afd80709', 'v1.22.333-rc.1', 'the token for the deploy', 'ci-bot@example.com', 'config/credentials.yml']) {
       expect(looksLikeSecretValue(v), v).toBe(false);
     }
   });

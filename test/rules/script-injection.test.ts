@@ -48,6 +48,8 @@ describe('script-injection', () => {
         'build:\n  script:\n    - echo $CI_COMMIT_MESSAGE\n    - git tag "$CI_COMMIT_TAG"\n',
         'build:\n  image: registry.example.com/app:$CI_COMMIT_REF_SLUG\n  environment:\n    name: review/$CI_COMMIT_REF_NAME\n  script: make\n',
         'variables:\n  MSG: $CI_COMMIT_MESSAGE\nbuild:\n  script:\n    - echo "$MSG"\n',
+        // Keywords that only name things, and GitLab's documented release pattern.
+        'release:\n  cache:\n    key: "$CI_COMMIT_REF_NAME"\n  artifacts:\n    name: "$CI_COMMIT_REF_NAME"\n  release:\n    tag_name: $CI_COMMIT_TAG\n    description: $CI_COMMIT_TAG_MESSAGE\n  script: make\n',
       ],
       invalid: [
         {

@@ -93,7 +93,7 @@ export function isVariableReference(value: string): boolean {
   return /\$\{?[A-Za-z_]\w*\}?|\$env:\w+|%\w+%/.test(value.replace(/\$\$/g, ''));
 }
 
-const URL_CREDS = /\b([a-z][a-z0-9+.-]*):\/\/([^\s:@/'"]+):([^\s@/'"]+)@[^\s/'"@]+/gi;
+const URL_CREDS = /\b([a-z][a-z0-9+.-]*):\/\/([^\s:@/'"]+):([^\s@/'"]+)@([^\s/'"@:]+)/gi;
 
 /** `scheme://user:password@host`: the password part (unless it is a variable reference). */
 export function findUrlPasswords(text: string): SecretHit[] {
@@ -102,6 +102,10 @@ export function findUrlPasswords(text: string): SecretHit[] {
   for (let m = URL_CREDS.exec(text); m; m = URL_CREDS.exec(text)) {
     const password = m[3];
     if (isVariableReference(password) || isPlaceholder(password) || password.length < 3) continue;
+    // A job's own service container (`postgres://postgres:postgres@postgres/test`, localhost)
+    // is created for the job and gone after it: its password protects nothing.
+    const host = m[4].toLowerCase();
+    if (!host.includes('.') || host === '127.0.0.1' || host.endsWith('.localhost')) continue;
     const index = m.index + m[1].length + 3 + m[2].length + 1;
     out.push({ index, length: password.length, label: 'password embedded in a URL (scheme://user:password@host)' });
   }
@@ -141,5 +145,9 @@ export function looksLikeSecretValue(value: string): boolean {
   if (/^sha\d+:[0-9a-f]+$/i.test(v)) return false;
   if (/^v?\d+(\.\d+)+([-+][\w.-]+)?$/.test(v)) return false; // a version
   if (/^[A-Za-z_][\w.-]*\.(ya?ml|json|toml|txt|pem|crt|key|env|sh|cfg|conf|ini)$/i.test(v)) return false; // a file name
+  // Random credentials mix character classes; `testing-password` or `mysql_strong_password`
+  // are words (weak, but a service-container test password, not a leaked credential).
+  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/].filter((re) => re.test(v)).length;
+  if (classes < 2 && v.length < 32) return false;
   return shannonEntropy(v) >= MIN_SECRET_ENTROPY;
 }

@@ -167,19 +167,13 @@ function expandedKeywords(job: Job): { path: string[]; node: YNode; label: strin
   if (services?.kind === 'seq') {
     services.items.forEach((s, i) => add(s.kind === 'map' ? get(s, 'name') : s, s.kind === 'map' ? ['services', String(i), 'name'] : ['services', String(i)], 'services'));
   }
-  const cache = get(n, 'cache');
-  const caches = cache?.kind === 'seq' ? cache.items : cache ? [cache] : [];
-  caches.forEach((c, i) => {
-    const base = cache?.kind === 'seq' ? ['cache', String(i)] : ['cache'];
-    const key = get(c, 'key');
-    if (key?.kind === 'map') add(get(key, 'prefix'), [...base, 'key', 'prefix'], 'cache:key:prefix');
-    else add(key, [...base, 'key'], 'cache:key');
-  });
-  add(get(n, 'artifacts', 'name'), ['artifacts', 'name']);
+  // `cache:key` (GitLab keeps protected and unprotected caches apart and forbids `/` in keys),
+  // `artifacts:name` (an archive name) and `pages:path_prefix` (GitLab's documented
+  // `$CI_COMMIT_BRANCH` pattern) only name things: not judged.
   const env = get(n, 'environment');
   if (env?.kind === 'map') {
     add(get(env, 'name'), ['environment', 'name']);
-    add(get(env, 'url'), ['environment', 'url']);
+    // `environment:url` is only a link on the environment page: not judged (noise).
   } else add(env, ['environment'], 'environment:name');
   const trigger = get(n, 'trigger');
   if (trigger?.kind === 'map') {
@@ -194,8 +188,8 @@ function expandedKeywords(job: Job): { path: string[]; node: YNode; label: strin
       add(get(x, 'ref'), ['needs', String(i), 'ref'], 'needs:ref');
     });
   }
-  for (const k of ['tag_name', 'tag_message', 'name', 'description', 'ref']) add(get(n, 'release', k), ['release', k]);
-  add(get(n, 'pages', 'path_prefix'), ['pages', 'path_prefix']);
+  // `release:` fields are passed to the release API as data (`tag_name: $CI_COMMIT_TAG` is
+  // GitLab's documented pattern): not judged.
   return out;
 }
 
