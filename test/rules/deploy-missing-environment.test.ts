@@ -19,6 +19,9 @@ describe('deploy-missing-environment', () => {
         // Bridges run no script; the downstream jobs carry the environment.
         'deploy-child:\n  stage: deploy\n  trigger: {include: deploy.yml}\n',
         'ship:\n  script: ./ship.sh\n  tags: [ci-general]\n',
+        // GitLab Pages publishes through its own deployment, not a protectable environment.
+        'pages:\n  stage: deploy\n  script: make site\n  artifacts: {paths: [public]}\n',
+        'docs-site:\n  stage: deploy\n  script: make site\n  pages: true\n',
       ],
       invalid: [
         {

@@ -46,6 +46,10 @@ export default defineRule({
           const item = tagsNode?.kind === 'seq' ? tagsNode.items.find((i) => i.kind === 'scalar' && deployTags.includes(String(i.value))) : undefined;
           at = (item ?? tagsNode)?.loc;
           why = `is routed to the ${tier === 'deploy-production' ? 'production' : 'staging'} deploy tier (tag \`${job.tags.find((t) => deployTags.includes(t))}\`)`;
+        } else if (job.name === 'pages' || get(job.node, 'pages') !== undefined) {
+          // GitLab Pages jobs publish through Pages' own deployment (`doc/user/project/pages/`),
+          // not an environment a team could protect: only their runner tags matter here.
+          return;
         } else if (saysDeploy(job.name)) {
           at = job.keyLoc;
           why = 'is named as a deployment';
