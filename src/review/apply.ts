@@ -34,8 +34,10 @@ export interface ApplyResult {
   replies: number;
   summary: 'created' | 'edited' | 'unchanged';
   summaryNoteId: number;
-  /** Findings planned inline but listed in the summary (GitLab refused the position, or the create failed). */
+  /** Findings planned inline but listed in the summary because GitLab refused the position. */
   inlineRejected: string[];
+  /** Findings planned inline whose create failed otherwise (listed in the summary; retried next run). */
+  inlineFailed: string[];
   /** Non-fatal failures (the summary still went out). */
   failures: ApplyFailure[];
   /** API calls made / skipped because nothing would change. */
@@ -79,6 +81,7 @@ export async function applyReview(
     summary: 'unchanged',
     summaryNoteId: plan.summary.noteId ?? 0,
     inlineRejected: [],
+    inlineFailed: [],
     failures: [],
     calls: 0,
     skipped: 0,
@@ -131,17 +134,21 @@ export async function applyReview(
       );
       result.created += 1;
     } catch (err) {
-      result.inlineRejected.push(d.fingerprint);
       if (err instanceof PositionRejectedError) {
+        result.inlineRejected.push(d.fingerprint);
         log?.info?.({ fingerprint: d.fingerprint, path: d.position.newPath, line: d.position.newLine }, 'GitLab refused the inline position; listing the finding in the summary');
       } else {
+        result.inlineFailed.push(d.fingerprint);
         result.failures.push({ action: 'create', fingerprint: d.fingerprint, message: describe(err) });
         log?.warn({ fingerprint: d.fingerprint, err: describe(err) }, 'could not create an inline discussion; listing the finding in the summary');
       }
     }
   }
 
-  const body = result.inlineRejected.length && plan.summaryInput ? renderSummary(plan.summaryInput, result.inlineRejected) : plan.summary.body;
+  const body =
+    (result.inlineRejected.length || result.inlineFailed.length) && plan.summaryInput
+      ? renderSummary(plan.summaryInput, result.inlineRejected, result.inlineFailed)
+      : plan.summary.body;
   if (plan.summary.noteId !== undefined) {
     if (sameNoteBody(plan.summary.previousBody, body)) {
       result.skipped += 1;

@@ -3,6 +3,7 @@ export { addedLines, changedLines, diffPaths, normalizePath } from './diff.js';
 export {
   actionMarker,
   findingMarker,
+  markerSafe,
   parseActionMarker,
   parseFindingMarker,
   parseSummaryState,
@@ -21,6 +22,7 @@ export {
   renderInline,
   renderSummary,
   renderTrustGraph,
+  sameNoteBody,
   suggestionFor,
   type Masker,
   type Placement,

@@ -9,6 +9,11 @@ import type { GitLabDiscussion, GitLabNote } from '../gitlab/types.js';
 
 const FP = /^[A-Za-z0-9_-]{1,128}$/;
 
+/** Whether a fingerprint can go into a marker (engine fingerprints are hex; others may not be). */
+export function markerSafe(fingerprint: string): boolean {
+  return FP.test(fingerprint);
+}
+
 export function findingMarker(fingerprint: string): string {
   if (!FP.test(fingerprint)) throw new Error(`invalid fingerprint for a marker: ${JSON.stringify(fingerprint)}`);
   return `<!-- tierguard:finding fp=${fingerprint} -->`;

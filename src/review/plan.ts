@@ -1,6 +1,6 @@
 import type { Finding } from '../findings/finding.js';
 import { changedLines, normalizePath } from './diff.js';
-import { actionMarker, findingMarker, readOwnState } from './markers.js';
+import { actionMarker, findingMarker, markerSafe, readOwnState } from './markers.js';
 import { renderInline, renderSummary, renderTrustGraph, sameNoteBody, type Masker, type SummaryInput, type SummaryRow } from './render.js';
 import type { PlannedDiscussion, ReviewInput, ReviewPlan } from './types.js';
 
@@ -72,7 +72,7 @@ export function planReview(input: ReviewInput): ReviewPlan {
       }
       continue;
     }
-    if (!isNew) continue;
+    if (!isNew || !markerSafe(f.fingerprint)) continue;
     const file = normalizePath(f.location.file);
     const lines = changed.get(file);
     const where = paths.get(file);
@@ -139,7 +139,7 @@ export function planReview(input: ReviewInput): ReviewPlan {
     rows,
     status,
     policySources: input.policySources,
-    notes: input.notes,
+    notes: [...new Set([...input.head.notes, ...input.notes])],
     graph: renderTrustGraph(input.head, { policy: input.policy, maxJobs: input.maxGraphJobs }),
     masker,
     docsBaseUrl: input.docsBaseUrl,

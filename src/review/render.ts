@@ -5,7 +5,7 @@ import type { Evaluation } from '../rules/engine.js';
 import type { RuleMeta } from '../rules/meta.js';
 import { docsPath } from '../rules/meta.js';
 import type { ContextId } from '../rules/types.js';
-import { findingMarker, stateMarker, SUMMARY_MARKER, type SummaryState } from './markers.js';
+import { findingMarker, markerSafe, stateMarker, SUMMARY_MARKER, type SummaryState } from './markers.js';
 
 /** Anything that masks secret values in text (SourceFiles, or several combined). */
 export interface Masker {
@@ -346,7 +346,7 @@ export function renderTrustGraph(ev: Pick<Evaluation, 'pipeline' | 'trust'>, opt
 // ---------------------------------------------------------------------------------------------
 // Summary note
 
-export type Placement = 'inline' | 'summary' | 'inline-rejected';
+export type Placement = 'inline' | 'summary' | 'inline-rejected' | 'inline-failed';
 
 export interface SummaryRow {
   finding: Finding;
@@ -373,18 +373,31 @@ const placementLabel: Record<Placement, string> = {
   inline: '💬 inline',
   summary: 'here',
   'inline-rejected': 'here (GitLab refused the inline position)',
+  'inline-failed': 'here (the inline comment failed; retried on the next run)',
 };
 
-/** The summary note: headline, findings table, suppressed count, policy files, notes, picture. */
-export function renderSummary(input: SummaryInput, inlineRejected: readonly string[] = []): string {
+/**
+ * The summary note: headline, findings table, suppressed count, policy files, notes, picture.
+ * `inlineRejected`: findings whose inline position GitLab refused (recorded in the state so a
+ * recheck at the same sha does not ask again); `inlineFailed`: inline creates that failed for
+ * another reason (listed here, tried again next run).
+ */
+export function renderSummary(input: SummaryInput, inlineRejected: readonly string[] = [], inlineFailed: readonly string[] = []): string {
   const rejected = new Set(inlineRejected);
-  const rows = input.rows.map((r) => (rejected.has(r.finding.fingerprint) ? { ...r, placement: 'inline-rejected' as const } : r));
+  const failed = new Set(inlineFailed);
+  const rows = input.rows.map((r) =>
+    rejected.has(r.finding.fingerprint)
+      ? { ...r, placement: 'inline-rejected' as const }
+      : failed.has(r.finding.fingerprint)
+        ? { ...r, placement: 'inline-failed' as const }
+        : r,
+  );
   const active = rows.filter((r) => !r.finding.suppressed);
   const suppressed = rows.filter((r) => r.finding.suppressed);
-  const rej = [...new Set(rows.filter((r) => r.placement === 'inline-rejected').map((r) => r.finding.fingerprint))].sort();
+  const rej = [...new Set(rows.filter((r) => r.placement === 'inline-rejected').map((r) => r.finding.fingerprint).filter(markerSafe))].sort();
   const state: SummaryState = {
     v: 1,
-    fps: [...new Set(rows.map((r) => r.finding.fingerprint))].sort(),
+    fps: [...new Set(rows.map((r) => r.finding.fingerprint).filter(markerSafe))].sort(),
     sha: input.headSha,
     ...(rej.length ? { rej } : {}),
   };

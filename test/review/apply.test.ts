@@ -119,6 +119,7 @@ describe('applyReview against the fake GitLab', () => {
     expect(plan.create.map((c) => c.fingerprint)).toContain(odd.fingerprint);
     const res = await applyReview(api, input, plan, opts);
     expect(res.inlineRejected).toEqual([odd.fingerprint]);
+    expect(res.inlineFailed).toEqual([]);
     expect(res.failures).toEqual([]);
     expect(res.created).toBe(plan.create.length - 1);
     expect(botDiffNotes().some((d) => d.notes[0].body.startsWith(findingMarker(odd.fingerprint)))).toBe(false);
@@ -131,6 +132,28 @@ describe('applyReview against the fake GitLab', () => {
     const again = planReview(next);
     expect(again.create).toEqual([]);
     expect(again.summary.unchanged).toBe(true);
+  });
+
+  it('a create GitLab refuses for another reason is reported and listed in the summary', async () => {
+    gl.failNext('POST /projects/1/merge_requests/1/discussions', { status: 403, body: { message: '403 Forbidden' } });
+    const input = await gather();
+    const plan = planReview(input);
+    const res = await applyReview(api, input, plan, opts);
+    expect(res.failures).toHaveLength(1);
+    expect(res.failures[0]).toMatchObject({ action: 'create', fingerprint: plan.create[0].fingerprint });
+    expect(res.inlineFailed).toEqual([plan.create[0].fingerprint]);
+    expect(res.inlineRejected).toEqual([]);
+    expect(res.created).toBe(plan.create.length - 1);
+    const summary = summaries()[0].notes[0].body;
+    expect(summary).toContain('here (the inline comment failed; retried on the next run)');
+    expect(parseSummaryState(summary)?.rej).toBeUndefined();
+    // The next run tries again and succeeds; the summary is edited in place.
+    const next = await gather();
+    const plan2 = planReview(next);
+    expect(plan2.create.map((c) => c.fingerprint)).toEqual([plan.create[0].fingerprint]);
+    const res2 = await applyReview(api, next, plan2, opts);
+    expect(res2).toMatchObject({ created: 1, summary: 'edited', failures: [] });
+    expect(botDiffNotes()).toHaveLength(plan.create.length);
   });
 
   it('a create that landed but whose answer was lost is not duplicated', async () => {

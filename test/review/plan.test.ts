@@ -145,6 +145,20 @@ describe('planReview', () => {
   });
 });
 
+describe('planReview robustness', () => {
+  it('keeps a finding with an unusual fingerprint in the summary only, and shows evaluation notes', () => {
+    const odd = { ...A, fingerprint: 'has spaces --> <b>' };
+    const ev = head(odd);
+    ev.notes.push('.gitlab-ci.yml:1: include `ci/x.yml` could not be read');
+    const plan = planReview(reviewInput({ head: ev, diffs, notes: ['live checks skipped: no token'] }));
+    expect(plan.create).toEqual([]);
+    expect(plan.summary.body).toContain('`.gitlab-ci.yml:7`');
+    expect(plan.summary.body).not.toContain('has spaces');
+    expect(plan.summary.body).toContain('include `ci/x.yml` could not be read');
+    expect(plan.summary.body).toContain('live checks skipped: no token');
+  });
+});
+
 describe('statusDescription', () => {
   it('reads like the spec and stays within 255 characters', () => {
     expect(statusDescription(2, 3, 0)).toBe('2 blocking, 3 warnings');
