@@ -73,13 +73,20 @@ function strings(node: YNode | undefined, out: string[], depth = 0): void {
  * from the environment without any reference; such implicit use cannot be seen in YAML.
  */
 export function referencesVariable(job: Job, key: string): boolean {
-  const texts: string[] = [];
-  strings(job.node, texts);
-  for (const v of job.variables.values()) texts.push(v.value);
+  let texts = jobTexts.get(job);
+  if (!texts) {
+    texts = [];
+    strings(job.node, texts);
+    for (const v of job.variables.values()) texts.push(v.value);
+    jobTexts.set(job, texts);
+  }
   const esc = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const re = new RegExp(`\\$(?:${esc}(?![A-Za-z0-9_])|\\{${esc}\\})|%${esc}%`);
   return texts.some((t) => re.test(t));
 }
+
+/** The strings of each job, collected once per evaluation (many variables × many jobs). */
+const jobTexts = new WeakMap<Job, string[]>();
 
 /** `rootLocation` with the setting's name in the message is how settings findings point. */
 export const SETTINGS_KEY = 'project-settings';
