@@ -1,6 +1,6 @@
 import type { Finding } from '../findings/finding.js';
 import type { Policy } from '../policy/types.js';
-import { tagTier } from '../rules/deploy.js';
+import { deployInfo, tagTier } from '../rules/deploy.js';
 import type { Evaluation } from '../rules/engine.js';
 import type { RuleMeta } from '../rules/meta.js';
 import { docsPath } from '../rules/meta.js';
@@ -254,12 +254,12 @@ function tierLabel(tags: readonly string[], policy: Policy | undefined): { key: 
 
 /**
  * A `flowchart LR` of which jobs run in which untrusted contexts on which runner tier. Jobs are
- * grouped by (untrusted contexts, tier); groups from untrusted contexts onto a build or deploy
- * tier are drawn as dangerous. At most `maxJobs` job names are listed, then "… and N more".
+ * grouped by (untrusted contexts, tier); deploy jobs are marked 🚀; groups that untrusted
+ * contexts reach on a build or deploy tier, or that hold a deploy job, are drawn as dangerous. At most `maxJobs` job names are listed, then "… and N more".
  */
 export function renderTrustGraph(ev: Pick<Evaluation, 'pipeline' | 'trust'>, opts: TrustGraphOptions = {}): string {
   const maxJobs = opts.maxJobs ?? 40;
-  interface Group { untrusted: ContextId[]; trustedOnly: boolean; tier: ReturnType<typeof tierLabel>; jobs: string[] }
+  interface Group { untrusted: ContextId[]; trustedOnly: boolean; tier: ReturnType<typeof tierLabel>; jobs: { name: string; deploy: boolean }[]; deploys: number }
   const groups = new Map<string, Group>();
   let idle = 0;
   for (const job of ev.pipeline.jobs) {
@@ -272,14 +272,18 @@ export function renderTrustGraph(ev: Pick<Evaluation, 'pipeline' | 'trust'>, opt
     }
     const tier = tierLabel(job.tags, opts.policy);
     const key = `${untrusted.join(',')}|${tier.key}`;
-    const g = groups.get(key) ?? { untrusted, trustedOnly: untrusted.length === 0, tier, jobs: [] };
-    g.jobs.push(job.name);
+    const g = groups.get(key) ?? { untrusted, trustedOnly: untrusted.length === 0, tier, jobs: [], deploys: 0 };
+    const deploys = opts.policy && job.node ? deployInfo(job, opts.policy) !== undefined : false;
+    if (deploys) g.deploys += 1;
+    g.jobs.push({ name: job.name, deploy: deploys });
     groups.set(key, g);
   }
+  // Untrusted contexts reaching a build/deploy tier, or a deploy job: drawn red.
+  const isDangerous = (g: Group) => !g.trustedOnly && (g.tier.dangerous || g.deploys > 0);
   // Dangerous groups first, then the biggest: what matters survives the cap.
   const ordered = [...groups.values()].sort(
     (a, b) =>
-      Number(b.tier.dangerous && !b.trustedOnly) - Number(a.tier.dangerous && !a.trustedOnly) ||
+      Number(isDangerous(b)) - Number(isDangerous(a)) ||
       b.untrusted.length - a.untrusted.length ||
       b.jobs.length - a.jobs.length ||
       a.tier.key.localeCompare(b.tier.key),
@@ -303,11 +307,11 @@ export function renderTrustGraph(ev: Pick<Evaluation, 'pipeline' | 'trust'>, opt
       hiddenGroups += 1;
       return;
     }
-    const names = [...g.jobs].sort();
+    const names = [...g.jobs].sort((a, b) => Number(b.deploy) - Number(a.deploy) || a.name.localeCompare(b.name));
     const take = names.slice(0, maxJobs - shown);
     shown += take.length;
     const rest = names.length - take.length;
-    const label = take.map(mermaidText).join('<br/>') + (rest > 0 ? `<br/>… and ${rest} more` : '');
+    const label = take.map((j) => (j.deploy ? '🚀 ' : '') + mermaidText(j.name)).join('<br/>') + (rest > 0 ? `<br/>… and ${rest} more` : '');
     const gid = `g${gi}`;
     nodes.push(`  ${gid}["${label}"]`);
     const sources = g.trustedOnly ? ['trusted refs only'] : g.untrusted;
@@ -326,7 +330,7 @@ export function renderTrustGraph(ev: Pick<Evaluation, 'pipeline' | 'trust'>, opt
       nodes.push(`  ${tid}[["${mermaidText(g.tier.label)}"]]`);
     }
     edges.push(`  ${gid} --> ${tid}`);
-    if (g.tier.dangerous && !g.trustedOnly) dangerous.push(gid);
+    if (isDangerous(g)) dangerous.push(gid);
   });
   for (const [c, cid] of ctxIds) {
     const label = c === 'trusted refs only' ? 'trusted refs only' : `${c} (untrusted)`;

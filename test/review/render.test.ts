@@ -152,6 +152,19 @@ describe('renderTrustGraph', () => {
     expect(g).not.toMatch(new RegExp(`class .*\\b${releaseNode}\\b`));
   });
 
+  it('marks deploy jobs reached from untrusted contexts, whatever their tier', async () => {
+    const { lintPipeline } = await import('../../src/rules/run.js');
+    const { MemorySource } = await import('../../src/model/source.js');
+    const policy = builtinPolicy();
+    const yaml = 'build:\n  script: make\n  tags: [ci-general]\ndeploy:\n  script: ./d\n  environment: production\n  tags: [ci-general]\n  rules:\n    - if: $CI_COMMIT_BRANCH\n';
+    const ev = await lintPipeline(new MemorySource({ '.gitlab-ci.yml': yaml }), '.gitlab-ci.yml', { policy });
+    const g = renderTrustGraph(ev, { policy });
+    const deployNode = /\s(g\d+)\["🚀 deploy"\]/.exec(g)?.[1];
+    expect(deployNode).toBeDefined();
+    expect(g).toContain(`class ${deployNode} danger`);
+    expect(g).toMatch(/\s(g\d+)\["build"\]/);
+  });
+
   it('escapes job names that try to break out of a label or the code fence', () => {
     const evil = 'x"] --> pwn[("@all ``` <b>#|';
     const g = renderTrustGraph(evaluation({ jobs: [{ name: evil, untrusted: ['mr'] }] }));
