@@ -123,7 +123,7 @@ export async function runLiveChecks(api: GitLabApi, input: LiveCheckInput, opts:
     return p;
   }
 
-  async function require<K extends LiveDataKey>(key: K): Promise<LiveData[K]> {
+  async function need<K extends LiveDataKey>(key: K): Promise<LiveData[K]> {
     let r: Loaded<LiveData[K]>;
     try {
       r = await load(key);
@@ -160,7 +160,7 @@ export async function runLiveChecks(api: GitLabApi, input: LiveCheckInput, opts:
       evaluation,
       policy,
       options,
-      load: require,
+      load: need,
       note: (text) => notes.push(text),
       skipPart: (needs, reason) => skipped.push({ check: id, needs, reason }),
       report: (r) => {
