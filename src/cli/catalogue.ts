@@ -2,8 +2,9 @@ import type { RuleMeta } from '../rules/meta.js';
 import { pipelineRuleMetas } from '../rules/index.js';
 import { runnerRules } from '../runner/check.js';
 import { policyRuleMetas } from '../policy/rules.js';
+import { liveRuleMetas } from '../live/catalogue.js';
 
-/** Every rule tierguard can report, pipeline rules first (SPEC order), then runner and policy rules. */
+/** Every rule tierguard can report, in SPEC order: pipeline, live, runner, then the policy system's own. */
 export function allRuleMetas(): RuleMeta<any>[] {
-  return [...pipelineRuleMetas(), ...runnerRules.map((r) => r.meta), ...policyRuleMetas];
+  return [...pipelineRuleMetas(), ...liveRuleMetas(), ...runnerRules.map((r) => r.meta), ...policyRuleMetas];
 }

@@ -35,6 +35,9 @@ Options (lint, check-runner):
   --contexts              lint: print the job x trust-context table first
   --templates DIR         lint: resolve include:template from a directory of GitLab templates
   --ci-file NAME          lint: root CI file inside a checkout (default .gitlab-ci.yml)
+  --gitlab-url URL --project PATH
+                          lint: also run the live checks against the project's real runners,
+                          protected environments, variables and settings (token: GITLAB_TOKEN)
 
 Exit codes: 0 nothing blocks, 1 a blocking finding, 2 usage or policy error.
 `;
@@ -119,16 +122,36 @@ async function lintCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...COMMON_OPTIONS, contexts: { type: 'boolean' }, templates: { type: 'string' }, 'ci-file': { type: 'string' } },
+    options: {
+      ...COMMON_OPTIONS,
+      contexts: { type: 'boolean' },
+      templates: { type: 'string' },
+      'ci-file': { type: 'string' },
+      'gitlab-url': { type: 'string' },
+      project: { type: 'string' },
+    },
   });
   const format = parseFormat(values.format);
   const policy = policyFromArgs(values, io.cwd);
+  const live = values['gitlab-url'] !== undefined || values.project !== undefined;
+  if (live) {
+    if (!values['gitlab-url'] || !values.project) throw new UsageError('live checks need both --gitlab-url URL and --project PATH');
+    if (!/^https?:\/\//.test(values['gitlab-url'])) throw new UsageError('--gitlab-url must be an http(s) URL');
+    if (!io.env.GITLAB_TOKEN) throw new UsageError('live checks read the token from GITLAB_TOKEN, which is not set');
+    if (positionals.length > 1) throw new UsageError('live checks judge one checkout: give at most one PATH');
+  }
   const run = await lintTargets(positionals.length ? positionals : ['.'], io.cwd, {
     policy,
     defaultBranch: values['default-branch'] ?? 'main',
     templatesDir: values.templates ? path.resolve(io.cwd, values.templates) : undefined,
     ciFile: values['ci-file'],
   });
+  if (live && run.evaluations[0]) {
+    const { liveLint } = await import('./live.js');
+    const r = await liveLint({ gitlabUrl: values['gitlab-url']!, token: io.env.GITLAB_TOKEN!, project: values.project!, evaluation: run.evaluations[0], policy });
+    run.findings.push(...r.findings);
+    run.notes.push(...r.notes);
+  }
   io.stdout.write(renderLint(run, format, { contexts: values.contexts, color: values.color }));
   return summarize(run.findings).blocking > 0 ? EXIT.blocking : EXIT.ok;
 }

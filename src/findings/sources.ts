@@ -41,23 +41,41 @@ export class SourceFiles {
     return this.maskLine(file, line, raw);
   }
 
+  /**
+   * The 1-based line as written, secrets included: for locating positions only, never for
+   * output (use `line()` for anything shown).
+   */
+  rawLine(file: string, line: number): string | undefined {
+    return this.lines.get(file)?.[line - 1];
+  }
+
   /** Any text that may contain a secret value from this file (masks the literal values). */
   maskText(text: string): string {
     let out = text;
     for (const [file, locs] of this.secrets) {
       for (const loc of locs) {
-        const value = this.rawRange(file, loc);
-        if (value && value.length >= 4) out = out.split(value).join(maskValue(value));
+        for (const value of this.rawSegments(file, loc)) {
+          if (value.length >= 4) out = out.split(value).join(maskValue(value));
+        }
       }
     }
     return out;
   }
 
-  private rawRange(file: string, loc: SourceLocation): string | undefined {
+  /** The secret's text, one piece per source line it spans (trimmed, so a block's indentation does not matter). */
+  private rawSegments(file: string, loc: SourceLocation): string[] {
     const lines = this.lines.get(file);
-    if (!lines) return undefined;
-    if (loc.line !== loc.endLine) return undefined;
-    return lines[loc.line - 1]?.slice(loc.column - 1, loc.endColumn - 1);
+    if (!lines) return [];
+    const out: string[] = [];
+    for (let n = loc.line; n <= loc.endLine; n++) {
+      const text = lines[n - 1];
+      if (text === undefined) continue;
+      const start = n === loc.line ? loc.column - 1 : 0;
+      const end = n === loc.endLine ? loc.endColumn - 1 : text.length;
+      const piece = text.slice(start, end).trim();
+      if (piece) out.push(piece);
+    }
+    return out;
   }
 
   private maskLine(file: string, lineNo: number, raw: string): string {

@@ -175,13 +175,12 @@ function collectScriptLines(job: Job): ScriptLine[] {
 export function locateInScript(sources: SourceFiles, line: ScriptLine, index: number, length: number): SourceLocation {
   const before = line.text.slice(0, index);
   const lineOffset = before.split('\n').length - 1;
-  const lineStart = before.lastIndexOf('\n') + 1;
   const needle = line.text.slice(index, index + Math.max(1, length)).split('\n')[0];
-  const first = sources.line(line.loc.file, line.loc.line) ?? '';
+  const first = sources.rawLine(line.loc.file, line.loc.line) ?? '';
   const isBlock = /^[|>]/.test(first.slice(line.loc.column - 1));
   const candidates = isBlock ? [line.loc.line + 1 + lineOffset] : [line.loc.line + lineOffset, line.loc.line];
   for (const ln of candidates) {
-    const src = sources.line(line.loc.file, ln);
+    const src = sources.rawLine(line.loc.file, ln);
     if (src === undefined) continue;
     const from = ln === line.loc.line ? line.loc.column - 1 : 0;
     const col = src.indexOf(needle, from);
@@ -189,7 +188,6 @@ export function locateInScript(sources: SourceFiles, line: ScriptLine, index: nu
       return { file: line.loc.file, line: ln, column: col + 1, endLine: ln, endColumn: col + 1 + needle.length };
     }
   }
-  void lineStart;
   return line.loc;
 }
 

@@ -19,6 +19,7 @@ import pullPolicyWeak from './pipeline/pull-policy-weak.js';
 import unpinnedInclude from './pipeline/unpinned-include.js';
 import dindTlsDisabled from './pipeline/dind-tls-disabled.js';
 import debugTraceEnabled from './pipeline/debug-trace-enabled.js';
+import curlPipeShell from './pipeline/curl-pipe-shell.js';
 import triggerForwardsVariables from './pipeline/trigger-forwards-variables.js';
 import ciConfigInvalid from './pipeline/ci-config-invalid.js';
 
@@ -46,6 +47,7 @@ export const pipelineRules: PipelineRule<any>[] = [
   unpinnedInclude,
   dindTlsDisabled,
   debugTraceEnabled,
+  curlPipeShell,
   triggerForwardsVariables,
   ciConfigInvalid,
 ];

@@ -81,6 +81,6 @@ export interface PipelineRule<O = Record<string, unknown>> {
 }
 
 /** Identity helper that keeps the options type (`export default defineRule({...})`). */
-export function defineRule<O>(rule: PipelineRule<O>): PipelineRule<O> {
+export function defineRule<O = Record<string, unknown>>(rule: PipelineRule<O>): PipelineRule<O> {
   return rule;
 }

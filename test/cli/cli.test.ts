@@ -138,3 +138,19 @@ describe('the installed bin', () => {
     expect(stdout).toContain('deploy-prod');
   });
 });
+
+describe('tierguard lint live checks flags', () => {
+  it('needs both --gitlab-url and --project, an http(s) URL and GITLAB_TOKEN', async () => {
+    expect((await run(['lint', '--project', 'g/p'])).err).toContain('need both --gitlab-url URL and --project PATH');
+    expect((await run(['lint', '--gitlab-url', 'ftp://x', '--project', 'g/p'])).err).toContain('must be an http(s) URL');
+    const r = await run(['lint', '--gitlab-url', 'https://gitlab.example.com', '--project', 'g/p']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('GITLAB_TOKEN');
+  });
+
+  it('lists live rules in the catalogue', async () => {
+    const r = await run(['rules']);
+    expect(r.out).toMatch(/live rules\n/);
+    expect(r.out).toMatch(/deploy-runner-unprotected\s+error/);
+  });
+});

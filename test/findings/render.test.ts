@@ -45,3 +45,15 @@ describe('renderFindings', () => {
     );
   });
 });
+
+describe('SourceFiles.maskText with a secret spanning several lines', () => {
+  it('masks every line of a private-key block quoted in any text', async () => {
+    const { SourceFiles } = await import('../../src/findings/sources.js');
+    const s = new SourceFiles();
+    s.add('ci.yml', 'KEY: |\n  -----BEGIN PRIVATE KEY-----\n  MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n  -----END PRIVATE KEY-----\n');
+    s.addSecret({ file: 'ci.yml', line: 2, column: 3, endLine: 4, endColumn: 28 });
+    const out = s.maskText('quoted: MIIEvQIBADANBgkqhkiG9w0BAQEFAASC and more');
+    expect(out).not.toContain('MIIEvQIBADANBgkqhkiG9w0BAQEFAASC');
+    expect(s.line('ci.yml', 3)).toBe('*'.repeat(34));
+  });
+});
