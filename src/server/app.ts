@@ -3,7 +3,7 @@
  * without listening (tests use `app.inject()`); server.ts listens.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { GitLabApi } from '../gitlab/types.js';
 import type { ServiceConfig } from './config.js';
@@ -43,7 +43,7 @@ export async function buildApp(deps: AppDeps): Promise<TierguardApp> {
     bodyLimit: deps.config.BODY_LIMIT ?? 1024 * 1024,
     // Every log line of a delivery carries its id (GitLab's per-delivery UUID, else the
     // Idempotency-Key, else a fresh one).
-    requestIdLogLabel: 'deliveryId',
+    logController: new LogController({ requestIdLogLabel: 'deliveryId' }),
     genReqId: (req) => {
       const h = (n: string) => {
         const v = req.headers[n];
@@ -51,7 +51,6 @@ export async function buildApp(deps: AppDeps): Promise<TierguardApp> {
       };
       return h('x-gitlab-webhook-uuid') ?? h('idempotency-key') ?? h('x-gitlab-event-uuid') ?? randomUUID();
     },
-    disableRequestLogging: false,
     return503OnClosing: true,
   }) as unknown as TierguardApp;
   app.decorate('markDraining', () => {

@@ -31,27 +31,17 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     for (const secret of secrets) out = out.split(secret).join('[REDACTED]');
     return out;
   };
+  // The last line of defence: every serialised line is scrubbed of the literal secrets
+  // before it reaches the destination (redact paths cover the known places).
+  const target: DestinationStream = opts.destination ?? pino.destination({ dest: 1, sync: false });
+  const destination: DestinationStream = secrets.length ? { write: (line: string) => target.write(scrub(line)) } : target;
   return pino(
     {
       level: opts.level ?? 'info',
       base: { service: 'tierguard' },
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
-      hooks: {
-        // Messages and interpolated arguments are scrubbed too (an error message could quote one).
-        logMethod(args, method) {
-          method.apply(this, args.map((a) => (typeof a === 'string' ? scrub(a) : a)) as Parameters<typeof method>);
-        },
-      },
-      formatters: {
-        log(obj) {
-          if (secrets.length === 0) return obj;
-          const text = JSON.stringify(obj);
-          const clean = scrub(text);
-          return clean === text ? obj : (JSON.parse(clean) as Record<string, unknown>);
-        },
-      },
     },
-    opts.destination,
+    destination,
   );
 }
 
