@@ -2,6 +2,7 @@
  * End to end: the real server on loopback against the fake GitLab on loopback, driven by
  * webhook payloads shaped like GitLab's samples.
  */
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/server/config.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
@@ -281,5 +282,57 @@ describe('tierguard serve end to end', () => {
     expect(metrics).toMatch(/tierguard_gitlab_calls_total\{route="GET \/projects\/:id\/merge_requests\/:iid",status="200"\} 1/);
     expect(metrics).toMatch(/tierguard_evaluation_duration_seconds_count\{result="failed"\} 1/);
     expect(metrics).toMatch(/tierguard_queue_depth 0/);
+  });
+
+  it('a changed include counts as a CI change; a changed YAML file nothing includes does not', async () => {
+    await start();
+    const root = 'include:\n  - local: ci/deploy.yml\n' + CLEAN_CI;
+    const project = gl.addProject({ path: 'acme/app' });
+    const deployJob = UNSAFE_CI.slice(UNSAFE_CI.indexOf('deploy:\n'));
+    const viaInclude = gl.addMergeRequest(project.id, {
+      base: { '.gitlab-ci.yml': root.replace('[test]', '[test, deploy]'), 'ci/deploy.yml': '.placeholder:\n  script: [true]\n' },
+      head: { '.gitlab-ci.yml': root.replace('[test]', '[test, deploy]'), 'ci/deploy.yml': deployJob },
+      headPipeline: true,
+    });
+    const unrelated = gl.addMergeRequest(project.id, {
+      base: { '.gitlab-ci.yml': CLEAN_CI, 'docs/mkdocs.yml': 'site_name: a\n' },
+      head: { '.gitlab-ci.yml': CLEAN_CI, 'docs/mkdocs.yml': 'site_name: b\n' },
+      headPipeline: true,
+    });
+    await deliver('Merge Request Hook', mrHook(gl, viaInclude, { action: 'open' }));
+    await deliver('Merge Request Hook', mrHook(gl, unrelated, { action: 'open' }));
+    await server.queue.drain();
+    expect(statusesOf(viaInclude.headSha).at(-1)!.state).toBe('failed');
+    expect(inline(viaInclude).every((d) => d.notes[0].position!.new_path === 'ci/deploy.yml')).toBe(true);
+    expect(inline(viaInclude).length).toBeGreaterThan(0);
+    expect(statusesOf(unrelated.headSha).map((s) => [s.state, s.description])).toEqual([['success', 'no CI configuration changes']]);
+    expect(unrelated.discussions).toHaveLength(0);
+  });
+
+  it('a runner config.toml changed in the MR is judged', async () => {
+    await start();
+    const toml = readFileSync(new URL('../fixtures/runner/realistic-bad.toml', import.meta.url), 'utf8');
+    const { mr } = setup({ '.gitlab-ci.yml': CLEAN_CI, 'README.md': 'a\n' }, { '.gitlab-ci.yml': CLEAN_CI, 'README.md': 'a\n', 'ops/runner/config.toml': toml });
+    await deliver('Merge Request Hook', mrHook(gl, mr, { action: 'open' }));
+    await server.queue.drain();
+    const last = statusesOf(mr.headSha).at(-1)!;
+    expect(last.state).toBe('failed');
+    expect(last.description).toMatch(/blocking/);
+    expect(inline(mr).some((d) => d.notes[0].position!.new_path === 'ops/runner/config.toml')).toBe(true);
+  });
+
+  it('a target branch change is re-evaluated; closing the server drains the work in progress', async () => {
+    await start();
+    const { mr } = setup({ '.gitlab-ci.yml': CLEAN_CI }, { '.gitlab-ci.yml': UNSAFE_CI });
+    const res = await deliver('Merge Request Hook', mrHook(gl, mr, { action: 'update', targetBranchChange: true }));
+    expect(res.status).toBe(202);
+    await server.close();
+    expect(statusesOf(mr.headSha).at(-1)!.state).toBe('failed');
+    expect(summaries(mr)).toHaveLength(1);
+    const after = await fetch(`${server.url}/healthz`).then(
+      () => 'answered',
+      () => 'refused',
+    );
+    expect(after).toBe('refused');
   });
 });
