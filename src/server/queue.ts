@@ -203,5 +203,5 @@ export class MemoryQueue implements WorkQueue {
 /** The job to keep of two for the same MR: the later event (receivedAt), ties → the newer call. */
 function newer(a: ReviewJob | undefined, b: ReviewJob): ReviewJob {
   if (!a) return b;
-  return b.receivedAt >= a.receivedAt ? b : { ...a, reason: a.reason };
+  return b.receivedAt >= a.receivedAt ? b : a;
 }
