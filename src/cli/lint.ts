@@ -31,7 +31,8 @@ export interface LintTargetOptions {
 }
 
 const RUNNER_SCAN_LIMIT = 2000;
-const SKIP_DIRS = new Set(['.git', 'node_modules', 'vendor', 'dist', 'build', 'target']);
+/** Not scanned for runner configs: dependencies, build output and test fixtures (deliberately bad examples). */
+const SKIP_DIRS = new Set(['.git', 'node_modules', 'vendor', 'dist', 'build', 'target', 'fixtures', '__fixtures__', 'testdata']);
 
 /**
  * `tierguard lint PATH…`: a directory is a checkout (its root CI file, local includes from
