@@ -83,6 +83,19 @@ const EnvSchema = z.object({
     .transform((v) => (v ? v : undefined)),
   /** Largest webhook body in bytes (default 1 MiB). */
   BODY_LIMIT: intIn('BODY_LIMIT', 1024, 64 * 1024 * 1024, 1024 * 1024),
+  /** Live checks (runners, environments, variables, settings as GitLab has them): on by default, "off" disables. */
+  LIVE_CHECKS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const t = (v ?? '').trim().toLowerCase();
+      if (t === '' || t === 'on' || t === 'true' || t === '1') return true;
+      if (t === 'off' || t === 'false' || t === '0') return false;
+      ctx.addIssue({ code: 'custom', message: 'must be "on" or "off"' });
+      return z.NEVER;
+    }),
+  /** How long the live data of a project (runner list, variables…) is reused, in seconds (default 60; 0: not cached). */
+  LIVE_CACHE_TTL_SECONDS: intIn('LIVE_CACHE_TTL_SECONDS', 0, 86_400, 60),
 });
 
 export type ServiceConfig = z.output<typeof EnvSchema>;
