@@ -9,15 +9,20 @@ import type { Finding } from '../findings/finding.js';
 import { SourceFiles } from '../findings/sources.js';
 import { FileCache, GitLabConfigSource, type RemoteFetchOptions } from '../gitlab/config-source.js';
 import { GitLabError } from '../gitlab/errors.js';
-import type { GitLabApi, GitLabMergeRequest, GitLabProject } from '../gitlab/types.js';
+import type { ReadResult } from '../model/source.js';
+import { LiveCache, runLiveChecks, type LiveCheckResult } from '../live/index.js';
+import type { GitLabApi, GitLabDiscussion, GitLabMergeRequest, GitLabProject } from '../gitlab/types.js';
 import { PolicyError } from '../policy/errors.js';
 import { applyProjectOverride, projectOverrideFindings, PROJECT_POLICY_FILE } from '../policy/project.js';
 import type { Policy } from '../policy/types.js';
 import { applyReview } from '../review/apply.js';
 import { planReview } from '../review/plan.js';
+import { renderSummary, sameNoteBody } from '../review/render.js';
+import type { ReviewPlan } from '../review/types.js';
 import type { Evaluation } from '../rules/engine.js';
 import { lintPipeline } from '../rules/run.js';
 import { checkRunnerConfig, looksLikeRunnerConfig, MAX_RUNNER_CONFIG_BYTES } from '../runner/check.js';
+import type { ServiceConfig } from './config.js';
 import type { Metrics } from './metrics.js';
 import type { PolicyLoader } from './policies.js';
 import type { ReviewJob } from './queue.js';
@@ -39,6 +44,29 @@ export interface ReviewerOptions {
   today?: () => Date;
   /** Changed files looked at as possible runner configs (each is one raw read), default 50. */
   maxRunnerCandidates?: number;
+  /**
+   * Live checks (runners, protected environments, variables, settings as GitLab has them),
+   * with one LiveCache per reviewer. Off unless given: the composition root passes
+   * `liveOptionsFromConfig(config)` (LIVE_CHECKS, LIVE_CACHE_TTL_SECONDS).
+   */
+  live?: LiveReviewOptions | false;
+}
+
+export interface LiveReviewOptions {
+  /** TTL of the per-project live data cache in seconds (default 60; 0: no caching). */
+  cacheTtlSeconds?: number;
+  /** A cache to use instead of a new one (tests, or sharing between reviewers). */
+  cache?: LiveCache;
+}
+
+/** LIVE_CHECKS=off → false; else the cache TTL from LIVE_CACHE_TTL_SECONDS. */
+export function liveOptionsFromConfig(config: Pick<ServiceConfig, 'LIVE_CHECKS' | 'LIVE_CACHE_TTL_SECONDS'>): LiveReviewOptions | false {
+  return config.LIVE_CHECKS ? { cacheTtlSeconds: config.LIVE_CACHE_TTL_SECONDS } : false;
+}
+
+/** `skipped: <check> (needs <role/scope>): <reason>` — how a skipped live check is shown in the summary. */
+export function skippedLiveNote(s: { check: string; needs: string; reason: string }): string {
+  return `skipped: ${s.check} (needs ${s.needs}): ${s.reason}`;
 }
 
 export type ReviewOutcome =
@@ -60,6 +88,8 @@ export interface Reviewer {
 export function createReviewer(opts: ReviewerOptions): Reviewer {
   const { api, metrics } = opts;
   const cache = new FileCache();
+  const liveCache =
+    opts.live === undefined || opts.live === false ? undefined : (opts.live.cache ?? new LiveCache({ ttlMs: Math.max(0, opts.live.cacheTtlSeconds ?? 60) * 1000 }));
   /** project:iid → last head sha fully evaluated (stale events for older shas are skipped). */
   const done = new Map<string, string>();
   /** project:iid → where the last attempt set its status (for the failure report). */
@@ -151,6 +181,18 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
     const diffRefs = mr.diffRefs;
     lastTarget.set(key, { sha: headSha, ...(mr.headPipelineId !== null ? { pipelineId: mr.headPipelineId } : {}), webUrl: mr.webUrl });
 
+    // One listing of the MR's discussions per review (the no-CI check and the plan share it).
+    let discussions: Promise<GitLabDiscussion[]> | undefined;
+    const listDiscussionsOnce = (): Promise<GitLabDiscussion[]> => {
+      discussions ??= api.listDiscussions(job.projectId, job.mrIid);
+      discussions.catch(() => {
+        discussions = undefined;
+      });
+      return discussions;
+    };
+    const hasOwnDiscussions = async (): Promise<boolean> =>
+      (await listDiscussionsOnce()).some((d) => d.notes[0]?.authorId === botId && d.notes[0].body.includes('<!-- tierguard:'));
+
     try {
       const project = await api.getProject(job.projectId);
       await setStatus(job.projectId, mr, 'running', 'tierguard is evaluating the CI configuration');
@@ -168,7 +210,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
         return await noCiChanges(job, mr, log, 'CI configuration is outside this project');
       }
       const anyConfigish = [...changed].some((p) => CONFIG_EXT.test(p) || p === rootFile);
-      if (!anyConfigish && !(await hasOwnDiscussions(job))) return await noCiChanges(job, mr, log);
+      if (!anyConfigish && !(await hasOwnDiscussions())) return await noCiChanges(job, mr, log);
 
       const { policy, extraFindings: policyFindings, notes: policyNotes } = await projectPolicy(project, diffRefs.baseSha, log);
       const today = opts.today?.() ?? new Date();
@@ -188,9 +230,13 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       const readFiles = new Set<string>([rootFile, ...head.pipeline.files.map((f) => f.name), ...(base?.pipeline.files.map((f) => f.name) ?? [])]);
       const runner = await runnerConfigs(job.projectId, diffs, headSha, diffRefs.baseSha, policy, opts.maxRunnerCandidates ?? 50);
       const ciTouched = [...changed].some((p) => readFiles.has(p)) || runner.files.length > 0;
-      if (!ciTouched && !(await hasOwnDiscussions(job))) return await noCiChanges(job, mr, log);
+      if (!ciTouched && !(await hasOwnDiscussions())) return await noCiChanges(job, mr, log);
 
-      const existing = await api.listDiscussions(job.projectId, job.mrIid);
+      // Live checks judge the head configuration against what GitLab has now: their findings
+      // have no base counterpart, so they count as new (they describe the current state).
+      const live = liveCache ? await liveChecks(job.projectId, head, policy, today, log) : undefined;
+
+      const existing = await listDiscussionsOnce();
       const plan = planReview({
         projectId: job.projectId,
         mrIid: job.mrIid,
@@ -199,22 +245,23 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
         diffs,
         head,
         baseFindings: [...(base?.findings ?? []), ...runner.baseFindings],
-        extraFindings: [...runner.headFindings, ...policyFindings],
+        extraFindings: [...runner.headFindings, ...policyFindings, ...(live?.findings ?? [])],
         extraSources: runner.sources,
         existing,
         botUserId: me.id,
         policySources: policy.sources,
-        notes: [...head.notes, ...runner.notes, ...policyNotes],
+        notes: [...head.notes, ...runner.notes, ...policyNotes, ...(live?.notes ?? [])],
         blockOn: policy.review.blockOn,
         mrWebUrl: mr.webUrl,
       });
+      if (live && live.skipped.length > 0) markLiveSkipped(plan, live.skipped);
       const applied = await applyReview(api, { projectId: job.projectId, mrIid: job.mrIid }, plan, { paceMs: opts.paceMs ?? 1000, logger: log });
       const summaryNoteId = applied.summaryNoteId || plan.summary.noteId;
       const targetUrl = summaryNoteId !== undefined ? `${mr.webUrl}#note_${summaryNoteId}` : mr.webUrl;
       await setStatus(job.projectId, mr, plan.status.state, plan.status.description, targetUrl);
       await answerCheck(job.projectId, job.mrIid, headSha, plan.status.state === 'success', log);
 
-      for (const f of [...head.findings, ...runner.headFindings]) metrics?.findings.inc({ severity: f.severity });
+      for (const f of [...head.findings, ...runner.headFindings, ...(live?.findings ?? [])]) metrics?.findings.inc({ severity: f.severity });
       remember(key, headSha);
       return finish({
         result: plan.status.state,
@@ -243,10 +290,44 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
     return { result: 'no_ci_changes', sha: mr.sha };
   }
 
-  /** A previous run left discussions (e.g. the CI change was reverted): review fully to resolve them. */
-  async function hasOwnDiscussions(job: ReviewJob): Promise<boolean> {
-    const all = await api.listDiscussions(job.projectId, job.mrIid);
-    return all.some((d) => d.notes[0]?.authorId === botId && d.notes[0].body.includes('<!-- tierguard:'));
+  /**
+   * Run the live checks for the head evaluation. Checks the token cannot run come back as
+   * `skipped` (shown as such, never as passed); a failure of the checks as a whole (e.g. bad
+   * rule options in the policy) skips them all with the reason rather than failing the review.
+   */
+  async function liveChecks(
+    projectId: number,
+    head: Evaluation,
+    policy: Policy,
+    today: Date,
+    log: Logger,
+  ): Promise<{ findings: Finding[]; notes: string[]; skipped: LiveCheckResult['skipped'] }> {
+    let r: LiveCheckResult;
+    try {
+      r = await runLiveChecks(api, { projectId, evaluation: head, policy }, { cache: liveCache, today });
+    } catch (err) {
+      if (isTransientApi(err)) throw err;
+      log.warn({ err: errText(err) }, 'live checks could not run');
+      const skipped = [{ check: 'live checks', needs: 'a valid policy and GitLab access', reason: errText(err) }];
+      return { findings: [], notes: skipped.map(skippedLiveNote), skipped };
+    }
+    // runLiveChecks words its own skip lines; the summary shows them in one fixed form.
+    const own = new Set(r.skipped.map((s) => `Live check \`${s.check}\` skipped: ${s.reason} (needs ${s.needs}).`));
+    const notes = [...r.skipped.map(skippedLiveNote), ...r.notes.filter((n) => !own.has(n))];
+    if (r.skipped.length) log.info({ skipped: [...new Set(r.skipped.map((s) => s.check))] }, 'live checks skipped');
+    return { findings: r.findings, notes, skipped: r.skipped };
+  }
+
+  /** Load a file at a commit through the shared FileCache (same keys as GitLabConfigSource). */
+  async function rawAt(projectId: number, path: string, sha: string): Promise<string | null> {
+    const r: ReadResult = await cache.get(`${projectId}\0${sha}\0${path}`, async () => {
+      const text = await api.getRawFile(projectId, path, sha);
+      return text === null ? { status: 'missing' } : { status: 'ok', text };
+    });
+    if (r.status === 'ok') return r.text;
+    if (r.status === 'missing') return null;
+    // 'unavailable' (too large for an include, or no access): nothing tierguard can judge.
+    return null;
   }
 
   async function projectPolicy(project: GitLabProject, baseSha: string, log: Logger): Promise<{ policy: Policy; extraFindings: Finding[]; notes: string[] }> {
@@ -260,7 +341,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
     const notes: string[] = [];
     const extraFindings: Finding[] = [];
     // Read from the target branch at the base commit only: the MR must not weaken its own gate.
-    const text = await api.getRawFile(project.id, PROJECT_POLICY_FILE, baseSha);
+    const text = await rawAt(project.id, PROJECT_POLICY_FILE, baseSha);
     if (text !== null) {
       try {
         const r = applyProjectOverride(policy, PROJECT_POLICY_FILE, text, { rules: allRuleMetas() });
@@ -286,8 +367,9 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
     const out = { files: [] as string[], headFindings: [] as Finding[], baseFindings: [] as Finding[], sources: new SourceFiles(), notes: [] as string[] };
     const candidates = diffs.filter((d) => /\.(toml|ya?ml)$/i.test(d.newPath)).slice(0, max);
     for (const d of candidates) {
-      const headText = d.deletedFile ? null : await api.getRawFile(projectId, d.newPath, headSha);
-      const baseText = d.newFile ? null : await api.getRawFile(projectId, d.oldPath, baseSha);
+      // The CI files among them were read for the evaluation already: the FileCache serves them.
+      const headText = d.deletedFile ? null : await rawAt(projectId, d.newPath, headSha);
+      const baseText = d.newFile ? null : await rawAt(projectId, d.oldPath, baseSha);
       const isRunner = (f: string, t: string | null) => t !== null && Buffer.byteLength(t) <= MAX_RUNNER_CONFIG_BYTES && looksLikeRunnerConfig(f, t) !== undefined;
       if (!isRunner(d.newPath, headText) && !isRunner(d.oldPath, baseText)) continue;
       out.files.push(d.newPath);
@@ -333,6 +415,24 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
   }
 
   return { review, reportFailure, botUserId: () => botId };
+}
+
+/**
+ * Live checks that could not run are not a pass: the status description and the summary's
+ * headline say how many were skipped (the summary lists which and why).
+ */
+function markLiveSkipped(plan: ReviewPlan, skipped: readonly { check: string }[]): void {
+  const n = new Set(skipped.map((s) => s.check)).size;
+  const suffix = `; ${n} live check${n === 1 ? '' : 's'} skipped (not verified)`;
+  const max = 255;
+  const base = plan.status.description;
+  const description = base.length + suffix.length <= max ? base + suffix : base.slice(0, max - suffix.length - 1) + '…' + suffix;
+  plan.status = { ...plan.status, description };
+  if (plan.summaryInput) {
+    plan.summaryInput = { ...plan.summaryInput, status: plan.status };
+    const body = renderSummary(plan.summaryInput);
+    plan.summary = { ...plan.summary, body, ...(plan.summary.previousBody !== undefined ? { unchanged: sameNoteBody(plan.summary.previousBody, body) } : {}) };
+  }
 }
 
 function isTransientApi(err: unknown): boolean {
