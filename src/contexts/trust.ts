@@ -16,20 +16,7 @@ import { jobReachInput, reachJob, trustedContexts, untrustedContexts, type JobRe
 export function pipelineTrust(pipeline: Pipeline, policy: Policy, defaultBranch: string): (job: Job) => JobTrust {
   const contexts = buildContexts(contextOptionsFromPolicy(policy, defaultBranch));
   const workflowRules = pipeline.workflow?.entries.get('rules')?.value;
-  const namesOf = new WeakMap<object, string[]>();
-  const keys = new WeakMap<object, string>();
-  // Copies made by `!reference` flattening keep each rule's source position and content,
-  // so the key is position + content: equal keys give equal outcomes, deciding lines included.
-  const keyOf = (n: YNode | undefined): string => {
-    if (!n) return '-';
-    let k = keys.get(n);
-    if (k === undefined) {
-      const items = n.kind === 'seq' ? n.items : [n];
-      k = items.map((i) => `${i.loc.file}:${i.loc.line}:${i.loc.column}`).join(',') + JSON.stringify(toJS(n));
-      keys.set(n, k);
-    }
-    return k;
-  };
+
   const memo = new Map<string, JobReach>();
   const workflowNames = variableNames(workflowRules, namesOf);
 
@@ -51,6 +38,23 @@ export function pipelineTrust(pipeline: Pipeline, policy: Policy, defaultBranch:
       trusted: trustedContexts(byContext, contexts) as ContextId[],
     };
   };
+}
+
+// Nodes are immutable once built, so these per-node results are kept across evaluations.
+const namesOf = new WeakMap<object, string[]>();
+const keys = new WeakMap<object, string>();
+
+// Copies made by `!reference` flattening keep each rule's source position and content,
+// so the key is position + content: equal keys give equal outcomes, deciding lines included.
+function keyOf(n: YNode | undefined): string {
+  if (!n) return '-';
+  let k = keys.get(n);
+  if (k === undefined) {
+    const items = n.kind === 'seq' ? n.items : [n];
+    k = items.map((i) => `${i.loc.file}:${i.loc.line}:${i.loc.column}`).join(',') + JSON.stringify(toJS(n));
+    keys.set(n, k);
+  }
+  return k;
 }
 
 /** Every `$NAME` written anywhere in a rules / only / except node (memoised per node). */

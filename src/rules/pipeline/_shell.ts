@@ -301,6 +301,14 @@ function siteKey(loc: SourceLocation): string {
  * A value inherited through `extends` is reported under the first key that holds it.
  */
 export function variableSites(p: Pipeline): VariableSite[] {
+  // Several rules walk the same sites: compute once per (immutable) pipeline.
+  let v = variableSiteCache.get(p);
+  if (!v) variableSiteCache.set(p, (v = computeVariableSites(p)));
+  return v;
+}
+const variableSiteCache = new WeakMap<Pipeline, VariableSite[]>();
+
+function computeVariableSites(p: Pipeline): VariableSite[] {
   const out: VariableSite[] = [];
   const seen = new Set<string>();
   const jobNames = new Set(p.jobs.map((j) => j.name));
@@ -362,6 +370,13 @@ export function scriptLinesOf(node: YMap): ScriptLine[] {
  * (credentials), where a hidden job's script counts even if no job extends it.
  */
 export function scriptSites(p: Pipeline): ScriptSite[] {
+  let v = scriptSiteCache.get(p);
+  if (!v) scriptSiteCache.set(p, (v = computeScriptSites(p)));
+  return v;
+}
+const scriptSiteCache = new WeakMap<Pipeline, ScriptSite[]>();
+
+function computeScriptSites(p: Pipeline): ScriptSite[] {
   const out: ScriptSite[] = [];
   const seen = new Set<string>();
   const jobNames = new Set(p.jobs.map((j) => j.name));
