@@ -75,7 +75,7 @@ const EnvSchema = z.object({
       }
       return ids;
     }),
-  /** Recorded for the Redis queue (another issue); the in-memory queue is used today. */
+  /** Set: the review queue lives in Redis (BullMQ) and several replicas share it; unset: in memory, one replica. */
   REDIS_URL: z
     .string()
     .optional()

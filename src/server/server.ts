@@ -11,7 +11,8 @@ import type { ServiceConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPolicyLoader, type PolicyLoader } from './policies.js';
-import { MemoryQueue, type MemoryQueueOptions, type WorkQueue } from './queue.js';
+import { MemoryQueue, type MemoryQueueOptions, type ReviewJob, type WorkQueue } from './queue.js';
+import { RedisQueue, type RedisQueueOptions } from './queue-redis.js';
 import { createReviewer, errText, type Reviewer, type ReviewerOptions } from './review-mr.js';
 
 export interface StartServerOptions {
@@ -23,8 +24,10 @@ export interface StartServerOptions {
   /** Adapter tuning (tests keep retries tiny). */
   gitlab?: Partial<Omit<GitLabApiOptions, 'url' | 'token' | 'logger' | 'onCall'>>;
   queue?: Omit<MemoryQueueOptions, 'concurrency' | 'onFinalFailure' | 'onDepth' | 'onError'>;
-  /** A different WorkQueue implementation (e.g. Redis) instead of the in-memory one. */
+  /** A different WorkQueue implementation instead of the one the config selects. */
   workQueue?: WorkQueue;
+  /** Redis queue tuning when config.REDIS_URL is set (tests: key prefix, short locks). */
+  redisQueue?: Partial<Omit<RedisQueueOptions, 'url' | 'concurrency' | 'registry' | 'onFinalFailure' | 'onDepth' | 'onError' | 'onWarning'>>;
   reviewer?: Partial<Pick<ReviewerOptions, 'paceMs' | 'today' | 'remote' | 'maxRunnerCandidates'>>;
   /** Wait at most this long for work in progress on close (default 25 000 ms). */
   drainTimeoutMs?: number;
@@ -64,16 +67,26 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     statusCheckProjects: config.STATUS_CHECK_PROJECTS,
     ...opts.reviewer,
   });
-  const queue =
+  const queueHooks = {
+    concurrency: config.CONCURRENCY,
+    onDepth: (d: number) => metrics.queueDepth.set(d),
+    onError: (job: ReviewJob, err: unknown, willRetry: boolean) =>
+      logger.warn({ deliveryId: job.deliveryId, project: job.projectId, mr: job.mrIid, attempt: job.attempt, willRetry, err: errText(err) }, 'review attempt failed'),
+    onFinalFailure: (job: ReviewJob, err: unknown) => reviewer.reportFailure(job, err),
+  };
+  // One replica: in memory. REDIS_URL: BullMQ on Redis, shared by every replica.
+  const queue: WorkQueue =
     opts.workQueue ??
-    new MemoryQueue({
-      ...opts.queue,
-      concurrency: config.CONCURRENCY,
-      onDepth: (d) => metrics.queueDepth.set(d),
-      onError: (job, err, willRetry) =>
-        logger.warn({ deliveryId: job.deliveryId, project: job.projectId, mr: job.mrIid, attempt: job.attempt, willRetry, err: errText(err) }, 'review attempt failed'),
-      onFinalFailure: (job, err) => reviewer.reportFailure(job, err),
-    });
+    (config.REDIS_URL
+      ? new RedisQueue({
+          ...opts.queue,
+          ...opts.redisQueue,
+          ...queueHooks,
+          url: config.REDIS_URL,
+          registry: metrics.registry,
+          onWarning: (msg, detail) => logger.warn(detail ?? {}, msg),
+        })
+      : new MemoryQueue({ ...opts.queue, ...queueHooks }));
   queue.start(async (job) => {
     await reviewer.review(job);
   });
@@ -102,7 +115,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const { port } = app.server.address() as AddressInfo;
   const host = opts.host ?? config.HOST;
   const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`;
-  logger.info({ address, gitlab: config.GITLAB_URL, concurrency: config.CONCURRENCY, policyDir: config.POLICY_DIR }, 'tierguard listening');
+  logger.info({ address, gitlab: config.GITLAB_URL, concurrency: config.CONCURRENCY, policyDir: config.POLICY_DIR, queue: opts.workQueue ? 'custom' : config.REDIS_URL ? 'redis' : 'memory' }, 'tierguard listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -112,8 +125,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       await app.close();
       const timeout = opts.drainTimeoutMs ?? 25_000;
       let timer: NodeJS.Timeout | undefined;
+      // A durable (Redis) queue keeps waiting jobs for the other replicas: close() only waits
+      // for this replica's running jobs. The in-memory queue would drop them: drain first.
+      const durable = (queue as { durable?: boolean }).durable === true;
       const timedOut = await Promise.race([
-        queue.drain().then(() => false),
+        (durable ? Promise.resolve() : queue.drain()).then(() => false),
         new Promise<boolean>((r) => {
           timer = setTimeout(() => r(true), timeout);
         }),
