@@ -95,6 +95,8 @@ async function start(gitlabUrl: string, env: Record<string, string> = {}): Promi
     LOG_LEVEL: 'silent',
     CONCURRENCY: '2',
     REDIS_URL,
+    // These scenarios judge the YAML; live checks against GitLab state: test/server/live-review.test.ts.
+    LIVE_CHECKS: 'off',
     ...env,
   });
   const s = await startServer({
@@ -154,6 +156,8 @@ describe('two instances sharing Redis', () => {
     proxies.push(proxyA, proxyB);
     const a = await start(proxyA.url);
     const b = await start(proxyB.url);
+    expect(a.queue).toBeInstanceOf(RedisQueue);
+    expect(b.queue).toBeInstanceOf(RedisQueue);
 
     let k = 0;
     for (const mr of mrs) {
@@ -218,5 +222,38 @@ describe('two instances sharing Redis', () => {
     expect(inline(frozen)).toHaveLength(perFinding);
     const doneByB = await b.metrics.registry.getSingleMetricAsString('tierguard_evaluations_total');
     expect(doneByB).toMatch(/result="failed"/);
+  });
+
+  it('a job that keeps failing ends failed: retried, the MR status says so, counted in metrics', async () => {
+    prefix = freshPrefix();
+    gl = await startFakeGitLab();
+    const s = await start(gl.url);
+    const project = gl.addProject({ path: 'acme/broken' });
+    const mr = gl.addMergeRequest(project.id, { base: { '.gitlab-ci.yml': CLEAN_CI }, head: { '.gitlab-ci.yml': UNSAFE_CI }, headPipeline: true });
+    gl.failNext(`GET /projects/${project.id}/merge_requests/${mr.iid}/diffs`, { status: 500, count: 1000 });
+    expect((await deliver(s, mrHook(gl, mr, { action: 'open' }))).status).toBe(202);
+    await s.queue.drain();
+
+    const diffsCalls = gl.requests.filter((r) => r.path === `/projects/${project.id}/merge_requests/${mr.iid}/diffs`);
+    expect(diffsCalls.length).toBeGreaterThanOrEqual(3); // three attempts (each with its own HTTP retries)
+    const last = statusesOf(mr.headSha, project.id).at(-1);
+    expect(last?.state).toBe('failed');
+    expect(last?.description).toMatch(/^tierguard could not evaluate/);
+    expect(await (s.queue as RedisQueue).failedCount()).toBe(1);
+    const text = await s.metrics.registry.metrics();
+    expect(text).toContain('tierguard_review_jobs_failed_total 1');
+    expect(text).toContain('tierguard_queue_jobs{state="failed"} 1');
+    expect(text).toMatch(/tierguard_evaluations_total\{result="error"\} 3/);
+  });
+
+  it('the webhook answers 5xx, not 2xx, when Redis cannot store the delivery', async () => {
+    prefix = freshPrefix();
+    gl = await startFakeGitLab();
+    const s = await start(gl.url, { REDIS_URL: 'redis://127.0.0.1:1' });
+    const project = gl.addProject({ path: 'acme/app' });
+    const mr = gl.addMergeRequest(project.id, { base: { '.gitlab-ci.yml': CLEAN_CI }, head: { '.gitlab-ci.yml': UNSAFE_CI } });
+    const res = await deliver(s, mrHook(gl, mr, { action: 'open' }));
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    expect(gl.state.statuses).toEqual([]);
   });
 });
