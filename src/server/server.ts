@@ -13,7 +13,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { createPolicyLoader, type PolicyLoader } from './policies.js';
 import { MemoryQueue, type MemoryQueueOptions, type ReviewJob, type WorkQueue } from './queue.js';
 import { RedisQueue, type RedisQueueOptions } from './queue-redis.js';
-import { createReviewer, errText, type Reviewer, type ReviewerOptions } from './review-mr.js';
+import { createReviewer, errText, liveOptionsFromConfig, type Reviewer, type ReviewerOptions } from './review-mr.js';
 
 export interface StartServerOptions {
   config: ServiceConfig;
@@ -28,7 +28,7 @@ export interface StartServerOptions {
   workQueue?: WorkQueue;
   /** Redis queue tuning when config.REDIS_URL is set (tests: key prefix, short locks). */
   redisQueue?: Partial<Omit<RedisQueueOptions, 'url' | 'concurrency' | 'registry' | 'onFinalFailure' | 'onDepth' | 'onError' | 'onWarning'>>;
-  reviewer?: Partial<Pick<ReviewerOptions, 'paceMs' | 'today' | 'remote' | 'maxRunnerCandidates'>>;
+  reviewer?: Partial<Pick<ReviewerOptions, 'paceMs' | 'today' | 'remote' | 'maxRunnerCandidates' | 'live'>>;
   /** Wait at most this long for work in progress on close (default 25 000 ms). */
   drainTimeoutMs?: number;
 }
@@ -65,6 +65,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     metrics,
     policies: policyLoader,
     statusCheckProjects: config.STATUS_CHECK_PROJECTS,
+    live: liveOptionsFromConfig(config),
     ...opts.reviewer,
   });
   const queueHooks = {

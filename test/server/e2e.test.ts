@@ -22,6 +22,8 @@ async function start(env: Record<string, string> = {}): Promise<void> {
     POLICY_DIR: policyDir(),
     LOG_LEVEL: 'debug',
     CONCURRENCY: '2',
+    // These scenarios judge the YAML; live checks against GitLab state: test/server/live-review.test.ts.
+    LIVE_CHECKS: 'off',
     ...env,
   });
   server = await startServer({
