@@ -23,7 +23,7 @@ const MRS = Number(process.env.BENCH_MRS ?? 60);
 const WARMUP = 6;
 const CONCURRENCY = process.env.BENCH_CONCURRENCY ?? '4';
 /** Pause between GitLab writes (production default 1 000 ms): 0 measures CPU, > 0 the I/O-bound case. */
-const PACES = (process.env.BENCH_PACE_MS ?? '0,100').split(',').map(Number);
+const PACES = (process.env.BENCH_PACE_MS ?? '0,250').split(',').map(Number);
 
 let gl: FakeGitLab;
 let policies: string;

@@ -5,7 +5,7 @@
 // GitLab is TypeScript (test/support), so the driver runs under vitest with its own config
 // (bench/vitest.config.ts), never picked up by `npm test`. Needs Redis on 127.0.0.1:6379 (the
 // driver starts redis-server when it does not answer). Env: BENCH_MRS (60),
-// BENCH_CONCURRENCY (4), BENCH_PACE_MS ("0,100": pause between GitLab writes per scenario; production default 1000).
+// BENCH_CONCURRENCY (4), BENCH_PACE_MS ("0,250": pause between GitLab writes per scenario; production default 1000).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
