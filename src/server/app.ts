@@ -43,7 +43,9 @@ export async function buildApp(deps: AppDeps): Promise<TierguardApp> {
     bodyLimit: deps.config.BODY_LIMIT ?? 1024 * 1024,
     // Every log line of a delivery carries its id (GitLab's per-delivery UUID, else the
     // Idempotency-Key, else a fresh one).
-    logController: new LogController({ requestIdLogLabel: 'deliveryId' }),
+    // One line per delivery is enough ("webhook accepted"/"rejected"/"ignored", with its
+    // delivery id): fastify's two generic request lines tripled the logging cost of intake.
+    logController: new LogController({ requestIdLogLabel: 'deliveryId', disableRequestLogging: true }),
     genReqId: (req) => {
       const h = (n: string) => {
         const v = req.headers[n];
