@@ -105,7 +105,7 @@ async function start(gitlabUrl: string, env: Record<string, string> = {}): Promi
     host: '127.0.0.1',
     gitlab: { retry: { retries: 3, baseMs: 1, maxMs: 5 }, timeoutMs: 30_000, ambiguousSettleMs: 1 },
     queue: { retryBaseMs: 5, retryMaxMs: 20, maxAttempts: 3 },
-    redisQueue: { prefix, lockDurationMs: 800, stalledIntervalMs: 300, mrLockMs: 600, lockRetryMs: 20, closeTimeoutMs: 2000 },
+    redisQueue: { prefix, lockDurationMs: 1500, stalledIntervalMs: 300, mrLockMs: 1500, lockRetryMs: 20, closeTimeoutMs: 2000 },
     reviewer: { paceMs: 0 },
     drainTimeoutMs: 5000,
   });
