@@ -1,4 +1,4 @@
-import { toJS, type YNode } from '../model/node.js';
+import type { YNode } from '../model/node.js';
 import type { Job, Pipeline } from '../model/pipeline.js';
 import type { Policy } from '../policy/types.js';
 import type { JobTrust } from '../rules/types.js';
@@ -40,21 +40,25 @@ export function pipelineTrust(pipeline: Pipeline, policy: Policy, defaultBranch:
   };
 }
 
-// Nodes are immutable once built, so these per-node results are kept across evaluations.
+// Nodes are immutable once built, so these per-node results are kept across evaluations,
+// and a node's identity stands for its content and position.
 const namesOf = new WeakMap<object, string[]>();
-const keys = new WeakMap<object, string>();
+const ids = new WeakMap<object, number>();
+let nextId = 1;
+function idOf(n: YNode): number {
+  let id = ids.get(n);
+  if (id === undefined) ids.set(n, (id = nextId++));
+  return id;
+}
 
-// Copies made by `!reference` flattening keep each rule's source position and content,
-// so the key is position + content: equal keys give equal outcomes, deciding lines included.
+/**
+ * A key for a rules/only/except/when node: the identities of its items. Jobs that share rule
+ * lists (through `extends` or `!reference`) share the item nodes, so equal keys mean equal
+ * rules written at the same place, hence equal outcomes, deciding lines included.
+ */
 function keyOf(n: YNode | undefined): string {
   if (!n) return '-';
-  let k = keys.get(n);
-  if (k === undefined) {
-    const items = n.kind === 'seq' ? n.items : [n];
-    k = items.map((i) => `${i.loc.file}:${i.loc.line}:${i.loc.column}`).join(',') + JSON.stringify(toJS(n));
-    keys.set(n, k);
-  }
-  return k;
+  return n.kind === 'seq' ? 's' + n.items.map(idOf).join(',') : String(idOf(n));
 }
 
 /** Every `$NAME` written anywhere in a rules / only / except node (memoised per node). */
@@ -62,6 +66,14 @@ function variableNames(node: YNode | undefined, cache: WeakMap<object, string[]>
   if (!node) return [];
   const hit = cache.get(node);
   if (hit) return hit;
+  if (node.kind === 'seq' && node.items.length > 1) {
+    // Per item, so lists assembled from shared rules reuse the work.
+    const all = new Set<string>();
+    for (const it of node.items) for (const n of variableNames(it, cache)) all.add(n);
+    const list = [...all].sort();
+    cache.set(node, list);
+    return list;
+  }
   const out = new Set<string>();
   const walk = (n: YNode) => {
     if (n.kind === 'scalar') {

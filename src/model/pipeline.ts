@@ -265,7 +265,9 @@ function flatten(n: YSeq, level = 0): YSeq {
   if (!n.items.some((i) => i.kind === 'seq') || level >= MAX_REFERENCE_NESTING) return n;
   const items: YNode[] = [];
   for (const it of n.items) {
-    if (it.kind === 'seq') items.push(...flatten(it, level + 1).items.map((x) => (it.via ? withVia(x, it.via[it.via.length - 1]) : x)));
+    // Items stay the very nodes that were written (shared between the jobs that reference
+    // them); the list itself carries the `!reference` provenance.
+    if (it.kind === 'seq') items.push(...flatten(it, level + 1).items);
     else items.push(it);
   }
   return { ...n, items };
