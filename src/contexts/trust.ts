@@ -23,12 +23,16 @@ export function pipelineTrust(pipeline: Pipeline, policy: Policy, defaultBranch:
   return (job) => {
     const input = jobReachInput(job.node);
     // YAML variables are known values, unless they expand other variables (then unknown).
-    const variables: Record<string, string | undefined> = {};
-    for (const [name, v] of job.variables) variables[name] = v.expand && v.value.includes('$') ? undefined : v.value;
+    const known = (name: string): string | undefined => {
+      const v = job.variables.get(name);
+      return v === undefined || (v.expand && v.value.includes('$')) ? undefined : v.value;
+    };
     const names = [...workflowNames, ...variableNames(input.rules, namesOf), ...variableNames(input.only, namesOf), ...variableNames(input.except, namesOf)];
-    const key = [keyOf(input.rules), keyOf(input.only), keyOf(input.except), keyOf(input.when), ...names.map((n) => `${n}=${variables[n] ?? '\u0000'}`)].join('|');
+    const key = [keyOf(input.rules), keyOf(input.only), keyOf(input.except), keyOf(input.when), ...names.map((n) => `${n}=${known(n) ?? '\u0000'}`)].join('|');
     let byContext = memo.get(key);
     if (!byContext) {
+      const variables: Record<string, string | undefined> = {};
+      for (const name of job.variables.keys()) variables[name] = known(name);
       byContext = reachJob(input, { workflowRules, variables, contexts });
       memo.set(key, byContext);
     }

@@ -77,7 +77,20 @@ export interface VarRef {
 /** `$NAME`, `${NAME}`, PowerShell `$env:NAME` / `${env:NAME}`, cmd `%NAME%`. `$$` is an escaped `$`. */
 const VAR_REF = /\$\$|\$\{env:([A-Za-z_]\w*)\}|\$env:([A-Za-z_]\w*)|\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)|%([A-Za-z_]\w*)%/gi;
 
+const varRefCache = new Map<string, VarRef[]>();
+
+/** Memoised by text: jobs built from anchors and `extends` repeat the same lines. */
 export function varRefs(text: string): VarRef[] {
+  let hit = varRefCache.get(text);
+  if (!hit) {
+    if (varRefCache.size > 20_000) varRefCache.clear();
+    varRefCache.set(text, (hit = scanVarRefs(text)));
+  }
+  return hit;
+}
+
+function scanVarRefs(text: string): VarRef[] {
+  if (!text.includes('$') && !text.includes('%')) return [];
   const out: VarRef[] = [];
   VAR_REF.lastIndex = 0;
   for (let m = VAR_REF.exec(text); m; m = VAR_REF.exec(text)) {

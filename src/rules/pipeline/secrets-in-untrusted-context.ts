@@ -16,7 +16,20 @@ export interface VariableRef {
   length: number;
 }
 
+const refCache = new Map<string, VariableRef[]>();
+
+/** Memoised by text: jobs built from anchors and `extends` repeat the same script lines. */
 export function variableRefs(text: string): VariableRef[] {
+  let hit = refCache.get(text);
+  if (!hit) {
+    if (refCache.size > 20_000) refCache.clear();
+    refCache.set(text, (hit = scanVariableRefs(text)));
+  }
+  return hit;
+}
+
+function scanVariableRefs(text: string): VariableRef[] {
+  if (!text.includes('$') && !text.includes('%')) return [];
   const out: VariableRef[] = [];
   for (const m of text.matchAll(REF)) {
     const name = m[1] ?? m[2] ?? m[3] ?? m[4];
@@ -57,9 +70,15 @@ export default defineRule({
       job(job) {
         const trust = ctx.trust(job);
         if (trust.untrusted.length === 0) return;
-        const where = untrustedPhrase(trust);
-        const decider = decidingLocation(trust);
-        const related = decider ? [{ location: decider, message: 'the rule that lets it run in an untrusted context' }] : undefined;
+        // Phrased only when there is something to report.
+        let phrase: { where: string; related?: { location: SourceLocation; message: string }[] } | undefined;
+        const describe = () => {
+          if (!phrase) {
+            const decider = decidingLocation(trust);
+            phrase = { where: untrustedPhrase(trust), related: decider ? [{ location: decider, message: 'the rule that lets it run in an untrusted context' }] : undefined };
+          }
+          return phrase;
+        };
 
         for (const k of ['id_tokens', 'secrets'] as const) {
           const e = entry(job.node, k);
@@ -69,8 +88,8 @@ export default defineRule({
             at: e.keyLoc,
             job: job.name,
             keyPath: [k],
-            related,
-            message: `Job \`${job.name}\` requests ${what} and ${where}: code from an unprotected ref or merge request would receive them.`,
+            related: describe().related,
+            message: `Job \`${job.name}\` requests ${what} and ${describe().where}: code from an unprotected ref or merge request would receive them.`,
           });
         }
 
@@ -86,8 +105,8 @@ export default defineRule({
             keyPath: ['variables', name],
             discriminator: name,
             severity: 'warning',
-            related,
-            message: `Job \`${job.name}\` uses the credential-like variable \`$${name}\` (${where2}) and ${where}: make sure it is Protected (and Masked) so those pipelines never receive it.`,
+            related: describe().related,
+            message: `Job \`${job.name}\` uses the credential-like variable \`$${name}\` (${where2}) and ${describe().where}: make sure it is Protected (and Masked) so those pipelines never receive it.`,
           });
         };
         const definedInYaml = (name: string) => job.variables.has(name);
