@@ -160,3 +160,33 @@ describe('tierguard lint live checks flags', () => {
     expect(r.out).toMatch(/deploy-runner-unprotected\s+error/);
   });
 });
+
+describe('end to end on a realistic pipeline', () => {
+  const policies = path.join(here, '..', 'fixtures', 'cli', 'policies');
+  const summary = (out: string) =>
+    JSON.parse(out).findings.map((f: { ruleId: string; file: string; line: number; column: number; job: string; severity: string }) => `${f.ruleId} ${f.file}:${f.line}:${f.column} ${f.job} ${f.severity}`);
+
+  it('reports each trust problem once, at the line that causes it, including values from includes', async () => {
+    const r = await run(['lint', '--format', 'json']);
+    expect(r.code).toBe(1);
+    expect(summary(r.out)).toEqual([
+      'deploy-implicit-artifacts .gitlab-ci.yml:26:1 deploy-prod warning',
+      'deploy-not-manual .gitlab-ci.yml:26:1 deploy-prod warning',
+      // No rules: the deploy job runs for every branch and tag pipeline.
+      'deploy-unprotected-ref .gitlab-ci.yml:30:11 deploy-prod error',
+      // Tags come from the included templates: the findings point into that file.
+      'deploy-tier-tag-misuse ci/templates.yml:2:10 build error',
+      'deploy-tier-tag-misuse ci/templates.yml:7:10 deploy-prod error',
+      'unpinned-image ci/templates.yml:8:10 deploy-prod warning',
+    ]);
+  });
+
+  it('applies team overrides with --group: a re-rated rule blocks, an exception suppresses', async () => {
+    const r = await run(['lint', '--format', 'json', '--policy', policies, '--group', 'acme/payments']);
+    const data = JSON.parse(r.out);
+    expect(summary(r.out)).toContain('deploy-not-manual .gitlab-ci.yml:26:1 deploy-prod error');
+    const pinned = data.findings.find((f: { ruleId: string }) => f.ruleId === 'unpinned-image');
+    expect(pinned).toMatchObject({ blocking: false, suppressed: { kind: 'exception', reason: 'digest pinning lands with the new registry, OPS-42' } });
+    expect(data.summary).toMatchObject({ errors: 4, suppressed: 1 });
+  });
+});
