@@ -7,8 +7,7 @@
 import { fingerprintOf, sortFindings, type Finding } from '../findings/finding.js';
 import { GitLabError } from '../gitlab/errors.js';
 import type { GitLabApi, GitLabVariable } from '../gitlab/types.js';
-import { effectiveSetting, exceptionMatches, isExpired } from '../policy/apply.js';
-import { PolicyError } from '../policy/errors.js';
+import { configureRule, exceptionMatches, isExpired } from '../policy/apply.js';
 import type { Policy } from '../policy/types.js';
 import type { Evaluation } from '../rules/engine.js';
 import { LiveCache } from './cache.js';
@@ -142,19 +141,9 @@ export async function runLiveChecks(api: GitLabApi, input: LiveCheckInput, opts:
 
   for (const rule of opts.rules ?? liveRules) {
     const id = rule.meta.id;
-    const setting = effectiveSetting(policy, id, rule.meta.defaultSeverity);
-    if (setting.severity === 'off') continue;
-    let options: unknown = setting.options;
-    if (rule.meta.options) {
-      const parsed = rule.meta.options.safeParse(setting.options);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const src = policy.sources[policy.sources.length - 1] ?? '<policy>';
-        throw PolicyError.at(src, 0, 0, ['rules', id, 'options', ...issue.path.map(String)].join('.'), issue.message);
-      }
-      options = parsed.data;
-    }
-    const policySeverity = policy.rules[id]?.severity;
+    const configured = configureRule(policy, rule.meta);
+    if (!configured) continue;
+    const { options, policySeverity } = configured;
     const ctx: LiveRuleContext<any> = {
       projectId,
       evaluation,
@@ -164,8 +153,7 @@ export async function runLiveChecks(api: GitLabApi, input: LiveCheckInput, opts:
       note: (text) => notes.push(text),
       skipPart: (needs, reason) => skipped.push({ check: id, needs, reason }),
       report: (r) => {
-        const severity = policySeverity && policySeverity !== 'off' ? policySeverity : (r.severity ?? setting.severity);
-        if (severity === 'off') return;
+        const severity = policySeverity ?? r.severity ?? configured.severity;
         const f: Finding = {
           ruleId: id,
           severity,

@@ -4,6 +4,7 @@ import { fingerprintOf } from '../findings/finding.js';
 import { pointLocation, type SourceLocation } from '../model/location.js';
 import { matchesAny } from '../util/glob.js';
 import type { Policy, PolicyException, RuleSetting } from './types.js';
+import { PolicyError } from './errors.js';
 
 /**
  * A rule's effective setting: the merged policy entry over the rule's defaults. A policy
@@ -17,6 +18,35 @@ export function effectiveSetting(
 ): RuleSetting {
   const s = policy.rules[ruleId];
   return { severity: s?.severity ?? defaultSeverity, options: { ...defaultOptions, ...(s?.options ?? {}) } };
+}
+
+/** A rule as the policy configures it: effective severity, validated options, and the severity the policy itself set (which overrides per-finding severities). */
+export interface ConfiguredRule<O = unknown> {
+  severity: Severity;
+  options: O;
+  policySeverity?: Severity;
+}
+
+/**
+ * Resolve a rule's setting against the policy and validate its options with the rule's
+ * schema. `undefined` when the policy turns the rule off. Invalid options are a PolicyError
+ * naming the key path (policy files are validated again with exact positions at load time).
+ */
+export function configureRule<O>(policy: Policy, meta: { id: string; defaultSeverity: Severity; options?: { safeParse(v: unknown): { success: true; data: O } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } } }): ConfiguredRule<O> | undefined {
+  const setting = effectiveSetting(policy, meta.id, meta.defaultSeverity);
+  if (setting.severity === 'off') return undefined;
+  let options = setting.options as unknown as O;
+  if (meta.options) {
+    const parsed = meta.options.safeParse(setting.options);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const src = policy.sources[policy.sources.length - 1] ?? '<policy>';
+      throw PolicyError.at(src, 0, 0, ['rules', meta.id, 'options', ...issue.path.map(String)].join('.'), issue.message);
+    }
+    options = parsed.data;
+  }
+  const ps = policy.rules[meta.id]?.severity;
+  return { severity: setting.severity, options, policySeverity: ps && ps !== 'off' ? ps : undefined };
 }
 
 /** `YYYY-MM-DD` of `today` in UTC. */

@@ -3,8 +3,7 @@ import { SourceFiles } from '../findings/sources.js';
 import type { SourceLocation } from '../model/location.js';
 import { get, type YNode } from '../model/node.js';
 import type { Job, Pipeline } from '../model/pipeline.js';
-import { effectiveSetting, parseInlineIgnores, suppress, type InlineIgnore } from '../policy/apply.js';
-import { PolicyError } from '../policy/errors.js';
+import { configureRule, parseInlineIgnores, suppress, type InlineIgnore } from '../policy/apply.js';
 import type { Policy } from '../policy/types.js';
 import { deployInfo, tagTier, type DeployInfo } from './deploy.js';
 import type { ContextId, JobTrust, PipelineRule, ReportInput, RuleContext, RuleHooks, ScriptLine } from './types.js';
@@ -74,19 +73,9 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
   const findings: Finding[] = [];
   const active: { rule: PipelineRule<any>; hooks: RuleHooks }[] = [];
   for (const rule of opts.rules) {
-    const setting = effectiveSetting(policy, rule.meta.id, rule.meta.defaultSeverity);
-    if (setting.severity === 'off') continue;
-    let options: unknown = setting.options;
-    if (rule.meta.options) {
-      const parsed = rule.meta.options.safeParse(setting.options);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const src = policy.sources[policy.sources.length - 1] ?? '<policy>';
-        throw PolicyError.at(src, 0, 0, ['rules', rule.meta.id, 'options', ...issue.path.map(String)].join('.'), issue.message);
-      }
-      options = parsed.data;
-    }
-    const policySeverity = policy.rules[rule.meta.id]?.severity;
+    const configured = configureRule(policy, rule.meta);
+    if (!configured) continue;
+    const { options, policySeverity } = configured;
     const ctx: RuleContext<any> = {
       pipeline,
       policy,
@@ -99,8 +88,7 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
       scriptLines,
       locateInScript: (line, index, length) => locateInScript(sources, line, index, length),
       report: (r: ReportInput) => {
-        const severity = policySeverity && policySeverity !== 'off' ? policySeverity : (r.severity ?? setting.severity);
-        if (severity === 'off') return;
+        const severity = policySeverity ?? r.severity ?? configured.severity;
         if (r.secret) sources.addSecret(r.secret);
         findings.push({
           ruleId: rule.meta.id,

@@ -2,41 +2,16 @@ import type { SourceLocation } from '../../model/location.js';
 import { entry } from '../../model/node.js';
 import { matchesAny } from '../../util/glob.js';
 import { defineRule, type RuleContext } from '../types.js';
+import { varRefs, type VarRef } from './_shell.js';
 import { decidingLocation, untrustedPhrase } from './_trust-text.js';
 
 /**
- * `$NAME`, `${NAME}`, PowerShell `$env:NAME` and cmd `%NAME%` references. `$$` is GitLab's
- * escape for a literal `$` in `variables:` (`doc/ci/variables/_index.md#use-the--character-in-cicd-variables`).
+ * `$NAME`, `${NAME}`, PowerShell `$env:NAME` and cmd `%NAME%` references (the shell helpers'
+ * scanner, memoised by text). `$$` is GitLab's escape for a literal `$` in `variables:`
+ * (`doc/ci/variables/_index.md#use-the--character-in-cicd-variables`).
  */
-const REF = /\$\$|\$env:(\w+)|\$\{(\w+)\}|\$(\w+)|%(\w+)%/g;
-
-export interface VariableRef {
-  name: string;
-  index: number;
-  length: number;
-}
-
-const refCache = new Map<string, VariableRef[]>();
-
-/** Memoised by text: jobs built from anchors and `extends` repeat the same script lines. */
-export function variableRefs(text: string): VariableRef[] {
-  let hit = refCache.get(text);
-  if (!hit) {
-    if (refCache.size > 20_000) refCache.clear();
-    refCache.set(text, (hit = scanVariableRefs(text)));
-  }
-  return hit;
-}
-
-function scanVariableRefs(text: string): VariableRef[] {
-  if (!text.includes('$') && !text.includes('%')) return [];
-  const out: VariableRef[] = [];
-  for (const m of text.matchAll(REF)) {
-    const name = m[1] ?? m[2] ?? m[3] ?? m[4];
-    if (name) out.push({ name, index: m.index ?? 0, length: m[0].length });
-  }
-  return out;
-}
+export type VariableRef = VarRef;
+export const variableRefs = varRefs;
 
 /**
  * Masked/protected CI/CD variables are only exposed to pipelines on protected refs
