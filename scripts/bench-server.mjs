@@ -347,7 +347,7 @@ async function main() {
     console.log(`  ${kind}: throughput ${f2(ratio)} of bare (median of per-round ratios ${r.spread}; target ≥ 0.80: ${ratio >= 0.8 ? 'met' : 'NOT met'}), p99 ${f2(r.p99Ratio)}× bare's`);
   }
   console.log('  (GitLab calls: all made by the tierguard process during the run — only GET /user at start: the webhook path answers before any GitLab call)');
-  console.log('  info vs warn: the cost of three info lines per delivery (fastify\'s "incoming request" and "request completed", tierguard\'s "webhook accepted");');
+  console.log('  info vs warn: the cost of the one info line per delivery ("webhook accepted"; fastify\'s own request lines are off);');
   console.log('  warn vs silent: the cost of the per-request child logger; silent vs bare: token check, zod classification, metrics, request id.');
 
   // 2. Webhook → final status ---------------------------------------------------------------
