@@ -55,6 +55,33 @@ export function fingerprintOf(parts: {
   return h.digest('hex').slice(0, 16);
 }
 
+/** What a rule reports; the engine adds the rule id, severity and fingerprint. */
+export interface FindingReport {
+  at: SourceLocation;
+  message: string;
+  job?: string;
+  keyPath: string[];
+  discriminator?: string;
+  related?: RelatedLocation[];
+  fix?: Fix;
+}
+
+/** The one place a finding is built from a rule's report (pipeline, live and runner rules). */
+export function makeFinding(ruleId: string, severity: Severity, r: FindingReport): Finding {
+  return {
+    ruleId,
+    severity,
+    blocking: severity === 'error',
+    message: r.message,
+    location: r.at,
+    job: r.job,
+    keyPath: r.keyPath,
+    fingerprint: fingerprintOf({ ruleId, file: r.at.file, job: r.job, keyPath: r.keyPath, discriminator: r.discriminator }),
+    related: r.related,
+    fix: r.fix,
+  };
+}
+
 export interface FindingSummary {
   errors: number;
   warnings: number;

@@ -4,7 +4,7 @@
  * optional per-project `LiveCache` across runs. A read the token is not allowed to make
  * (401/403/404) turns the checks that need it into *skipped* entries — never into a pass.
  */
-import { fingerprintOf, sortFindings, type Finding } from '../findings/finding.js';
+import { makeFinding, sortFindings, type Finding } from '../findings/finding.js';
 import { GitLabError } from '../gitlab/errors.js';
 import type { GitLabApi, GitLabVariable } from '../gitlab/types.js';
 import { configureRule, exceptionMatches, isExpired } from '../policy/apply.js';
@@ -154,17 +154,7 @@ export async function runLiveChecks(api: GitLabApi, input: LiveCheckInput, opts:
       skipPart: (needs, reason) => skipped.push({ check: id, needs, reason }),
       report: (r) => {
         const severity = policySeverity ?? r.severity ?? configured.severity;
-        const f: Finding = {
-          ruleId: id,
-          severity,
-          blocking: severity === 'error',
-          message: r.message,
-          location: r.at,
-          job: r.job,
-          keyPath: r.keyPath,
-          fingerprint: fingerprintOf({ ruleId: id, file: r.at.file, job: r.job, keyPath: r.keyPath, discriminator: r.discriminator }),
-          related: r.related,
-        };
+        const f = makeFinding(id, severity, { ...r, fix: undefined });
         const ex = activeExceptions.find((e) => exceptionMatches(e, f));
         findings.push(ex ? { ...f, blocking: false, suppressed: { kind: 'exception', reason: ex.reason } } : f);
       },

@@ -1,4 +1,4 @@
-import { fingerprintOf, sortFindings, type Finding } from '../findings/finding.js';
+import { makeFinding, sortFindings, type Finding } from '../findings/finding.js';
 import { SourceFiles } from '../findings/sources.js';
 import type { SourceLocation } from '../model/location.js';
 import { get, type YNode } from '../model/node.js';
@@ -90,18 +90,7 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
       report: (r: ReportInput) => {
         const severity = policySeverity ?? r.severity ?? configured.severity;
         if (r.secret) sources.addSecret(r.secret);
-        findings.push({
-          ruleId: rule.meta.id,
-          severity,
-          blocking: severity === 'error',
-          message: r.message,
-          location: r.at,
-          job: r.job,
-          keyPath: r.keyPath,
-          fingerprint: fingerprintOf({ ruleId: rule.meta.id, file: r.at.file, job: r.job, keyPath: r.keyPath, discriminator: r.discriminator }),
-          related: r.related,
-          fix: r.fix,
-        });
+        findings.push(makeFinding(rule.meta.id, severity, r));
       },
     };
     active.push({ rule, hooks: rule.meta && rule.create(ctx) });
