@@ -141,6 +141,12 @@ function note(body: unknown, meta: DeliveryMeta): Classified {
 export function tokenMatches(given: string | string[] | undefined, secret: string): boolean {
   if (typeof given !== 'string' || given.length === 0) return false;
   const a = createHash('sha256').update(given, 'utf8').digest();
-  const b = createHash('sha256').update(secret, 'utf8').digest();
-  return timingSafeEqual(a, b);
+  return timingSafeEqual(a, secretDigest(secret));
+}
+
+/** The configured secret's digest, computed once (hot path: every delivery). */
+let cachedSecret: { secret: string; digest: Buffer } | undefined;
+function secretDigest(secret: string): Buffer {
+  if (cachedSecret?.secret !== secret) cachedSecret = { secret, digest: createHash('sha256').update(secret, 'utf8').digest() };
+  return cachedSecret.digest;
 }
