@@ -27,6 +27,9 @@ import type { Metrics } from './metrics.js';
 import type { PolicyLoader } from './policies.js';
 import type { ReviewJob } from './queue.js';
 
+/** Rule metadata for the review's "how to fix" text and the project-file validation. */
+const RULE_CATALOGUE = allRuleMetas();
+
 export const STATUS_NAME = 'tierguard';
 export const STATUS_CHECK_NAME = 'tierguard';
 
@@ -253,6 +256,9 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
         notes: [...head.notes, ...runner.notes, ...policyNotes, ...(live?.notes ?? [])],
         blockOn: policy.review.blockOn,
         mrWebUrl: mr.webUrl,
+        // For the runner tiers of the picture and the "how to fix" text of each rule.
+        policy,
+        catalogue: RULE_CATALOGUE,
       });
       if (live && live.skipped.length > 0) markLiveSkipped(plan, live.skipped);
       const applied = await applyReview(api, { projectId: job.projectId, mrIid: job.mrIid }, plan, { paceMs: opts.paceMs ?? 1000, logger: log });
@@ -344,7 +350,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
     const text = await rawAt(project.id, PROJECT_POLICY_FILE, baseSha);
     if (text !== null) {
       try {
-        const r = applyProjectOverride(policy, PROJECT_POLICY_FILE, text, { rules: allRuleMetas() });
+        const r = applyProjectOverride(policy, PROJECT_POLICY_FILE, text, { rules: RULE_CATALOGUE });
         policy = r.policy;
         extraFindings.push(...projectOverrideFindings(r.rejections));
       } catch (err) {

@@ -112,6 +112,8 @@ describe('tierguard serve end to end', () => {
     const threads = inline(mr);
     expect(threads.length).toBeGreaterThanOrEqual(2);
     expect(threads.every((d) => d.notes[0].position!.new_path === '.gitlab-ci.yml' && !d.notes[0].resolved)).toBe(true);
+    // Each thread says how to fix it (from the rule's metadata).
+    expect(threads.every((d) => d.notes[0].body.includes('**How to fix:**'))).toBe(true);
     expect(summaries(mr)).toHaveLength(1);
     const summaryId = summaries(mr)[0].notes[0].id;
     expect(first[0].targetUrl).toContain(`#note_${summaryId}`);
