@@ -45,6 +45,26 @@ async function time(fn, runs) {
 }
 const fmt = (n) => n.toFixed(2).padStart(8);
 
+/** Median build time and median evaluation time, alternating build → evaluate each round. */
+async function buildThenEvaluate(build, runs) {
+  const b = [];
+  const e = [];
+  for (let i = 0; i < runs + 3; i++) {
+    let s = process.hrtime.bigint();
+    const built = await build();
+    const tb = Number(process.hrtime.bigint() - s) / 1e6;
+    s = process.hrtime.bigint();
+    for (const p of Array.isArray(built) ? built : [built]) evaluatePipeline(p, { policy, rules: pipelineRules, trust: defaultTrustFactory });
+    const te = Number(process.hrtime.bigint() - s) / 1e6;
+    if (i >= 3) {
+      b.push(tb);
+      e.push(te);
+    }
+  }
+  const med = (xs) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  return { model: med(b), rules: med(e) };
+}
+
 const pipelines = [
   ['real-pipelines/cmake', '.gitlab-ci.yml'],
   ['real-pipelines/gitlab-runner', '.gitlab-ci.yml'],
@@ -62,12 +82,9 @@ for (const [dir, rootFile] of pipelines) {
   const pipeline = await buildPipeline(source, rootFile);
   const read = pipeline.files.map((f) => f.text);
   const bare = await time(() => { for (const t of read) parseAllDocuments(t, { version: '1.1', uniqueKeys: false }); }, 15);
-  const model = await time(() => buildPipeline(source, rootFile), 15);
-  // Each timed evaluation gets a freshly built pipeline, so nothing cached on the nodes of an
-  // earlier run helps a later one.
-  const fresh = [];
-  for (let i = 0; i < 18; i++) fresh.push(await buildPipeline(source, rootFile));
-  const rules = await time(() => evaluatePipeline(fresh.pop(), { policy, rules: pipelineRules, trust: defaultTrustFactory }), 15);
+  // Build and evaluate alternate, each evaluation on the pipeline just built: both phases see
+  // the same heap, and nothing cached on the nodes of an earlier run helps a later one.
+  const { model, rules } = await buildThenEvaluate(() => buildPipeline(source, rootFile), 15);
   sumBare += bare; sumModel += model; sumRules += rules;
   console.log(`${dir.padEnd(34)}${fmt(bare)} ${fmt(model)}  ${(model / bare).toFixed(2)}x ${fmt(rules)}     ${(rules / model * 100).toFixed(0)}%   (${pipeline.jobs.length} jobs, ${pipeline.files.length} files)`);
 }
@@ -77,15 +94,12 @@ if (existsSync(tdir)) {
   const files = readTree(tdir);
   const source = new MemorySource(files);
   const names = Object.keys(files);
-  const builds = [];
-  for (let i = 0; i < 10; i++) {
-    const built = [];
-    for (const n of names) built.push(await buildPipeline(source, n));
-    builds.push(built);
-  }
   const bare = await time(() => { for (const n of names) parseAllDocuments(files[n], { version: '1.1', uniqueKeys: false }); }, 7);
-  const model = await time(async () => { for (const n of names) await buildPipeline(source, n); }, 7);
-  const rules = await time(() => { for (const p of builds.pop()) evaluatePipeline(p, { policy, rules: pipelineRules, trust: defaultTrustFactory }); }, 7);
+  const { model, rules } = await buildThenEvaluate(async () => {
+    const all = [];
+    for (const n of names) all.push(await buildPipeline(source, n));
+    return all;
+  }, 7);
   sumBare += bare; sumModel += model; sumRules += rules;
   console.log(`${('all templates (' + names.length + ')').padEnd(34)}${fmt(bare)} ${fmt(model)}  ${(model / bare).toFixed(2)}x ${fmt(rules)}     ${(rules / model * 100).toFixed(0)}%`);
 }
