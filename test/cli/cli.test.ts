@@ -190,3 +190,13 @@ describe('end to end on a realistic pipeline', () => {
     expect(data.summary).toMatchObject({ errors: 4, suppressed: 1 });
   });
 });
+
+describe('the installed bin in a pipeline', () => {
+  it('ends quietly when the reader has closed the pipe (`tierguard rules | true`)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    // `true` exits without reading, long before node has started: every write meets a closed pipe.
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${path.join(root, 'bin', 'tierguard.js')}" rules | true; echo "status=\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(r.stdout).toContain('status=0');
+  });
+});
