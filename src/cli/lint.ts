@@ -52,8 +52,15 @@ export async function lintTargets(paths: string[], cwd: string, opts: LintTarget
     }
     if (st.isDirectory()) {
       const prefix = prefixFor(p);
-      await lintPipelineAt(abs, opts.ciFile ?? '.gitlab-ci.yml', prefix, run, opts);
-      for (const file of await findRunnerConfigs(abs)) await lintRunnerFile(abs, file, prefix, run, opts);
+      const ciFile = opts.ciFile ?? '.gitlab-ci.yml';
+      const runnerFiles = await findRunnerConfigs(abs);
+      const hasCi = await stat(path.join(abs, ciFile)).then((s) => s.isFile(), () => false);
+      if (!hasCi && runnerFiles.length === 0) {
+        throw new UsageError(`${p}: no ${ciFile} and no runner configuration here (give a checkout, a CI file, or --ci-file NAME)`);
+      }
+      if (hasCi) await lintPipelineAt(abs, ciFile, prefix, run, opts);
+      else run.notes.push(`${prefix}${ciFile}: not present; only runner configuration files were judged`);
+      for (const file of runnerFiles) await lintRunnerFile(abs, file, prefix, run, opts);
     } else {
       const dir = path.dirname(abs);
       const base = path.basename(abs);

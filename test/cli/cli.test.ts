@@ -200,3 +200,20 @@ describe('the installed bin in a pipeline', () => {
     expect(r.stdout).toContain('status=0');
   });
 });
+
+describe('tierguard lint on a folder without a CI file', () => {
+  it('is a usage error when there is nothing to judge', async () => {
+    const dir = tempCheckout({ 'README.md': '# nothing here\n' });
+    const r = await run(['lint'], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('no .gitlab-ci.yml and no runner configuration here');
+  });
+
+  it('judges the runner configuration alone and says so', async () => {
+    const dir = tempCheckout({ 'ops/config.toml': '[[runners]]\n  name = "shared"\n  executor = "shell"\n' });
+    const r = await run(['lint'], dir);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/ops\/config\.toml:3:\d+: error: .*\[runner-shell-executor\]/);
+    expect(r.out).toContain('note: .gitlab-ci.yml: not present; only runner configuration files were judged');
+  });
+});
