@@ -158,7 +158,22 @@ export interface Segment {
  * parentheses) made of words. Quotes and backslashes are honoured; `$(…)`, `<(…)` and
  * backquotes stay inside their word.
  */
+const segmentCache = new Map<string, readonly Segment[]>();
+
+/**
+ * Memoised by text (several rules tokenise the same lines, and pipelines repeat lines through
+ * anchors and `extends`). The result is shared: callers only read it.
+ */
 export function segments(text: string): Segment[] {
+  let hit = segmentCache.get(text);
+  if (!hit) {
+    if (segmentCache.size > 20_000) segmentCache.clear();
+    segmentCache.set(text, (hit = tokenize(text)));
+  }
+  return hit as Segment[];
+}
+
+function tokenize(text: string): Segment[] {
   const q = quoteStates(text);
   const out: Segment[] = [];
   let words: Word[] = [];
