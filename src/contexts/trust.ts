@@ -2,7 +2,7 @@ import type { YNode } from '../model/node.js';
 import type { Job, Pipeline } from '../model/pipeline.js';
 import type { Policy } from '../policy/types.js';
 import type { JobTrust } from '../rules/types.js';
-import { buildContexts, contextOptionsFromPolicy, type ContextId } from './contexts.js';
+import { buildContexts, contextOptionsFromPolicy, type ContextId, type TrustContext } from './contexts.js';
 import { jobReachInput, reachJob, trustedContexts, untrustedContexts, type JobReach } from './reach.js';
 
 /**
@@ -14,7 +14,7 @@ import { jobReachInput, reachJob, trustedContexts, untrustedContexts, type JobRe
  * their expressions name.
  */
 export function pipelineTrust(pipeline: Pipeline, policy: Policy, defaultBranch: string): (job: Job) => JobTrust {
-  const contexts = buildContexts(contextOptionsFromPolicy(policy, defaultBranch));
+  const contexts = contextsFor(policy, defaultBranch);
   const workflowRules = pipeline.workflow?.entries.get('rules')?.value;
 
   const memo = new Map<string, JobReach>();
@@ -42,6 +42,16 @@ export function pipelineTrust(pipeline: Pipeline, policy: Policy, defaultBranch:
       trusted: trustedContexts(byContext, contexts) as ContextId[],
     };
   };
+}
+
+/** The nine contexts depend only on the policy's protected refs and the default branch. */
+const contextCache = new WeakMap<Policy, Map<string, Record<ContextId, TrustContext>>>();
+function contextsFor(policy: Policy, defaultBranch: string): Record<ContextId, TrustContext> {
+  let byBranch = contextCache.get(policy);
+  if (!byBranch) contextCache.set(policy, (byBranch = new Map()));
+  let c = byBranch.get(defaultBranch);
+  if (!c) byBranch.set(defaultBranch, (c = buildContexts(contextOptionsFromPolicy(policy, defaultBranch))));
+  return c;
 }
 
 // Nodes are immutable once built, so these per-node results are kept across evaluations,
