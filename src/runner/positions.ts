@@ -185,6 +185,26 @@ class TomlScanner {
   }
 
   /** Scan one value at the cursor and record it (and its elements/members) under `path`. */
+  /** Items of an inline array or table up to `close`, separated by commas; each read by `item`. */
+  private collection(close: ']' | '}', item: () => void): void {
+    this.i++;
+    for (;;) {
+      this.skipTrivia(true);
+      if (this.i >= this.s.length) break;
+      if (this.s[this.i] === close) {
+        this.i++;
+        break;
+      }
+      if (this.s[this.i] === ',') {
+        this.i++;
+        continue;
+      }
+      const before = this.i;
+      item();
+      if (this.i === before) this.i++;
+    }
+  }
+
   private value(path: (string | number)[], keyRange: TextRange | undefined): void {
     const start = this.i;
     const ch = this.s[this.i];
@@ -202,40 +222,10 @@ class TomlScanner {
         inner = this.range(start + 1, Math.max(start + 1, this.i - 1));
       }
     } else if (ch === '[') {
-      this.i++;
       let n = 0;
-      for (;;) {
-        this.skipTrivia(true);
-        if (this.i >= this.s.length) break;
-        if (this.s[this.i] === ']') {
-          this.i++;
-          break;
-        }
-        if (this.s[this.i] === ',') {
-          this.i++;
-          continue;
-        }
-        const before = this.i;
-        this.value([...path, n++], undefined);
-        if (this.i === before) this.i++;
-      }
+      this.collection(']', () => this.value([...path, n++], undefined));
     } else if (ch === '{') {
-      this.i++;
-      for (;;) {
-        this.skipTrivia(true);
-        if (this.i >= this.s.length) break;
-        if (this.s[this.i] === '}') {
-          this.i++;
-          break;
-        }
-        if (this.s[this.i] === ',') {
-          this.i++;
-          continue;
-        }
-        const before = this.i;
-        this.keyValue(path);
-        if (this.i === before) this.i++;
-      }
+      this.collection('}', () => this.keyValue(path));
     } else {
       while (this.i < this.s.length && !/[,\]}#\n]/.test(this.s[this.i])) this.i++;
       let end = this.i;
