@@ -1,7 +1,7 @@
 import { makeFinding, sortFindings, type Finding } from '../findings/finding.js';
 import { SourceFiles } from '../findings/sources.js';
 import type { SourceLocation } from '../model/location.js';
-import { get, type YNode } from '../model/node.js';
+import { get, type YMap, type YNode } from '../model/node.js';
 import type { Job, Pipeline } from '../model/pipeline.js';
 import { configureRule, parseInlineIgnores, suppress, type InlineIgnore } from '../policy/apply.js';
 import type { Policy } from '../policy/types.js';
@@ -64,7 +64,7 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
   const scriptLines = (job: Job): ScriptLine[] => {
     let s = scriptCache.get(job.name);
     if (!s) {
-      s = collectScriptLines(job);
+      s = scriptLinesOf(job.node);
       scriptCache.set(job.name, s);
     }
     return s;
@@ -130,17 +130,23 @@ function dedupe(findings: Finding[]): Finding[] {
 
 const SCRIPT_KEYS = ['before_script', 'script', 'after_script'] as const;
 
-function collectScriptLines(job: Job): ScriptLine[] {
+/**
+ * Script lines of a keyword map (a job, a hidden job or `default:`): `before_script`, `script`,
+ * `after_script`, `hooks:pre_get_sources_script`; nested lists (unflattened `!reference`s in
+ * hidden jobs) are read through, each line keeping its list index.
+ */
+export function scriptLinesOf(node: YMap): ScriptLine[] {
   const out: ScriptLine[] = [];
-  const push = (key: ScriptLine['key'], node: YNode | undefined) => {
-    if (!node) return;
-    const items = node.kind === 'seq' ? node.items : [node];
+  const flat = (x: YNode): YNode[] => (x.kind === 'seq' ? x.items.flatMap(flat) : [x]);
+  const push = (key: ScriptLine['key'], n: YNode | undefined) => {
+    if (!n) return;
+    const items = n.kind === 'seq' ? n.items : [n];
     items.forEach((it, index) => {
-      if (it.kind === 'scalar' && it.value !== null) out.push({ key, index, text: String(it.value), loc: it.loc });
+      for (const sc of flat(it)) if (sc.kind === 'scalar' && sc.value !== null) out.push({ key, index, text: String(sc.value), loc: sc.loc });
     });
   };
-  for (const k of SCRIPT_KEYS) push(k, get(job.node, k));
-  push('pre_get_sources_script', get(job.node, 'hooks', 'pre_get_sources_script'));
+  for (const k of SCRIPT_KEYS) push(k, get(node, k));
+  push('pre_get_sources_script', get(node, 'hooks', 'pre_get_sources_script'));
   return out;
 }
 

@@ -3,6 +3,7 @@ import { get, type YMap, type YNode } from '../../model/node.js';
 import { RESERVED_KEYS, type Pipeline } from '../../model/pipeline.js';
 import { readVariables, type VariableDef } from '../../model/variables.js';
 import type { ScriptLine } from '../types.js';
+import { scriptLinesOf } from '../engine.js';
 
 /**
  * Text helpers shared by the script-reading pipeline rules: exact positions inside scalar
@@ -374,23 +375,8 @@ export interface ScriptSite {
   keyPath: string[];
 }
 
-const SCRIPT_KEYS = ['before_script', 'script', 'after_script'] as const;
-
-/** Script lines of a keyword map (a job, hidden job or `default:`), like the engine's. */
-export function scriptLinesOf(node: YMap): ScriptLine[] {
-  const out: ScriptLine[] = [];
-  const push = (key: ScriptLine['key'], n: YNode | undefined) => {
-    if (!n) return;
-    const flat = (x: YNode): YNode[] => (x.kind === 'seq' ? x.items.flatMap(flat) : [x]);
-    const items = n.kind === 'seq' ? n.items : [n];
-    items.forEach((it, index) => {
-      for (const s of flat(it)) if (s.kind === 'scalar' && s.value !== null) out.push({ key, index, text: String(s.value), loc: s.loc });
-    });
-  };
-  for (const k of SCRIPT_KEYS) push(k, get(node, k));
-  push('pre_get_sources_script', get(node, 'hooks', 'pre_get_sources_script'));
-  return out;
-}
+/** The engine's reader of script lines, re-exported for the rules that walk hidden jobs and `default:`. */
+export { scriptLinesOf };
 
 /**
  * Every script line the configuration writes, once per place: `default:` (and top-level
