@@ -12,12 +12,14 @@ import {
   DiffSchema,
   DiscussionSchema,
   ExternalStatusCheckSchema,
+  MemberSchema,
   MergeRequestSchema,
   NameSchema,
   ProjectCiSettingsSchema,
   ProjectSchema,
   ProtectedEnvironmentSchema,
   RunnerDetailsSchema,
+  RepositoryTagSchema,
   RunnerSummarySchema,
   TemplateSchema,
   TreeEntrySchema,
@@ -199,6 +201,20 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
       call('GET /projects/:id/protected_tags', 'read', z.array(NameSchema), () =>
         gl.ProtectedTags.all(projectId, { perPage: 100, maxPages: MAX_PAGES }),
       ),
+
+    listRepositoryTags: (projectId) =>
+      call('GET /projects/:id/repository/tags', 'read', z.array(RepositoryTagSchema), () =>
+        gl.Tags.all(projectId, { perPage: 100, maxPages: MAX_PAGES } as never),
+      ),
+
+    async getProjectMember(projectId, userId) {
+      try {
+        return await call('GET /projects/:id/members/all/:user_id', 'read', MemberSchema, () => gl.ProjectMembers.show(projectId, userId, { includeInherited: true }));
+      } catch (err) {
+        if (err instanceof GitLabError && err.status === 404) return null;
+        throw err;
+      }
+    },
 
     async listRepositoryTree(projectId, ref, opts) {
       try {

@@ -24,6 +24,8 @@ export const ProjectSchema = z
     default_branch: nullableStr,
     ci_config_path: nullableStr,
     web_url: z.string(),
+    /** private | internal | public (lib/api/entities/project.rb, basic entity). */
+    visibility: z.string().optional(),
   })
   .transform((p) => ({
     id: p.id,
@@ -33,6 +35,7 @@ export const ProjectSchema = z
     // GitLab stores "" when the setting was cleared (app/models/project.rb ci_config_path=).
     ciConfigPath: p.ci_config_path ? p.ci_config_path : null,
     webUrl: p.web_url,
+    visibility: p.visibility ?? null,
   }));
 export type GitLabProject = z.output<typeof ProjectSchema>;
 
@@ -59,6 +62,7 @@ export const MergeRequestSchema = z
     head_pipeline: z.object({ id }).nullish(),
     web_url: z.string(),
     state: z.string(),
+    author: z.object({ id }).nullish(),
   })
   .transform((m) => ({
     iid: m.iid,
@@ -72,6 +76,8 @@ export const MergeRequestSchema = z
     headPipelineId: m.head_pipeline?.id ?? null,
     webUrl: m.web_url,
     state: m.state,
+    /** The MR author: GitLab reads `include:project` files with the permissions of the pipeline's user. */
+    authorId: m.author?.id ?? null,
   }));
 export type GitLabMergeRequest = z.output<typeof MergeRequestSchema>;
 
@@ -97,6 +103,14 @@ export type GitLabDiff = z.output<typeof DiffSchema>;
 
 export const NameSchema = z.object({ name: z.string() });
 export type NamedRef = z.infer<typeof NameSchema>;
+
+/** GET /projects/:id/repository/tags entries (lib/api/entities/tag.rb: `protected` per tag). */
+export const RepositoryTagSchema = z.object({ name: z.string(), protected: z.boolean().optional() }).transform((t) => ({ name: t.name, protected: t.protected ?? false }));
+export type GitLabRepositoryTag = z.output<typeof RepositoryTagSchema>;
+
+/** GET /projects/:id/members/all/:user_id (lib/api/entities/member.rb). */
+export const MemberSchema = z.object({ id, access_level: z.number().int() }).transform((m) => ({ id: m.id, accessLevel: m.access_level }));
+export type GitLabMember = z.output<typeof MemberSchema>;
 
 /** GET /projects/:id/repository/tree entries (lib/api/entities/tree_object.rb). */
 export const TreeEntrySchema = z.object({ path: z.string(), type: z.string() });
@@ -339,8 +353,15 @@ export interface GitLabApi {
   getRawFile(projectId: number | string, path: string, ref: string): Promise<string | null>;
   /** GET /projects/:id/protected_branches */
   listProtectedBranches(projectId: number | string): Promise<NamedRef[]>;
-  /** GET /projects/:id/protected_tags */
+  /** GET /projects/:id/protected_tags (Maintainer: `read_protected_tags`) */
   listProtectedTags(projectId: number | string): Promise<NamedRef[]>;
+  /** GET /projects/:id/repository/tags (all pages): existing tags with their `protected` flag (Reporter+) */
+  listRepositoryTags(projectId: number | string): Promise<GitLabRepositoryTag[]>;
+  /**
+   * GET /projects/:id/members/all/:user_id: the user's effective membership (direct or
+   * inherited), or null when they are not a member (404).
+   */
+  getProjectMember(projectId: number | string, userId: number): Promise<GitLabMember | null>;
   /**
    * GET /projects/:id/repository/tree?ref=&recursive=true (all pages, same-origin only): the
    * paths of the files (type `blob`) at a ref; 404 (unknown ref or empty repository) → [].

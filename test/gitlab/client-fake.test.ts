@@ -37,8 +37,10 @@ describe('createGitLabApi against the fake GitLab', () => {
       defaultBranch: 'main',
       ciConfigPath: 'ci/main.yml',
       webUrl: `${gl.url}/group/sub/app`,
+      visibility: 'private',
     });
     const mr = await api.getMergeRequest(1, 1);
+    expect(mr.authorId).toBe(gl.getMergeRequest(1, 1).authorId);
     const fake = gl.getMergeRequest(1, 1);
     expect(mr).toMatchObject({ iid: 1, projectId: 1, sha: fake.headSha, headPipelineId: fake.headPipelineId, state: 'opened' });
     expect(mr.diffRefs).toEqual({ baseSha: fake.baseSha, headSha: fake.headSha, startSha: fake.startSha });
@@ -48,6 +50,26 @@ describe('createGitLabApi against the fake GitLab', () => {
     expect(await api.getRawFile(1, 'ci/jobs.yml', fake.headSha)).toBe('a: 2\n');
     expect(await api.getRawFile(1, 'ci/missing.yml', fake.headSha)).toBeNull();
     expect(gl.requests.some((r) => r.path === '/projects/1/repository/files/ci%2Fjobs.yml/raw')).toBe(true);
+  });
+
+  it('protected tags need Maintainer; repository tags (with `protected`) and members are readable by a Developer', async () => {
+    const p = gl.state.projects.get(1)!;
+    p.protectedTags = ['v*'];
+    p.repoTags = ['v1.0', 'nightly'];
+    p.roles.set(gl.botUser.id, 30);
+    await expect(api.listProtectedTags(1)).rejects.toMatchObject({ status: 403, transient: false });
+    expect(await api.listRepositoryTags(1)).toEqual([
+      { name: 'v1.0', protected: true },
+      { name: 'nightly', protected: false },
+    ]);
+    const alice = gl.addUser('alice');
+    p.roles.set(alice.id, 20);
+    expect(await api.getProjectMember(1, alice.id)).toEqual({ id: alice.id, accessLevel: 20 });
+    p.roles.set(alice.id, 0);
+    expect(await api.getProjectMember(1, alice.id)).toBeNull();
+    expect(gl.requests.some((r) => r.path === `/projects/1/members/all/${alice.id}`)).toBe(true);
+    p.roles.set(gl.botUser.id, 40);
+    expect(await api.listProtectedTags(1)).toEqual([{ name: 'v*' }]);
   });
 
   it('follows pagination across pages (per_page=100)', async () => {

@@ -47,7 +47,12 @@ export interface FakeProject {
   /** branch or tag name → sha */
   refs: Map<string, string>;
   protectedBranches: string[];
+  /** Protected tag names or patterns (GET /projects/:id/protected_tags: Maintainer only). */
   protectedTags: string[];
+  /** Existing tags (GET /projects/:id/repository/tags, `protected` from protectedTags). */
+  repoTags: string[];
+  /** private (default) | internal | public. */
+  visibility: 'private' | 'internal' | 'public';
   runnerIds: number[];
   protectedEnvironments: Array<{ name: string; deploy_access_levels: Array<{ access_level: number | null; user_id?: number | null; group_id?: number | null }>; required_approval_count?: number }>;
   variables: Array<{ key: string; value: string; protected: boolean; masked: boolean; environment_scope: string; variable_type?: string }>;
@@ -56,8 +61,10 @@ export interface FakeProject {
   ciSettings: Record<string, unknown>;
   /**
    * Role of a user in the project (GitLab access levels: 30 Developer, 40 Maintainer, 50 Owner).
-   * Users not listed are Owners. Maintainer-only routes (runners, variables, protected
-   * environments, CI settings in GET /projects/:id) answer 403 / omit the fields below 40.
+   * Users not listed are Owners; 0 means no membership (a private project answers 404).
+   * Maintainer-only routes (runners, variables, protected environments, protected tags, CI
+   * settings in GET /projects/:id) answer 403 / omit the fields below 40; commit statuses
+   * need Developer (30); code reads need Reporter (20) on a private project.
    */
   roles: Map<number, number>;
 }
@@ -117,6 +124,8 @@ export interface FakeMergeRequest {
   headSha: string;
   headPipelineId: number | null;
   state: string;
+  /** The MR author (GitLab reads `include:project` files as the pipeline's user). */
+  authorId: number;
   diffs: FakeDiffEntry[];
   discussions: FakeDiscussion[];
   statusCheckResponses: Array<{ sha: string; external_status_check_id: number; status: string }>;
@@ -227,7 +236,7 @@ export interface FakeGitLab {
    */
   addMergeRequest(
     projectId: number,
-    init: { base: FileTree; head: FileTree; sourceBranch?: string; targetBranch?: string; headPipeline?: boolean },
+    init: { base: FileTree; head: FileTree; sourceBranch?: string; targetBranch?: string; headPipeline?: boolean; authorId?: number },
   ): FakeMergeRequest;
   /** A CI pipeline for a sha (becomes the newest pipeline for it). */
   addPipeline(projectId: number, sha: string, ref: string, source?: string): FakePipeline;
@@ -380,6 +389,8 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       refs: new Map(),
       protectedBranches: [init.defaultBranch ?? 'main'],
       protectedTags: [],
+      repoTags: [],
+      visibility: 'private',
       runnerIds: [],
       protectedEnvironments: [],
       variables: [],
@@ -432,6 +443,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       headSha,
       headPipelineId: null,
       state: 'opened',
+      authorId: init.authorId ?? botUser.id,
       diffs,
       discussions: [],
       statusCheckResponses: [],
@@ -461,6 +473,17 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     const g: FakeGroup = { fullPath, variables: [], roles: new Map() };
     state.groups.set(fullPath, g);
     return g;
+  };
+  /**
+   * A private project is invisible (404) to a non-member; reading code needs `minRole` (20:
+   * Reporter, `download_code`). Public and internal projects are readable by any signed-in user.
+   */
+  const readable = (p: FakeProject, user: FakeUser, minRole: number): FakeProject => {
+    if (p.visibility !== 'private') return p;
+    const role = p.roles.get(user.id) ?? 50;
+    if (role <= 0) throw notFound('Project');
+    if (role < minRole) throw new HttpError(403, { message: '403 Forbidden' });
+    return p;
   };
   /** Maintainer-only reads (app/policies/project_policy.rb admin_project / admin_cicd_variables). */
   const requireMaintainer = (roles: Map<number, number>, user: FakeUser): void => {
@@ -526,6 +549,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       diff_refs: { base_sha: mr.baseSha, head_sha: mr.headSha, start_sha: mr.startSha },
       head_pipeline: mr.headPipelineId === null ? null : { id: mr.headPipelineId, sha: mr.headSha, status: 'running' },
       web_url: `${base}/${p.pathWithNamespace}/-/merge_requests/${mr.iid}`,
+      author: userJson(mr.authorId),
     };
   };
   const statusJson = (s: FakeStatus) => ({
@@ -710,7 +734,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
 
   route('GET', '/user', ({ user }) => ({ ...userJson(user.id), username: user.username }));
   route('GET', '/projects/:id', ({ m, base, user }) => {
-    const p = project(m[0]);
+    const p = readable(project(m[0]), user, 0);
     const [ns, name] = [p.pathWithNamespace.split('/').slice(0, -1).join('/'), p.pathWithNamespace.split('/').pop()];
     return {
       id: p.id,
@@ -719,6 +743,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       path_with_namespace: p.pathWithNamespace,
       namespace: { id: p.id + 500, full_path: ns, kind: 'group' },
       default_branch: p.defaultBranch,
+      visibility: p.visibility,
       ci_config_path: p.ciConfigPath ?? '',
       web_url: `${base}/${p.pathWithNamespace}`,
       shared_runners_enabled: p.ciSettings.shared_runners_enabled ?? true,
@@ -773,9 +798,27 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
   route('GET', '/projects/:id/protected_branches', ({ m, res, url, base }) =>
     paginate(res, base, url, project(m[0]).protectedBranches.map((name, i) => ({ id: i + 1, name, allow_force_push: false }))),
   );
-  route('GET', '/projects/:id/protected_tags', ({ m, res, url, base }) =>
-    paginate(res, base, url, project(m[0]).protectedTags.map((name) => ({ name }))),
-  );
+  // lib/api/protected_tags.rb: authorize!(:read_protected_tags), enabled only by
+  // manage_protected_tags (app/policies/project_policy.rb): Maintainer.
+  route('GET', '/projects/:id/protected_tags', ({ m, res, url, base, user }) => {
+    const p = project(m[0]);
+    requireMaintainer(p.roles, user);
+    return paginate(res, base, url, p.protectedTags.map((name) => ({ name })));
+  });
+  // lib/api/tags.rb (authorize_read_code!, Reporter+ on private projects); entities/tag.rb `protected`.
+  route('GET', '/projects/:id/repository/tags', ({ m, res, url, base, user }) => {
+    const p = readable(project(m[0]), user, 20);
+    const isProtected = (name: string) => p.protectedTags.some((pat) => new RegExp(`^${pat.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(name));
+    return paginate(res, base, url, p.repoTags.map((name) => ({ name, message: '', target: p.refs.get(name) ?? null, protected: isProtected(name) })));
+  });
+  // lib/api/members.rb: anyone who can see the project may read its members; 404 for a non-member.
+  route('GET', '/projects/:id/members/all/:user_id', ({ m, user }) => {
+    const p = readable(project(m[0]), user, 0);
+    const target = state.users.find((u) => u.id === Number(m[1]));
+    const level = target ? (p.roles.get(target.id) ?? 50) : 0;
+    if (!target || level <= 0) throw notFound();
+    return { ...userJson(target.id), username: target.username, access_level: level };
+  });
   route('GET', '/templates/gitlab_ci_ymls/:key', ({ m }) => {
     const key = decodeURIComponent(m[0]);
     const content = state.templates.get(key);
