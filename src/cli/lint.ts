@@ -28,6 +28,8 @@ export interface LintTargetOptions {
   today?: Date;
   /** Root CI file name inside a checkout (the project's `ci_config_path`). */
   ciFile?: string;
+  /** Unread includes are blocking `ci-config-unverified` findings (`--strict`), not notes. */
+  strict?: boolean;
 }
 
 const RUNNER_SCAN_LIMIT = 2000;
@@ -78,6 +80,7 @@ async function lintPipelineAt(dir: string, rootFile: string, prefix: string, run
     policy: opts.policy,
     defaultBranch: opts.defaultBranch,
     today: opts.today,
+    strict: opts.strict,
   });
   run.evaluations.push(ev);
   run.sources.absorb(ev.sources, prefix);

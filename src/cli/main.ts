@@ -35,6 +35,8 @@ Options (lint, check-runner):
   --contexts              lint: print the job x trust-context table first
   --templates DIR         lint: resolve include:template from a directory of GitLab templates
   --ci-file NAME          lint: root CI file inside a checkout (default .gitlab-ci.yml)
+  --strict                lint: configuration that could not be read (includes not fetched
+                          offline) is a blocking ci-config-unverified finding, as in the service
   --gitlab-url URL --project PATH
                           lint: also run the live checks against the project's real runners,
                           protected environments, variables and settings (token: GITLAB_TOKEN)
@@ -129,6 +131,7 @@ async function lintCommand(args: string[], io: CliIO): Promise<number> {
       'ci-file': { type: 'string' },
       'gitlab-url': { type: 'string' },
       project: { type: 'string' },
+      strict: { type: 'boolean' },
     },
   });
   const format = parseFormat(values.format);
@@ -145,12 +148,22 @@ async function lintCommand(args: string[], io: CliIO): Promise<number> {
     defaultBranch: values['default-branch'] ?? 'main',
     templatesDir: values.templates ? path.resolve(io.cwd, values.templates) : undefined,
     ciFile: values['ci-file'],
+    strict: values.strict ?? false,
   });
   if (live && run.evaluations[0]) {
-    const { liveLint } = await import('./live.js');
-    const r = await liveLint({ gitlabUrl: values['gitlab-url']!, token: io.env.GITLAB_TOKEN!, project: values.project!, evaluation: run.evaluations[0], policy });
-    run.findings.push(...r.findings);
-    run.notes.push(...r.notes);
+    const { liveLint, LiveLintError } = await import('./live.js');
+    try {
+      const r = await liveLint({ gitlabUrl: values['gitlab-url']!, token: io.env.GITLAB_TOKEN!, project: values.project!, evaluation: run.evaluations[0], policy });
+      run.findings.push(...r.findings);
+      run.notes.push(...r.notes);
+    } catch (err) {
+      // Never "0 errors" for checks that could not run: a rejected token or an invisible project is exit 2.
+      if (err instanceof LiveLintError) {
+        io.stderr.write(`tierguard: ${err.message}\n`);
+        return EXIT.usage;
+      }
+      throw err;
+    }
   }
   io.stdout.write(renderLint(run, format, { contexts: values.contexts, color: values.color }));
   return summarize(run.findings).blocking > 0 ? EXIT.blocking : EXIT.ok;

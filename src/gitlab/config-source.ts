@@ -33,7 +33,23 @@ export interface GitLabConfigSourceOptions {
   remote: RemoteFetchOptions;
   /** Shared file cache (project, sha/ref, path) across evaluations; keys include the sha. */
   cache?: FileCache;
+  /**
+   * The GitLab user the pipeline would run for (the MR author). GitLab reads `include:project`,
+   * `include:component` and `trigger:include:project` files with that user's permissions
+   * (lib/gitlab/ci/config/external/file/project.rb `can_access_local_content?` →
+   * `:download_code`); tierguard reads them with its own token, so it first checks that this
+   * user could read the project, and reads nothing of it otherwise (no confused deputy).
+   * Undefined: no check (the CLI, which reads with the person's own token).
+   */
+  pipelineUserId?: number | null;
 }
+
+/** GitLab's message when the pipeline's user cannot read an included project (file/project.rb). */
+export const projectAccessDenied = (project: string): string =>
+  `Project \`${project}\` not found or access denied! Make sure any includes in the pipeline configuration are correctly defined.`;
+
+/** Access levels (app/models/members/...): Reporter (20) may download code of a private project. */
+const REPORTER = 20;
 
 /** A bounded LRU of fetched file contents keyed by `project\0ref\0path`. */
 export class FileCache {
@@ -72,6 +88,7 @@ export class GitLabConfigSource implements ConfigSource {
   private readonly cache: FileCache;
   private readonly local = new FileCache(500);
   private readonly defaultBranches = new Map<string, Promise<string | null>>();
+  private readonly access = new Map<string, Promise<ReadResult | null>>();
 
   constructor(private readonly opts: GitLabConfigSourceOptions) {
     this.api = opts.api;
@@ -79,6 +96,11 @@ export class GitLabConfigSource implements ConfigSource {
   }
 
   async read(ref: FileRef): Promise<ReadResult> {
+    const other = ref.kind === 'project' || ref.kind === 'component' ? ref.project : ref.kind === 'local' ? ref.project : undefined;
+    if (other !== undefined) {
+      const refused = await this.userAccess(other);
+      if (refused) return refused;
+    }
     switch (ref.kind) {
       case 'local': {
         const project = ref.project ?? this.opts.projectId;
@@ -150,6 +172,39 @@ export class GitLabConfigSource implements ConfigSource {
     const first = await this.raw(ref.project, `templates/${ref.name}.yml`, version);
     if (first.status !== 'missing') return first;
     return this.raw(ref.project, `templates/${ref.name}/template.yml`, version);
+  }
+
+  /**
+   * null when the pipeline's user may read `project` (or no user is set); else what the read
+   * becomes: `denied` (GitLab would reject the include for that user) or `unavailable` (tierguard
+   * itself cannot see the project). Public and internal projects are readable by any signed-in
+   * user; a private one needs a membership of Reporter or more (members/all: inherited too).
+   */
+  private userAccess(project: string): Promise<ReadResult | null> {
+    const user = this.opts.pipelineUserId;
+    if (user === undefined) return Promise.resolve(null);
+    let p = this.access.get(project);
+    if (!p) {
+      p = (async (): Promise<ReadResult | null> => {
+        let info;
+        try {
+          info = await this.api.getProject(project);
+        } catch (err) {
+          if (err instanceof GitLabError && (err.status === 404 || err.status === 403)) {
+            return { status: 'unavailable', reason: `project \`${project}\` is not visible to tierguard's token` };
+          }
+          throw err;
+        }
+        if (String(info.id) === String(this.opts.projectId)) return null;
+        if (info.visibility === 'public' || info.visibility === 'internal') return null;
+        if (user === null) return { status: 'unavailable', reason: 'the merge request author is unknown, so their access cannot be checked' };
+        const member = await this.api.getProjectMember(info.id, user);
+        return member !== null && member.accessLevel >= REPORTER ? null : { status: 'denied', message: projectAccessDenied(project) };
+      })();
+      this.access.set(project, p);
+      p.catch(() => this.access.delete(project));
+    }
+    return p;
   }
 
   private defaultBranch(project: string): Promise<string | null> {

@@ -5,6 +5,7 @@ import deployRunnerUnprotected from './rules/deploy-runner-unprotected.js';
 import forkPipelinesInParent from './rules/fork-pipelines-in-parent.js';
 import forwardDeploymentDisabled from './rules/forward-deployment-disabled.js';
 import pipelineVariablesUnrestricted from './rules/pipeline-variables-unrestricted.js';
+import protectedRefAssumed from './rules/protected-ref-assumed.js';
 import secretVariableUnscoped from './rules/secret-variable-unscoped.js';
 import separatedCachesDisabled from './rules/separated-caches-disabled.js';
 import unprotectedSecretVariable from './rules/unprotected-secret-variable.js';
@@ -21,6 +22,7 @@ export const liveRules: LiveRule<any>[] = [
   unprotectedSecretVariable,
   forkPipelinesInParent,
   pipelineVariablesUnrestricted,
+  protectedRefAssumed,
   secretVariableUnscoped,
   separatedCachesDisabled,
   forwardDeploymentDisabled,

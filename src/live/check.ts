@@ -12,6 +12,7 @@ import type { Policy } from '../policy/types.js';
 import type { Evaluation } from '../rules/engine.js';
 import { LiveCache } from './cache.js';
 import { liveRules } from './catalogue.js';
+import { readProtectedRefs, type ProtectedRefs } from './protected-refs.js';
 import { pickers, runnerLabel } from './runners.js';
 import { NEEDS, SkipCheck, type LiveData, type LiveDataKey, type LiveRule, type LiveRuleContext } from './types.js';
 
@@ -19,6 +20,8 @@ export interface LiveCheckInput {
   projectId: number | string;
   evaluation: Evaluation;
   policy: Policy;
+  /** The project's protected refs when the caller has read them already (the service has). */
+  protectedRefs?: ProtectedRefs;
 }
 
 export interface LiveCheckOptions {
@@ -82,6 +85,7 @@ export async function runLiveChecks(api: GitLabApi, input: LiveCheckInput, opts:
     runners: () => settle(() => api.listProjectRunners(projectId)),
     protectedEnvironments: () => settle(() => api.listProtectedEnvironments(projectId)),
     projectVariables: () => settle(() => api.listProjectVariables(projectId)),
+    protectedRefs: () => (input.protectedRefs ? Promise.resolve({ ok: true, data: input.protectedRefs }) : settle(() => readProtectedRefs(api, projectId))),
     settings: async () => {
       if (!api.getProjectCiSettings) return { ok: false, reason: 'this GitLab client cannot read project settings' };
       const get = api.getProjectCiSettings.bind(api);

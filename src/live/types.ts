@@ -13,6 +13,7 @@ import type {
 } from '../gitlab/types.js';
 import type { SourceLocation } from '../model/location.js';
 import type { Policy } from '../policy/types.js';
+import type { ProtectedRefs } from './protected-refs.js';
 import type { Evaluation } from '../rules/engine.js';
 import type { RuleMeta } from '../rules/meta.js';
 
@@ -33,6 +34,8 @@ export interface LiveData {
    */
   groupVariables: { groups: GroupVariables[]; unreadable: { group: string; reason: string }[] };
   settings: GitLabProjectCiSettings;
+  /** Protected branches and (Maintainer) protected tag rules; tags null without the role. */
+  protectedRefs: ProtectedRefs;
 }
 export type LiveDataKey = keyof LiveData;
 
@@ -41,8 +44,9 @@ export const NEEDS: Record<LiveDataKey, string> = {
   runners: 'Maintainer role on the project (GET /projects/:id/runners, GET /runners/:id), token scope read_api',
   protectedEnvironments: 'Maintainer role on the project (GET /projects/:id/protected_environments; GitLab Premium), token scope read_api',
   projectVariables: 'Maintainer role on the project (GET /projects/:id/variables), token scope read_api',
-  groupVariables: 'Maintainer role in each ancestor group (GET /groups/:id/variables), token scope read_api',
+  groupVariables: 'Owner role in each ancestor group (GET /groups/:id/variables: admin_cicd_variables is in group_policy.rb owner block), token scope read_api',
   settings: 'Maintainer role on the project (CI/CD settings in GET /projects/:id), token scope read_api',
+  protectedRefs: 'Reporter role on the project (GET /projects/:id/protected_branches), token scope read_api',
 };
 
 /** Thrown by `ctx.load` when the data cannot be read: the check is reported as skipped. */

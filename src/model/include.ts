@@ -80,7 +80,7 @@ export class IncludeExpander {
     if (res.status !== 'ok') {
       this.diagnostics.push({
         kind: 'invalid',
-        message: res.status === 'missing' ? `Local file \`${name}\` does not exist!` : `\`${name}\` could not be read: ${res.reason}`,
+        message: res.status === 'missing' ? `Local file \`${name}\` does not exist!` : res.status === 'denied' ? res.message : `\`${name}\` could not be read: ${res.reason}`,
         location: { file: name, line: 1, column: 1, endLine: 1, endColumn: 1 },
         keyPath: [],
       });
@@ -207,6 +207,12 @@ export class IncludeExpander {
       if (res.status === 'missing') {
         rec.status = 'missing';
         this.invalid(missingMessage(ref), rec.loc, ['include']);
+        continue;
+      }
+      if (res.status === 'denied') {
+        rec.status = 'invalid';
+        rec.reason = res.message;
+        this.invalid(res.message, rec.loc, ['include']);
         continue;
       }
       if (res.status === 'unavailable') {

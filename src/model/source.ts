@@ -13,7 +13,13 @@ export type ReadResult =
   | { status: 'ok'; text: string }
   | { status: 'missing' }
   /** Could not be read here (offline, not allowlisted, no access): recorded as unresolved. */
-  | { status: 'unavailable'; reason: string };
+  | { status: 'unavailable'; reason: string }
+  /**
+   * GitLab itself would refuse it for the pipeline's user (e.g. `include:project` of a project
+   * the MR author cannot read): an invalid configuration with GitLab's `message`. Nothing of
+   * the file was read.
+   */
+  | { status: 'denied'; message: string };
 
 /**
  * Where configuration files come from. The CLI reads a checkout from disk; the service reads

@@ -19,6 +19,8 @@ export interface EvaluateOptions {
   /** Offline default: `main`. */
   defaultBranch?: string;
   today?: Date;
+  /** Unread configuration is a blocking `ci-config-unverified` finding, not a note (service, `--strict`). */
+  strict?: boolean;
 }
 
 export interface Evaluation {
@@ -82,6 +84,7 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
       options,
       sources,
       defaultBranch,
+      strict: opts.strict ?? false,
       trust,
       deploy,
       tagTier: (tags) => tagTier(tags, policy),
@@ -111,7 +114,11 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
   for (const f of pipeline.files) if (f.text.includes('tierguard-ignore')) ignores.push(...parseInlineIgnores(f.name, f.text));
   const final = suppress(dedupe(findings), policy, { today: opts.today ?? new Date(), inlineIgnores: ignores });
 
-  const notes = pipeline.diagnostics.filter((d) => d.kind === 'unresolved').map((d) => `${d.location.file}:${d.location.line}: ${d.message}`);
+  // In strict mode unread includes are findings (ci-config-unverified); the other unresolved
+  // diagnostics (extends parents that may live there) stay notes.
+  const notes = pipeline.diagnostics
+    .filter((d) => d.kind === 'unresolved' && !(opts.strict && d.keyPath[0] === 'include'))
+    .map((d) => `${d.location.file}:${d.location.line}: ${d.message}`);
   const trustMap = new Map<string, JobTrust>();
   for (const job of pipeline.jobs) trustMap.set(job.name, trust(job));
   return { pipeline, findings: sortFindings(final), sources, notes, trust: trustMap, defaultBranch };

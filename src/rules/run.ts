@@ -9,6 +9,8 @@ export interface LintOptions {
   policy: Policy;
   defaultBranch?: string;
   today?: Date;
+  /** Unread configuration is a blocking finding (service, `tierguard lint --strict`). */
+  strict?: boolean;
 }
 
 /** Build the pipeline from `rootFile` and judge it with the whole catalogue: the one entry point the CLI and the service share. */
@@ -20,5 +22,6 @@ export async function lintPipeline(source: ConfigSource, rootFile: string, opts:
     trust: defaultTrustFactory,
     defaultBranch: opts.defaultBranch,
     today: opts.today,
+    strict: opts.strict,
   });
 }

@@ -56,6 +56,11 @@ export interface RuleContext<O = Record<string, unknown>> {
   options: O;
   sources: SourceFiles;
   defaultBranch: string;
+  /**
+   * Unread configuration is a blocking finding (`ci-config-unverified`) rather than a note: the
+   * service, and the CLI with `--strict`.
+   */
+  strict: boolean;
   trust(job: Job): JobTrust;
   deploy(job: Job): DeployInfo | undefined;
   /** The tier a set of runner tags routes to (the strictest tag wins). */

@@ -23,12 +23,17 @@ export interface AppDeps {
   botUserId?: () => number | undefined;
   /** Readiness beyond "not shutting down" (e.g. the GitLab user was fetched). */
   isReady?: () => boolean;
+  /** Why the service cannot work at all (e.g. GitLab rejected the token): /readyz answers 503 with it. */
+  notReadyReason?: () => string | undefined;
 }
 
 export interface TierguardApp extends FastifyInstance {
   /** Stop answering ready (graceful shutdown starts). */
   markDraining(): void;
 }
+
+/** The body of a delivery over BODY_LIMIT (read and discarded): answered 413. */
+const TOO_LARGE = Symbol('body too large');
 
 const header = (req: FastifyRequest, name: string): string | undefined => {
   const v = req.headers[name];
@@ -80,15 +85,56 @@ export async function buildApp(deps: AppDeps): Promise<TierguardApp> {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
-    const ready = !draining && (deps.isReady?.() ?? true);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : draining ? 'draining' : 'starting' });
+    if (draining) return reply.code(503).send({ status: 'draining' });
+    const reason = deps.notReadyReason?.();
+    if (reason) return reply.code(503).send({ status: 'unavailable', reason });
+    const ready = deps.isReady?.() ?? true;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'starting' });
   });
   app.get('/metrics', async (_req, reply) => {
     const body = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(body);
   });
 
+  const bodyLimit = deps.config.BODY_LIMIT ?? 1024 * 1024;
   await app.register(async (hooks) => {
+    // fastify's JSON parser answers a too-large body with 413 *and* `Connection: close` before
+    // the client has finished sending, so the sender sees EPIPE / a reset instead of the 413.
+    // Read and discard the rest of an oversized body (up to a hard cap), then answer 413 on an
+    // open connection; only a body past the cap is cut off.
+    hooks.removeContentTypeParser('application/json');
+    hooks.addContentTypeParser('application/json', (req, payload, done) => {
+      const hardCap = Math.max(8 * bodyLimit, 8 * 1024 * 1024);
+      if (Number(req.headers['content-length'] ?? 0) > hardCap) return done(Object.assign(new Error('body too large'), { statusCode: 413 }), undefined);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let finished = false;
+      const finish = (err: Error | null, body?: unknown): void => {
+        if (finished) return;
+        finished = true;
+        done(err, body);
+      };
+      payload.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > hardCap) {
+          finish(Object.assign(new Error('body too large'), { statusCode: 413 }));
+          return;
+        }
+        if (size <= bodyLimit) chunks.push(chunk);
+        else chunks.length = 0;
+      });
+      payload.on('error', (err: Error) => finish(Object.assign(err, { statusCode: 400 })));
+      payload.on('end', () => {
+        if (size > bodyLimit) return finish(null, TOO_LARGE);
+        const text = Buffer.concat(chunks).toString('utf8');
+        try {
+          finish(null, JSON.parse(text));
+        } catch (err) {
+          finish(Object.assign(err as Error, { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }));
+        }
+      });
+    });
+
     // Authenticate before the body is read: a wrong or missing token costs no parsing.
     hooks.addHook('onRequest', async (req, reply) => {
       if (!tokenMatches(req.headers['x-gitlab-token'], deps.config.WEBHOOK_SECRET)) {
@@ -101,6 +147,11 @@ export async function buildApp(deps: AppDeps): Promise<TierguardApp> {
     hooks.post('/webhooks/gitlab', async (req, reply) => {
       const event = header(req, 'x-gitlab-event');
       const eventLabel = event ?? 'unknown';
+      if (req.body === TOO_LARGE) {
+        metrics.webhookEvents.inc({ event: eventLabel, result: 'too_large' });
+        req.log.info({ status: 413 }, 'request rejected');
+        return reply.code(413).send({ error: `body larger than ${bodyLimit} bytes` });
+      }
       if (draining) {
         metrics.webhookEvents.inc({ event: eventLabel, result: 'draining' });
         return reply.code(503).header('retry-after', '5').send({ error: 'shutting down' });

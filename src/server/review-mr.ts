@@ -11,6 +11,7 @@ import { FileCache, GitLabConfigSource, type RemoteFetchOptions } from '../gitla
 import { GitLabError } from '../gitlab/errors.js';
 import type { ReadResult } from '../model/source.js';
 import { LiveCache, runLiveChecks, type LiveCheckResult } from '../live/index.js';
+import { protectedTagsFallbackNote, readProtectedRefs, withProtectedRefs, type ProtectedRefs } from '../live/protected-refs.js';
 import type { GitLabApi, GitLabDiscussion, GitLabMergeRequest, GitLabProject } from '../gitlab/types.js';
 import { PolicyError } from '../policy/errors.js';
 import { applyProjectOverride, projectOverrideFindings, PROJECT_POLICY_FILE } from '../policy/project.js';
@@ -67,13 +68,27 @@ export function liveOptionsFromConfig(config: Pick<ServiceConfig, 'LIVE_CHECKS' 
   return config.LIVE_CHECKS ? { cacheTtlSeconds: config.LIVE_CACHE_TTL_SECONDS } : false;
 }
 
-/** `skipped: <check> (needs <role/scope>): <reason>` — how a skipped live check is shown in the summary. */
-export function skippedLiveNote(s: { check: string; needs: string; reason: string }): string {
-  return `skipped: ${s.check} (needs ${s.needs}): ${s.reason}`;
+/**
+ * How skipped live checks are shown in the summary: one line per missing read, naming the checks
+ * by their title (`Not verified (skipped): <titles> — needs <role/scope>: <reason>`). Rule ids
+ * are left out on purpose: a summary that names a rule id reads as a finding of that rule.
+ */
+export function skippedLiveNotes(skipped: readonly { check: string; needs: string; reason: string }[], catalogue: readonly { id: string; title: string }[] = []): string[] {
+  const groups = new Map<string, { needs: string; reason: string; titles: string[] }>();
+  for (const s of skipped) {
+    const k = `${s.needs}\u0000${s.reason}`;
+    const g = groups.get(k) ?? { needs: s.needs, reason: s.reason, titles: [] };
+    const title = catalogue.find((m) => m.id === s.check)?.title ?? s.check;
+    if (!g.titles.includes(title)) g.titles.push(title);
+    groups.set(k, g);
+  }
+  return [...groups.values()].map((g) => `Not verified (skipped): ${g.titles.map((t) => `"${t}"`).join('; ')} — needs ${g.needs}: ${g.reason}`);
 }
 
 export type ReviewOutcome =
   | { result: 'skipped'; why: string }
+  /** GitLab refused a read or write for good (401/403/404): one failed status where possible, no retry. */
+  | { result: 'refused'; why: string; sha?: string }
   | { result: 'no_ci_changes'; sha: string }
   | { result: 'success' | 'failed'; sha: string; blocking: number; warnings: number; summaryNoteId?: number };
 
@@ -95,8 +110,8 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
     opts.live === undefined || opts.live === false ? undefined : (opts.live.cache ?? new LiveCache({ ttlMs: Math.max(0, opts.live.cacheTtlSeconds ?? 60) * 1000 }));
   /** project:iid → last head sha fully evaluated (stale events for older shas are skipped). */
   const done = new Map<string, string>();
-  /** project:iid → where the last attempt set its status (for the failure report). */
-  const lastTarget = new Map<string, { sha: string; pipelineId?: number; webUrl?: string }>();
+  /** project:iid → the MR as the last attempt saw it (where the failure report sets its status). */
+  const lastTarget = new Map<string, StatusMr & { webUrl: string }>();
   const checkIds = new Map<number, { id: number | null; at: number }>();
   let botId: number | undefined;
 
@@ -145,15 +160,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       name: STATUS_NAME,
       description,
       ...(targetUrl ? { targetUrl } : {}),
-      // Attach to the MR's head pipeline, or a later CI pipeline would become the head pipeline
-      // and a failed status in a separate external pipeline would stop blocking (GitLab issues
-      // 443254, 535437). For a fork MR without a pipeline the head sha only exists in the
-      // target project under refs/merge-requests/:iid/head.
-      ...(mr.headPipelineId !== null
-        ? { pipelineId: mr.headPipelineId }
-        : mr.sourceProjectId !== mr.targetProjectId
-          ? { ref: `refs/merge-requests/${mr.iid}/head` }
-          : {}),
+      ...statusTarget(mr),
     });
   }
 
@@ -165,15 +172,23 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       const result = o.result;
       metrics?.evaluations.inc({ result });
       metrics?.evaluationDuration.observe({ result }, Number(process.hrtime.bigint() - started) / 1e9);
-      log.info({ result, ...(o.result === 'skipped' ? { why: o.why } : { sha: o.sha }) }, 'review finished');
+      log.info({ result, ...('why' in o ? { why: o.why } : {}), ...('sha' in o ? { sha: o.sha } : {}) }, 'review finished');
       return o;
     };
 
-    const me = await api.currentUser();
-    botId = me.id;
-    if (job.actorId !== undefined && job.actorId === me.id) return finish({ result: 'skipped', why: 'event caused by tierguard itself' });
-
-    const mr = await api.getMergeRequest(job.projectId, job.mrIid);
+    let me: Awaited<ReturnType<GitLabApi['currentUser']>>;
+    let mr: GitLabMergeRequest;
+    try {
+      me = await api.currentUser();
+      botId = me.id;
+      if (job.actorId !== undefined && job.actorId === me.id) return finish({ result: 'skipped', why: 'event caused by tierguard itself' });
+      mr = await api.getMergeRequest(job.projectId, job.mrIid);
+    } catch (err) {
+      if (!isPermanentApi(err)) throw err;
+      // Without the MR there is no sha to put a status on: the error log is all there is.
+      log.error({ err: errText(err) }, 'GitLab refused to show the merge request to tierguard; not retried');
+      return finish({ result: 'refused', why: errText(err) });
+    }
     if (mr.state !== 'opened') return finish({ result: 'skipped', why: `merge request is ${mr.state}` });
     const headSha = mr.sha;
     // An event for an older head whose newer head was already evaluated (out-of-order delivery).
@@ -182,7 +197,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
     }
     if (!mr.diffRefs) throw new Error('GitLab has not computed the merge request diff yet (no diff_refs)');
     const diffRefs = mr.diffRefs;
-    lastTarget.set(key, { sha: headSha, ...(mr.headPipelineId !== null ? { pipelineId: mr.headPipelineId } : {}), webUrl: mr.webUrl });
+    lastTarget.set(key, mr);
 
     // One listing of the MR's discussions per review (the no-CI check and the plan share it).
     let discussions: Promise<GitLabDiscussion[]> | undefined;
@@ -215,11 +230,20 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       const anyConfigish = [...changed].some((p) => CONFIG_EXT.test(p) || p === rootFile);
       if (!anyConfigish && !(await hasOwnDiscussions())) return await noCiChanges(job, mr, log);
 
-      const { policy, extraFindings: policyFindings, notes: policyNotes } = await projectPolicy(project, diffRefs.baseSha, log);
+      const { policy, protectedRefs, extraFindings: policyFindings, notes: policyNotes } = await projectPolicy(project, diffRefs.baseSha, log);
       const today = opts.today?.() ?? new Date();
-      const lintOpts = { policy, defaultBranch: project.defaultBranch ?? 'main', today };
+      // strict: what tierguard could not read is a blocking ci-config-unverified finding.
+      const lintOpts = { policy, defaultBranch: project.defaultBranch ?? 'main', today, strict: true };
       const source = (sha: string) =>
-        new GitLabConfigSource({ api, projectId: job.projectId, sha, cache, remote: { ...opts.remote, allowedHosts: policy.remoteIncludeHosts } });
+        new GitLabConfigSource({
+          api,
+          projectId: job.projectId,
+          sha,
+          cache,
+          remote: { ...opts.remote, allowedHosts: policy.remoteIncludeHosts },
+          // GitLab reads other projects' includes as the pipeline's user: check the author may.
+          pipelineUserId: mr.authorId,
+        });
 
       const head = await lintPipeline(source(headSha), rootFile, lintOpts);
       let base: Evaluation | undefined;
@@ -237,7 +261,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
 
       // Live checks judge the head configuration against what GitLab has now: their findings
       // have no base counterpart, so they count as new (they describe the current state).
-      const live = liveCache ? await liveChecks(job.projectId, head, policy, today, log) : undefined;
+      const live = liveCache ? await liveChecks(job.projectId, head, policy, protectedRefs, today, log) : undefined;
 
       const existing = await listDiscussionsOnce();
       const plan = planReview({
@@ -277,8 +301,15 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
         ...(summaryNoteId !== undefined ? { summaryNoteId } : {}),
       });
     } catch (err) {
-      metrics?.evaluations.inc({ result: 'error' });
+      if (!isPermanentApi(err)) metrics?.evaluations.inc({ result: 'error' });
       log.error({ err: errText(err) }, 'review failed');
+      if (isPermanentApi(err)) {
+        // 401/403/404 will not heal by retrying: one clear failed status, and the job ends.
+        await setStatus(job.projectId, mr, 'failed', `tierguard could not evaluate: ${errText(err)}`, mr.webUrl).catch((e: unknown) =>
+          log.error({ err: errText(e) }, 'could not set the failed status (the token may lack the Developer role)'),
+        );
+        return finish({ result: 'refused', why: errText(err), sha: headSha });
+      }
       // Fail closed at once; the queue retries the job.
       await setStatus(job.projectId, mr, 'failed', `tierguard could not evaluate: ${errText(err)}`, mr.webUrl).catch((e: unknown) =>
         log.warn({ err: errText(e) }, 'could not set the failed status'),
@@ -305,21 +336,22 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
     projectId: number,
     head: Evaluation,
     policy: Policy,
+    protectedRefs: ProtectedRefs,
     today: Date,
     log: Logger,
   ): Promise<{ findings: Finding[]; notes: string[]; skipped: LiveCheckResult['skipped'] }> {
     let r: LiveCheckResult;
     try {
-      r = await runLiveChecks(api, { projectId, evaluation: head, policy }, { cache: liveCache, today });
+      r = await runLiveChecks(api, { projectId, evaluation: head, policy, protectedRefs }, { cache: liveCache, today });
     } catch (err) {
       if (isTransientApi(err)) throw err;
       log.warn({ err: errText(err) }, 'live checks could not run');
       const skipped = [{ check: 'live checks', needs: 'a valid policy and GitLab access', reason: errText(err) }];
-      return { findings: [], notes: skipped.map(skippedLiveNote), skipped };
+      return { findings: [], notes: skippedLiveNotes(skipped, RULE_CATALOGUE), skipped };
     }
     // runLiveChecks words its own skip lines; the summary shows them in one fixed form.
     const own = new Set(r.skipped.map((s) => `Live check \`${s.check}\` skipped: ${s.reason} (needs ${s.needs}).`));
-    const notes = [...r.skipped.map(skippedLiveNote), ...r.notes.filter((n) => !own.has(n))];
+    const notes = [...skippedLiveNotes(r.skipped, RULE_CATALOGUE), ...r.notes.filter((n) => !own.has(n))];
     if (r.skipped.length) log.info({ skipped: [...new Set(r.skipped.map((s) => s.check))] }, 'live checks skipped');
     return { findings: r.findings, notes, skipped: r.skipped };
   }
@@ -336,15 +368,19 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
     return null;
   }
 
-  async function projectPolicy(project: GitLabProject, baseSha: string, log: Logger): Promise<{ policy: Policy; extraFindings: Finding[]; notes: string[] }> {
-    let policy = opts.policies.forGroup(project.namespaceFullPath);
-    // The project's real protected branches and tags decide which refs are trusted.
-    const [branches, tags] = await Promise.all([api.listProtectedBranches(project.id), api.listProtectedTags(project.id)]);
-    policy.protected = {
-      branches: [...new Set([...policy.protected.branches, ...branches.map((b) => b.name)])],
-      tags: [...new Set([...policy.protected.tags, ...tags.map((t) => t.name)])],
-    };
+  async function projectPolicy(
+    project: GitLabProject,
+    baseSha: string,
+    log: Logger,
+  ): Promise<{ policy: Policy; protectedRefs: ProtectedRefs; extraFindings: Finding[]; notes: string[] }> {
+    const teamPolicy = opts.policies.forGroup(project.namespaceFullPath);
+    // The project's real protected branches and tags join the policy's patterns; a ref the
+    // pipeline relies on that GitLab does not protect is the live check protected-ref-assumed.
+    const protectedRefs = await readProtectedRefs(api, project.id);
+    let policy = withProtectedRefs(teamPolicy, protectedRefs);
     const notes: string[] = [];
+    const fallback = protectedTagsFallbackNote(protectedRefs, teamPolicy.protected.tags);
+    if (fallback) notes.push(fallback);
     const extraFindings: Finding[] = [];
     // Read from the target branch at the base commit only: the MR must not weaken its own gate.
     const text = await rawAt(project.id, PROJECT_POLICY_FILE, baseSha);
@@ -359,7 +395,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
         log.warn({ err: err.message }, 'invalid project policy file ignored');
       }
     }
-    return { policy, extraFindings, notes };
+    return { policy, protectedRefs, extraFindings, notes };
   }
 
   async function runnerConfigs(
@@ -402,19 +438,9 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
   async function reportFailure(job: ReviewJob, err: unknown): Promise<void> {
     const key = `${job.projectId}:${job.mrIid}`;
     const log = opts.logger.child({ deliveryId: job.deliveryId, project: job.projectId, mr: job.mrIid });
-    let target = lastTarget.get(key);
     try {
-      if (!target) {
-        const mr = await api.getMergeRequest(job.projectId, job.mrIid);
-        target = { sha: mr.sha, ...(mr.headPipelineId !== null ? { pipelineId: mr.headPipelineId } : {}), webUrl: mr.webUrl };
-      }
-      await api.setCommitStatus(job.projectId, target.sha, {
-        state: 'failed',
-        name: STATUS_NAME,
-        description: `tierguard could not evaluate: ${errText(err)}`,
-        ...(target.webUrl ? { targetUrl: target.webUrl } : {}),
-        ...(target.pipelineId !== undefined ? { pipelineId: target.pipelineId } : {}),
-      });
+      const target = lastTarget.get(key) ?? (await api.getMergeRequest(job.projectId, job.mrIid));
+      await setStatus(job.projectId, target, 'failed', `tierguard could not evaluate: ${errText(err)}`, target.webUrl);
     } catch (e) {
       log.error({ err: errText(e) }, 'could not report the evaluation failure on the merge request');
     }
@@ -443,6 +469,26 @@ function markLiveSkipped(plan: ReviewPlan, skipped: readonly { check: string }[]
 
 function isTransientApi(err: unknown): boolean {
   return err instanceof GitLabError && err.transient;
+}
+
+/** 401/403/404 from GitLab: retrying cannot help. */
+export function isPermanentApi(err: unknown): boolean {
+  return err instanceof GitLabError && !err.transient && (err.status === 401 || err.status === 403 || err.status === 404);
+}
+
+type StatusMr = Pick<GitLabMergeRequest, 'iid' | 'sha' | 'headPipelineId' | 'sourceProjectId' | 'targetProjectId'>;
+
+/**
+ * Where a status goes. Attach to the MR's head pipeline, or a later CI pipeline would become the
+ * head pipeline and a failed status in a separate external pipeline would stop blocking (GitLab
+ * issues 443254, 535437). For a fork MR without a pipeline the head sha only exists in the target
+ * project under refs/merge-requests/:iid/head, and GitLab needs that `ref` (lib/api/commit_statuses.rb
+ * answers "404 References for commit Not Found" otherwise).
+ */
+function statusTarget(mr: StatusMr): { pipelineId: number } | { ref: string } | Record<string, never> {
+  if (mr.headPipelineId !== null) return { pipelineId: mr.headPipelineId };
+  if (mr.sourceProjectId !== mr.targetProjectId) return { ref: `refs/merge-requests/${mr.iid}/head` };
+  return {};
 }
 
 /** A short, token-free description of an error for statuses and logs. */

@@ -52,12 +52,22 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const metrics = createMetrics({ defaultMetrics: true });
   // Invalid policy files stop the start with a PolicyError naming file, line and field.
   const policyLoader = createPolicyLoader(config.POLICY_DIR);
+  // A wrong or revoked GITLAB_TOKEN: every call answers 401. /readyz says so at once (503 with
+  // the reason) and one error line is logged; the first successful call clears it.
+  let tokenRejected: string | undefined;
+  const onCall = (route: string, status: number, ms: number): void => {
+    metrics.onGitLabCall(route, status, ms);
+    if (status === 401) {
+      if (tokenRejected === undefined) logger.error({ route }, 'GitLab rejected GITLAB_TOKEN (401 Unauthorized): nothing can be reviewed until the token is replaced');
+      tokenRejected = `GitLab rejected GITLAB_TOKEN (401 Unauthorized on ${route})`;
+    } else if (status >= 200 && status < 300) tokenRejected = undefined;
+  };
   const api = createGitLabApi({
     ...opts.gitlab,
     url: config.GITLAB_URL,
     token: config.GITLAB_TOKEN,
     logger: logger.child({ component: 'gitlab' }),
-    onCall: metrics.onGitLabCall,
+    onCall,
   });
   const reviewer = createReviewer({
     api,
@@ -95,12 +105,19 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   // Learn tierguard's own user early (its own events are then ignored at the door); a failure
   // here is not fatal: the reviewer asks again.
   let userKnown = false;
-  api.currentUser().then(
-    () => {
-      userKnown = true;
-    },
-    (err: unknown) => logger.warn({ err: errText(err) }, 'could not read the GitLab user yet'),
-  );
+  let lastUserCheck = 0;
+  const checkUser = (): void => {
+    lastUserCheck = Date.now();
+    api.currentUser().then(
+      () => {
+        userKnown = true;
+      },
+      (err: unknown) => {
+        if (tokenRejected === undefined) logger.warn({ err: errText(err) }, 'could not read the GitLab user yet');
+      },
+    );
+  };
+  checkUser();
 
   const app = await buildApp({
     config,
@@ -111,6 +128,12 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     policyLoader,
     botUserId: () => reviewer.botUserId(),
     isReady: () => userKnown || reviewer.botUserId() !== undefined,
+    notReadyReason: () => {
+      if (tokenRejected === undefined) return undefined;
+      // Look again now and then, so a replaced token (a restarted secret mount) turns ready.
+      if (Date.now() - lastUserCheck > 30_000) checkUser();
+      return tokenRejected;
+    },
   });
   const address = await app.listen({ port: opts.port ?? config.PORT, host: opts.host ?? config.HOST });
   const { port } = app.server.address() as AddressInfo;

@@ -217,3 +217,44 @@ describe('tierguard lint on a folder without a CI file', () => {
     expect(r.out).toContain('note: .gitlab-ci.yml: not present; only runner configuration files were judged');
   });
 });
+
+describe('tierguard lint --strict and live checks against a GitLab', () => {
+  const runEnv = async (args: string[], env: Record<string, string>, cwd: string) => {
+    let out = '';
+    let err = '';
+    const code = await main(args, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, cwd, env });
+    return { code, out, err };
+  };
+  const DEPLOY = 'deploy:\n  tags: [ci-deploy-prod]\n  environment: production\n  rules:\n    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n      when: manual\n  script: [./deploy.sh]\n';
+
+  it('--strict turns an include it could not read into a blocking ci-config-unverified (exit 1); without it a note (exit 0)', async () => {
+    const dir = tempCheckout({ '.gitlab-ci.yml': 'include:\n  - project: group/ci\n    ref: v1.0.0\n    file: build.yml\nbuild:\n  tags: [ci-general]\n  script: [make]\n' });
+    const loose = await run(['lint', '--format', 'json', dir]);
+    expect(loose.code).toBe(0);
+    const strict = await run(['lint', '--strict', '--format', 'json', dir]);
+    expect(strict.code).toBe(1);
+    expect(JSON.parse(strict.out).findings.map((f: { ruleId: string; line: number; column: number }) => `${f.ruleId}:${f.line}:${f.column}`)).toEqual(['ci-config-unverified:2:5']);
+  });
+
+  it('a project path with subgroups is resolved (and encoded) once, so the environment check runs; a rejected token exits 2', async () => {
+    const { startFakeGitLab } = await import('../support/fake-gitlab.js');
+    const gl = await startFakeGitLab();
+    try {
+      gl.addProject({ path: 'acme/payments/api' });
+      const dir = tempCheckout({ '.gitlab-ci.yml': DEPLOY });
+      const r = await runEnv(['lint', '--format', 'json', '--gitlab-url', gl.url, '--project', 'acme/payments/api', dir], { GITLAB_TOKEN: gl.token }, dir);
+      const ids = JSON.parse(r.out).findings.map((f: { ruleId: string }) => f.ruleId);
+      expect(ids).toContain('deploy-environment-unprotected');
+      expect(r.out).not.toMatch(/deploy-environment-unprotected[^"]*skipped/);
+      const bad = await runEnv(['lint', '--gitlab-url', gl.url, '--project', 'acme/payments/api', dir], { GITLAB_TOKEN: 'glpat-revoked-token-000' }, dir);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toContain('rejected the token in GITLAB_TOKEN (401 Unauthorized)');
+      expect(bad.out).toBe('');
+      const missing = await runEnv(['lint', '--gitlab-url', gl.url, '--project', 'acme/nope', dir], { GITLAB_TOKEN: gl.token }, dir);
+      expect(missing.code).toBe(2);
+      expect(missing.err).toContain('project acme/nope was not found');
+    } finally {
+      await gl.close();
+    }
+  });
+});

@@ -49,6 +49,8 @@ function mockProjectReads(runners: Record<string, unknown>[], opts: { variablesS
   if (opts.variablesStatus) g.get('/api/v4/projects/7/variables').query(true).reply(opts.variablesStatus, { message: `${opts.variablesStatus} Forbidden` }).persist();
   else g.get('/api/v4/projects/7/variables').query(true).reply(200, [{ key: 'DEPLOY_TOKEN', value: 'value-from-nock-never-shown', protected: true, masked: true, environment_scope: 'production' }]).persist();
   g.get('/api/v4/groups/acme/variables').query(true).reply(200, []).persist();
+  g.get('/api/v4/projects/7/protected_branches').query(true).reply(200, [{ id: 1, name: 'main' }]).persist();
+  g.get('/api/v4/projects/7/protected_tags').query(true).reply(200, [{ name: 'v*' }]).persist();
 }
 
 beforeEach(() => {

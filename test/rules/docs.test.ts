@@ -26,11 +26,11 @@ describe('docs/rules/<id>.md for every pipeline rule', () => {
       expect(ex.incorrect.length, 'an incorrect example').toBeGreaterThan(0);
       expect(ex.correct.length, 'a correct example').toBeGreaterThan(0);
       for (const code of ex.incorrect) {
-        const r = await runRules(pipelineRules, code);
+        const r = await runRules(pipelineRules, code, { strict: true });
         expect(r.findings.map((f) => f.ruleId), `incorrect example must produce ${id}:\n${code}`).toContain(id);
       }
       for (const code of ex.correct) {
-        const r = await runRules(pipelineRules, code);
+        const r = await runRules(pipelineRules, code, { strict: true });
         expect(r.findings.filter((f) => f.ruleId === id).map((f) => f.message), `correct example must not produce ${id}:\n${code}`).toEqual([]);
       }
     });

@@ -14,6 +14,8 @@ export interface CaseOptions {
   policy?: Partial<Policy> | ((p: Policy) => Policy);
   defaultBranch?: string;
   today?: Date;
+  /** As the service judges: unread configuration is a `ci-config-unverified` finding. */
+  strict?: boolean;
 }
 
 export function policyWith(opts: CaseOptions['policy']): Policy {
@@ -32,6 +34,7 @@ export async function runRules(rules: PipelineRule<any>[], yaml: string, opts: C
     trust: defaultTrustFactory,
     defaultBranch: opts.defaultBranch ?? 'main',
     today: opts.today ?? new Date('2026-11-25T12:00:00Z'),
+    strict: opts.strict ?? false,
   });
 }
 

@@ -85,7 +85,7 @@ describe('live checks in the MR review', () => {
     // The finding is on the deploy job's tags line, a changed line: one inline discussion names the runner too.
     const inline = mr.discussions.filter((d) => d.notes[0].position !== null);
     expect(inline.some((d) => /runner \\?#\d+ "deploy-box"/.test(d.notes[0].body) && d.notes[0].position!.new_line === FIXED_CI.split('\n').indexOf('  tags: [ci-deploy-prod]') + 1)).toBe(true);
-    expect(body).not.toMatch(/skipped: /);
+    expect(body).not.toMatch(/Not verified \(skipped\)/);
   });
 
   it('the same MR with the runner protected gets success', async () => {
@@ -124,9 +124,10 @@ describe('live checks in the MR review', () => {
     expect(st.description).toMatch(/live checks skipped \(not verified\)$/);
     expect(st.description).not.toBe('no findings');
     const body = summaryBody(mr);
-    expect(body).toContain('skipped: deploy-runner-unprotected (needs Maintainer role on the project (GET /projects/:id/runners');
-    expect(body).toMatch(/skipped: deploy-runner-unprotected .*\): the token lacks the role or scope \(403 Forbidden\)/);
-    expect(body).toMatch(/skipped: deploy-environment-unprotected \(needs Maintainer role/);
+    expect(body).toMatch(/Not verified \(skipped\): .*"A runner that is not protected could pick up a deploy job".* — needs Maintainer role on the project \(GET \/projects\/:id\/runners.*: the token lacks the role or scope \(403 Forbidden\)/);
+    expect(body).toMatch(/Not verified \(skipped\): "A deploy job's environment is not a protected environment" — needs Maintainer role/);
+    // A skipped check is named by its title, never by its rule id (an id reads as a finding).
+    expect(body).not.toContain('deploy-runner-unprotected');
     // The headline carries the skip too, and no line says the live checks passed.
     expect(body).toMatch(/tierguard: .*live checks skipped \(not verified\)/);
     expect(body).not.toMatch(/Live check `[^`]+` skipped/);
