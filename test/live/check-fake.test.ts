@@ -125,8 +125,10 @@ describe('runLiveChecks against the fake GitLab', () => {
     project.variables.push({ key: 'DEPLOY_TOKEN_STAGING', value: SECRET_VALUE, protected: false, masked: false, environment_scope: 'staging' });
     project.variables.push({ key: 'LOG_LEVEL', value: 'debug', protected: false, masked: false, environment_scope: '*' });
     gl.state.groups.get('acme')!.variables.push({ key: 'NPM_TOKEN', value: SECRET_VALUE, protected: false, masked: true, environment_scope: '*' });
-    gl.state.groups.get('acme/web')!.roles.set(gl.botUser.id, 30);
+    // A group Maintainer cannot read group variables: GitLab asks for Owner (group_policy.rb).
+    gl.state.groups.get('acme/web')!.roles.set(gl.botUser.id, 40);
     const r = await runLiveChecks(api, { projectId: project.id, evaluation: await evaluate(PIPELINE), policy: builtinPolicy() });
+    expect(r.skipped.find((s) => s.check === 'unprotected-secret-variable')?.needs).toMatch(/^Owner role in each ancestor group/);
     const vars = r.findings.filter((f) => f.ruleId === 'unprotected-secret-variable');
     expect(vars.map((f) => f.message.match(/`(\w+)`/)?.[1])).toEqual(['AWS_SECRET_ACCESS_KEY', 'DEPLOY_TOKEN_STAGING', 'NPM_TOKEN']);
     // No MR job references them: root CI file, line 1, no job.

@@ -72,7 +72,10 @@ export interface FakeProject {
 export interface FakeGroup {
   fullPath: string;
   variables: Array<{ key: string; value: string; protected: boolean; masked: boolean; environment_scope: string; variable_type?: string }>;
-  /** Role of a user in the group (default Owner); group variables need Maintainer (40). */
+  /**
+   * Role of a user in the group (default Owner); group variables need Owner (50):
+   * `admin_cicd_variables` is in app/policies/group_policy.rb's owner block.
+   */
   roles: Map<number, number>;
 }
 
@@ -926,7 +929,8 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
   route('GET', '/groups/:id/variables', ({ m, res, url, base, user }) => {
     const g = state.groups.get(decodeURIComponent(m[0]));
     if (!g) throw notFound('Group');
-    requireMaintainer(g.roles, user);
+    // lib/api/ci/group_variables.rb: authorize! :admin_cicd_variables (group_policy.rb: owner).
+    if ((g.roles.get(user.id) ?? 50) < 50) throw new HttpError(403, { message: '403 Forbidden' });
     return paginate(res, base, url, g.variables.map((v) => ({ variable_type: 'env_var', raw: false, hidden: false, description: null, ...v })));
   });
 
