@@ -5,7 +5,7 @@ import { SourceFiles } from '../findings/sources.js';
 import { renderFindings, type RenderFormat } from '../findings/render/index.js';
 import { DirectorySource } from '../model/source.js';
 import type { Policy } from '../policy/types.js';
-import { isExpired, suppress } from '../policy/apply.js';
+import { applyExceptions } from '../policy/apply.js';
 import { lintPipeline } from '../rules/run.js';
 import type { Evaluation } from '../rules/engine.js';
 import { checkRunnerConfig, looksLikeRunnerConfig, RunnerConfigError } from '../runner/check.js';
@@ -94,9 +94,7 @@ async function lintRunnerFile(dir: string, rel: string, prefix: string, run: Lin
     const r = checkRunnerConfig(rel, text, opts.policy);
     run.sources.absorb(r.sources, prefix);
     // Exceptions apply here too; expired ones are reported once, by the pipeline evaluation.
-    const today = opts.today ?? new Date();
-    const live = { ...opts.policy, exceptions: opts.policy.exceptions.filter((e) => !isExpired(e, today)) };
-    run.findings.push(...suppress(r.findings, live, { today }).map((f) => withPrefix(f, prefix)));
+    run.findings.push(...applyExceptions(r.findings, opts.policy, opts.today ?? new Date()).map((f) => withPrefix(f, prefix)));
   } catch (err) {
     if (err instanceof RunnerConfigError) throw new UsageError(prefix + err.message);
     throw err;

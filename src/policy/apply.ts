@@ -167,6 +167,15 @@ export interface SuppressOptions {
  *   the MR author controls the CI file.
  * `policy.rules` may re-rate or turn off the two policy rules like any other.
  */
+/**
+ * Exceptions only (no inline ignores, no expired-exception findings: those are reported once, by
+ * the pipeline evaluation): for findings judged outside the pipeline traversal, such as runner
+ * configurations, so the CLI and the service give them the same verdict.
+ */
+export function applyExceptions(findings: readonly Finding[], policy: Policy, today: Date): Finding[] {
+  return suppress(findings, { ...policy, exceptions: policy.exceptions.filter((e) => !isExpired(e, today)) }, { today });
+}
+
 export function suppress(findings: readonly Finding[], policy: Policy, opts: SuppressOptions): Finding[] {
   const active = policy.exceptions.filter((e) => !isExpired(e, opts.today));
   const ignores = opts.inlineIgnores ?? [];

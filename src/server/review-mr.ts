@@ -13,6 +13,7 @@ import type { ReadResult } from '../model/source.js';
 import { LiveCache, runLiveChecks, type LiveCheckResult } from '../live/index.js';
 import { protectedTagsFallbackNote, readProtectedRefs, withProtectedRefs, type ProtectedRefs } from '../live/protected-refs.js';
 import type { GitLabApi, GitLabDiscussion, GitLabMergeRequest, GitLabProject } from '../gitlab/types.js';
+import { applyExceptions } from '../policy/apply.js';
 import { PolicyError } from '../policy/errors.js';
 import { applyProjectOverride, projectOverrideFindings, PROJECT_POLICY_FILE } from '../policy/project.js';
 import type { Policy } from '../policy/types.js';
@@ -256,6 +257,9 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
 
       const readFiles = new Set<string>([rootFile, ...head.pipeline.files.map((f) => f.name), ...(base?.pipeline.files.map((f) => f.name) ?? [])]);
       const runner = await runnerConfigs(job.projectId, diffs, headSha, diffRefs.baseSha, policy, opts.maxRunnerCandidates ?? 50);
+      // Policy exceptions for runner rules: the same verdict as `tierguard lint` gives.
+      runner.headFindings = applyExceptions(runner.headFindings, policy, today);
+      runner.baseFindings = applyExceptions(runner.baseFindings, policy, today);
       const ciTouched = [...changed].some((p) => readFiles.has(p)) || runner.files.length > 0;
       if (!ciTouched && !(await hasOwnDiscussions())) return await noCiChanges(job, mr, log);
 

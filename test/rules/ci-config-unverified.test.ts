@@ -46,7 +46,7 @@ describe('ci-config-unverified', () => {
   it('the policy can lower it to a warning', async () => {
     const r = await runRules(pipelineRules, 'include:\n  - remote: https://x.example.com/a.yml\nb:\n  script: make\n', {
       strict: true,
-      policy: (p) => ({ ...p, rules: { ...p.rules, 'ci-config-unverified': { severity: 'warning' } } }),
+      policy: (p) => ({ ...p, rules: { ...p.rules, 'ci-config-unverified': { severity: 'warning', options: {} } } }),
     });
     expect(r.findings.filter((f) => f.ruleId === 'ci-config-unverified').map((f) => f.severity)).toEqual(['warning']);
   });
