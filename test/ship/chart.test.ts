@@ -138,7 +138,7 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
   Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 /** What `helm lint` + kubeconform would catch, and the cross-references they would not. */
-function checkStructure(r: Rendered): void {
+function checkStructure(r: Rendered, release = 'tg'): void {
   const names = new Set<string>();
   for (const d of r.docs) {
     expect(API_VERSIONS[d.kind], `unexpected kind ${d.kind}`).toBeDefined();
@@ -148,7 +148,7 @@ function checkStructure(r: Rendered): void {
     expect(names.has(`${d.kind}/${d.metadata.name}`), 'duplicate object').toBe(false);
     names.add(`${d.kind}/${d.metadata.name}`);
     expect(d.metadata.labels?.['app.kubernetes.io/name']).toBe('tierguard');
-    expect(d.metadata.labels?.['app.kubernetes.io/instance']).toBe('tg');
+    expect(d.metadata.labels?.['app.kubernetes.io/instance']).toBe(release);
     expect(d.metadata.labels?.['helm.sh/chart']).toBe(`tierguard-${chart.version}`);
     for (const v of Object.values(d.metadata.labels ?? {})) expect(typeof v, 'label values are strings').toBe('string');
   }
@@ -667,5 +667,26 @@ describe('rendering: variations', () => {
     checkStructure(r);
     expect(r.one('ServiceMonitor').spec.endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '15s', scrapeTimeout: '10s' }]);
     expect(r.one('ServiceMonitor').spec.namespaceSelector).toEqual({ matchNames: ['ci'] });
+  });
+});
+
+describe("rendering: the project's own production release (helm/production-values.yaml)", () => {
+  it('renders what deploy-production installs: existing Secret, Redis, a pinned digest', () => {
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    const r = renderWith([join(ROOT, 'helm', 'production-values.yaml'), { gitlab: { url: 'https://gitlab.example.com' }, image: { digest } }], { release: 'tierguard' });
+    checkStructure(r, 'tierguard');
+    checkHardening(r);
+    expect(r.maybe('Secret')).toBeUndefined();
+    const dep = r.one('Deployment');
+    expect(dep.metadata.name).toBe('tierguard');
+    expect(dep.spec.replicas).toBe(2);
+    expect(dep.spec.strategy.type).toBe('RollingUpdate');
+    expect(dep.spec.template.spec.containers[0].image).toBe(`registry.gitlab.com/tierguard/tierguard@${digest}`);
+    const env = envOf(r);
+    for (const name of ['GITLAB_TOKEN', 'WEBHOOK_SECRET', 'REDIS_URL']) expect(env.get(name).valueFrom.secretKeyRef).toEqual({ name: 'tierguard-credentials', key: name });
+  });
+
+  it('fails without the GitLab URL the job passes', () => {
+    expect(refusal([join(ROOT, 'helm', 'production-values.yaml')])).toMatch(/gitlab\.url is required/);
   });
 });
