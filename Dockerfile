@@ -8,8 +8,10 @@
 #   docker run --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges \
 #     -e GITLAB_URL -e GITLAB_TOKEN -e WEBHOOK_SECRET -p 8080:8080 tierguard
 #
-# Base images are referenced by tag here; the release pipeline pins each FROM to its
-# @sha256 digest (and Renovate keeps the digests current), so a release is reproducible.
+# Base images: the defaults below are tags, so a local `docker build .` just works. The
+# release pipeline (.gitlab-ci.yml, job image-publish) resolves each tag to its current
+# digest and passes the pinned reference as a build arg (NODE_IMAGE=node:24-bookworm-slim@sha256:…),
+# so a release is reproducible and says exactly what it was built from.
 # Build and runtime stages share Debian 12 (glibc) and Node 24 (the current LTS).
 
 ARG NODE_IMAGE=node:24-bookworm-slim
@@ -34,9 +36,18 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 
 # --- runtime ---------------------------------------------------------------------------------
 FROM ${RUNTIME_IMAGE} AS runtime
+# OCI annotations; the release pipeline passes the real version, commit and project URL.
+ARG RUNTIME_IMAGE
+ARG VERSION=0.0.0-dev
+ARG REVISION=unknown
+ARG SOURCE=https://gitlab.com/tierguard/tierguard
 LABEL org.opencontainers.image.title="tierguard" \
       org.opencontainers.image.description="GitLab merge-request bot guarding CI runner trust tiers" \
-      org.opencontainers.image.licenses="MIT"
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.base.name="${RUNTIME_IMAGE}"
 WORKDIR /app
 ENV NODE_ENV=production \
     PORT=8080 \

@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',
+    // Fetches the real helm binary once (test/ship/helm.ts) for the chart tests.
+    globalSetup: ['test/ship/helm-setup.ts'],
     testTimeout: 20000,
     hookTimeout: 20000,
     // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.

@@ -58,18 +58,43 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- .Values.existingSecret.name | default (include "tierguard.fullname" .) }}
 {{- end }}
 
-{{/* "true" when REDIS_URL is provided (from the chart's Secret or the existing one), else "". */}}
+{{/*
+"true" when the pods get REDIS_URL, else "": from redis.url (kept in the chart's Secret, also
+next to an existingSecret), or from existingSecret.redisUrlKey.
+*/}}
 {{- define "tierguard.redisEnabled" -}}
-{{- if .Values.existingSecret.name }}
-{{- if .Values.existingSecret.redisUrlKey }}true{{ end }}
-{{- else if .Values.redis.url }}true{{ end }}
+{{- if or .Values.redis.url (and .Values.existingSecret.name .Values.existingSecret.redisUrlKey) }}true{{ end }}
+{{- end }}
+
+{{/* "true" when the chart creates its own Secret: tokens from values, or redis.url. */}}
+{{- define "tierguard.ownSecret" -}}
+{{- if or (not .Values.existingSecret.name) .Values.redis.url }}true{{ end }}
 {{- end }}
 
 {{/*
-Fails the render when several replicas could run without Redis: each replica would coalesce
-merge-request events on its own and the same MR could be reviewed twice.
+TCP port the NetworkPolicy opens for Redis: the port of redis.url (6379 when it names none);
+networkPolicy.redis.port when the URL sits in an existing Secret the chart cannot read.
 */}}
-{{- define "tierguard.checkReplicas" -}}
+{{- define "tierguard.redisPort" -}}
+{{- if .Values.redis.url }}
+{{- regexFind ":[0-9]+$" (urlParse .Values.redis.url).host | trimPrefix ":" | default "6379" }}
+{{- else }}
+{{- .Values.networkPolicy.redis.port }}
+{{- end }}
+{{- end }}
+
+{{/*
+Fails the render on contradictory settings, and when several replicas could run without
+Redis: each replica would coalesce merge-request events on its own and the same MR could be
+reviewed twice.
+*/}}
+{{- define "tierguard.checkValues" -}}
+{{- if and .Values.existingSecret.redisUrlKey (not .Values.existingSecret.name) }}
+{{- fail "existingSecret.redisUrlKey needs existingSecret.name (or set redis.url)" }}
+{{- end }}
+{{- if and .Values.redis.url .Values.existingSecret.name .Values.existingSecret.redisUrlKey }}
+{{- fail "set either redis.url or existingSecret.redisUrlKey, not both" }}
+{{- end }}
 {{- if not (include "tierguard.redisEnabled" .) }}
 {{- if gt (int .Values.replicaCount) 1 }}
 {{- fail "replicaCount > 1 needs Redis: set redis.url or existingSecret.redisUrlKey" }}
