@@ -97,8 +97,19 @@ export async function buildPipeline(source: ConfigSource, rootFile = '.gitlab-ci
     });
 
   const extended = applyExtends(merged, invalid);
-  const config = resolveReferences(extended, invalid);
+  const config = standInScriptItems(resolveReferences(extended, invalid), expander.files);
   pipeline.config = config;
+  // One `ci-config-invalid` per invalid script item, however many jobs inherit it.
+  const reportedItems = new Set<string>();
+  const checkScripts = (node: YMap | undefined, prefix: string, job?: string) => {
+    for (const { key, item } of invalidScriptItems(node)) {
+      const k = `${item.loc.file}:${item.loc.line}:${item.loc.column}`;
+      if (reportedItems.has(k)) continue;
+      reportedItems.add(k);
+      // `lib/gitlab/ci/config/entry/commands.rb` (string_or_nested_array_of_strings, 10 levels)
+      invalid(`${prefix}:${key} config should be a string or a nested array of strings up to 10 levels deep`, item.loc, job ? [job, key] : prefix.split(':').concat(key), job);
+    }
+  };
 
   // Stages.
   const stagesNode = config.entries.get('stages') ?? config.entries.get('types');
@@ -126,6 +137,7 @@ export async function buildPipeline(source: ConfigSource, rootFile = '.gitlab-ci
     defaults = { kind: 'map', entries, loc: defaults?.loc ?? top.keyLoc };
   }
   pipeline.default = defaults;
+  checkScripts(defaults, 'default');
 
   for (const [name, e] of config.entries) {
     if (RESERVED_KEYS.has(name)) continue;
@@ -143,6 +155,7 @@ export async function buildPipeline(source: ConfigSource, rootFile = '.gitlab-ci
       continue;
     }
     const job = resolveJob(name, e, isBridge, defaults, pipeline, invalid);
+    checkScripts(job.node, `jobs:${name}`, name);
     pipeline.jobs.push(job);
   }
   if (pipeline.jobs.length === 0 && !diagnostics.some((d) => d.kind === 'invalid')) {
@@ -221,13 +234,13 @@ function resolveReferences(config: YMap, invalid: Invalid): YMap {
       const label = `!reference ${JSON.stringify(n.path).replace(/,/g, ', ')}`;
       if (resolving.has(keyStr) || depth > 20) {
         invalid(`${label}: circular reference`, n.loc, [topKey]);
-        return { kind: 'scalar', value: null, loc: n.loc };
+        return { kind: 'scalar', value: null, loc: n.loc, tag: '!reference' };
       }
       let target: YNode | undefined = config;
       for (const p of n.path) target = target?.kind === 'map' ? target.entries.get(p)?.value : undefined;
       if (!target) {
         invalid(`${label} could not be found`, n.loc, [topKey], undefined, true);
-        return { kind: 'scalar', value: null, loc: n.loc };
+        return { kind: 'scalar', value: null, loc: n.loc, tag: '!reference' };
       }
       resolving.add(keyStr);
       const resolved = walk(target, depth + 1, topKey);
@@ -258,6 +271,95 @@ function resolveReferences(config: YMap, invalid: Invalid): YMap {
   const entries = new Map<string, YMapEntry>();
   for (const [k, e] of config.entries) entries.set(k, { ...e, value: walk(e.value, 0, k) });
   return { ...config, entries };
+}
+
+/** Keywords GitLab reads as commands (`entry/commands.rb`): a string or nested lists of strings. */
+const COMMAND_KEYS = ['before_script', 'script', 'after_script'] as const;
+
+/**
+ * GitLab rejects a script item that is not a string (`entry/commands.rb`): typically an
+ * unquoted `- curl -H "PRIVATE-TOKEN: …" …` that YAML reads as a mapping. Each such item is
+ * replaced by a scalar holding its source text as written (marked `invalidScriptItem`), so
+ * the script rules still read the command, and the model reports it where it is written.
+ */
+function standInScriptItems(config: YMap, files: ReadonlyMap<string, LoadedFile>): YMap {
+  const lineStarts = new Map<string, number[]>();
+  const slice = (loc: SourceLocation): string => {
+    const text = files.get(loc.file)?.text;
+    if (text === undefined) return '';
+    let starts = lineStarts.get(loc.file);
+    if (!starts) {
+      starts = [0];
+      for (let i = 0; i < text.length; i++) if (text[i] === '\n') starts.push(i + 1);
+      lineStarts.set(loc.file, starts);
+    }
+    const off = (line: number, col: number) => (starts![line - 1] ?? text.length) + col - 1;
+    return text.slice(off(loc.line, loc.column), off(loc.endLine, loc.endColumn)).trimEnd();
+  };
+  const standIn = (n: YNode): YNode => {
+    if (n.kind === 'scalar') {
+      if (typeof n.value === 'string' || n.tag === '!reference') return n;
+      const shape = n.value === null ? 'null' : typeof n.value === 'number' ? 'number' : 'boolean';
+      return { ...n, value: n.value === null ? null : slice(n.loc) || String(n.value), invalidScriptItem: shape };
+    }
+    if (n.kind === 'seq') {
+      let changed = false;
+      const items = n.items.map((it) => {
+        const r = it.kind === 'seq' ? standIn(it) : it.kind === 'scalar' && typeof it.value === 'string' ? it : standIn(it);
+        if (r !== it) changed = true;
+        return r;
+      });
+      return changed ? { ...n, items } : n;
+    }
+    return { kind: 'scalar', value: slice(n.loc), loc: n.loc, via: n.via, invalidScriptItem: n.kind === 'map' ? 'map' : 'reference' };
+  };
+  const fixKeys = (m: YMap): YMap => {
+    let entries: Map<string, YMapEntry> | undefined;
+    const set = (k: string, v: YNode, e: YMapEntry) => {
+      entries ??= new Map(m.entries);
+      entries.set(k, { ...e, value: v });
+    };
+    for (const k of COMMAND_KEYS) {
+      const e = m.entries.get(k);
+      if (!e || (e.value.kind === 'scalar' && (typeof e.value.value === 'string' || e.value.value === null))) continue;
+      const v = standIn(e.value);
+      if (v !== e.value) set(k, v, e);
+    }
+    const hooks = m.entries.get('hooks');
+    const pre = hooks?.value.kind === 'map' ? hooks.value.entries.get('pre_get_sources_script') : undefined;
+    if (hooks && pre && hooks.value.kind === 'map' && !(pre.value.kind === 'scalar' && (typeof pre.value.value === 'string' || pre.value.value === null))) {
+      const v = standIn(pre.value);
+      if (v !== pre.value) {
+        const he = new Map(hooks.value.entries);
+        he.set('pre_get_sources_script', { ...pre, value: v });
+        set('hooks', { ...hooks.value, entries: he }, hooks);
+      }
+    }
+    return entries ? { ...m, entries } : m;
+  };
+  const out = new Map<string, YMapEntry>();
+  let changed = false;
+  for (const [k, e] of config.entries) {
+    let v = e.value;
+    if ((k === 'before_script' || k === 'after_script') && !(v.kind === 'scalar' && (typeof v.value === 'string' || v.value === null))) v = standIn(v);
+    else if (v.kind === 'map' && (k === 'default' || !RESERVED_KEYS.has(k))) v = fixKeys(v);
+    if (v !== e.value) changed = true;
+    out.set(k, v === e.value ? e : { ...e, value: v });
+  }
+  return changed ? { ...config, entries: out } : config;
+}
+
+/** The stand-in script items of a keyword map (after `standInScriptItems`). */
+function invalidScriptItems(node: YMap | undefined): { key: string; item: YNode }[] {
+  const out: { key: string; item: YNode }[] = [];
+  const walk = (key: string, n: YNode | undefined) => {
+    if (!n) return;
+    if (n.kind === 'scalar' && n.invalidScriptItem) out.push({ key, item: n });
+    else if (n.kind === 'seq') for (const it of n.items) walk(key, it);
+  };
+  for (const k of COMMAND_KEYS) walk(k, node?.entries.get(k)?.value);
+  walk('hooks:pre_get_sources_script', get(node, 'hooks', 'pre_get_sources_script'));
+  return out;
 }
 
 /** Flatten nested lists up to GitLab's nesting limit (script, rules, tags after `!reference`). */
