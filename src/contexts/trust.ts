@@ -1,9 +1,9 @@
 import type { YNode } from '../model/node.js';
-import type { Job, Pipeline } from '../model/pipeline.js';
+import { keyUncertainty, type Job, type Pipeline } from '../model/pipeline.js';
 import type { Policy } from '../policy/types.js';
 import type { JobTrust } from '../rules/types.js';
 import { buildContexts, contextOptionsFromPolicy, type ContextId, type TrustContext } from './contexts.js';
-import { jobReachInput, reachJob, trustedContexts, untrustedContexts, type JobReach } from './reach.js';
+import { jobReachInput, reachJob, reachWorkflow, trustedContexts, untrustedContexts, type JobReach } from './reach.js';
 
 /**
  * Trust of every job of a pipeline: `workflow:rules`, then the job's `rules` or
@@ -19,6 +19,15 @@ export function pipelineTrust(pipeline: Pipeline, policy: Policy, defaultBranch:
 
   const memo = new Map<string, JobReach>();
   const workflowNames = variableNames(workflowRules, namesOf);
+  let wf: JobReach | undefined;
+  const workflowReach = (): JobReach => {
+    if (!wf) {
+      const variables: Record<string, string | undefined> = {};
+      for (const [n, v] of pipeline.variables) variables[n] = v.expand && v.value.includes('$') ? undefined : v.value;
+      wf = reachWorkflow(workflowRules, { variables, contexts });
+    }
+    return wf;
+  };
 
   return (job) => {
     const input = jobReachInput(job.node);
@@ -36,12 +45,30 @@ export function pipelineTrust(pipeline: Pipeline, policy: Policy, defaultBranch:
       byContext = reachJob(input, { workflowRules, variables, contexts });
       memo.set(key, byContext);
     }
+    byContext = withUnreadParents(job, byContext, workflowReach());
     return {
       byContext,
       untrusted: untrustedContexts(byContext, contexts) as ContextId[],
       trusted: trustedContexts(byContext, contexts) as ContextId[],
     };
   };
+}
+
+/**
+ * A job whose `rules`/`only`/`except` an unread `extends` parent may set or override: what the
+ * known parents say holds only maybe, in every context (three-valued), and the reason names
+ * the unread parent and include. Where the workflow already excludes the pipeline, it stays no.
+ */
+function withUnreadParents(job: Job, reach: JobReach, workflow: JobReach): JobReach {
+  if (!job.partial) return reach;
+  const rulesCertain = !keyUncertainty(job, 'rules') && job.node.entries.has('rules');
+  const why = rulesCertain ? undefined : (['rules', 'only', 'except'] as const).map((k) => keyUncertainty(job, k)).find((x) => x !== undefined);
+  if (!why) return reach;
+  const out = {} as JobReach;
+  for (const [id, o] of Object.entries(reach) as [ContextId, JobReach[ContextId]][]) {
+    out[id] = o.runs === 'unknown' || workflow[id].runs === 'no' ? o : { ...o, runs: 'unknown', when: o.runs === 'no' ? 'on_success' : o.when, reason: `${why}; the known parents give: ${o.reason}` };
+  }
+  return out;
 }
 
 /** The nine contexts depend only on the policy's protected refs and the default branch. */

@@ -212,7 +212,7 @@ export class IncludeExpander {
       if (res.status === 'unavailable') {
         rec.status = 'unresolved';
         rec.reason = res.reason;
-        this.diagnostics.push({ kind: 'unresolved', message: `${describe(rec)} was not read (${res.reason})`, location: rec.loc, keyPath: ['include'] });
+        this.diagnostics.push({ kind: 'unresolved', message: `${describeInclude(rec)} was not read (${res.reason})`, location: rec.loc, keyPath: ['include'] });
         continue;
       }
       if (!res.text.trim()) {
@@ -307,7 +307,8 @@ function missingMessage(ref: FileRef): string {
   }
 }
 
-function describe(rec: IncludeRecord): string {
+/** How notes and findings name an include: ``include:remote `https://…` ``, ``include:project `g/p` file `x.yml` ``. */
+export function describeInclude(rec: IncludeRecord): string {
   switch (rec.kind) {
     case 'project':
       return `include:project \`${rec.project}\` file \`${rec.target}\`${rec.ref ? ` at \`${rec.ref}\`` : ''}`;

@@ -1,5 +1,5 @@
 import type { Diagnostic } from './diagnostics.js';
-import { GITLAB_INCLUDE_LIMITS, IncludeExpander, type IncludeLimits, type IncludeRecord, type LoadedFile } from './include.js';
+import { describeInclude, GITLAB_INCLUDE_LIMITS, IncludeExpander, type IncludeLimits, type IncludeRecord, type LoadedFile } from './include.js';
 import type { SourceLocation } from './location.js';
 import { annotateEntries, deepMerge, withVia, withoutKeys } from './merge.js';
 import { get, str, strList, type Provenance, type YMap, type YMapEntry, type YNode, type YSeq } from './node.js';
@@ -46,6 +46,35 @@ export interface Job {
   variables: Map<string, VariableDef>;
   /** Only the job's own `variables:`. */
   jobVariables: Map<string, VariableDef>;
+  /**
+   * Set when an `extends` parent of the job was not found and an include was not read: the
+   * known parents are merged in order, and keys outside `certainKeys` may be set or overridden
+   * by the unread parents (three-valued: see `keyUncertainty`).
+   */
+  partial?: PartialJob;
+}
+
+export interface PartialJob {
+  /** `extends` parents not found (directly, or through a known parent). */
+  unreadParents: string[];
+  /** Keys whose value is certain: written by the job itself, or by a known parent merged after every unread one. */
+  certainKeys: Set<string>;
+  /** The includes that were not read (one of them may define the parents), named as notes name them. */
+  unreadIncludes: string[];
+}
+
+/**
+ * Whether a job's keyword may differ from the model because of an unread `extends` parent, and
+ * if so a phrase saying why: "`tags` may be set by `.remote` (from an include that was not
+ * read: include:remote `https://…`)". Undefined when the value is certain.
+ */
+export function keyUncertainty(job: Job, key: string): string | undefined {
+  const p = job.partial;
+  if (!p || p.certainKeys.has(key)) return undefined;
+  const verb = job.node.entries.has(key) ? 'may be overridden' : 'may be set';
+  const parents = p.unreadParents.map((x) => `\`${x}\``).join(', ');
+  const incs = p.unreadIncludes.length === 0 ? '' : p.unreadIncludes.length === 1 ? `: ${p.unreadIncludes[0]}` : `: one of ${p.unreadIncludes.join(', ')}`;
+  return `\`${key}\` ${verb} by ${parents} (from an include that was not read${incs})`;
 }
 
 export interface Pipeline {
@@ -96,7 +125,9 @@ export async function buildPipeline(source: ConfigSource, rootFile = '.gitlab-ci
       job,
     });
 
-  const extended = applyExtends(merged, invalid);
+  const unreadIncludes = pipeline.includes.filter((i) => i.status === 'unresolved').map(describeInclude);
+  const partials = new Map<string, PartialJob>();
+  const extended = applyExtends(merged, invalid, incomplete ? { partials, unreadIncludes } : undefined);
   const config = standInScriptItems(resolveReferences(extended, invalid), expander.files);
   pipeline.config = config;
   // One `ci-config-invalid` per invalid script item, however many jobs inherit it.
@@ -150,11 +181,14 @@ export async function buildPipeline(source: ConfigSource, rootFile = '.gitlab-ci
       continue;
     }
     const isBridge = e.value.entries.has('trigger');
+    const partial = partials.get(name);
     if (!isBridge && !e.value.entries.has('script') && !e.value.entries.has('run')) {
       invalid(`jobs:${name} config should implement the script:, run:, or trigger: keyword`, e.keyLoc, [name], name, true);
-      continue;
+      // With an unread `extends` parent the script may come from it: keep what is known.
+      if (!partial) continue;
     }
     const job = resolveJob(name, e, isBridge, defaults, pipeline, invalid);
+    if (partial) job.partial = partial;
     checkScripts(job.node, `jobs:${name}`, name);
     pipeline.jobs.push(job);
   }
@@ -174,10 +208,11 @@ function asMap(n: YNode | undefined): YMap | undefined {
  * `extends` (`lib/gitlab/ci/config/extendable/entry.rb`): parents deep-merged left to right,
  * the job last; at most 10 levels; unknown parents, non-hash parents and cycles are errors.
  */
-function applyExtends(config: YMap, invalid: Invalid): YMap {
+function applyExtends(config: YMap, invalid: Invalid, unread?: { partials: Map<string, PartialJob>; unreadIncludes: string[] }): YMap {
   const result = new Map(config.entries);
   const done = new Set<string>();
   const failed = new Set<string>();
+  const partials = unread?.partials ?? new Map<string, PartialJob>();
 
   const extend = (key: string, path: string[]): YMap | undefined => {
     const e = result.get(key);
@@ -200,17 +235,39 @@ function applyExtends(config: YMap, invalid: Invalid): YMap {
     const parents = strList(extEntry.value);
     if (extEntry.value.kind !== 'scalar' && extEntry.value.kind !== 'seq') return fail('invalid `extends` value: a string or a list of strings');
     const unknown = parents.filter((p) => !result.has(p));
-    if (unknown.length) return fail(`unknown keys in \`extends\` (${unknown.join(', ')})`, true);
-    const invalidBases = parents.filter((p) => result.get(p)!.value.kind !== 'map');
+    if (unknown.length) {
+      if (!unread) return fail(`unknown keys in \`extends\` (${unknown.join(', ')})`, true);
+      // GitLab would merge the parents in order; the unread ones may live in an unread include.
+      invalid(`\`${key}\`: unknown keys in \`extends\` (${unknown.join(', ')})`, extEntry.keyLoc, [key, 'extends'], key.startsWith('.') ? undefined : key, true);
+    }
+    const invalidBases = parents.filter((p) => result.has(p) && result.get(p)!.value.kind !== 'map');
     if (invalidBases.length) return fail(`invalid base hashes in \`extends\` (${invalidBases.join(', ')})`);
     let merged: YMap | undefined;
+    // Which keys are certain, parent by parent (an unread parent may set any key, overriding
+    // the parents before it; a partial parent is certain only in its own certain keys).
+    let certain = new Set<string>();
+    const unreadParents: string[] = [];
     for (const p of parents) {
       if (path.includes(p) || p === key) return fail('circular dependency detected in `extends`');
+      if (!result.has(p)) {
+        unreadParents.push(p);
+        certain = new Set();
+        continue;
+      }
       const base = extend(p, [...path, key]);
       if (failed.has(p) && !base) return fail(`invalid base hashes in \`extends\` (${p})`);
       if (!base) continue;
+      const pp = partials.get(p);
+      if (pp) {
+        unreadParents.push(...pp.unreadParents);
+        certain = new Set(pp.certainKeys);
+      } else for (const k of base.entries.keys()) if (k !== 'extends') certain.add(k);
       const annotated = annotateEntries(withoutKeys(base, ['extends']), { kind: 'extends', from: p, loc: extEntry.keyLoc });
       merged = merged ? deepMerge(merged, annotated) : annotated;
+    }
+    if (unreadParents.length) {
+      for (const k of value.entries.keys()) if (k !== 'extends') certain.add(k);
+      partials.set(key, { unreadParents: [...new Set(unreadParents)], certainKeys: certain, unreadIncludes: unread?.unreadIncludes ?? [] });
     }
     const out = merged ? deepMerge(merged, value) : value;
     result.set(key, { ...e, value: { ...out, loc: value.loc } });
