@@ -2,7 +2,7 @@ import type { YNode } from '../model/node.js';
 import { keyUncertainty, type Job, type Pipeline } from '../model/pipeline.js';
 import type { Policy } from '../policy/types.js';
 import type { JobTrust } from '../rules/types.js';
-import { buildContexts, contextOptionsFromPolicy, type ContextId, type TrustContext } from './contexts.js';
+import { buildContexts, contextOptionsFromPolicy, yamlVariableStatus, type ContextId, type TrustContext, type VariableAssumptions } from './contexts.js';
 import { jobReachInput, reachJob, reachWorkflow, trustedContexts, untrustedContexts, type JobReach } from './reach.js';
 
 /**
@@ -13,8 +13,8 @@ import { jobReachInput, reachJob, reachWorkflow, trustedContexts, untrustedConte
  * outcome is memoised by the identity of the rule nodes and the values of the variables
  * their expressions name.
  */
-export function pipelineTrust(pipeline: Pipeline, policy: Policy, defaultBranch: string): (job: Job) => JobTrust {
-  const contexts = contextsFor(policy, defaultBranch);
+export function pipelineTrust(pipeline: Pipeline, policy: Policy, defaultBranch: string, assumptions?: VariableAssumptions): (job: Job) => JobTrust {
+  const contexts = contextsFor(policy, defaultBranch, assumptions);
   const workflowRules = pipeline.workflow?.entries.get('rules')?.value;
 
   const memo = new Map<string, JobReach>();
@@ -45,7 +45,7 @@ export function pipelineTrust(pipeline: Pipeline, policy: Policy, defaultBranch:
       byContext = reachJob(input, { workflowRules, variables, contexts });
       memo.set(key, byContext);
     }
-    byContext = withUnreadParents(job, byContext, workflowReach());
+    byContext = withAssumptions(withUnreadParents(job, byContext, workflowReach()), names, job, contexts);
     return {
       byContext,
       untrusted: untrustedContexts(byContext, contexts) as ContextId[],
@@ -71,13 +71,39 @@ function withUnreadParents(job: Job, reach: JobReach, workflow: JobReach): JobRe
   return out;
 }
 
-/** The nine contexts depend only on the policy's protected refs and the default branch. */
+/**
+ * Say, per context, what the outcome rests on for each YAML variable the rules read: its YAML
+ * value (no CI/CD variable of that name known), or "may be overridden" and by what.
+ */
+function withAssumptions(reach: JobReach, names: string[], job: Job, contexts: Record<ContextId, TrustContext>): JobReach {
+  const yamlNames = [...new Set(names)].filter((n) => job.variables.has(n)).sort();
+  if (yamlNames.length === 0) return reach;
+  const out = {} as JobReach;
+  for (const [id, o] of Object.entries(reach) as [ContextId, JobReach[ContextId]][]) {
+    const ctx = contexts[id];
+    if (!ctx.possible) {
+      out[id] = o;
+      continue;
+    }
+    const assumptions = yamlNames.map((n) => {
+      const v = job.variables.get(n)!;
+      const st = yamlVariableStatus(ctx, n);
+      if (!st.overridable) return `\`$${n}\` keeps its YAML value \`${v.value}\` unless a project or group CI/CD variable overrides it`;
+      return st.cicd ? `\`$${n}\` is overridden by a project or group CI/CD variable (YAML default \`${v.value}\`)` : `\`$${n}\`: its YAML default \`${v.value}\` may be overridden by a pipeline variable`;
+    });
+    out[id] = { ...o, assumptions };
+  }
+  return out;
+}
+
+/** The nine contexts depend only on the policy's protected refs, the default branch and the variable assumptions. */
 const contextCache = new WeakMap<Policy, Map<string, Record<ContextId, TrustContext>>>();
-function contextsFor(policy: Policy, defaultBranch: string): Record<ContextId, TrustContext> {
+function contextsFor(policy: Policy, defaultBranch: string, assumptions?: VariableAssumptions): Record<ContextId, TrustContext> {
   let byBranch = contextCache.get(policy);
   if (!byBranch) contextCache.set(policy, (byBranch = new Map()));
-  let c = byBranch.get(defaultBranch);
-  if (!c) byBranch.set(defaultBranch, (c = buildContexts(contextOptionsFromPolicy(policy, defaultBranch))));
+  const key = assumptions ? `${defaultBranch}\u0000${JSON.stringify(assumptions)}` : defaultBranch;
+  let c = byBranch.get(key);
+  if (!c) byBranch.set(key, (c = buildContexts({ ...contextOptionsFromPolicy(policy, defaultBranch), variables: assumptions })));
   return c;
 }
 

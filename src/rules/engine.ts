@@ -5,12 +5,13 @@ import { get, type YMap, type YNode } from '../model/node.js';
 import type { Job, Pipeline } from '../model/pipeline.js';
 import { configureRule, parseInlineIgnores, suppress, type InlineIgnore } from '../policy/apply.js';
 import type { Policy } from '../policy/types.js';
+import type { VariableAssumptions } from '../contexts/contexts.js';
 import { deployInfo, tagTier, type DeployInfo } from './deploy.js';
 import type { ContextId, JobTrust, PipelineRule, ReportInput, RuleContext, RuleHooks, ScriptLine } from './types.js';
 import { CONTEXT_IDS, TRUSTED_CONTEXTS, UNTRUSTED_CONTEXTS } from './types.js';
 
 /** Computes each job's trust contexts (implemented by `src/contexts`). */
-export type TrustFactory = (pipeline: Pipeline, policy: Policy, defaultBranch: string) => (job: Job) => JobTrust;
+export type TrustFactory = (pipeline: Pipeline, policy: Policy, defaultBranch: string, variables?: VariableAssumptions) => (job: Job) => JobTrust;
 
 export interface EvaluateOptions {
   policy: Policy;
@@ -19,6 +20,8 @@ export interface EvaluateOptions {
   /** Offline default: `main`. */
   defaultBranch?: string;
   today?: Date;
+  /** What live data says overrides YAML variables (default: pipeline variables allowed, no CI/CD variable known). */
+  variables?: VariableAssumptions;
 }
 
 export interface Evaluation {
@@ -45,7 +48,7 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
   const sources = new SourceFiles();
   for (const f of pipeline.files) sources.add(f.name, f.text);
 
-  const trustOf = opts.trust(pipeline, policy, defaultBranch);
+  const trustOf = opts.trust(pipeline, policy, defaultBranch, opts.variables);
   const trustCache = new Map<string, JobTrust>();
   const trust = (job: Job): JobTrust => {
     let t = trustCache.get(job.name);

@@ -1,6 +1,7 @@
 import { buildPipeline } from '../model/pipeline.js';
 import type { ConfigSource } from '../model/source.js';
 import type { Policy } from '../policy/types.js';
+import type { VariableAssumptions } from '../contexts/contexts.js';
 import { evaluatePipeline, type Evaluation } from './engine.js';
 import { pipelineRules } from './index.js';
 import { defaultTrustFactory } from './trust-provider.js';
@@ -9,6 +10,8 @@ export interface LintOptions {
   policy: Policy;
   defaultBranch?: string;
   today?: Date;
+  /** Live data about variables that override YAML values (see `VariableAssumptions`). */
+  variables?: VariableAssumptions;
 }
 
 /** Build the pipeline from `rootFile` and judge it with the whole catalogue: the one entry point the CLI and the service share. */
@@ -20,5 +23,6 @@ export async function lintPipeline(source: ConfigSource, rootFile: string, opts:
     trust: defaultTrustFactory,
     defaultBranch: opts.defaultBranch,
     today: opts.today,
+    variables: opts.variables,
   });
 }
