@@ -27,14 +27,15 @@ Usage:
   tierguard rules                  list the rule catalogue
   tierguard explain RULE           print one rule's documentation
 
-Options (lint, check-runner):
-  --format text|json|sarif|codequality   output format (default text)
+Options (lint, jobs, check-runner):
+  --format text|json|sarif|codequality   output format (default text; jobs: text|json)
   --policy DIR            policy directory (default ./policies if present, else the built-in baseline)
   --group PATH            GitLab group path whose team overrides apply (policies/teams/<path>.yaml)
-  --default-branch NAME   default branch offline (default main)
-  --contexts              lint: print the job x trust-context table first
-  --templates DIR         lint: resolve include:template from a directory of GitLab templates
-  --ci-file NAME          lint: root CI file inside a checkout (default .gitlab-ci.yml)
+  --default-branch NAME   lint, jobs: default branch offline (default main)
+  --contexts              lint, jobs: print the job x trust-context table
+  --templates DIR         lint, jobs: resolve include:template from a directory of GitLab templates
+  --ci-file NAME          lint, jobs: root CI file inside a checkout (default .gitlab-ci.yml)
+  -v, --verbose           jobs: where each value came from
   --gitlab-url URL --project PATH
                           lint: also run the live checks against the project's real runners,
                           protected environments, variables and settings (token: GITLAB_TOKEN)

@@ -14,7 +14,56 @@ import { jobReachInput, reachJob, reachWorkflow, trustedContexts, untrustedConte
  * their expressions name.
  */
 export function pipelineTrust(pipeline: Pipeline, policy: Policy, defaultBranch: string, assumptions?: VariableAssumptions): (job: Job) => JobTrust {
-  const contexts = contextsFor(policy, defaultBranch, assumptions);
+  return trustUnder(pipeline, contextsFor(policy, defaultBranch, assumptions));
+}
+
+/**
+ * Trust of the jobs of a child pipeline (`trigger: include`): the child runs with the parent's
+ * ref and trust, `CI_PIPELINE_SOURCE=parent_pipeline` (`doc/ci/pipelines/downstream_pipelines.md`),
+ * and only in the contexts where its trigger job runs. A manual trigger job makes every child
+ * job wait for someone to play it.
+ */
+export function childPipelineTrust(trigger: { name: string; trust: JobTrust }) {
+  return (pipeline: Pipeline, policy: Policy, defaultBranch: string, assumptions?: VariableAssumptions): ((job: Job) => JobTrust) => {
+    const inner = trustUnder(pipeline, childContexts(contextsFor(policy, defaultBranch, assumptions)));
+    return (job) => {
+      const own = inner(job);
+      const byContext = {} as JobReach;
+      for (const id of Object.keys(own.byContext) as ContextId[]) byContext[id] = underTrigger(trigger.name, trigger.trust.byContext[id], own.byContext[id]);
+      return { byContext, untrusted: untrustedContexts(byContext) as ContextId[], trusted: trustedContexts(byContext) as ContextId[] };
+    };
+  };
+}
+
+function underTrigger(name: string, t: JobReach[ContextId], c: JobReach[ContextId]): JobReach[ContextId] {
+  if (t.runs === 'no') return { runs: 'no', when: 'never', reason: `its trigger job \`${name}\` does not run: ${t.reason}`, ...(t.at ? { at: t.at } : {}) };
+  if (c.runs === 'no') return c;
+  const when = t.when === 'manual' ? 'manual' : c.when;
+  if (t.runs === 'yes') return { ...c, when, reason: `started by trigger job \`${name}\`; ${c.reason}` };
+  const vars = [...new Set([...(t.unknownVariables ?? []), ...(c.unknownVariables ?? [])])].sort();
+  const assumptions = [...new Set([...(t.assumptions ?? []), ...(c.assumptions ?? [])])];
+  const out: JobReach[ContextId] = { ...c, runs: 'unknown', when, reason: `its trigger job \`${name}\` may run (${t.reason}); ${c.reason}` };
+  if (vars.length) out.unknownVariables = vars;
+  if (assumptions.length) out.assumptions = assumptions;
+  out.at ??= t.at;
+  return out;
+}
+
+/** The contexts as a child pipeline sees them: same ref and variables, source `parent_pipeline`. */
+const childContextCache = new WeakMap<Record<ContextId, TrustContext>, Record<ContextId, TrustContext>>();
+function childContexts(parent: Record<ContextId, TrustContext>): Record<ContextId, TrustContext> {
+  let c = childContextCache.get(parent);
+  if (!c) {
+    c = {} as Record<ContextId, TrustContext>;
+    for (const [id, ctx] of Object.entries(parent) as [ContextId, TrustContext][]) {
+      c[id] = { ...ctx, facts: { ...ctx.facts, sources: ['parent_pipeline'] }, variables: { ...ctx.variables, CI_PIPELINE_SOURCE: { kind: 'set', value: 'parent_pipeline' } } };
+    }
+    childContextCache.set(parent, c);
+  }
+  return c;
+}
+
+function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext>): (job: Job) => JobTrust {
   const workflowRules = pipeline.workflow?.entries.get('rules')?.value;
 
   const memo = new Map<string, JobReach>();

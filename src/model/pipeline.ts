@@ -2,7 +2,7 @@ import type { Diagnostic } from './diagnostics.js';
 import { describeInclude, GITLAB_INCLUDE_LIMITS, IncludeExpander, type IncludeLimits, type IncludeRecord, type LoadedFile } from './include.js';
 import type { SourceLocation } from './location.js';
 import { annotateEntries, deepMerge, withVia, withoutKeys } from './merge.js';
-import { get, str, strList, type Provenance, type YMap, type YMapEntry, type YNode, type YSeq } from './node.js';
+import { entry, get, str, strList, type Provenance, type YMap, type YMapEntry, type YNode, type YSeq } from './node.js';
 import type { ConfigSource } from './source.js';
 import { readVariables, type VariableDef } from './variables.js';
 
@@ -91,6 +91,26 @@ export interface Pipeline {
   default?: YMap;
   includes: IncludeRecord[];
   diagnostics: Diagnostic[];
+  /** Child pipelines started by `trigger: include` (loaded where readable), in job order. */
+  children?: ChildPipeline[];
+  /** Multi-project triggers (`trigger: project`): pipelines judged in their own project. */
+  downstream?: DownstreamPipeline[];
+}
+
+export interface ChildPipeline {
+  /** The trigger job (bridge) that starts it. */
+  trigger: string;
+  /** Where its `trigger: include` is written. */
+  loc: SourceLocation;
+  /** The child's configuration as a pipeline of its own; parts not read are `status: 'unresolved'` records in its `includes`. */
+  pipeline: Pipeline;
+}
+
+export interface DownstreamPipeline {
+  job: string;
+  project: string;
+  branch?: string;
+  loc: SourceLocation;
 }
 
 export interface BuildOptions {
@@ -101,9 +121,19 @@ export interface BuildOptions {
 export async function buildPipeline(source: ConfigSource, rootFile = '.gitlab-ci.yml', opts: BuildOptions = {}): Promise<Pipeline> {
   const expander = new IncludeExpander(source, opts.includeLimits ?? GITLAB_INCLUDE_LIMITS);
   const merged = await expander.loadRoot(rootFile);
+  return assemble(source, expander, merged, rootFile.replace(/^\/+/, ''), opts, 0);
+}
+
+/**
+ * GitLab nests child pipelines at most two levels deep (`doc/ci/pipelines/downstream_pipelines.md`:
+ * a parent, its child, and the child's child).
+ */
+const MAX_CHILD_DEPTH = 2;
+
+async function assemble(source: ConfigSource, expander: IncludeExpander, merged: YMap | undefined, rootFile: string, opts: BuildOptions, depth: number, child?: ChildOf): Promise<Pipeline> {
   const diagnostics = expander.diagnostics;
   const pipeline: Pipeline = {
-    rootFile: rootFile.replace(/^\/+/, ''),
+    rootFile,
     files: [...expander.files.values()],
     jobs: [],
     hiddenJobs: [],
@@ -111,6 +141,8 @@ export async function buildPipeline(source: ConfigSource, rootFile = '.gitlab-ci
     variables: new Map(),
     includes: expander.includes,
     diagnostics,
+    children: [],
+    downstream: [],
   };
   if (!merged) return pipeline;
   // With an include that could not be read (offline, not allowlisted), a missing `extends`
@@ -127,7 +159,17 @@ export async function buildPipeline(source: ConfigSource, rootFile = '.gitlab-ci
 
   const unreadIncludes = pipeline.includes.filter((i) => i.status === 'unresolved').map(describeInclude);
   const partials = new Map<string, PartialJob>();
-  const extended = applyExtends(merged, invalid, incomplete ? { partials, unreadIncludes } : undefined);
+  const missing = new Map<string, { users: string[]; loc: SourceLocation }>();
+  const extended = applyExtends(merged, invalid, incomplete ? { partials, unreadIncludes, missing } : undefined);
+  for (const [parent, m] of missing) {
+    const users = m.users.length > 5 ? `${m.users.slice(0, 5).map((u) => `\`${u}\``).join(', ')} and ${m.users.length - 5} more` : m.users.map((u) => `\`${u}\``).join(', ');
+    diagnostics.push({
+      kind: 'unresolved',
+      message: `\`${parent}\` (extended by ${users}) is not in the files read: it may come from an include that was not read; what it sets is unknown`,
+      location: m.loc,
+      keyPath: [m.users[0], 'extends'],
+    });
+  }
   const config = standInScriptItems(resolveReferences(extended, invalid), expander.files);
   pipeline.config = config;
   // One `ci-config-invalid` per invalid script item, however many jobs inherit it.
@@ -183,19 +225,78 @@ export async function buildPipeline(source: ConfigSource, rootFile = '.gitlab-ci
     const isBridge = e.value.entries.has('trigger');
     const partial = partials.get(name);
     if (!isBridge && !e.value.entries.has('script') && !e.value.entries.has('run')) {
-      invalid(`jobs:${name} config should implement the script:, run:, or trigger: keyword`, e.keyLoc, [name], name, true);
       // With an unread `extends` parent the script may come from it: keep what is known.
-      if (!partial) continue;
+      if (!partial) {
+        invalid(`jobs:${name} config should implement the script:, run:, or trigger: keyword`, e.keyLoc, [name], name, true);
+        continue;
+      }
     }
     const job = resolveJob(name, e, isBridge, defaults, pipeline, invalid);
     if (partial) job.partial = partial;
     checkScripts(job.node, `jobs:${name}`, name);
     pipeline.jobs.push(job);
   }
-  if (pipeline.jobs.length === 0 && !diagnostics.some((d) => d.kind === 'invalid')) {
+  if (pipeline.jobs.length === 0 && !diagnostics.some((d) => d.kind === 'invalid') && !(child && incomplete)) {
     invalid('jobs config should contain at least one visible job', merged.loc, [], undefined, true);
   }
+  // Trigger variables (the trigger job's `variables:`, forwarded unless
+  // `forward:yaml_variables: false`) override the child's YAML values.
+  if (child) for (const job of pipeline.jobs) for (const [k, v] of child.variables) job.variables.set(k, v);
+  await triggers(source, pipeline, opts, depth);
   return pipeline;
+}
+
+interface ChildOf {
+  trigger: string;
+  variables: Map<string, VariableDef>;
+}
+
+/**
+ * Trigger jobs (`entry/trigger.rb`): `trigger: include` starts a child pipeline in this project
+ * (same ref, `CI_PIPELINE_SOURCE=parent_pipeline`), built here from the files it names;
+ * `trigger: project` (or a string) starts a pipeline in another project, judged there.
+ */
+async function triggers(source: ConfigSource, pipeline: Pipeline, opts: BuildOptions, depth: number): Promise<void> {
+  for (const job of pipeline.jobs) {
+    if (job.kind !== 'bridge') continue;
+    const t = get(job.node, 'trigger');
+    if (!t) continue;
+    const project = t.kind === 'scalar' ? str(t) : str(get(t, 'project'));
+    const forward = get(t, 'forward');
+    const yamlVars = !(get(forward, 'yaml_variables')?.kind === 'scalar' && (get(forward, 'yaml_variables') as { value: unknown }).value === false);
+    if (project !== undefined) {
+      const branch = str(get(t, 'branch'));
+      pipeline.downstream!.push({ job: job.name, project, branch, loc: t.loc });
+      pipeline.diagnostics.push({
+        kind: 'note',
+        message: `trigger job \`${job.name}\` starts a pipeline in project \`${project}\`${branch ? ` (branch \`${branch}\`)` : ''}: its jobs are judged in that project, not here`,
+        location: t.loc,
+        keyPath: [job.name, 'trigger'],
+        job: job.name,
+      });
+      continue;
+    }
+    const inc = get(t, 'include');
+    if (!inc) continue;
+    const at = entry(t, 'include')!.keyLoc;
+    if (depth >= MAX_CHILD_DEPTH) {
+      pipeline.diagnostics.push({ kind: 'invalid', message: `jobs:${job.name}:trigger child pipelines can be nested at most ${MAX_CHILD_DEPTH} levels deep`, location: at, keyPath: [job.name, 'trigger'], job: job.name });
+      continue;
+    }
+    const expander = new IncludeExpander(source, opts.includeLimits ?? GITLAB_INCLUDE_LIMITS);
+    const merged = await expander.loadIncludes(inc, job.file, job.name);
+    const first = expander.includes.find((r) => r.files.length)?.files[0];
+    const childPipeline = await assemble(source, expander, merged, first ?? job.file, opts, depth + 1, {
+      trigger: job.name,
+      variables: yamlVars ? job.variables : new Map(),
+    });
+    pipeline.children!.push({ trigger: job.name, loc: at, pipeline: childPipeline });
+  }
+}
+
+/** Every include record of a pipeline and of its child pipelines (an unread one has `status: 'unresolved'`). */
+export function allIncludes(p: Pipeline): IncludeRecord[] {
+  return [...p.includes, ...(p.children ?? []).flatMap((c) => allIncludes(c.pipeline))];
 }
 
 type Invalid = (message: string, location: SourceLocation, keyPath: string[], job?: string, dependsOnIncludes?: boolean) => void;
@@ -208,7 +309,11 @@ function asMap(n: YNode | undefined): YMap | undefined {
  * `extends` (`lib/gitlab/ci/config/extendable/entry.rb`): parents deep-merged left to right,
  * the job last; at most 10 levels; unknown parents, non-hash parents and cycles are errors.
  */
-function applyExtends(config: YMap, invalid: Invalid, unread?: { partials: Map<string, PartialJob>; unreadIncludes: string[] }): YMap {
+function applyExtends(
+  config: YMap,
+  invalid: Invalid,
+  unread?: { partials: Map<string, PartialJob>; unreadIncludes: string[]; missing: Map<string, { users: string[]; loc: SourceLocation }> },
+): YMap {
   const result = new Map(config.entries);
   const done = new Set<string>();
   const failed = new Set<string>();
@@ -238,7 +343,12 @@ function applyExtends(config: YMap, invalid: Invalid, unread?: { partials: Map<s
     if (unknown.length) {
       if (!unread) return fail(`unknown keys in \`extends\` (${unknown.join(', ')})`, true);
       // GitLab would merge the parents in order; the unread ones may live in an unread include.
-      invalid(`\`${key}\`: unknown keys in \`extends\` (${unknown.join(', ')})`, extEntry.keyLoc, [key, 'extends'], key.startsWith('.') ? undefined : key, true);
+      // One note per missing parent (not per job): it names who extends it.
+      for (const p of unknown) {
+        const seen = unread.missing.get(p);
+        if (seen) seen.users.push(key);
+        else unread.missing.set(p, { users: [key], loc: extEntry.keyLoc });
+      }
     }
     const invalidBases = parents.filter((p) => result.has(p) && result.get(p)!.value.kind !== 'map');
     if (invalidBases.length) return fail(`invalid base hashes in \`extends\` (${invalidBases.join(', ')})`);

@@ -6,6 +6,7 @@ import type { Job, Pipeline } from '../model/pipeline.js';
 import { configureRule, parseInlineIgnores, suppress, type InlineIgnore } from '../policy/apply.js';
 import type { Policy } from '../policy/types.js';
 import type { VariableAssumptions } from '../contexts/contexts.js';
+import { childPipelineTrust as childTrustFactory } from '../contexts/trust.js';
 import { deployInfo, tagTier, type DeployInfo } from './deploy.js';
 import type { ContextId, JobTrust, PipelineRule, ReportInput, RuleContext, RuleHooks, ScriptLine } from './types.js';
 import { CONTEXT_IDS, TRUSTED_CONTEXTS, UNTRUSTED_CONTEXTS } from './types.js';
@@ -32,6 +33,17 @@ export interface Evaluation {
   notes: string[];
   trust: Map<string, JobTrust>;
   defaultBranch: string;
+  /**
+   * Child pipelines (`trigger: include`), each judged under the contexts where its trigger job
+   * runs. Their findings, notes and sources are also merged into this evaluation's.
+   */
+  children?: ChildEvaluation[];
+}
+
+export interface ChildEvaluation {
+  /** The trigger job in the parent pipeline. */
+  trigger: string;
+  evaluation: Evaluation;
 }
 
 /** A conservative trust answer: runs everywhere, for unknown reasons. */
@@ -114,10 +126,24 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
   for (const f of pipeline.files) if (f.text.includes('tierguard-ignore')) ignores.push(...parseInlineIgnores(f.name, f.text));
   const final = suppress(dedupe(findings), policy, { today: opts.today ?? new Date(), inlineIgnores: ignores });
 
-  const notes = pipeline.diagnostics.filter((d) => d.kind === 'unresolved').map((d) => `${d.location.file}:${d.location.line}: ${d.message}`);
+  const notes = pipeline.diagnostics.filter((d) => d.kind !== 'invalid').map((d) => `${d.location.file}:${d.location.line}: ${d.message}`);
   const trustMap = new Map<string, JobTrust>();
   for (const job of pipeline.jobs) trustMap.set(job.name, trust(job));
-  return { pipeline, findings: sortFindings(final), sources, notes, trust: trustMap, defaultBranch };
+
+  // Child pipelines: the same rules and policy, under the contexts where the trigger job runs.
+  const children: ChildEvaluation[] = [];
+  let all = final;
+  for (const child of pipeline.children ?? []) {
+    const triggerJob = pipeline.jobs.find((j) => j.name === child.trigger);
+    if (!triggerJob) continue;
+    const evaluation = evaluatePipeline(child.pipeline, { ...opts, defaultBranch, trust: childTrustFactory({ name: child.trigger, trust: trust(triggerJob) }) });
+    children.push({ trigger: child.trigger, evaluation });
+    sources.absorb(evaluation.sources);
+    for (const n of evaluation.notes) if (!notes.includes(n)) notes.push(n);
+    all = [...all, ...evaluation.findings];
+  }
+  if (children.length) all = dedupe(all);
+  return { pipeline, findings: sortFindings(all), sources, notes, trust: trustMap, defaultBranch, children };
 }
 
 /** One finding per fingerprint (a value shared through anchors can be reached twice). */
