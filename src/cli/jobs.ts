@@ -47,7 +47,7 @@ function jobJson(job: Job, ev: Evaluation): Record<string, unknown> {
     image: imageName(job.node.entries.get('image')?.value) ?? null,
     environment: (toJS(job.node.entries.get('environment')?.value) as unknown) ?? null,
     origins,
-    contexts: t ? { untrusted: t.untrusted, trusted: t.trusted } : null,
+    contexts: t ? { untrusted: t.untrusted, trusted: t.trusted, ...(t.attackerChosenTags ? { attackerChosenTags: t.attackerChosenTags } : {}) } : null,
     ...(uncertain ? { unreadParents: job.partial!.unreadParents, uncertain } : {}),
     ...(child
       ? {

@@ -444,3 +444,60 @@ export function isProtectedBranch(opts: ContextOptions, name: string): boolean {
 export function isProtectedTag(opts: ContextOptions, name: string): boolean {
   return matchesAny(name, opts.protectedTags);
 }
+
+/**
+ * Predefined variables whose value whoever pushes, tags or opens the merge request chooses
+ * (`doc/ci/variables/predefined_variables.md`): ref names (and their slug), merge request and
+ * commit texts, the trigger payload.
+ */
+export const CHOSEN_BY_PUSHER: ReadonlySet<string> = new Set([
+  'CI_COMMIT_BRANCH',
+  'CI_COMMIT_REF_NAME',
+  'CI_COMMIT_REF_SLUG',
+  'CI_COMMIT_TAG',
+  'CI_COMMIT_TAG_MESSAGE',
+  'CI_COMMIT_MESSAGE',
+  'CI_COMMIT_TITLE',
+  'CI_COMMIT_DESCRIPTION',
+  'CI_COMMIT_AUTHOR',
+  'CI_MERGE_REQUEST_SOURCE_BRANCH_NAME',
+  'CI_MERGE_REQUEST_TITLE',
+  'CI_MERGE_REQUEST_DESCRIPTION',
+  'CI_MERGE_REQUEST_LABELS',
+  'CI_MERGE_REQUEST_MILESTONE',
+  'CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_NAME',
+  'GITLAB_USER_NAME',
+  'TRIGGER_PAYLOAD',
+  'CHAT_INPUT',
+]);
+
+/** `$NAME` / `${NAME}` references in a value (`$$` is a literal dollar). */
+export function variableReferences(text: string): string[] {
+  return [...text.replace(/\$\$/g, '').matchAll(/\$(?:\{(\w+)\}|(\w+))/g)].map((m) => m[1] ?? m[2]);
+}
+
+/**
+ * Why the value of `name` is chosen by whoever starts the pipeline in an untrusted context, or
+ * undefined: a predefined ref name or text they write; a YAML variable a pipeline variable may
+ * override there, or whose value expands such a variable; a variable defined nowhere that a
+ * pipeline variable may set. Project, group and instance variables are set by maintainers.
+ */
+export function chosenInContext(ctx: TrustContext, name: string, yaml: ReadonlyMap<string, { value: string; expand: boolean }>, depth = 0): string | undefined {
+  if (ctx.trusted || !ctx.possible || depth > 5) return undefined;
+  const predefined = ctx.variables[name];
+  if (CHOSEN_BY_PUSHER.has(name)) return predefined && predefined.kind !== 'unset' ? `$${name} is chosen by whoever starts the pipeline` : undefined;
+  const def = yaml.get(name);
+  if (def) {
+    const st = yamlVariableStatus(ctx, name);
+    if (st.overridable && !st.cicd) return `$${name} may be set by a pipeline variable (${ctx.userVariables})`;
+    if (!def.expand) return undefined;
+    for (const ref of variableReferences(def.value)) {
+      if (ref === name) continue;
+      const why = chosenInContext(ctx, ref, yaml, depth + 1);
+      if (why) return `$${name} = ${def.value}: ${why}`;
+    }
+    return undefined;
+  }
+  if (predefined || ctx.cicdVariables.has(name)) return undefined;
+  return ctx.userVariables ? `$${name} may be set by a pipeline variable (${ctx.userVariables})` : undefined;
+}

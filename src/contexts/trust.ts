@@ -2,7 +2,7 @@ import type { YNode } from '../model/node.js';
 import { keyUncertainty, type Job, type Pipeline } from '../model/pipeline.js';
 import type { Policy } from '../policy/types.js';
 import type { JobTrust } from '../rules/types.js';
-import { buildContexts, contextOptionsFromPolicy, yamlVariableStatus, type ContextId, type TrustContext, type VariableAssumptions } from './contexts.js';
+import { buildContexts, chosenInContext, contextOptionsFromPolicy, variableReferences, yamlVariableStatus, type ContextId, type TrustContext, type VariableAssumptions } from './contexts.js';
 import { jobReachInput, reachJob, reachWorkflow, trustedContexts, untrustedContexts, type JobReach } from './reach.js';
 
 /**
@@ -30,7 +30,12 @@ export function childPipelineTrust(trigger: { name: string; trust: JobTrust }) {
       const own = inner(job);
       const byContext = {} as JobReach;
       for (const id of Object.keys(own.byContext) as ContextId[]) byContext[id] = underTrigger(trigger.name, trigger.trust.byContext[id], own.byContext[id]);
-      return { byContext, untrusted: untrustedContexts(byContext) as ContextId[], trusted: trustedContexts(byContext) as ContextId[] };
+      const out: JobTrust = { byContext, untrusted: untrustedContexts(byContext) as ContextId[], trusted: trustedContexts(byContext) as ContextId[] };
+      if (own.attackerChosenTags) {
+        const chosen = Object.fromEntries(Object.entries(own.attackerChosenTags).filter(([id]) => out.untrusted.includes(id as ContextId)));
+        if (Object.keys(chosen).length) out.attackerChosenTags = chosen;
+      }
+      return out;
     };
   };
 }
@@ -95,12 +100,27 @@ function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext
       memo.set(key, byContext);
     }
     byContext = withAssumptions(withUnreadParents(job, byContext, workflowReach()), names, job, contexts);
-    return {
+    const out: JobTrust = {
       byContext,
       untrusted: untrustedContexts(byContext, contexts) as ContextId[],
       trusted: trustedContexts(byContext, contexts) as ContextId[],
     };
+    const chosen = attackerChosenTags(job, out.untrusted, contexts);
+    if (chosen) out.attackerChosenTags = chosen;
+    return out;
   };
+}
+
+/** Where `tags:` interpolate a variable whoever starts the pipeline controls (see `JobTrust.attackerChosenTags`). */
+function attackerChosenTags(job: Job, untrusted: ContextId[], contexts: Record<ContextId, TrustContext>): JobTrust['attackerChosenTags'] {
+  const refs = [...new Set(job.tags.flatMap(variableReferences))];
+  if (refs.length === 0) return undefined;
+  const out: NonNullable<JobTrust['attackerChosenTags']> = {};
+  for (const id of untrusted) {
+    const why = refs.map((r) => chosenInContext(contexts[id], r, job.variables)).filter((w): w is string => w !== undefined);
+    if (why.length) out[id] = why;
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 /**

@@ -64,3 +64,48 @@ describe('an unread `extends` parent (regression: the known parent used to be dr
     expect(job(p, 'scan').partial).toBeUndefined();
   });
 });
+
+describe('tags that interpolate variables: attacker-chosen routing', () => {
+  it('marks the untrusted contexts where whoever starts the pipeline picks the runner tag', async () => {
+    const p = await load({
+      '.gitlab-ci.yml': `variables:
+  RUNNER_TAG: ci-general
+  SLUG_TAG: runner-$CI_COMMIT_REF_SLUG
+by-branch:
+  tags: [$CI_COMMIT_REF_NAME]
+  script: x
+by-variable:
+  tags: [$RUNNER_TAG]
+  script: x
+by-expansion:
+  tags: ["\${SLUG_TAG}"]
+  script: x
+by-project-variable:
+  tags: [$DEPLOY_RUNNER]
+  script: x
+fixed:
+  tags: [ci-general]
+  script: x
+`,
+    });
+    const trust = pipelineTrust(p, builtinPolicy(), 'main', { cicdVariables: ['DEPLOY_RUNNER'] });
+    expect(trust(job(p, 'by-branch')).attackerChosenTags).toEqual({
+      branch: ['$CI_COMMIT_REF_NAME is chosen by whoever starts the pipeline'],
+      'unprotected-tag': ['$CI_COMMIT_REF_NAME is chosen by whoever starts the pipeline'],
+      'web-unprotected': ['$CI_COMMIT_REF_NAME is chosen by whoever starts the pipeline'],
+    });
+    expect(trust(job(p, 'by-variable')).attackerChosenTags).toEqual({
+      branch: ['$RUNNER_TAG may be set by a pipeline variable (`git push -o ci.variable=…`)'],
+      'unprotected-tag': ['$RUNNER_TAG may be set by a pipeline variable (`git push -o ci.variable=…`)'],
+      'web-unprotected': ['$RUNNER_TAG may be set by a pipeline variable (the run pipeline form, the API or a trigger token)'],
+    });
+    expect(trust(job(p, 'by-expansion')).attackerChosenTags?.branch).toEqual(['$SLUG_TAG may be set by a pipeline variable (`git push -o ci.variable=…`)']);
+    // a project/group CI/CD variable is set by maintainers; fixed tags are nobody's choice
+    expect(trust(job(p, 'by-project-variable')).attackerChosenTags).toBeUndefined();
+    expect(trust(job(p, 'fixed')).attackerChosenTags).toBeUndefined();
+    // with pipeline variables restricted, only the ref name remains attacker-chosen
+    const restricted = pipelineTrust(p, builtinPolicy(), 'main', { userPipelineVariables: false });
+    expect(restricted(job(p, 'by-variable')).attackerChosenTags).toBeUndefined();
+    expect(restricted(job(p, 'by-expansion')).attackerChosenTags?.branch).toEqual(['$SLUG_TAG = runner-$CI_COMMIT_REF_SLUG: $CI_COMMIT_REF_SLUG is chosen by whoever starts the pipeline']);
+  });
+});
