@@ -72,8 +72,9 @@ export function keyUncertainty(job: Job, key: string): string | undefined {
   const p = job.partial;
   if (!p || p.certainKeys.has(key)) return undefined;
   const verb = job.node.entries.has(key) ? 'may be overridden' : 'may be set';
-  const parents = p.unreadParents.map((x) => `\`${x}\``).join(', ');
   const incs = p.unreadIncludes.length === 0 ? '' : p.unreadIncludes.length === 1 ? `: ${p.unreadIncludes[0]}` : `: one of ${p.unreadIncludes.join(', ')}`;
+  if (p.unreadParents.length === 0) return `\`${key}\` ${verb} by the job of the same name in an include that was not read${incs}`;
+  const parents = p.unreadParents.map((x) => `\`${x}\``).join(', ');
   return `\`${key}\` ${verb} by ${parents} (from an include that was not read${incs})`;
 }
 
@@ -223,12 +224,15 @@ async function assemble(source: ConfigSource, expander: IncludeExpander, merged:
       continue;
     }
     const isBridge = e.value.entries.has('trigger');
-    const partial = partials.get(name);
+    let partial = partials.get(name);
     if (!isBridge && !e.value.entries.has('script') && !e.value.entries.has('run')) {
       // With an unread `extends` parent the script may come from it: keep what is known.
       if (!partial) {
         invalid(`jobs:${name} config should implement the script:, run:, or trigger: keyword`, e.keyLoc, [name], name, true);
-        continue;
+        if (!incomplete) continue;
+        // A job written over one from an unread include (a component's, a template's): GitLab
+        // merges the two; what the include sets is unknown, what is written here holds.
+        partial = { unreadParents: [], certainKeys: new Set([...e.value.entries.keys()].filter((k) => k !== 'extends')), unreadIncludes };
       }
     }
     const job = resolveJob(name, e, isBridge, defaults, pipeline, invalid);

@@ -58,6 +58,16 @@ describe('an unread `extends` parent (regression: the known parent used to be dr
     expect(first.byContext['default-branch'].runs).toBe('yes');
   });
 
+  it('keeps a job written over one from an unread include (a component job with overridden rules)', async () => {
+    const p = await load({ '.gitlab-ci.yml': 'include:\n  - component: gitlab.com/c/sast/sast@1.0\nsast:\n  rules:\n    - if: $CI_COMMIT_BRANCH\n' });
+    const sast = job(p, 'sast');
+    expect(keyUncertainty(sast, 'rules')).toBeUndefined();
+    expect(keyUncertainty(sast, 'script')).toBe('`script` may be set by the job of the same name in an include that was not read: include:component `gitlab.com/c/sast/sast@1.0`');
+    expect(p.diagnostics.map((d) => d.kind)).toEqual(['unresolved', 'unresolved']);
+    const trust = pipelineTrust(p, builtinPolicy(), 'main');
+    expect(trust(sast).byContext.mr.runs).toBe('no');
+  });
+
   it('with every include read, an unknown parent is still an error GitLab reports', async () => {
     const p = await load({ '.gitlab-ci.yml': 'scan:\n  extends: [.nope]\n  script: x\n' });
     expect(p.diagnostics.filter((d) => d.kind === 'invalid').map((d) => d.message)).toEqual(['`scan`: unknown keys in `extends` (.nope)']);
