@@ -10,7 +10,7 @@ import { lintPipeline } from '../rules/run.js';
 import type { Evaluation } from '../rules/engine.js';
 import { checkRunnerConfig, looksLikeRunnerConfig, RunnerConfigError } from '../runner/check.js';
 import { renderContextTable, type Outcome } from '../contexts/reach.js';
-import type { ContextId } from '../contexts/contexts.js';
+import type { ContextId, VariableAssumptions } from '../contexts/contexts.js';
 import { allRuleMetas } from './catalogue.js';
 import { UsageError } from './io.js';
 import { toolVersion } from './package-info.js';
@@ -29,6 +29,8 @@ export interface LintTargetOptions {
   today?: Date;
   /** Root CI file name inside a checkout (the project's `ci_config_path`). */
   ciFile?: string;
+  /** Live data about variables that override YAML values. */
+  variables?: VariableAssumptions;
 }
 
 const RUNNER_SCAN_LIMIT = 2000;
@@ -79,6 +81,7 @@ async function lintPipelineAt(dir: string, rootFile: string, prefix: string, run
     policy: opts.policy,
     defaultBranch: opts.defaultBranch,
     today: opts.today,
+    variables: opts.variables,
   });
   run.evaluations.push(ev);
   run.sources.absorb(ev.sources, prefix);

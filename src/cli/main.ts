@@ -141,8 +141,11 @@ async function lintCommand(args: string[], io: CliIO): Promise<number> {
     if (!io.env.GITLAB_TOKEN) throw new UsageError('live checks read the token from GITLAB_TOKEN, which is not set');
     if (positionals.length > 1) throw new UsageError('live checks judge one checkout: give at most one PATH');
   }
+  // Live data decides whether YAML variables may be overridden (pipeline variables, CI/CD variables).
+  const variables = live ? await (await import('./live.js')).liveVariableAssumptions({ gitlabUrl: values['gitlab-url']!, token: io.env.GITLAB_TOKEN!, project: values.project! }) : undefined;
   const run = await lintTargets(positionals.length ? positionals : ['.'], io.cwd, {
     policy,
+    variables,
     defaultBranch: values['default-branch'] ?? 'main',
     templatesDir: values.templates ? path.resolve(io.cwd, values.templates) : undefined,
     ciFile: values['ci-file'],
