@@ -267,13 +267,16 @@ async function triggers(source: ConfigSource, pipeline: Pipeline, opts: BuildOpt
     if (!t) continue;
     const project = t.kind === 'scalar' ? str(t) : str(get(t, 'project'));
     const forward = get(t, 'forward');
-    const yamlVars = !(get(forward, 'yaml_variables')?.kind === 'scalar' && (get(forward, 'yaml_variables') as { value: unknown }).value === false);
+    const flag = (k: string) => { const n = get(forward, k); return n?.kind === 'scalar' ? n.value : undefined; };
+    // `entry/trigger/forward.rb`: yaml_variables default true, pipeline_variables default false
+    const yamlVars = flag('yaml_variables') !== false;
+    const pipelineVars = flag('pipeline_variables') === true;
     if (project !== undefined) {
       const branch = str(get(t, 'branch'));
       pipeline.downstream!.push({ job: job.name, project, branch, loc: t.loc });
       pipeline.diagnostics.push({
         kind: 'note',
-        message: `trigger job \`${job.name}\` starts a pipeline in project \`${project}\`${branch ? ` (branch \`${branch}\`)` : ''}: its jobs are judged in that project, not here`,
+        message: `trigger job \`${job.name}\` starts a pipeline in project \`${project}\`${branch ? ` (branch \`${branch}\`)` : ''}${forwarded(yamlVars, pipelineVars)}: its jobs are judged in that project, not here`,
         location: t.loc,
         keyPath: [job.name, 'trigger'],
         job: job.name,
@@ -296,6 +299,11 @@ async function triggers(source: ConfigSource, pipeline: Pipeline, opts: BuildOpt
     });
     pipeline.children!.push({ trigger: job.name, loc: at, pipeline: childPipeline });
   }
+}
+
+function forwarded(yamlVars: boolean, pipelineVars: boolean): string {
+  const what = [yamlVars && 'its YAML variables', pipelineVars && 'the pipeline variables'].filter(Boolean);
+  return what.length ? `, passing ${what.join(' and ')}` : '';
 }
 
 /** Every include record of a pipeline and of its child pipelines (an unread one has `status: 'unresolved'`). */

@@ -66,14 +66,14 @@ describe('child pipelines (trigger: include)', () => {
   });
 
   it('notes a multi-project trigger, naming the downstream project; it is no unread part', async () => {
-    const p = await load({ '.gitlab-ci.yml': 'ship:\n  trigger:\n    project: grp/deployer\n    branch: main\nlegacy:\n  trigger: grp/other\n' });
+    const p = await load({ '.gitlab-ci.yml': 'ship:\n  trigger:\n    project: grp/deployer\n    branch: main\n    forward:\n      pipeline_variables: true\nlegacy:\n  inherit:\n    variables: false\n  trigger: grp/other\n' });
     expect(p.downstream?.map((d) => [d.job, d.project, d.branch])).toEqual([
       ['ship', 'grp/deployer', 'main'],
       ['legacy', 'grp/other', undefined],
     ]);
     expect(p.diagnostics.map((d) => [d.kind, d.message])).toEqual([
-      ['note', 'trigger job `ship` starts a pipeline in project `grp/deployer` (branch `main`): its jobs are judged in that project, not here'],
-      ['note', 'trigger job `legacy` starts a pipeline in project `grp/other`: its jobs are judged in that project, not here'],
+      ['note', 'trigger job `ship` starts a pipeline in project `grp/deployer` (branch `main`), passing its YAML variables and the pipeline variables: its jobs are judged in that project, not here'],
+      ['note', 'trigger job `legacy` starts a pipeline in project `grp/other`, passing its YAML variables: its jobs are judged in that project, not here'],
     ]);
     expect(allIncludes(p)).toEqual([]);
   });
