@@ -64,9 +64,10 @@ export interface PartialJob {
 }
 
 /**
- * Whether a job's keyword may differ from the model because of an unread `extends` parent, and
- * if so a phrase saying why: "`tags` may be set by `.remote` (from an include that was not
- * read: include:remote `https://…`)". Undefined when the value is certain.
+ * Whether a job's keyword may differ from the model because of an unread `extends` parent (or
+ * a job of the same name in an unread include), and if so a phrase saying why: "`tags` may be
+ * set by `.remote` (from an include that was not read: include:remote `https://…`)".
+ * Undefined when the value is certain.
  */
 export function keyUncertainty(job: Job, key: string): string | undefined {
   const p = job.partial;
