@@ -146,6 +146,22 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
   return { pipeline, findings: sortFindings(all), sources, notes, trust: trustMap, defaultBranch, children };
 }
 
+/**
+ * Every job of an evaluation with its trust, child pipeline jobs included (after their trigger
+ * job, with `trigger` naming it): for consumers that look at all jobs (summaries, live checks).
+ */
+export function jobsWithTrust(ev: Evaluation): { job: Job; trust: JobTrust; trigger?: string }[] {
+  const out: { job: Job; trust: JobTrust; trigger?: string }[] = [];
+  const walk = (e: Evaluation, trigger?: string) => {
+    for (const job of e.pipeline.jobs) {
+      out.push({ job, trust: e.trust.get(job.name)!, ...(trigger ? { trigger } : {}) });
+      for (const c of e.children ?? []) if (c.trigger === job.name) walk(c.evaluation, c.trigger);
+    }
+  };
+  walk(ev);
+  return out;
+}
+
 /** One finding per fingerprint (a value shared through anchors can be reached twice). */
 function dedupe(findings: Finding[]): Finding[] {
   const seen = new Set<string>();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { allIncludes, buildPipeline, type Pipeline } from '../../src/model/pipeline.js';
 import { MemorySource } from '../../src/model/source.js';
 import { builtinPolicy } from '../../src/policy/defaults.js';
-import { evaluatePipeline } from '../../src/rules/engine.js';
+import { evaluatePipeline, jobsWithTrust } from '../../src/rules/engine.js';
 import { defaultTrustFactory } from '../../src/rules/trust-provider.js';
 import deployUnprotectedRef from '../../src/rules/pipeline/deploy-unprotected-ref.js';
 import hardcodedCredential from '../../src/rules/pipeline/hardcoded-credential.js';
@@ -108,6 +108,10 @@ describe('child pipelines in the evaluation (regression: child jobs were invisib
       ['deploy-unprotected-ref', 'ci/child.yml', 8, 'child-deploy'],
     ]);
     expect(ev.findings[1].message).toContain('can run in untrusted contexts `branch` and `web-unprotected`');
+    expect(jobsWithTrust(ev).map((j) => [j.job.name, j.trigger, j.trust.untrusted])).toEqual([
+      ['deploy-child', undefined, ['branch', 'web-unprotected']],
+      ['child-deploy', 'deploy-child', ['branch', 'web-unprotected']],
+    ]);
     // the child's secret is masked in the parent's sources
     expect(ev.sources.line('ci/child.yml', 6)).not.toContain('Xk9fP2qLm8');
   });
