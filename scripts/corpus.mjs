@@ -36,6 +36,7 @@ for (const group of ['real-pipelines', 'gitlab-monorepo']) {
 }
 
 const policy = builtinPolicy();
+const childJobs = (ev) => (ev.children ?? []).reduce((n, c) => n + c.evaluation.pipeline.jobs.length + childJobs(c.evaluation), 0);
 const results = [];
 for (const t of targets) {
   try {
@@ -45,6 +46,8 @@ for (const t of targets) {
     results.push({
       name: t.name,
       jobs: ev.pipeline.jobs.length,
+      // jobs of child pipelines (trigger: include), counted apart from the parent's
+      childJobs: childJobs(ev),
       rejected: invalid.map((f) => `${f.location.file}:${f.location.line}: ${f.message}`),
       blocking: blocking.map((f) => ({ rule: f.ruleId, job: f.job, at: `${f.location.file}:${f.location.line}`, message: f.message })),
       warnings: ev.findings.filter((f) => f.severity === 'warning').length,
@@ -60,6 +63,8 @@ if (asJson) {
 } else {
   const crashes = results.filter((r) => r.crash);
   console.log(`${results.length} configurations, ${crashes.length} crashes`);
+  console.log('\nJobs per real pipeline (+ jobs of child pipelines):');
+  for (const r of results.filter((r) => !r.crash && !r.name.startsWith('gitlab-templates'))) console.log(`  ${r.name}: ${r.jobs}${r.childJobs ? ` (+${r.childJobs})` : ''}`);
   for (const r of crashes) console.log(`CRASH ${r.name}\n${r.crash}`);
   console.log('\nRejected by GitLab standalone:');
   for (const r of results.filter((r) => r.rejected?.length)) console.log(`  ${r.name}: ${r.rejected[0]}${r.rejected.length > 1 ? ` (+${r.rejected.length - 1} more)` : ''}`);

@@ -1,8 +1,13 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { str, toJS, type YNode } from '../model/node.js';
-import { buildPipeline, keyOrigin, type Job } from '../model/pipeline.js';
+import type { IncludeRecord } from '../model/include.js';
+import { buildPipeline, keyOrigin, keyUncertainty, type Job, type Pipeline } from '../model/pipeline.js';
 import { DirectorySource } from '../model/source.js';
+import { renderContextTable, type Outcome } from '../contexts/reach.js';
+import type { ContextId } from '../contexts/contexts.js';
+import { evaluatePipeline, type Evaluation } from '../rules/engine.js';
+import { defaultTrustFactory } from '../rules/trust-provider.js';
 import { EXIT, UsageError, type CliIO } from './io.js';
 
 /** The keywords `tierguard jobs` explains, in this order. */
@@ -13,12 +18,25 @@ function imageName(n: YNode | undefined): string | undefined {
   return n.kind === 'map' ? str(n.entries.get('name')?.value) : str(n);
 }
 
-function jobJson(job: Job) {
+/** How `jobs` names an include it could not read (a component address already carries its version). */
+function unreadLine(i: IncludeRecord): string {
+  if (i.kind === 'component') return `component ${i.target}`;
+  return `${i.kind} ${i.project ? i.project + ' ' : ''}${i.target}${i.ref ? '@' + i.ref : ''}`;
+}
+
+function unreadJson(i: IncludeRecord) {
+  return { kind: i.kind, target: i.target, project: i.project ?? null, ref: i.ref ?? null, file: i.loc.file, line: i.loc.line, reason: i.reason ?? null };
+}
+
+function jobJson(job: Job, ev: Evaluation): Record<string, unknown> {
   const origins: Record<string, { file: string; line: number; column: number; via: string }> = {};
   for (const k of SHOWN_KEYS) {
     const o = keyOrigin(job, k);
     if (o) origins[k] = { file: o.loc.file, line: o.loc.line, column: o.loc.column, via: o.explain };
   }
+  const t = ev.trust.get(job.name);
+  const uncertain = job.partial ? Object.fromEntries(SHOWN_KEYS.map((k) => [k, keyUncertainty(job, k)]).filter(([, v]) => v)) : undefined;
+  const child = (ev.children ?? []).find((c) => c.trigger === job.name);
   return {
     name: job.name,
     kind: job.kind,
@@ -29,7 +47,59 @@ function jobJson(job: Job) {
     image: imageName(job.node.entries.get('image')?.value) ?? null,
     environment: (toJS(job.node.entries.get('environment')?.value) as unknown) ?? null,
     origins,
+    contexts: t ? { untrusted: t.untrusted, trusted: t.trusted, ...(t.attackerChosenTags ? { attackerChosenTags: t.attackerChosenTags } : {}) } : null,
+    ...(uncertain ? { unreadParents: job.partial!.unreadParents, uncertain } : {}),
+    ...(child
+      ? {
+          child: {
+            jobs: child.evaluation.pipeline.jobs.map((j) => jobJson(j, child.evaluation)),
+            files: child.evaluation.pipeline.files.map((f) => f.name),
+            unresolvedIncludes: child.evaluation.pipeline.includes.filter((i) => i.status === 'unresolved').map(unreadJson),
+          },
+        }
+      : {}),
   };
+}
+
+/** Rows of the job listing: each job, and under a trigger job the jobs of its child pipeline. */
+function jobRows(ev: Evaluation, depth = 0): string[][] {
+  const pad = depth ? '  '.repeat(depth - 1) + '└ ' : '';
+  const rows: string[][] = [];
+  for (const j of ev.pipeline.jobs) {
+    rows.push([pad + j.name, j.stage, (j.tags.join(',') || '-') + (j.partial && keyUncertainty(j, 'tags') ? '?' : ''), imageName(j.node.entries.get('image')?.value) ?? '-', `${j.file}:${j.keyLoc.line}`]);
+    for (const c of ev.children ?? []) if (c.trigger === j.name) rows.push(...jobRows(c.evaluation, depth + 1));
+  }
+  return rows;
+}
+
+function contextRows(ev: Evaluation, depth = 0): { job: string; reach: Partial<Record<ContextId, Outcome>> }[] {
+  const pad = depth ? '  '.repeat(depth - 1) + '└ ' : '';
+  const rows: { job: string; reach: Partial<Record<ContextId, Outcome>> }[] = [];
+  for (const j of ev.pipeline.jobs) {
+    rows.push({ job: pad + j.name, reach: ev.trust.get(j.name)!.byContext });
+    for (const c of ev.children ?? []) if (c.trigger === j.name) rows.push(...contextRows(c.evaluation, depth + 1));
+  }
+  return rows;
+}
+
+function childJobCount(ev: Evaluation): number {
+  return (ev.children ?? []).reduce((n, c) => n + c.evaluation.pipeline.jobs.length + childJobCount(c.evaluation), 0);
+}
+
+function allUnread(p: Pipeline): IncludeRecord[] {
+  const seen = new Set<string>();
+  const out: IncludeRecord[] = [];
+  const walk = (q: Pipeline) => {
+    for (const i of q.includes) {
+      const k = `${i.loc.file}:${i.loc.line}:${i.loc.column}`;
+      if (i.status !== 'unresolved' || seen.has(k)) continue;
+      seen.add(k);
+      out.push(i);
+    }
+    for (const c of q.children ?? []) walk(c.pipeline);
+  };
+  walk(p);
+  return out;
 }
 
 /** `tierguard jobs [PATH]`: what tierguard understood, job by job, with where each value came from. */
@@ -37,11 +107,25 @@ export async function jobsCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { format: { type: 'string' }, templates: { type: 'string' }, 'ci-file': { type: 'string' }, verbose: { type: 'boolean', short: 'v' } },
+    options: {
+      format: { type: 'string' },
+      templates: { type: 'string' },
+      'ci-file': { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
+      // the `lint` options that change what the model says (contexts need the policy's protected refs)
+      'default-branch': { type: 'string' },
+      policy: { type: 'string' },
+      group: { type: 'string' },
+      contexts: { type: 'boolean' },
+      color: { type: 'boolean' },
+    },
   });
   if (positionals.length > 1) throw new UsageError('jobs takes at most one PATH');
   const format = values.format ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json (got "${format}")`);
+  const { policyFromArgs } = await import('./main.js');
+  const policy = policyFromArgs(values, io.cwd);
+  const defaultBranch = values['default-branch'] ?? 'main';
   const target = path.resolve(io.cwd, positionals[0] ?? '.');
   const { statSync } = await import('node:fs');
   let dir = target;
@@ -55,18 +139,27 @@ export async function jobsCommand(args: string[], io: CliIO): Promise<number> {
     throw new UsageError(`${positionals[0]}: no such file or directory`);
   }
   const pipeline = await buildPipeline(new DirectorySource(dir, values.templates ? path.resolve(io.cwd, values.templates) : undefined), root);
-  const unresolved = pipeline.includes.filter((i) => i.status === 'unresolved');
-  const invalid = pipeline.diagnostics.filter((d) => d.kind === 'invalid');
+  // Trust only (no rules): the same contexts `lint` uses, child pipelines under their trigger jobs.
+  const ev = evaluatePipeline(pipeline, { policy, rules: [], trust: defaultTrustFactory, defaultBranch });
+  const unresolved = allUnread(pipeline);
+  const invalid: Pipeline['diagnostics'] = [];
+  const collect = (p: Pipeline) => {
+    invalid.push(...p.diagnostics.filter((d) => d.kind === 'invalid'));
+    for (const c of p.children ?? []) collect(c.pipeline);
+  };
+  collect(pipeline);
 
   if (format === 'json') {
     io.stdout.write(
       JSON.stringify(
         {
-          jobs: pipeline.jobs.map(jobJson),
+          defaultBranch,
+          jobs: pipeline.jobs.map((j) => jobJson(j, ev)),
           hiddenJobs: pipeline.hiddenJobs,
           stages: pipeline.stages,
           files: pipeline.files.map((f) => f.name),
-          unresolvedIncludes: unresolved.map((i) => ({ kind: i.kind, target: i.target, project: i.project ?? null, ref: i.ref ?? null, file: i.loc.file, line: i.loc.line, reason: i.reason ?? null })),
+          unresolvedIncludes: unresolved.map(unreadJson),
+          notes: ev.notes,
           errors: invalid.map((d) => ({ message: d.message, file: d.location.file, line: d.location.line, column: d.location.column })),
         },
         null,
@@ -76,28 +169,32 @@ export async function jobsCommand(args: string[], io: CliIO): Promise<number> {
     return invalid.length ? EXIT.blocking : EXIT.ok;
   }
 
-  const rows = pipeline.jobs.map((j) => [
-    j.name,
-    j.stage,
-    j.tags.join(',') || '-',
-    imageName(j.node.entries.get('image')?.value) ?? '-',
-    `${j.file}:${j.keyLoc.line}`,
-  ]);
+  const rows = jobRows(ev);
   const header = ['JOB', 'STAGE', 'TAGS', 'IMAGE', 'DEFINED AT'];
   const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => r[i].length))));
   const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
   let out = fmt(header) + '\n' + rows.map(fmt).join('\n') + (rows.length ? '\n' : '');
   if (values.verbose) {
-    for (const j of pipeline.jobs) {
-      out += `\n${j.name}\n`;
-      for (const k of SHOWN_KEYS) {
-        const o = keyOrigin(j, k);
-        if (o) out += `  ${k.padEnd(12)} ${o.explain}\n`;
+    const explain = (e: Evaluation, prefix: string) => {
+      for (const j of e.pipeline.jobs) {
+        out += `\n${prefix}${j.name}\n`;
+        for (const k of SHOWN_KEYS) {
+          const o = keyOrigin(j, k);
+          if (o) out += `  ${k.padEnd(12)} ${o.explain}\n`;
+          const u = o && keyUncertainty(j, k);
+          if (u) out += `  ${''.padEnd(12)} ${u}\n`;
+        }
+        if (j.partial) out += `  ${''.padEnd(12)} ${keyUncertainty(j, '*')!.replace('`*` may be set', 'any other keyword may be set')}\n`;
+        for (const c of e.children ?? []) if (c.trigger === j.name) explain(c.evaluation, `${prefix}${j.name} › `);
       }
-    }
+    };
+    explain(ev, '');
   }
-  out += `\n${pipeline.jobs.length} jobs, ${pipeline.hiddenJobs.length} hidden, from ${pipeline.files.length} files\n`;
-  for (const i of unresolved) out += `not read offline: ${i.kind} ${i.project ? i.project + ' ' : ''}${i.target}${i.ref ? '@' + i.ref : ''} (${i.loc.file}:${i.loc.line})\n`;
+  if (values.contexts) out += `\nTrust contexts (default branch ${defaultBranch}):\n` + renderContextTable(contextRows(ev));
+  const children = childJobCount(ev);
+  out += `\n${pipeline.jobs.length} jobs${children ? ` (+${children} in child pipelines)` : ''}, ${pipeline.hiddenJobs.length} hidden, from ${pipeline.files.length} files\n`;
+  for (const i of unresolved) out += `not read offline: ${unreadLine(i)} (${i.loc.file}:${i.loc.line})${i.reason && i.kind === 'artifact' ? `: ${i.reason}` : ''}\n`;
+  for (const d of ev.notes) if (!/ was not read \(/.test(d)) out += `note: ${d}\n`;
   for (const d of invalid) out += `error: ${d.location.file}:${d.location.line}:${d.location.column}: ${d.message}\n`;
   io.stdout.write(out);
   return invalid.length ? EXIT.blocking : EXIT.ok;

@@ -9,7 +9,8 @@ import { applyExceptions } from '../policy/apply.js';
 import { lintPipeline } from '../rules/run.js';
 import type { Evaluation } from '../rules/engine.js';
 import { checkRunnerConfig, looksLikeRunnerConfig, RunnerConfigError } from '../runner/check.js';
-import { renderContextTable } from '../contexts/reach.js';
+import { renderContextTable, type Outcome } from '../contexts/reach.js';
+import type { ContextId, VariableAssumptions } from '../contexts/contexts.js';
 import { allRuleMetas } from './catalogue.js';
 import { UsageError } from './io.js';
 import { toolVersion } from './package-info.js';
@@ -30,6 +31,8 @@ export interface LintTargetOptions {
   ciFile?: string;
   /** Unread includes are blocking `ci-config-unverified` findings (`--strict`), not notes. */
   strict?: boolean;
+  /** Live data about variables that override YAML values. */
+  variables?: VariableAssumptions;
 }
 
 const RUNNER_SCAN_LIMIT = 2000;
@@ -81,6 +84,7 @@ async function lintPipelineAt(dir: string, rootFile: string, prefix: string, run
     defaultBranch: opts.defaultBranch,
     today: opts.today,
     strict: opts.strict,
+    variables: opts.variables,
   });
   run.evaluations.push(ev);
   run.sources.absorb(ev.sources, prefix);
@@ -143,11 +147,22 @@ export async function findRunnerConfigs(root: string): Promise<string[]> {
   return out;
 }
 
+/** Table rows: each job, and under a trigger job the jobs of its child pipeline, indented. */
+function contextRows(ev: Evaluation, depth = 0): { job: string; reach: Partial<Record<ContextId, Outcome>> }[] {
+  const rows: { job: string; reach: Partial<Record<ContextId, Outcome>> }[] = [];
+  const pad = depth ? '  '.repeat(depth - 1) + '└ ' : '';
+  for (const j of ev.pipeline.jobs) {
+    rows.push({ job: pad + j.name, reach: ev.trust.get(j.name)!.byContext });
+    for (const c of ev.children ?? []) if (c.trigger === j.name) rows.push(...contextRows(c.evaluation, depth + 1));
+  }
+  return rows;
+}
+
 export function renderLint(run: LintRun, format: RenderFormat, opts: { contexts?: boolean; color?: boolean }): string {
   let out = '';
   if (opts.contexts && format === 'text') {
     for (const ev of run.evaluations) {
-      const rows = ev.pipeline.jobs.map((j) => ({ job: j.name, reach: ev.trust.get(j.name)!.byContext }));
+      const rows = contextRows(ev);
       out += `Trust contexts of ${ev.pipeline.rootFile} (default branch ${ev.defaultBranch}):\n` + renderContextTable(rows) + '\n';
     }
   }

@@ -8,6 +8,8 @@ import { GitLabError } from '../gitlab/errors.js';
 import type { GitLabApi } from '../gitlab/types.js';
 import { runLiveChecks, type SkippedCheck } from '../live/check.js';
 import type { Policy } from '../policy/types.js';
+import type { VariableAssumptions } from '../contexts/contexts.js';
+import { readVariableAssumptions } from '../live/assumptions.js';
 import type { Evaluation } from '../rules/engine.js';
 
 export interface LiveLintOptions {
@@ -44,4 +46,12 @@ export async function liveLint(opts: LiveLintOptions): Promise<{ findings: Findi
     throw new LiveLintError(`GitLab at ${opts.gitlabUrl} could not be read: ${err instanceof Error ? err.message : String(err)}`);
   }
   return runLiveChecks(api, { projectId, evaluation: opts.evaluation, policy: opts.policy });
+}
+
+/** Live data about variables that override YAML values, read before the pipeline is judged. */
+export async function liveVariableAssumptions(opts: Pick<LiveLintOptions, 'gitlabUrl' | 'token' | 'project' | 'api'>): Promise<VariableAssumptions> {
+  const api = opts.api ?? createGitLabApi({ url: opts.gitlabUrl, token: opts.token });
+  const project = opts.project.trim();
+  const projectId: number | string = /^\d+$/.test(project) ? Number(project) : project.replace(/^\/+|\/+$/g, '');
+  return readVariableAssumptions(api, projectId);
 }

@@ -27,14 +27,15 @@ Usage:
   tierguard rules                  list the rule catalogue
   tierguard explain RULE           print one rule's documentation
 
-Options (lint, check-runner):
-  --format text|json|sarif|codequality   output format (default text)
+Options (lint, jobs, check-runner):
+  --format text|json|sarif|codequality   output format (default text; jobs: text|json)
   --policy DIR            policy directory (default ./policies if present, else the built-in baseline)
   --group PATH            GitLab group path whose team overrides apply (policies/teams/<path>.yaml)
-  --default-branch NAME   default branch offline (default main)
-  --contexts              lint: print the job x trust-context table first
-  --templates DIR         lint: resolve include:template from a directory of GitLab templates
-  --ci-file NAME          lint: root CI file inside a checkout (default .gitlab-ci.yml)
+  --default-branch NAME   lint, jobs: default branch offline (default main)
+  --contexts              lint, jobs: print the job x trust-context table
+  --templates DIR         lint, jobs: resolve include:template from a directory of GitLab templates
+  --ci-file NAME          lint, jobs: root CI file inside a checkout (default .gitlab-ci.yml)
+  -v, --verbose           jobs: where each value came from
   --strict                lint: configuration that could not be read (includes not fetched
                           offline) is a blocking ci-config-unverified finding, as in the service
   --gitlab-url URL --project PATH
@@ -143,8 +144,11 @@ async function lintCommand(args: string[], io: CliIO): Promise<number> {
     if (!io.env.GITLAB_TOKEN) throw new UsageError('live checks read the token from GITLAB_TOKEN, which is not set');
     if (positionals.length > 1) throw new UsageError('live checks judge one checkout: give at most one PATH');
   }
+  // Live data decides whether YAML variables may be overridden (pipeline variables, CI/CD variables).
+  const variables = live ? await (await import('./live.js')).liveVariableAssumptions({ gitlabUrl: values['gitlab-url']!, token: io.env.GITLAB_TOKEN!, project: values.project! }) : undefined;
   const run = await lintTargets(positionals.length ? positionals : ['.'], io.cwd, {
     policy,
+    variables,
     defaultBranch: values['default-branch'] ?? 'main',
     templatesDir: values.templates ? path.resolve(io.cwd, values.templates) : undefined,
     ciFile: values['ci-file'],

@@ -40,6 +40,25 @@ export interface ContextOptions {
   protectedBranches: string[];
   /** Protected tag globs. */
   protectedTags: string[];
+  /** What is known about variables that override YAML values (live data); default: nothing. */
+  variables?: VariableAssumptions;
+}
+
+/**
+ * What overrides YAML `variables:` (`doc/ci/variables/_index.md`, "CI/CD variable precedence":
+ * pipeline, trigger and schedule variables, then project, group and instance variables, all
+ * above YAML). Offline nothing is known: users may set pipeline variables, no CI/CD variable
+ * is known. With live data, the project settings and variable lists fill this in.
+ */
+export interface VariableAssumptions {
+  /**
+   * Whether a user who can run pipelines (Developer) may set pipeline variables: false when
+   * `ci_pipeline_variables_minimum_override_role` is maintainer/owner/no_one_allowed (with
+   * `restrict_user_defined_variables` on). Undefined: not known, assumed yes.
+   */
+  userPipelineVariables?: boolean;
+  /** Names of project, group and instance CI/CD variables: they override YAML values everywhere. */
+  cicdVariables?: readonly string[];
 }
 
 /** A ref name: known, or unknown with constraints. */
@@ -69,6 +88,14 @@ export interface TrustContext {
   facts: PipelineFacts;
   /** Predefined variables: values, known-unset (`{kind:'unset'}`) or unknown with constraints. */
   variables: Record<string, VarValue>;
+  /**
+   * How whoever starts a pipeline in this context can set pipeline variables that override
+   * YAML values (the run pipeline form, the API, a trigger token, `git push -o ci.variable`);
+   * undefined where nobody untrusted can.
+   */
+  userVariables?: string;
+  /** CI/CD variables known from live data (they override YAML values). */
+  cicdVariables: ReadonlySet<string>;
 }
 
 /** Predefined variables tierguard reasons about; any of them a context does not set is unset. */
@@ -271,8 +298,12 @@ export function buildContexts(opts: ContextOptions): Record<ContextId, TrustCont
       CI_PIPELINE_SOURCE: sources.length === 1 ? set(sources[0]) : defined({ oneOf: sources }),
       ...vars,
     };
-    return { id, trusted, label, description, possible: !impossibleReason, impossibleReason, facts, variables };
+    const how = opts.variables?.userPipelineVariables === false ? undefined : USER_VARIABLES[id];
+    const out: TrustContext = { id, trusted, label, description, possible: !impossibleReason, impossibleReason, facts, variables, cicdVariables };
+    if (how) out.userVariables = how;
+    return out;
   };
+  const cicdVariables: ReadonlySet<string> = new Set(opts.variables?.cicdVariables ?? []);
 
   const branchesAllProtected = opts.protectedBranches.includes('*');
   const tagsAllProtected = protTags.includes('*');
@@ -364,9 +395,29 @@ export function buildContexts(opts: ContextOptions): Record<ContextId, TrustCont
 }
 
 /**
+ * Where whoever starts the pipeline may set pipeline variables (`doc/ci/variables/_index.md`):
+ * web/API/trigger pipelines on unprotected refs, and pushes with `git push -o ci.variable=…`
+ * (`doc/topics/git/commit.md#push-options-for-gitlab-cicd`). Merge request pipelines take no
+ * pipeline variables from their author; trusted contexts are started by trusted people.
+ */
+const USER_VARIABLES: Partial<Record<ContextId, string>> = {
+  'web-unprotected': 'the run pipeline form, the API or a trigger token',
+  branch: '`git push -o ci.variable=…`',
+  'unprotected-tag': '`git push -o ci.variable=…`',
+};
+
+/** How a YAML variable's value stands in a context: the YAML default, or overridable (and by what). */
+export function yamlVariableStatus(ctx: TrustContext, name: string): { overridable: false } | { overridable: true; cicd: boolean } {
+  if (ctx.cicdVariables.has(name)) return { overridable: true, cicd: true };
+  if (ctx.userVariables) return { overridable: true, cicd: false };
+  return { overridable: false };
+}
+
+/**
  * The variable scope of a context: YAML variables (global + job, already merged by the caller)
- * are known unless a context lets a pipeline run override them; predefined variables come from
- * the context; anything else is unknown (project/group/instance variables, pipeline variables).
+ * are the defaults, known unless the context lets a pipeline variable override them or a CI/CD
+ * variable of that name is known; predefined variables come from the context; anything else is
+ * unknown (project/group/instance variables, pipeline variables).
  */
 export function contextScope(ctx: TrustContext, yamlVariables: Record<string, string | undefined> = {}): VariableScope {
   return {
@@ -376,6 +427,8 @@ export function contextScope(ctx: TrustContext, yamlVariables: Record<string, st
         const v = yamlVariables[name];
         // a value that expands other variables is not known offline
         if (v === undefined) return { kind: 'unknown' };
+        // a pipeline variable may set any value, the empty string included
+        if (yamlVariableStatus(ctx, name).overridable) return { kind: 'unknown', mayBeUnset: false, mayBeEmpty: true };
         return set(v);
       }
       if (p) return p;
@@ -390,4 +443,61 @@ export function isProtectedBranch(opts: ContextOptions, name: string): boolean {
 }
 export function isProtectedTag(opts: ContextOptions, name: string): boolean {
   return matchesAny(name, opts.protectedTags);
+}
+
+/**
+ * Predefined variables whose value whoever pushes, tags or opens the merge request chooses
+ * (`doc/ci/variables/predefined_variables.md`): ref names (and their slug), merge request and
+ * commit texts, the trigger payload.
+ */
+export const CHOSEN_BY_PUSHER: ReadonlySet<string> = new Set([
+  'CI_COMMIT_BRANCH',
+  'CI_COMMIT_REF_NAME',
+  'CI_COMMIT_REF_SLUG',
+  'CI_COMMIT_TAG',
+  'CI_COMMIT_TAG_MESSAGE',
+  'CI_COMMIT_MESSAGE',
+  'CI_COMMIT_TITLE',
+  'CI_COMMIT_DESCRIPTION',
+  'CI_COMMIT_AUTHOR',
+  'CI_MERGE_REQUEST_SOURCE_BRANCH_NAME',
+  'CI_MERGE_REQUEST_TITLE',
+  'CI_MERGE_REQUEST_DESCRIPTION',
+  'CI_MERGE_REQUEST_LABELS',
+  'CI_MERGE_REQUEST_MILESTONE',
+  'CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_NAME',
+  'GITLAB_USER_NAME',
+  'TRIGGER_PAYLOAD',
+  'CHAT_INPUT',
+]);
+
+/** `$NAME` / `${NAME}` references in a value (`$$` is a literal dollar). */
+export function variableReferences(text: string): string[] {
+  return [...text.replace(/\$\$/g, '').matchAll(/\$(?:\{(\w+)\}|(\w+))/g)].map((m) => m[1] ?? m[2]);
+}
+
+/**
+ * Why the value of `name` is chosen by whoever starts the pipeline in an untrusted context, or
+ * undefined: a predefined ref name or text they write; a YAML variable a pipeline variable may
+ * override there, or whose value expands such a variable; a variable defined nowhere that a
+ * pipeline variable may set. Project, group and instance variables are set by maintainers.
+ */
+export function chosenInContext(ctx: TrustContext, name: string, yaml: ReadonlyMap<string, { value: string; expand: boolean }>, depth = 0): string | undefined {
+  if (ctx.trusted || !ctx.possible || depth > 5) return undefined;
+  const predefined = ctx.variables[name];
+  if (CHOSEN_BY_PUSHER.has(name)) return predefined && predefined.kind !== 'unset' ? `$${name} is chosen by whoever starts the pipeline` : undefined;
+  const def = yaml.get(name);
+  if (def) {
+    const st = yamlVariableStatus(ctx, name);
+    if (st.overridable && !st.cicd) return `$${name} may be set by a pipeline variable (${ctx.userVariables})`;
+    if (!def.expand) return undefined;
+    for (const ref of variableReferences(def.value)) {
+      if (ref === name) continue;
+      const why = chosenInContext(ctx, ref, yaml, depth + 1);
+      if (why) return `$${name} = ${def.value}: ${why}`;
+    }
+    return undefined;
+  }
+  if (predefined || ctx.cicdVariables.has(name)) return undefined;
+  return ctx.userVariables ? `$${name} may be set by a pipeline variable (${ctx.userVariables})` : undefined;
 }

@@ -48,6 +48,12 @@ export interface Outcome {
   possibleWhen?: When[];
   /** Invalid expressions or keywords met on the way (treated as unknown). */
   errors?: { message: string; at?: SourceLocation }[];
+  /**
+   * What the outcome rests on about YAML variables the rules read, e.g. "`$DEPLOY` has its YAML
+   * value `false` unless a project or group CI/CD variable overrides it", or "`$DEPLOY` (YAML
+   * default `false`) may be overridden by a pipeline variable (the run pipeline form …)".
+   */
+  assumptions?: string[];
 }
 
 export interface JobReachInput {

@@ -1,9 +1,9 @@
 import type { YNode } from '../model/node.js';
-import type { Job, Pipeline } from '../model/pipeline.js';
+import { keyUncertainty, type Job, type Pipeline } from '../model/pipeline.js';
 import type { Policy } from '../policy/types.js';
 import type { JobTrust } from '../rules/types.js';
-import { buildContexts, contextOptionsFromPolicy, type ContextId, type TrustContext } from './contexts.js';
-import { jobReachInput, reachJob, trustedContexts, untrustedContexts, type JobReach } from './reach.js';
+import { buildContexts, chosenInContext, contextOptionsFromPolicy, variableReferences, yamlVariableStatus, type ContextId, type TrustContext, type VariableAssumptions } from './contexts.js';
+import { jobReachInput, reachJob, reachWorkflow, trustedContexts, untrustedContexts, type JobReach } from './reach.js';
 
 /**
  * Trust of every job of a pipeline: `workflow:rules`, then the job's `rules` or
@@ -13,12 +13,75 @@ import { jobReachInput, reachJob, trustedContexts, untrustedContexts, type JobRe
  * outcome is memoised by the identity of the rule nodes and the values of the variables
  * their expressions name.
  */
-export function pipelineTrust(pipeline: Pipeline, policy: Policy, defaultBranch: string): (job: Job) => JobTrust {
-  const contexts = contextsFor(policy, defaultBranch);
+export function pipelineTrust(pipeline: Pipeline, policy: Policy, defaultBranch: string, assumptions?: VariableAssumptions): (job: Job) => JobTrust {
+  return trustUnder(pipeline, contextsFor(policy, defaultBranch, assumptions));
+}
+
+/**
+ * Trust of the jobs of a child pipeline (`trigger: include`): the child runs with the parent's
+ * ref and trust, `CI_PIPELINE_SOURCE=parent_pipeline` (`doc/ci/pipelines/downstream_pipelines.md`),
+ * and only in the contexts where its trigger job runs. A manual trigger job makes every child
+ * job wait for someone to play it.
+ */
+export function childPipelineTrust(trigger: { name: string; trust: JobTrust }) {
+  return (pipeline: Pipeline, policy: Policy, defaultBranch: string, assumptions?: VariableAssumptions): ((job: Job) => JobTrust) => {
+    const inner = trustUnder(pipeline, childContexts(contextsFor(policy, defaultBranch, assumptions)));
+    return (job) => {
+      const own = inner(job);
+      const byContext = {} as JobReach;
+      for (const id of Object.keys(own.byContext) as ContextId[]) byContext[id] = underTrigger(trigger.name, trigger.trust.byContext[id], own.byContext[id]);
+      const out: JobTrust = { byContext, untrusted: untrustedContexts(byContext) as ContextId[], trusted: trustedContexts(byContext) as ContextId[] };
+      if (own.attackerChosenTags) {
+        const chosen = Object.fromEntries(Object.entries(own.attackerChosenTags).filter(([id]) => out.untrusted.includes(id as ContextId)));
+        if (Object.keys(chosen).length) out.attackerChosenTags = chosen;
+      }
+      return out;
+    };
+  };
+}
+
+function underTrigger(name: string, t: JobReach[ContextId], c: JobReach[ContextId]): JobReach[ContextId] {
+  if (t.runs === 'no') return { runs: 'no', when: 'never', reason: `its trigger job \`${name}\` does not run: ${t.reason}`, ...(t.at ? { at: t.at } : {}) };
+  if (c.runs === 'no') return c;
+  const when = t.when === 'manual' ? 'manual' : c.when;
+  if (t.runs === 'yes') return { ...c, when, reason: `started by trigger job \`${name}\`; ${c.reason}` };
+  const vars = [...new Set([...(t.unknownVariables ?? []), ...(c.unknownVariables ?? [])])].sort();
+  const assumptions = [...new Set([...(t.assumptions ?? []), ...(c.assumptions ?? [])])];
+  const out: JobReach[ContextId] = { ...c, runs: 'unknown', when, reason: `its trigger job \`${name}\` may run (${t.reason}); ${c.reason}` };
+  if (vars.length) out.unknownVariables = vars;
+  if (assumptions.length) out.assumptions = assumptions;
+  out.at ??= t.at;
+  return out;
+}
+
+/** The contexts as a child pipeline sees them: same ref and variables, source `parent_pipeline`. */
+const childContextCache = new WeakMap<Record<ContextId, TrustContext>, Record<ContextId, TrustContext>>();
+function childContexts(parent: Record<ContextId, TrustContext>): Record<ContextId, TrustContext> {
+  let c = childContextCache.get(parent);
+  if (!c) {
+    c = {} as Record<ContextId, TrustContext>;
+    for (const [id, ctx] of Object.entries(parent) as [ContextId, TrustContext][]) {
+      c[id] = { ...ctx, facts: { ...ctx.facts, sources: ['parent_pipeline'] }, variables: { ...ctx.variables, CI_PIPELINE_SOURCE: { kind: 'set', value: 'parent_pipeline' } } };
+    }
+    childContextCache.set(parent, c);
+  }
+  return c;
+}
+
+function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext>): (job: Job) => JobTrust {
   const workflowRules = pipeline.workflow?.entries.get('rules')?.value;
 
   const memo = new Map<string, JobReach>();
   const workflowNames = variableNames(workflowRules, namesOf);
+  let wf: JobReach | undefined;
+  const workflowReach = (): JobReach => {
+    if (!wf) {
+      const variables: Record<string, string | undefined> = {};
+      for (const [n, v] of pipeline.variables) variables[n] = v.expand && v.value.includes('$') ? undefined : v.value;
+      wf = reachWorkflow(workflowRules, { variables, contexts });
+    }
+    return wf;
+  };
 
   return (job) => {
     const input = jobReachInput(job.node);
@@ -36,21 +99,80 @@ export function pipelineTrust(pipeline: Pipeline, policy: Policy, defaultBranch:
       byContext = reachJob(input, { workflowRules, variables, contexts });
       memo.set(key, byContext);
     }
-    return {
+    byContext = withAssumptions(withUnreadParents(job, byContext, workflowReach()), names, job, contexts);
+    const out: JobTrust = {
       byContext,
       untrusted: untrustedContexts(byContext, contexts) as ContextId[],
       trusted: trustedContexts(byContext, contexts) as ContextId[],
     };
+    const chosen = attackerChosenTags(job, out.untrusted, contexts);
+    if (chosen) out.attackerChosenTags = chosen;
+    return out;
   };
 }
 
-/** The nine contexts depend only on the policy's protected refs and the default branch. */
+/** Where `tags:` interpolate a variable whoever starts the pipeline controls (see `JobTrust.attackerChosenTags`). */
+function attackerChosenTags(job: Job, untrusted: ContextId[], contexts: Record<ContextId, TrustContext>): JobTrust['attackerChosenTags'] {
+  const refs = [...new Set(job.tags.flatMap(variableReferences))];
+  if (refs.length === 0) return undefined;
+  const out: NonNullable<JobTrust['attackerChosenTags']> = {};
+  for (const id of untrusted) {
+    const why = refs.map((r) => chosenInContext(contexts[id], r, job.variables)).filter((w): w is string => w !== undefined);
+    if (why.length) out[id] = why;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/**
+ * A job whose `rules`/`only`/`except` an unread `extends` parent may set or override: what the
+ * known parents say holds only maybe, in every context (three-valued), and the reason names
+ * the unread parent and include. Where the workflow already excludes the pipeline, it stays no.
+ */
+function withUnreadParents(job: Job, reach: JobReach, workflow: JobReach): JobReach {
+  if (!job.partial) return reach;
+  const rulesCertain = !keyUncertainty(job, 'rules') && job.node.entries.has('rules');
+  const why = rulesCertain ? undefined : (['rules', 'only', 'except'] as const).map((k) => keyUncertainty(job, k)).find((x) => x !== undefined);
+  if (!why) return reach;
+  const out = {} as JobReach;
+  for (const [id, o] of Object.entries(reach) as [ContextId, JobReach[ContextId]][]) {
+    out[id] = o.runs === 'unknown' || workflow[id].runs === 'no' ? o : { ...o, runs: 'unknown', when: o.runs === 'no' ? 'on_success' : o.when, reason: `${why}; the known parents give: ${o.reason}` };
+  }
+  return out;
+}
+
+/**
+ * Say, per context, what the outcome rests on for each YAML variable the rules read: its YAML
+ * value (no CI/CD variable of that name known), or "may be overridden" and by what.
+ */
+function withAssumptions(reach: JobReach, names: string[], job: Job, contexts: Record<ContextId, TrustContext>): JobReach {
+  const yamlNames = [...new Set(names)].filter((n) => job.variables.has(n)).sort();
+  if (yamlNames.length === 0) return reach;
+  const out = {} as JobReach;
+  for (const [id, o] of Object.entries(reach) as [ContextId, JobReach[ContextId]][]) {
+    const ctx = contexts[id];
+    if (!ctx.possible) {
+      out[id] = o;
+      continue;
+    }
+    const assumptions = yamlNames.map((n) => {
+      const v = job.variables.get(n)!;
+      const st = yamlVariableStatus(ctx, n);
+      if (!st.overridable) return `\`$${n}\` keeps its YAML value \`${v.value}\` unless a project or group CI/CD variable overrides it`;
+      return st.cicd ? `\`$${n}\` is overridden by a project or group CI/CD variable (YAML default \`${v.value}\`)` : `\`$${n}\`: its YAML default \`${v.value}\` may be overridden by a pipeline variable`;
+    });
+    out[id] = { ...o, assumptions };
+  }
+  return out;
+}
+
+/** The nine contexts depend only on the policy's protected refs, the default branch and the variable assumptions. */
 const contextCache = new WeakMap<Policy, Map<string, Record<ContextId, TrustContext>>>();
-function contextsFor(policy: Policy, defaultBranch: string): Record<ContextId, TrustContext> {
+function contextsFor(policy: Policy, defaultBranch: string, assumptions?: VariableAssumptions): Record<ContextId, TrustContext> {
   let byBranch = contextCache.get(policy);
   if (!byBranch) contextCache.set(policy, (byBranch = new Map()));
-  let c = byBranch.get(defaultBranch);
-  if (!c) byBranch.set(defaultBranch, (c = buildContexts(contextOptionsFromPolicy(policy, defaultBranch))));
+  const key = assumptions ? `${defaultBranch}\u0000${JSON.stringify(assumptions)}` : defaultBranch;
+  let c = byBranch.get(key);
+  if (!c) byBranch.set(key, (c = buildContexts({ ...contextOptionsFromPolicy(policy, defaultBranch), variables: assumptions })));
   return c;
 }
 

@@ -32,6 +32,11 @@ export interface IncludeRecord {
   files: string[];
   status: 'resolved' | 'unresolved' | 'missing' | 'excluded' | 'invalid';
   reason?: string;
+  /**
+   * Set on the entries of a `trigger:include` (a child pipeline's configuration): the trigger
+   * job that starts the child pipeline. Such records live in the child's `Pipeline.includes`.
+   */
+  trigger?: string;
 }
 
 export interface LoadedFile {
@@ -94,6 +99,16 @@ export class IncludeExpander {
     return this.expand(root, { name, chain: [name] });
   }
 
+  /**
+   * A child pipeline's configuration: the files a `trigger:include` names (`entry/trigger.rb`,
+   * `lib/gitlab/ci/config/external/mapper/*`), merged like `include:` entries. `from` is the
+   * file that wrote the trigger job.
+   */
+  async loadIncludes(node: YNode, from: string, trigger: string): Promise<YMap> {
+    const root: YMap = { kind: 'map', entries: new Map([['include', { key: 'include', keyLoc: node.loc, value: node }]]), loc: node.loc };
+    return this.expand(root, { name: from, chain: [from] }, (rec) => (rec.trigger = trigger));
+  }
+
   private parse(name: string, text: string): { root?: YMap; header?: YMap } {
     let p = this.parsed.get(name);
     if (!p) {
@@ -105,11 +120,12 @@ export class IncludeExpander {
     return p;
   }
 
-  private async expand(root: YMap, ctx: FileCtx): Promise<YMap> {
+  private async expand(root: YMap, ctx: FileCtx, mark?: (rec: IncludeRecord) => void): Promise<YMap> {
     const incEntry = root.entries.get('include');
     if (!incEntry) return root;
     const own = withoutKeys(root, ['include']);
     const specs = this.normalize(incEntry.value, ctx.name);
+    if (mark) specs.forEach(mark);
     let acc: YMap = emptyMap(root.loc);
     for (const spec of specs) {
       if (this.stopped) break;
@@ -184,7 +200,13 @@ export class IncludeExpander {
       }
     }
     const refs = await this.targets(rec, ctx);
-    if (!refs) return [];
+    if (!refs) {
+      // an `artifact:` child configuration: made by a job at run time, never readable here
+      if (rec.status === 'unresolved') {
+        this.diagnostics.push({ kind: 'unresolved', message: `${describeInclude(rec)} was not read (${rec.reason})`, location: rec.loc, keyPath: ['include'] });
+      }
+      return [];
+    }
     const out: YMap[] = [];
     for (const ref of refs) {
       if (this.stopped) break;
@@ -218,7 +240,7 @@ export class IncludeExpander {
       if (res.status === 'unavailable') {
         rec.status = 'unresolved';
         rec.reason = res.reason;
-        this.diagnostics.push({ kind: 'unresolved', message: `${describe(rec)} was not read (${res.reason})`, location: rec.loc, keyPath: ['include'] });
+        this.diagnostics.push({ kind: 'unresolved', message: `${describeInclude(rec)} was not read (${res.reason})`, location: rec.loc, keyPath: ['include'] });
         continue;
       }
       if (!res.text.trim()) {
@@ -313,10 +335,18 @@ function missingMessage(ref: FileRef): string {
   }
 }
 
-function describe(rec: IncludeRecord): string {
+/** How notes and findings name an include: ``include:remote `https://…` ``, ``include:project `g/p` file `x.yml` ``. */
+export function describeInclude(rec: IncludeRecord): string {
   switch (rec.kind) {
     case 'project':
       return `include:project \`${rec.project}\` file \`${rec.target}\`${rec.ref ? ` at \`${rec.ref}\`` : ''}`;
+    case 'artifact': {
+      const job = rec.node.kind === 'map' ? str(get(rec.node, 'job')) : undefined;
+      return `include:artifact \`${rec.target}\`${job ? ` of job \`${job}\`` : ''}`;
+    }
+    case 'component':
+      // the address already ends in `@version`
+      return `include:component \`${rec.target}\``;
     default:
       return `include:${rec.kind} \`${rec.target}\``;
   }

@@ -29,6 +29,12 @@ export interface YScalar extends YBase {
   value: Scalar;
   /** YAML tag if one was written (e.g. `!!str`). */
   tag?: string;
+  /**
+   * Set when this scalar stands in for a script item GitLab rejects (a mapping, a number, a
+   * boolean, `null`): `value` is then the item's source text as written, so the script rules
+   * still read it, and the model reports `ci-config-invalid` at it.
+   */
+  invalidScriptItem?: 'map' | 'seq' | 'number' | 'boolean' | 'null' | 'reference';
 }
 
 export interface YSeq extends YBase {

@@ -1,8 +1,8 @@
 import type { Diagnostic } from './diagnostics.js';
-import { GITLAB_INCLUDE_LIMITS, IncludeExpander, type IncludeLimits, type IncludeRecord, type LoadedFile } from './include.js';
+import { describeInclude, GITLAB_INCLUDE_LIMITS, IncludeExpander, type IncludeLimits, type IncludeRecord, type LoadedFile } from './include.js';
 import type { SourceLocation } from './location.js';
 import { annotateEntries, deepMerge, withVia, withoutKeys } from './merge.js';
-import { get, str, strList, type Provenance, type YMap, type YMapEntry, type YNode, type YSeq } from './node.js';
+import { entry, get, str, strList, type Provenance, type YMap, type YMapEntry, type YNode, type YSeq } from './node.js';
 import type { ConfigSource } from './source.js';
 import { readVariables, type VariableDef } from './variables.js';
 
@@ -46,6 +46,37 @@ export interface Job {
   variables: Map<string, VariableDef>;
   /** Only the job's own `variables:`. */
   jobVariables: Map<string, VariableDef>;
+  /**
+   * Set when an `extends` parent of the job was not found and an include was not read: the
+   * known parents are merged in order, and keys outside `certainKeys` may be set or overridden
+   * by the unread parents (three-valued: see `keyUncertainty`).
+   */
+  partial?: PartialJob;
+}
+
+export interface PartialJob {
+  /** `extends` parents not found (directly, or through a known parent). */
+  unreadParents: string[];
+  /** Keys whose value is certain: written by the job itself, or by a known parent merged after every unread one. */
+  certainKeys: Set<string>;
+  /** The includes that were not read (one of them may define the parents), named as notes name them. */
+  unreadIncludes: string[];
+}
+
+/**
+ * Whether a job's keyword may differ from the model because of an unread `extends` parent (or
+ * a job of the same name in an unread include), and if so a phrase saying why: "`tags` may be
+ * set by `.remote` (from an include that was not read: include:remote `https://…`)".
+ * Undefined when the value is certain.
+ */
+export function keyUncertainty(job: Job, key: string): string | undefined {
+  const p = job.partial;
+  if (!p || p.certainKeys.has(key)) return undefined;
+  const verb = job.node.entries.has(key) ? 'may be overridden' : 'may be set';
+  const incs = p.unreadIncludes.length === 0 ? '' : p.unreadIncludes.length === 1 ? `: ${p.unreadIncludes[0]}` : `: one of ${p.unreadIncludes.join(', ')}`;
+  if (p.unreadParents.length === 0) return `\`${key}\` ${verb} by the job of the same name in an include that was not read${incs}`;
+  const parents = p.unreadParents.map((x) => `\`${x}\``).join(', ');
+  return `\`${key}\` ${verb} by ${parents} (from an include that was not read${incs})`;
 }
 
 export interface Pipeline {
@@ -62,6 +93,26 @@ export interface Pipeline {
   default?: YMap;
   includes: IncludeRecord[];
   diagnostics: Diagnostic[];
+  /** Child pipelines started by `trigger: include` (loaded where readable), in job order. */
+  children?: ChildPipeline[];
+  /** Multi-project triggers (`trigger: project`): pipelines judged in their own project. */
+  downstream?: DownstreamPipeline[];
+}
+
+export interface ChildPipeline {
+  /** The trigger job (bridge) that starts it. */
+  trigger: string;
+  /** Where its `trigger: include` is written. */
+  loc: SourceLocation;
+  /** The child's configuration as a pipeline of its own; parts not read are `status: 'unresolved'` records in its `includes`. */
+  pipeline: Pipeline;
+}
+
+export interface DownstreamPipeline {
+  job: string;
+  project: string;
+  branch?: string;
+  loc: SourceLocation;
 }
 
 export interface BuildOptions {
@@ -72,9 +123,19 @@ export interface BuildOptions {
 export async function buildPipeline(source: ConfigSource, rootFile = '.gitlab-ci.yml', opts: BuildOptions = {}): Promise<Pipeline> {
   const expander = new IncludeExpander(source, opts.includeLimits ?? GITLAB_INCLUDE_LIMITS);
   const merged = await expander.loadRoot(rootFile);
+  return assemble(source, expander, merged, rootFile.replace(/^\/+/, ''), opts, 0);
+}
+
+/**
+ * GitLab nests child pipelines at most two levels deep (`doc/ci/pipelines/downstream_pipelines.md`:
+ * a parent, its child, and the child's child).
+ */
+const MAX_CHILD_DEPTH = 2;
+
+async function assemble(source: ConfigSource, expander: IncludeExpander, merged: YMap | undefined, rootFile: string, opts: BuildOptions, depth: number, child?: ChildOf): Promise<Pipeline> {
   const diagnostics = expander.diagnostics;
   const pipeline: Pipeline = {
-    rootFile: rootFile.replace(/^\/+/, ''),
+    rootFile,
     files: [...expander.files.values()],
     jobs: [],
     hiddenJobs: [],
@@ -82,6 +143,8 @@ export async function buildPipeline(source: ConfigSource, rootFile = '.gitlab-ci
     variables: new Map(),
     includes: expander.includes,
     diagnostics,
+    children: [],
+    downstream: [],
   };
   if (!merged) return pipeline;
   // With an include that could not be read (offline, not allowlisted), a missing `extends`
@@ -96,9 +159,32 @@ export async function buildPipeline(source: ConfigSource, rootFile = '.gitlab-ci
       job,
     });
 
-  const extended = applyExtends(merged, invalid);
-  const config = resolveReferences(extended, invalid);
+  const unreadIncludes = pipeline.includes.filter((i) => i.status === 'unresolved').map(describeInclude);
+  const partials = new Map<string, PartialJob>();
+  const missing = new Map<string, { users: string[]; loc: SourceLocation }>();
+  const extended = applyExtends(merged, invalid, incomplete ? { partials, unreadIncludes, missing } : undefined);
+  for (const [parent, m] of missing) {
+    const users = m.users.length > 5 ? `${m.users.slice(0, 5).map((u) => `\`${u}\``).join(', ')} and ${m.users.length - 5} more` : m.users.map((u) => `\`${u}\``).join(', ');
+    diagnostics.push({
+      kind: 'unresolved',
+      message: `\`${parent}\` (extended by ${users}) is not in the files read: it may come from an include that was not read; what it sets is unknown`,
+      location: m.loc,
+      keyPath: [m.users[0], 'extends'],
+    });
+  }
+  const config = standInScriptItems(resolveReferences(extended, invalid), expander.files);
   pipeline.config = config;
+  // One `ci-config-invalid` per invalid script item, however many jobs inherit it.
+  const reportedItems = new Set<string>();
+  const checkScripts = (node: YMap | undefined, prefix: string, job?: string) => {
+    for (const { key, item } of invalidScriptItems(node)) {
+      const k = `${item.loc.file}:${item.loc.line}:${item.loc.column}`;
+      if (reportedItems.has(k)) continue;
+      reportedItems.add(k);
+      // `lib/gitlab/ci/config/entry/commands.rb` (string_or_nested_array_of_strings, 10 levels)
+      invalid(`${prefix}:${key} config should be a string or a nested array of strings up to 10 levels deep`, item.loc, job ? [job, key] : prefix.split(':').concat(key), job);
+    }
+  };
 
   // Stages.
   const stagesNode = config.entries.get('stages') ?? config.entries.get('types');
@@ -126,6 +212,7 @@ export async function buildPipeline(source: ConfigSource, rootFile = '.gitlab-ci
     defaults = { kind: 'map', entries, loc: defaults?.loc ?? top.keyLoc };
   }
   pipeline.default = defaults;
+  checkScripts(defaults, 'default');
 
   for (const [name, e] of config.entries) {
     if (RESERVED_KEYS.has(name)) continue;
@@ -138,17 +225,91 @@ export async function buildPipeline(source: ConfigSource, rootFile = '.gitlab-ci
       continue;
     }
     const isBridge = e.value.entries.has('trigger');
+    let partial = partials.get(name);
     if (!isBridge && !e.value.entries.has('script') && !e.value.entries.has('run')) {
-      invalid(`jobs:${name} config should implement the script:, run:, or trigger: keyword`, e.keyLoc, [name], name, true);
-      continue;
+      // With an unread `extends` parent the script may come from it: keep what is known.
+      if (!partial) {
+        invalid(`jobs:${name} config should implement the script:, run:, or trigger: keyword`, e.keyLoc, [name], name, true);
+        if (!incomplete) continue;
+        // A job written over one from an unread include (a component's, a template's): GitLab
+        // merges the two; what the include sets is unknown, what is written here holds.
+        partial = { unreadParents: [], certainKeys: new Set([...e.value.entries.keys()].filter((k) => k !== 'extends')), unreadIncludes };
+      }
     }
     const job = resolveJob(name, e, isBridge, defaults, pipeline, invalid);
+    if (partial) job.partial = partial;
+    checkScripts(job.node, `jobs:${name}`, name);
     pipeline.jobs.push(job);
   }
-  if (pipeline.jobs.length === 0 && !diagnostics.some((d) => d.kind === 'invalid')) {
+  if (pipeline.jobs.length === 0 && !diagnostics.some((d) => d.kind === 'invalid') && !(child && incomplete)) {
     invalid('jobs config should contain at least one visible job', merged.loc, [], undefined, true);
   }
+  // Trigger variables (the trigger job's `variables:`, forwarded unless
+  // `forward:yaml_variables: false`) override the child's YAML values.
+  if (child) for (const job of pipeline.jobs) for (const [k, v] of child.variables) job.variables.set(k, v);
+  await triggers(source, pipeline, opts, depth);
   return pipeline;
+}
+
+interface ChildOf {
+  trigger: string;
+  variables: Map<string, VariableDef>;
+}
+
+/**
+ * Trigger jobs (`entry/trigger.rb`): `trigger: include` starts a child pipeline in this project
+ * (same ref, `CI_PIPELINE_SOURCE=parent_pipeline`), built here from the files it names;
+ * `trigger: project` (or a string) starts a pipeline in another project, judged there.
+ */
+async function triggers(source: ConfigSource, pipeline: Pipeline, opts: BuildOptions, depth: number): Promise<void> {
+  for (const job of pipeline.jobs) {
+    if (job.kind !== 'bridge') continue;
+    const t = get(job.node, 'trigger');
+    if (!t) continue;
+    const project = t.kind === 'scalar' ? str(t) : str(get(t, 'project'));
+    const forward = get(t, 'forward');
+    const flag = (k: string) => { const n = get(forward, k); return n?.kind === 'scalar' ? n.value : undefined; };
+    // `entry/trigger/forward.rb`: yaml_variables default true, pipeline_variables default false
+    const yamlVars = flag('yaml_variables') !== false;
+    const pipelineVars = flag('pipeline_variables') === true;
+    if (project !== undefined) {
+      const branch = str(get(t, 'branch'));
+      pipeline.downstream!.push({ job: job.name, project, branch, loc: t.loc });
+      pipeline.diagnostics.push({
+        kind: 'note',
+        message: `trigger job \`${job.name}\` starts a pipeline in project \`${project}\`${branch ? ` (branch \`${branch}\`)` : ''}${forwarded(yamlVars, pipelineVars)}: its jobs are judged in that project, not here`,
+        location: t.loc,
+        keyPath: [job.name, 'trigger'],
+        job: job.name,
+      });
+      continue;
+    }
+    const inc = get(t, 'include');
+    if (!inc) continue;
+    const at = entry(t, 'include')!.keyLoc;
+    if (depth >= MAX_CHILD_DEPTH) {
+      pipeline.diagnostics.push({ kind: 'invalid', message: `jobs:${job.name}:trigger child pipelines can be nested at most ${MAX_CHILD_DEPTH} levels deep`, location: at, keyPath: [job.name, 'trigger'], job: job.name });
+      continue;
+    }
+    const expander = new IncludeExpander(source, opts.includeLimits ?? GITLAB_INCLUDE_LIMITS);
+    const merged = await expander.loadIncludes(inc, job.file, job.name);
+    const first = expander.includes.find((r) => r.files.length)?.files[0];
+    const childPipeline = await assemble(source, expander, merged, first ?? job.file, opts, depth + 1, {
+      trigger: job.name,
+      variables: yamlVars ? job.variables : new Map(),
+    });
+    pipeline.children!.push({ trigger: job.name, loc: at, pipeline: childPipeline });
+  }
+}
+
+function forwarded(yamlVars: boolean, pipelineVars: boolean): string {
+  const what = [yamlVars && 'its YAML variables', pipelineVars && 'the pipeline variables'].filter(Boolean);
+  return what.length ? `, passing ${what.join(' and ')}` : '';
+}
+
+/** Every include record of a pipeline and of its child pipelines (an unread one has `status: 'unresolved'`). */
+export function allIncludes(p: Pipeline): IncludeRecord[] {
+  return [...p.includes, ...(p.children ?? []).flatMap((c) => allIncludes(c.pipeline))];
 }
 
 type Invalid = (message: string, location: SourceLocation, keyPath: string[], job?: string, dependsOnIncludes?: boolean) => void;
@@ -161,10 +322,15 @@ function asMap(n: YNode | undefined): YMap | undefined {
  * `extends` (`lib/gitlab/ci/config/extendable/entry.rb`): parents deep-merged left to right,
  * the job last; at most 10 levels; unknown parents, non-hash parents and cycles are errors.
  */
-function applyExtends(config: YMap, invalid: Invalid): YMap {
+function applyExtends(
+  config: YMap,
+  invalid: Invalid,
+  unread?: { partials: Map<string, PartialJob>; unreadIncludes: string[]; missing: Map<string, { users: string[]; loc: SourceLocation }> },
+): YMap {
   const result = new Map(config.entries);
   const done = new Set<string>();
   const failed = new Set<string>();
+  const partials = unread?.partials ?? new Map<string, PartialJob>();
 
   const extend = (key: string, path: string[]): YMap | undefined => {
     const e = result.get(key);
@@ -187,17 +353,44 @@ function applyExtends(config: YMap, invalid: Invalid): YMap {
     const parents = strList(extEntry.value);
     if (extEntry.value.kind !== 'scalar' && extEntry.value.kind !== 'seq') return fail('invalid `extends` value: a string or a list of strings');
     const unknown = parents.filter((p) => !result.has(p));
-    if (unknown.length) return fail(`unknown keys in \`extends\` (${unknown.join(', ')})`, true);
-    const invalidBases = parents.filter((p) => result.get(p)!.value.kind !== 'map');
+    if (unknown.length) {
+      if (!unread) return fail(`unknown keys in \`extends\` (${unknown.join(', ')})`, true);
+      // GitLab would merge the parents in order; the unread ones may live in an unread include.
+      // One note per missing parent (not per job): it names who extends it.
+      for (const p of unknown) {
+        const seen = unread.missing.get(p);
+        if (seen) seen.users.push(key);
+        else unread.missing.set(p, { users: [key], loc: extEntry.keyLoc });
+      }
+    }
+    const invalidBases = parents.filter((p) => result.has(p) && result.get(p)!.value.kind !== 'map');
     if (invalidBases.length) return fail(`invalid base hashes in \`extends\` (${invalidBases.join(', ')})`);
     let merged: YMap | undefined;
+    // Which keys are certain, parent by parent (an unread parent may set any key, overriding
+    // the parents before it; a partial parent is certain only in its own certain keys).
+    let certain = new Set<string>();
+    const unreadParents: string[] = [];
     for (const p of parents) {
       if (path.includes(p) || p === key) return fail('circular dependency detected in `extends`');
+      if (!result.has(p)) {
+        unreadParents.push(p);
+        certain = new Set();
+        continue;
+      }
       const base = extend(p, [...path, key]);
       if (failed.has(p) && !base) return fail(`invalid base hashes in \`extends\` (${p})`);
       if (!base) continue;
+      const pp = partials.get(p);
+      if (pp) {
+        unreadParents.push(...pp.unreadParents);
+        certain = new Set(pp.certainKeys);
+      } else for (const k of base.entries.keys()) if (k !== 'extends') certain.add(k);
       const annotated = annotateEntries(withoutKeys(base, ['extends']), { kind: 'extends', from: p, loc: extEntry.keyLoc });
       merged = merged ? deepMerge(merged, annotated) : annotated;
+    }
+    if (unreadParents.length) {
+      for (const k of value.entries.keys()) if (k !== 'extends') certain.add(k);
+      partials.set(key, { unreadParents: [...new Set(unreadParents)], certainKeys: certain, unreadIncludes: unread?.unreadIncludes ?? [] });
     }
     const out = merged ? deepMerge(merged, value) : value;
     result.set(key, { ...e, value: { ...out, loc: value.loc } });
@@ -221,13 +414,13 @@ function resolveReferences(config: YMap, invalid: Invalid): YMap {
       const label = `!reference ${JSON.stringify(n.path).replace(/,/g, ', ')}`;
       if (resolving.has(keyStr) || depth > 20) {
         invalid(`${label}: circular reference`, n.loc, [topKey]);
-        return { kind: 'scalar', value: null, loc: n.loc };
+        return { kind: 'scalar', value: null, loc: n.loc, tag: '!reference' };
       }
       let target: YNode | undefined = config;
       for (const p of n.path) target = target?.kind === 'map' ? target.entries.get(p)?.value : undefined;
       if (!target) {
         invalid(`${label} could not be found`, n.loc, [topKey], undefined, true);
-        return { kind: 'scalar', value: null, loc: n.loc };
+        return { kind: 'scalar', value: null, loc: n.loc, tag: '!reference' };
       }
       resolving.add(keyStr);
       const resolved = walk(target, depth + 1, topKey);
@@ -258,6 +451,95 @@ function resolveReferences(config: YMap, invalid: Invalid): YMap {
   const entries = new Map<string, YMapEntry>();
   for (const [k, e] of config.entries) entries.set(k, { ...e, value: walk(e.value, 0, k) });
   return { ...config, entries };
+}
+
+/** Keywords GitLab reads as commands (`entry/commands.rb`): a string or nested lists of strings. */
+const COMMAND_KEYS = ['before_script', 'script', 'after_script'] as const;
+
+/**
+ * GitLab rejects a script item that is not a string (`entry/commands.rb`): typically an
+ * unquoted `- curl -H "PRIVATE-TOKEN: …" …` that YAML reads as a mapping. Each such item is
+ * replaced by a scalar holding its source text as written (marked `invalidScriptItem`), so
+ * the script rules still read the command, and the model reports it where it is written.
+ */
+function standInScriptItems(config: YMap, files: ReadonlyMap<string, LoadedFile>): YMap {
+  const lineStarts = new Map<string, number[]>();
+  const slice = (loc: SourceLocation): string => {
+    const text = files.get(loc.file)?.text;
+    if (text === undefined) return '';
+    let starts = lineStarts.get(loc.file);
+    if (!starts) {
+      starts = [0];
+      for (let i = 0; i < text.length; i++) if (text[i] === '\n') starts.push(i + 1);
+      lineStarts.set(loc.file, starts);
+    }
+    const off = (line: number, col: number) => (starts![line - 1] ?? text.length) + col - 1;
+    return text.slice(off(loc.line, loc.column), off(loc.endLine, loc.endColumn)).trimEnd();
+  };
+  const standIn = (n: YNode): YNode => {
+    if (n.kind === 'scalar') {
+      if (typeof n.value === 'string' || n.tag === '!reference') return n;
+      const shape = n.value === null ? 'null' : typeof n.value === 'number' ? 'number' : 'boolean';
+      return { ...n, value: n.value === null ? null : slice(n.loc) || String(n.value), invalidScriptItem: shape };
+    }
+    if (n.kind === 'seq') {
+      let changed = false;
+      const items = n.items.map((it) => {
+        const r = it.kind === 'seq' ? standIn(it) : it.kind === 'scalar' && typeof it.value === 'string' ? it : standIn(it);
+        if (r !== it) changed = true;
+        return r;
+      });
+      return changed ? { ...n, items } : n;
+    }
+    return { kind: 'scalar', value: slice(n.loc), loc: n.loc, via: n.via, invalidScriptItem: n.kind === 'map' ? 'map' : 'reference' };
+  };
+  const fixKeys = (m: YMap): YMap => {
+    let entries: Map<string, YMapEntry> | undefined;
+    const set = (k: string, v: YNode, e: YMapEntry) => {
+      entries ??= new Map(m.entries);
+      entries.set(k, { ...e, value: v });
+    };
+    for (const k of COMMAND_KEYS) {
+      const e = m.entries.get(k);
+      if (!e || (e.value.kind === 'scalar' && (typeof e.value.value === 'string' || e.value.value === null))) continue;
+      const v = standIn(e.value);
+      if (v !== e.value) set(k, v, e);
+    }
+    const hooks = m.entries.get('hooks');
+    const pre = hooks?.value.kind === 'map' ? hooks.value.entries.get('pre_get_sources_script') : undefined;
+    if (hooks && pre && hooks.value.kind === 'map' && !(pre.value.kind === 'scalar' && (typeof pre.value.value === 'string' || pre.value.value === null))) {
+      const v = standIn(pre.value);
+      if (v !== pre.value) {
+        const he = new Map(hooks.value.entries);
+        he.set('pre_get_sources_script', { ...pre, value: v });
+        set('hooks', { ...hooks.value, entries: he }, hooks);
+      }
+    }
+    return entries ? { ...m, entries } : m;
+  };
+  const out = new Map<string, YMapEntry>();
+  let changed = false;
+  for (const [k, e] of config.entries) {
+    let v = e.value;
+    if ((k === 'before_script' || k === 'after_script') && !(v.kind === 'scalar' && (typeof v.value === 'string' || v.value === null))) v = standIn(v);
+    else if (v.kind === 'map' && (k === 'default' || !RESERVED_KEYS.has(k))) v = fixKeys(v);
+    if (v !== e.value) changed = true;
+    out.set(k, v === e.value ? e : { ...e, value: v });
+  }
+  return changed ? { ...config, entries: out } : config;
+}
+
+/** The stand-in script items of a keyword map (after `standInScriptItems`). */
+function invalidScriptItems(node: YMap | undefined): { key: string; item: YNode }[] {
+  const out: { key: string; item: YNode }[] = [];
+  const walk = (key: string, n: YNode | undefined) => {
+    if (!n) return;
+    if (n.kind === 'scalar' && n.invalidScriptItem) out.push({ key, item: n });
+    else if (n.kind === 'seq') for (const it of n.items) walk(key, it);
+  };
+  for (const k of COMMAND_KEYS) walk(k, node?.entries.get(k)?.value);
+  walk('hooks:pre_get_sources_script', get(node, 'hooks', 'pre_get_sources_script'));
+  return out;
 }
 
 /** Flatten nested lists up to GitLab's nesting limit (script, rules, tags after `!reference`). */

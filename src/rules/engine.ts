@@ -5,12 +5,14 @@ import { get, type YMap, type YNode } from '../model/node.js';
 import type { Job, Pipeline } from '../model/pipeline.js';
 import { configureRule, parseInlineIgnores, suppress, type InlineIgnore } from '../policy/apply.js';
 import type { Policy } from '../policy/types.js';
+import type { VariableAssumptions } from '../contexts/contexts.js';
+import { childPipelineTrust as childTrustFactory } from '../contexts/trust.js';
 import { deployInfo, tagTier, type DeployInfo } from './deploy.js';
 import type { ContextId, JobTrust, PipelineRule, ReportInput, RuleContext, RuleHooks, ScriptLine } from './types.js';
 import { CONTEXT_IDS, TRUSTED_CONTEXTS, UNTRUSTED_CONTEXTS } from './types.js';
 
 /** Computes each job's trust contexts (implemented by `src/contexts`). */
-export type TrustFactory = (pipeline: Pipeline, policy: Policy, defaultBranch: string) => (job: Job) => JobTrust;
+export type TrustFactory = (pipeline: Pipeline, policy: Policy, defaultBranch: string, variables?: VariableAssumptions) => (job: Job) => JobTrust;
 
 export interface EvaluateOptions {
   policy: Policy;
@@ -21,6 +23,8 @@ export interface EvaluateOptions {
   today?: Date;
   /** Unread configuration is a blocking `ci-config-unverified` finding, not a note (service, `--strict`). */
   strict?: boolean;
+  /** What live data says overrides YAML variables (default: pipeline variables allowed, no CI/CD variable known). */
+  variables?: VariableAssumptions;
 }
 
 export interface Evaluation {
@@ -31,6 +35,17 @@ export interface Evaluation {
   notes: string[];
   trust: Map<string, JobTrust>;
   defaultBranch: string;
+  /**
+   * Child pipelines (`trigger: include`), each judged under the contexts where its trigger job
+   * runs. Their findings, notes and sources are also merged into this evaluation's.
+   */
+  children?: ChildEvaluation[];
+}
+
+export interface ChildEvaluation {
+  /** The trigger job in the parent pipeline. */
+  trigger: string;
+  evaluation: Evaluation;
 }
 
 /** A conservative trust answer: runs everywhere, for unknown reasons. */
@@ -47,7 +62,7 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
   const sources = new SourceFiles();
   for (const f of pipeline.files) sources.add(f.name, f.text);
 
-  const trustOf = opts.trust(pipeline, policy, defaultBranch);
+  const trustOf = opts.trust(pipeline, policy, defaultBranch, opts.variables);
   const trustCache = new Map<string, JobTrust>();
   const trust = (job: Job): JobTrust => {
     let t = trustCache.get(job.name);
@@ -114,14 +129,44 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
   for (const f of pipeline.files) if (f.text.includes('tierguard-ignore')) ignores.push(...parseInlineIgnores(f.name, f.text));
   const final = suppress(dedupe(findings), policy, { today: opts.today ?? new Date(), inlineIgnores: ignores });
 
-  // In strict mode unread includes are findings (ci-config-unverified); the other unresolved
-  // diagnostics (extends parents that may live there) stay notes.
+  // In strict mode unread includes are findings (ci-config-unverified), not also notes; the
+  // other unresolved diagnostics (extends parents that may live there) stay notes.
   const notes = pipeline.diagnostics
-    .filter((d) => d.kind === 'unresolved' && !(opts.strict && d.keyPath[0] === 'include'))
+    .filter((d) => d.kind !== 'invalid' && !(opts.strict && d.kind === 'unresolved' && d.keyPath[0] === 'include'))
     .map((d) => `${d.location.file}:${d.location.line}: ${d.message}`);
   const trustMap = new Map<string, JobTrust>();
   for (const job of pipeline.jobs) trustMap.set(job.name, trust(job));
-  return { pipeline, findings: sortFindings(final), sources, notes, trust: trustMap, defaultBranch };
+
+  // Child pipelines: the same rules and policy, under the contexts where the trigger job runs.
+  const children: ChildEvaluation[] = [];
+  let all = final;
+  for (const child of pipeline.children ?? []) {
+    const triggerJob = pipeline.jobs.find((j) => j.name === child.trigger);
+    if (!triggerJob) continue;
+    const evaluation = evaluatePipeline(child.pipeline, { ...opts, defaultBranch, trust: childTrustFactory({ name: child.trigger, trust: trust(triggerJob) }) });
+    children.push({ trigger: child.trigger, evaluation });
+    sources.absorb(evaluation.sources);
+    for (const n of evaluation.notes) if (!notes.includes(n)) notes.push(n);
+    all = [...all, ...evaluation.findings];
+  }
+  if (children.length) all = dedupe(all);
+  return { pipeline, findings: sortFindings(all), sources, notes, trust: trustMap, defaultBranch, children };
+}
+
+/**
+ * Every job of an evaluation with its trust, child pipeline jobs included (after their trigger
+ * job, with `trigger` naming it): for consumers that look at all jobs (summaries, live checks).
+ */
+export function jobsWithTrust(ev: Evaluation): { job: Job; trust: JobTrust; trigger?: string }[] {
+  const out: { job: Job; trust: JobTrust; trigger?: string }[] = [];
+  const walk = (e: Evaluation, trigger?: string) => {
+    for (const job of e.pipeline.jobs) {
+      out.push({ job, trust: e.trust.get(job.name)!, ...(trigger ? { trigger } : {}) });
+      for (const c of e.children ?? []) if (c.trigger === job.name) walk(c.evaluation, c.trigger);
+    }
+  };
+  walk(ev);
+  return out;
 }
 
 /** One finding per fingerprint (a value shared through anchors can be reached twice). */

@@ -24,6 +24,12 @@ export interface JobTrust {
   untrusted: ContextId[];
   /** Trusted contexts where the job may run. */
   trusted: ContextId[];
+  /**
+   * Contexts (where the job may run) in which whoever starts the pipeline chooses a runner tag,
+   * because `tags:` interpolate a variable they control: the job may be routed to any runner
+   * (`$CI_COMMIT_REF_NAME`, a `$RUNNER_TAG` pipeline variable …), with the reasons.
+   */
+  attackerChosenTags?: Partial<Record<ContextId, string[]>>;
 }
 
 /** One command of `before_script`, `script`, `after_script` or `hooks:pre_get_sources_script`. */

@@ -53,6 +53,35 @@ describe('tierguard jobs', () => {
   });
 });
 
+describe('tierguard jobs: lint options, child pipelines, unread parts', () => {
+  it('accepts --default-branch and --contexts (the default branch decides the trusted contexts)', async () => {
+    const dir = tempCheckout({ '.gitlab-ci.yml': 'release:\n  tags: [ci-general]\n  rules:\n    - if: $CI_COMMIT_BRANCH == "master"\n  script: make\n' });
+    const r = await run(['jobs', '--default-branch', 'master', '--contexts'], dir);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Trust contexts (default branch master):');
+    expect(r.out).toMatch(/\nrelease\s+·\s+·\s+·\s+·\s+·\s+✓\s+·\s+·\s+✓\n/);
+    const j = JSON.parse((await run(['jobs', '--default-branch', 'master', '--format', 'json'], dir)).out);
+    expect(j.jobs[0].contexts).toEqual({ untrusted: [], trusted: ['default-branch', 'schedule'] });
+  });
+
+  it('lists child pipeline jobs under their trigger job, and prints a component version once', async () => {
+    const dir = tempCheckout({
+      '.gitlab-ci.yml':
+        'include:\n  - component: gitlab.com/grp/release-service/publish@master\nbuild:\n  tags: [ci-general]\n  script: make\nchild:\n  trigger:\n    include: ci/child.yml\nbuild-child:\n  script: x\n',
+      'ci/child.yml': 'child-a:\n  script: a\nchild-b:\n  script: b\n',
+    });
+    const r = await run(['jobs'], dir);
+    const lines = r.out.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('child '));
+    expect(lines.slice(at, at + 4).map((l) => l.split(/\s+/)[0] === '└' ? l.split(/\s+/).slice(0, 2).join(' ') : l.split(/\s+/)[0])).toEqual(['child', '└ child-a', '└ child-b', 'build-child']);
+    expect(r.out).toContain('3 jobs (+2 in child pipelines)');
+    expect(r.out).toContain('not read offline: component gitlab.com/grp/release-service/publish@master (.gitlab-ci.yml:2)');
+    expect(r.out).not.toContain('@master@master');
+    const ctx = await run(['lint', '--contexts'], dir);
+    expect(ctx.out).toMatch(/\n└ child-a\s/);
+  });
+});
+
 describe('tierguard lint', () => {
   it('exits 2 on a usage error', async () => {
     expect((await run(['lint', '--format', 'xml'])).code).toBe(2);

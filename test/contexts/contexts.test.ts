@@ -70,14 +70,32 @@ describe('trust contexts', () => {
     expect(ev('mr-fork', '$CI_MERGE_REQUEST_SOURCE_PROJECT_PATH != $CI_PROJECT_PATH')).toBe('yes');
   });
 
-  it('YAML variables are known, unset predefined variables are known-unset, others unknown', () => {
-    expect(ev('branch', '$DEPLOY == "yes"', { DEPLOY: 'yes' })).toBe('yes');
+  it('YAML variables are defaults: known where nobody untrusted sets pipeline variables; unset predefined variables are known-unset, others unknown', () => {
+    expect(ev('mr', '$DEPLOY == "yes"', { DEPLOY: 'yes' })).toBe('yes');
+    expect(ev('default-branch', '$DEPLOY == "yes"', { DEPLOY: 'yes' })).toBe('yes');
+    // web/API/trigger pipelines and `git push -o ci.variable` may override the YAML value
+    for (const id of ['web-unprotected', 'branch', 'unprotected-tag'] as const) expect(ev(id, '$DEPLOY == "yes"', { DEPLOY: 'yes' }), id).toBe('unknown');
     expect(ev('branch', '$DEPLOY == "yes"')).toBe('unknown');
     expect(ev('branch', '$CI_PIPELINE_TRIGGERED')).toBe('no');
     expect(ev('web-unprotected', '$CI_PIPELINE_TRIGGERED')).toBe('unknown');
     expect(ev('branch', '$CI_OPEN_MERGE_REQUESTS')).toBe('unknown');
     expect(ev('default-branch', '$CI_OPEN_MERGE_REQUESTS')).toBe('no');
     expect(ev('branch', '$X == "1"', { X: undefined })).toBe('unknown');
+  });
+
+  it('live data: restricted pipeline variables keep YAML values; a known CI/CD variable overrides them everywhere', () => {
+    const restricted = buildContexts({ ...opts, variables: { userPipelineVariables: false, cicdVariables: ['REGISTRY'] } });
+    const e = (id: keyof typeof C, expr: string, yaml: Record<string, string>) => {
+      const r = evaluateText(expr, contextScope(restricted[id], yaml));
+      if ('error' in r) throw new Error(r.error.message);
+      return r.result;
+    };
+    expect(e('web-unprotected', '$DEPLOY == "yes"', { DEPLOY: 'yes' })).toBe('yes');
+    expect(e('default-branch', '$REGISTRY == "a"', { REGISTRY: 'a' })).toBe('unknown');
+    expect(C['web-unprotected'].userVariables).toBe('the run pipeline form, the API or a trigger token');
+    expect(C.branch.userVariables).toBe('`git push -o ci.variable=…`');
+    expect(C.mr.userVariables).toBeUndefined();
+    expect(restricted['web-unprotected'].userVariables).toBeUndefined();
   });
 
   it('marks contexts the policy makes impossible', () => {

@@ -123,7 +123,7 @@ job:
     expect(r.branch).toMatchObject({ runs: 'unknown', unknownVariables: ['DEPLOY_ENABLED'] });
   });
 
-  it('YAML variables are known', () => {
+  it('YAML variables are defaults: known unless a pipeline variable may override them', () => {
     const r = reach(`
 variables:
   DEPLOY_ENABLED: "false"
@@ -132,7 +132,8 @@ job:
   rules:
     - if: $DEPLOY_ENABLED == "true"
 `);
-    expect(runs(r)).toEqual(ALL('no'));
+    expect(runs(r)).toEqual({ ...ALL('no'), branch: 'unknown', 'unprotected-tag': 'unknown', 'web-unprotected': 'unknown' });
+    expect(r['web-unprotected'].unknownVariables).toEqual(['DEPLOY_ENABLED']);
   });
 
   it('an unknown never-rule before a matching rule leaves it unknown', () => {

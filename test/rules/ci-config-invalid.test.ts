@@ -23,4 +23,34 @@ describe('ci-config-invalid', () => {
       ],
     });
   });
+
+  it('rejects a script item YAML reads as a mapping, a number or null, at the item, once (entry/commands.rb)', async () => {
+    const msg = (k: string) => new RegExp(`^${k} config should be a string or a nested array of strings up to 10 levels deep$`);
+    await checkRule(rule, {
+      valid: [
+        "build:\n  script:\n    - 'curl -H \"A: b\" https://x'\n    - [echo, nested]\n  after_script: echo done\n",
+        { code: '.base:\n  script: [make]\nbuild:\n  extends: .base\n  script:\n    - !reference [.base, script]\n    - echo ok\n' },
+      ],
+      invalid: [
+        {
+          code: 'build:\n  script:\n    - echo ok\n    - echo "a: b" | sh\n    - 42\n    -\n',
+          errors: [
+            { line: 4, column: 7, job: 'build', message: msg('jobs:build:script') },
+            { line: 5, column: 7, job: 'build', message: msg('jobs:build:script') },
+            { line: 6, column: 6, job: 'build', message: msg('jobs:build:script') },
+          ],
+        },
+        {
+          name: 'inherited from default: reported once, at the item',
+          code: 'default:\n  before_script:\n    - export A: b\na:\n  script: make\nb:\n  script: make\n',
+          errors: [{ line: 3, column: 7, message: msg('default:before_script') }],
+        },
+        {
+          name: 'a hidden job shared by two jobs: once',
+          code: '.t:\n  after_script:\n    - rm -rf x: y\na:\n  extends: .t\n  script: make\nb:\n  extends: .t\n  script: make\n',
+          errors: [{ line: 3, column: 7, job: 'a', message: msg('jobs:a:after_script') }],
+        },
+      ],
+    });
+  });
 });

@@ -29,6 +29,12 @@ describe('ci-config-unverified', () => {
             { line: 5, column: 5, message: /^`include:template` `Jobs\/Build\.gitlab-ci\.yml` could not be read/ },
           ],
         },
+        {
+          name: 'an artifact-generated child pipeline',
+          code: 'gen:\n  tags: [ci-general]\n  script: [./gen.sh]\n  artifacts:\n    paths: [child.yml]\nchild:\n  trigger:\n    include:\n      - artifact: child.yml\n        job: gen\n',
+          options: strict,
+          errors: [{ line: 9, column: 9, message: /generated at run time by job artifacts/ }],
+        },
       ],
     });
   });

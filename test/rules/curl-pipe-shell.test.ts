@@ -44,4 +44,16 @@ describe('curl-pipe-shell', () => {
       ],
     });
   });
+
+  it('reads a script item GitLab rejects as a mapping (`- curl -H "A: b" … | sh`)', async () => {
+    await checkRule(rule, {
+      valid: [],
+      invalid: [
+        {
+          code: 'build:\n  script:\n    - curl -H "Accept: text/x-sh" https://get.example.com/i.sh | sh\n',
+          errors: [{ line: 3, column: 7, job: 'build', message: /downloaded from get\.example\.com by `curl` straight in `sh`/ }],
+        },
+      ],
+    });
+  });
 });

@@ -112,4 +112,14 @@ describe('hardcoded-credential', () => {
     expect(text).toContain('DEPLOY_TOKEN');
     expect(text).toContain('****');
   });
+
+  it('still reads a script item GitLab rejects (an unquoted `PRIVATE-TOKEN: …` read as a mapping), and masks it', async () => {
+    const code = `build:\n  script:\n    - curl -H "PRIVATE-TOKEN: ${GLPAT}" https://x.example.com\n`;
+    const ev = await runRules([rule], code);
+    expect(ev.findings.map((f) => [f.ruleId, f.location.line, f.location.column])).toEqual([['hardcoded-credential', 3, 31]]);
+    for (const format of ['text', 'json', 'sarif', 'codequality'] as const) {
+      const out = renderFindings(format, { findings: ev.findings, sources: ev.sources, rules: [rule.meta as RuleMeta], toolVersion: 'test' });
+      expect(out, format).not.toContain(GLPAT.slice(6));
+    }
+  });
 });

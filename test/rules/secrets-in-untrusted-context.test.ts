@@ -53,4 +53,39 @@ describe('secrets-in-untrusted-context', () => {
       ],
     });
   });
+
+  it('regression: a publish job gated by a YAML variable set to "false" may run where pipeline variables override it, and says so', async () => {
+    const code =
+      'variables:\n  ENABLE_RELEASES: "false"\npublish:\n  tags: [ci-general]\n  rules:\n    - if: $ENABLE_RELEASES == "true"\n  script:\n    - docker login -u ci -p $REGISTRY_PASSWORD registry.example.com\n';
+    await checkRule(rule, {
+      valid: [],
+      invalid: [
+        {
+          code,
+          errors: [
+            {
+              line: 8,
+              column: 29,
+              job: 'publish',
+              severity: 'warning',
+              message:
+                /may run in untrusted contexts `branch`, `unprotected-tag` and `web-unprotected` \(depends on \$ENABLE_RELEASES; `\$ENABLE_RELEASES`: its YAML default `false` may be overridden by a pipeline variable\)/,
+            },
+          ],
+        },
+      ],
+    });
+    // Live data that restricts pipeline variables keeps the YAML value: then it never runs.
+    const { buildPipeline } = await import('../../src/model/pipeline.js');
+    const { MemorySource } = await import('../../src/model/source.js');
+    const { evaluatePipeline } = await import('../../src/rules/engine.js');
+    const { defaultTrustFactory } = await import('../../src/rules/trust-provider.js');
+    const { builtinPolicy } = await import('../../src/policy/defaults.js');
+    const p = await buildPipeline(new MemorySource({ '.gitlab-ci.yml': code }), '.gitlab-ci.yml');
+    const ev = evaluatePipeline(p, { policy: builtinPolicy(), rules: [rule], trust: defaultTrustFactory, variables: { userPipelineVariables: false } });
+    expect(ev.findings).toEqual([]);
+    expect(ev.trust.get('publish')!.byContext['web-unprotected'].assumptions).toEqual([
+      '`$ENABLE_RELEASES` keeps its YAML value `false` unless a project or group CI/CD variable overrides it',
+    ]);
+  });
 });

@@ -30,4 +30,11 @@ describe('untagged-job', () => {
     const d = await runRules([rule], 'deploy:\n  script: ./deploy.sh\n  environment: production\n');
     expect(d.findings[0].fix).toBeUndefined();
   });
+
+  it('says "may" when an unread `extends` parent may give the tags, naming the include', async () => {
+    const r = await runRules([rule], 'include:\n  - remote: https://example.com/t.yml\n.base:\n  image: alpine\nbuild:\n  extends: [.base, .remote]\n  script: make\n');
+    expect(r.findings.map((f) => [f.location.line, f.message])).toEqual([
+      [5, 'Job `build` may have no runner tags (`tags` may be set by `.remote` (from an include that was not read: include:remote `https://example.com/t.yml`)): then it runs on any runner that takes untagged jobs, whatever trust tier that runner serves.'],
+    ]);
+  });
 });

@@ -36,7 +36,9 @@ function reasons(trust: JobTrust, contexts: readonly ContextId[]): string {
   for (const c of contexts) {
     const r = trust.byContext[c];
     const vars = r?.runs === 'unknown' && r.unknownVariables?.length ? `depends on ${r.unknownVariables.map((v) => `$${v}`).join(', ')}` : '';
-    const text = vars || shortReason(r?.reason ?? '');
+    // which assumption about YAML variables the verdict rests on (overridable, or the YAML value)
+    const assumed = r?.assumptions?.length ? `; ${r.assumptions.join('; ')}` : '';
+    const text = (vars || shortReason(r?.reason ?? '')) + (vars || r?.reason ? assumed : '');
     if (!text) continue;
     const list = groups.get(text) ?? [];
     list.push(c);

@@ -23,9 +23,10 @@ export default defineRule({
   },
   create(ctx) {
     if (!ctx.strict) return {};
-    // Jobs whose `extends` parents or `!reference` targets could not be found while an include
-    // was unread: they may live there.
+    // Jobs whose `extends` parents could not be found while an include was unread (the model
+    // keeps them as partial jobs), or whose `!reference` targets are missing: they may live there.
     const dependents = new Set<string>();
+    for (const j of ctx.pipeline.jobs) if (j.partial) dependents.add(j.name);
     for (const d of ctx.pipeline.diagnostics) if (d.kind === 'unresolved' && d.job) dependents.add(d.job);
     return {
       include(inc: IncludeRecord) {

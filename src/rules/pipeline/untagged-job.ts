@@ -1,4 +1,5 @@
 import { get } from '../../model/node.js';
+import { keyUncertainty } from '../../model/pipeline.js';
 import { defineRule } from '../types.js';
 import { insertUnderJobKey } from './_trust-text.js';
 
@@ -27,11 +28,15 @@ export default defineRule({
           !tagsNode && !deploy && general.length > 0
             ? insertUnderJobKey(ctx, job, [`tags: [${general[0]}]`], `Route the job to the general tier (\`${general[0]}\`)`)
             : undefined;
+        // An unread `extends` parent may give the job its tags: say "may".
+        const unsure = keyUncertainty(job, 'tags');
         ctx.report({
           at: tagsNode?.loc ?? job.keyLoc,
           job: job.name,
           keyPath: ['tags'],
-          message: `Job \`${job.name}\` has no runner tags: it runs on any runner that takes untagged jobs, whatever trust tier that runner serves.`,
+          message: unsure
+            ? `Job \`${job.name}\` may have no runner tags (${unsure}): then it runs on any runner that takes untagged jobs, whatever trust tier that runner serves.`
+            : `Job \`${job.name}\` has no runner tags: it runs on any runner that takes untagged jobs, whatever trust tier that runner serves.`,
           fix,
         });
       },
