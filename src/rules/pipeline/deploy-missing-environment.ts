@@ -1,21 +1,9 @@
 import { get, type YNode } from '../../model/node.js';
 import { defineRule } from '../types.js';
 
-/** Words that say a job deploys (matched as whole words of the job name or stage). */
-const DEPLOY_WORDS = new Set(['deploy', 'deploys', 'deployment', 'deployments', 'release', 'releases']);
+import { saysDeploy } from '../deploy.js';
 
-/** Words of a name: split on anything not a letter or digit, and at camelCase humps. */
-export function nameWords(name: string): string[] {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter(Boolean);
-}
-
-export function saysDeploy(name: string): boolean {
-  return nameWords(name).some((w) => DEPLOY_WORDS.has(w));
-}
+export { nameWords, saysDeploy } from '../deploy.js';
 
 /**
  * Protected environments (`doc/ci/environments/protected_environments.md`) only gate jobs that
