@@ -19,6 +19,8 @@ describe('secrets-in-untrusted-context', () => {
         `test:\n  script:\n    - docker login -u gitlab-ci-token -p "$CI_JOB_TOKEN" $CI_REGISTRY\n    - echo $BUILD_DIR\n${MR}`,
         // Defined with a literal in the YAML: not a CI/CD setting (hardcoded-credential judges literals).
         `test:\n  variables:\n    AUTH_MODE: none\n  script: ./run.sh --auth "$AUTH_MODE"\n${MR}`,
+        // Values the script computes itself are not inputs; cache keys and public keys are not credentials.
+        `test:\n  script:\n    - export SESSION_TOKEN=$(./login.sh)\n    - SIGNING_KEY=$(openssl rand -hex 16)\n    - ./run.sh "$SESSION_TOKEN" "$SIGNING_KEY" "$CACHE_KEY" "$COSIGN_PUBLIC_KEY"\n${MR}`,
         // $$ is GitLab's escape for a literal dollar.
         `test:\n  variables:\n    TEXT: "$$API_TOKEN"\n  script: echo "$TEXT"\n${MR}`,
       ],
@@ -37,6 +39,16 @@ describe('secrets-in-untrusted-context', () => {
           errors: [
             { line: 3, column: 55, job: 'publish', severity: 'warning', message: /`\$NPM_TOKEN` \(in `script`\) and can run .*make sure it is Protected/ },
             { line: 5, column: 20, job: 'publish', severity: 'warning', message: /`\$REGISTRY_PASSWORD`/ },
+          ],
+        },
+        {
+          name: 'kubeconfig, keystore, deploy and push keys, *_KEY',
+          code: `test:\n  script:\n    - ./deploy.sh "$PROD_KUBECONFIG" "$ANDROID_KEYSTORE" "$GIT_PUSH_KEY" "$SENTRY_KEY"\n${MR}`,
+          errors: [
+            { line: 3, column: 20, job: 'test', severity: 'warning', message: /`\$PROD_KUBECONFIG`/ },
+            { line: 3, column: 39, job: 'test', severity: 'warning', message: /`\$ANDROID_KEYSTORE`/ },
+            { line: 3, column: 59, job: 'test', severity: 'warning', message: /`\$GIT_PUSH_KEY`/ },
+            { line: 3, column: 75, job: 'test', severity: 'warning', message: /`\$SENTRY_KEY`/ },
           ],
         },
         {

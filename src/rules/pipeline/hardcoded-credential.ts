@@ -1,4 +1,4 @@
-import { matchesAny } from '../../util/glob.js';
+import { matchesNamePatterns } from '../../util/glob.js';
 import { defineRule } from '../types.js';
 import { findKnownTokens, findPrivateKeys, findUrlPasswords, looksLikeSecretValue, type SecretHit } from './_secrets.js';
 import { locateInScalar, scriptSites, variableSites } from './_shell.js';
@@ -38,7 +38,7 @@ export default defineRule({
     fix: 'Revoke and rotate the credential now (it stays in git history), store the new one as a masked and protected CI/CD variable (or fetch it with `secrets:`), and reference it by name.',
   },
   create(ctx) {
-    const secretName = (name: string) => matchesAny(name.toUpperCase(), ctx.policy.secretVariables) || matchesAny(name, ctx.policy.secretVariables);
+    const secretName = (name: string) => matchesNamePatterns(name, ctx.policy.secretVariables);
     return {
       pipeline(p) {
         for (const site of variableSites(p)) {

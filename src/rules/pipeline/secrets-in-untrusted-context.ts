@@ -1,8 +1,8 @@
 import type { SourceLocation } from '../../model/location.js';
 import { entry } from '../../model/node.js';
-import { matchesAny } from '../../util/glob.js';
+import { matchesNamePatterns } from '../../util/glob.js';
 import { defineRule, type RuleContext } from '../types.js';
-import { varRefs, type VarRef } from './_shell.js';
+import { scriptAssignedNames, varRefs, type VarRef } from './_shell.js';
 import { decidingLocation, untrustedPhrase } from './_trust-text.js';
 
 /**
@@ -35,7 +35,7 @@ export default defineRule({
     const isCredentialName = (name: string): boolean => {
       let v = credentialNames.get(name);
       if (v === undefined) {
-        v = !name.startsWith('CI_') && (matchesAny(name, ctx.policy.secretVariables) || matchesAny(name.toUpperCase(), ctx.policy.secretVariables));
+        v = !name.startsWith('CI_') && matchesNamePatterns(name, ctx.policy.secretVariables);
         credentialNames.set(name, v);
       }
       return v;
@@ -84,7 +84,9 @@ export default defineRule({
             message: `Job \`${job.name}\` uses the credential-like variable \`$${name}\` (${where2}) and ${describe().where}: make sure it is Protected (and Masked) so those pipelines never receive it.`,
           });
         };
-        const definedInYaml = (name: string) => job.variables.has(name);
+        // Values defined in the YAML or computed by the script itself are not inputs.
+        const assigned = scriptAssignedNames(ctx.scriptLines(job));
+        const definedInYaml = (name: string) => job.variables.has(name) || assigned.has(name);
         for (const line of ctx.scriptLines(job)) {
           for (const r of variableRefs(line.text)) {
             if (!isCredentialName(r.name) || definedInYaml(r.name)) continue;
