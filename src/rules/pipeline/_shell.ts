@@ -450,3 +450,19 @@ export function scriptAssignedNames(lines: readonly { text: string }[]): Set<str
   }
   return out;
 }
+
+/**
+ * Credential-like variables (policy `secretVariables`, never `CI_*`) a job reads from outside its
+ * YAML: referenced in its scripts or variable values, neither defined in `variables:` nor
+ * assigned by the script itself. In first-use order.
+ */
+export function credentialInputs(job: { variables: Map<string, VariableDef> }, lines: readonly ScriptLine[], isCredentialName: (name: string) => boolean): string[] {
+  const assigned = scriptAssignedNames(lines);
+  const out = new Set<string>();
+  const consider = (name: string) => {
+    if (!name.startsWith('CI_') && !job.variables.has(name) && !assigned.has(name) && isCredentialName(name)) out.add(name);
+  };
+  for (const line of lines) for (const r of varRefs(line.text)) consider(r.name);
+  for (const def of job.variables.values()) if (def.expand) for (const r of varRefs(def.value)) if (r.name !== def.name) consider(r.name);
+  return [...out];
+}
