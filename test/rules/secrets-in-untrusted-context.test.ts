@@ -65,4 +65,36 @@ describe('secrets-in-untrusted-context', () => {
       ],
     });
   });
+
+  it('reports review apps that run for MRs with the production cluster context or production credentials', async () => {
+    const prod = 'deploy:\n  environment: production\n  variables:\n    KUBE_CONTEXT: acme/infra:prod-agent\n  script: helm upgrade --install app ./chart\n' + MAIN;
+    await checkRule(rule, {
+      valid: [
+        // Its own agent context.
+        prod + 'review:\n  environment: review/$CI_COMMIT_REF_SLUG\n  variables:\n    KUBE_CONTEXT: acme/infra:review-agent\n  script: helm upgrade --install r ./chart\n' + MR,
+        // The production context, but the review job only runs on the default branch.
+        prod + 'review:\n  environment: review/$CI_COMMIT_REF_SLUG\n  variables:\n    KUBE_CONTEXT: acme/infra:prod-agent\n  script: helm upgrade --install r ./chart\n' + MAIN,
+      ],
+      invalid: [
+        {
+          name: 'same KUBE_CONTEXT as production: at the review value',
+          code: prod + 'review:\n  environment: review/$CI_COMMIT_REF_SLUG\n  variables:\n    KUBE_CONTEXT: acme/infra:prod-agent\n  script: helm upgrade --install r ./chart\n' + MR,
+          errors: [{ line: 11, column: 19, job: 'review', severity: 'error', message: /Review job `review` \(environment `review\/\$CI_COMMIT_REF_SLUG`\) runs in `mr-fork` and `mr` pipelines with the Kubernetes context `acme\/infra:prod-agent` of production deploy job `deploy`/ }],
+        },
+        {
+          name: '--kube-context in the script',
+          code: prod + 'review:\n  environment: review/$CI_COMMIT_REF_SLUG\n  script: helm upgrade --install r ./chart --kube-context acme/infra:prod-agent\n' + MR,
+          errors: [{ line: 10, column: 59, job: 'review', severity: 'error', message: /Kubernetes context `acme\/infra:prod-agent`/ }],
+        },
+        {
+          name: 'production-named credentials',
+          code: 'review:\n  environment: review/$CI_COMMIT_REF_SLUG\n  script: helm upgrade --install r ./chart --kubeconfig "$PROD_KUBECONFIG"\n' + MR,
+          errors: [
+            { line: 3, column: 58, job: 'review', severity: 'error', message: /with production credentials `\$PROD_KUBECONFIG`/ },
+            { line: 3, column: 58, job: 'review', severity: 'warning', message: /uses the credential-like variable `\$PROD_KUBECONFIG`/ },
+          ],
+        },
+      ],
+    });
+  });
 });
