@@ -17,7 +17,14 @@ interface DaemonUse {
 
 /** Host names that are the job's own containers: its services' aliases and default names. */
 function ownHosts(job: Job): Set<string> {
-  const out = new Set(['docker', 'localhost', '127.0.0.1', 'dind', 'docker-dind']);
+  const out = serviceHosts(job);
+  for (const h of ['docker', 'dind', 'docker-dind']) out.add(h);
+  return out;
+}
+
+/** The job's service containers' host names (aliases and default names) and localhost. */
+export function serviceHosts(job: Job): Set<string> {
+  const out = new Set(['localhost', '127.0.0.1']);
   const services = get(job.node, 'services');
   if (services?.kind !== 'seq') return out;
   for (const s of services.items) {
