@@ -18,6 +18,15 @@ export function codeList(items: readonly string[]): string {
 }
 
 /**
+ * A code-formatted list of names shortened after `max` (5): "`$A`, `$B`, … and 12 more". The
+ * full list belongs in the finding's `details`.
+ */
+export function nameList(items: readonly string[], max = 5): string {
+  if (items.length <= max) return codeList(items);
+  return `${items.slice(0, max).map((i) => `\`${i}\``).join(', ')} and ${items.length - max} more`;
+}
+
+/**
  * One phrase saying where a job can run untrusted and why, e.g.
  * "can run in untrusted contexts `mr-fork` and `mr` (rules[0] `if: …` matches)" or
  * "may run in `branch` (depends on $DEPLOY)". Contexts are grouped by their reason.
@@ -35,7 +44,9 @@ function reasons(trust: JobTrust, contexts: readonly ContextId[]): string {
   const groups = new Map<string, ContextId[]>();
   for (const c of contexts) {
     const r = trust.byContext[c];
-    const vars = r?.runs === 'unknown' && r.unknownVariables?.length ? `depends on ${r.unknownVariables.map((v) => `$${v}`).join(', ')}` : '';
+    const unknown = r?.runs === 'unknown' ? (r.unknownVariables ?? []) : [];
+    const shown = unknown.slice(0, 5).map((v) => `$${v}`).join(', ') + (unknown.length > 5 ? ` and ${unknown.length - 5} more` : '');
+    const vars = unknown.length ? `depends on ${shown}` : '';
     // which assumption about YAML variables the verdict rests on (overridable, or the YAML value)
     const assumed = r?.assumptions?.length ? `; ${r.assumptions.join('; ')}` : '';
     const text = (vars || shortReason(r?.reason ?? '')) + (vars || r?.reason ? assumed : '');
