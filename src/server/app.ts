@@ -23,6 +23,8 @@ export interface AppDeps {
   botUserId?: () => number | undefined;
   /** Readiness beyond "not shutting down" (e.g. the GitLab user was fetched). */
   isReady?: () => boolean;
+  /** While draining, still take webhooks (the queue is durable: another replica reviews them). */
+  acceptWhileDraining?: boolean;
 }
 
 export interface TierguardApp extends FastifyInstance {
@@ -101,7 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<TierguardApp> {
     hooks.post('/webhooks/gitlab', async (req, reply) => {
       const event = header(req, 'x-gitlab-event');
       const eventLabel = event ?? 'unknown';
-      if (draining) {
+      if (draining && !deps.acceptWhileDraining) {
         metrics.webhookEvents.inc({ event: eventLabel, result: 'draining' });
         return reply.code(503).header('retry-after', '5').send({ error: 'shutting down' });
       }

@@ -25,7 +25,7 @@ import { checkRunnerConfig, looksLikeRunnerConfig, MAX_RUNNER_CONFIG_BYTES } fro
 import type { ServiceConfig } from './config.js';
 import type { Metrics } from './metrics.js';
 import type { PolicyLoader } from './policies.js';
-import type { ReviewJob } from './queue.js';
+import type { FinalFailureInfo, ReviewJob } from './queue.js';
 
 /** Rule metadata for the review's "how to fix" text and the project-file validation. */
 const RULE_CATALOGUE = allRuleMetas();
@@ -82,8 +82,8 @@ const CONFIG_EXT = /\.(ya?ml|toml)$/i;
 
 export interface Reviewer {
   review(job: ReviewJob): Promise<ReviewOutcome>;
-  /** After the last failed attempt: make sure the status says so (fail closed). */
-  reportFailure(job: ReviewJob, err: unknown): Promise<void>;
+  /** After the last failed attempt: make sure the status says so (fail closed), once. */
+  reportFailure(job: ReviewJob, err: unknown, info?: FinalFailureInfo): Promise<void>;
   /** tierguard's own user id once known (events it caused are ignored). */
   botUserId(): number | undefined;
 }
@@ -136,7 +136,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
   async function setStatus(
     projectId: number,
     mr: Pick<GitLabMergeRequest, 'iid' | 'sha' | 'headPipelineId' | 'sourceProjectId' | 'targetProjectId'>,
-    state: 'running' | 'success' | 'failed',
+    state: 'pending' | 'running' | 'success' | 'failed',
     description: string,
     targetUrl?: string,
   ): Promise<void> {
@@ -169,18 +169,31 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       return o;
     };
 
-    const me = await api.currentUser();
+    // Failures before the MR is read are counted too (the queue retries them).
+    const early = async <T>(p: Promise<T>): Promise<T> => {
+      try {
+        return await p;
+      } catch (err) {
+        metrics?.evaluations.inc({ result: 'error' });
+        log.error({ err: errText(err) }, 'review failed before the merge request was read');
+        throw err;
+      }
+    };
+    const me = await early(api.currentUser());
     botId = me.id;
     if (job.actorId !== undefined && job.actorId === me.id) return finish({ result: 'skipped', why: 'event caused by tierguard itself' });
 
-    const mr = await api.getMergeRequest(job.projectId, job.mrIid);
+    const mr = await early(api.getMergeRequest(job.projectId, job.mrIid));
     if (mr.state !== 'opened') return finish({ result: 'skipped', why: `merge request is ${mr.state}` });
     const headSha = mr.sha;
     // An event for an older head whose newer head was already evaluated (out-of-order delivery).
     if (job.sha && job.sha !== headSha && done.get(key) === headSha && job.reason !== 'note:recheck') {
       return finish({ result: 'skipped', why: `stale event for ${job.sha.slice(0, 8)}; ${headSha.slice(0, 8)} already evaluated` });
     }
-    if (!mr.diffRefs) throw new Error('GitLab has not computed the merge request diff yet (no diff_refs)');
+    if (!mr.diffRefs) {
+      metrics?.evaluations.inc({ result: 'error' });
+      throw new Error('GitLab has not computed the merge request diff yet (no diff_refs)');
+    }
     const diffRefs = mr.diffRefs;
     lastTarget.set(key, { sha: headSha, ...(mr.headPipelineId !== null ? { pipelineId: mr.headPipelineId } : {}), webUrl: mr.webUrl });
 
@@ -279,10 +292,15 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
     } catch (err) {
       metrics?.evaluations.inc({ result: 'error' });
       log.error({ err: errText(err) }, 'review failed');
-      // Fail closed at once; the queue retries the job.
-      await setStatus(job.projectId, mr, 'failed', `tierguard could not evaluate: ${errText(err)}`, mr.webUrl).catch((e: unknown) =>
-        log.warn({ err: errText(e) }, 'could not set the failed status'),
-      );
+      // The queue decides what follows: a transient GitLab failure is retried (for the retry
+      // window), and the MR shows `pending` "waiting for GitLab" meanwhile — never `failed`,
+      // and never a stale `success` (posting pending over `running` is a no-op: the status
+      // stays `running`). When the queue gives up, reportFailure posts the one `failed` status.
+      if (isTransientApi(err)) {
+        await setStatus(job.projectId, mr, 'pending', `tierguard is waiting for GitLab (will retry): ${errText(err)}`, mr.webUrl).catch((e: unknown) =>
+          log.warn({ err: errText(e) }, 'could not set the pending status'),
+        );
+      }
       throw err;
     }
   }
@@ -399,7 +417,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
     return out;
   }
 
-  async function reportFailure(job: ReviewJob, err: unknown): Promise<void> {
+  async function reportFailure(job: ReviewJob, err: unknown, info?: FinalFailureInfo): Promise<void> {
     const key = `${job.projectId}:${job.mrIid}`;
     const log = opts.logger.child({ deliveryId: job.deliveryId, project: job.projectId, mr: job.mrIid });
     let target = lastTarget.get(key);
@@ -411,7 +429,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       await api.setCommitStatus(job.projectId, target.sha, {
         state: 'failed',
         name: STATUS_NAME,
-        description: `tierguard could not evaluate: ${errText(err)}`,
+        description: `tierguard could not evaluate: ${info?.kind === 'transient' || info?.kind === 'other' ? `${info.why}: ` : ''}${errText(err)}`,
         ...(target.webUrl ? { targetUrl: target.webUrl } : {}),
         ...(target.pipelineId !== undefined ? { pipelineId: target.pipelineId } : {}),
       });
