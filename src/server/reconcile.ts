@@ -139,7 +139,11 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
 
   return {
     pass,
-    start: () => schedule(o.firstDelayMs ?? 0),
+    start: () => {
+      if (o.firstDelayMs) return schedule(o.firstDelayMs);
+      // The first pass starts at once (a caller can await idle() for it).
+      void pass().finally(() => schedule(o.intervalMs));
+    },
     stop: () => {
       stopped = true;
       if (timer) clearTimeout(timer);

@@ -423,8 +423,14 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
     let target = lastTarget.get(key);
     try {
       if (!target) {
-        const mr = await api.getMergeRequest(job.projectId, job.mrIid);
-        target = { sha: mr.sha, ...(mr.headPipelineId !== null ? { pipelineId: mr.headPipelineId } : {}), webUrl: mr.webUrl };
+        try {
+          const mr = await api.getMergeRequest(job.projectId, job.mrIid);
+          target = { sha: mr.sha, ...(mr.headPipelineId !== null ? { pipelineId: mr.headPipelineId } : {}), webUrl: mr.webUrl };
+        } catch (e) {
+          // The MR cannot be read (GitLab still failing): the event's head sha, if it named one.
+          if (!job.sha) throw e;
+          target = { sha: job.sha };
+        }
       }
       await api.setCommitStatus(job.projectId, target.sha, {
         state: 'failed',

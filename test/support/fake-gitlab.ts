@@ -245,7 +245,7 @@ export interface FakeGitLab {
    * An outage: every authenticated API request answers `status` (default 500) while `active()`
    * is true (e.g. a virtual clock before the outage's end). `null` ends it.
    */
-  outage(spec: { active: () => boolean; status?: number; retryAfter?: string | number } | null): void;
+  outage(spec: { active: (method: string, path: string) => boolean; status?: number; retryAfter?: string | number } | null): void;
   close(): Promise<void>;
 }
 
@@ -342,7 +342,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
   };
   const requests: RequestLogEntry[] = [];
   const faults: Fault[] = [];
-  let outage: { active: () => boolean; status?: number; retryAfter?: string | number } | null = null;
+  let outage: { active: (method: string, path: string) => boolean; status?: number; retryAfter?: string | number } | null = null;
 
   const addUser = (username: string): FakeUser => {
     const user = { id: state.users.length + 1, username, token: `glpat-${randomBytes(10).toString('hex')}` };
@@ -966,7 +966,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       entry.authenticated = true;
       if (!url.pathname.startsWith('/api/v4/')) return finish(404, { error: '404 Not Found' });
 
-      if (outage?.active()) {
+      if (outage?.active(method, path)) {
         if (outage.retryAfter !== undefined) res.setHeader('retry-after', String(outage.retryAfter));
         return finish(outage.status ?? 500, { message: `${outage.status ?? 500} outage` });
       }
