@@ -334,6 +334,12 @@ describe('rendering: required settings', () => {
     expect(renderWith(ciDefault, { replicaCount: 2, redis: { url: 'redis://r:6379' } }).one('Deployment').spec.replicas).toBe(2);
     expect(renderWith(ciDefault, { replicaCount: 0 }).one('Deployment').spec.replicas).toBe(0);
   });
+  it('drains within the grace period: SHUTDOWN_TIMEOUT_SECONDS below terminationGracePeriodSeconds, else no render', () => {
+    const pod = renderWith(ciDefault).one('Deployment').spec.template.spec;
+    const env = pod.containers[0].env.find((e: { name: string }) => e.name === 'SHUTDOWN_TIMEOUT_SECONDS');
+    expect(Number(env.value)).toBeLessThan(pod.terminationGracePeriodSeconds);
+    expect(() => renderWith(ciDefault, { shutdownTimeoutSeconds: 30 })).toThrow(/terminationGracePeriodSeconds must be larger than shutdownTimeoutSeconds/);
+  });
 });
 
 describe('rendering: defaults (ci/default-values.yaml)', () => {

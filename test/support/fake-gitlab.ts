@@ -196,6 +196,8 @@ export interface FaultSpec {
 interface Fault extends FaultSpec {
   pattern: string | RegExp;
   remaining: number;
+  /** Only slow: the request is answered normally after delayMs. */
+  slow?: boolean;
 }
 
 export interface FakeGitLabOptions {
@@ -241,6 +243,8 @@ export interface FakeGitLab {
   getMergeRequest(projectId: number, iid: number): FakeMergeRequest;
   /** Make the next `count` requests matching fail. `pattern`: `'METHOD /path'`, `'/path'` or RegExp on `'METHOD /path'`. */
   failNext(pattern: string | RegExp, spec: FaultSpec): void;
+  /** Answer the next `count` matching requests normally, but only after `delayMs` (a slow GitLab). */
+  slowNext(pattern: string | RegExp, delayMs: number, count?: number): void;
   /**
    * An outage: every authenticated API request answers `status` (default 500) while `active()`
    * is true (e.g. a virtual clock before the outage's end). `null` ends it.
@@ -977,7 +981,8 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
         if (fault!.retryAfter !== undefined) res.setHeader('retry-after', String(fault!.retryAfter));
         finish(fault!.status, fault!.body ?? { message: `${fault!.status} injected failure` });
       };
-      if (fault && !fault.apply) {
+      if (fault?.slow) await pause();
+      else if (fault && !fault.apply) {
         await pause();
         return injected();
       }
@@ -987,7 +992,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       const m = r.re.exec(path)!.slice(1);
       res.statusCode = 200;
       const out = r.handler({ m, body: entry.body, query, url, res, user, base });
-      if (fault) {
+      if (fault && !fault.slow) {
         // The effect happened at once; the answer is slow and/or lost.
         await pause();
         return injected();
@@ -1025,6 +1030,9 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     getMergeRequest: (projectId, iid) => mergeRequest(project(String(projectId)), String(iid)),
     failNext(pattern, spec) {
       faults.push({ ...spec, pattern, remaining: spec.count ?? 1 });
+    },
+    slowNext(pattern, delayMs, count = 1) {
+      faults.push({ status: 200, delayMs, pattern, remaining: count, slow: true });
     },
     outage(spec) {
       outage = spec;
