@@ -281,6 +281,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       await answerCheck(job.projectId, job.mrIid, headSha, plan.status.state === 'success', log);
 
       for (const f of [...head.findings, ...runner.headFindings, ...(live?.findings ?? [])]) metrics?.findings.inc({ severity: f.severity });
+      if (plan.overBudget) metrics?.findingsOverBudget.inc(plan.overBudget);
       remember(key, headSha);
       return finish({
         result: plan.status.state,
