@@ -231,3 +231,27 @@ describe('catch-up (reconcile)', () => {
     expect(statusesOf(mr.headSha).at(-1)?.state).toBe('success');
   });
 });
+
+describe('a budget per MR', () => {
+  it('an MR with 150 unsafe jobs gets at most 25 inline discussions and a summary that counts the rest', async () => {
+    const s = await start();
+    const project = gl.addProject({ path: 'acme/flood' });
+    const jobs = Array.from(
+      { length: 150 },
+      (_, i) => `deploy-${i}:\n  stage: deploy\n  tags: [ci-general]\n  environment: production\n  script:\n    - ./deploy.sh ${i}\n`,
+    ).join('\n');
+    const head = `${CLEAN_CI.replace('stages: [test]', 'stages: [test, deploy]')}\n${jobs}`;
+    const mr = gl.addMergeRequest(project.id, { base: { '.gitlab-ci.yml': CLEAN_CI }, head: { '.gitlab-ci.yml': head }, headPipeline: true });
+    await deliver(s, mrHook(gl, mr, { action: 'open' }));
+    await s.queue.drain();
+
+    expect(statusesOf(mr.headSha).at(-1)?.state).toBe('failed');
+    expect(inline(mr).length).toBeGreaterThan(0);
+    expect(inline(mr).length).toBeLessThanOrEqual(25);
+    expect(summaries(mr)).toHaveLength(1);
+    const summary = summaries(mr)[0].notes[0].body;
+    const over = Number(/(\d+) more finding\(s\) on changed lines are listed here only/.exec(summary)?.[1]);
+    expect(over).toBeGreaterThanOrEqual(125);
+    expect(await metric(s, 'tierguard_findings_over_budget_total')).toBe(over);
+  });
+});
