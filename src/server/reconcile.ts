@@ -12,8 +12,9 @@
  *             (GET …/commits/:sha/statuses?name=tierguard&all=true) — except a `failed` that
  *             says tierguard gave up waiting for GitLab: that MR is tried again.
  *
- * Cost per pass: 1 + ⌈P/100⌉ + P·⌈M/100⌉ + P·M GitLab reads for P projects with M open MRs
- * (measured in scripts/bench-reconcile.mjs). The jobs are enqueued `soft`: an MR whose review is
+ * Cost per pass: ⌈P/100⌉ + P·⌈M/100⌉ + (status reads) GitLab reads for P projects with M open
+ * MRs: the first pass reads the statuses of all P·M heads, later passes only of heads not seen
+ * with a final status before (new pushes, MRs still waiting). Measured in scripts/bench-reconcile.mjs. The jobs are enqueued `soft`: an MR whose review is
  * already waiting or running is left alone, and the per-MR lock keeps replicas from reviewing
  * one MR twice.
  */
@@ -69,6 +70,8 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
   let running: Promise<ReconcileResult> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  /** project:iid → head sha seen with a final status (later passes skip its status read). */
+  const judged = new Map<string, string>();
 
   async function run(): Promise<ReconcileResult> {
     const out: ReconcileResult = { projects: 0, openMergeRequests: 0, enqueued: 0, errors: 0 };
@@ -89,8 +92,14 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
           if (stopped) break;
           if (mr.state !== 'opened' || !mr.sha) continue;
           out.openMergeRequests += 1;
+          const key = `${projectId}:${mr.iid}`;
+          if (judged.get(key) === mr.sha) continue;
           const statuses = await o.api.listCommitStatuses(projectId, mr.sha, STATUS_NAME);
-          if (isFinalStatus(statuses.at(-1))) continue;
+          if (isFinalStatus(statuses.at(-1))) {
+            judged.set(key, mr.sha);
+            if (judged.size > 100_000) judged.delete(judged.keys().next().value as string);
+            continue;
+          }
           const r = await o.queue.enqueue(
             { projectId, mrIid: mr.iid, sha: mr.sha, reason: 'reconcile', deliveryId: `reconcile-${randomUUID()}`, receivedAt: now() },
             { soft: true },
