@@ -107,6 +107,7 @@ export class MemoryQueue implements WorkQueue {
   private handler?: (job: ReviewJob) => Promise<void>;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  private activeWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: MemoryQueueOptions = {}) {
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
@@ -170,6 +171,20 @@ export class MemoryQueue implements WorkQueue {
   drain(): Promise<void> {
     if (this.depth === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Resolves when nothing is waiting or running; jobs only waiting for a retry do not count
+   * (the graceful drain does not sit out a backoff: their MR shows pending, and the catch-up
+   * after the restart reviews it).
+   */
+  drainActive(): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.activeWaiters.push(resolve));
+  }
+
+  private get active(): number {
+    return this.pending.size + this.running.size + this.rerun.size;
   }
 
   async close(): Promise<void> {
@@ -239,6 +254,11 @@ export class MemoryQueue implements WorkQueue {
 
   private settle(): void {
     this.report();
+    if (this.active === 0) {
+      const waiters = this.activeWaiters;
+      this.activeWaiters = [];
+      for (const w of waiters) w();
+    }
     if (this.depth === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];

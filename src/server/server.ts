@@ -170,7 +170,10 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       // for this replica's running jobs (bounded by its closeTimeoutMs). The in-memory queue
       // would drop them: drain first.
       const timedOut = await Promise.race([
-        (queue.durable === true ? ((queue as { stopWorker?: () => Promise<void> }).stopWorker?.() ?? queue.close()) : queue.drain()).then(() => false),
+        (queue.durable === true
+          ? ((queue as { stopWorker?: () => Promise<void> }).stopWorker?.() ?? queue.close())
+          : ((queue as { drainActive?: () => Promise<void> }).drainActive?.() ?? queue.drain())
+        ).then(() => false),
         new Promise<boolean>((r) => {
           timer = setTimeout(() => r(true), drainTimeoutMs);
         }),
