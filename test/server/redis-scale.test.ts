@@ -97,6 +97,8 @@ async function start(gitlabUrl: string, env: Record<string, string> = {}): Promi
     REDIS_URL,
     // These scenarios judge the YAML; live checks against GitLab state: test/server/live-review.test.ts.
     LIVE_CHECKS: 'off',
+    // Webhook-driven scenarios: the catch-up at start is tested in faults.test.ts.
+    RECONCILE_INTERVAL_SECONDS: '0',
     ...env,
   });
   const s = await startServer({
