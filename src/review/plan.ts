@@ -104,6 +104,7 @@ export function planReview(input: ReviewInput): ReviewPlan {
       fingerprint: f.fingerprint,
       finding: f,
       body: group ? withJobs(r.body, group.jobs, masker) : r.body,
+      ...(group ? { covers: group.members.filter((fp) => fp !== f.fingerprint) } : {}),
       marker: findingMarker(f.fingerprint),
       suggestion: r.suggestion,
       position: {

@@ -59,6 +59,8 @@ export interface PlannedDiscussion {
   marker?: string;
   /** Whether `body` carries a GitLab suggestion block. */
   suggestion?: boolean;
+  /** Other findings this discussion speaks for (same rule and line, other jobs). */
+  covers?: string[];
 }
 
 export interface ReviewPlan {

@@ -4,7 +4,7 @@
  * summary note under GitLab's note limit whatever the MR holds.
  */
 import { describe, expect, it } from 'vitest';
-import { NOTE_MAX_LENGTH } from '../../src/review/render.js';
+import { NOTE_MAX_LENGTH, renderSummary } from '../../src/review/render.js';
 import { planReview } from '../../src/review/plan.js';
 import type { ReviewPlan } from '../../src/review/types.js';
 import { diffsFor, discussion, evaluation, finding, note, reviewInput } from './helpers.js';
@@ -75,6 +75,14 @@ describe('one discussion per rule and line', () => {
     expect(body).toMatch(/`job-0`, `job-1`, `job-10`, .* and 96 more\./);
     expect(plan.overBudget).toBeUndefined();
     expect(plan.summary.body.split('💬 inline').length - 1).toBe(106);
+  });
+
+  it('when GitLab refuses the grouped discussion, the summary lists every job of it as refused', () => {
+    const plan = planReview(input());
+    expect(plan.create[0].covers).toHaveLength(105);
+    const body = renderSummary(plan.summaryInput!, [plan.create[0].fingerprint, ...plan.create[0].covers!]);
+    expect(body.split('here (GitLab refused the inline position)').length - 1).toBe(106);
+    expect(body).not.toContain('💬 inline');
   });
 
   it('a re-run keeps the one discussion (no new ones for the other jobs); it resolves when the line is fixed', () => {
