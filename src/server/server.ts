@@ -11,12 +11,11 @@ import type { ServiceConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPolicyLoader, type PolicyLoader } from './policies.js';
-import { MemoryQueue, type MemoryQueueOptions, type ReviewJob, type WorkQueue } from './queue.js';
-import { failureKind } from './retry-policy.js';
+import { MemoryQueue, type FinalFailureInfo, type MemoryQueueOptions, type ReviewJob, type WorkQueue } from './queue.js';
 import { RedisQueue, type RedisQueueOptions } from './queue-redis.js';
 import { createReconciler, type Reconciler, type ReconcilerOptions } from './reconcile.js';
+import { failureKind } from './retry-policy.js';
 import { createReviewer, errText, liveOptionsFromConfig, type Reviewer, type ReviewerOptions } from './review-mr.js';
-import type { FinalFailureInfo } from './queue.js';
 
 export interface StartServerOptions {
   config: ServiceConfig;
