@@ -14,8 +14,16 @@ Configured from the environment:
   LOG_LEVEL             fatal|error|warn|info|debug|trace|silent (default info)
   CONCURRENCY           merge requests evaluated at once (default 4)
   STATUS_CHECK_PROJECTS project ids (comma-separated) or "all": answer the External Status Check "tierguard"
-  PUBLIC_URL, REDIS_URL optional (recorded; the Redis queue is not in this build)
+  PUBLIC_URL            optional public base URL (recorded)
+  REDIS_URL             optional: queue, dedup and known projects in Redis (several replicas)
   BODY_LIMIT            largest webhook body in bytes (default 1048576)
+  RETRY_WINDOW_SECONDS  how long transient GitLab failures of a review are retried (default 900)
+  RECONCILE_INTERVAL_SECONDS  catch-up of open MRs without a final status, every … s (default 600; 0 off)
+  RECONCILE_LOOKBACK_DAYS     the catch-up looks at MRs updated within … days (default 14)
+  SHUTDOWN_TIMEOUT_SECONDS    on SIGTERM, wait this long for reviews in flight (default 25)
+
+On SIGTERM/SIGINT: /readyz answers 503 "draining" at once, the listener stays open, reviews in
+flight finish (SHUTDOWN_TIMEOUT_SECONDS at most), then the process exits 0.
 
 Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 2 invalid configuration or policy, 1 runtime failure.
 `;

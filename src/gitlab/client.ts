@@ -25,6 +25,9 @@ import {
   TreeEntrySchema,
   UserSchema,
   VariableSchema,
+  MemberProjectSchema,
+  OpenMergeRequestSchema,
+  CommitStatusSchema,
   type CommitStatusInput,
   type CommitStatusOutcome,
   type CreateOptions,
@@ -389,6 +392,25 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
       call('GET /groups/:id/variables', 'read', z.array(VariableSchema), () =>
         gl.GroupVariables.all(groupId, { perPage: 100, maxPages: MAX_PAGES } as never),
       ),
+
+    async listMemberProjects() {
+      const list = await call('GET /projects', 'read', z.array(MemberProjectSchema), () =>
+        gl.Projects.all({ membership: true, minAccessLevel: 30, archived: false, simple: true, perPage: 100, maxPages: MAX_PAGES } as never),
+      );
+      return list.map((p) => p.id);
+    },
+
+    listOpenMergeRequests: (projectId, updatedAfter) =>
+      call('GET /projects/:id/merge_requests', 'read', z.array(OpenMergeRequestSchema), () =>
+        gl.MergeRequests.all({ projectId, state: 'opened', updatedAfter: updatedAfter.toISOString(), perPage: 100, maxPages: MAX_PAGES } as never),
+      ),
+
+    async listCommitStatuses(projectId, sha, name) {
+      const list = await call('GET /projects/:id/repository/commits/:sha/statuses', 'read', z.array(CommitStatusSchema), () =>
+        gl.Commits.allStatuses(projectId, sha, { name, all: true, perPage: 100, maxPages: MAX_PAGES } as never),
+      );
+      return [...list].sort((a, b) => a.id - b.id);
+    },
   };
   return api;
 }

@@ -17,6 +17,8 @@ export class GitLabError extends Error {
   readonly ambiguous: boolean;
   /** True for failures worth retrying (5xx, 429, timeouts, network errors). */
   readonly transient: boolean;
+  /** A 429's Retry-After (ms) that the adapter did not wait for itself: the queue waits at least this long. */
+  readonly retryAfterMs?: number;
 
   constructor(init: {
     status: number;
@@ -24,12 +26,14 @@ export class GitLabError extends Error {
     message: string;
     ambiguous?: boolean;
     transient?: boolean;
+    retryAfterMs?: number;
   }) {
     super(`${init.route} failed (${init.status === 0 ? 'no response' : init.status}): ${init.message}`);
     this.status = init.status;
     this.route = init.route;
     this.ambiguous = init.ambiguous ?? false;
     this.transient = init.transient ?? false;
+    if (init.retryAfterMs !== undefined) this.retryAfterMs = init.retryAfterMs;
   }
 }
 

@@ -243,7 +243,7 @@ async function performRequest(
     if (status === 429) {
       // Rejected by the rate limiter before any processing: safe to repeat, even a create.
       const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
-      const error = fail({ status, route, message, transient: true });
+      const error = fail({ status, route, message, transient: true, ...(retryAfter !== null ? { retryAfterMs: retryAfter } : {}) });
       if (attempt >= s.retry.retries) throw error;
       if (retryAfter !== null && retryAfter > s.retry.maxRetryAfterMs) throw error;
       const delay = retryAfter ?? Math.max(s.retry.baseMs, backoffMs(attempt, s.retry, s.random));

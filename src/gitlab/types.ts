@@ -415,4 +415,37 @@ export interface GitLabApi {
   getProjectCiSettings?(projectId: number | string): Promise<GitLabProjectCiSettings>;
   /** GET /groups/:id/variables — never returns values (same schema as project variables). */
   listGroupVariables?(groupId: number | string): Promise<GitLabVariable[]>;
+  /**
+   * GET /projects?membership=true&min_access_level=30&archived=false&simple=true (paginated): the
+   * projects where tierguard's user is at least Developer (lib/api/projects.rb, any
+   * authenticated user; `min_access_level` filters the user's own memberships). Ids only.
+   */
+  listMemberProjects(): Promise<number[]>;
+  /**
+   * GET /projects/:id/merge_requests?state=opened&updated_after= (paginated; lib/api/merge_requests.rb,
+   * `read_merge_request`: Guest on public/internal, Reporter on private projects).
+   */
+  listOpenMergeRequests(projectId: number | string, updatedAfter: Date): Promise<GitLabOpenMergeRequest[]>;
+  /**
+   * GET /projects/:id/repository/commits/:sha/statuses?name=&all=true (lib/api/commit_statuses.rb,
+   * `read_commit_status`: Reporter). Oldest first.
+   */
+  listCommitStatuses(projectId: number | string, sha: string, name: string): Promise<GitLabCommitStatus[]>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Catch-up (reconcile) routes
+
+export const MemberProjectSchema = z.object({ id });
+
+/** One entry of GET /projects/:id/merge_requests (lib/api/entities/merge_request_basic.rb). */
+export const OpenMergeRequestSchema = z
+  .object({ iid: id, project_id: id, sha: nullableStr, state: z.string(), updated_at: nullableStr })
+  .transform((m) => ({ iid: m.iid, projectId: m.project_id, sha: m.sha, state: m.state, updatedAt: m.updated_at }));
+export type GitLabOpenMergeRequest = z.output<typeof OpenMergeRequestSchema>;
+
+/** One entry of GET …/commits/:sha/statuses (lib/api/entities/commit_status.rb). */
+export const CommitStatusSchema = z
+  .object({ id, name: z.string(), status: z.string(), description: nullableStr, author: z.object({ id }).nullish() })
+  .transform((s) => ({ id: s.id, name: s.name, status: s.status, description: s.description, authorId: s.author?.id ?? null }));
+export type GitLabCommitStatus = z.output<typeof CommitStatusSchema>;

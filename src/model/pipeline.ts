@@ -331,6 +331,7 @@ function applyExtends(
   const done = new Set<string>();
   const failed = new Set<string>();
   const partials = unread?.partials ?? new Map<string, PartialJob>();
+  let reported = false;
 
   const extend = (key: string, path: string[]): YMap | undefined => {
     const e = result.get(key);
@@ -343,7 +344,12 @@ function applyExtends(
       return value;
     }
     const fail = (msg: string, dependsOnIncludes = false): YMap => {
-      if (!failed.has(key)) invalid(`\`${key}\`: ${msg}`, extEntry.keyLoc, [key, 'extends'], key.startsWith('.') ? undefined : key, dependsOnIncludes);
+      // GitLab stops at the first `extends` error (Extendable::ExtensionError makes the whole
+      // config invalid with that one message: lib/gitlab/ci/config/extendable/entry.rb raises,
+      // lib/gitlab/ci/config.rb turns it into a single ConfigError): one
+      // finding, not one per template of a 3,000-template cycle.
+      if (!reported) invalid(`\`${key}\`: ${msg}`, extEntry.keyLoc, [key, 'extends'], key.startsWith('.') ? undefined : key, dependsOnIncludes);
+      reported = true;
       failed.add(key);
       done.add(key);
       return value;

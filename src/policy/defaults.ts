@@ -46,7 +46,7 @@ export function builtinPolicy(): Policy {
       privilegedAllowed: [],
       deniedHostPaths: ['/var/run/docker.sock', '/run/docker.sock', '/', '/etc', '/var/lib/docker', '/root', '/home', '/proc', '/sys', '/dev'],
     },
-    review: { blockOn: 'new', allowProjectOverrides: false },
+    review: { blockOn: 'new', allowProjectOverrides: false, maxInlineDiscussions: 25 },
     exceptions: [],
     sources: ['<built-in>'],
   };

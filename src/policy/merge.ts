@@ -138,6 +138,7 @@ export function mergeLayer(base: Policy, parsed: ParsedLayer, catalogue: RuleCat
   if (layer.review) {
     if (layer.review.blockOn !== undefined) p.review.blockOn = layer.review.blockOn;
     if (layer.review.allowProjectOverrides !== undefined) p.review.allowProjectOverrides = layer.review.allowProjectOverrides;
+    if (layer.review.maxInlineDiscussions !== undefined) p.review.maxInlineDiscussions = layer.review.maxInlineDiscussions;
   }
 
   const defaults = new Map((catalogue.rules ?? []).map((r) => [r.id, r.defaultSeverity]));

@@ -64,6 +64,9 @@ export function applyProjectOverride(
     if (layer.review.blockOn === 'new' && policy.review.blockOn === 'all')
       reject(['review', 'blockOn'], 'a project file cannot weaken review.blockOn from "all" to "new"');
     else if (layer.review.blockOn !== undefined) allowed.review = { blockOn: layer.review.blockOn };
+    if (layer.review.maxInlineDiscussions !== undefined && layer.review.maxInlineDiscussions > policy.review.maxInlineDiscussions)
+      reject(['review', 'maxInlineDiscussions'], `a project file cannot raise review.maxInlineDiscussions above ${policy.review.maxInlineDiscussions}`);
+    else if (layer.review.maxInlineDiscussions !== undefined) allowed.review = { ...allowed.review, maxInlineDiscussions: layer.review.maxInlineDiscussions };
   }
 
   for (const [id, entry] of Object.entries(layer.rules ?? {})) {

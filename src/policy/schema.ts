@@ -96,6 +96,7 @@ export const PolicyFileSchema = z.strictObject({
     .strictObject({
       blockOn: z.enum(['new', 'all']).optional(),
       allowProjectOverrides: z.boolean().optional(),
+      maxInlineDiscussions: z.number().int().min(0).max(1000).optional(),
     })
     .optional(),
   exceptions: z.array(ExceptionEntry).optional(),

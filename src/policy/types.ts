@@ -55,6 +55,8 @@ export interface Policy {
     blockOn: 'new' | 'all';
     /** Whether a project's `.gitlab/tierguard.yml` (read from the target branch) may apply. */
     allowProjectOverrides: boolean;
+    /** At most this many inline discussions per MR (blocking first); the rest are listed in the summary. */
+    maxInlineDiscussions: number;
   };
   exceptions: PolicyException[];
   /** The policy files applied, in layering order (shown in the summary note). */

@@ -135,10 +135,10 @@ export async function applyReview(
       result.created += 1;
     } catch (err) {
       if (err instanceof PositionRejectedError) {
-        result.inlineRejected.push(d.fingerprint);
+        result.inlineRejected.push(d.fingerprint, ...(d.covers ?? []));
         log?.info?.({ fingerprint: d.fingerprint, path: d.position.newPath, line: d.position.newLine }, 'GitLab refused the inline position; listing the finding in the summary');
       } else {
-        result.inlineFailed.push(d.fingerprint);
+        result.inlineFailed.push(d.fingerprint, ...(d.covers ?? []));
         result.failures.push({ action: 'create', fingerprint: d.fingerprint, message: describe(err) });
         log?.warn({ fingerprint: d.fingerprint, err: describe(err) }, 'could not create an inline discussion; listing the finding in the summary');
       }

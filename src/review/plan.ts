@@ -1,7 +1,7 @@
 import type { Finding } from '../findings/finding.js';
 import { changedLines, normalizePath } from './diff.js';
 import { actionMarker, findingMarker, markerSafe, readOwnState } from './markers.js';
-import { renderInline, renderSummary, renderTrustGraph, sameNoteBody, type Masker, type SummaryInput, type SummaryRow } from './render.js';
+import { mdCode, renderInline, renderSummary, renderTrustGraph, sameNoteBody, type Masker, type SummaryInput, type SummaryRow } from './render.js';
 import type { PlannedDiscussion, ReviewInput, ReviewPlan } from './types.js';
 
 /** GitLab's commit status description limit (app/models/commit_status.rb). */
@@ -44,8 +44,13 @@ export function planReview(input: ReviewInput): ReviewPlan {
   // Positions GitLab refused at this very sha (a recheck): do not ask again.
   const refusedHere = new Set(own.summary?.state?.sha === input.headSha ? (own.summary.state.rej ?? []) : []);
 
+  const maxInline = Math.max(0, input.maxInlineDiscussions ?? input.policy?.review.maxInlineDiscussions ?? DEFAULT_MAX_INLINE);
+  const groups = groupSameLine(findings, baseFps, changed, own.discussions);
+
   const create: PlannedDiscussion[] = [];
   const planned = new Set<string>();
+  /** Row of each finding a planned discussion stands for (the group members ride along). */
+  const rowOf = new Map<string, SummaryRow>();
   const reopen: ReviewPlan['reopen'] = [];
   const reopened = new Set<string>();
   const rows: SummaryRow[] = [];
@@ -58,6 +63,13 @@ export function planReview(input: ReviewInput): ReviewPlan {
     rows.push(row);
     if (!active) continue;
     present.add(f.fingerprint);
+    rowOf.set(f.fingerprint, row);
+    const group = groups.get(f.fingerprint);
+    if (group && group.leader !== f.fingerprint) {
+      // One discussion (the leader's, existing or planned) speaks for the whole line.
+      row.placement = 'inline';
+      continue;
+    }
 
     const ex = own.discussions.get(f.fingerprint);
     if (ex) {
@@ -91,7 +103,8 @@ export function planReview(input: ReviewInput): ReviewPlan {
     create.push({
       fingerprint: f.fingerprint,
       finding: f,
-      body: r.body,
+      body: group ? withJobs(r.body, group.jobs, masker) : r.body,
+      ...(group ? { covers: group.members.filter((fp) => fp !== f.fingerprint) } : {}),
       marker: findingMarker(f.fingerprint),
       suggestion: r.suggestion,
       position: {
@@ -103,6 +116,30 @@ export function planReview(input: ReviewInput): ReviewPlan {
         newLine: r.line,
       },
     });
+  }
+
+  // The budget: at most maxInline tierguard discussions on the MR (the open ones it keeps count
+  // too); blocking findings first, then by file and line. The rest are listed in the summary.
+  const kept = [...own.discussions.values()].filter((d) => present.has(d.fingerprint) && !d.resolved).length;
+  const room = Math.max(0, maxInline - kept);
+  let overBudget = 0;
+  if (create.length > room) {
+    const blocks = (d: PlannedDiscussion) => Number(rowOf.get(d.fingerprint)?.blocksStatus ?? false);
+    create.sort(
+      (a, b) =>
+        blocks(b) - blocks(a) ||
+        Number(b.finding.severity === 'error') - Number(a.finding.severity === 'error') ||
+        a.position.newPath.localeCompare(b.position.newPath) ||
+        a.position.newLine - b.position.newLine ||
+        a.fingerprint.localeCompare(b.fingerprint),
+    );
+    for (const d of create.splice(room)) {
+      for (const fp of groups.get(d.fingerprint)?.members ?? [d.fingerprint]) {
+        const row = rowOf.get(fp);
+        if (row) row.placement = 'over-budget';
+        overBudget += 1;
+      }
+    }
   }
 
   const resolve: ReviewPlan['resolve'] = [];
@@ -143,6 +180,7 @@ export function planReview(input: ReviewInput): ReviewPlan {
     graph: renderTrustGraph(input.head, { policy: input.policy, maxJobs: input.maxGraphJobs }),
     masker,
     docsBaseUrl: input.docsBaseUrl,
+    ...(overBudget > 0 ? { inlineBudget: { max: maxInline, over: overBudget } } : {}),
   };
   const body = renderSummary(summaryInput);
   return {
@@ -156,7 +194,64 @@ export function planReview(input: ReviewInput): ReviewPlan {
     summaryInput,
     status,
     counts,
+    ...(overBudget > 0 ? { overBudget } : {}),
   };
+}
+
+/** review.maxInlineDiscussions when no policy says otherwise. */
+export const DEFAULT_MAX_INLINE = 25;
+
+/** Job names listed in a grouped discussion; past this, a count. */
+const GROUP_JOBS_SHOWN = 10;
+
+interface LineGroup {
+  /** The finding whose discussion speaks for the group (an existing one if any). */
+  leader: string;
+  members: string[];
+  jobs: string[];
+}
+
+/**
+ * Findings of one rule on one line for many jobs (e.g. 100 jobs sharing one `tags: []` through
+ * an anchor) become one discussion naming the jobs. Only new findings on changed lines that
+ * would get a discussion are grouped; a line where tierguard already has a discussion for one of
+ * them keeps that one for all. Fingerprint → its group (only groups of two or more).
+ */
+function groupSameLine(
+  findings: readonly Finding[],
+  baseFps: ReadonlySet<string>,
+  changed: ReadonlyMap<string, ReadonlySet<number>>,
+  existing: ReadonlyMap<string, unknown>,
+): Map<string, LineGroup> {
+  const byLine = new Map<string, Finding[]>();
+  for (const f of findings) {
+    if (f.suppressed || !markerSafe(f.fingerprint)) continue;
+    const file = normalizePath(f.location.file);
+    if (!existing.has(f.fingerprint) && (baseFps.has(f.fingerprint) || !changed.get(file)?.has(f.location.line))) continue;
+    const key = `${f.ruleId}\0${file}\0${f.location.line}`;
+    const list = byLine.get(key) ?? [];
+    if (!list.some((x) => x.fingerprint === f.fingerprint)) list.push(f);
+    byLine.set(key, list);
+  }
+  const out = new Map<string, LineGroup>();
+  for (const list of byLine.values()) {
+    if (list.length < 2) continue;
+    const sorted = [...list].sort((a, b) => (a.job ?? '').localeCompare(b.job ?? '') || a.fingerprint.localeCompare(b.fingerprint));
+    const leader = (sorted.find((f) => existing.has(f.fingerprint)) ?? sorted[0]).fingerprint;
+    const group: LineGroup = { leader, members: sorted.map((f) => f.fingerprint), jobs: [...new Set(sorted.map((f) => f.job).filter((j): j is string => !!j))] };
+    for (const f of sorted) out.set(f.fingerprint, group);
+  }
+  return out;
+}
+
+/** Name the jobs of a grouped discussion above its footer. */
+function withJobs(body: string, jobs: readonly string[], masker: Masker): string {
+  if (jobs.length < 2) return body;
+  const shown = jobs.slice(0, GROUP_JOBS_SHOWN).map((j) => mdCode(j)).join(', ');
+  const more = jobs.length > GROUP_JOBS_SHOWN ? ` and ${jobs.length - GROUP_JOBS_SHOWN} more` : '';
+  const line = masker.maskText(`**The same finding on this line for ${jobs.length} jobs:** ${shown}${more}.`);
+  const at = body.lastIndexOf('\n<sub>tierguard');
+  return at < 0 ? `${body}\n\n${line}` : `${body.slice(0, at)}\n${line}\n${body.slice(at)}`;
 }
 
 /**

@@ -16,6 +16,8 @@ export interface Masker {
 export const NOTE_MAX_LENGTH = 1_000_000;
 /** Leave room for the table's tail, notes and the graph. */
 const SUMMARY_BUDGET = 900_000;
+/** Fingerprints recorded in the summary's hidden state at most. */
+const STATE_FPS_MAX = 2000;
 /** lib/gitlab/diff/suggestions_parser.rb: lines above/below are capped at 100. */
 const SUGGESTION_MAX_OFFSET = 100;
 const MESSAGE_MAX = 600;
@@ -350,7 +352,7 @@ export function renderTrustGraph(ev: Pick<Evaluation, 'pipeline' | 'trust'>, opt
 // ---------------------------------------------------------------------------------------------
 // Summary note
 
-export type Placement = 'inline' | 'summary' | 'inline-rejected' | 'inline-failed';
+export type Placement = 'inline' | 'summary' | 'inline-rejected' | 'inline-failed' | 'over-budget';
 
 export interface SummaryRow {
   finding: Finding;
@@ -371,6 +373,8 @@ export interface SummaryInput {
   graph?: string;
   masker: Masker;
   docsBaseUrl?: string;
+  /** Findings kept out of inline discussions by review.maxInlineDiscussions. */
+  inlineBudget?: { max: number; over: number };
 }
 
 const placementLabel: Record<Placement, string> = {
@@ -378,6 +382,7 @@ const placementLabel: Record<Placement, string> = {
   summary: 'here',
   'inline-rejected': 'here (GitLab refused the inline position)',
   'inline-failed': 'here (the inline comment failed; retried on the next run)',
+  'over-budget': 'here (over the inline budget)',
 };
 
 /**
@@ -401,7 +406,8 @@ export function renderSummary(input: SummaryInput, inlineRejected: readonly stri
   const rej = [...new Set(rows.filter((r) => r.placement === 'inline-rejected').map((r) => r.finding.fingerprint).filter(markerSafe))].sort();
   const state: SummaryState = {
     v: 1,
-    fps: [...new Set(rows.map((r) => r.finding.fingerprint).filter(markerSafe))].sort(),
+    // Bounded, so the hidden state never crowds out the note (GitLab's limit: NOTE_MAX_LENGTH).
+    fps: [...new Set(rows.map((r) => r.finding.fingerprint).filter(markerSafe))].sort().slice(0, STATE_FPS_MAX),
     sha: input.headSha,
     ...(rej.length ? { rej } : {}),
   };
@@ -454,6 +460,14 @@ export function renderSummary(input: SummaryInput, inlineRejected: readonly stri
       out.push('');
       out.push(`… and ${left} more findings not shown (GitLab's note size limit). Run \`tierguard lint\` for the full list.`);
     }
+  }
+
+  if (input.inlineBudget && input.inlineBudget.over > 0) {
+    out.push('');
+    out.push(
+      `${input.inlineBudget.over} more finding(s) on changed lines are listed here only: tierguard opens at most ` +
+        `${input.inlineBudget.max} inline discussions per merge request (policy \`review.maxInlineDiscussions\`), blocking findings first.`,
+    );
   }
 
   if (rej.length) {

@@ -45,6 +45,8 @@ export interface ReviewInput {
   docsBaseUrl?: string;
   /** Cap on job names in the summary's Mermaid picture (default 40). */
   maxGraphJobs?: number;
+  /** At most this many inline discussions (default: policy review.maxInlineDiscussions, else 25). */
+  maxInlineDiscussions?: number;
 }
 
 export interface PlannedDiscussion {
@@ -57,6 +59,8 @@ export interface PlannedDiscussion {
   marker?: string;
   /** Whether `body` carries a GitLab suggestion block. */
   suggestion?: boolean;
+  /** Other findings this discussion speaks for (same rule and line, other jobs). */
+  covers?: string[];
 }
 
 export interface ReviewPlan {
@@ -86,4 +90,6 @@ export interface ReviewPlan {
   /** Commit status outcome. */
   status: { state: 'success' | 'failed'; description: string };
   counts: { blocking: number; errors: number; warnings: number; newFindings: number };
+  /** Findings on changed lines listed only in the summary because of review.maxInlineDiscussions. */
+  overBudget?: number;
 }

@@ -1,3 +1,4 @@
+import { pointLocation } from '../model/location.js';
 import { buildPipeline } from '../model/pipeline.js';
 import type { ConfigSource } from '../model/source.js';
 import type { Policy } from '../policy/types.js';
@@ -14,12 +15,50 @@ export interface LintOptions {
   strict?: boolean;
   /** Live data about variables that override YAML values (see `VariableAssumptions`). */
   variables?: VariableAssumptions;
+  /** Work budget of one evaluation (defaults: EVALUATION_BUDGET). */
+  budget?: Partial<EvaluationBudget>;
 }
+
+/**
+ * How much one evaluation may take on. A configuration over it is not judged job by job: it
+ * yields one `ci-config-invalid` finding ("too complex to evaluate within …"), so a crafted
+ * include cannot hold a worker for minutes or flood the MR with hundreds of findings.
+ */
+export interface EvaluationBudget {
+  /** Visible jobs after includes and `extends`. */
+  maxJobs: number;
+  /** Hidden (`.name`) templates after includes. */
+  maxTemplates: number;
+}
+
+export const EVALUATION_BUDGET: EvaluationBudget = { maxJobs: 2000, maxTemplates: 5000 };
 
 /** Build the pipeline from `rootFile` and judge it with the whole catalogue: the one entry point the CLI and the service share. */
 export async function lintPipeline(source: ConfigSource, rootFile: string, opts: LintOptions): Promise<Evaluation> {
   const pipeline = await buildPipeline(source, rootFile);
-  return evaluatePipeline(pipeline, {
+  const budget = { ...EVALUATION_BUDGET, ...opts.budget };
+  const over =
+    pipeline.jobs.length > budget.maxJobs
+      ? `${budget.maxJobs} jobs (it has ${pipeline.jobs.length})`
+      : pipeline.hiddenJobs.length > budget.maxTemplates
+        ? `${budget.maxTemplates} templates (it has ${pipeline.hiddenJobs.length})`
+        : undefined;
+  if (over) {
+    // One finding instead of the rules' verdicts on every job: fail closed, free the worker.
+    pipeline.diagnostics = [
+      ...pipeline.diagnostics.filter((d) => d.kind !== 'invalid'),
+      {
+        kind: 'invalid',
+        message: `the CI configuration is too complex to evaluate within tierguard's budget of ${over}; it is not judged job by job`,
+        location: pointLocation(pipeline.rootFile),
+        keyPath: ['tierguard-budget'],
+      },
+    ];
+    pipeline.jobs = [];
+    pipeline.hiddenJobs = [];
+    delete pipeline.config;
+  }
+  const ev = evaluatePipeline(pipeline, {
     policy: opts.policy,
     rules: pipelineRules,
     trust: defaultTrustFactory,
@@ -28,4 +67,6 @@ export async function lintPipeline(source: ConfigSource, rootFile: string, opts:
     strict: opts.strict,
     variables: opts.variables,
   });
+  if (over) ev.findings = ev.findings.filter((f) => f.ruleId === 'ci-config-invalid');
+  return ev;
 }

@@ -25,6 +25,8 @@ export interface AppDeps {
   isReady?: () => boolean;
   /** Why the service cannot work at all (e.g. GitLab rejected the token): /readyz answers 503 with it. */
   notReadyReason?: () => string | undefined;
+  /** While draining, still take webhooks (the queue is durable: another replica reviews them). */
+  acceptWhileDraining?: boolean;
 }
 
 export interface TierguardApp extends FastifyInstance {
@@ -152,7 +154,7 @@ export async function buildApp(deps: AppDeps): Promise<TierguardApp> {
         req.log.info({ status: 413 }, 'request rejected');
         return reply.code(413).send({ error: `body larger than ${bodyLimit} bytes` });
       }
-      if (draining) {
+      if (draining && !deps.acceptWhileDraining) {
         metrics.webhookEvents.inc({ event: eventLabel, result: 'draining' });
         return reply.code(503).header('retry-after', '5').send({ error: 'shutting down' });
       }

@@ -96,6 +96,14 @@ const EnvSchema = z.object({
     }),
   /** How long the live data of a project (runner list, variables…) is reused, in seconds (default 60; 0: not cached). */
   LIVE_CACHE_TTL_SECONDS: intIn('LIVE_CACHE_TTL_SECONDS', 0, 86_400, 60),
+  /** How long transient GitLab failures (5xx, 429, timeouts) of a review are retried, in seconds (default 900). */
+  RETRY_WINDOW_SECONDS: intIn('RETRY_WINDOW_SECONDS', 0, 86_400, 900),
+  /** Catch-up of open MRs without a final status: every this many seconds (default 600; 0: off, not even at start). */
+  RECONCILE_INTERVAL_SECONDS: intIn('RECONCILE_INTERVAL_SECONDS', 0, 86_400, 600),
+  /** The catch-up looks at MRs updated within this many days (default 14). */
+  RECONCILE_LOOKBACK_DAYS: intIn('RECONCILE_LOOKBACK_DAYS', 1, 365, 14),
+  /** On SIGTERM: wait this long for reviews in flight, in seconds (default 25, below Kubernetes' 30 s grace period). */
+  SHUTDOWN_TIMEOUT_SECONDS: intIn('SHUTDOWN_TIMEOUT_SECONDS', 0, 3600, 25),
 });
 
 export type ServiceConfig = z.output<typeof EnvSchema>;

@@ -10,6 +10,16 @@ export interface Metrics {
   gitlabCallDuration: Histogram<'route'>;
   evaluationDuration: Histogram<'result'>;
   queueDepth: Gauge;
+  /** Review attempts that failed and will be tried again, by failure kind (transient, other). */
+  reviewsRetried: Counter<'kind'>;
+  /** Reviews given up (one `failed` status each), by failure kind (transient, permanent, other). */
+  reviewsAbandoned: Counter<'kind'>;
+  /** Catch-up passes by result (ok, error). */
+  reconcilePasses: Counter<'result'>;
+  /** MRs without a final status that a catch-up pass queued for review. */
+  reconcileCaughtUp: Counter;
+  /** Findings kept out of inline discussions by the per-MR budget (listed in the summary instead). */
+  findingsOverBudget: Counter;
   /** For createGitLabApi({ onCall }). */
   onGitLabCall(route: string, status: number, ms: number): void;
 }
@@ -60,8 +70,41 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     help: 'Jobs waiting or running in the work queue',
     registers: [registry],
   });
+  const reviewsRetried = new Counter({
+    name: 'tierguard_reviews_retried_total',
+    help: 'Review attempts that failed and are tried again, by failure kind (transient: GitLab 5xx/429/timeouts; other)',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const reviewsAbandoned = new Counter({
+    name: 'tierguard_reviews_abandoned_total',
+    help: 'Reviews given up after their last attempt (the MR status says so), by failure kind (transient, permanent, other)',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const reconcilePasses = new Counter({
+    name: 'tierguard_reconcile_passes_total',
+    help: 'Catch-up passes over open merge requests, by result (ok, error)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const reconcileCaughtUp = new Counter({
+    name: 'tierguard_reconcile_caught_up_total',
+    help: 'Open merge requests without a final tierguard status queued for review by the catch-up',
+    registers: [registry],
+  });
+  const findingsOverBudget = new Counter({
+    name: 'tierguard_findings_over_budget_total',
+    help: 'Findings kept out of inline discussions by review.maxInlineDiscussions (listed in the summary instead)',
+    registers: [registry],
+  });
   return {
     registry,
+    reviewsRetried,
+    reviewsAbandoned,
+    reconcilePasses,
+    reconcileCaughtUp,
+    findingsOverBudget,
     webhookEvents,
     evaluations,
     findings,

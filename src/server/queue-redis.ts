@@ -17,7 +17,9 @@
  *
  * Deliveries are deduplicated by Idempotency-Key (SET NX EX), and enqueue resolves only after
  * Redis acknowledged both the event and the BullMQ job: the webhook answers 2xx only then.
- * Retries: BullMQ attempts with capped exponential backoff; after the last attempt the failure
+ * Retries (./retry-policy.ts): transient GitLab failures are retried with backoff and jitter
+ * for the retry window after the first failure (the job's `firstFailedAt`), other failures a
+ * few times, permanent ones never (BullMQ's UnrecoverableError); after the last attempt the failure
  * is reported (onFinalFailure: the MR's commit status says so) and the job stays in BullMQ's
  * failed set, counted by `tierguard_queue_jobs{state="failed"}` and
  * `tierguard_review_jobs_failed_total`.
@@ -25,10 +27,11 @@
  * Not for Redis Cluster (the per-MR keys and BullMQ's keys are not hash-tagged together).
  */
 import { randomUUID } from 'node:crypto';
-import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { EnqueueResult, ReviewJob, WorkQueue } from './queue.js';
+import type { EnqueueOptions, EnqueueResult, FinalFailureInfo, ReviewJob, WorkQueue } from './queue.js';
+import { RetryPolicy } from './retry-policy.js';
 
 export interface RedisQueueOptions {
   /** redis:// or rediss:// URL. */
@@ -39,11 +42,14 @@ export interface RedisQueueOptions {
   queueName?: string;
   /** Jobs run at once by this replica (default 4). */
   concurrency?: number;
-  /** Attempts per job including the first (default 3). */
+  /** As MemoryQueueOptions.maxAttempts: attempts for non-GitLab failures (default 3), and a cap on transient ones when set. */
   maxAttempts?: number;
-  /** Backoff before attempt n+1: baseMs * 2^(n-1), capped (default 1 000 ms / 30 000 ms). */
+  /** Transient GitLab failures are retried this long after the first failure (default 900 000 ms). */
+  retryWindowMs?: number;
+  /** Backoff before attempt n+1: up to baseMs * 2^(n-1) with jitter, capped (default 1 000 ms / 60 000 ms). */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  random?: () => number;
   /** BullMQ job lock: a job whose replica stopped renewing it is recovered after about this long (default 30 000 ms). */
   lockDurationMs?: number;
   /** How often each replica looks for stalled jobs (default 15 000 ms). */
@@ -63,7 +69,7 @@ export interface RedisQueueOptions {
   closeTimeoutMs?: number;
   /** Registry for the queue's own metrics (jobs by state, final failures). */
   registry?: Registry;
-  onFinalFailure?: (job: ReviewJob, err: unknown) => Promise<void> | void;
+  onFinalFailure?: (job: ReviewJob, err: unknown, info: FinalFailureInfo) => Promise<void> | void;
   onDepth?: (depth: number) => void;
   onError?: (job: ReviewJob, err: unknown, willRetry: boolean) => void;
   /** Anything unexpected around the queue itself (Redis connection errors, lost locks). */
@@ -76,15 +82,25 @@ interface QueueData {
   projectId: number;
   mrIid: number;
   seq: number;
+  /** When the first attempt failed (ms since epoch): the retry window starts there. */
+  firstFailedAt?: number;
 }
 
 type ClaimResult = { run: true; seq: number; job: ReviewJob } | { run: false; why: string };
 
 const ENQUEUE_LUA = `
--- KEYS[1] MR hash, KEYS[2] idempotency key; ARGV: job JSON, receivedAt, use idem (1/0), idem ttl, state ttl
+-- KEYS[1] MR hash, KEYS[2] idempotency key, KEYS[3] set of known projects;
+-- ARGV: job JSON, receivedAt, use idem (1/0), idem ttl, state ttl, project id, soft (1/0)
+if ARGV[7] == '1' then
+  -- soft (catch-up): nothing when an event for this MR is still waiting, running or retrying
+  local s = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+  local d = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
+  if s > d then return {-2, 0, 0} end
+end
 if ARGV[3] == '1' then
   if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[4]) then return {-1, 0, 0} end
 end
+redis.call('SADD', KEYS[3], ARGV[6])
 local at = redis.call('HGET', KEYS[1], 'at')
 if (not at) or tonumber(ARGV[2]) >= tonumber(at) then
   redis.call('HSET', KEYS[1], 'job', ARGV[1], 'at', ARGV[2])
@@ -129,16 +145,20 @@ const PENDING_STATES = ['wait', 'active', 'delayed', 'prioritized', 'paused', 'w
 export class RedisQueue implements WorkQueue {
   /** Jobs survive a replica: close() need not wait for the whole queue to drain. */
   readonly durable = true;
-  private readonly o: Required<Omit<RedisQueueOptions, 'registry' | 'onFinalFailure' | 'onDepth' | 'onError' | 'onWarning'>>;
+  private readonly o: Required<Omit<RedisQueueOptions, 'registry' | 'onFinalFailure' | 'onDepth' | 'onError' | 'onWarning' | 'maxAttempts' | 'retryWindowMs' | 'retryBaseMs' | 'retryMaxMs' | 'random'>>;
   private readonly producer: Redis;
   private readonly queue: Queue<QueueData>;
   private workerConn?: Redis;
   private worker?: Worker<QueueData>;
   private closed = false;
   private closing?: Promise<void>;
+  private stopping?: Promise<void>;
   private depthTimer?: NodeJS.Timeout;
   private readonly renewals = new Set<NodeJS.Timeout>();
   private readonly failedTotal?: Counter;
+  private readonly retry: RetryPolicy;
+  /** Job id → delay before its next attempt, decided in process() and read by the backoff strategy. */
+  private readonly nextDelay = new Map<string, number>();
 
   constructor(private readonly opts: RedisQueueOptions) {
     this.o = {
@@ -146,9 +166,6 @@ export class RedisQueue implements WorkQueue {
       prefix: opts.prefix ?? 'tierguard',
       queueName: opts.queueName ?? 'reviews',
       concurrency: Math.max(1, opts.concurrency ?? 4),
-      maxAttempts: Math.max(1, opts.maxAttempts ?? 3),
-      retryBaseMs: opts.retryBaseMs ?? 1000,
-      retryMaxMs: opts.retryMaxMs ?? 30_000,
       lockDurationMs: opts.lockDurationMs ?? 30_000,
       stalledIntervalMs: opts.stalledIntervalMs ?? 15_000,
       mrLockMs: opts.mrLockMs ?? 30_000,
@@ -159,6 +176,7 @@ export class RedisQueue implements WorkQueue {
       keepFailed: opts.keepFailed ?? 5000,
       closeTimeoutMs: opts.closeTimeoutMs ?? 25_000,
     };
+    this.retry = new RetryPolicy({ windowMs: opts.retryWindowMs, baseMs: opts.retryBaseMs, maxMs: opts.retryMaxMs, maxAttempts: opts.maxAttempts, random: opts.random });
     // The webhook path fails fast when Redis is away (GitLab redelivers a 5xx), instead of
     // holding the request while ioredis reconnects for ever.
     this.producer = this.connect({ maxRetriesPerRequest: 2 });
@@ -166,7 +184,7 @@ export class RedisQueue implements WorkQueue {
       connection: this.producer,
       prefix: this.o.prefix,
       defaultJobOptions: {
-        attempts: this.o.maxAttempts,
+        attempts: this.retry.transientCap,
         backoff: { type: 'tierguard' },
         removeOnComplete: { count: this.o.keepCompleted },
         removeOnFail: { count: this.o.keepFailed },
@@ -198,7 +216,7 @@ export class RedisQueue implements WorkQueue {
   }
 
   /** Key of one of tierguard's own per-MR records (outside BullMQ's namespace). */
-  private key(kind: 'mr' | 'lock' | 'idem', id: string): string {
+  private key(kind: 'mr' | 'lock' | 'idem' | 'projects', id: string): string {
     return `${this.o.prefix}:${this.o.queueName}:tg:${kind}:${id}`;
   }
 
@@ -212,24 +230,39 @@ export class RedisQueue implements WorkQueue {
     this.opts.onWarning?.(msg, { ...detail, ...(err !== undefined ? { err: err instanceof Error ? err.message : String(err) } : {}) });
   }
 
-  async enqueue(job: ReviewJob): Promise<EnqueueResult> {
+  /** Projects webhooks were accepted for (kept in Redis: every replica's catch-up sees them). */
+  async knownProjects(): Promise<number[]> {
+    const ids = await this.producer.smembers(this.key('projects', 'all'));
+    return ids.map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  }
+
+  async rememberProject(projectId: number): Promise<void> {
+    await this.producer.sadd(this.key('projects', 'all'), String(projectId));
+  }
+
+  async enqueue(job: ReviewJob, opts: EnqueueOptions = {}): Promise<EnqueueResult> {
     if (this.closed) throw new Error('queue is closed');
     const key = `${job.projectId}:${job.mrIid}`;
     const stored: ReviewJob = { ...job };
     delete stored.attempt;
+    delete stored.firstFailedAt;
     const idem = job.idempotencyKey ? this.key('idem', job.idempotencyKey) : this.key('idem', '-');
     const [seq, done, claimed] = (await this.producer.eval(
       ENQUEUE_LUA,
-      2,
+      3,
       this.key('mr', key),
       idem,
+      this.key('projects', 'all'),
       JSON.stringify(stored),
       String(job.receivedAt),
       job.idempotencyKey ? '1' : '0',
       String(this.o.dedupTtlSeconds),
       String(this.o.stateTtlSeconds),
+      String(job.projectId),
+      opts.soft ? '1' : '0',
     )) as [number, number, number];
     if (seq === -1) return 'duplicate';
+    if (seq === -2) return 'coalesced';
     try {
       await this.queue.add('review', { key, projectId: job.projectId, mrIid: job.mrIid, seq });
     } catch (err) {
@@ -245,7 +278,6 @@ export class RedisQueue implements WorkQueue {
   start(handler: (job: ReviewJob) => Promise<void>): void {
     if (this.worker || this.closed) return;
     this.workerConn = this.connect({ maxRetriesPerRequest: null });
-    const { retryBaseMs, retryMaxMs } = this.o;
     this.worker = new Worker<QueueData>(this.o.queueName, (job, token) => this.process(job, token, handler), {
       connection: this.workerConn,
       prefix: this.o.prefix,
@@ -253,7 +285,14 @@ export class RedisQueue implements WorkQueue {
       lockDuration: this.o.lockDurationMs,
       stalledInterval: this.o.stalledIntervalMs,
       maxStalledCount: 2,
-      settings: { backoffStrategy: (attemptsMade: number) => Math.min(retryMaxMs, retryBaseMs * 2 ** Math.max(0, attemptsMade - 1)) },
+      settings: {
+        backoffStrategy: (attemptsMade: number, _type?: string, _err?: Error, job?: { id?: string }) => {
+          const id = String(job?.id);
+          const d = this.nextDelay.get(id);
+          this.nextDelay.delete(id);
+          return d ?? this.retry.backoff(attemptsMade);
+        },
+      },
     });
     this.worker.on('error', (err) => this.warn('redis worker error', err));
     this.worker.on('completed', () => this.refreshDepth());
@@ -291,24 +330,32 @@ export class RedisQueue implements WorkQueue {
     try {
       const claim = await this.claim(conn, mrKey, seq, jobId);
       if (!claim.run) return `skipped: ${claim.why}`;
-      const review: ReviewJob = { ...claim.job, attempt: job.attemptsMade + 1 };
+      const attempt = job.attemptsMade + 1;
+      const review: ReviewJob = { ...claim.job, attempt, ...(job.data.firstFailedAt !== undefined ? { firstFailedAt: job.data.firstFailedAt } : {}) };
       try {
         await handler(review);
       } catch (err) {
         // A newer event arrived meanwhile: its own job evaluates the newest head; no retry here.
         const latest = Number((await conn.hget(mrKey, 'seq')) ?? 0);
         const superseded = latest > claim.seq;
-        const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        const firstFailedAt = job.data.firstFailedAt ?? Date.now();
+        const decision = this.retry.decide(err, attempt, Date.now() - firstFailedAt);
+        const last = !decision.retry || attempt >= (job.opts.attempts ?? 1);
         this.opts.onError?.(review, err, !superseded && !last);
         if (superseded) return 'superseded after a failed attempt';
         if (last) {
           this.failedTotal?.inc();
+          // Events up to this one are finished (failed for good): a catch-up may enqueue again.
+          await conn.eval(DONE_LUA, 1, mrKey, String(claim.seq)).catch(() => undefined);
           try {
-            await this.opts.onFinalFailure?.(review, err);
+            await this.opts.onFinalFailure?.(review, err, { kind: decision.kind, why: decision.why ?? 'gave up' });
           } catch {
             // reported by onFinalFailure's own logging
           }
+          throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
         }
+        if (job.data.firstFailedAt === undefined) await job.updateData({ ...job.data, firstFailedAt }).catch(() => undefined);
+        this.nextDelay.set(jobId, decision.delayMs);
         throw err;
       }
       await conn.eval(DONE_LUA, 1, mrKey, String(claim.seq));
@@ -362,6 +409,22 @@ export class RedisQueue implements WorkQueue {
     this.closing ??= (async () => {
       this.closed = true;
       if (this.depthTimer) clearInterval(this.depthTimer);
+      await this.stopWorker();
+      await this.queue.close().catch(() => undefined);
+      for (const c of [this.workerConn, this.producer]) {
+        if (!c) continue;
+        await c.quit().catch(() => c.disconnect());
+      }
+    })();
+    return this.closing;
+  }
+
+  /**
+   * Take no more jobs and wait (closeTimeoutMs at most) for this replica's running ones, while
+   * enqueue keeps working: a draining replica still stores webhooks for the others.
+   */
+  stopWorker(): Promise<void> {
+    this.stopping ??= (async () => {
       if (this.worker) {
         let timer: NodeJS.Timeout | undefined;
         const timedOut = await Promise.race([
@@ -376,13 +439,8 @@ export class RedisQueue implements WorkQueue {
           await this.worker.close(true).catch(() => undefined);
         }
       }
-      await this.queue.close().catch(() => undefined);
-      for (const c of [this.workerConn, this.producer]) {
-        if (!c) continue;
-        await c.quit().catch(() => c.disconnect());
-      }
     })();
-    return this.closing;
+    return this.stopping;
   }
 
   /**

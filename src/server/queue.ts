@@ -1,7 +1,9 @@
+import { RetryPolicy, type FailureKind } from './retry-policy.js';
+
 /**
  * The work queue between the webhook route and the reviewer. The in-memory implementation
  * coalesces per MR (key `project:iid`), deduplicates deliveries by Idempotency-Key, bounds
- * concurrency and retries failed jobs with backoff. A Redis (BullMQ) implementation of the
+ * concurrency and retries failed jobs with backoff (./retry-policy.ts). A Redis (BullMQ) implementation of the
  * same interface can replace it: jobs are plain JSON.
  */
 
@@ -23,12 +25,32 @@ export interface ReviewJob {
   actorId?: number;
   /** Event time (ms since epoch) for ordering out-of-order deliveries. */
   receivedAt: number;
+  /** When the first attempt of this job failed (ms since epoch; set by the queue): the retry window starts there. */
+  firstFailedAt?: number;
+}
+
+/** Why a job stopped for good (passed to onFinalFailure). */
+export interface FinalFailureInfo {
+  kind: FailureKind;
+  /** e.g. "gave up after 9 attempts over 15 min (GitLab kept failing)". */
+  why: string;
 }
 
 export type EnqueueResult = 'queued' | 'coalesced' | 'duplicate';
 
+/** `enqueue(job, { soft: true })`: only when nothing for that MR is waiting or running (catch-up). */
+export interface EnqueueOptions {
+  soft?: boolean;
+}
+
 export interface WorkQueue {
-  enqueue(job: ReviewJob): Promise<EnqueueResult | void>;
+  enqueue(job: ReviewJob, opts?: EnqueueOptions): Promise<EnqueueResult | void>;
+  /** Projects webhooks were accepted for (the catch-up looks at their open MRs). */
+  knownProjects?(): Promise<number[]>;
+  /** Remember a project for the catch-up (done by enqueue too). */
+  rememberProject?(projectId: number): Promise<void>;
+  /** Jobs survive this replica (Redis): a draining replica may still accept webhooks. */
+  readonly durable?: boolean;
   start(handler: (job: ReviewJob) => Promise<void>): void;
   /** Resolves when nothing is pending or running (retries included). */
   drain(): Promise<void>;
@@ -38,43 +60,60 @@ export interface WorkQueue {
 
 export interface MemoryQueueOptions {
   concurrency?: number;
-  /** Attempts per job including the first (default 3). */
+  /**
+   * Attempts for failures that are not GitLab errors (default 3); when set, also the most
+   * attempts for transient GitLab failures (by default only the retry window limits those).
+   */
   maxAttempts?: number;
-  /** Backoff before attempt n+1: baseMs * 2^(n-1), capped (default 1 000 ms / 30 000 ms). */
+  /** Transient GitLab failures are retried this long after the first failure (default 900 000 ms). */
+  retryWindowMs?: number;
+  /** Backoff before attempt n+1: up to baseMs * 2^(n-1) with jitter, capped (default 1 000 ms / 60 000 ms). */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  random?: () => number;
+  /** Clock and timer (tests run a long outage on a virtual clock). */
+  now?: () => number;
+  setTimer?: (fn: () => void, ms: number) => { cancel(): void };
   /** Idempotency keys remembered (default 10 000). */
   dedupSize?: number;
   /** Called when the last attempt failed (the reviewer reports it on the MR). */
-  onFinalFailure?: (job: ReviewJob, err: unknown) => Promise<void> | void;
+  onFinalFailure?: (job: ReviewJob, err: unknown, info: FinalFailureInfo) => Promise<void> | void;
   onDepth?: (depth: number) => void;
   onError?: (job: ReviewJob, err: unknown, willRetry: boolean) => void;
 }
+
+const realTimer = (fn: () => void, ms: number): { cancel(): void } => {
+  const t = setTimeout(fn, ms);
+  t.unref?.();
+  return { cancel: () => clearTimeout(t) };
+};
 
 const keyOf = (j: ReviewJob): string => `${j.projectId}:${j.mrIid}`;
 
 export class MemoryQueue implements WorkQueue {
   private readonly concurrency: number;
-  private readonly maxAttempts: number;
-  private readonly retryBaseMs: number;
-  private readonly retryMaxMs: number;
+  private readonly retry: RetryPolicy;
+  private readonly now: () => number;
+  private readonly setTimer: (fn: () => void, ms: number) => { cancel(): void };
   private readonly dedupSize: number;
+  private readonly projects = new Set<number>();
   /** Pending jobs in FIFO order of their key's first arrival. */
   private readonly pending = new Map<string, ReviewJob>();
   private readonly running = new Set<string>();
   /** A key whose job is running and got a newer event: rerun once after it. */
   private readonly rerun = new Map<string, ReviewJob>();
-  private readonly delayed = new Map<string, { job: ReviewJob; timer: NodeJS.Timeout }>();
+  private readonly delayed = new Map<string, { job: ReviewJob; timer: { cancel(): void } }>();
   private readonly seen = new Map<string, true>();
   private handler?: (job: ReviewJob) => Promise<void>;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  private activeWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: MemoryQueueOptions = {}) {
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
-    this.maxAttempts = Math.max(1, opts.maxAttempts ?? 3);
-    this.retryBaseMs = opts.retryBaseMs ?? 1000;
-    this.retryMaxMs = opts.retryMaxMs ?? 30_000;
+    this.retry = new RetryPolicy({ windowMs: opts.retryWindowMs, baseMs: opts.retryBaseMs, maxMs: opts.retryMaxMs, maxAttempts: opts.maxAttempts, random: opts.random });
+    this.now = opts.now ?? Date.now;
+    this.setTimer = opts.setTimer ?? realTimer;
     this.dedupSize = opts.dedupSize ?? 10_000;
   }
 
@@ -82,20 +121,31 @@ export class MemoryQueue implements WorkQueue {
     return this.pending.size + this.running.size + this.rerun.size + this.delayed.size;
   }
 
-  async enqueue(job: ReviewJob): Promise<EnqueueResult> {
+  async knownProjects(): Promise<number[]> {
+    return [...this.projects];
+  }
+
+  async rememberProject(projectId: number): Promise<void> {
+    this.projects.add(projectId);
+  }
+
+  async enqueue(job: ReviewJob, opts: EnqueueOptions = {}): Promise<EnqueueResult> {
     if (this.closed) throw new Error('queue is closed');
+    const key = keyOf(job);
+    this.projects.add(job.projectId);
+    if (opts.soft && (this.pending.has(key) || this.running.has(key) || this.delayed.has(key))) return 'coalesced';
     if (job.idempotencyKey) {
       if (this.seen.has(job.idempotencyKey)) return 'duplicate';
       this.seen.set(job.idempotencyKey, true);
       while (this.seen.size > this.dedupSize) this.seen.delete(this.seen.keys().next().value as string);
     }
-    const key = keyOf(job);
     const fresh: ReviewJob = { ...job, attempt: 1 };
+    delete fresh.firstFailedAt;
     let result: EnqueueResult = 'queued';
     const retrying = this.delayed.get(key);
     if (retrying) {
       // A newer event supersedes a job waiting to be retried.
-      clearTimeout(retrying.timer);
+      retrying.timer.cancel();
       this.delayed.delete(key);
       result = 'coalesced';
     }
@@ -123,9 +173,23 @@ export class MemoryQueue implements WorkQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Resolves when nothing is waiting or running; jobs only waiting for a retry do not count
+   * (the graceful drain does not sit out a backoff: their MR shows pending, and the catch-up
+   * after the restart reviews it).
+   */
+  drainActive(): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.activeWaiters.push(resolve));
+  }
+
+  private get active(): number {
+    return this.pending.size + this.running.size + this.rerun.size;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
-    for (const d of this.delayed.values()) clearTimeout(d.timer);
+    for (const d of this.delayed.values()) d.timer.cancel();
     this.delayed.clear();
     this.pending.clear();
     this.rerun.clear();
@@ -152,23 +216,25 @@ export class MemoryQueue implements WorkQueue {
       } catch (err) {
         const attempt = job.attempt ?? 1;
         const superseded = this.rerun.has(key);
-        const willRetry = !this.closed && !superseded && attempt < this.maxAttempts;
+        const firstFailedAt = job.firstFailedAt ?? this.now();
+        const decision = this.retry.decide(err, attempt, this.now() - firstFailedAt);
+        const willRetry = !this.closed && !superseded && decision.retry;
         this.opts.onError?.(job, err, willRetry);
         if (willRetry) {
-          const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempt - 1));
-          const next = { ...job, attempt: attempt + 1 };
-          const timer = setTimeout(() => {
+          const next = { ...job, attempt: attempt + 1, firstFailedAt };
+          const timer = this.setTimer(() => {
             this.delayed.delete(key);
             if (this.closed) return this.settle();
             if (!this.pending.has(key) && !this.running.has(key)) this.pending.set(key, next);
             this.pump();
             this.settle();
-          }, delay);
-          timer.unref?.();
+          }, decision.delayMs);
           this.delayed.set(key, { job: next, timer });
-        } else if (!superseded) {
+        } else if (!superseded && !decision.retry) {
+          // (A retry cut short by close() is not reported: the status stays pending and the
+          // catch-up after the restart reviews the MR.)
           try {
-            await this.opts.onFinalFailure?.(job, err);
+            await this.opts.onFinalFailure?.(job, err, { kind: decision.kind, why: decision.why ?? 'gave up' });
           } catch {
             // reported by onFinalFailure's own logging
           }
@@ -188,6 +254,11 @@ export class MemoryQueue implements WorkQueue {
 
   private settle(): void {
     this.report();
+    if (this.active === 0) {
+      const waiters = this.activeWaiters;
+      this.activeWaiters = [];
+      for (const w of waiters) w();
+    }
     if (this.depth === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];

@@ -27,7 +27,7 @@ import { checkRunnerConfig, looksLikeRunnerConfig, MAX_RUNNER_CONFIG_BYTES } fro
 import type { ServiceConfig } from './config.js';
 import type { Metrics } from './metrics.js';
 import type { PolicyLoader } from './policies.js';
-import type { ReviewJob } from './queue.js';
+import type { FinalFailureInfo, ReviewJob } from './queue.js';
 
 /** Rule metadata for the review's "how to fix" text and the project-file validation. */
 const RULE_CATALOGUE = allRuleMetas();
@@ -98,8 +98,8 @@ const CONFIG_EXT = /\.(ya?ml|toml)$/i;
 
 export interface Reviewer {
   review(job: ReviewJob): Promise<ReviewOutcome>;
-  /** After the last failed attempt: make sure the status says so (fail closed). */
-  reportFailure(job: ReviewJob, err: unknown): Promise<void>;
+  /** After the last failed attempt: make sure the status says so (fail closed), once. */
+  reportFailure(job: ReviewJob, err: unknown, info?: FinalFailureInfo): Promise<void>;
   /** tierguard's own user id once known (events it caused are ignored). */
   botUserId(): number | undefined;
 }
@@ -152,7 +152,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
   async function setStatus(
     projectId: number,
     mr: Pick<GitLabMergeRequest, 'iid' | 'sha' | 'headPipelineId' | 'sourceProjectId' | 'targetProjectId'>,
-    state: 'running' | 'success' | 'failed',
+    state: 'pending' | 'running' | 'success' | 'failed',
     description: string,
     targetUrl?: string,
   ): Promise<void> {
@@ -177,6 +177,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       return o;
     };
 
+    // Failures before the MR is read are counted too; 401/403/404 end the job (not retried).
     let me: Awaited<ReturnType<GitLabApi['currentUser']>>;
     let mr: GitLabMergeRequest;
     try {
@@ -185,7 +186,11 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       if (job.actorId !== undefined && job.actorId === me.id) return finish({ result: 'skipped', why: 'event caused by tierguard itself' });
       mr = await api.getMergeRequest(job.projectId, job.mrIid);
     } catch (err) {
-      if (!isPermanentApi(err)) throw err;
+      metrics?.evaluations.inc({ result: 'error' });
+      if (!isPermanentApi(err)) {
+        log.error({ err: errText(err) }, 'review failed before the merge request was read');
+        throw err;
+      }
       // Without the MR there is no sha to put a status on: the error log is all there is.
       log.error({ err: errText(err) }, 'GitLab refused to show the merge request to tierguard; not retried');
       return finish({ result: 'refused', why: errText(err) });
@@ -196,7 +201,10 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
     if (job.sha && job.sha !== headSha && done.get(key) === headSha && job.reason !== 'note:recheck') {
       return finish({ result: 'skipped', why: `stale event for ${job.sha.slice(0, 8)}; ${headSha.slice(0, 8)} already evaluated` });
     }
-    if (!mr.diffRefs) throw new Error('GitLab has not computed the merge request diff yet (no diff_refs)');
+    if (!mr.diffRefs) {
+      metrics?.evaluations.inc({ result: 'error' });
+      throw new Error('GitLab has not computed the merge request diff yet (no diff_refs)');
+    }
     const diffRefs = mr.diffRefs;
     lastTarget.set(key, mr);
 
@@ -296,6 +304,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       await answerCheck(job.projectId, job.mrIid, headSha, plan.status.state === 'success', log);
 
       for (const f of [...head.findings, ...runner.headFindings, ...(live?.findings ?? [])]) metrics?.findings.inc({ severity: f.severity });
+      if (plan.overBudget) metrics?.findingsOverBudget.inc(plan.overBudget);
       remember(key, headSha);
       return finish({
         result: plan.status.state,
@@ -314,10 +323,15 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
         );
         return finish({ result: 'refused', why: errText(err), sha: headSha });
       }
-      // Fail closed at once; the queue retries the job.
-      await setStatus(job.projectId, mr, 'failed', `tierguard could not evaluate: ${errText(err)}`, mr.webUrl).catch((e: unknown) =>
-        log.warn({ err: errText(e) }, 'could not set the failed status'),
-      );
+      // The queue decides what follows: a transient GitLab failure is retried (for the retry
+      // window), and the MR shows `pending` "waiting for GitLab" meanwhile — never `failed`,
+      // and never a stale `success` (posting pending over `running` is a no-op: the status
+      // stays `running`). When the queue gives up, reportFailure posts the one `failed` status.
+      if (isTransientApi(err)) {
+        await setStatus(job.projectId, mr, 'pending', `tierguard is waiting for GitLab (will retry): ${errText(err)}`, mr.webUrl).catch((e: unknown) =>
+          log.warn({ err: errText(e) }, 'could not set the pending status'),
+        );
+      }
       throw err;
     }
   }
@@ -439,12 +453,22 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
     return out;
   }
 
-  async function reportFailure(job: ReviewJob, err: unknown): Promise<void> {
+  async function reportFailure(job: ReviewJob, err: unknown, info?: FinalFailureInfo): Promise<void> {
     const key = `${job.projectId}:${job.mrIid}`;
     const log = opts.logger.child({ deliveryId: job.deliveryId, project: job.projectId, mr: job.mrIid });
     try {
-      const target = lastTarget.get(key) ?? (await api.getMergeRequest(job.projectId, job.mrIid));
-      await setStatus(job.projectId, target, 'failed', `tierguard could not evaluate: ${errText(err)}`, target.webUrl);
+      let target: (StatusMr & { webUrl?: string }) | undefined = lastTarget.get(key);
+      if (!target) {
+        try {
+          target = await api.getMergeRequest(job.projectId, job.mrIid);
+        } catch (e) {
+          // The MR cannot be read (GitLab still failing): the event's head sha, if it named one.
+          if (!job.sha) throw e;
+          target = { iid: job.mrIid, sha: job.sha, headPipelineId: null, sourceProjectId: job.projectId, targetProjectId: job.projectId };
+        }
+      }
+      const why = info?.kind === 'transient' || info?.kind === 'other' ? `${info.why}: ` : '';
+      await setStatus(job.projectId, target, 'failed', `tierguard could not evaluate: ${why}${errText(err)}`, target.webUrl);
     } catch (e) {
       log.error({ err: errText(e) }, 'could not report the evaluation failure on the merge request');
     }

@@ -11,8 +11,10 @@ import type { ServiceConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPolicyLoader, type PolicyLoader } from './policies.js';
-import { MemoryQueue, type MemoryQueueOptions, type ReviewJob, type WorkQueue } from './queue.js';
+import { MemoryQueue, type FinalFailureInfo, type MemoryQueueOptions, type ReviewJob, type WorkQueue } from './queue.js';
 import { RedisQueue, type RedisQueueOptions } from './queue-redis.js';
+import { createReconciler, type Reconciler, type ReconcilerOptions } from './reconcile.js';
+import { failureKind } from './retry-policy.js';
 import { createReviewer, errText, liveOptionsFromConfig, type Reviewer, type ReviewerOptions } from './review-mr.js';
 
 export interface StartServerOptions {
@@ -24,12 +26,14 @@ export interface StartServerOptions {
   /** Adapter tuning (tests keep retries tiny). */
   gitlab?: Partial<Omit<GitLabApiOptions, 'url' | 'token' | 'logger' | 'onCall'>>;
   queue?: Omit<MemoryQueueOptions, 'concurrency' | 'onFinalFailure' | 'onDepth' | 'onError'>;
+  /** Catch-up tuning (tests: a virtual clock, no timer). */
+  reconcile?: Partial<Omit<ReconcilerOptions, 'api' | 'queue' | 'logger' | 'metrics'>>;
   /** A different WorkQueue implementation instead of the one the config selects. */
   workQueue?: WorkQueue;
   /** Redis queue tuning when config.REDIS_URL is set (tests: key prefix, short locks). */
   redisQueue?: Partial<Omit<RedisQueueOptions, 'url' | 'concurrency' | 'registry' | 'onFinalFailure' | 'onDepth' | 'onError' | 'onWarning'>>;
   reviewer?: Partial<Pick<ReviewerOptions, 'paceMs' | 'today' | 'remote' | 'maxRunnerCandidates' | 'live'>>;
-  /** Wait at most this long for work in progress on close (default 25 000 ms). */
+  /** Wait at most this long for work in progress on close (default SHUTDOWN_TIMEOUT_SECONDS, 25 s). */
   drainTimeoutMs?: number;
 }
 
@@ -42,7 +46,14 @@ export interface RunningServer {
   metrics: Metrics;
   logger: Logger;
   policyLoader: PolicyLoader;
-  /** Stop taking webhooks, drain work in progress, close. Idempotent. */
+  /** The catch-up of open MRs without a final status (undefined when RECONCILE_INTERVAL_SECONDS=0). */
+  reconciler?: Reconciler;
+  /**
+   * Graceful drain, then close. `/readyz` answers 503 "draining" at once while the listener
+   * stays open; webhooks are still accepted into a durable (Redis) queue, else answered 503
+   * (GitLab delivers them again); reviews in flight finish (bounded by the drain timeout);
+   * then the listener closes. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -81,15 +92,25 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const queueHooks = {
     concurrency: config.CONCURRENCY,
     onDepth: (d: number) => metrics.queueDepth.set(d),
-    onError: (job: ReviewJob, err: unknown, willRetry: boolean) =>
-      logger.warn({ deliveryId: job.deliveryId, project: job.projectId, mr: job.mrIid, attempt: job.attempt, willRetry, err: errText(err) }, 'review attempt failed'),
-    onFinalFailure: (job: ReviewJob, err: unknown) => reviewer.reportFailure(job, err),
+    onError: (job: ReviewJob, err: unknown, willRetry: boolean) => {
+      if (willRetry) metrics.reviewsRetried.inc({ kind: failureKind(err) });
+      logger.warn({ deliveryId: job.deliveryId, project: job.projectId, mr: job.mrIid, attempt: job.attempt, willRetry, err: errText(err) }, 'review attempt failed');
+    },
+    onFinalFailure: (job: ReviewJob, err: unknown, info: FinalFailureInfo) => {
+      metrics.reviewsAbandoned.inc({ kind: info.kind });
+      logger.error({ deliveryId: job.deliveryId, project: job.projectId, mr: job.mrIid, attempt: job.attempt, why: info.why, err: errText(err) }, 'review abandoned');
+      return reviewer.reportFailure(job, err, info);
+    },
   };
+  const drainTimeoutMs = opts.drainTimeoutMs ?? config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
+  const retryWindowMs = config.RETRY_WINDOW_SECONDS * 1000;
   // One replica: in memory. REDIS_URL: BullMQ on Redis, shared by every replica.
   const queue: WorkQueue =
     opts.workQueue ??
     (config.REDIS_URL
       ? new RedisQueue({
+          retryWindowMs,
+          closeTimeoutMs: drainTimeoutMs,
           ...opts.queue,
           ...opts.redisQueue,
           ...queueHooks,
@@ -97,7 +118,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
           registry: metrics.registry,
           onWarning: (msg, detail) => logger.warn(detail ?? {}, msg),
         })
-      : new MemoryQueue({ ...opts.queue, ...queueHooks }));
+      : new MemoryQueue({ retryWindowMs, ...opts.queue, ...queueHooks }));
   queue.start(async (job) => {
     await reviewer.review(job);
   });
@@ -134,6 +155,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       if (Date.now() - lastUserCheck > 30_000) checkUser();
       return tokenRejected;
     },
+    acceptWhileDraining: queue.durable === true,
   });
   const address = await app.listen({ port: opts.port ?? config.PORT, host: opts.host ?? config.HOST });
   const { port } = app.server.address() as AddressInfo;
@@ -141,30 +163,52 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`;
   logger.info({ address, gitlab: config.GITLAB_URL, concurrency: config.CONCURRENCY, policyDir: config.POLICY_DIR, queue: opts.workQueue ? 'custom' : config.REDIS_URL ? 'redis' : 'memory' }, 'tierguard listening');
 
+  // Catch-up: on start and every RECONCILE_INTERVAL_SECONDS, open MRs without a final status.
+  const reconcileEvery = opts.reconcile?.intervalMs ?? config.RECONCILE_INTERVAL_SECONDS * 1000;
+  const reconciler =
+    reconcileEvery > 0
+      ? createReconciler({
+          api,
+          queue,
+          logger: logger.child({ component: 'reconcile' }),
+          metrics,
+          lookbackDays: config.RECONCILE_LOOKBACK_DAYS,
+          ...opts.reconcile,
+          intervalMs: reconcileEvery,
+        })
+      : undefined;
+  reconciler?.start();
+
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      // Not ready at once (Kubernetes takes the pod out of the Service), but the listener stays
+      // open: /readyz answers 503 "draining", and webhooks either go to Redis or get a 503.
       app.markDraining();
-      logger.info('shutting down: draining work in progress');
-      await app.close();
-      const timeout = opts.drainTimeoutMs ?? 25_000;
+      reconciler?.stop();
+      logger.info({ timeoutMs: drainTimeoutMs }, 'shutting down: draining work in progress');
       let timer: NodeJS.Timeout | undefined;
       // A durable (Redis) queue keeps waiting jobs for the other replicas: close() only waits
-      // for this replica's running jobs. The in-memory queue would drop them: drain first.
-      const durable = (queue as { durable?: boolean }).durable === true;
+      // for this replica's running jobs (bounded by its closeTimeoutMs). The in-memory queue
+      // would drop them: drain first.
       const timedOut = await Promise.race([
-        (durable ? Promise.resolve() : queue.drain()).then(() => false),
+        (queue.durable === true
+          ? ((queue as { stopWorker?: () => Promise<void> }).stopWorker?.() ?? queue.close())
+          : ((queue as { drainActive?: () => Promise<void> }).drainActive?.() ?? queue.drain())
+        ).then(() => false),
         new Promise<boolean>((r) => {
-          timer = setTimeout(() => r(true), timeout);
+          timer = setTimeout(() => r(true), drainTimeoutMs);
         }),
       ]);
       if (timer) clearTimeout(timer);
-      if (timedOut) logger.warn({ timeoutMs: timeout }, 'drain timed out; pending work dropped');
+      if (timedOut) logger.warn({ timeoutMs: drainTimeoutMs }, 'drain timed out; work not finished is left to the catch-up');
+      await reconciler?.idle();
+      await app.close();
       await queue.close();
       logger.info('stopped');
     })();
     return closing;
   };
 
-  return { url, app, api, queue, reviewer, metrics, logger, policyLoader, close };
+  return { url, app, api, queue, reviewer, metrics, logger, policyLoader, reconciler, close };
 }

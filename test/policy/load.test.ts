@@ -41,7 +41,7 @@ describe('layering default ← group ← subgroup', () => {
     });
     expect(p.protected).toEqual({ branches: ['main', 'release/*'], tags: ['v*'] });
     expect(p.remoteIncludeHosts).toEqual(['gitlab.example.com']);
-    expect(p.review).toEqual({ blockOn: 'all', allowProjectOverrides: true });
+    expect(p.review).toEqual({ blockOn: 'all', allowProjectOverrides: true, maxInlineDiscussions: 25 });
   });
 
   it('a severity-only override keeps the options; an options map shallow-merges', () => {

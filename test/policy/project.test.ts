@@ -48,13 +48,21 @@ describe('applyProjectOverride', () => {
     expect(r.rejected).toEqual([]);
     expect(r.policy.rules['untagged-job']).toEqual({ severity: 'error', options: {} });
     expect(r.policy.rules['unpinned-image']).toEqual({ severity: 'warning', options: { allowLatestIn: [] } });
-    expect(r.policy.review).toEqual({ blockOn: 'all', allowProjectOverrides: true });
+    expect(r.policy.review).toEqual({ blockOn: 'all', allowProjectOverrides: true, maxInlineDiscussions: 25 });
     expect(r.policy.exceptions).toEqual([
       { rule: 'deploy-not-manual', job: 'deploy-review', reason: 'review apps', expires: '2027-01-01', source: { file: P, line: 8, column: 5 } },
     ]);
     expect(r.policy.sources).toEqual(['<built-in>', 'policies/teams/acme.yaml', P]);
     // the team policy object is left untouched
     expect(team.rules['untagged-job']).toBeUndefined();
+  });
+
+  it('may lower review.maxInlineDiscussions, never raise it', () => {
+    expect(applyProjectOverride(team, P, 'review:\n  maxInlineDiscussions: 5\n', catalogue).policy.review.maxInlineDiscussions).toBe(5);
+    const up = applyProjectOverride(team, P, 'review:\n  maxInlineDiscussions: 500\n', catalogue);
+    expect(up.policy.review.maxInlineDiscussions).toBe(25);
+    expect(up.rejected).toHaveLength(1);
+    expect(up.rejected[0]).toMatch(/review.maxInlineDiscussions.*cannot raise review.maxInlineDiscussions above 25/);
   });
 
   it('refuses everything that would weaken the gate, and applies the rest', () => {

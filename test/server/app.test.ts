@@ -35,7 +35,7 @@ let calls: string[];
 let queue: RecordingQueue;
 let logs: string;
 
-async function build(opts: { bodyLimit?: number; bot?: number } = {}) {
+async function build(opts: { bodyLimit?: number; bot?: number; acceptWhileDraining?: boolean } = {}) {
   calls = [];
   logs = '';
   queue = new RecordingQueue();
@@ -48,6 +48,7 @@ async function build(opts: { bodyLimit?: number; bot?: number } = {}) {
     metrics,
     policyLoader: { forGroup: () => { throw new Error('unused'); } },
     botUserId: () => opts.bot,
+    acceptWhileDraining: opts.acceptWhileDraining,
   });
   return metrics;
 }
@@ -189,6 +190,16 @@ describe('health, readiness, metrics', () => {
     const res = await post(mrPayload());
     expect(res.statusCode).toBe(503);
     expect(queue.jobs).toHaveLength(0);
+  });
+
+  it('with a durable (Redis) queue, webhooks are still taken while draining; /readyz says draining', async () => {
+    await build({ acceptWhileDraining: true });
+    app.markDraining();
+    const ready = await app.inject('/readyz');
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toEqual({ status: 'draining' });
+    expect((await post(mrPayload())).statusCode).toBe(202);
+    expect(queue.jobs).toHaveLength(1);
   });
 
   it('serves Prometheus metrics', async () => {

@@ -39,6 +39,18 @@ describe('loadConfig', () => {
     expect(e.message).not.toContain('glpat-secret-token-value');
   });
 
+  it('retries, catch-up and drain settings: defaults, values, bounds', () => {
+    expect(loadConfig(ok)).toMatchObject({ RETRY_WINDOW_SECONDS: 900, RECONCILE_INTERVAL_SECONDS: 600, RECONCILE_LOOKBACK_DAYS: 14, SHUTDOWN_TIMEOUT_SECONDS: 25 });
+    expect(loadConfig({ ...ok, RETRY_WINDOW_SECONDS: '1800', RECONCILE_INTERVAL_SECONDS: '0', RECONCILE_LOOKBACK_DAYS: '3', SHUTDOWN_TIMEOUT_SECONDS: '10' })).toMatchObject({
+      RETRY_WINDOW_SECONDS: 1800,
+      RECONCILE_INTERVAL_SECONDS: 0,
+      RECONCILE_LOOKBACK_DAYS: 3,
+      SHUTDOWN_TIMEOUT_SECONDS: 10,
+    });
+    expect(() => loadConfig({ ...ok, RECONCILE_LOOKBACK_DAYS: '0' })).toThrow(/RECONCILE_LOOKBACK_DAYS must be an integer from 1 to 365/);
+    expect(() => loadConfig({ ...ok, RETRY_WINDOW_SECONDS: '-1' })).toThrow(/RETRY_WINDOW_SECONDS must be an integer/);
+  });
+
   it('requires GITLAB_URL, GITLAB_TOKEN and WEBHOOK_SECRET', () => {
     expect(() => loadConfig({})).toThrow(/GITLAB_URL is required[\s\S]*GITLAB_TOKEN is required[\s\S]*WEBHOOK_SECRET is required/);
   });

@@ -24,6 +24,8 @@ async function start(env: Record<string, string> = {}): Promise<void> {
     CONCURRENCY: '2',
     // These scenarios judge the YAML; live checks against GitLab state: test/server/live-review.test.ts.
     LIVE_CHECKS: 'off',
+    // Webhook-driven scenarios: the catch-up at start is tested in faults.test.ts.
+    RECONCILE_INTERVAL_SECONDS: '0',
     ...env,
   });
   server = await startServer({

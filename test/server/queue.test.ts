@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { GitLabError } from '../../src/gitlab/errors.js';
 import { MemoryQueue, type ReviewJob } from '../../src/server/queue.js';
 
 let t = 0;
@@ -130,6 +131,63 @@ describe('MemoryQueue', () => {
     await q.drain();
     expect(n).toBe(2);
     expect(failures).toEqual([]);
+  });
+
+  it('transient GitLab failures are retried for the window (virtual clock), permanent ones never', async () => {
+    let now = 0;
+    const failures: [number, string, string][] = [];
+    const attempts = new Map<number, number>();
+    const q = new MemoryQueue({
+      retryWindowMs: 60_000,
+      retryBaseMs: 1000,
+      retryMaxMs: 8000,
+      random: () => 1,
+      now: () => now,
+      setTimer: (fn, ms) => {
+        const t = setTimeout(() => {
+          now += ms;
+          fn();
+        }, 0);
+        return { cancel: () => clearTimeout(t) };
+      },
+      onFinalFailure: (j, _e, info) => void failures.push([j.mrIid, info.kind, info.why]),
+    });
+    q.start(async (j) => {
+      attempts.set(j.mrIid, (attempts.get(j.mrIid) ?? 0) + 1);
+      throw new GitLabError({ status: j.mrIid === 1 ? 502 : 404, route: 'GET /projects/:id', message: 'x', transient: j.mrIid === 1 });
+    });
+    await q.enqueue(job(1, 'a'));
+    await q.enqueue(job(2, 'b'));
+    await q.drain();
+    // 1+2+4+8+8+8+8+8+8 s of backoff, then the last 5 s to the end of the 60 s window: 11 attempts.
+    expect(attempts.get(1)).toBe(11);
+    expect(attempts.get(2)).toBe(1);
+    expect(failures).toEqual([
+      [2, 'permanent', 'not retried (permanent error)'],
+      [1, 'transient', 'gave up after 11 attempts over 60 s (GitLab kept failing)'],
+    ]);
+  });
+
+  it('a soft (catch-up) enqueue leaves an MR with queued or running work alone; drainActive ignores jobs waiting for a retry', async () => {
+    const q = new MemoryQueue({ retryBaseMs: 60_000 });
+    const g = gated();
+    q.start(g.handler);
+    expect(await q.enqueue(job(1, 'a'))).toBe('queued');
+    await tick();
+    expect(await q.enqueue(job(1, 'b', { reason: 'reconcile' }), { soft: true })).toBe('coalesced');
+    expect(await q.knownProjects()).toEqual([1]);
+    await g.releaseAll();
+    await q.drainActive();
+    expect(g.started.map((j) => j.sha)).toEqual(['a']);
+
+    const failing = new MemoryQueue({ retryBaseMs: 60_000 });
+    failing.start(async () => {
+      throw new Error('boom');
+    });
+    await failing.enqueue(job(2, 'x'));
+    await failing.drainActive(); // resolves although a retry is scheduled a minute from now
+    expect(failing.depth).toBe(1);
+    await failing.close();
   });
 
   it('jobs are plain JSON', () => {

@@ -5,6 +5,7 @@
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { GitLabError } from '../../src/gitlab/errors.js';
 import type { ReviewJob } from '../../src/server/queue.js';
 import { RedisQueue, type RedisQueueOptions } from '../../src/server/queue-redis.js';
 import { REDIS_URL, ensureRedis, freshPrefix, until } from './redis-support.js';
@@ -147,6 +148,44 @@ describe('RedisQueue', () => {
     const text = await registry.metrics();
     expect(text).toContain('tierguard_review_jobs_failed_total 1');
     expect(text).toContain('tierguard_queue_jobs{state="failed"} 1');
+  });
+
+  it('transient GitLab failures are retried for the retry window, then given up once; permanent ones are not retried', async () => {
+    const failures: [ReviewJob, string, string][] = [];
+    const q = queue({ retryWindowMs: 400, retryBaseMs: 20, retryMaxMs: 80, onFinalFailure: (j, _e, info) => void failures.push([j, info.kind, info.why]) });
+    const attempts: Record<number, number> = {};
+    q.start(async (j) => {
+      attempts[j.projectId] = (attempts[j.projectId] ?? 0) + 1;
+      if (j.projectId === 7) throw new GitLabError({ status: 503, route: 'GET /projects/:id', message: 'down', transient: true });
+      throw new GitLabError({ status: 403, route: 'GET /projects/:id', message: 'forbidden' });
+    });
+    await q.enqueue(job(7, 1, 'x'));
+    await q.enqueue(job(8, 1, 'y'));
+    await q.drain();
+    // More than the 3 attempts of other failures: the window decides.
+    expect(attempts[7]).toBeGreaterThan(3);
+    expect(attempts[8]).toBe(1);
+    expect(failures.map(([j, kind]) => [j.projectId, kind]).sort()).toEqual([
+      [7, 'transient'],
+      [8, 'permanent'],
+    ]);
+    expect(failures.find(([j]) => j.projectId === 7)![2]).toMatch(/^gave up after \d+ attempts over \d+ s \(GitLab kept failing\)$/);
+    expect(failures.find(([j]) => j.projectId === 7)![0].firstFailedAt).toBeTypeOf('number');
+    expect(await q.failedCount()).toBe(2);
+  });
+
+  it('remembers the projects of accepted events; a soft (catch-up) enqueue leaves an MR with pending work alone', async () => {
+    const q = queue();
+    expect(await q.enqueue(job(11, 1, 'a'))).toBe('queued');
+    expect(await q.enqueue(job(11, 1, 'a', { reason: 'reconcile' }), { soft: true })).toBe('coalesced');
+    await q.rememberProject(12);
+    expect((await q.knownProjects()).sort()).toEqual([11, 12]);
+    const seen: string[] = [];
+    q.start(async (j) => void seen.push(j.sha));
+    await q.drain();
+    expect(await q.enqueue(job(11, 1, 'b', { reason: 'reconcile' }), { soft: true })).toBe('queued');
+    await q.drain();
+    expect(seen).toEqual(['a', 'b']);
   });
 
   it('a failing attempt that a newer event supersedes is neither retried nor reported; the newer event is evaluated', async () => {

@@ -97,6 +97,8 @@ async function start(gitlabUrl: string, env: Record<string, string> = {}): Promi
     REDIS_URL,
     // These scenarios judge the YAML; live checks against GitLab state: test/server/live-review.test.ts.
     LIVE_CHECKS: 'off',
+    // Webhook-driven scenarios: the catch-up at start is tested in faults.test.ts.
+    RECONCILE_INTERVAL_SECONDS: '0',
     ...env,
   });
   const s = await startServer({
@@ -255,5 +257,35 @@ describe('two instances sharing Redis', () => {
     const res = await deliver(s, mrHook(gl, mr, { action: 'open' }));
     expect(res.status).toBeGreaterThanOrEqual(500);
     expect(gl.state.statuses).toEqual([]);
+  });
+});
+
+describe('draining with Redis', () => {
+  it('close(): /readyz 503 at once, webhooks still stored for the other replicas, the review in flight finishes', async () => {
+    prefix = freshPrefix();
+    gl = await startFakeGitLab();
+    const a = await start(gl.url);
+    const p = gl.addProject({ path: 'acme/drain-redis' });
+    const first = gl.addMergeRequest(p.id, { base: { '.gitlab-ci.yml': CLEAN_CI }, head: { '.gitlab-ci.yml': UNSAFE_CI }, headPipeline: true });
+    const second = gl.addMergeRequest(p.id, { base: { '.gitlab-ci.yml': CLEAN_CI }, head: { '.gitlab-ci.yml': UNSAFE_CI }, headPipeline: true });
+    gl.slowNext(`GET /projects/${p.id}/merge_requests/${first.iid}/diffs`, 800);
+    expect((await deliver(a, mrHook(gl, first, { action: 'open' }))).status).toBe(202);
+    await until(() => gl.requests.some((r) => r.path === `/projects/${p.id}/merge_requests/${first.iid}/diffs`), 'the review reached the slow call');
+
+    const closing = a.close();
+    const ready = await fetch(`${a.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ status: 'draining' });
+    // Taken into Redis while draining (another replica reviews it), not refused.
+    expect((await deliver(a, mrHook(gl, second, { action: 'open' }))).status).toBe(202);
+    await closing;
+    expect(statusesOf(first.headSha, p.id).at(-1)?.state).toBe('failed');
+    expect(inline(first).length).toBeGreaterThan(0);
+    expect(statusesOf(second.headSha, p.id)).toEqual([]);
+
+    // Another replica picks the stored delivery up.
+    const b = await start(gl.url);
+    await b.queue.drain();
+    expect(statusesOf(second.headSha, p.id).at(-1)?.state).toBe('failed');
   });
 });

@@ -450,6 +450,12 @@ describe('rendering: required settings', () => {
     expect(refusal([CI_FULL, { redis: { url: 'redis://r:6379' } }])).toMatch(/either redis\.url or existingSecret\.redisUrlKey/);
     expect(refusal([CI_DEFAULT, { existingSecret: { redisUrlKey: 'redis-url' } }])).toMatch(/redisUrlKey needs existingSecret\.name/);
   });
+  it('drains within the grace period: SHUTDOWN_TIMEOUT_SECONDS below terminationGracePeriodSeconds, else no render', () => {
+    const pod = renderWith([CI_DEFAULT]).one('Deployment').spec.template.spec;
+    const env = pod.containers[0].env.find((e: { name: string }) => e.name === 'SHUTDOWN_TIMEOUT_SECONDS');
+    expect(Number(env.value)).toBeLessThan(pod.terminationGracePeriodSeconds);
+    expect(refusal([CI_DEFAULT, { shutdownTimeoutSeconds: 30 }])).toMatch(/terminationGracePeriodSeconds must be larger than shutdownTimeoutSeconds/);
+  });
 });
 
 describe('rendering: defaults (ci/default-values.yaml)', () => {

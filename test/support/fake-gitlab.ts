@@ -132,6 +132,8 @@ export interface FakeMergeRequest {
   diffs: FakeDiffEntry[];
   discussions: FakeDiscussion[];
   statusCheckResponses: Array<{ sha: string; external_status_check_id: number; status: string }>;
+  /** ISO time of the last change (GET …/merge_requests?updated_after= filters on it). */
+  updatedAt: string;
 }
 
 export interface FakePipeline {
@@ -206,6 +208,8 @@ export interface FaultSpec {
 interface Fault extends FaultSpec {
   pattern: string | RegExp;
   remaining: number;
+  /** Only slow: the request is answered normally after delayMs. */
+  slow?: boolean;
 }
 
 export interface FakeGitLabOptions {
@@ -251,6 +255,13 @@ export interface FakeGitLab {
   getMergeRequest(projectId: number, iid: number): FakeMergeRequest;
   /** Make the next `count` requests matching fail. `pattern`: `'METHOD /path'`, `'/path'` or RegExp on `'METHOD /path'`. */
   failNext(pattern: string | RegExp, spec: FaultSpec): void;
+  /** Answer the next `count` matching requests normally, but only after `delayMs` (a slow GitLab). */
+  slowNext(pattern: string | RegExp, delayMs: number, count?: number): void;
+  /**
+   * An outage: every authenticated API request answers `status` (default 500) while `active()`
+   * is true (e.g. a virtual clock before the outage's end). `null` ends it.
+   */
+  outage(spec: { active: (method: string, path: string) => boolean; status?: number; retryAfter?: string | number } | null): void;
   close(): Promise<void>;
 }
 
@@ -347,6 +358,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
   };
   const requests: RequestLogEntry[] = [];
   const faults: Fault[] = [];
+  let outage: { active: (method: string, path: string) => boolean; status?: number; retryAfter?: string | number } | null = null;
 
   const addUser = (username: string): FakeUser => {
     const user = { id: state.users.length + 1, username, token: `glpat-${randomBytes(10).toString('hex')}` };
@@ -450,6 +462,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       diffs,
       discussions: [],
       statusCheckResponses: [],
+      updatedAt: new Date().toISOString(),
     };
     if (init.headPipeline) mr.headPipelineId = addPipeline(projectId, headSha, sourceBranch, 'merge_request_event').id;
     state.mergeRequests.push(mr);
@@ -886,9 +899,38 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     res.statusCode = 201;
     return out;
   });
-  route('GET', '/projects/:id/repository/commits/:sha/statuses', ({ m, res, url, base }) => {
+  // lib/api/commit_statuses.rb: `read_commit_status` (Reporter); 404 for an unknown commit;
+  // `latest` (one per name and ref: the newest) unless all=true; filters ref, stage, name.
+  route('GET', '/projects/:id/repository/commits/:sha/statuses', ({ m, res, url, base, user, query }) => {
     const p = project(m[0]);
-    return paginate(res, base, url, state.statuses.filter((s) => s.projectId === p.id && s.sha === m[1]).map(statusJson));
+    if ((p.roles.get(user.id) ?? 50) < 20) throw new HttpError(403, { message: '403 Forbidden' });
+    if (!p.commits.has(decodeURIComponent(m[1]))) throw notFound('Commit');
+    let list = state.statuses.filter((s) => s.projectId === p.id && s.sha === decodeURIComponent(m[1]));
+    if (query.all !== 'true') list = list.filter((s) => !list.some((o) => o.id > s.id && o.name === s.name && o.ref === s.ref));
+    if (query.ref) list = list.filter((s) => s.ref === query.ref);
+    if (query.name) list = list.filter((s) => s.name === query.name);
+    return paginate(res, base, url, list.map(statusJson));
+  });
+  // lib/api/merge_requests.rb (project MRs): `read_merge_request`; state, updated_after (ISO 8601) filters.
+  route('GET', '/projects/:id/merge_requests', ({ m, res, url, base, query }) => {
+    const p = project(m[0]);
+    if (query.updated_after !== undefined && Number.isNaN(Date.parse(query.updated_after))) throw new HttpError(400, { error: 'updated_after is invalid' });
+    const list = state.mergeRequests
+      .filter((mr) => mr.projectId === p.id)
+      .filter((mr) => !query.state || query.state === 'all' || mr.state === query.state)
+      .filter((mr) => query.updated_after === undefined || Date.parse(mr.updatedAt) >= Date.parse(query.updated_after))
+      .sort((a, b) => b.iid - a.iid)
+      .map((mr) => ({ ...mrJson(mr, base), updated_at: mr.updatedAt }));
+    return paginate(res, base, url, list);
+  });
+  // lib/api/projects.rb GET /projects: membership=true → the user's projects; min_access_level
+  // filters on the user's own role (unlisted users are Owners in this fake).
+  route('GET', '/projects', ({ res, url, base, user, query }) => {
+    const min = query.min_access_level === undefined ? 0 : Number(query.min_access_level);
+    if (!Number.isInteger(min)) throw new HttpError(400, { error: 'min_access_level does not have a valid value' });
+    if (query.membership !== 'true') throw new HttpError(400, { error: 'this fake lists member projects only (membership=true)' });
+    const list = [...state.projects.values()].filter((p) => (p.roles.get(user.id) ?? 50) >= Math.max(min, 10)).sort((a, b) => b.id - a.id);
+    return paginate(res, base, url, list.map((p) => ({ id: p.id, name: p.pathWithNamespace.split('/').pop(), path_with_namespace: p.pathWithNamespace })));
   });
   route('GET', '/projects/:id/external_status_checks', ({ m, res, url, base }) =>
     paginate(res, base, url, project(m[0]).externalStatusChecks.map((c) => ({ ...c, project_id: Number(m[0]) || undefined, protected_branches: [] }))),
@@ -975,6 +1017,10 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       entry.authenticated = true;
       if (!url.pathname.startsWith('/api/v4/')) return finish(404, { error: '404 Not Found' });
 
+      if (outage?.active(method, path)) {
+        if (outage.retryAfter !== undefined) res.setHeader('retry-after', String(outage.retryAfter));
+        return finish(outage.status ?? 500, { message: `${outage.status ?? 500} outage` });
+      }
       const fault = matchFault(method, path);
       if (fault) fault.remaining -= 1;
       const pause = (): Promise<void> => new Promise((r) => setTimeout(r, fault?.delayMs ?? 0));
@@ -982,7 +1028,8 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
         if (fault!.retryAfter !== undefined) res.setHeader('retry-after', String(fault!.retryAfter));
         finish(fault!.status, fault!.body ?? { message: `${fault!.status} injected failure` });
       };
-      if (fault && !fault.apply) {
+      if (fault?.slow) await pause();
+      else if (fault && !fault.apply) {
         await pause();
         return injected();
       }
@@ -992,7 +1039,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       const m = r.re.exec(path)!.slice(1);
       res.statusCode = 200;
       const out = r.handler({ m, body: entry.body, query, url, res, user, base });
-      if (fault) {
+      if (fault && !fault.slow) {
         // The effect happened at once; the answer is slow and/or lost.
         await pause();
         return injected();
@@ -1030,6 +1077,12 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     getMergeRequest: (projectId, iid) => mergeRequest(project(String(projectId)), String(iid)),
     failNext(pattern, spec) {
       faults.push({ ...spec, pattern, remaining: spec.count ?? 1 });
+    },
+    slowNext(pattern, delayMs, count = 1) {
+      faults.push({ status: 200, delayMs, pattern, remaining: count, slow: true });
+    },
+    outage(spec) {
+      outage = spec;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
