@@ -192,6 +192,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
         throw err;
       }
       // Without the MR there is no sha to put a status on: the error log is all there is.
+      metrics?.reviewsAbandoned.inc({ kind: 'permanent' });
       log.error({ err: errText(err) }, 'GitLab refused to show the merge request to tierguard; not retried');
       return finish({ result: 'refused', why: errText(err) });
     }
@@ -318,6 +319,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       log.error({ err: errText(err) }, 'review failed');
       if (isPermanentApi(err)) {
         // 401/403/404 will not heal by retrying: one clear failed status, and the job ends.
+        metrics?.reviewsAbandoned.inc({ kind: 'permanent' });
         await setStatus(job.projectId, mr, 'failed', `tierguard could not evaluate: ${errText(err)}`, mr.webUrl).catch((e: unknown) =>
           log.error({ err: errText(e) }, 'could not set the failed status (the token may lack the Developer role)'),
         );

@@ -48,7 +48,7 @@ describe('a rejected GITLAB_TOKEN', () => {
     await until(async () => (await fetch(`${s.url}/readyz`)).status === 503 && logs.includes('rejected'));
     const r = await fetch(`${s.url}/readyz`);
     expect(r.status).toBe(503);
-    expect(await r.json()).toEqual({ status: 'unavailable', reason: 'GitLab rejected GITLAB_TOKEN (401 Unauthorized on GET /user)' });
+    expect(await r.json()).toEqual({ status: 'unavailable', reason: expect.stringMatching(/^GitLab rejected GITLAB_TOKEN \(401 Unauthorized on GET \/(user|projects)\)$/) });
     const errors = logs.split('\n').filter((l) => l.includes('"level":50'));
     expect(errors.filter((l) => l.includes('GitLab rejected GITLAB_TOKEN'))).toHaveLength(1);
     expect(logs).not.toContain('glpat-revoked-0000000000');
