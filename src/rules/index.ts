@@ -22,6 +22,7 @@ import debugTraceEnabled from './pipeline/debug-trace-enabled.js';
 import curlPipeShell from './pipeline/curl-pipe-shell.js';
 import triggerForwardsVariables from './pipeline/trigger-forwards-variables.js';
 import ciConfigInvalid from './pipeline/ci-config-invalid.js';
+import secretPrintedToLog from './pipeline/secret-printed-to-log.js';
 
 /**
  * The pipeline rule catalogue in the order of SPEC.md. One module per rule under
@@ -50,6 +51,7 @@ export const pipelineRules: PipelineRule<any>[] = [
   curlPipeShell,
   triggerForwardsVariables,
   ciConfigInvalid,
+  secretPrintedToLog,
 ];
 
 export function pipelineRuleMetas(): RuleMeta<any>[] {
