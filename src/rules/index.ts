@@ -23,6 +23,7 @@ import curlPipeShell from './pipeline/curl-pipe-shell.js';
 import triggerForwardsVariables from './pipeline/trigger-forwards-variables.js';
 import ciConfigInvalid from './pipeline/ci-config-invalid.js';
 import secretPrintedToLog from './pipeline/secret-printed-to-log.js';
+import jobTokenMisuse from './pipeline/job-token-misuse.js';
 
 /**
  * The pipeline rule catalogue in the order of SPEC.md. One module per rule under
@@ -52,6 +53,7 @@ export const pipelineRules: PipelineRule<any>[] = [
   triggerForwardsVariables,
   ciConfigInvalid,
   secretPrintedToLog,
+  jobTokenMisuse,
 ];
 
 export function pipelineRuleMetas(): RuleMeta<any>[] {

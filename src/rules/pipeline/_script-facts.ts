@@ -11,7 +11,7 @@ import type { Job } from '../../model/pipeline.js';
 import type { Policy } from '../../policy/types.js';
 import { globToRegExp, matchesAny } from '../../util/glob.js';
 import type { RuleContext } from '../types.js';
-import { commandIndex, programName, unquote, varRefs, type Segment, type Word } from './_shell.js';
+import { commandIndex, programName, quoteStates, unquote, varRefs, type VarRef, type Segment, type Word } from './_shell.js';
 
 // ---------------------------------------------------------------------------------------------
 // Credential-like variable names
@@ -70,6 +70,18 @@ export function jobUsesSecrets(ctx: RuleContext<any>, job: Job, names: Credentia
     if (r) return { at: def.valueLoc, what: `\`$${r.name}\`` };
   }
   return undefined;
+}
+
+/**
+ * Variable references the shell expands in a word: not those inside single quotes
+ * (`echo '//host/:_authToken=${CI_JOB_TOKEN}' >> .npmrc` writes the reference, which the
+ * reading tool expands later). Offsets are relative to the word.
+ */
+export function expandedRefs(raw: string): VarRef[] {
+  const refs = varRefs(raw);
+  if (refs.length === 0 || !raw.includes("'")) return refs;
+  const q = quoteStates(raw);
+  return refs.filter((r) => q[r.index] !== 'single');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,8 +3,8 @@ import type { Severity } from '../../findings/finding.js';
 import type { SourceLocation } from '../../model/location.js';
 import type { Job } from '../../model/pipeline.js';
 import { defineRule, type ReportInput, type ScriptLine } from '../types.js';
-import { artifactsOf, credentialNames, followOutput, inArtifactPath, type CredentialNames } from './_script-facts.js';
-import { commandIndex, programName, segments, unquote, varRefs, type Segment } from './_shell.js';
+import { artifactsOf, credentialNames, expandedRefs, followOutput, inArtifactPath, type CredentialNames } from './_script-facts.js';
+import { commandIndex, programName, segments, unquote, type Segment } from './_shell.js';
 import { codeList } from './_trust-text.js';
 
 const PRINTERS = new Set(['echo', 'printf', 'print', 'write-host', 'write-output', 'echo.']);
@@ -93,7 +93,7 @@ export function findPrints(
     const head = first >= 0 ? programName(seg.words[first]).toLowerCase() : '';
     const prog = programName(seg.words[ci]).toLowerCase();
     const secretRefs = (from: number, file = false) =>
-      seg.words.slice(from).flatMap((w) => varRefs(w.raw).filter((r) => (file ? names.file(r.name) || names.value(r.name) : names.value(r.name)) && !defined(r.name)).map((r) => ({ ...r, index: w.start + r.index })));
+      seg.words.slice(from).flatMap((w) => expandedRefs(w.raw).filter((r) => (file ? names.file(r.name) || names.value(r.name) : names.value(r.name)) && !defined(r.name)).map((r) => ({ ...r, index: w.start + r.index })));
     const where = (kind: PrintHit['kind'], index: number, length: number, what: string, command: string) => {
       const o = followOutput(segs, i);
       if (o.log) out.push({ index, length, kind, what, command });
