@@ -24,6 +24,7 @@ import triggerForwardsVariables from './pipeline/trigger-forwards-variables.js';
 import ciConfigInvalid from './pipeline/ci-config-invalid.js';
 import secretPrintedToLog from './pipeline/secret-printed-to-log.js';
 import jobTokenMisuse from './pipeline/job-token-misuse.js';
+import dockerRunEscape from './pipeline/docker-run-escape.js';
 
 /**
  * The pipeline rule catalogue in the order of SPEC.md. One module per rule under
@@ -54,6 +55,7 @@ export const pipelineRules: PipelineRule<any>[] = [
   ciConfigInvalid,
   secretPrintedToLog,
   jobTokenMisuse,
+  dockerRunEscape,
 ];
 
 export function pipelineRuleMetas(): RuleMeta<any>[] {

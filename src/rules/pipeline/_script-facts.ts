@@ -10,8 +10,8 @@ import { entry, get, str, strList, type YNode } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
 import type { Policy } from '../../policy/types.js';
 import { globToRegExp, matchesAny } from '../../util/glob.js';
-import type { RuleContext } from '../types.js';
-import { commandIndex, programName, quoteStates, unquote, varRefs, type VarRef, type Segment, type Word } from './_shell.js';
+import type { RuleContext, ScriptLine } from '../types.js';
+import { commandIndex, locateInScalar, programName, quoteStates, unquote, varRefs, type VarRef, type Segment, type Word } from './_shell.js';
 
 // ---------------------------------------------------------------------------------------------
 // Credential-like variable names
@@ -214,3 +214,12 @@ export function inArtifactPath(target: string, paths: readonly string[]): string
 }
 
 export { strList };
+
+/**
+ * Where `line.text.slice(index, index + length)` is written: exact also in plain scalars that
+ * YAML folds over several lines (`- docker run\n    --privileged …`), where the engine's
+ * line-based locator falls back to the item.
+ */
+export function locateInLine(ctx: RuleContext<any>, line: ScriptLine, index: number, length: number): SourceLocation {
+  return locateInScalar(ctx.pipeline, line.loc, line.text, index, length);
+}

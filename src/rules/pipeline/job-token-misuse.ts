@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Job } from '../../model/pipeline.js';
 import { defineRule, type ReportInput } from '../types.js';
-import { artifactsOf, expandedRefs, followOutput, inArtifactPath, JOB_TOKEN_NAMES } from './_script-facts.js';
+import { locateInLine, artifactsOf, expandedRefs, followOutput, inArtifactPath, JOB_TOKEN_NAMES } from './_script-facts.js';
 import { commandIndex, programName, segments, unquote, type Segment } from './_shell.js';
 
 /**
@@ -130,7 +130,7 @@ export default defineRule({
           const allowed = hostJudge(job, ctx.options.instanceHosts);
           for (const line of ctx.scriptLines(job)) {
             for (const h of findTokenMisuse(line.text, allowed, artifactPaths)) {
-              const at = ctx.locateInScript(line, h.index, h.length);
+              const at = locateInLine(ctx, line, h.index, h.length);
               const k = `${at.file}:${at.line}:${at.column}:${h.kind}`;
               if (found.has(k)) continue;
               found.set(k, { at, job: job.name, keyPath: [line.key, String(line.index)], discriminator: `${h.kind}|${h.target}`, message: message(job, line.key, h) });

@@ -3,7 +3,7 @@ import type { Severity } from '../../findings/finding.js';
 import type { SourceLocation } from '../../model/location.js';
 import type { Job } from '../../model/pipeline.js';
 import { defineRule, type ReportInput, type ScriptLine } from '../types.js';
-import { artifactsOf, credentialNames, expandedRefs, followOutput, inArtifactPath, type CredentialNames } from './_script-facts.js';
+import { locateInLine, artifactsOf, credentialNames, expandedRefs, followOutput, inArtifactPath, type CredentialNames } from './_script-facts.js';
 import { commandIndex, programName, segments, unquote, type Segment } from './_shell.js';
 import { codeList } from './_trust-text.js';
 
@@ -188,7 +188,7 @@ export default defineRule({
             const hits = findPrints(line.text, names, { definedInYaml: (n) => job.variables.has(n), artifactPaths, tracing });
             if (tracing.at && !tracing.at.line) tracing.at.line = line;
             for (const h of hits) {
-              const at = ctx.locateInScript(h.origin?.line ?? line, h.index, h.length);
+              const at = locateInLine(ctx, h.origin?.line ?? line, h.index, h.length);
               const k = keyOf(at, h.kind + h.what);
               const prev = found.get(k);
               if (prev) {
@@ -222,7 +222,7 @@ export default defineRule({
               message = `${where} writes \`${h.what}\` into \`${h.artifact}\`, which the job uploads as ${dotenv.has(h.artifact ?? '') ? 'a dotenv report (later jobs and the pipeline page see it)' : 'an artifact'}${tail}`;
           }
           const related =
-            h.kind === 'xtrace' && h.tracedIndex !== undefined ? [{ location: ctx.locateInScript(usedIn, h.tracedIndex, h.tracedLength ?? 1), message: `the traced use of ${h.what}` }] : undefined;
+            h.kind === 'xtrace' && h.tracedIndex !== undefined ? [{ location: locateInLine(ctx, usedIn, h.tracedIndex, h.tracedLength ?? 1), message: `the traced use of ${h.what}` }] : undefined;
           return { at, job: job.name, keyPath: [line.key, String(line.index)], discriminator: `${h.kind}|${h.what}`, message, related, severity };
         }
       },
