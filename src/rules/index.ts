@@ -25,6 +25,7 @@ import ciConfigInvalid from './pipeline/ci-config-invalid.js';
 import secretPrintedToLog from './pipeline/secret-printed-to-log.js';
 import jobTokenMisuse from './pipeline/job-token-misuse.js';
 import dockerRunEscape from './pipeline/docker-run-escape.js';
+import manualDeployNotBlocking from './pipeline/manual-deploy-not-blocking.js';
 
 /**
  * The pipeline rule catalogue in the order of SPEC.md. One module per rule under
@@ -56,6 +57,7 @@ export const pipelineRules: PipelineRule<any>[] = [
   secretPrintedToLog,
   jobTokenMisuse,
   dockerRunEscape,
+  manualDeployNotBlocking,
 ];
 
 export function pipelineRuleMetas(): RuleMeta<any>[] {
