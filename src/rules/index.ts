@@ -26,6 +26,7 @@ import secretPrintedToLog from './pipeline/secret-printed-to-log.js';
 import jobTokenMisuse from './pipeline/job-token-misuse.js';
 import dockerRunEscape from './pipeline/docker-run-escape.js';
 import manualDeployNotBlocking from './pipeline/manual-deploy-not-blocking.js';
+import oidcAudienceBroad from './pipeline/oidc-audience-broad.js';
 
 /**
  * The pipeline rule catalogue in the order of SPEC.md. One module per rule under
@@ -58,6 +59,7 @@ export const pipelineRules: PipelineRule<any>[] = [
   jobTokenMisuse,
   dockerRunEscape,
   manualDeployNotBlocking,
+  oidcAudienceBroad,
 ];
 
 export function pipelineRuleMetas(): RuleMeta<any>[] {
