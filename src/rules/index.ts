@@ -27,6 +27,7 @@ import jobTokenMisuse from './pipeline/job-token-misuse.js';
 import dockerRunEscape from './pipeline/docker-run-escape.js';
 import manualDeployNotBlocking from './pipeline/manual-deploy-not-blocking.js';
 import oidcAudienceBroad from './pipeline/oidc-audience-broad.js';
+import artifactExposure from './pipeline/artifact-exposure.js';
 
 /**
  * The pipeline rule catalogue in the order of SPEC.md. One module per rule under
@@ -60,6 +61,7 @@ export const pipelineRules: PipelineRule<any>[] = [
   dockerRunEscape,
   manualDeployNotBlocking,
   oidcAudienceBroad,
+  artifactExposure,
 ];
 
 export function pipelineRuleMetas(): RuleMeta<any>[] {
