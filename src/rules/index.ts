@@ -28,6 +28,7 @@ import dockerRunEscape from './pipeline/docker-run-escape.js';
 import manualDeployNotBlocking from './pipeline/manual-deploy-not-blocking.js';
 import oidcAudienceBroad from './pipeline/oidc-audience-broad.js';
 import artifactExposure from './pipeline/artifact-exposure.js';
+import rulesRegexUnanchored from './pipeline/rules-regex-unanchored.js';
 
 /**
  * The pipeline rule catalogue in the order of SPEC.md. One module per rule under
@@ -62,6 +63,7 @@ export const pipelineRules: PipelineRule<any>[] = [
   manualDeployNotBlocking,
   oidcAudienceBroad,
   artifactExposure,
+  rulesRegexUnanchored,
 ];
 
 export function pipelineRuleMetas(): RuleMeta<any>[] {
