@@ -29,6 +29,7 @@ import manualDeployNotBlocking from './pipeline/manual-deploy-not-blocking.js';
 import oidcAudienceBroad from './pipeline/oidc-audience-broad.js';
 import artifactExposure from './pipeline/artifact-exposure.js';
 import rulesRegexUnanchored from './pipeline/rules-regex-unanchored.js';
+import scannerTampering from './pipeline/scanner-tampering.js';
 
 /**
  * The pipeline rule catalogue in the order of SPEC.md. One module per rule under
@@ -64,6 +65,7 @@ export const pipelineRules: PipelineRule<any>[] = [
   oidcAudienceBroad,
   artifactExposure,
   rulesRegexUnanchored,
+  scannerTampering,
 ];
 
 export function pipelineRuleMetas(): RuleMeta<any>[] {
