@@ -41,7 +41,12 @@ export interface Finding {
   fix?: Fix;
   /** Set when an exception or inline comment silenced it: kept and counted, never blocking. */
   suppressed?: Suppression;
+  /** Small structured facts behind the message (e.g. the full variable list a message shortens). */
+  details?: FindingDetails;
 }
+
+/** String or string-list values only, so every output can mask them like the message. */
+export type FindingDetails = Record<string, string | string[]>;
 
 export function fingerprintOf(parts: {
   ruleId: string;
@@ -64,6 +69,7 @@ export interface FindingReport {
   discriminator?: string;
   related?: RelatedLocation[];
   fix?: Fix;
+  details?: FindingDetails;
 }
 
 /** The one place a finding is built from a rule's report (pipeline, live and runner rules). */
@@ -79,6 +85,7 @@ export function makeFinding(ruleId: string, severity: Severity, r: FindingReport
     fingerprint: fingerprintOf({ ruleId, file: r.at.file, job: r.job, keyPath: r.keyPath, discriminator: r.discriminator }),
     related: r.related,
     fix: r.fix,
+    ...(r.details ? { details: r.details } : {}),
   };
 }
 

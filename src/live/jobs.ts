@@ -34,7 +34,7 @@ export function deployJobs(evaluation: Evaluation, policy: Policy): DeployJob[] 
   const out: DeployJob[] = [];
   for (const job of evaluation.pipeline.jobs) {
     if (job.kind === 'bridge') continue;
-    const info = deployInfo(job, policy);
+    const info = deployInfo(job, policy, { pipeline: evaluation.pipeline });
     if (info) out.push({ job, info });
   }
   return out;

@@ -1,5 +1,5 @@
 import type { GitLabVariable } from '../gitlab/types.js';
-import { matchesAny } from '../util/glob.js';
+import { matchesNamePatterns } from '../util/glob.js';
 import { NEEDS, SkipCheck, type LiveRuleContext } from './types.js';
 
 export interface ScopedVariable {
@@ -39,7 +39,7 @@ export async function visibleVariables(ctx: LiveRuleContext<any>): Promise<Scope
 }
 
 export function isCredentialLike(key: string, patterns: readonly string[]): boolean {
-  return matchesAny(key, patterns) || matchesAny(key.toUpperCase(), patterns);
+  return matchesNamePatterns(key, patterns);
 }
 
 export function describeVariable(v: ScopedVariable): string {

@@ -273,7 +273,7 @@ export function renderTrustGraph(ev: Pick<Evaluation, 'pipeline' | 'trust'>, opt
     const tier = tierLabel(job.tags, opts.policy);
     const key = `${untrusted.join(',')}|${tier.key}`;
     const g = groups.get(key) ?? { untrusted, trustedOnly: untrusted.length === 0, tier, jobs: [], deploys: 0 };
-    const deploys = opts.policy && job.node ? deployInfo(job, opts.policy) !== undefined : false;
+    const deploys = opts.policy && job.node ? deployInfo(job, opts.policy, { pipeline: ev.pipeline }) !== undefined : false;
     if (deploys) g.deploys += 1;
     g.jobs.push({ name: job.name, deploy: deploys });
     groups.set(key, g);

@@ -55,11 +55,6 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
     }
     return t;
   };
-  const deployCache = new Map<string, DeployInfo | undefined>();
-  const deploy = (job: Job): DeployInfo | undefined => {
-    if (!deployCache.has(job.name)) deployCache.set(job.name, deployInfo(job, policy));
-    return deployCache.get(job.name);
-  };
   const scriptCache = new Map<string, ScriptLine[]>();
   const scriptLines = (job: Job): ScriptLine[] => {
     let s = scriptCache.get(job.name);
@@ -68,6 +63,12 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
       scriptCache.set(job.name, s);
     }
     return s;
+  };
+  const locate = (line: ScriptLine, index: number, length: number) => locateInScript(sources, line, index, length);
+  const deployCache = new Map<string, DeployInfo | undefined>();
+  const deploy = (job: Job): DeployInfo | undefined => {
+    if (!deployCache.has(job.name)) deployCache.set(job.name, deployInfo(job, policy, { locate, lines: scriptLines(job), pipeline }));
+    return deployCache.get(job.name);
   };
 
   const findings: Finding[] = [];
@@ -86,7 +87,7 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
       deploy,
       tagTier: (tags) => tagTier(tags, policy),
       scriptLines,
-      locateInScript: (line, index, length) => locateInScript(sources, line, index, length),
+      locateInScript: locate,
       report: (r: ReportInput) => {
         const severity = policySeverity ?? r.severity ?? configured.severity;
         if (r.secret) sources.addSecret(r.secret);

@@ -18,6 +18,7 @@ import unpinnedImage from './pipeline/unpinned-image.js';
 import pullPolicyWeak from './pipeline/pull-policy-weak.js';
 import unpinnedInclude from './pipeline/unpinned-include.js';
 import dindTlsDisabled from './pipeline/dind-tls-disabled.js';
+import dockerDaemonShared from './pipeline/docker-daemon-shared.js';
 import debugTraceEnabled from './pipeline/debug-trace-enabled.js';
 import curlPipeShell from './pipeline/curl-pipe-shell.js';
 import triggerForwardsVariables from './pipeline/trigger-forwards-variables.js';
@@ -54,6 +55,7 @@ export const pipelineRules: PipelineRule<any>[] = [
   pullPolicyWeak,
   unpinnedInclude,
   dindTlsDisabled,
+  dockerDaemonShared,
   debugTraceEnabled,
   curlPipeShell,
   triggerForwardsVariables,

@@ -1,4 +1,4 @@
-import type { Fix, RelatedLocation, Severity } from '../findings/finding.js';
+import type { FindingDetails, Fix, RelatedLocation, Severity } from '../findings/finding.js';
 import type { SourceFiles } from '../findings/sources.js';
 import type { IncludeRecord } from '../model/include.js';
 import type { SourceLocation } from '../model/location.js';
@@ -48,6 +48,8 @@ export interface ReportInput {
   secret?: SourceLocation;
   /** Per-finding severity when a rule has two levels (unless the policy re-rates the rule). */
   severity?: Severity;
+  /** Structured facts for the JSON output (the full list a message shortens to "and N more"). */
+  details?: FindingDetails;
 }
 
 export interface RuleContext<O = Record<string, unknown>> {

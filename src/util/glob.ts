@@ -24,3 +24,22 @@ export function matchesAny(value: string, patterns: readonly string[]): boolean 
   for (const p of patterns) if (globToRegExp(p).test(value)) return true;
   return false;
 }
+
+/**
+ * Credential-like variable names (policy `secretVariables`): a name matches when it (or its
+ * upper-case form) matches a pattern and no `!pattern` exclusion (`!*PUBLIC_KEY`, `!*CACHE_KEY*`).
+ */
+export function matchesNamePatterns(name: string, patterns: readonly string[]): boolean {
+  const up = name.toUpperCase();
+  let hit = false;
+  for (const p of patterns) {
+    if (p.startsWith('!')) continue;
+    if (globToRegExp(p).test(name) || globToRegExp(p).test(up)) {
+      hit = true;
+      break;
+    }
+  }
+  if (!hit) return false;
+  for (const p of patterns) if (p.startsWith('!') && (globToRegExp(p.slice(1)).test(name) || globToRegExp(p.slice(1)).test(up))) return false;
+  return true;
+}

@@ -112,4 +112,49 @@ describe('hardcoded-credential', () => {
     expect(text).toContain('DEPLOY_TOKEN');
     expect(text).toContain('****');
   });
+
+  it('40-hex tokens, database client passwords, Docker auth JSON; service-local secrets are warnings', async () => {
+    const HEX40 = '3f9a1c7e5b2d8f4a6c0e9b1d7f3a5c8e2b4d6f0a';
+    const AUTH = Buffer.from('robot:Zq8vLm2Pk9Rt').toString('base64');
+    await checkRule(rule, {
+      valid: [
+        // A commit id under a name that says so.
+        `build:\n  variables:\n    UPSTREAM_COMMIT_SHA: ${HEX40}\n  script: make\n`,
+        // Passwords from variables.
+        'test:\n  script: sqlcmd -S db.example.com -U sa -P "$SA_PASSWORD" -Q "select 1"\n',
+        // Auth JSON from a variable.
+        'build:\n  script: echo "$DOCKER_AUTH_CONFIG" > ~/.docker/config.json\n',
+      ],
+      invalid: [
+        {
+          name: '40 hex under a TOKEN name is a token, not a commit id',
+          code: `variables:\n  SONAR_TOKEN: ${HEX40}\nbuild:\n  script: make\n`,
+          errors: [{ line: 2, column: 16, severity: 'error', message: /SONAR_TOKEN holds a literal high-entropy value/ }],
+        },
+        {
+          name: 'sqlcmd -P and mysql -p to remote hosts',
+          code: 'migrate:\n  script:\n    - sqlcmd -S db.example.com -U sa -P "Winter2024!" -i migrate.sql\n    - mysql -h mysql.example.com -uadmin -pS3cr3tPass app < dump.sql\n',
+          errors: [
+            { line: 3, column: 42, severity: 'error', message: /literal password passed to `sqlcmd`/ },
+            { line: 4, column: 44, severity: 'error', message: /literal password passed to `mysql`/ },
+          ],
+        },
+        {
+          name: 'inline DOCKER_AUTH_CONFIG',
+          code: `variables:\n  DOCKER_AUTH_CONFIG: '{"auths": {"registry.example.com": {"auth": "${AUTH}"}}}'\nbuild:\n  script: make\n`,
+          errors: [{ line: 2, column: 69, severity: 'error', message: /Docker registry auth/ }],
+        },
+        {
+          name: 'password for the job\'s own database service: a warning',
+          code: 'test:\n  services: [mysql:8]\n  script:\n    - mysql -h mysql -uroot -pS3cr3tPass -e "select 1"\n',
+          errors: [{ line: 4, column: 31, severity: 'warning', message: /for a database the job runs itself/ }],
+        },
+        {
+          name: 'client secret of a throwaway identity provider service: a warning',
+          code: `e2e:\n  services:\n    - name: quay.io/keycloak/keycloak:25.0\n      alias: keycloak\n  variables:\n    OIDC_CLIENT_SECRET: ${HIGH}\n  script:\n    - ./e2e.sh --issuer http://keycloak:8080/realms/test --secret "$OIDC_CLIENT_SECRET"\n`,
+          errors: [{ line: 6, column: 25, severity: 'warning', message: /used only for the job's own service containers/ }],
+        },
+      ],
+    });
+  });
 });

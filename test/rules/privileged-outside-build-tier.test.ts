@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import rule, { isDindImage } from '../../src/rules/pipeline/privileged-outside-build-tier.js';
+import rule, { isDaemonServiceImage, isDindImage } from '../../src/rules/pipeline/privileged-outside-build-tier.js';
 import { checkRule } from './harness.js';
 
 describe('privileged-outside-build-tier', () => {
@@ -8,11 +8,22 @@ describe('privileged-outside-build-tier', () => {
     for (const n of ['docker:24', 'docker', 'alpine:3.19', 'dindtools/x:1', 'docker:24-cli']) expect(isDindImage(n), n).toBe(false);
   });
 
+  it('recognises daemon services: a bare docker:<version> is the dind variant', () => {
+    for (const n of ['docker:29.6.2', 'docker', 'docker:latest', 'docker:24', 'mirror.gcr.io/library/docker:27.1', '${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}/docker:26', 'docker:dind']) expect(isDaemonServiceImage(n), n).toBe(true);
+    for (const n of ['docker:24-cli', 'docker:27-windowsservercore', 'alpine:3.19', 'docker/compose:1.29', 'postgres:16']) expect(isDaemonServiceImage(n), n).toBe(false);
+  });
+
   it('flags dind outside build-tier tags', async () => {
     await checkRule(rule, {
       valid: [
         'build:\n  image: docker:24\n  services:\n    - docker:24-dind\n  tags: [ci-build]\n  script: docker build .\n',
         'test:\n  image: node:20\n  tags: [ci-general]\n  script: npm test\n',
+        // A dind image as the job image with a normal script starts no daemon.
+        'test:\n  image: docker:dind\n  tags: [ci-general]\n  script: docker version || true\n',
+        // A variable service image with another alias.
+        'test:\n  services:\n    - name: $DB_IMAGE\n      alias: db\n  tags: [ci-general]\n  script: make test\n',
+        // The docker CLI image as a service starts no daemon.
+        'test:\n  services: [docker:27-cli]\n  tags: [ci-general]\n  script: make test\n',
         // Global DOCKER_HOST, job does not use docker.
         'variables:\n  DOCKER_HOST: tcp://docker:2376\nlint:\n  tags: [ci-general]\n  script: make lint\n',
       ],
@@ -31,6 +42,16 @@ describe('privileged-outside-build-tier', () => {
           name: 'dind as the job image, deploy tags',
           code: 'release:\n  image:\n    name: docker:dind\n  tags: [ci-deploy-prod]\n  script: dockerd & sleep 5\n',
           errors: [{ line: 3, column: 11, job: 'release', message: /image `docker:dind`.*production deploy tier/ }],
+        },
+        {
+          name: 'a bare docker:<version> service is dind',
+          code: 'build:\n  image: docker:29.6.2\n  services: [docker:29.6.2]\n  tags: [ci-general]\n  script: docker build .\n',
+          errors: [{ line: 3, column: 14, job: 'build', message: /service `docker:29.6.2`/ }],
+        },
+        {
+          name: 'a variable service image aliased docker',
+          code: 'build:\n  services:\n    - name: $CI_DIND_IMAGE\n      alias: docker\n  script: docker build .\n',
+          errors: [{ line: 3, column: 13, job: 'build', message: /service `\$CI_DIND_IMAGE`/ }],
         },
         {
           name: 'DOCKER_HOST to a dind alias',

@@ -19,6 +19,8 @@ describe('secrets-in-untrusted-context', () => {
         `test:\n  script:\n    - docker login -u gitlab-ci-token -p "$CI_JOB_TOKEN" $CI_REGISTRY\n    - echo $BUILD_DIR\n${MR}`,
         // Defined with a literal in the YAML: not a CI/CD setting (hardcoded-credential judges literals).
         `test:\n  variables:\n    AUTH_MODE: none\n  script: ./run.sh --auth "$AUTH_MODE"\n${MR}`,
+        // Values the script computes itself are not inputs; cache keys and public keys are not credentials.
+        `test:\n  script:\n    - export SESSION_TOKEN=$(./login.sh)\n    - SIGNING_KEY=$(openssl rand -hex 16)\n    - ./run.sh "$SESSION_TOKEN" "$SIGNING_KEY" "$CACHE_KEY" "$COSIGN_PUBLIC_KEY"\n${MR}`,
         // $$ is GitLab's escape for a literal dollar.
         `test:\n  variables:\n    TEXT: "$$API_TOKEN"\n  script: echo "$TEXT"\n${MR}`,
       ],
@@ -40,6 +42,16 @@ describe('secrets-in-untrusted-context', () => {
           ],
         },
         {
+          name: 'kubeconfig, keystore, deploy and push keys, *_KEY',
+          code: `test:\n  script:\n    - ./deploy.sh "$PROD_KUBECONFIG" "$ANDROID_KEYSTORE" "$GIT_PUSH_KEY" "$SENTRY_KEY"\n${MR}`,
+          errors: [
+            { line: 3, column: 20, job: 'test', severity: 'warning', message: /`\$PROD_KUBECONFIG`/ },
+            { line: 3, column: 39, job: 'test', severity: 'warning', message: /`\$ANDROID_KEYSTORE`/ },
+            { line: 3, column: 59, job: 'test', severity: 'warning', message: /`\$GIT_PUSH_KEY`/ },
+            { line: 3, column: 75, job: 'test', severity: 'warning', message: /`\$SENTRY_KEY`/ },
+          ],
+        },
+        {
           name: 'reference in a global variable value',
           code: `variables:\n  AUTH_HEADER: "Bearer $API_TOKEN"\ntest:\n  script: curl -H "$AUTH_HEADER" https://api.example.com\n${MR}`,
           errors: [{ line: 2, column: 24, job: 'test', severity: 'warning', message: /`\$API_TOKEN` \(in variable `AUTH_HEADER`\)/ }],
@@ -49,6 +61,38 @@ describe('secrets-in-untrusted-context', () => {
           code: `include: ci/base.yml\ntest:\n  script: make\n${MR}`,
           options: { files: { 'ci/base.yml': 'default:\n  id_tokens:\n    TOKEN:\n      aud: x\n' } },
           errors: [{ line: 2, column: 3, file: 'ci/base.yml', job: 'test', severity: 'error' }],
+        },
+      ],
+    });
+  });
+
+  it('reports review apps that run for MRs with the production cluster context or production credentials', async () => {
+    const prod = 'deploy:\n  environment: production\n  variables:\n    KUBE_CONTEXT: acme/infra:prod-agent\n  script: helm upgrade --install app ./chart\n' + MAIN;
+    await checkRule(rule, {
+      valid: [
+        // Its own agent context.
+        prod + 'review:\n  environment: review/$CI_COMMIT_REF_SLUG\n  variables:\n    KUBE_CONTEXT: acme/infra:review-agent\n  script: helm upgrade --install r ./chart\n' + MR,
+        // The production context, but the review job only runs on the default branch.
+        prod + 'review:\n  environment: review/$CI_COMMIT_REF_SLUG\n  variables:\n    KUBE_CONTEXT: acme/infra:prod-agent\n  script: helm upgrade --install r ./chart\n' + MAIN,
+      ],
+      invalid: [
+        {
+          name: 'same KUBE_CONTEXT as production: at the review value',
+          code: prod + 'review:\n  environment: review/$CI_COMMIT_REF_SLUG\n  variables:\n    KUBE_CONTEXT: acme/infra:prod-agent\n  script: helm upgrade --install r ./chart\n' + MR,
+          errors: [{ line: 11, column: 19, job: 'review', severity: 'error', message: /Review job `review` \(environment `review\/\$CI_COMMIT_REF_SLUG`\) runs in `mr-fork` and `mr` pipelines with the Kubernetes context `acme\/infra:prod-agent` of production deploy job `deploy`/ }],
+        },
+        {
+          name: '--kube-context in the script',
+          code: prod + 'review:\n  environment: review/$CI_COMMIT_REF_SLUG\n  script: helm upgrade --install r ./chart --kube-context acme/infra:prod-agent\n' + MR,
+          errors: [{ line: 10, column: 59, job: 'review', severity: 'error', message: /Kubernetes context `acme\/infra:prod-agent`/ }],
+        },
+        {
+          name: 'production-named credentials',
+          code: 'review:\n  environment: review/$CI_COMMIT_REF_SLUG\n  script: helm upgrade --install r ./chart --kubeconfig "$PROD_KUBECONFIG"\n' + MR,
+          errors: [
+            { line: 3, column: 58, job: 'review', severity: 'error', message: /with production credentials `\$PROD_KUBECONFIG`/ },
+            { line: 3, column: 58, job: 'review', severity: 'warning', message: /uses the credential-like variable `\$PROD_KUBECONFIG`/ },
+          ],
         },
       ],
     });

@@ -14,6 +14,8 @@ export interface JsonFinding {
   endColumn: number;
   job: string | null;
   fingerprint: string;
+  /** Present only when the rule gives them: small facts behind the message (full variable lists). */
+  details?: Record<string, string | string[]>;
   /** Present only on a finding silenced by a policy exception or an inline comment. */
   suppressed?: { kind: 'exception' | 'inline'; reason: string };
 }
@@ -42,6 +44,7 @@ export function renderJson(input: RenderInput): string {
         job: f.job ?? null,
         fingerprint: f.fingerprint,
       };
+      if (f.details) item.details = f.details;
       if (f.suppressed) item.suppressed = { kind: f.suppressed.kind, reason: f.suppressed.reason };
       return item;
     }),

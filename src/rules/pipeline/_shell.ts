@@ -421,3 +421,48 @@ export function onceAt(): (loc: SourceLocation, extra?: string) => boolean {
     return true;
   };
 }
+
+/**
+ * Names a script assigns itself (`X=…`, `export X=…`, `X=$(…)`, `declare|local|readonly X=…`,
+ * `read X`, `for X in …`): values the job computes, not inputs from CI/CD settings.
+ */
+export function scriptAssignedNames(lines: readonly { text: string }[]): Set<string> {
+  const out = new Set<string>();
+  for (const line of lines) {
+    for (const seg of segments(line.text)) {
+      const w = seg.words.map((x) => unquote(x.raw));
+      let i = 0;
+      if (['export', 'declare', 'local', 'readonly', 'typeset'].includes(w[0])) {
+        i = 1;
+        while (i < w.length && w[i].startsWith('-')) i++;
+      }
+      for (; i < w.length; i++) {
+        const m = /^([A-Za-z_]\w*)\+?=/.exec(w[i]);
+        if (!m) break;
+        out.add(m[1]);
+      }
+      if (w[0] === 'read') for (const x of w.slice(1)) if (/^[A-Za-z_]\w*$/.test(x)) out.add(x);
+      if (w[0] === 'for' && /^[A-Za-z_]\w*$/.test(w[1] ?? '') && w[2] === 'in') out.add(w[1]);
+      // PowerShell `$env:X = …`
+      const ps = /^\s*\$env:([A-Za-z_]\w*)\s*=/.exec(line.text.slice(seg.start, seg.end));
+      if (ps) out.add(ps[1]);
+    }
+  }
+  return out;
+}
+
+/**
+ * Credential-like variables (policy `secretVariables`, never `CI_*`) a job reads from outside its
+ * YAML: referenced in its scripts or variable values, neither defined in `variables:` nor
+ * assigned by the script itself. In first-use order.
+ */
+export function credentialInputs(job: { variables: Map<string, VariableDef> }, lines: readonly ScriptLine[], isCredentialName: (name: string) => boolean): string[] {
+  const assigned = scriptAssignedNames(lines);
+  const out = new Set<string>();
+  const consider = (name: string) => {
+    if (!name.startsWith('CI_') && !job.variables.has(name) && !assigned.has(name) && isCredentialName(name)) out.add(name);
+  };
+  for (const line of lines) for (const r of varRefs(line.text)) consider(r.name);
+  for (const def of job.variables.values()) if (def.expand) for (const r of varRefs(def.value)) if (r.name !== def.name) consider(r.name);
+  return [...out];
+}

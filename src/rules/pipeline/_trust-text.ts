@@ -18,6 +18,15 @@ export function codeList(items: readonly string[]): string {
 }
 
 /**
+ * A code-formatted list of names shortened after `max` (5): "`$A`, `$B`, … and 12 more". The
+ * full list belongs in the finding's `details`.
+ */
+export function nameList(items: readonly string[], max = 5): string {
+  if (items.length <= max) return codeList(items);
+  return `${items.slice(0, max).map((i) => `\`${i}\``).join(', ')} and ${items.length - max} more`;
+}
+
+/**
  * One phrase saying where a job can run untrusted and why, e.g.
  * "can run in untrusted contexts `mr-fork` and `mr` (rules[0] `if: …` matches)" or
  * "may run in `branch` (depends on $DEPLOY)". Contexts are grouped by their reason.

@@ -1,5 +1,12 @@
 import { defineRule } from '../types.js';
-import { rawLines, variableSites } from './_shell.js';
+import type { SourceLocation } from '../../model/location.js';
+import type { Pipeline } from '../../model/pipeline.js';
+import type { VariableDef } from '../../model/variables.js';
+import { matchesNamePatterns } from '../../util/glob.js';
+import { credentialInputs, rawLines, variableSites } from './_shell.js';
+import { codeList, nameList } from './_trust-text.js';
+
+const sameLoc = (a: SourceLocation | undefined, b: SourceLocation) => !!a && a.file === b.file && a.line === b.line && a.column === b.column;
 
 /** The runner reads these with Go's `strconv.ParseBool` (`common/build.go` IsDebugTraceEnabled). */
 const TRUE_VALUES = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
@@ -20,11 +27,28 @@ export default defineRule({
     fix: 'Remove the variable or set it to "false"; to debug one run, set it for a single manual pipeline run and delete that job log afterwards.',
   },
   create(ctx) {
+    const isCredentialName = (name: string) => matchesNamePatterns(name, ctx.policy.secretVariables);
+    /**
+     * The first job the setting reaches that runs on unprotected refs and reads credential-like
+     * variables: the trace prints their values into a log the MR author can read.
+     */
+    const leakingJob = (p: Pipeline, def: VariableDef, job: string | undefined) => {
+      const reached = job ? p.jobs.filter((j) => j.name === job) : p.jobs.filter((j) => sameLoc(j.variables.get(def.name)?.valueLoc, def.valueLoc));
+      const jobs = reached.length || job ? reached : p.jobs;
+      for (const j of jobs) {
+        const trust = ctx.trust(j);
+        if (trust.untrusted.length === 0) continue;
+        const names = credentialInputs(j, ctx.scriptLines(j), isCredentialName);
+        if (names.length) return { job: j, names, trust };
+      }
+      return undefined;
+    };
     return {
       pipeline(p) {
         for (const site of variableSites(p)) {
           const { def } = site;
           if (!DEBUG_VARIABLES.has(def.name) || !TRUE_VALUES.has(def.value.trim())) continue;
+          const leak = def.name === 'CI_DEBUG_TRACE' ? leakingJob(p, def, site.job) : undefined;
           const loc = def.valueLoc;
           let fix;
           if (loc.line === loc.endLine) {
@@ -40,7 +64,11 @@ export default defineRule({
             job: site.job,
             keyPath: site.keyPath,
             fix,
-            message: `${site.where} ${def.name} is set to true: ${def.name === 'CI_DEBUG_TRACE' ? 'the job log shows every command with its expanded variables' : 'service containers log into the job log'}, so secrets leak to everyone who can read job logs`,
+            severity: leak ? 'error' : undefined,
+            details: leak ? { job: leak.job.name, variables: leak.names } : undefined,
+            message: leak
+              ? `${site.where} ${def.name} is set to true and job \`${leak.job.name}\` reads ${nameList(leak.names.map((n) => '$' + n))} in untrusted contexts ${codeList(leak.trust.untrusted)}: the trace prints their values into a log the author of that code can read`
+              : `${site.where} ${def.name} is set to true: ${def.name === 'CI_DEBUG_TRACE' ? 'the job log shows every command with its expanded variables' : 'service containers log into the job log'}, so secrets leak to everyone who can read job logs`,
           });
         }
       },

@@ -1,21 +1,11 @@
-import { get, type YNode } from '../../model/node.js';
+import type { Severity } from '../../findings/finding.js';
+import type { SourceLocation } from '../../model/location.js';
+import { get } from '../../model/node.js';
 import { defineRule } from '../types.js';
 
-/** Words that say a job deploys (matched as whole words of the job name or stage). */
-const DEPLOY_WORDS = new Set(['deploy', 'deploys', 'deployment', 'deployments', 'release', 'releases']);
+import { deployNameEvidence, describeCommands } from '../deploy.js';
 
-/** Words of a name: split on anything not a letter or digit, and at camelCase humps. */
-export function nameWords(name: string): string[] {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter(Boolean);
-}
-
-export function saysDeploy(name: string): boolean {
-  return nameWords(name).some((w) => DEPLOY_WORDS.has(w));
-}
+export { nameWords, saysDeploy } from '../deploy.js';
 
 /**
  * Protected environments (`doc/ci/environments/protected_environments.md`) only gate jobs that
@@ -37,32 +27,39 @@ export default defineRule({
         if (job.kind === 'bridge') return;
         const env = get(job.node, 'environment');
         if (env && !(env.kind === 'scalar' && env.value === null)) return;
-        const tier = ctx.tagTier(job.tags);
-        let at: YNode['loc'] | undefined;
+        // Strong evidence (deploy-tier tags, deploy commands): blocking.
+        const deploy = ctx.deploy(job);
+        const tag = deploy?.evidence.find((e) => e.kind === 'tags');
+        const commands = deploy?.evidence.filter((e) => e.kind === 'command') ?? [];
+        let at: SourceLocation | undefined;
         let why: string | undefined;
-        if (tier === 'deploy-production' || tier === 'deploy-staging') {
-          const tagsNode = get(job.node, 'tags');
-          const deployTags = [...ctx.policy.tiers.deploy.production, ...ctx.policy.tiers.deploy.staging];
-          const item = tagsNode?.kind === 'seq' ? tagsNode.items.find((i) => i.kind === 'scalar' && deployTags.includes(String(i.value))) : undefined;
-          at = (item ?? tagsNode)?.loc;
-          why = `is routed to the ${tier === 'deploy-production' ? 'production' : 'staging'} deploy tier (tag \`${job.tags.find((t) => deployTags.includes(t))}\`)`;
+        let severity: Severity = 'error';
+        if (tag) {
+          const tier = ctx.tagTier(job.tags);
+          at = tag.at;
+          why = `is routed to the ${tier === 'deploy-production' ? 'production' : 'staging'} deploy tier (tag \`${job.tags.find((t) => tag.text.includes(`\`${t}\``)) ?? '?'}\`)`;
+        } else if (commands.length > 0) {
+          at = commands[0].at;
+          why = `deploys (runs ${describeCommands(commands)})`;
         } else if (job.name === 'pages' || get(job.node, 'pages') !== undefined) {
           // GitLab Pages jobs publish through Pages' own deployment (`doc/user/project/pages/`),
           // not an environment a team could protect: only their runner tags matter here.
           return;
-        } else if (saysDeploy(job.name)) {
-          at = job.keyLoc;
-          why = 'is named as a deployment';
-        } else if (saysDeploy(job.stage)) {
-          at = (get(job.node, 'stage') ?? get(job.node, 'type'))?.loc ?? job.keyLoc;
-          why = `runs in the \`${job.stage}\` stage`;
+        } else {
+          // Names and stages alone are weak evidence: a `*-release` build type, tests named
+          // after a deployment, a docs build in the `deploy` stage. A warning at most.
+          const weak = deployNameEvidence(job)[0];
+          if (!weak) return;
+          at = weak.at;
+          why = weak.kind === 'name' ? 'is named as a deployment' : `runs in the \`${job.stage}\` stage`;
+          severity = 'warning';
         }
-        if (!why) return;
         ctx.report({
           at: at ?? job.keyLoc,
           job: job.name,
           keyPath: ['environment'],
-          message: `Job \`${job.name}\` ${why} but has no \`environment:\`, so no protected environment (approvals, allowed deployers, environment-scoped variables) can gate it.`,
+          severity,
+          message: `Job \`${job.name}\` ${why} but has no \`environment:\`, so no protected environment (approvals, allowed deployers, environment-scoped variables) can gate it.${severity === 'warning' ? ' (Only its name or stage says so: check what it does.)' : ''}`,
         });
       },
     };

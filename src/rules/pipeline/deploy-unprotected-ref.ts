@@ -1,3 +1,5 @@
+import type { RelatedLocation } from '../../findings/finding.js';
+import { describeCommands } from '../deploy.js';
 import { defineRule } from '../types.js';
 import { decidingLocation, untrustedPhrase } from './_trust-text.js';
 
@@ -24,17 +26,23 @@ export default defineRule({
         const trust = ctx.trust(job);
         if (trust.untrusted.length === 0) return;
         const envLoc = deploy.nameNode?.loc ?? deploy.environmentNode?.loc;
-        const at = decidingLocation(trust) ?? envLoc ?? job.keyLoc;
+        const firstCommand = deploy.evidence.find((e) => e.kind === 'command');
+        const at = decidingLocation(trust) ?? envLoc ?? firstCommand?.at ?? job.keyLoc;
         const what =
           deploy.reason === 'environment'
             ? `${deploy.tier ?? ''} environment \`${deploy.environmentName ?? '?'}\``.trim()
-            : `deploy-tier runner tags ${job.tags.map((t) => `\`${t}\``).join(', ')}`;
+            : deploy.reason === 'tags'
+              ? `deploy-tier runner tags ${job.tags.map((t) => `\`${t}\``).join(', ')}`
+              : `runs ${describeCommands(deploy.evidence)}`;
+        const related: RelatedLocation[] = [];
+        if (deploy.reason === 'environment' && envLoc) related.push({ location: envLoc, message: `the ${deploy.tier ?? ''} environment it deploys to`.replace('  ', ' ') });
+        if (firstCommand) related.push({ location: firstCommand.at, message: `deploys with ${firstCommand.text}` });
         ctx.report({
           at,
           job: job.name,
-          keyPath: deploy.reason === 'environment' ? ['environment'] : ['tags'],
+          keyPath: deploy.reason === 'environment' ? ['environment'] : deploy.reason === 'tags' ? ['tags'] : ['script'],
           message: `Deploy job \`${job.name}\` (${what}) ${untrustedPhrase(trust)}: a deploy must run only for protected refs.`,
-          related: envLoc ? [{ location: envLoc, message: `the ${deploy.tier ?? ''} environment it deploys to`.replace('  ', ' ') }] : undefined,
+          related: related.length ? related : undefined,
         });
       },
     };

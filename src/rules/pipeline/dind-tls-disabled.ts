@@ -1,5 +1,6 @@
 import { defineRule } from '../types.js';
-import { locateInScalar, scriptSites, variableSites } from './_shell.js';
+import type { SourceLocation } from '../../model/location.js';
+import { locateInScalar, scriptSites, variableSites, type ScriptSite, type VariableSite } from './_shell.js';
 
 const PLAIN_PORT = /^\s*tcp:\/\/[^/\s]*:2375(?![0-9])/;
 const SCRIPT_HOST = /\bDOCKER_HOST=(["']?)tcp:\/\/[^\s"'/]*:2375(?![0-9])/g;
@@ -21,45 +22,70 @@ export default defineRule({
     fix: 'Keep TLS on: `DOCKER_TLS_CERTDIR: "/certs"` (the dind default), `DOCKER_HOST: tcp://docker:2376` and `DOCKER_TLS_VERIFY: 1` with `DOCKER_CERT_PATH: "$DOCKER_TLS_CERTDIR/client"`.',
   },
   create(ctx) {
+    const sameLoc = (a: SourceLocation | undefined, b: SourceLocation) => !!a && a.file === b.file && a.line === b.line && a.column === b.column;
     return {
       pipeline(p) {
-        for (const site of variableSites(p)) {
+        // One finding per daemon: an empty DOCKER_TLS_CERTDIR and a DOCKER_HOST on port 2375
+        // are two sides of the same unauthenticated daemon, so the DOCKER_HOST finding is left
+        // out for jobs whose TLS-off setting is already reported.
+        const reportedJobs = new Set<string>();
+        const jobsOfVariable = (site: VariableSite): string[] =>
+          site.job ? [site.job] : p.jobs.filter((j) => sameLoc(j.variables.get(site.def.name)?.valueLoc, site.def.valueLoc)).map((j) => j.name);
+        const jobsOfScript = (site: ScriptSite): string[] =>
+          site.job ? [site.job] : p.jobs.filter((j) => ctx.scriptLines(j).some((l) => sameLoc(l.loc, site.line.loc))).map((j) => j.name);
+        const covered = (jobs: string[]) => jobs.length > 0 && jobs.every((j) => reportedJobs.has(j));
+        const sites = variableSites(p);
+        const scripts = scriptSites(p);
+        for (const site of sites) {
           const { def } = site;
-          if (def.name === 'DOCKER_TLS_CERTDIR' && def.value.trim() === '') {
+          if (def.name !== 'DOCKER_TLS_CERTDIR' || def.value.trim() !== '') continue;
+          for (const j of jobsOfVariable(site)) reportedJobs.add(j);
+          ctx.report({
+            at: def.valueLoc,
+            job: site.job,
+            keyPath: site.keyPath,
+            message: `${site.where} DOCKER_TLS_CERTDIR is empty: the dind daemon then serves on port 2375 without TLS or authentication, so anything that reaches it drives a privileged daemon`,
+          });
+        }
+        for (const site of scripts) {
+          const text = site.line.text;
+          SCRIPT_CERTDIR.lastIndex = 0;
+          for (let m = SCRIPT_CERTDIR.exec(text); m; m = SCRIPT_CERTDIR.exec(text)) {
+            for (const j of jobsOfScript(site)) reportedJobs.add(j);
             ctx.report({
-              at: def.valueLoc,
+              at: locateInScalar(p, site.line.loc, text, m.index, m[0].length),
               job: site.job,
               keyPath: site.keyPath,
-              message: `${site.where} DOCKER_TLS_CERTDIR is empty: the dind daemon then serves on port 2375 without TLS or authentication, so anything that reaches it drives a privileged daemon`,
+              discriminator: 'certdir',
+              message: `\`${site.line.key}\`${site.job ? ` of job \`${site.job}\`` : ''} empties DOCKER_TLS_CERTDIR, which turns TLS off for the dind daemon`,
             });
-          } else if (def.name === 'DOCKER_HOST' && PLAIN_PORT.test(def.value)) {
-            const m = PLAIN_PORT.exec(def.value)!;
-            const start = m[0].length - m[0].trimStart().length;
-            ctx.report({
-              at: locateInScalar(p, def.valueLoc, def.value, start, m[0].length - start),
-              job: site.job,
-              keyPath: site.keyPath,
-              message: `${site.where} DOCKER_HOST uses port 2375, the Docker API without TLS or authentication`,
-            });
+            if (m[0].length === 0) SCRIPT_CERTDIR.lastIndex++;
           }
         }
-        for (const site of scriptSites(p)) {
+        for (const site of sites) {
+          const { def } = site;
+          if (def.name !== 'DOCKER_HOST' || !PLAIN_PORT.test(def.value) || covered(jobsOfVariable(site))) continue;
+          const m = PLAIN_PORT.exec(def.value)!;
+          const start = m[0].length - m[0].trimStart().length;
+          ctx.report({
+            at: locateInScalar(p, def.valueLoc, def.value, start, m[0].length - start),
+            job: site.job,
+            keyPath: site.keyPath,
+            message: `${site.where} DOCKER_HOST uses port 2375, the Docker API without TLS or authentication`,
+          });
+        }
+        for (const site of scripts) {
+          if (covered(jobsOfScript(site))) continue;
           const text = site.line.text;
-          for (const [re, what] of [
-            [SCRIPT_HOST, 'sets DOCKER_HOST to port 2375, the Docker API without TLS or authentication'],
-            [SCRIPT_CERTDIR, 'empties DOCKER_TLS_CERTDIR, which turns TLS off for the dind daemon'],
-          ] as const) {
-            re.lastIndex = 0;
-            for (let m = re.exec(text); m; m = re.exec(text)) {
-              ctx.report({
-                at: locateInScalar(p, site.line.loc, text, m.index, m[0].length),
-                job: site.job,
-                keyPath: site.keyPath,
-                discriminator: what,
-                message: `\`${site.line.key}\`${site.job ? ` of job \`${site.job}\`` : ''} ${what}`,
-              });
-              if (m[0].length === 0) re.lastIndex++;
-            }
+          SCRIPT_HOST.lastIndex = 0;
+          for (let m = SCRIPT_HOST.exec(text); m; m = SCRIPT_HOST.exec(text)) {
+            ctx.report({
+              at: locateInScalar(p, site.line.loc, text, m.index, m[0].length),
+              job: site.job,
+              keyPath: site.keyPath,
+              discriminator: 'host',
+              message: `\`${site.line.key}\`${site.job ? ` of job \`${site.job}\`` : ''} sets DOCKER_HOST to port 2375, the Docker API without TLS or authentication`,
+            });
           }
         }
       },

@@ -1,7 +1,12 @@
-import { matchesAny } from '../../util/glob.js';
+import { matchesNamePatterns } from '../../util/glob.js';
 import { defineRule } from '../types.js';
-import { findKnownTokens, findPrivateKeys, findUrlPasswords, looksLikeSecretValue, type SecretHit } from './_secrets.js';
-import { locateInScalar, scriptSites, variableSites } from './_shell.js';
+import type { SourceLocation } from '../../model/location.js';
+import { get } from '../../model/node.js';
+import type { Job, Pipeline } from '../../model/pipeline.js';
+import { scriptLinesOf } from '../engine.js';
+import { findKnownTokens, findPrivateKeys, findUrlPasswords, isPlaceholder, looksLikeSecretValue, type SecretHit } from './_secrets.js';
+import { commandIndex, locateInScalar, programName, scriptSites, segments, unquote, variableSites, varRefs, type Word } from './_shell.js';
+import { serviceHosts } from './docker-daemon-shared.js';
 
 /** `export NAME=value`, `NAME="value"`, `NAME='value'` in a script. */
 const ASSIGNMENT = /(^|[\s;&|(])(?:export\s+|declare\s+(?:-x\s+)?|local\s+)?([A-Za-z_]\w*)=(?:"([^"$`\\\n]*)"|'([^'\n]*)'|([^\s;&|'"`$()]+))/g;
@@ -10,6 +15,82 @@ const OPTION = /(?:--(?:password|passwd|token|api-key|apikey|secret|client-secre
 /** `docker login … -p X`. */
 const DOCKER_LOGIN_P = /\bdocker\s+login\b[^\n;|&]*?\s-p\s*(["']?)([^\s"'$;|&()]+)/g;
 
+/** `"auth": "<base64 of user:password>"` in Docker's auth JSON (`DOCKER_AUTH_CONFIG`, `~/.docker/config.json`). */
+const DOCKER_AUTH = /"auth"\s*:\s*"([A-Za-z0-9+/]{8,}={0,2})"/g;
+
+function dockerAuthHits(text: string): SecretHit[] {
+  const out: SecretHit[] = [];
+  DOCKER_AUTH.lastIndex = 0;
+  for (let m = DOCKER_AUTH.exec(text); m; m = DOCKER_AUTH.exec(text)) {
+    const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+    if (!/^[^:\s]+:\S+$/.test(decoded) || isPlaceholder(decoded)) continue;
+    out.push({ index: m.index + m[0].length - 1 - m[1].length, length: m[1].length, label: 'Docker registry auth (base64 user:password in "auth")' });
+  }
+  return out;
+}
+
+/**
+ * A value under a credential-like name that is a credential: high entropy, or a long hex
+ * string (40 hex is a commit id elsewhere, but under `*TOKEN*`/`*SECRET*` it is a token)
+ * unless the name says it is a digest.
+ */
+function credentialValue(name: string, value: string): boolean {
+  if (looksLikeSecretValue(value)) return true;
+  const v = value.trim();
+  return /^[0-9a-f]{32,}$/i.test(v) && !/SHA|DIGEST|COMMIT|HASH|CHECKSUM|REVISION/i.test(name) && new Set(v).size >= 8;
+}
+
+/** Database and cache clients' password options: `sqlcmd -P x`, `mysql -px`, `redis-cli -a x`, `--password x`. */
+const PASSWORD_CLIENTS: Record<string, { opts: string[]; attached?: string; host: string[] }> = {
+  sqlcmd: { opts: ['-P'], host: ['-S'] },
+  bcp: { opts: ['-P'], host: ['-S'] },
+  mysql: { opts: [], attached: '-p', host: ['-h', '--host'] },
+  mysqldump: { opts: [], attached: '-p', host: ['-h', '--host'] },
+  mysqladmin: { opts: [], attached: '-p', host: ['-h', '--host'] },
+  mariadb: { opts: [], attached: '-p', host: ['-h', '--host'] },
+  'mariadb-dump': { opts: [], attached: '-p', host: ['-h', '--host'] },
+  mongo: { opts: ['-p'], host: ['--host', '-h'] },
+  mongosh: { opts: ['-p'], host: ['--host', '-h'] },
+  'redis-cli': { opts: ['-a'], host: ['-h'] },
+};
+
+interface PasswordHit extends SecretHit {
+  /** The host the password is for is one of the job's own containers (or localhost). */
+  local: boolean;
+}
+
+/** Literal passwords given to database clients or as `--password`, with the host they go to. */
+function passwordOptionHits(text: string, ownHosts: ReadonlySet<string>): PasswordHit[] {
+  const out: PasswordHit[] = [];
+  for (const seg of segments(text)) {
+    const w = seg.words;
+    const ci = commandIndex(w);
+    const prog = programName(w[ci]);
+    const spec = PASSWORD_CLIENTS[prog];
+    let host: string | undefined;
+    const found: { word: Word; value: string; offset: number }[] = [];
+    for (let i = ci + 1; i < w.length; i++) {
+      const x = unquote(w[i].raw);
+      if (spec?.host.includes(x) && w[i + 1]) host = unquote(w[i + 1].raw);
+      else if (x.startsWith('--host=')) host = x.slice(7);
+      if ((spec?.opts.includes(x) || x === '--password') && w[i + 1]) {
+        found.push({ word: w[i + 1], value: unquote(w[i + 1].raw), offset: 0 });
+        i++;
+      } else if (x.startsWith('--password=')) found.push({ word: w[i], value: x.slice(11), offset: '--password='.length });
+      else if (spec?.attached && x.startsWith(spec.attached) && x.length > spec.attached.length && !x.startsWith('--')) found.push({ word: w[i], value: x.slice(spec.attached.length), offset: spec.attached.length });
+    }
+    const h = (host ?? 'localhost').replace(/^tcp:/, '').split(/[,:]/)[0];
+    for (const f of found) {
+      const v = f.value;
+      if (v.length < 4 || /[$%`]/.test(v) || isPlaceholder(v) || v.startsWith('-')) continue;
+      const rawIdx = f.word.raw.indexOf(v, f.offset);
+      if (rawIdx < 0) continue;
+      out.push({ index: f.word.start + rawIdx, length: v.length, label: `literal password passed to \`${prog || 'a command'}\``, local: ownHosts.has(h) || h === 'localhost' || h === '127.0.0.1' || h === '.' });
+    }
+  }
+  return out;
+}
+
 function overlaps(hits: readonly SecretHit[], index: number, length: number): boolean {
   return hits.some((h) => index < h.index + h.length && h.index < index + length);
 }
@@ -17,7 +98,7 @@ function overlaps(hits: readonly SecretHit[], index: number, length: number): bo
 /** Known formats, key blocks and URL passwords anywhere in `text`. */
 function formatHits(text: string): SecretHit[] {
   const hits: SecretHit[] = [...findPrivateKeys(text)];
-  for (const h of [...findKnownTokens(text), ...findUrlPasswords(text)]) if (!overlaps(hits, h.index, h.length)) hits.push(h);
+  for (const h of [...findKnownTokens(text), ...findUrlPasswords(text), ...dockerAuthHits(text)]) if (!overlaps(hits, h.index, h.length)) hits.push(h);
   return hits;
 }
 
@@ -38,17 +119,23 @@ export default defineRule({
     fix: 'Revoke and rotate the credential now (it stays in git history), store the new one as a masked and protected CI/CD variable (or fetch it with `secrets:`), and reference it by name.',
   },
   create(ctx) {
-    const secretName = (name: string) => matchesAny(name.toUpperCase(), ctx.policy.secretVariables) || matchesAny(name, ctx.policy.secretVariables);
+    const secretName = (name: string) => matchesNamePatterns(name, ctx.policy.secretVariables);
     return {
       pipeline(p) {
         for (const site of variableSites(p)) {
           const { def } = site;
           if (!def.value) continue;
           let hits = formatHits(def.value);
-          if (hits.length === 0 && secretName(def.name) && looksLikeSecretValue(def.value)) {
+          let byName = false;
+          if (hits.length === 0 && secretName(def.name) && credentialValue(def.name, def.value)) {
             const start = def.value.length - def.value.trimStart().length;
             hits = [{ index: start, length: def.value.trim().length, label: 'high-entropy value under a secret-looking name' }];
+            byName = true;
           }
+          // A secret (not a known token format) for a throwaway service container the job
+          // starts itself — `services:` variables, or a job variable the script only uses
+          // against one of its services — protects nothing outside the job: a warning.
+          const local = hits.length > 0 && (byName || hits.every((h) => /password embedded in a URL/.test(h.label))) && serviceOnly(p, site.job, site.keyPath, def.name, def.valueLoc);
           hits.forEach((h, i) => {
             const at = locateInScalar(p, def.valueLoc, def.value, h.index, h.length);
             ctx.report({
@@ -57,7 +144,10 @@ export default defineRule({
               job: site.job,
               keyPath: site.keyPath,
               discriminator: String(i),
-              message: `${site.where} ${def.name} holds a literal ${h.label}; everyone who can read the repository has it (value masked)`,
+              severity: local ? 'warning' : undefined,
+              message: local
+                ? `${site.where} ${def.name} holds a literal ${h.label} used only for the job's own service containers; keep it out of the file anyway (value masked)`
+                : `${site.where} ${def.name} holds a literal ${h.label}; everyone who can read the repository has it (value masked)`,
             });
           });
         }
@@ -70,7 +160,7 @@ export default defineRule({
           ASSIGNMENT.lastIndex = 0;
           for (let m = ASSIGNMENT.exec(text); m; m = ASSIGNMENT.exec(text)) {
             const value = m[3] ?? m[4] ?? m[5] ?? '';
-            if (!secretName(m[2]) || !looksLikeSecretValue(value)) continue;
+            if (!secretName(m[2]) || !credentialValue(m[2], value)) continue;
             const index = m.index + m[0].length - value.length - (m[5] === undefined ? 1 : 0);
             named(index, value.length, `high-entropy value assigned to ${m[2]}`);
           }
@@ -81,6 +171,13 @@ export default defineRule({
               if (!looksLikeSecretValue(value)) continue;
               named(m.index + m[0].length - value.length, value.length, 'high-entropy credential passed on the command line');
             }
+          }
+          const localAt = new Set<number>();
+          const jobOf = site.job ? p.jobs.find((j) => j.name === site.job) : undefined;
+          for (const h of passwordOptionHits(text, jobOf ? serviceHosts(jobOf) : new Set())) {
+            if (overlaps(hits, h.index, h.length)) continue;
+            hits.push(h);
+            if (h.local) localAt.add(h.index);
           }
           hits.sort((a, b) => a.index - b.index);
           hits.forEach((h, i) => {
@@ -93,7 +190,10 @@ export default defineRule({
               job: site.job,
               keyPath: site.keyPath,
               discriminator: String(i),
-              message: `\`${site.line.key}\`${site.job ? ` of job \`${site.job}\`` : ''} contains a literal ${h.label}; it is visible in the repository and in job logs (value masked)`,
+              severity: localAt.has(h.index) ? 'warning' : undefined,
+              message: localAt.has(h.index)
+                ? `\`${site.line.key}\`${site.job ? ` of job \`${site.job}\`` : ''} contains a ${h.label} for a database the job runs itself; use a variable anyway (value masked)`
+                : `\`${site.line.key}\`${site.job ? ` of job \`${site.job}\`` : ''} contains a ${h.label.startsWith('literal') ? '' : 'literal '}${h.label}; it is visible in the repository and in job logs (value masked)`,
             });
           });
         }
@@ -101,3 +201,21 @@ export default defineRule({
     };
   },
 });
+
+/**
+ * Whether a variable serves only the job's own service containers: it is written under
+ * `services:`, or the job(s) it reaches have services and every script line that reads it also
+ * names one of their hosts (`http://keycloak:8080`).
+ */
+function serviceOnly(p: Pipeline, job: string | undefined, keyPath: readonly string[], name: string, valueLoc: SourceLocation): boolean {
+  if (keyPath.includes('services')) return true;
+  const same = (a: SourceLocation | undefined) => !!a && a.file === valueLoc.file && a.line === valueLoc.line && a.column === valueLoc.column;
+  const jobs: Job[] = job ? p.jobs.filter((j) => j.name === job) : p.jobs.filter((j) => same(j.variables.get(name)?.valueLoc));
+  if (jobs.length === 0) return false;
+  return jobs.every((j) => {
+    const hosts = serviceHosts(j);
+    if (!get(j.node, 'services')) return false;
+    const users = scriptLinesOf(j.node).filter((l) => varRefs(l.text).some((r) => r.name === name));
+    return users.every((l) => [...hosts].some((h) => h !== 'localhost' && new RegExp(`(^|[/@\\s'"=])${h.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(:\\d+|[/\\s'"]|$)`).test(l.text)));
+  });
+}

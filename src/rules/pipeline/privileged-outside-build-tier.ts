@@ -21,6 +21,33 @@ export function isDindImage(name: string): boolean {
   return (repo === 'docker' && !!tag && /dind/.test(tag)) || /(^|[-_])dind($|[-_])/.test(repo);
 }
 
+/**
+ * A service image that starts a Docker daemon: a dind image, or the official `docker` image
+ * at a bare version or `latest` (`docker:29.6.2` is the dind variant; `docker:29-cli` is not:
+ * docker-library/docker `versions.json`, the `dind` variant is tagged `<version>` too).
+ */
+export function isDaemonServiceImage(name: string): boolean {
+  const n = name.trim();
+  if (isDindImage(n)) return true;
+  const { path, repo, tag } = imageParts(n);
+  if (repo !== 'docker' || !/(^|\/)docker$/.test(path)) return false;
+  return tag === undefined || tag === 'latest' || tag === 'stable' || /^\d+(\.\d+)*(-rc\.?\d*)?$/.test(tag);
+}
+
+/** A `services:` item that runs a Docker daemon: a daemon image, or a variable image aliased `docker`. */
+export function isDaemonService(item: YNode): boolean {
+  const svc = imageName(item);
+  if (!svc) return false;
+  if (isDaemonServiceImage(svc.name)) return true;
+  const aliases = (str(get(item, 'alias')) ?? '').split(/[,\s]+/);
+  return /^\$/.test(svc.name.trim()) && aliases.some((a) => /(^|[-_])docker($|[-_])|^dind$/.test(a));
+}
+
+/** Whether a job's scripts start the daemon themselves (`dockerd`, `dockerd-entrypoint.sh`). */
+export function startsDockerd(lines: readonly { text: string }[]): boolean {
+  return lines.some((l) => segments(l.text).some((s) => /^dockerd(-entrypoint\.sh)?$/.test(programName(s.words[commandIndex(s.words)]))));
+}
+
 /** The image name of an `image:`/`services:` item (string or `{ name: … }`) and its node. */
 export function imageName(node: YNode | undefined): { name: string; node: YNode } | undefined {
   if (!node) return undefined;
@@ -64,13 +91,15 @@ export default defineRule({
         if (tier === 'build') return;
         const hits: { node: YNode; keyPath: string[]; what: string }[] = [];
         const image = imageName(get(job.node, 'image'));
-        if (image && isDindImage(image.name)) hits.push({ node: image.node, keyPath: ['image'], what: `image \`${image.name}\`` });
+        // A dind *image* only runs a daemon when the script starts one: GitLab replaces the
+        // image's command with the job script, so `dockerd-entrypoint.sh` never runs.
+        if (image && isDindImage(image.name) && startsDockerd(ctx.scriptLines(job))) hits.push({ node: image.node, keyPath: ['image'], what: `image \`${image.name}\` running \`dockerd\`` });
         const services = get(job.node, 'services');
         const aliases = new Set<string>();
         if (services?.kind === 'seq') {
           services.items.forEach((s, i) => {
             const svc = imageName(s);
-            if (!svc || !isDindImage(svc.name)) return;
+            if (!svc || !isDaemonService(s)) return;
             hits.push({ node: svc.node, keyPath: ['services', String(i)], what: `service \`${svc.name}\`` });
             // Default service aliases: the image path with `/` → `__` and `-`, and `docker`.
             for (const a of (str(get(s, 'alias')) ?? '').split(/[,\s]+/)) if (a) aliases.add(a);

@@ -1,9 +1,10 @@
 import type { SourceLocation } from '../../model/location.js';
-import { entry } from '../../model/node.js';
-import { matchesAny } from '../../util/glob.js';
-import { defineRule, type RuleContext } from '../types.js';
-import { varRefs, type VarRef } from './_shell.js';
-import { decidingLocation, untrustedPhrase } from './_trust-text.js';
+import { entry, get, str } from '../../model/node.js';
+import type { Job } from '../../model/pipeline.js';
+import { matchesNamePatterns } from '../../util/glob.js';
+import { defineRule, type JobTrust, type RuleContext, type ScriptLine } from '../types.js';
+import { credentialInputs, scriptAssignedNames, segments, unquote, varRefs, type VarRef } from './_shell.js';
+import { codeList, decidingLocation, nameList, untrustedPhrase } from './_trust-text.js';
 
 /**
  * `$NAME`, `${NAME}`, PowerShell `$env:NAME` and cmd `%NAME%` references (the shell helpers'
@@ -35,10 +36,63 @@ export default defineRule({
     const isCredentialName = (name: string): boolean => {
       let v = credentialNames.get(name);
       if (v === undefined) {
-        v = !name.startsWith('CI_') && (matchesAny(name, ctx.policy.secretVariables) || matchesAny(name.toUpperCase(), ctx.policy.secretVariables));
+        v = !name.startsWith('CI_') && matchesNamePatterns(name, ctx.policy.secretVariables);
         credentialNames.set(name, v);
       }
       return v;
+    };
+
+    // Kubernetes contexts of the production deploy jobs (`KUBE_CONTEXT`, `--kube-context`).
+    let prodContexts: Map<string, string> | undefined;
+    const productionContexts = () => {
+      if (!prodContexts) {
+        prodContexts = new Map();
+        for (const j of ctx.pipeline.jobs) {
+          if (ctx.deploy(j)?.tier !== 'production') continue;
+          for (const c of kubeContexts(j, ctx.scriptLines(j), ctx.locateInScript)) if (!prodContexts.has(c.value)) prodContexts.set(c.value, j.name);
+        }
+      }
+      return prodContexts;
+    };
+    /**
+     * A review app (an environment of no production/staging tier) that runs for merge requests
+     * with the production cluster context or production-named credentials: the MR's code
+     * deploys with production access.
+     */
+    const reviewReusesProduction = (job: Job, trust: JobTrust) => {
+      const env = get(job.node, 'environment');
+      if (!env || ctx.deploy(job)) return;
+      const name = str(env.kind === 'map' ? get(env, 'name') : env);
+      const action = env.kind === 'map' ? (str(get(env, 'action')) ?? 'start') : 'start';
+      if (!name || action !== 'start') return;
+      const mr = trust.untrusted.filter((c) => c === 'mr' || c === 'mr-fork');
+      if (mr.length === 0) return;
+      const prod = productionContexts();
+      for (const c of kubeContexts(job, ctx.scriptLines(job), ctx.locateInScript)) {
+        const prodJob = prod.get(c.value);
+        if (!prodJob) continue;
+        ctx.report({
+          at: c.at,
+          job: job.name,
+          keyPath: ['kube-context'],
+          discriminator: c.value,
+          message: `Review job \`${job.name}\` (environment \`${name}\`) runs in ${codeList(mr)} pipelines with the Kubernetes context \`${c.value}\` of production deploy job \`${prodJob}\`: merge request code deploys with production cluster access.`,
+        });
+        return;
+      }
+      const prodCreds = credentialInputs(job, ctx.scriptLines(job), isCredentialName).filter((n) => /(^|_)PROD(UCTION)?(_|$)/i.test(n));
+      if (prodCreds.length === 0) return;
+      const first = prodCreds[0];
+      const line = ctx.scriptLines(job).find((l) => varRefs(l.text).some((r) => r.name === first));
+      const ref = line ? varRefs(line.text).find((r) => r.name === first)! : undefined;
+      ctx.report({
+        at: line && ref ? ctx.locateInScript(line, ref.index, ref.length) : ((get(job.node, 'variables') ?? env).loc),
+        job: job.name,
+        keyPath: ['variables', first],
+        discriminator: 'prod:' + first,
+        details: prodCreds.length > 5 ? { variables: prodCreds } : undefined,
+        message: `Review job \`${job.name}\` (environment \`${name}\`) runs in ${codeList(mr)} pipelines with production credentials ${nameList(prodCreds.map((n) => '$' + n))}: merge request code would receive them.`,
+      });
     };
 
     return {
@@ -68,6 +122,8 @@ export default defineRule({
           });
         }
 
+        reviewReusesProduction(job, trust);
+
         // Credential-like variables referenced in scripts and variable values.
         const seen = new Set<string>();
         const warn = (name: string, at: SourceLocation, where2: string) => {
@@ -84,7 +140,9 @@ export default defineRule({
             message: `Job \`${job.name}\` uses the credential-like variable \`$${name}\` (${where2}) and ${describe().where}: make sure it is Protected (and Masked) so those pipelines never receive it.`,
           });
         };
-        const definedInYaml = (name: string) => job.variables.has(name);
+        // Values defined in the YAML or computed by the script itself are not inputs.
+        const assigned = scriptAssignedNames(ctx.scriptLines(job));
+        const definedInYaml = (name: string) => job.variables.has(name) || assigned.has(name);
         for (const line of ctx.scriptLines(job)) {
           for (const r of variableRefs(line.text)) {
             if (!isCredentialName(r.name) || definedInYaml(r.name)) continue;
@@ -102,6 +160,33 @@ export default defineRule({
     };
   },
 });
+
+/** Kubernetes contexts a job selects: `KUBE_CONTEXT`, `--kube-context`/`--context`, `kubectl config use-context`. */
+export function kubeContexts(job: Job, lines: readonly ScriptLine[], locate: (line: ScriptLine, index: number, length: number) => SourceLocation): { value: string; at: SourceLocation }[] {
+  const out: { value: string; at: SourceLocation }[] = [];
+  const v = job.variables.get('KUBE_CONTEXT');
+  if (v && v.value && !v.value.startsWith('$')) out.push({ value: v.value, at: v.valueLoc });
+  for (const line of lines) {
+    for (const seg of segments(line.text)) {
+      const w = seg.words;
+      for (let i = 0; i < w.length; i++) {
+        const x = unquote(w[i].raw);
+        let value: string | undefined;
+        let at = w[i];
+        if ((x === '--kube-context' || x === '--context') && w[i + 1]) {
+          value = unquote(w[i + 1].raw);
+          at = w[i + 1];
+        } else if (/^--(kube-)?context=/.test(x)) value = x.slice(x.indexOf('=') + 1);
+        else if (x === 'use-context' && w[i + 1]) {
+          value = unquote(w[i + 1].raw);
+          at = w[i + 1];
+        }
+        if (value && !value.startsWith('$')) out.push({ value, at: locate(line, at.start, at.end - at.start) });
+      }
+    }
+  }
+  return out;
+}
 
 /** The position of a reference inside a single-line variable value, else the value. */
 function locateInValue(ctx: RuleContext<any>, loc: SourceLocation, value: string, r: VariableRef): SourceLocation {
