@@ -31,6 +31,7 @@ import oidcAudienceBroad from './pipeline/oidc-audience-broad.js';
 import artifactExposure from './pipeline/artifact-exposure.js';
 import rulesRegexUnanchored from './pipeline/rules-regex-unanchored.js';
 import scannerTampering from './pipeline/scanner-tampering.js';
+import infraApplyInUntrustedContext from './pipeline/infra-apply-in-untrusted-context.js';
 
 /**
  * The pipeline rule catalogue in the order of SPEC.md. One module per rule under
@@ -68,6 +69,7 @@ export const pipelineRules: PipelineRule<any>[] = [
   artifactExposure,
   rulesRegexUnanchored,
   scannerTampering,
+  infraApplyInUntrustedContext,
 ];
 
 export function pipelineRuleMetas(): RuleMeta<any>[] {

@@ -39,7 +39,7 @@ describe('rules-regex-unanchored', () => {
         },
         {
           name: 'commit message gate on a secret-using job',
-          code: 'publish:\n  script: npm publish --token "$NPM_TOKEN"\n  rules:\n    - if: $CI_COMMIT_BRANCH == "main"\n    - if: $CI_COMMIT_MESSAGE =~ /\\[publish\\]/\n',
+          code: 'publish:\n  script: ./build.sh --token "$NPM_TOKEN"\n  rules:\n    - if: $CI_COMMIT_BRANCH == "main"\n    - if: $CI_COMMIT_MESSAGE =~ /\\[publish\\]/\n',
           errors: [{ line: 5, column: 33, job: 'publish', message: /^`rules:1:if` of job `publish` \(it uses `\$NPM_TOKEN`\) tests `\$CI_COMMIT_MESSAGE`, which whoever pushes/ }],
         },
       ],

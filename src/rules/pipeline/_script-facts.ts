@@ -9,7 +9,7 @@ import type { SourceLocation } from '../../model/location.js';
 import { entry, get, str, strList, type YNode } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
 import type { Policy } from '../../policy/types.js';
-import { globToRegExp, matchesAny } from '../../util/glob.js';
+import { globToRegExp, matchesNamePatterns } from '../../util/glob.js';
 import type { RuleContext, ScriptLine } from '../types.js';
 import { commandIndex, locateInScalar, programName, quoteStates, unquote, varRefs, type VarRef, type Segment, type Word } from './_shell.js';
 
@@ -38,13 +38,13 @@ export function credentialNames(policy: Policy): CredentialNames {
   const policyMatch = (name: string): boolean => {
     let v = cache.get(name);
     if (v === undefined) {
-      v = !name.startsWith('CI_') && (matchesAny(name, policy.secretVariables) || matchesAny(name.toUpperCase(), policy.secretVariables));
+      v = !name.startsWith('CI_') && matchesNamePatterns(name, policy.secretVariables);
       cache.set(name, v);
     }
     return v;
   };
   return {
-    value: (name) => name === 'CI_DEPLOY_PASSWORD' || (policyMatch(name) && !NOT_A_CREDENTIAL.test(name.toUpperCase()) && !PATH_NAME.test(name.toUpperCase())),
+    value: (name) => name === 'CI_DEPLOY_PASSWORD' || (policyMatch(name) && !CREDENTIAL_FILE_NAMES.has(name) && !NOT_A_CREDENTIAL.test(name.toUpperCase()) && !PATH_NAME.test(name.toUpperCase())),
     file: (name) => CREDENTIAL_FILE_NAMES.has(name) || (policyMatch(name) && PATH_NAME.test(name.toUpperCase()) && !/_DIR$/.test(name.toUpperCase())),
   };
 }
