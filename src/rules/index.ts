@@ -26,6 +26,7 @@ import ciConfigInvalid from './pipeline/ci-config-invalid.js';
 import secretPrintedToLog from './pipeline/secret-printed-to-log.js';
 import jobTokenMisuse from './pipeline/job-token-misuse.js';
 import dockerRunEscape from './pipeline/docker-run-escape.js';
+import verificationDisabled from './pipeline/verification-disabled.js';
 import manualDeployNotBlocking from './pipeline/manual-deploy-not-blocking.js';
 import oidcAudienceBroad from './pipeline/oidc-audience-broad.js';
 import artifactExposure from './pipeline/artifact-exposure.js';
@@ -64,12 +65,13 @@ export const pipelineRules: PipelineRule<any>[] = [
   secretPrintedToLog,
   jobTokenMisuse,
   dockerRunEscape,
+  verificationDisabled,
   manualDeployNotBlocking,
+  infraApplyInUntrustedContext,
   oidcAudienceBroad,
   artifactExposure,
   rulesRegexUnanchored,
   scannerTampering,
-  infraApplyInUntrustedContext,
 ];
 
 export function pipelineRuleMetas(): RuleMeta<any>[] {
