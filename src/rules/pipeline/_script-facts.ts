@@ -6,7 +6,7 @@
  * handles credentials at all. Everything works on the shared shell tokeniser (`_shell.ts`).
  */
 import type { SourceLocation } from '../../model/location.js';
-import { entry, get, str, strList, type YNode } from '../../model/node.js';
+import { entry, get, str, type YNode } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
 import type { Policy } from '../../policy/types.js';
 import { globToRegExp, matchesNamePatterns } from '../../util/glob.js';
@@ -208,12 +208,11 @@ export function inArtifactPath(target: string, paths: readonly string[]): string
     const p = raw.replace(/^\.\//, '').replace(/\/+$/, '');
     if (!p) continue;
     if (p === t || t.startsWith(p + '/')) return raw;
-    if (/[*?]/.test(p) && (globToRegExp(p.replace(/\*\*\/?/g, '*')).test(t) || globToRegExp(p.replace(/\*\*\/?/g, '*')).test(t.split('/')[0]))) return raw;
+    if (/[*?]/.test(p) && globToRegExp(p.replace(/\*\*\/?/g, '*')).test(t)) return raw;
   }
   return undefined;
 }
 
-export { strList };
 
 /**
  * Where `line.text.slice(index, index + length)` is written: exact also in plain scalars that
