@@ -470,10 +470,44 @@ function classifyCommand(words: readonly Word[], ci: number, env: CommandEnv): C
     }
     case 'curl':
       return curlUpload(words, ci, env);
-    default:
+    default: {
+      // Hosting and deployment CLIs whose deploy subcommand publishes (`firebase deploy`,
+      // `theme deploy`, `serverless deploy`, `cf push` …).
+      const subs = DEPLOY_CLIS[base];
+      if (!subs || dry) return undefined;
+      const pos = positionals(words, ci + 1, GENERIC_VALUE_OPTS);
+      const sub = u(words[pos[0]]);
+      if (subs.includes(sub)) return { kind: 'cloud-deploy', text: `${base} ${sub}`, lastWord: pos[0] };
+      // `vercel --prod`, `netlify deploy --prod`: the bare form deploys too.
+      if (subs.includes('') && pos.length === 0 && hasOpt(words, ci + 1, /^--prod$/)) return { kind: 'cloud-deploy', text: `${base} --prod`, lastWord: ci };
       return undefined;
+    }
   }
 }
+
+/** Deployment CLIs and the subcommands that deploy ('' = the bare command with `--prod`). */
+const DEPLOY_CLIS: Record<string, string[]> = {
+  firebase: ['deploy'],
+  netlify: ['deploy'],
+  vercel: ['deploy', ''],
+  serverless: ['deploy'],
+  sls: ['deploy'],
+  theme: ['deploy'],
+  fly: ['deploy'],
+  flyctl: ['deploy'],
+  cf: ['push'],
+  eb: ['deploy'],
+  kamal: ['deploy'],
+  wrangler: ['deploy', 'publish'],
+  heroku: ['deploy'],
+  railway: ['up'],
+  dpl: [],
+  cap: ['deploy'],
+  dep: ['deploy'],
+  ansible: [],
+  surge: [],
+  now: ['deploy'],
+};
 
 function packageUpload(words: readonly Word[], ci: number, subs: string[], label: string, env: CommandEnv, dry: boolean): CommandHit | undefined {
   if (dry) return undefined;

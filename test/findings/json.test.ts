@@ -64,6 +64,16 @@ describe('renderJson', () => {
     expect(JSON.parse(out).findings[0].message).toBe('literal GitLab token glpa************ in variables');
   });
 
+  it('adds `details` only to findings that carry them, masked like messages', () => {
+    const f = { ...findings()[1]!, details: { variables: ['A_TOKEN', `X_${SECRET}`], job: 'test' } };
+    const out = renderJson(input({ findings: [f, findings()[2]!] }));
+    const doc = JSON.parse(out);
+    expect(Object.keys(doc.findings[0])).toEqual([...FINDING_KEYS, 'details']);
+    expect(doc.findings[0].details.variables[0]).toBe('A_TOKEN');
+    expect(out).not.toContain(SECRET);
+    expect(doc.findings[1]).not.toHaveProperty('details');
+  });
+
   it('never marks a suppressed finding as blocking', () => {
     const f = { ...findings()[1]!, suppressed: { kind: 'exception' as const, reason: 'r' } };
     const doc = JSON.parse(renderJson(input({ findings: [f] })));

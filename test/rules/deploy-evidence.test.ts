@@ -165,3 +165,11 @@ describe('package uploads and the project registry another job configures', () =
     expect(r['publish-public'].evidence).toEqual(['command `npm publish` @9:7']);
   });
 });
+
+describe('hosting CLIs', () => {
+  it('theme deploy, firebase deploy, serverless deploy, cf push deploy; their dry or local forms do not', async () => {
+    const r = await classify('a:\n  script:\n    - theme deploy --env=production --allow-live\n    - firebase deploy --only hosting\n    - sls deploy --stage prod\n    - cf push app\nb:\n  script:\n    - firebase emulators:start\n    - serverless package\n');
+    expect(r.a.evidence).toEqual(['command `theme deploy` @3:7', 'command `firebase deploy` @4:7', 'command `sls deploy` @5:7', 'command `cf push` @6:7']);
+    expect(r.b.evidence).toEqual([]);
+  });
+});

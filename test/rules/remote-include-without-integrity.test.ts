@@ -11,6 +11,16 @@ describe('remote-include-without-integrity', () => {
       ],
       invalid: [
         {
+          name: 'pinned to a commit sha on a GitLab instance: a warning (no riskier than an unpinned include:project)',
+          code: 'include:\n  - remote: https://gitlab.example.com/acme/ci/-/raw/3f9a1c7e5b2d8f4a6c0e9b1d7f3a5c8e2b4d6f0a/build.yml\nbuild:\n  script: make\n',
+          errors: [{ line: 2, column: 13, severity: 'warning', message: /is pinned to commit 3f9a1c7e5b2d but has no `integrity:`/ }],
+        },
+        {
+          name: 'a branch in the same kind of URL: an error',
+          code: 'include:\n  - remote: https://gitlab.example.com/acme/ci/-/raw/main/build.yml\nbuild:\n  script: make\n',
+          errors: [{ line: 2, column: 13, severity: 'error' }],
+        },
+        {
           name: 'map form',
           code: 'include:\n  - remote: https://ci.example.com/templates/build.yml\nbuild:\n  script: make\n',
           errors: [{ line: 2, column: 13, message: /^`include:remote` https:\/\/ci\.example\.com\/templates\/build\.yml has no `integrity:`: whoever controls ci\.example\.com/ }],

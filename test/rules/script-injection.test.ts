@@ -48,6 +48,11 @@ describe('script-injection', () => {
         'build:\n  script:\n    - echo $CI_COMMIT_MESSAGE\n    - git tag "$CI_COMMIT_TAG"\n',
         'build:\n  image: registry.example.com/app:$CI_COMMIT_REF_SLUG\n  environment:\n    name: review/$CI_COMMIT_REF_NAME\n  script: make\n',
         'variables:\n  MSG: $CI_COMMIT_MESSAGE\nbuild:\n  script:\n    - echo "$MSG"\n',
+        // Ref names where the job only runs for the default branch or protected tags: fixed by maintainers.
+        'build:\n  script:\n    - eval "deploy --branch $CI_COMMIT_BRANCH"\n  rules:\n    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n',
+        'release:\n  script:\n    - sh -c "publish $CI_COMMIT_TAG"\n  rules:\n    - if: $CI_COMMIT_TAG =~ /^v\\d+/ && $CI_COMMIT_REF_PROTECTED == "true"\n',
+        // MR variables are empty outside merge request pipelines.
+        'build:\n  script:\n    - eval "echo $CI_MERGE_REQUEST_TITLE"\n  rules:\n    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n',
         // Keywords that only name things, and GitLab's documented release pattern.
         'release:\n  cache:\n    key: "$CI_COMMIT_REF_NAME"\n  artifacts:\n    name: "$CI_COMMIT_REF_NAME"\n  release:\n    tag_name: $CI_COMMIT_TAG\n    description: $CI_COMMIT_TAG_MESSAGE\n  script: make\n',
       ],
@@ -58,8 +63,18 @@ describe('script-injection', () => {
         },
         {
           name: 'block scalar, through extends, once per place',
-          code: '.notify:\n  script:\n    - |\n      set -e\n      bash -c "notify \'$CI_MERGE_REQUEST_TITLE\'"\na:\n  extends: .notify\nb:\n  extends: .notify\n',
+          code: '.notify:\n  script:\n    - |\n      set -e\n      bash -c "notify \'$CI_MERGE_REQUEST_TITLE\'"\n  rules:\n    - if: $CI_PIPELINE_SOURCE == "merge_request_event"\na:\n  extends: .notify\nb:\n  extends: .notify\n',
           errors: [{ line: 5, column: 24, job: 'a', message: /`bash -c` parses again/ }],
+        },
+        {
+          name: 'a commit message is the MR author\'s even on the default branch',
+          code: 'notify:\n  script:\n    - eval "echo $CI_COMMIT_MESSAGE"\n  rules:\n    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n',
+          errors: [{ line: 3, column: 18, job: 'notify' }],
+        },
+        {
+          name: 'the branch name where the job also runs for unprotected branches',
+          code: 'build:\n  script:\n    - eval "deploy --branch $CI_COMMIT_BRANCH"\n',
+          errors: [{ line: 3, column: 29, job: 'build', message: /the branch name/ }],
         },
         {
           name: 'through a variable',
@@ -69,7 +84,7 @@ describe('script-injection', () => {
         {
           name: 'keywords GitLab expands',
           code:
-            'variables:\n  IMG: "tools:$CI_COMMIT_BRANCH"\ndeploy:\n  image: $IMG\n  services:\n    - name: "db:$CI_COMMIT_TAG"\n  environment:\n    name: $CI_COMMIT_REF_NAME\n  resource_group: $CI_MERGE_REQUEST_SOURCE_BRANCH_NAME\n  script: make\nbridge:\n  trigger:\n    project: group/$CI_COMMIT_BRANCH\n',
+            'variables:\n  IMG: "tools:$CI_COMMIT_BRANCH"\ndeploy:\n  image: $IMG\n  services:\n    - name: "db:$CI_COMMIT_TAG"\n  environment:\n    name: $CI_COMMIT_REF_NAME\n  resource_group: $CI_COMMIT_TAG\n  script: make\nbridge:\n  trigger:\n    project: group/$CI_COMMIT_BRANCH\n',
           errors: [
             { line: 4, column: 10, job: 'deploy', message: /`image` contains \$IMG \(set from \$CI_COMMIT_BRANCH/ },
             { line: 6, column: 17, job: 'deploy', message: /`services` contains \$CI_COMMIT_TAG/ },

@@ -53,4 +53,35 @@ describe('untrusted-artifacts-into-deploy', () => {
       ],
     });
   });
+
+  it('reports any job in trusted contexts that takes artifacts an outsider controls', async () => {
+    const MAIN = '  rules:\n    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n';
+    await checkRule(rule, {
+      valid: [
+        // The MR source branch, but the consumer only runs in MR pipelines (untrusted itself).
+        'lint:\n  script: make lint\n  needs:\n    - project: acme/tools\n      job: build\n      ref: $CI_MERGE_REQUEST_SOURCE_BRANCH_NAME\n  rules:\n    - if: $CI_PIPELINE_SOURCE == "merge_request_event"\n',
+        // A run-time ref that is the protected ref itself in trusted contexts.
+        'report:\n  script: ./report.sh\n  needs:\n    - project: acme/tools\n      job: build\n      ref: $CI_COMMIT_REF_NAME\n' + MAIN,
+        // The default branch of another project.
+        'report:\n  script: ./report.sh\n  needs:\n    - project: acme/tools\n      job: build\n      ref: main\n' + MAIN,
+      ],
+      invalid: [
+        {
+          name: 'the MR source branch into a job that also runs on the default branch',
+          code: 'e2e:\n  script: ./e2e.sh "$E2E_TOKEN"\n  needs:\n    - project: acme/app\n      job: build\n      ref: $CI_MERGE_REQUEST_SOURCE_BRANCH_NAME\n  rules:\n    - if: $CI_PIPELINE_SOURCE == "merge_request_event"\n    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n',
+          errors: [{ line: 6, column: 12, job: 'e2e', message: /runs in trusted contexts `default-branch`.*from `\$CI_MERGE_REQUEST_SOURCE_BRANCH_NAME`, which the merge request author chooses/ }],
+        },
+        {
+          name: 'needs:project from the fork project of an MR',
+          code: 'scan:\n  script: ./scan.sh\n  needs:\n    - project: $CI_MERGE_REQUEST_SOURCE_PROJECT_PATH\n      job: build\n      ref: main\n' + MAIN,
+          errors: [{ line: 4, column: 16, job: 'scan' }],
+        },
+        {
+          name: 'a literal unprotected branch',
+          code: 'nightly:\n  script: ./nightly.sh\n  needs:\n    - project: acme/app\n      job: build\n      ref: feature/new-ui\n' + MAIN,
+          errors: [{ line: 6, column: 12, job: 'nightly', message: /`feature\/new-ui`, a ref that is not protected/ }],
+        },
+      ],
+    });
+  });
 });

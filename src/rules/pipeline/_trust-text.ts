@@ -44,7 +44,9 @@ function reasons(trust: JobTrust, contexts: readonly ContextId[]): string {
   const groups = new Map<string, ContextId[]>();
   for (const c of contexts) {
     const r = trust.byContext[c];
-    const vars = r?.runs === 'unknown' && r.unknownVariables?.length ? `depends on ${r.unknownVariables.map((v) => `$${v}`).join(', ')}` : '';
+    const unknown = r?.runs === 'unknown' ? (r.unknownVariables ?? []) : [];
+    const shown = unknown.slice(0, 5).map((v) => `$${v}`).join(', ') + (unknown.length > 5 ? ` and ${unknown.length - 5} more` : '');
+    const vars = unknown.length ? `depends on ${shown}` : '';
     const text = vars || shortReason(r?.reason ?? '');
     if (!text) continue;
     const list = groups.get(text) ?? [];

@@ -6,6 +6,12 @@ export function displayUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1');
 }
 
+/** The full commit sha a raw-file URL is pinned to, if any. */
+export function commitPinned(url: string): string | undefined {
+  const m = /\/-\/raw\/([0-9a-f]{40})\/|^https:\/\/raw\.githubusercontent\.com\/[^/]+\/[^/]+\/([0-9a-f]{40})\/|\/raw\/([0-9a-f]{40})\//.exec(url);
+  return m ? (m[1] ?? m[2] ?? m[3]) : undefined;
+}
+
 /**
  * `include:remote` (and a bare URL string, `entry/include.rb`) fetches configuration from
  * another server at pipeline creation. Without `integrity:` (`sha256-<base64>`, GitLab 17.9,
@@ -32,11 +38,19 @@ export default defineRule({
         } catch {
           host = 'that server';
         }
+        // A raw file URL pinned to a full commit sha (`/-/raw/<sha>/…` on a GitLab instance,
+        // `raw.githubusercontent.com/o/r/<sha>/…`) names fixed content: only the server itself
+        // could lie about it. That is no riskier than an unpinned `include:project` (a
+        // warning), so it is a warning too; a branch or tag URL stays an error.
+        const pinned = commitPinned(inc.target);
         ctx.report({
           at: node.loc,
           keyPath: ['include', 'remote'],
           discriminator: displayUrl(inc.target),
-          message: `\`include:remote\` ${displayUrl(inc.target)} has no \`integrity:\`: whoever controls ${host} (or the network path to it) decides what this pipeline runs`,
+          severity: pinned ? 'warning' : undefined,
+          message: pinned
+            ? `\`include:remote\` ${displayUrl(inc.target)} is pinned to commit ${pinned.slice(0, 12)} but has no \`integrity:\`: only ${host} itself could serve other content; add \`integrity:\` or use \`include:project\` with that \`ref\``
+            : `\`include:remote\` ${displayUrl(inc.target)} has no \`integrity:\`: whoever controls ${host} (or the network path to it) decides what this pipeline runs`,
         });
       },
     };

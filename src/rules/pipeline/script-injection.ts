@@ -3,7 +3,7 @@ import type { SourceLocation } from '../../model/location.js';
 import { get, str, type YNode } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
 import type { VariableDef } from '../../model/variables.js';
-import { defineRule } from '../types.js';
+import { type ContextId, defineRule } from '../types.js';
 import { commandIndex, locateInScalar, onceAt, programName, quoteStates, segments, unquote, varRefs, type Word } from './_shell.js';
 
 /**
@@ -29,6 +29,26 @@ export const ATTACKER_VARIABLES: Record<string, string> = {
   GITLAB_USER_NAME: "the triggering user's display name",
   TRIGGER_PAYLOAD: 'the trigger webhook payload',
   CHAT_INPUT: 'the ChatOps command arguments',
+};
+
+/**
+ * Where a ref- or MR-derived variable is attacker-controlled: only in the untrusted contexts
+ * that set it. On the default branch, a protected branch or a protected tag the name is fixed
+ * by whoever may create those refs (maintainers); MR variables are empty outside MR pipelines.
+ * Commit messages, authors, user names and payloads are not listed: a merged commit keeps the
+ * MR author's message, so they are attacker-controlled everywhere.
+ */
+export const CONTROLLED_IN: Record<string, readonly ContextId[]> = {
+  CI_MERGE_REQUEST_TITLE: ['mr', 'mr-fork'],
+  CI_MERGE_REQUEST_DESCRIPTION: ['mr', 'mr-fork'],
+  CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: ['mr', 'mr-fork'],
+  CI_MERGE_REQUEST_LABELS: ['mr', 'mr-fork'],
+  CI_MERGE_REQUEST_MILESTONE: ['mr', 'mr-fork'],
+  CI_COMMIT_BRANCH: ['branch', 'web-unprotected'],
+  CI_COMMIT_REF_NAME: ['branch', 'unprotected-tag', 'mr', 'mr-fork', 'web-unprotected'],
+  CI_COMMIT_TAG: ['unprotected-tag', 'web-unprotected'],
+  CI_COMMIT_TAG_MESSAGE: ['unprotected-tag', 'web-unprotected'],
+  CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_NAME: ['branch', 'mr', 'mr-fork'],
 };
 
 const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'mksh', 'fish']);
@@ -236,7 +256,15 @@ export default defineRule({
         related: [{ location: at, message: `${name} takes its value from $${t.source}` }],
       };
     };
-    const isTainted = (job: Job) => (name: string) => !!ATTACKER_VARIABLES[name] || taintedVars(job).has(name);
+    /** Tainted, and attacker-controlled in some context where the job runs. */
+    const isTainted = (job: Job) => (name: string) => {
+      const source = ATTACKER_VARIABLES[name] ? name : taintedVars(job).get(name)?.source;
+      if (!source) return false;
+      const where = CONTROLLED_IN[source];
+      if (!where) return true;
+      const untrusted = ctx.trust(job).untrusted;
+      return where.some((c) => untrusted.includes(c));
+    };
     const report = (job: Job | undefined, at: SourceLocation, keyPath: string[], name: string, message: string, related?: RelatedLocation[]) => {
       if (!once(at, name)) return;
       ctx.report({ at, job: job?.name, keyPath, discriminator: name, message, related });

@@ -1,7 +1,8 @@
 import type { SourceLocation } from '../../model/location.js';
-import { get, str } from '../../model/node.js';
+import { get, str, type YNode } from '../../model/node.js';
+import type { Job } from '../../model/pipeline.js';
 import { defineRule } from '../types.js';
-import { isProtectedRef, isVariableRef } from './_trust-text.js';
+import { codeList, isProtectedRef, isVariableRef } from './_trust-text.js';
 
 /** Variables that always name a protected ref. */
 const PROTECTED_REF_VARIABLES = /^(\$CI_DEFAULT_BRANCH|\$\{CI_DEFAULT_BRANCH\})$/;
@@ -24,12 +25,53 @@ export default defineRule({
   meta: {
     id: 'untrusted-artifacts-into-deploy',
     kind: 'pipeline',
-    title: 'Deploy job takes artifacts from another pipeline whose ref is not protected',
+    title: 'Deploy job or trusted job takes artifacts from another pipeline whose ref is not protected',
     defaultSeverity: 'error',
     principle: 'What is deployed must be built from protected code: artifacts produced by an unprotected ref are attacker-controlled input to the deploy.',
     fix: 'Take artifacts from a protected ref (the default branch or a protected tag) with a literal `ref:`, or build them in the same pipeline with `needs:`/`dependencies:`.',
   },
   create(ctx) {
+    /**
+     * A job that is no deploy but runs in trusted contexts (default branch, protected refs,
+     * schedules) with their secrets and caches: artifacts an outsider controls are reported
+     * when the source is attacker-chosen for sure — a merge request's source branch or
+     * project, or a literal unprotected ref. (Run-time refs such as `$CI_COMMIT_REF_NAME` name
+     * the protected ref itself there.)
+     */
+    const trustedConsumer = (job: Job) => {
+      const trust = ctx.trust(job);
+      if (trust.trusted.length === 0) return;
+      const needs = get(job.node, 'needs');
+      if (needs?.kind !== 'seq') return;
+      const where = codeList(trust.trusted);
+      for (const it of needs.items) {
+        if (it.kind !== 'map') continue;
+        const jobName = str(get(it, 'job')) ?? '?';
+        const pipelineNode = get(it, 'pipeline');
+        const projectNode = get(it, 'project');
+        const refNode = get(it, 'ref');
+        const fromMr = (n: YNode | undefined) => {
+          const v = str(n);
+          return v !== undefined && /\$\{?CI_MERGE_REQUEST_(SOURCE_BRANCH_NAME|SOURCE_PROJECT_ID|SOURCE_PROJECT_PATH|SOURCE_BRANCH_SHA|REF_PATH)\}?/.test(v) ? v : undefined;
+        };
+        const bad = [pipelineNode, projectNode, refNode].find((n) => fromMr(n));
+        let why: string | undefined;
+        if (bad) why = `from \`${fromMr(bad)}\`, which the merge request author chooses`;
+        else if (projectNode && refNode && str(refNode) !== undefined && !isVariableRef(str(refNode)!)) {
+          const ref = str(refNode)!;
+          if (!isProtectedRef(ref, ctx.policy, ctx.defaultBranch)) why = `from \`${ref}\`, a ref that is not protected by policy`;
+        }
+        if (!why) continue;
+        const at = (bad ?? refNode ?? it).loc;
+        ctx.report({
+          at,
+          job: job.name,
+          keyPath: ['needs', bad === pipelineNode ? 'pipeline' : bad === projectNode ? 'project' : 'ref'],
+          discriminator: `trusted:${jobName}`,
+          message: `Job \`${job.name}\` runs in trusted contexts ${where} and takes artifacts of job \`${jobName}\` ${why} (\`needs:\`): untrusted code produced what a trusted job runs with its secrets.`,
+        });
+      }
+    };
     const refVerdict = (ref: string): string | undefined => {
       if (PROTECTED_REF_VARIABLES.test(ref)) return undefined;
       if (isVariableRef(ref)) return `a ref chosen at run time (\`${ref}\`)`;
@@ -45,7 +87,10 @@ export default defineRule({
     return {
       job(job) {
         const deploy = ctx.deploy(job);
-        if (!deploy) return;
+        if (!deploy) {
+          trustedConsumer(job);
+          return;
+        }
         const report = (at: SourceLocation, keyPath: string[], discriminator: string, message: string) =>
           ctx.report({ at, job: job.name, keyPath, discriminator, message: `Deploy job \`${job.name}\` ${message}: a pipeline on an unprotected ref could have produced what it deploys.` });
 
