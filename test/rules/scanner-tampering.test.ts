@@ -33,6 +33,11 @@ describe('scanner-tampering', () => {
           ],
         },
         {
+          name: 'credentials in the prefix are not quoted',
+          code: 'variables:\n  SECURE_ANALYZERS_PREFIX: "bot:s3cr3tpass@mirror.example.net/sec"\ntest:\n  script: make\n',
+          errors: [{ line: 2, column: 28, message: /at `mirror\.example\.net\/sec`, not GitLab's registry/ }],
+        },
+        {
           name: 'template job overridden with when: never',
           code: 'include: ci/sast.yml\nsemgrep-sast:\n  rules:\n    - when: never\n',
           options: { files: SAST },

@@ -23,6 +23,11 @@ const DISABLE_VARIABLES = new Map([
 /** The templates test `== 'true' || == '1'` (older ones: any non-empty value). */
 const TRUTHY = new Set(['true', '1', 'yes', 'True', 'TRUE']);
 
+/** A registry prefix as quoted in messages: never with `user:password@`. */
+function withoutUserinfo(v: string): string {
+  return v.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@\s]*@/i, '$1');
+}
+
 /** Job names of GitLab's security templates (SAST analyzers, secret detection, dependency and container scanning, DAST). */
 export function isSecurityJob(name: string): boolean {
   return /(^|-)sast$|^sast($|-)|^secret_detection|^secret-detection|dependency_scanning$|^dependency_scanning|^gemnasium|^container_scanning|^dast($|_)|^kics-iac-sast$|^semgrep-sast$|^iac-sast$/.test(name);
@@ -60,7 +65,7 @@ export default defineRule({
               at: def.valueLoc,
               job: site.job,
               keyPath: site.keyPath,
-              message: `${site.where} SECURE_ANALYZERS_PREFIX points the security analyzers at \`${v}\`, not GitLab's registry: the scan runs whatever images that registry serves, with the job token and the source`,
+              message: `${site.where} SECURE_ANALYZERS_PREFIX points the security analyzers at \`${withoutUserinfo(v)}\`, not GitLab's registry: the scan runs whatever images that registry serves, with the job token and the source`,
             });
             continue;
           }
