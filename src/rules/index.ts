@@ -24,6 +24,16 @@ import curlPipeShell from './pipeline/curl-pipe-shell.js';
 import triggerForwardsVariables from './pipeline/trigger-forwards-variables.js';
 import ciConfigInvalid from './pipeline/ci-config-invalid.js';
 import ciConfigUnverified from './pipeline/ci-config-unverified.js';
+import secretPrintedToLog from './pipeline/secret-printed-to-log.js';
+import jobTokenMisuse from './pipeline/job-token-misuse.js';
+import dockerRunEscape from './pipeline/docker-run-escape.js';
+import verificationDisabled from './pipeline/verification-disabled.js';
+import manualDeployNotBlocking from './pipeline/manual-deploy-not-blocking.js';
+import oidcAudienceBroad from './pipeline/oidc-audience-broad.js';
+import artifactExposure from './pipeline/artifact-exposure.js';
+import rulesRegexUnanchored from './pipeline/rules-regex-unanchored.js';
+import scannerTampering from './pipeline/scanner-tampering.js';
+import infraApplyInUntrustedContext from './pipeline/infra-apply-in-untrusted-context.js';
 
 /**
  * The pipeline rule catalogue in the order of SPEC.md. One module per rule under
@@ -54,6 +64,16 @@ export const pipelineRules: PipelineRule<any>[] = [
   triggerForwardsVariables,
   ciConfigInvalid,
   ciConfigUnverified,
+  secretPrintedToLog,
+  jobTokenMisuse,
+  dockerRunEscape,
+  verificationDisabled,
+  manualDeployNotBlocking,
+  infraApplyInUntrustedContext,
+  oidcAudienceBroad,
+  artifactExposure,
+  rulesRegexUnanchored,
+  scannerTampering,
 ];
 
 export function pipelineRuleMetas(): RuleMeta<any>[] {
