@@ -293,6 +293,6 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
     plan: c.plan,
     progress: opts.baseline ? compareWithBaseline(opts.baseline, c.problems) : null,
     skipped,
-    stats: { gitlabCalls, callsPerProject: Math.round((gitlabCalls / fresh) * 100) / 100, durationMs: Date.now() - started, resumedProjects: resumed },
+    stats: { gitlabCalls, callsPerProject: Math.round((gitlabCalls / fresh) * 100) / 100, durationMs: Date.now() - started, resumedProjects: resumed, rateLimitedMs: Math.round(limiter.pausedMs) },
   };
 }

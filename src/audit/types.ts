@@ -202,5 +202,5 @@ export interface AuditReport {
   progress: AuditProgress | null;
   /** Reads the token was not allowed to make, and what the report therefore does not know. */
   skipped: Array<{ what: string; reason: string }>;
-  stats: { gitlabCalls: number; callsPerProject: number; durationMs: number; resumedProjects: number };
+  stats: { gitlabCalls: number; callsPerProject: number; durationMs: number; resumedProjects: number; rateLimitedMs: number };
 }
