@@ -287,7 +287,11 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
         byKind,
       },
     },
-    runners: runners.map((r) => ({ ...r, assessment: c.assessments.get(r.id)! })),
+    runners: runners.map((r) => ({
+      ...r,
+      assessment: c.assessments.get(r.id)!,
+      placements: (c.placements.get(r.id) ?? []).map((pl) => ({ project: pl.project.path, job: pl.job.name, contexts: pl.contexts })),
+    })),
     projects: audited,
     problems: c.problems,
     plan: c.plan,

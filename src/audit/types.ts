@@ -195,7 +195,8 @@ export interface AuditReport {
     jobs: number;
     problems: { errors: number; warnings: number; byKind: Partial<Record<ProblemKind, number>> };
   };
-  runners: Array<AuditRunner & { assessment: RunnerAssessment }>;
+  /** Each runner with its assessment and the jobs it can pick (per trust context). */
+  runners: Array<AuditRunner & { assessment: RunnerAssessment; placements: Array<{ project: string; job: string; contexts: ContextId[] }> }>;
   projects: AuditProject[];
   problems: AuditProblem[];
   plan: AuditPlan;
