@@ -55,9 +55,9 @@ export function trustMapSvg(r: AuditReport): string {
   const rw = 260;
   const tx = 760;
   const tiers: Array<{ key: string; label: string }> = [
-    { key: 'mr', label: 'merge requests' },
-    { key: 'untrusted', label: 'unprotected refs' },
-    { key: 'trusted', label: 'protected refs' },
+    { key: 'mr', label: 'MRs' },
+    { key: 'untrusted', label: 'unprotected' },
+    { key: 'trusted', label: 'protected' },
     { key: 'deploy', label: 'deploys' },
   ];
   const py = (i: number) => top + i * rowH + rowH / 2;
@@ -65,7 +65,7 @@ export function trustMapSvg(r: AuditReport): string {
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" id="trust-map" role="img" aria-label="Trust map: which projects reach which runners, and which trust tiers each runner serves" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="system-ui, sans-serif" font-size="12">`);
   out.push(`<text x="${px}" y="20" font-weight="bold">Projects</text><text x="${rx}" y="20" font-weight="bold">Runners</text><text x="${tx}" y="20" font-weight="bold">Trust tiers served</text>`);
-  tiers.forEach((t, i) => out.push(`<text x="${tx + i * 58 + 24}" y="34" font-size="9" text-anchor="middle">${esc(t.label)}</text>`));
+  tiers.forEach((t, i) => out.push(`<text x="${tx + i * 58 + 24}" y="34" font-size="10" text-anchor="middle">${esc(t.label)}</text>`));
   const pIndex = new Map(projects.map((p, i) => [p, i]));
   const rIndex = new Map(runners.map((x, i) => [x.id, i]));
   for (const [key, reach] of edges) {
