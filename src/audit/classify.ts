@@ -226,7 +226,7 @@ export function classify(input: ClassifyInput): Classification {
       if (r.runUntagged) evidence.push({ detail: 'run_untagged is on: every job without `tags:` may land here' });
       for (const pl of plain.slice(0, 5)) evidence.push(jobEvidence(pl, `\`${pl.job.name}\` (not a deploy job) lands here`, isUntrusted));
       if (evidence.length && deploys.length) {
-        for (const pl of deploys.slice(0, 3)) evidence.push(jobEvidence(pl, `deploy job \`${pl.job.name}\` (${pl.job.deploy!.tier}${pl.job.deploy!.environment ? ` → ${pl.job.deploy!.environment}` : ''}) lands here`, isTrusted));
+        for (const pl of deploys.slice(0, 3)) evidence.push(jobEvidence(pl, `${pl.job.deploy!.tier} deploy job \`${pl.job.name}\`${pl.job.deploy!.environment ? ` (environment \`${pl.job.deploy!.environment}\`)` : ''} lands here`, isTrusted));
         const p = report(
           {
             kind: 'mixed-trust',

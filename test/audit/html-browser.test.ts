@@ -16,6 +16,7 @@ import { auditOf, startScenario } from './scenario.js';
 describe('audit HTML in headless chromium', () => {
   let browser: Browser;
   let report: AuditReport;
+  let clean: AuditReport;
   let dir: string;
   beforeAll(async () => {
     const s = await startScenario();
@@ -24,6 +25,7 @@ describe('audit HTML in headless chromium', () => {
     } finally {
       await s.gl.close();
     }
+    clean = structuredClone(report);
     // A hostile runner description must stay text.
     report.runners[0].description = '<img src=x onerror=alert(1)>';
     dir = mkdtempSync(path.join(tmpdir(), 'tg-audit-html-'));
@@ -66,7 +68,7 @@ describe('audit HTML in headless chromium', () => {
     // Production deploy edges are drawn (red) and have a rendered length.
     const prod = map.locator('path.edge-prod');
     expect(await prod.count()).toBeGreaterThanOrEqual(3);
-    const len = await prod.first().evaluate((el) => (el as SVGPathElement).getTotalLength());
+    const len = await prod.first().evaluate((el) => (el as unknown as { getTotalLength(): number }).getTotalLength());
     expect(len).toBeGreaterThan(50);
     // The mixed-trust runner is outlined in red.
     const mixedStroke = await map.locator(`g.runner[data-runner="${report.runners.find((r) => r.description === 'shared-docker')!.id}"] rect`).getAttribute('stroke');
@@ -81,7 +83,12 @@ describe('audit HTML in headless chromium', () => {
     const shot = path.join(dir, 'audit.png');
     await page.screenshot({ path: shot, fullPage: true });
     expect(statSync(shot).size).toBeGreaterThan(10_000);
-    if (process.env.TIERGUARD_AUDIT_SCREENSHOT) await page.screenshot({ path: process.env.TIERGUARD_AUDIT_SCREENSHOT, clip: { x: 0, y: 0, width: 1100, height: 900 } });
+    if (process.env.TIERGUARD_AUDIT_SCREENSHOT) {
+      // The README picture (docs/audit-example.png), from the report as the audit wrote it.
+      writeFileSync(file, renderAuditHtml(clean));
+      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+      await page.screenshot({ path: process.env.TIERGUARD_AUDIT_SCREENSHOT, clip: { x: 0, y: 0, width: 1100, height: 600 } });
+    }
     await context.close();
   }, 60_000);
 });
