@@ -7,6 +7,7 @@
 import { FileCache } from '../gitlab/config-source.js';
 import { createGitLabApi } from '../gitlab/client.js';
 import { RateLimiter } from '../gitlab/limiter.js';
+import { withReadCache } from '../gitlab/read-cache.js';
 import { createGitLabOrgApi, type GitLabOrgApi, type OrgProject, type OrgRunner } from '../gitlab/org.js';
 import type { GitLabLogger } from '../gitlab/requester.js';
 import type { GitLabApi } from '../gitlab/types.js';
@@ -144,7 +145,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
     retry: opts.retry,
   };
   const org = opts.clients?.org ?? createGitLabOrgApi(common);
-  const api = opts.clients?.api ?? createGitLabApi({ ...common, onCall: () => (apiCalls += 1) });
+  const api = withReadCache(opts.clients?.api ?? createGitLabApi({ ...common, onCall: () => (apiCalls += 1) }));
   const policyFor = opts.policyFor ?? (() => opts.policy);
   const skipped: AuditReport['skipped'] = [];
 
