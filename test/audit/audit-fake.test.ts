@@ -210,4 +210,15 @@ describe('tierguard audit against a fake GitLab group', () => {
     const details = s.gl.requests.filter((q) => /^\/runners\/\d+$/.test(q.path)).map((q) => q.path);
     expect(details).toHaveLength(new Set(details).size);
   });
+
+  it('reads a template shared by several projects once per run', async () => {
+    s.gl.addProject({ path: 'acme/ci-templates', files: { 'templates/lint.yml': 'shared-lint:\n  script: lint\n  tags: [ci-general]\n' } });
+    const include = "include:\n  - project: acme/ci-templates\n    file: templates/lint.yml\n";
+    for (const name of ['one', 'two', 'three']) s.gl.addProject({ path: `acme/svc-${name}`, files: { '.gitlab-ci.yml': include } });
+    const r = await auditOf(s);
+    const svc = r.projects.filter((p) => p.path.startsWith('acme/svc-'));
+    expect(svc.map((p) => p.jobs.map((j) => j.name))).toEqual([['shared-lint'], ['shared-lint'], ['shared-lint']]);
+    const reads = s.gl.requests.filter((q) => q.path.includes('/repository/files/templates%2Flint.yml/raw'));
+    expect(reads).toHaveLength(1);
+  });
 });
