@@ -13,6 +13,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { createPolicyLoader, type PolicyLoader } from './policies.js';
 import { MemoryQueue, type MemoryQueueOptions, type ReviewJob, type WorkQueue } from './queue.js';
 import { RedisQueue, type RedisQueueOptions } from './queue-redis.js';
+import { startScheduledAudit } from './audit-schedule.js';
 import { createReviewer, errText, liveOptionsFromConfig, type Reviewer, type ReviewerOptions } from './review-mr.js';
 
 export interface StartServerOptions {
@@ -116,11 +117,13 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const { port } = app.server.address() as AddressInfo;
   const host = opts.host ?? config.HOST;
   const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`;
+  const audits = config.AUDIT_SCHEDULE ? await startScheduledAudit(config, policyLoader, logger) : undefined;
   logger.info({ address, gitlab: config.GITLAB_URL, concurrency: config.CONCURRENCY, policyDir: config.POLICY_DIR, queue: opts.workQueue ? 'custom' : config.REDIS_URL ? 'redis' : 'memory' }, 'tierguard listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      audits?.stop();
       app.markDraining();
       logger.info('shutting down: draining work in progress');
       await app.close();
