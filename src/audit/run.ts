@@ -48,6 +48,11 @@ export interface AuditOptions {
   now?: () => Date;
   /** Tests: GitLab retry settings. */
   retry?: { retries?: number; baseMs?: number; maxMs?: number };
+  /**
+   * Judge the projects on the replicas instead of here: BullMQ jobs on Redis (./fanout.ts),
+   * taken by every replica that runs an audit worker.
+   */
+  fanout?: { redisUrl: string; prefix?: string; queueName?: string };
   /** Tests and benchmarks: clients to use instead of creating them. */
   clients?: { api: GitLabApi; org: GitLabOrgApi };
 }
@@ -204,12 +209,17 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   const todo = projects.filter((p) => !results.has(p.id));
   const cache = new FileCache(5000);
   opts.progress?.update(results.size, projects.length);
-  await pool(todo, opts.concurrency ?? 4, async (p) => {
-    const audited = await auditProject(p, { api, org, policyFor, cache });
-    results.set(p.id, audited);
+  const done = (audited: AuditProject) => {
+    results.set(audited.id, audited);
     state.record(audited);
     opts.progress?.update(results.size, projects.length);
-  });
+  };
+  if (opts.fanout) {
+    const { fanOutProjects } = await import('./fanout.js');
+    await fanOutProjects(todo, state.runId, { ...opts.fanout, onDone: done });
+  } else {
+    await pool(todo, opts.concurrency ?? 4, async (p) => done(await auditProject(p, { api, org, policyFor, cache })));
+  }
   opts.progress?.finish(results.size, projects.length);
   const audited = projects.map((p) => results.get(p.id)!);
   for (const p of audited) for (const id of p.runnerIds ?? []) see(id, `project:${p.path}`);

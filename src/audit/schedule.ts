@@ -25,6 +25,8 @@ export interface AuditScheduleOptions {
   policyFor: (namespace: string) => Policy;
   logger: ScheduleLogger;
   toolVersion: string;
+  /** Judge the projects on every replica's audit worker (REDIS_URL). */
+  fanout?: AuditOptions['fanout'];
   /** Claim a slot for this replica (Redis `SET key NX PX`); default: always (one replica). */
   claim?: (slot: string) => Promise<boolean>;
   now?: () => Date;
@@ -59,7 +61,7 @@ export function startAuditSchedule(opts: AuditScheduleOptions): AuditSchedule {
     const reports: AuditReport[] = [];
     for (const group of opts.groups) {
       try {
-        const report = await audit({ gitlabUrl: opts.gitlabUrl, token: opts.token, group, policy: opts.policyFor(group), policyFor: opts.policyFor, toolVersion: opts.toolVersion });
+        const report = await audit({ gitlabUrl: opts.gitlabUrl, token: opts.token, group, policy: opts.policyFor(group), policyFor: opts.policyFor, toolVersion: opts.toolVersion, fanout: opts.fanout });
         reports.push(report);
         const s = report.summary;
         opts.logger.info({ group, slot, projects: s.projects.total, runners: s.runners.total, errors: s.problems.errors, warnings: s.problems.warnings, gitlabCalls: report.stats.gitlabCalls }, 'scheduled audit done');

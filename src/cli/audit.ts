@@ -34,6 +34,8 @@ export const AUDIT_HELP = `Usage: tierguard audit --gitlab-url URL --group PATH 
   --policy DIR                  policy directory (team overrides per group)
   --concurrency N               projects audited at once (default 4)
   --rate N                      GitLab requests per minute for the run (default 1200)
+  --fan-out                     judge the projects on the service replicas' audit workers
+                                (BullMQ on REDIS_URL; the replicas need AUDIT_SCHEDULE set)
 Exit codes: 0 no error-level problem, 1 error-level problems, 2 usage error.
 `;
 
@@ -66,6 +68,7 @@ export async function auditCommand(args: string[], io: CliIO & { stderr: { isTTY
       policy: { type: 'string' },
       concurrency: { type: 'string' },
       rate: { type: 'string' },
+      'fan-out': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -82,6 +85,7 @@ export async function auditCommand(args: string[], io: CliIO & { stderr: { isTTY
   const format = (values.format ?? 'markdown') as (typeof FORMATS)[number];
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')} (got "${values.format}")`);
   const concurrency = positiveInt('--concurrency', values.concurrency, 4);
+  if (values['fan-out'] && !io.env.REDIS_URL) throw new UsageError('--fan-out needs REDIS_URL (the Redis the tierguard replicas share)');
   const rate = positiveInt('--rate', values.rate, 1200, 0);
 
   const dir = path.resolve(io.cwd, values.policy ?? 'policies');
@@ -126,6 +130,7 @@ export async function auditCommand(args: string[], io: CliIO & { stderr: { isTTY
     ratePerMinute: rate,
     statePath: values.state ? path.resolve(io.cwd, values.state) : undefined,
     baseline,
+    fanout: values['fan-out'] ? { redisUrl: io.env.REDIS_URL! } : undefined,
     progress: createProgress({ stream: io.stderr }),
     logger: { warn: (obj, msg) => io.stderr.write(`audit: ${msg ?? ''} ${JSON.stringify(obj)}\n`) },
     toolVersion: toolVersion(),
