@@ -212,4 +212,3 @@ export function needsPrivileged(job: Job): boolean {
   });
 }
 
-export const _test = { PrefetchedSource };
