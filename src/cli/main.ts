@@ -24,6 +24,9 @@ Usage:
   tierguard jobs [PATH]            the resolved jobs and where each value came from
   tierguard check-runner FILE…     judge GitLab Runner config.toml / gitlab-runner Helm values
   tierguard serve                  run the webhook service (configured from the environment)
+  tierguard audit --gitlab-url URL --group PATH
+                                   org-wide runner inventory and isolation rollout plan
+                                   (\`tierguard audit --help\` for its options)
   tierguard rules                  list the rule catalogue
   tierguard explain RULE           print one rule's documentation
 
@@ -59,6 +62,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return rulesCommand(rest, io);
       case 'explain':
         return await explainCommand(rest, io);
+      case 'audit': {
+        const { auditCommand } = await import('./audit.js');
+        return await auditCommand(rest, io);
+      }
       case 'serve': {
         const { serveCommand } = await import('./serve.js');
         return await serveCommand(rest, io);

@@ -47,6 +47,9 @@ export interface GitLabApiOptions {
   retry?: Partial<RetryOptions>;
   /** Called once per HTTP attempt: route template, HTTP status (0: no response), duration. */
   onCall?: (route: string, status: number, ms: number) => void;
+  /** A limiter shared across clients (see RequesterSettings.throttle / onRateLimit). */
+  throttle?: () => Promise<void>;
+  onRateLimit?: (delayMs: number) => void;
   /**
    * Wait before checking whether a timed-out create landed (default: timeoutMs). Without a
    * server-side idempotency key this narrows, but cannot close, the window for a duplicate.
@@ -83,6 +86,8 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
     retry,
     logger: options.logger,
     onCall: options.onCall,
+    throttle: options.throttle,
+    onRateLimit: options.onRateLimit,
     sleep,
     random,
   };

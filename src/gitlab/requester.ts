@@ -42,6 +42,10 @@ export interface RequesterSettings {
   retry: Required<RetryOptions>;
   logger?: GitLabLogger;
   onCall?: (route: string, status: number, ms: number) => void;
+  /** Awaited before every attempt: a limiter shared by every client of one run (audit). */
+  throttle?: () => Promise<void>;
+  /** Told the wait GitLab asked for on a 429 (Retry-After), so a shared limiter pauses everyone. */
+  onRateLimit?: (delayMs: number) => void;
   sleep: (ms: number) => Promise<void>;
   random: () => number;
 }
@@ -176,6 +180,7 @@ async function performRequest(
     new GitLabError({ ...init, message: redact(init.message, s.token) });
 
   for (let attempt = 0; ; attempt += 1) {
+    if (s.throttle) await s.throttle();
     const started = performance.now();
     let res: Response;
     try {
@@ -247,6 +252,7 @@ async function performRequest(
       if (attempt >= s.retry.retries) throw error;
       if (retryAfter !== null && retryAfter > s.retry.maxRetryAfterMs) throw error;
       const delay = retryAfter ?? Math.max(s.retry.baseMs, backoffMs(attempt, s.retry, s.random));
+      s.onRateLimit?.(delay);
       s.logger?.warn({ route, status, attempt: attempt + 1, delayMs: delay }, 'GitLab rate limit; waiting');
       await s.sleep(delay);
       continue;

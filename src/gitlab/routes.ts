@@ -50,6 +50,11 @@ export const ROUTES: readonly RouteNeed[] = [
   { route: 'GET /projects/:id/protected_environments', role: 'Maintainer', source: 'ee/lib/api/protected_environments.rb (`admin_protected_environments`)', use: 'live environment checks (Premium)', without: 'skipped (not verified)' },
   { route: 'GET /projects/:id/variables', role: 'Maintainer', source: 'lib/api/ci/variables.rb (`admin_cicd_variables`)', use: 'live variable checks (values are never read)', without: 'skipped (not verified)' },
   { route: 'GET /groups/:id/variables', role: 'group Owner', source: 'lib/api/ci/group_variables.rb, app/policies/group_policy.rb (`admin_cicd_variables` in the owner block)', use: 'group variables in the live variable checks', without: 'that part is skipped (not verified)' },
+  // tierguard audit (src/gitlab/org.ts): a group-wide read, with the token of whoever runs it.
+  { route: 'GET /groups/:id, GET /groups/:id/descendant_groups, GET /groups/:id/projects', role: 'Guest', source: 'lib/api/groups.rb (`read_group`)', use: 'audit: the projects of a group, recursively', without: 'the audit stops with the reason' },
+  { route: 'GET /groups/:id/runners', role: 'group Owner', source: 'lib/api/ci/runners.rb (`read_group_runners` is in group_policy.rb\'s owner block)', use: 'audit: group runners', without: 'listed in the report as not read (403), never as "no runners"' },
+  { route: 'GET /runners/all', role: 'any', source: 'lib/api/ci/runners.rb (administrators only)', use: 'audit: instance runners', without: 'instance runners listed as not read' },
+  { route: 'GET /projects/:id/issues, POST /projects/:id/issues, PUT /projects/:id/issues/:issue_iid', role: 'Reporter', source: 'lib/api/issues.rb (`create_issue` Guest+, `update_issue` Reporter+ or author)', use: 'audit `--issue`: one report issue kept up to date', without: 'the audit exits with the reason; the report files are still written' },
 ];
 
 /** The README's table (between `<!-- token-roles:start -->` and `<!-- token-roles:end -->`). */

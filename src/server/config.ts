@@ -3,6 +3,7 @@
  * Every bad variable is listed in one message; the token and secret never appear in it.
  */
 import { z } from 'zod';
+import { isValidSchedule } from '../audit/cron.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -104,6 +105,21 @@ const EnvSchema = z.object({
   RECONCILE_LOOKBACK_DAYS: intIn('RECONCILE_LOOKBACK_DAYS', 1, 365, 14),
   /** On SIGTERM: wait this long for reviews in flight, in seconds (default 25, below Kubernetes' 30 s grace period). */
   SHUTDOWN_TIMEOUT_SECONDS: intIn('SHUTDOWN_TIMEOUT_SECONDS', 0, 3600, 25),
+  /** Scheduled group audit (`tierguard audit`): five-field cron, UTC; unset: no scheduled audit. */
+  AUDIT_SCHEDULE: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v.trim() === '' || isValidSchedule(v), 'must be a five-field cron expression (UTC), e.g. "0 6 * * 1"')
+    .transform((v) => (v && v.trim() ? v.trim() : undefined)),
+  /** Group paths the scheduled audit covers (comma-separated). */
+  AUDIT_GROUPS: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? '').split(/[\s,]+/).map((g) => g.replace(/^\/+|\/+$/g, '')).filter(Boolean)),
+  /** Project whose issue the scheduled audit keeps up to date (unset: the report is only logged). */
+  AUDIT_ISSUE_PROJECT: z.string().optional().transform((v) => (v && v.trim() ? v.trim() : undefined)),
+}).superRefine((c, ctx) => {
+  if (c.AUDIT_SCHEDULE && c.AUDIT_GROUPS.length === 0) ctx.addIssue({ code: 'custom', path: ['AUDIT_GROUPS'], message: 'is required with AUDIT_SCHEDULE (comma-separated group paths)' });
 });
 
 export type ServiceConfig = z.output<typeof EnvSchema>;

@@ -15,6 +15,7 @@ import { MemoryQueue, type FinalFailureInfo, type MemoryQueueOptions, type Revie
 import { RedisQueue, type RedisQueueOptions } from './queue-redis.js';
 import { createReconciler, type Reconciler, type ReconcilerOptions } from './reconcile.js';
 import { failureKind } from './retry-policy.js';
+import { startScheduledAudit } from './audit-schedule.js';
 import { createReviewer, errText, liveOptionsFromConfig, type Reviewer, type ReviewerOptions } from './review-mr.js';
 
 export interface StartServerOptions {
@@ -161,6 +162,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const { port } = app.server.address() as AddressInfo;
   const host = opts.host ?? config.HOST;
   const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`;
+  const audits = config.AUDIT_SCHEDULE ? await startScheduledAudit(config, policyLoader, logger) : undefined;
   logger.info({ address, gitlab: config.GITLAB_URL, concurrency: config.CONCURRENCY, policyDir: config.POLICY_DIR, queue: opts.workQueue ? 'custom' : config.REDIS_URL ? 'redis' : 'memory' }, 'tierguard listening');
 
   // Catch-up: on start and every RECONCILE_INTERVAL_SECONDS, open MRs without a final status.
@@ -182,6 +184,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      audits?.stop();
       // Not ready at once (Kubernetes takes the pod out of the Service), but the listener stays
       // open: /readyz answers 503 "draining", and webhooks either go to Redis or get a 503.
       app.markDraining();
