@@ -8,7 +8,7 @@
  * decided in app/policies/project_policy.rb and group_policy.rb, enforced by lib/api/*.rb.
  */
 
-export type Role = 'any' | 'Guest' | 'Reporter' | 'Developer' | 'Maintainer' | 'group Owner';
+export type Role = 'any' | 'Guest' | 'Reporter' | 'Developer' | 'Maintainer' | 'group Owner' | 'administrator';
 
 export interface RouteNeed {
   route: string;
@@ -53,7 +53,7 @@ export const ROUTES: readonly RouteNeed[] = [
   // tierguard audit (src/gitlab/org.ts): a group-wide read, with the token of whoever runs it.
   { route: 'GET /groups/:id, GET /groups/:id/descendant_groups, GET /groups/:id/projects', role: 'Guest', source: 'lib/api/groups.rb (`read_group`)', use: 'audit: the projects of a group, recursively', without: 'the audit stops with the reason' },
   { route: 'GET /groups/:id/runners', role: 'group Owner', source: 'lib/api/ci/runners.rb (`read_group_runners` is in group_policy.rb\'s owner block)', use: 'audit: group runners', without: 'listed in the report as not read (403), never as "no runners"' },
-  { route: 'GET /runners/all', role: 'any', source: 'lib/api/ci/runners.rb (administrators only)', use: 'audit: instance runners', without: 'instance runners listed as not read' },
+  { route: 'GET /runners/all', role: 'administrator', source: 'lib/api/ci/runners.rb (administrators only)', use: 'audit: instance runners', without: 'instance runners listed as not read' },
   { route: 'GET /projects/:id/issues, POST /projects/:id/issues, PUT /projects/:id/issues/:issue_iid', role: 'Reporter', source: 'lib/api/issues.rb (`create_issue` Guest+, `update_issue` Reporter+ or author)', use: 'audit `--issue`: one report issue kept up to date', without: 'the audit exits with the reason; the report files are still written' },
 ];
 
