@@ -1,6 +1,7 @@
 import type { Finding, Severity } from '../findings/finding.js';
 import { fingerprintOf } from '../findings/finding.js';
 import { pointLocation } from '../model/location.js';
+import { effectiveSetting } from './apply.js';
 import { formatIssue, type PathSeg, type PolicyIssue } from './errors.js';
 import { mergeLayer, parseLayer, type RuleCatalogue } from './merge.js';
 import type { PolicyFile } from './schema.js';
@@ -102,15 +103,22 @@ export function applyProjectOverride(
   return { policy: merged, rejected: rejections.map(formatIssue), rejections };
 }
 
-/** Refused project settings as warnings (rule `policy-project-override-rejected`) for the summary. */
-export function projectOverrideFindings(rejections: readonly PolicyIssue[]): Finding[] {
+/**
+ * Refused project settings as findings of rule `policy-project-override-rejected` (a warning by
+ * default), rated by the team policy the project file was applied to — never by the project file
+ * itself: the team may make them blocking or turn them off like any rule.
+ */
+export function projectOverrideFindings(rejections: readonly PolicyIssue[], teamPolicy?: Policy): Finding[] {
+  const setting = teamPolicy ? effectiveSetting(teamPolicy, 'policy-project-override-rejected', 'warning') : { severity: 'warning' as const };
+  if (setting.severity === 'off') return [];
+  const severity: Severity = setting.severity;
   return rejections.map((r) => {
     const location = pointLocation(r.file, Math.max(1, r.line), Math.max(1, r.column));
     const keyPath = r.path ? [r.path] : [];
     return {
       ruleId: 'policy-project-override-rejected',
-      severity: 'warning',
-      blocking: false,
+      severity,
+      blocking: severity === 'error',
       message: `project policy setting ignored: ${r.message}`,
       location,
       keyPath,

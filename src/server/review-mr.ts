@@ -408,7 +408,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       try {
         const r = applyProjectOverride(policy, PROJECT_POLICY_FILE, text, { rules: RULE_CATALOGUE });
         policy = r.policy;
-        extraFindings.push(...projectOverrideFindings(r.rejections));
+        extraFindings.push(...projectOverrideFindings(r.rejections, teamPolicy));
       } catch (err) {
         if (!(err instanceof PolicyError)) throw err;
         notes.push(`${PROJECT_POLICY_FILE} on the target branch is invalid and was ignored: ${err.message}`);

@@ -145,4 +145,12 @@ describe('applyProjectOverride', () => {
       message: 'project policy setting ignored: a project file cannot lower rule "curl-pipe-shell" from error to off',
     });
   });
+
+  it('the team policy re-rates or turns off policy-project-override-rejected like any rule', () => {
+    const r = applyProjectOverride(team, P, 'rules:\n  curl-pipe-shell: off\n', catalogue);
+    const strictTeam = { ...team, rules: { ...team.rules, 'policy-project-override-rejected': { severity: 'error' as const, options: {} } } };
+    expect(projectOverrideFindings(r.rejections, strictTeam).map((f) => [f.severity, f.blocking])).toEqual([['error', true]]);
+    const quietTeam = { ...team, rules: { ...team.rules, 'policy-project-override-rejected': { severity: 'off' as const, options: {} } } };
+    expect(projectOverrideFindings(r.rejections, quietTeam)).toEqual([]);
+  });
 });
