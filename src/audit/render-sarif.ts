@@ -6,7 +6,7 @@
 import { fingerprintOf, type Finding } from '../findings/finding.js';
 import { renderSarif } from '../findings/render/sarif.js';
 import { SourceFiles } from '../findings/sources.js';
-import type { RuleMeta } from '../rules/meta.js';
+import type { RuleMeta } from '../findings/rule-meta.js';
 import type { AuditReport } from './types.js';
 
 /** `acme/platform/images` → `acme__platform__images.sarif` */

@@ -1,4 +1,4 @@
-import type { RuleMeta } from '../rules/meta.js';
+import type { RuleMeta } from '../findings/rule-meta.js';
 import { pipelineRuleMetas } from '../rules/index.js';
 import { runnerRules } from '../runner/check.js';
 import { policyRuleMetas } from '../policy/rules.js';

@@ -1,4 +1,4 @@
-import type { RuleMeta } from '../rules/meta.js';
+import type { RuleMeta } from '../findings/rule-meta.js';
 
 const KIND_TITLES: Record<string, string> = {
   pipeline: 'Pipeline rules (`.gitlab-ci.yml` and includes)',

@@ -34,6 +34,24 @@ export const CONTEXT_IDS: readonly ContextId[] = [
   'schedule',
 ];
 
+/**
+ * Which contexts are trusted (SPEC "Trust contexts"): the one table every part of tierguard
+ * reads (the contexts themselves, reach, rules, audit).
+ */
+export const CONTEXT_TRUSTED: Readonly<Record<ContextId, boolean>> = {
+  'mr-fork': false,
+  mr: false,
+  branch: false,
+  'unprotected-tag': false,
+  'web-unprotected': false,
+  'default-branch': true,
+  'protected-branch': true,
+  'protected-tag': true,
+  schedule: true,
+};
+export const UNTRUSTED_CONTEXTS: readonly ContextId[] = CONTEXT_IDS.filter((id) => !CONTEXT_TRUSTED[id]);
+export const TRUSTED_CONTEXTS: readonly ContextId[] = CONTEXT_IDS.filter((id) => CONTEXT_TRUSTED[id]);
+
 export interface ContextOptions {
   defaultBranch: string;
   /** Protected branch globs (besides the default branch, which is always treated as protected). */
@@ -311,7 +329,7 @@ export function buildContexts(opts: ContextOptions): Record<ContextId, TrustCont
   return {
     'mr-fork': mk(
       'mr-fork',
-      false,
+      CONTEXT_TRUSTED['mr-fork'],
       'MR (fork)',
       'merge request pipeline from a fork, run in the parent project',
       { sources: ['merge_request_event'], refType: 'merge_request', ref: forkBranch, hasDiff: true },
@@ -319,7 +337,7 @@ export function buildContexts(opts: ContextOptions): Record<ContextId, TrustCont
     ),
     mr: mk(
       'mr',
-      false,
+      CONTEXT_TRUSTED['mr'],
       'MR',
       'merge request pipeline from a branch of the same project',
       { sources: ['merge_request_event'], refType: 'merge_request', ref: unprotectedBranch, hasDiff: true },
@@ -327,7 +345,7 @@ export function buildContexts(opts: ContextOptions): Record<ContextId, TrustCont
     ),
     branch: mk(
       'branch',
-      false,
+      CONTEXT_TRUSTED['branch'],
       'branch',
       'push to an unprotected branch',
       { sources: ['push'], refType: 'branch', ref: unprotectedBranch, hasDiff: true },
@@ -337,7 +355,7 @@ export function buildContexts(opts: ContextOptions): Record<ContextId, TrustCont
     ),
     'unprotected-tag': mk(
       'unprotected-tag',
-      false,
+      CONTEXT_TRUSTED['unprotected-tag'],
       'tag',
       'push of a tag that is not protected',
       { sources: ['push'], refType: 'tag', ref: unprotectedTag, hasDiff: false },
@@ -346,7 +364,7 @@ export function buildContexts(opts: ContextOptions): Record<ContextId, TrustCont
     ),
     'web-unprotected': mk(
       'web-unprotected',
-      false,
+      CONTEXT_TRUSTED['web-unprotected'],
       'web/API',
       'pipeline run from the UI, the API or a trigger token on an unprotected branch',
       { sources: ['web', 'api', 'trigger'], refType: 'branch', ref: unprotectedBranch, hasDiff: false },
@@ -359,7 +377,7 @@ export function buildContexts(opts: ContextOptions): Record<ContextId, TrustCont
     ),
     'default-branch': mk(
       'default-branch',
-      true,
+      CONTEXT_TRUSTED['default-branch'],
       'default branch',
       `push to the default branch (${def})`,
       { sources: ['push'], refType: 'branch', ref: { kind: 'known', name: def }, hasDiff: true },
@@ -367,7 +385,7 @@ export function buildContexts(opts: ContextOptions): Record<ContextId, TrustCont
     ),
     'protected-branch': mk(
       'protected-branch',
-      true,
+      CONTEXT_TRUSTED['protected-branch'],
       'protected branch',
       `push to another protected branch (${otherProtected.join(', ') || 'none in policy'})`,
       { sources: ['push'], refType: 'branch', ref: protectedBranch, hasDiff: true },
@@ -376,7 +394,7 @@ export function buildContexts(opts: ContextOptions): Record<ContextId, TrustCont
     ),
     'protected-tag': mk(
       'protected-tag',
-      true,
+      CONTEXT_TRUSTED['protected-tag'],
       'protected tag',
       `push of a protected tag (${protTags.join(', ') || 'none in policy'})`,
       { sources: ['push'], refType: 'tag', ref: protectedTag, hasDiff: false },
@@ -385,7 +403,7 @@ export function buildContexts(opts: ContextOptions): Record<ContextId, TrustCont
     ),
     schedule: mk(
       'schedule',
-      true,
+      CONTEXT_TRUSTED['schedule'],
       'schedule',
       `scheduled pipeline on the default branch (${def})`,
       { sources: ['schedule'], refType: 'branch', ref: { kind: 'known', name: def }, hasDiff: false },

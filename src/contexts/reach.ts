@@ -17,7 +17,7 @@
  */
 import type { SourceLocation } from '../model/location.js';
 import { isMap, isScalar, isSeq, str, type YMap, type YNode } from '../model/node.js';
-import { buildContexts, CONTEXT_IDS, contextScope, type ContextId, type ContextOptions, type TrustContext } from './contexts.js';
+import { buildContexts, CONTEXT_IDS, CONTEXT_TRUSTED, contextScope, type ContextId, type ContextOptions, type TrustContext } from './contexts.js';
 import {
   evaluate,
   parseExpression,
@@ -78,6 +78,25 @@ export interface ReachOptions {
 
 export type JobReach = Record<ContextId, Outcome>;
 
+/** Whether (and how) a job runs in one context: runs yes/no/unknown, when, reason, deciding rule. */
+export type ContextReach = Outcome;
+
+export interface JobTrust {
+  byContext: Record<ContextId, ContextReach>;
+  /** Untrusted contexts where the job may run (runs yes or unknown). */
+  untrusted: ContextId[];
+  /** Trusted contexts where the job may run. */
+  trusted: ContextId[];
+  /**
+   * Contexts (where the job may run) in which whoever starts the pipeline chooses a runner tag,
+   * because `tags:` interpolate a variable they control: the job may be routed to any runner
+   * (`$CI_COMMIT_REF_NAME`, a `$RUNNER_TAG` pipeline variable …), with the reasons.
+   */
+  attackerChosenTags?: Partial<Record<ContextId, string[]>>;
+}
+
+
+
 export function canRun(o: Outcome): boolean {
   return o.runs !== 'no';
 }
@@ -89,26 +108,14 @@ export function trustedContexts(reach: Partial<JobReach>, contexts?: Record<Cont
   return filterContexts(reach, true, contexts);
 }
 
-const TRUSTED: Record<ContextId, boolean> = {
-  'mr-fork': false,
-  mr: false,
-  branch: false,
-  'unprotected-tag': false,
-  'web-unprotected': false,
-  'default-branch': true,
-  'protected-branch': true,
-  'protected-tag': true,
-  schedule: true,
-};
-
 export function isTrusted(id: ContextId): boolean {
-  return TRUSTED[id];
+  return CONTEXT_TRUSTED[id];
 }
 
 function filterContexts(reach: Partial<JobReach>, trusted: boolean, contexts?: Record<ContextId, TrustContext>): ContextId[] {
   return CONTEXT_IDS.filter((id) => {
     const o = reach[id];
-    const t = contexts ? contexts[id].trusted : TRUSTED[id];
+    const t = contexts ? contexts[id].trusted : CONTEXT_TRUSTED[id];
     return o !== undefined && t === trusted && canRun(o);
   });
 }
@@ -674,27 +681,6 @@ export function variablesFromYaml(...maps: (YNode | undefined)[]): Record<string
 // ---------------------------------------------------------------------------------------------
 // Text table for `tierguard lint --contexts`
 // ---------------------------------------------------------------------------------------------
-
-export function cellMark(o: Outcome | undefined): string {
-  if (!o || o.runs === 'no') return '·';
-  const manual = o.when === 'manual';
-  if (o.runs === 'yes') return manual ? 'M' : '✓';
-  return manual ? 'M?' : '?';
-}
-
-/** A fixed-width job × context table: ✓ runs, ? may run, · does not, M manual. */
-export function renderContextTable(rows: { job: string; reach: Partial<Record<ContextId, Outcome>> }[]): string {
-  const headers = ['job', ...CONTEXT_IDS.map((id) => (TRUSTED[id] ? id : `${id}*`))];
-  const body = rows.map((r) => [r.job, ...CONTEXT_IDS.map((id) => cellMark(r.reach[id]))]);
-  const widths = headers.map((h, i) => Math.max(h.length, ...body.map((b) => [...b[i]].length)));
-  const pad = (s: string, w: number) => s + ' '.repeat(Math.max(0, w - [...s].length));
-  const line = (cells: string[]) => cells.map((c, i) => pad(c, widths[i])).join('  ').trimEnd();
-  const out = [line(headers), widths.map((w) => '-'.repeat(w)).join('  ')];
-  for (const b of body) out.push(line(b));
-  out.push('');
-  out.push('✓ runs  ? may run (unknown)  · does not run  M manual  * untrusted context');
-  return out.join('\n') + '\n';
-}
 
 /** The keys reach reads, taken from a job's (resolved) mapping. */
 export function jobReachInput(job: YNode | undefined): JobReachInput {

@@ -1,9 +1,8 @@
 import type { YNode } from '../model/node.js';
 import { keyUncertainty, type Job, type Pipeline } from '../model/pipeline.js';
 import type { Policy } from '../policy/types.js';
-import type { JobTrust } from '../rules/types.js';
 import { buildContexts, chosenInContext, contextOptionsFromPolicy, variableReferences, yamlVariableStatus, type ContextId, type TrustContext, type VariableAssumptions } from './contexts.js';
-import { jobReachInput, reachJob, reachWorkflow, trustedContexts, untrustedContexts, type JobReach } from './reach.js';
+import { jobReachInput, reachJob, reachWorkflow, trustedContexts, untrustedContexts, type JobReach, type JobTrust } from './reach.js';
 
 /**
  * Trust of every job of a pipeline: `workflow:rules`, then the job's `rules` or

@@ -1,4 +1,4 @@
-import type { RuleMeta } from '../rules/meta.js';
+import type { RuleMeta } from '../findings/rule-meta.js';
 import deployEnvironmentUnprotected from './rules/deploy-environment-unprotected.js';
 import deployRunnerServesUntrusted from './rules/deploy-runner-serves-untrusted.js';
 import deployRunnerUnprotected from './rules/deploy-runner-unprotected.js';

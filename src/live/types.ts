@@ -15,7 +15,7 @@ import type { SourceLocation } from '../model/location.js';
 import type { Policy } from '../policy/types.js';
 import type { ProtectedRefs } from './protected-refs.js';
 import type { Evaluation } from '../rules/engine.js';
-import type { RuleMeta } from '../rules/meta.js';
+import type { RuleMeta } from '../findings/rule-meta.js';
 
 /** Variables of one ancestor group of the project (nearest group first in the list). */
 export interface GroupVariables {

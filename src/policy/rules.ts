@@ -1,4 +1,4 @@
-import type { RuleMeta } from '../rules/meta.js';
+import type { RuleMeta } from '../findings/rule-meta.js';
 
 /**
  * The findings the policy system reports itself. They have ids like every rule, so

@@ -2,8 +2,8 @@ import type { Finding } from '../findings/finding.js';
 import type { Policy } from '../policy/types.js';
 import { deployInfo, tagTier } from '../rules/deploy.js';
 import type { Evaluation } from '../rules/engine.js';
-import type { RuleMeta } from '../rules/meta.js';
-import { docsPath } from '../rules/meta.js';
+import type { RuleMeta } from '../findings/rule-meta.js';
+import { docsPath } from '../findings/rule-meta.js';
 import type { ContextId } from '../rules/types.js';
 import { findingMarker, markerSafe, stateMarker, SUMMARY_MARKER, type SummaryState } from './markers.js';
 

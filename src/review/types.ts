@@ -3,7 +3,7 @@ import type { SourceFiles } from '../findings/sources.js';
 import type { DiffRefs, GitLabDiff, GitLabDiscussion } from '../gitlab/types.js';
 import type { Policy } from '../policy/types.js';
 import type { Evaluation } from '../rules/engine.js';
-import type { RuleMeta } from '../rules/meta.js';
+import type { RuleMeta } from '../findings/rule-meta.js';
 import type { SummaryInput } from './render.js';
 
 /**

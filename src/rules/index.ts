@@ -1,4 +1,4 @@
-import type { RuleMeta } from './meta.js';
+import type { RuleMeta } from '../findings/rule-meta.js';
 import type { PipelineRule } from './types.js';
 import deployUnprotectedRef from './pipeline/deploy-unprotected-ref.js';
 import deployRunnerTier from './pipeline/deploy-runner-tier.js';

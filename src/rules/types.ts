@@ -5,32 +5,13 @@ import type { SourceLocation } from '../model/location.js';
 import type { Job, Pipeline } from '../model/pipeline.js';
 import type { Policy } from '../policy/types.js';
 import type { DeployInfo, RunnerTier } from './deploy.js';
-import type { RuleMeta } from './meta.js';
+import type { RuleMeta } from '../findings/rule-meta.js';
 
 import type { ContextId } from '../contexts/contexts.js';
-import type { Outcome } from '../contexts/reach.js';
+import type { ContextReach, JobTrust } from '../contexts/reach.js';
 
-export type { ContextId };
-export { CONTEXT_IDS } from '../contexts/contexts.js';
-export const UNTRUSTED_CONTEXTS: readonly ContextId[] = ['mr-fork', 'mr', 'branch', 'unprotected-tag', 'web-unprotected'];
-export const TRUSTED_CONTEXTS: readonly ContextId[] = ['default-branch', 'protected-branch', 'protected-tag', 'schedule'];
-
-/** Whether (and how) a job runs in one context: runs yes/no/unknown, when, reason, deciding rule. */
-export type ContextReach = Outcome;
-
-export interface JobTrust {
-  byContext: Record<ContextId, ContextReach>;
-  /** Untrusted contexts where the job may run (runs yes or unknown). */
-  untrusted: ContextId[];
-  /** Trusted contexts where the job may run. */
-  trusted: ContextId[];
-  /**
-   * Contexts (where the job may run) in which whoever starts the pipeline chooses a runner tag,
-   * because `tags:` interpolate a variable they control: the job may be routed to any runner
-   * (`$CI_COMMIT_REF_NAME`, a `$RUNNER_TAG` pipeline variable …), with the reasons.
-   */
-  attackerChosenTags?: Partial<Record<ContextId, string[]>>;
-}
+export type { ContextId, ContextReach, JobTrust };
+export { CONTEXT_IDS, TRUSTED_CONTEXTS, UNTRUSTED_CONTEXTS } from '../contexts/contexts.js';
 
 /** One command of `before_script`, `script`, `after_script` or `hooks:pre_get_sources_script`. */
 export interface ScriptLine {

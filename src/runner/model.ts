@@ -1,7 +1,7 @@
 import type { SourceLocation } from '../model/location.js';
 import type { Severity } from '../findings/finding.js';
 import type { Policy } from '../policy/types.js';
-import type { RuleMeta } from '../rules/meta.js';
+import type { RuleMeta } from '../findings/rule-meta.js';
 import type { KeyPath } from './positions.js';
 
 /** Trust tier of a runner, from policy name patterns (`policy.runners.tiers`). */

@@ -5,13 +5,13 @@ import {
   ContextMatrix,
   reachJob,
   reachWorkflow,
-  renderContextTable,
   trustedContexts,
   untrustedContexts,
   variablesFromYaml,
   type JobReach,
 } from '../../src/contexts/reach.js';
 import type { ContextId } from '../../src/contexts/contexts.js';
+import { renderContextTable } from '../../src/findings/render/context-table.js';
 import { jobFrom } from './helpers.js';
 
 const POLICY = { defaultBranch: 'main', protectedBranches: ['release/*'], protectedTags: ['v*'] };

@@ -1,6 +1,6 @@
 import { fingerprintOf, type Finding } from '../../src/findings/finding.js';
 import { SourceFiles } from '../../src/findings/sources.js';
-import type { RuleMeta } from '../../src/rules/meta.js';
+import type { RuleMeta } from '../../src/findings/rule-meta.js';
 import type { RenderInput } from '../../src/findings/render/index.js';
 
 export const SECRET = 'glpat-AbCdEf1234567890xyz';

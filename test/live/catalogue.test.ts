@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { liveRules } from '../../src/live/index.js';
-import { docsPath } from '../../src/rules/meta.js';
+import { docsPath } from '../../src/findings/rule-meta.js';
 
 const SPEC_LIVE = [
   ['deploy-runner-unprotected', 'error'],

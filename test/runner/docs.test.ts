@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { docsPath } from '../../src/rules/meta.js';
+import { docsPath } from '../../src/findings/rule-meta.js';
 import { checkRunnerConfig, runnerRules } from '../../src/runner/check.js';
 import { testPolicy } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import type { Finding } from '../finding.js';
 import type { SourceLocation } from '../../model/location.js';
-import { docsPath, type RuleMeta } from '../../rules/meta.js';
+import { docsPath, type RuleMeta } from '../rule-meta.js';
 import { fileUri, isBlocking, maskDeep, ordered, toJson } from './common.js';
 import type { RenderInput } from './types.js';
 

@@ -1,6 +1,6 @@
 import type { Finding } from '../finding.js';
 import type { SourceFiles } from '../sources.js';
-import type { RuleMeta } from '../../rules/meta.js';
+import type { RuleMeta } from '../rule-meta.js';
 
 export type RenderFormat = 'text' | 'json' | 'sarif' | 'codequality';
 

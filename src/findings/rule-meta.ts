@@ -1,5 +1,5 @@
 import type { ZodType } from 'zod';
-import type { Severity } from '../findings/finding.js';
+import type { Severity } from './finding.js';
 
 export type RuleKind = 'pipeline' | 'runner' | 'live';
 
