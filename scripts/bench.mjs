@@ -91,7 +91,7 @@ for (const [dir, rootFile] of pipelines) {
   const { model, rules } = await buildThenEvaluate(() => buildPipeline(source, rootFile), 15);
   sumBare += bare; sumModel += model; sumRules += rules;
   console.log(`${dir.padEnd(34)}${fmt(bare)} ${fmt(model)}  ${(model / bare).toFixed(2)}x ${fmt(rules)}     ${(rules / model * 100).toFixed(0)}%   (${pipeline.jobs.length} jobs, ${pipeline.files.length} files)`);
-  target(`model vs bare parse, ${dir} (at most 2x)`, model / bare, 'x', model / bare <= 2);
+  target(`model vs bare parse, ${dir} (≤2x)`, model / bare, 'x', model / bare <= 2);
 }
 
 const tdir = path.join(corpus, 'gitlab-templates');
@@ -109,8 +109,8 @@ if (existsSync(tdir)) {
   console.log(`${('all templates (' + names.length + ')').padEnd(34)}${fmt(bare)} ${fmt(model)}  ${(model / bare).toFixed(2)}x ${fmt(rules)}     ${(rules / model * 100).toFixed(0)}%`);
 }
 console.log(`${'total'.padEnd(34)}${fmt(sumBare)} ${fmt(sumModel)}  ${(sumModel / sumBare).toFixed(2)}x ${fmt(sumRules)}     ${(sumRules / sumModel * 100).toFixed(0)}%`);
-target('model vs bare parse, overall (at most 1.5x)', sumModel / sumBare, 'x', sumModel / sumBare <= 1.5);
-targets.push({ name: 'contexts + rules vs model, overall (at most +40%)', shown: `+${((sumRules / sumModel) * 100).toFixed(0)}%`, met: sumRules / sumModel <= 0.4 });
+target('model vs bare parse, overall (≤1.5x)', sumModel / sumBare, 'x', sumModel / sumBare <= 1.5);
+targets.push({ name: 'contexts + rules vs model, overall (≤+40%)', shown: `+${((sumRules / sumModel) * 100).toFixed(0)}%`, met: sumRules / sumModel <= 0.4 });
 
 console.log('\n2. Whole CLI runs, start-up included, against `node -e ""` (the process start baseline)');
 console.log('   paired: each round runs every command once, in turn; medians of the rounds');
@@ -137,7 +137,7 @@ pipelines.forEach(([dir], i) => {
     console.log(`tierguard ${cmd} ${dir.padEnd(34)} ${fmt(ms)} ms  (${(ms / nodeStart).toFixed(2)}x node start)`);
   }
 });
-target('CLI `tierguard rules` vs `node -e ""` (at most 1.5x)', rulesMs / nodeStart, 'x', rulesMs / nodeStart <= 1.5);
+target('`tierguard rules` vs `node -e ""`, paired (≤1.5x)', rulesMs / nodeStart, 'x', rulesMs / nodeStart <= 1.5);
 
 // Peak RSS: each process records its own (getrusage maxrss) as it exits, through a preloaded one-liner.
 const rssHook = "data:text/javascript,import{writeFileSync}from'node:fs';process.on('exit',()=>writeFileSync(process.env.TG_BENCH_RSS,String(process.resourceUsage().maxRSS)))";
@@ -159,7 +159,7 @@ if (largest) {
   const base = peakRssKb(['-e', '']);
   const lint = peakRssKb([bin, 'lint', '--format', 'json', path.join(corpus, largest[0])]);
   console.log(`peak RSS: node -e "" ${(base / 1024).toFixed(1)} MB, tierguard lint ${largest[0]} (largest real pipeline, ${largest[1]} bytes of YAML) ${(lint / 1024).toFixed(1)} MB`);
-  target(`peak RSS of lint on ${largest[0]} vs \`node -e ""\` (reported)`, lint / base, 'x', null);
+  target(`peak RSS, lint ${largest[0]} vs \`node -e ""\` (reported)`, lint / base, 'x', null);
 }
 rmSync(rssDir, { recursive: true, force: true });
 
@@ -170,12 +170,12 @@ if (existsSync(cmake)) {
   const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'compare-gitlab-ci-local.mjs'), cmake, '--runs', process.env.TIERGUARD_BENCH_GCL_ROUNDS ?? '5'], { encoding: 'utf8' });
   process.stdout.write(r.stdout + r.stderr);
   const lines = [...(r.stdout ?? '').matchAll(/^target: (.*) at least 10x faster than gitlab-ci-local: ([\d.]+)x/gm)];
-  if (lines.length) for (const [, who, x] of lines) target(`${who} vs gitlab-ci-local on cmake (at least 10x faster)`, Number(x), 'x faster', Number(x) >= 10);
-  else targets.push({ name: 'tierguard lint/jobs vs gitlab-ci-local on cmake (at least 10x faster)', shown: 'not measured', met: null });
+  if (lines.length) for (const [, who, x] of lines) target(`${who.replace(/^tierguard /, '')} vs gitlab-ci-local, cmake (≥10x faster)`, Number(x), 'x faster', Number(x) >= 10);
+  else targets.push({ name: 'lint/jobs vs gitlab-ci-local, cmake (≥10x faster)', shown: 'not measured', met: null });
 }
 
 console.log('\nIssue 19 targets (ratios from this run)');
-for (const t of targets) console.log(`  ${t.name.padEnd(78)} ${t.shown.padStart(12)}  ${t.met === null ? '-' : t.met ? 'met' : 'NOT MET'}`);
+for (const t of targets) console.log(`  ${t.name.padEnd(66)} ${t.shown.padStart(12)}  ${t.met === null ? '-' : t.met ? 'met' : 'NOT MET'}`);
 
 if (process.env.TIERGUARD_BENCH_SERVER !== '0' && existsSync(path.join(root, 'scripts', 'bench-server.mjs'))) {
   console.log('\n3. Service');
