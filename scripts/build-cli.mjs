@@ -2,8 +2,9 @@
 // Bundles the CLI into dist/bundle/ (run by `npm run build` after `tsc`, which type-checks and
 // emits dist/ for tests and scripts). `bin/tierguard.js` loads dist/bundle/tierguard.mjs.
 //
-// Why: loading ~400 small ES modules (dist/ plus zod, yaml and @iarna/toml) is most of a cold
-// `tierguard rules`; one file for the CLI's own graph loads in a fraction of that time.
+// Why: loading ~400 small ES modules (dist/ plus zod, yaml and @iarna/toml) was most of a cold
+// `tierguard rules`; a few bundled files load in a fraction of that time. Each command's
+// dynamic imports in main.ts become chunks, so a command loads only what it runs.
 // The entry is src/cli/main.ts itself, so whatever src/rules/index.ts registers is in the
 // bundle; nothing here lists rules (the summaries for `rules`/`explain` are computed from it). Dynamic imports (`serve`, the live checks) become chunks
 // loaded only by those commands, and the service-only packages stay outside the bundle, loaded
