@@ -6,9 +6,9 @@
 // `tierguard rules`; a few bundled files load in a fraction of that time. Each command's
 // dynamic imports in main.ts become chunks, so a command loads only what it runs.
 // The entry is src/cli/main.ts itself, so whatever src/rules/index.ts registers is in the
-// bundle; nothing here lists rules (the summaries for `rules`/`explain` are computed from it). Dynamic imports (`serve`, the live checks) become chunks
-// loaded only by those commands, and the service-only packages stay outside the bundle, loaded
-// from node_modules by those chunks alone.
+// bundle; nothing here lists rules (the summaries for `rules`/`explain` are computed from it).
+// The service-only packages stay outside the bundle, loaded from node_modules by the `serve`
+// and live-check chunks alone.
 //
 // The bundle sits two folders below the package root, like dist/cli/*.js, so PACKAGE_ROOT
 // (package.json, docs/, policies/) resolves the same from either.
