@@ -17,13 +17,14 @@
 ARG NODE_IMAGE=node:24-bookworm-slim
 ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
-# --- build: compile TypeScript to dist/ --------------------------------------------------
+# --- build: compile TypeScript to dist/, bundle the CLI into dist/bundle/ ----------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` (the build) needs the sources, which are not copied yet.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build-cli.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 

@@ -1,6 +1,17 @@
 #!/usr/bin/env node
-// Thin launcher: the compiled CLI lives in dist/ (built by `npm install` through `prepare`).
-import { main } from '../dist/cli/main.js';
+// Thin launcher: the CLI is bundled into dist/bundle/ by `npm run build` (run by `npm install`
+// through `prepare`; scripts/build-cli.mjs), one file to load instead of hundreds of modules.
+import module from 'node:module';
+
+// Node >= 22.1 keeps compiled code between runs (in the OS temp folder); older Nodes lack it.
+// A cache that cannot be written (read-only file system) only costs the speed-up.
+try {
+  module.enableCompileCache?.();
+} catch {
+  /* the CLI works the same without it */
+}
+
+const { main } = await import('../dist/bundle/tierguard.mjs');
 
 // `tierguard rules | head`: a closed pipe ends the output quietly, like any Unix tool.
 for (const stream of [process.stdout, process.stderr]) {

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Benchmarks (run after `npm run build`): `npm run bench -- [CORPUS_DIR]` (default ../shared/corpus).
 // Every figure is a ratio against a baseline measured in the same run, never an absolute target.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -76,6 +77,9 @@ console.log(`tierguard bench — corpus ${corpus}`);
 console.log('\n1. Pipeline model vs a bare `yaml` parse of the same bytes (same process)');
 console.log('pipeline'.padEnd(34) + 'bare ms'.padStart(9) + 'model ms'.padStart(10) + '  ratio' + '   +rules ms' + '  rules/model');
 let sumBare = 0, sumModel = 0, sumRules = 0;
+/** Issue 19's targets, each with the ratio measured in this run: printed together at the end. */
+const targets = [];
+const target = (name, ratio, shown, met) => targets.push({ name, shown: `${ratio.toFixed(2)}${shown}`, met });
 for (const [dir, rootFile] of pipelines) {
   const files = readTree(path.join(corpus, dir));
   const source = new MemorySource(files);
@@ -87,6 +91,7 @@ for (const [dir, rootFile] of pipelines) {
   const { model, rules } = await buildThenEvaluate(() => buildPipeline(source, rootFile), 15);
   sumBare += bare; sumModel += model; sumRules += rules;
   console.log(`${dir.padEnd(34)}${fmt(bare)} ${fmt(model)}  ${(model / bare).toFixed(2)}x ${fmt(rules)}     ${(rules / model * 100).toFixed(0)}%   (${pipeline.jobs.length} jobs, ${pipeline.files.length} files)`);
+  target(`model vs bare parse, ${dir} (≤2x)`, model / bare, 'x', model / bare <= 2);
 }
 
 const tdir = path.join(corpus, 'gitlab-templates');
@@ -104,26 +109,74 @@ if (existsSync(tdir)) {
   console.log(`${('all templates (' + names.length + ')').padEnd(34)}${fmt(bare)} ${fmt(model)}  ${(model / bare).toFixed(2)}x ${fmt(rules)}     ${(rules / model * 100).toFixed(0)}%`);
 }
 console.log(`${'total'.padEnd(34)}${fmt(sumBare)} ${fmt(sumModel)}  ${(sumModel / sumBare).toFixed(2)}x ${fmt(sumRules)}     ${(sumRules / sumModel * 100).toFixed(0)}%`);
-console.log('targets: model ≤ 2x the bare parse; contexts + rules ≤ +50% of the model');
+target('model vs bare parse, overall (≤1.5x)', sumModel / sumBare, 'x', sumModel / sumBare <= 1.5);
+targets.push({ name: 'contexts + rules vs model, overall (≤+40%)', shown: `+${((sumRules / sumModel) * 100).toFixed(0)}%`, met: sumRules / sumModel <= 0.4 });
 
-console.log('\n2. Whole CLI run, startup included, against `node -e ""` (process start baseline)');
+console.log('\n2. Whole CLI runs, start-up included, against `node -e ""` (the process start baseline)');
+console.log('   paired: each round runs every command once, in turn; medians of the rounds');
 const bin = path.join(root, 'bin', 'tierguard.js');
-const wall = (args) => {
-  const runs = [];
-  for (let i = 0; i < 5; i++) {
-    const s = process.hrtime.bigint();
-    try { execFileSync(process.execPath, args, { stdio: 'ignore' }); } catch { /* lint exits 1 on blocking findings */ }
-    runs.push(Number(process.hrtime.bigint() - s) / 1e6);
+/** Median wall time (ms) of each command line, run in alternating rounds after one warm-up round. */
+function pairedWall(cmds, rounds) {
+  const t = cmds.map(() => []);
+  for (let i = 0; i <= rounds; i++) {
+    cmds.forEach((args, j) => {
+      const s = process.hrtime.bigint();
+      spawnSync(process.execPath, args, { stdio: 'ignore' }); // lint exits 1 on blocking findings
+      if (i > 0) t[j].push(Number(process.hrtime.bigint() - s) / 1e6);
+    });
   }
-  runs.sort((a, b) => a - b);
-  return runs[2];
-};
-const nodeStart = wall(['-e', '']);
-console.log(`node -e "" ${fmt(nodeStart)} ms`);
-for (const [dir] of pipelines) {
-  const ms = wall([bin, 'lint', '--format', 'json', path.join(corpus, dir)]);
-  console.log(`tierguard lint ${dir.padEnd(32)} ${fmt(ms)} ms  (${(ms / nodeStart).toFixed(1)}x node start)`);
+  return t.map((xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]);
 }
+const cliRounds = Number(process.env.TIERGUARD_BENCH_CLI_ROUNDS ?? 15);
+const cliCmds = [['-e', ''], [bin, 'rules'], ...pipelines.flatMap(([dir]) => [[bin, 'lint', '--format', 'json', path.join(corpus, dir)], [bin, 'jobs', path.join(corpus, dir)]])];
+const [nodeStart, rulesMs, ...runMs] = pairedWall(cliCmds, cliRounds);
+console.log(`node -e ""${' '.repeat(39)}${fmt(nodeStart)} ms`);
+console.log(`tierguard rules${' '.repeat(34)}${fmt(rulesMs)} ms  (${(rulesMs / nodeStart).toFixed(2)}x node start)`);
+pipelines.forEach(([dir], i) => {
+  for (const [cmd, ms] of [['lint', runMs[2 * i]], ['jobs', runMs[2 * i + 1]]]) {
+    console.log(`tierguard ${cmd} ${dir.padEnd(34)} ${fmt(ms)} ms  (${(ms / nodeStart).toFixed(2)}x node start)`);
+  }
+});
+target('`tierguard rules` vs `node -e ""`, paired (≤1.5x)', rulesMs / nodeStart, 'x', rulesMs / nodeStart <= 1.5);
+
+// Peak RSS: each process records its own (getrusage maxrss) as it exits, through a preloaded one-liner.
+const rssHook = "data:text/javascript,import{writeFileSync}from'node:fs';process.on('exit',()=>writeFileSync(process.env.TG_BENCH_RSS,String(process.resourceUsage().maxRSS)))";
+const rssDir = mkdtempSync(path.join(tmpdir(), 'tierguard-bench-rss-'));
+function peakRssKb(args) {
+  const out = path.join(rssDir, 'rss');
+  const kb = [];
+  for (let i = 0; i < 3; i++) {
+    spawnSync(process.execPath, ['--import', rssHook, ...args], { stdio: 'ignore', env: { ...process.env, TG_BENCH_RSS: out } });
+    kb.push(Number(readFileSync(out, 'utf8')));
+  }
+  return kb.sort((a, b) => a - b)[1];
+}
+const largest = pipelines
+  .filter(([d]) => d.startsWith('real-pipelines/') || d.startsWith('gitlab-monorepo/'))
+  .map(([d]) => [d, walk(path.join(corpus, d)).filter((f) => /\.ya?ml$/.test(f)).reduce((n, f) => n + statSync(path.join(corpus, d, f)).size, 0)])
+  .sort((a, b) => b[1] - a[1])[0];
+if (largest) {
+  const base = peakRssKb(['-e', '']);
+  const lint = peakRssKb([bin, 'lint', '--format', 'json', path.join(corpus, largest[0])]);
+  console.log(`peak RSS: node -e "" ${(base / 1024).toFixed(1)} MB, tierguard lint ${largest[0]} (largest real pipeline, ${largest[1]} bytes of YAML) ${(lint / 1024).toFixed(1)} MB`);
+  target(`peak RSS, lint ${largest[0]} vs \`node -e ""\` (reported)`, lint / base, 'x', null);
+}
+rmSync(rssDir, { recursive: true, force: true });
+
+// tierguard vs gitlab-ci-local: only where both tools are installed (scripts/compare-gitlab-ci-local.mjs says how).
+const cmake = path.join(corpus, 'real-pipelines', 'cmake');
+if (existsSync(cmake)) {
+  console.log('\ntierguard vs gitlab-ci-local on real-pipelines/cmake');
+  const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'compare-gitlab-ci-local.mjs'), cmake, '--runs', process.env.TIERGUARD_BENCH_GCL_ROUNDS ?? '5'], { encoding: 'utf8' });
+  process.stdout.write(r.stdout + r.stderr);
+  const lines = [...(r.stdout ?? '').matchAll(/^target: (.*) at least 10x faster than gitlab-ci-local: ([\d.]+)x/gm)];
+  if (lines.length) for (const [, who, x] of lines) target(`${who.replace(/^tierguard /, '')} vs gitlab-ci-local, cmake (≥10x faster)`, Number(x), 'x faster', Number(x) >= 10);
+  else targets.push({ name: 'lint/jobs vs gitlab-ci-local, cmake (≥10x faster)', shown: 'not measured', met: null });
+}
+
+console.log('\nIssue 19 targets (ratios from this run)');
+for (const t of targets) console.log(`  ${t.name.padEnd(66)} ${t.shown.padStart(12)}  ${t.met === null ? '-' : t.met ? 'met' : 'NOT MET'}`);
+
 if (process.env.TIERGUARD_BENCH_SERVER !== '0' && existsSync(path.join(root, 'scripts', 'bench-server.mjs'))) {
   console.log('\n3. Service');
   execFileSync(process.execPath, [path.join(root, 'scripts', 'bench-server.mjs')], { stdio: 'inherit' });

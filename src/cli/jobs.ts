@@ -125,7 +125,7 @@ export async function jobsCommand(args: string[], io: CliIO): Promise<number> {
   const format = values.format ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json (got "${format}")`);
   const { policyFromArgs } = await import('./main.js');
-  const policy = policyFromArgs(values, io.cwd);
+  const policy = await policyFromArgs(values, io.cwd);
   const defaultBranch = values['default-branch'] ?? 'main';
   const target = path.resolve(io.cwd, positionals[0] ?? '.');
   const { statSync } = await import('node:fs');

@@ -2,20 +2,13 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { summarize } from '../findings/finding.js';
-import { isRenderFormat, renderFindings, RENDER_FORMATS, type RenderFormat } from '../findings/render/index.js';
-import { SourceFiles } from '../findings/sources.js';
-import { PolicyError } from '../policy/errors.js';
-import { loadPolicy } from '../policy/load.js';
-import { builtinPolicy } from '../policy/defaults.js';
-import { suppress } from '../policy/apply.js';
+// Each command loads what it needs when it runs (dynamic imports below): `tierguard rules` and
+// `explain` start without the model, the rules, zod or yaml; types cost nothing at run time.
+import type { RenderFormat } from '../findings/render/index.js';
 import type { Policy } from '../policy/types.js';
-import { checkRunnerConfig, RunnerConfigError } from '../runner/check.js';
-import { allRuleMetas } from './catalogue.js';
 import { EXIT, UsageError, type CliIO } from './io.js';
-import { jobsCommand } from './jobs.js';
-import { lintTargets, renderLint } from './lint.js';
 import { PACKAGE_ROOT, toolVersion } from './package-info.js';
+import { ruleSummaries } from './rule-summaries.js';
 
 const HELP = `tierguard — trust-tier guard for GitLab CI
 
@@ -54,12 +47,14 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     switch (command) {
       case 'lint':
         return await lintCommand(rest, io);
-      case 'jobs':
+      case 'jobs': {
+        const { jobsCommand } = await import('./jobs.js');
         return await jobsCommand(rest, io);
+      }
       case 'check-runner':
         return await checkRunnerCommand(rest, io);
       case 'rules':
-        return rulesCommand(rest, io);
+        return await rulesCommand(rest, io);
       case 'explain':
         return await explainCommand(rest, io);
       case 'audit': {
@@ -88,16 +83,18 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       io.stderr.write(`tierguard: ${err.message}\n(run \`tierguard --help\` for usage)\n`);
       return EXIT.usage;
     }
+    if (err instanceof Error && 'code' in err && typeof (err as { code?: unknown }).code === 'string' && (err as { code: string }).code.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`tierguard: ${err.message}\n(run \`tierguard --help\` for usage)\n`);
+      return EXIT.usage;
+    }
+    // Both modules are loaded already when one of their errors was thrown.
+    const [{ PolicyError }, { RunnerConfigError }] = await Promise.all([import('../policy/errors.js'), import('../runner/check.js')]);
     if (err instanceof PolicyError) {
       io.stderr.write(`tierguard: invalid policy: ${err.message}\n`);
       return EXIT.usage;
     }
     if (err instanceof RunnerConfigError) {
       io.stderr.write(`tierguard: ${err.message}\n`);
-      return EXIT.usage;
-    }
-    if (err instanceof Error && 'code' in err && typeof (err as { code?: unknown }).code === 'string' && (err as { code: string }).code.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`tierguard: ${err.message}\n(run \`tierguard --help\` for usage)\n`);
       return EXIT.usage;
     }
     throw err;
@@ -112,19 +109,22 @@ const COMMON_OPTIONS = {
   color: { type: 'boolean' },
 } as const;
 
-function parseFormat(v: string | undefined): RenderFormat {
+async function parseFormat(v: string | undefined): Promise<RenderFormat> {
+  const { isRenderFormat, RENDER_FORMATS } = await import('../findings/render/index.js');
   const f = v ?? 'text';
   if (!isRenderFormat(f)) throw new UsageError(`--format must be one of ${RENDER_FORMATS.join(', ')} (got "${f}")`);
   return f;
 }
 
 /** `--policy DIR` (an explicit missing dir is an error), else `./policies` when present, else the built-in baseline. */
-export function policyFromArgs(values: { policy?: string; group?: string }, cwd: string): Policy {
+export async function policyFromArgs(values: { policy?: string; group?: string }, cwd: string): Promise<Policy> {
   const dir = path.resolve(cwd, values.policy ?? 'policies');
   if (values.policy === undefined && !existsSync(dir)) {
     if (values.group !== undefined) throw new UsageError(`--group needs a policy directory (no ${dir}; use --policy DIR)`);
+    const { builtinPolicy } = await import('../policy/defaults.js');
     return builtinPolicy();
   }
+  const [{ loadPolicy }, { allRuleMetas }] = await Promise.all([import('../policy/load.js'), import('./catalogue.js')]);
   return loadPolicy({ dir, group: values.group, rules: allRuleMetas() });
 }
 
@@ -142,8 +142,8 @@ async function lintCommand(args: string[], io: CliIO): Promise<number> {
       strict: { type: 'boolean' },
     },
   });
-  const format = parseFormat(values.format);
-  const policy = policyFromArgs(values, io.cwd);
+  const format = await parseFormat(values.format);
+  const policy = await policyFromArgs(values, io.cwd);
   const live = values['gitlab-url'] !== undefined || values.project !== undefined;
   if (live) {
     if (!values['gitlab-url'] || !values.project) throw new UsageError('live checks need both --gitlab-url URL and --project PATH');
@@ -151,6 +151,7 @@ async function lintCommand(args: string[], io: CliIO): Promise<number> {
     if (!io.env.GITLAB_TOKEN) throw new UsageError('live checks read the token from GITLAB_TOKEN, which is not set');
     if (positionals.length > 1) throw new UsageError('live checks judge one checkout: give at most one PATH');
   }
+  const [{ lintTargets, renderLint }, { summarize }] = await Promise.all([import('./lint.js'), import('../findings/finding.js')]);
   // Live data decides whether YAML variables may be overridden (pipeline variables, CI/CD variables).
   const variables = live ? await (await import('./live.js')).liveVariableAssumptions({ gitlabUrl: values['gitlab-url']!, token: io.env.GITLAB_TOKEN!, project: values.project! }) : undefined;
   const run = await lintTargets(positionals.length ? positionals : ['.'], io.cwd, {
@@ -183,8 +184,16 @@ async function lintCommand(args: string[], io: CliIO): Promise<number> {
 async function checkRunnerCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: COMMON_OPTIONS });
   if (positionals.length === 0) throw new UsageError('check-runner needs at least one FILE');
-  const format = parseFormat(values.format);
-  const policy = policyFromArgs(values, io.cwd);
+  const format = await parseFormat(values.format);
+  const policy = await policyFromArgs(values, io.cwd);
+  const [{ checkRunnerConfig }, { SourceFiles }, { suppress }, { renderFindings }, { summarize }, { allRuleMetas }] = await Promise.all([
+    import('../runner/check.js'),
+    import('../findings/sources.js'),
+    import('../policy/apply.js'),
+    import('../findings/render/index.js'),
+    import('../findings/finding.js'),
+    import('./catalogue.js'),
+  ]);
   const sources = new SourceFiles();
   const findings = [];
   for (const file of positionals) {
@@ -203,9 +212,9 @@ async function checkRunnerCommand(args: string[], io: CliIO): Promise<number> {
   return summarize(judged).blocking > 0 ? EXIT.blocking : EXIT.ok;
 }
 
-function rulesCommand(args: string[], io: CliIO): number {
+async function rulesCommand(args: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args, options: { format: { type: 'string' } } });
-  const metas = allRuleMetas();
+  const metas = await ruleSummaries();
   if (values.format === 'json') {
     io.stdout.write(JSON.stringify(metas.map(({ id, kind, title, defaultSeverity, principle, fix }) => ({ id, kind, title, defaultSeverity, principle, fix })), null, 2) + '\n');
     return EXIT.ok;
@@ -226,7 +235,7 @@ function rulesCommand(args: string[], io: CliIO): number {
 async function explainCommand(args: string[], io: CliIO): Promise<number> {
   const id = args[0];
   if (!id) throw new UsageError('explain needs a RULE id (see `tierguard rules`)');
-  const meta = allRuleMetas().find((m) => m.id === id);
+  const meta = (await ruleSummaries()).find((m) => m.id === id);
   if (!meta) throw new UsageError(`unknown rule "${id}" (see \`tierguard rules\`)`);
   try {
     io.stdout.write(await readFile(path.join(PACKAGE_ROOT, 'docs', 'rules', `${id}.md`), 'utf8'));

@@ -3,7 +3,8 @@
  * of gitlab-runner Helm chart values. Public API used by `tierguard check-runner` and by
  * `tierguard lint` for runner config files found in a checkout.
  */
-import TOML from '@iarna/toml';
+import type TomlModule from '@iarna/toml';
+import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import type { SourceLocation } from '../model/location.js';
 import { fingerprintOf, sortFindings, type Finding, type Severity } from '../findings/finding.js';
@@ -14,6 +15,15 @@ import { blankTemplateLines, extractHelmRunnerConfig, HelmValuesError, type Helm
 import { isTable, type RunnerConfigDoc, type RunnerEntry, type RunnerReport, type RunnerRule, type RunnerTier, type TomlTable } from './model.js';
 import { pathKey, scanTomlPositions, type KeyPath, type TextPos } from './positions.js';
 import { runnerRules } from './rules/index.js';
+
+let tomlModule: typeof TomlModule | undefined;
+/**
+ * `@iarna/toml`, loaded on the first runner config judged: building its parser costs every
+ * `tierguard` start otherwise (the CLI bundle leaves it out; it loads from node_modules).
+ */
+function toml(): typeof TomlModule {
+  return (tomlModule ??= createRequire(import.meta.url)('@iarna/toml') as typeof TomlModule);
+}
 
 export { runnerRules };
 export type { RunnerEntry, RunnerTier, RunnerRule } from './model.js';
@@ -90,7 +100,7 @@ export function parseRunnerConfig(file: string, text: string, policy: Policy): R
 
   let root: TomlTable;
   try {
-    root = TOML.parse(tomlText) as TomlTable;
+    root = toml().parse(tomlText) as TomlTable;
   } catch (e) {
     const err = e as { line?: number; col?: number; message?: string; fromTOML?: boolean };
     const where = mapPos({ line: (err.line ?? 0) + 1, column: (err.col ?? 0) + 1 });

@@ -1,0 +1,23 @@
+import type { Severity } from '../findings/finding.js';
+import type { RuleKind } from '../findings/rule-meta.js';
+
+/** What `tierguard rules` and `tierguard explain` print of a rule: its metadata less the options schema. */
+export interface RuleSummary {
+  id: string;
+  kind: RuleKind;
+  title: string;
+  defaultSeverity: Severity;
+  principle: string;
+  fix: string;
+}
+
+/**
+ * Every rule's summary, in catalogue order (`allRuleMetas`). The CLI bundle replaces this module
+ * with the same list computed at build time from the compiled catalogue (scripts/build-cli.mjs),
+ * so `rules` and `explain` start without loading the rule modules; test/cli/bundle.test.ts
+ * checks that the bundle and the catalogue agree.
+ */
+export async function ruleSummaries(): Promise<RuleSummary[]> {
+  const { allRuleMetas } = await import('./catalogue.js');
+  return allRuleMetas().map(({ id, kind, title, defaultSeverity, principle, fix }) => ({ id, kind, title, defaultSeverity, principle, fix }));
+}
