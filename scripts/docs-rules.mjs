@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { allRuleMetas } = await import(path.join(root, 'dist/cli/catalogue.js'));
+const { allRuleMetas } = await import(path.join(root, 'dist/catalogue/catalogue.js'));
 const { ruleTableMarkdown, replaceRuleTable } = await import(path.join(root, 'dist/cli/rule-table.js'));
 const { replaceRoutesTable } = await import(path.join(root, 'dist/gitlab/routes.js'));
 const file = path.join(root, 'README.md');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { allRuleMetas } from '../src/cli/catalogue.js';
+import { allRuleMetas } from '../src/catalogue/catalogue.js';
 import { replaceRuleTable, ruleTableMarkdown } from '../src/cli/rule-table.js';
 import { replaceRoutesTable, ROUTES } from '../src/gitlab/routes.js';
 

@@ -17,9 +17,9 @@ import { createGitLabOrgApi } from '../gitlab/org.js';
 import { builtinPolicy } from '../policy/defaults.js';
 import { loadPolicy } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
-import { allRuleMetas } from './catalogue.js';
+import { allRuleMetas } from '../catalogue/catalogue.js';
 import { EXIT, UsageError, type CliIO } from './io.js';
-import { toolVersion } from './package-info.js';
+import { toolVersion } from '../util/package-info.js';
 
 export const AUDIT_HELP = `Usage: tierguard audit --gitlab-url URL --group PATH [options]   (token: GITLAB_TOKEN)
 

@@ -5,7 +5,7 @@ import type { IncludeRecord } from '../model/include.js';
 import { buildPipeline, keyOrigin, keyUncertainty, type Job, type Pipeline } from '../model/pipeline.js';
 import { DirectorySource } from '../model/source.js';
 import type { Outcome } from '../contexts/reach.js';
-import { renderContextTable } from '../findings/render/context-table.js';
+import { renderContextTable } from './context-table.js';
 import type { ContextId } from '../contexts/contexts.js';
 import { evaluatePipeline, type Evaluation } from '../rules/engine.js';
 import { defaultTrustFactory } from '../rules/trust-provider.js';

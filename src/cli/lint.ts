@@ -10,11 +10,11 @@ import { lintPipeline } from '../rules/run.js';
 import type { Evaluation } from '../rules/engine.js';
 import { checkRunnerConfig, looksLikeRunnerConfig, RunnerConfigError } from '../runner/check.js';
 import type { Outcome } from '../contexts/reach.js';
-import { renderContextTable } from '../findings/render/context-table.js';
+import { renderContextTable } from './context-table.js';
 import type { ContextId, VariableAssumptions } from '../contexts/contexts.js';
-import { allRuleMetas } from './catalogue.js';
+import { allRuleMetas } from '../catalogue/catalogue.js';
 import { UsageError } from './io.js';
-import { toolVersion } from './package-info.js';
+import { toolVersion } from '../util/package-info.js';
 
 export interface LintRun {
   findings: Finding[];

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import type { RenderFormat } from '../findings/render/index.js';
 import type { Policy } from '../policy/types.js';
 import { EXIT, UsageError, type CliIO } from './io.js';
-import { PACKAGE_ROOT, toolVersion } from './package-info.js';
+import { PACKAGE_ROOT, toolVersion } from '../util/package-info.js';
 import { ruleSummaries } from './rule-summaries.js';
 
 const HELP = `tierguard — trust-tier guard for GitLab CI
@@ -124,7 +124,7 @@ export async function policyFromArgs(values: { policy?: string; group?: string }
     const { builtinPolicy } = await import('../policy/defaults.js');
     return builtinPolicy();
   }
-  const [{ loadPolicy }, { allRuleMetas }] = await Promise.all([import('../policy/load.js'), import('./catalogue.js')]);
+  const [{ loadPolicy }, { allRuleMetas }] = await Promise.all([import('../policy/load.js'), import('../catalogue/catalogue.js')]);
   return loadPolicy({ dir, group: values.group, rules: allRuleMetas() });
 }
 
@@ -192,7 +192,7 @@ async function checkRunnerCommand(args: string[], io: CliIO): Promise<number> {
     import('../policy/apply.js'),
     import('../findings/render/index.js'),
     import('../findings/finding.js'),
-    import('./catalogue.js'),
+    import('../catalogue/catalogue.js'),
   ]);
   const sources = new SourceFiles();
   const findings = [];

@@ -18,6 +18,6 @@ export interface RuleSummary {
  * checks that the bundle and the catalogue agree.
  */
 export async function ruleSummaries(): Promise<RuleSummary[]> {
-  const { allRuleMetas } = await import('./catalogue.js');
+  const { allRuleMetas } = await import('../catalogue/catalogue.js');
   return allRuleMetas().map(({ id, kind, title, defaultSeverity, principle, fix }) => ({ id, kind, title, defaultSeverity, principle, fix }));
 }

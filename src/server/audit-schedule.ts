@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { startAuditSchedule, type AuditSchedule } from '../audit/schedule.js';
-import { toolVersion } from '../cli/package-info.js';
+import { toolVersion } from '../util/package-info.js';
 import { createGitLabApi } from '../gitlab/client.js';
 import { createGitLabOrgApi } from '../gitlab/org.js';
 import { withReadCache } from '../gitlab/read-cache.js';

@@ -3,7 +3,7 @@
  * cached (policy files are deployment configuration; a change needs a restart, like a config
  * map roll-out). The baseline is loaded at start so an invalid file stops the service at once.
  */
-import { allRuleMetas } from '../cli/catalogue.js';
+import { allRuleMetas } from '../catalogue/catalogue.js';
 import { loadPolicy } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
 

@@ -4,7 +4,7 @@
  * status (and the External Status Check where configured).
  */
 import type { Logger } from 'pino';
-import { allRuleMetas } from '../cli/catalogue.js';
+import { allRuleMetas } from '../catalogue/catalogue.js';
 import type { Finding } from '../findings/finding.js';
 import { SourceFiles } from '../findings/sources.js';
 import { FileCache, GitLabConfigSource, type RemoteFetchOptions } from '../gitlab/config-source.js';

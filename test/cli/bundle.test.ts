@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { allRuleMetas } from '../../src/cli/catalogue.js';
+import { allRuleMetas } from '../../src/catalogue/catalogue.js';
 import { main } from '../../src/cli/main.js';
 
 const root = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..');

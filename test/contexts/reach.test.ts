@@ -11,7 +11,7 @@ import {
   type JobReach,
 } from '../../src/contexts/reach.js';
 import type { ContextId } from '../../src/contexts/contexts.js';
-import { renderContextTable } from '../../src/findings/render/context-table.js';
+import { renderContextTable } from '../../src/cli/context-table.js';
 import { jobFrom } from './helpers.js';
 
 const POLICY = { defaultBranch: 'main', protectedBranches: ['release/*'], protectedTags: ['v*'] };

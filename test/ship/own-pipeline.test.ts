@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { lintTargets } from '../../src/cli/lint.js';
 import { loadPolicy } from '../../src/policy/load.js';
-import { allRuleMetas } from '../../src/cli/catalogue.js';
+import { allRuleMetas } from '../../src/catalogue/catalogue.js';
 import { toJS } from '../../src/model/node.js';
 
 const root = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..');

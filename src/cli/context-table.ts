@@ -2,8 +2,8 @@
  * The job × trust-context table of the CLI (`tierguard lint --contexts`, `tierguard jobs
  * --contexts`): a renderer of the contexts' verdicts, kept out of the contexts themselves.
  */
-import { CONTEXT_IDS, CONTEXT_TRUSTED, type ContextId } from '../../contexts/contexts.js';
-import type { Outcome } from '../../contexts/reach.js';
+import { CONTEXT_IDS, CONTEXT_TRUSTED, type ContextId } from '../contexts/contexts.js';
+import type { Outcome } from '../contexts/reach.js';
 
 export function cellMark(o: Outcome | undefined): string {
   if (!o || o.runs === 'no') return '·';
