@@ -13,6 +13,7 @@ import type { Evaluation } from '../rules/engine.js';
 import { LiveCache } from './cache.js';
 import { liveRules } from './catalogue.js';
 import { readProtectedRefs, type ProtectedRefs } from './protected-refs.js';
+import { allJobs } from './jobs.js';
 import { pickers, runnerLabel } from './runners.js';
 import { NEEDS, SkipCheck, type LiveData, type LiveDataKey, type LiveRule, type LiveRuleContext } from './types.js';
 
@@ -198,7 +199,7 @@ async function untaggedJobNotes(
   load: (key: 'runners' | 'settings') => Promise<Loaded<any>>,
   notes: string[],
 ): Promise<void> {
-  const untagged = evaluation.pipeline.jobs.filter((j) => j.kind !== 'bridge' && j.tags.length === 0);
+  const untagged = allJobs(evaluation).filter(({ job: j }) => j.kind !== 'bridge' && j.tags.length === 0);
   if (untagged.length === 0) return;
   let runners: LiveData['runners'];
   let settings: LiveData['settings'] | null = null;
@@ -212,8 +213,7 @@ async function untaggedJobNotes(
     return;
   }
   const MAX = 20;
-  for (const job of untagged.slice(0, MAX)) {
-    const trust = evaluation.trust.get(job.name);
+  for (const { job, trust } of untagged.slice(0, MAX)) {
     const onUnprotected = !trust || trust.untrusted.length > 0;
     const list = pickers(runners, [], { refProtected: !onUnprotected, settings });
     notes.push(

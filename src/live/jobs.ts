@@ -5,7 +5,7 @@
 import type { SourceLocation } from '../model/location.js';
 import { pointLocation } from '../model/location.js';
 import { get, type YNode } from '../model/node.js';
-import type { Job } from '../model/pipeline.js';
+import type { Job, Pipeline } from '../model/pipeline.js';
 import type { Policy } from '../policy/types.js';
 import { deployInfo, type DeployInfo } from '../rules/deploy.js';
 import type { Evaluation } from '../rules/engine.js';
@@ -24,18 +24,40 @@ export function untrustedReachable(trust: JobTrust | undefined): boolean {
   return !trust || trust.untrusted.length > 0;
 }
 
+/** A job of the pipeline or of one of its child pipelines, with its trust and its pipeline. */
+export interface LiveJob {
+  job: Job;
+  trust: JobTrust | undefined;
+  pipeline: Pipeline;
+}
+
+/**
+ * Every job the live checks judge: the pipeline's own and those of the child pipelines it
+ * starts (`trigger:include`), which run with the parent's runners, variables and settings.
+ */
+export function allJobs(evaluation: Evaluation): LiveJob[] {
+  const out: LiveJob[] = [];
+  const walk = (e: Evaluation, depth: number): void => {
+    for (const job of e.pipeline.jobs) out.push({ job, trust: e.trust.get(job.name), pipeline: e.pipeline });
+    if (depth < 3) for (const c of e.children ?? []) walk(c.evaluation, depth + 1);
+  };
+  walk(evaluation, 0);
+  return out;
+}
+
 export interface DeployJob {
   job: Job;
   info: DeployInfo;
+  trust?: JobTrust;
 }
 
-/** Deploy jobs that run on a runner (bridges trigger another pipeline and run nowhere). */
+/** Deploy jobs that run on a runner (bridges trigger another pipeline and run nowhere), child pipelines included. */
 export function deployJobs(evaluation: Evaluation, policy: Policy): DeployJob[] {
   const out: DeployJob[] = [];
-  for (const job of evaluation.pipeline.jobs) {
+  for (const { job, trust, pipeline } of allJobs(evaluation)) {
     if (job.kind === 'bridge') continue;
-    const info = deployInfo(job, policy, { pipeline: evaluation.pipeline });
-    if (info) out.push({ job, info });
+    const info = deployInfo(job, policy, { pipeline });
+    if (info) out.push({ job, info, ...(trust ? { trust } : {}) });
   }
   return out;
 }

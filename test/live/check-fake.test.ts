@@ -40,6 +40,22 @@ afterEach(async () => {
 });
 
 describe('runLiveChecks against the fake GitLab', () => {
+  it('judges the jobs of child pipelines too: a deploy job in a trigger:include child meets the unprotected runner', async () => {
+    safeSetup();
+    gl.addRunner(null, { description: 'shared-docker', tag_list: ['ci-deploy-prod'], run_untagged: false });
+    const { buildPipeline } = await import('../../src/model/pipeline.js');
+    const { MemorySource } = await import('../../src/model/source.js');
+    const { evaluatePipeline } = await import('../../src/rules/engine.js');
+    const { defaultTrustFactory } = await import('../../src/rules/trust-provider.js');
+    const parent = 'deploy-child:\n  trigger:\n    include: ci/deploy.yml\n  rules:\n    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n';
+    const child = 'deploy:\n  script: ./deploy.sh\n  environment: production\n  tags: [ci-deploy-prod]\n';
+    const pipeline = await buildPipeline(new MemorySource({ '.gitlab-ci.yml': parent, 'ci/deploy.yml': child }), '.gitlab-ci.yml');
+    const evaluation = evaluatePipeline(pipeline, { policy: builtinPolicy(), rules: [], trust: defaultTrustFactory, defaultBranch: 'main' });
+    const r = await runLiveChecks(api, { projectId: project.id, evaluation, policy: builtinPolicy() });
+    const unprotected = r.findings.filter((f) => f.ruleId === 'deploy-runner-unprotected');
+    expect(unprotected.map((f) => [f.job, f.location.file, f.location.line, f.location.column])).toEqual([['deploy', 'ci/deploy.yml', 4, 9]]);
+  });
+
   it('an unprotected runner that shares the deploy tag makes the deploy job unsafe (issue 342408)', async () => {
     safeSetup();
     const bad = gl.addRunner(null, { description: 'shared-docker', tag_list: ['ci-deploy-prod', 'docker'], run_untagged: true });

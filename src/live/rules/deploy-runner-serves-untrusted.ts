@@ -1,5 +1,5 @@
 import { codeList } from '../../rules/pipeline/_trust-text.js';
-import { deployJobs, mrReachable, tagsLocation } from '../jobs.js';
+import { allJobs, deployJobs, mrReachable, tagsLocation } from '../jobs.js';
 import { canPick, pickers, runnerLabel } from '../runners.js';
 import { defineLiveRule } from '../types.js';
 
@@ -23,7 +23,7 @@ export default defineLiveRule({
     if (deploys.length === 0) return;
     const runners = await ctx.load('runners');
     const settings = await ctx.load('settings').catch(() => null);
-    const mrJobs = ctx.evaluation.pipeline.jobs.filter((j) => j.kind !== 'bridge' && mrReachable(ctx.evaluation.trust.get(j.name)));
+    const mrJobs = allJobs(ctx.evaluation).filter((x) => x.job.kind !== 'bridge' && mrReachable(x.trust)).map((x) => x.job);
     for (const { job } of deploys) {
       for (const r of pickers(runners, job.tags, { refProtected: true, settings })) {
         if (r.runUntagged) {

@@ -1,5 +1,5 @@
 import { codeList } from '../../rules/pipeline/_trust-text.js';
-import { rootLocation, SETTINGS_KEY } from '../jobs.js';
+import { allJobs, rootLocation, SETTINGS_KEY } from '../jobs.js';
 import { NEEDS, SkipCheck, defineLiveRule } from '../types.js';
 
 /**
@@ -19,10 +19,9 @@ export default defineLiveRule({
   },
   async run(ctx) {
     const { evaluation } = ctx;
-    const forkJobs = evaluation.pipeline.jobs.filter((j) => {
-      const t = evaluation.trust.get(j.name);
-      return !t || t.byContext['mr-fork']?.runs !== 'no';
-    });
+    const forkJobs = allJobs(evaluation)
+      .filter(({ trust: t }) => !t || t.byContext['mr-fork']?.runs !== 'no')
+      .map((x) => x.job);
     if (forkJobs.length === 0) return;
     const settings = await ctx.load('settings');
     if (settings.allowForkPipelinesInParent === null) throw new SkipCheck(NEEDS.settings, 'the token cannot see the project CI/CD settings');

@@ -1,5 +1,5 @@
 import { codeList } from '../../rules/pipeline/_trust-text.js';
-import { deployJobs, environmentLocation, referencesVariable } from '../jobs.js';
+import { allJobs, deployJobs, environmentLocation, referencesVariable } from '../jobs.js';
 import { describeVariable, isCredentialLike, visibleVariables } from '../variables.js';
 import { defineLiveRule } from '../types.js';
 
@@ -24,7 +24,7 @@ export default defineLiveRule({
     const deployNames = new Set(deploys.map((d) => d.job.name));
     for (const v of await visibleVariables(ctx)) {
       if (v.variable.environmentScope !== '*' || !isCredentialLike(v.variable.key, policy.secretVariables)) continue;
-      const users = evaluation.pipeline.jobs.filter((j) => referencesVariable(j, v.variable.key));
+      const users = allJobs(evaluation).map((x) => x.job).filter((j) => referencesVariable(j, v.variable.key));
       if (users.length === 0 || !users.every((j) => deployNames.has(j.name))) continue;
       const first = deploys.find((d) => d.job.name === users[0].name)!;
       const envs = [...new Set(deploys.filter((d) => users.some((u) => u.name === d.job.name)).map((d) => d.info.environmentName).filter((e): e is string => !!e))];

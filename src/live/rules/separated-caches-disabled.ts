@@ -1,5 +1,5 @@
 import { get } from '../../model/node.js';
-import { rootLocation, SETTINGS_KEY } from '../jobs.js';
+import { allJobs, rootLocation, SETTINGS_KEY } from '../jobs.js';
 import { NEEDS, SkipCheck, defineLiveRule } from '../types.js';
 
 /**
@@ -18,7 +18,7 @@ export default defineLiveRule({
   },
   async run(ctx) {
     const { evaluation } = ctx;
-    const cached = evaluation.pipeline.jobs.filter((j) => get(j.node, 'cache') !== undefined);
+    const cached = allJobs(evaluation).map((x) => x.job).filter((j) => get(j.node, 'cache') !== undefined);
     if (cached.length === 0) return;
     const s = await ctx.load('settings');
     if (s.separatedCaches === null) throw new SkipCheck(NEEDS.settings, 'the token cannot see the project CI/CD settings');

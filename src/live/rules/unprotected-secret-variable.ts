@@ -1,5 +1,5 @@
 import { codeList } from '../../rules/pipeline/_trust-text.js';
-import { mrReachable, referencesVariable, rootLocation } from '../jobs.js';
+import { allJobs, mrReachable, referencesVariable, rootLocation } from '../jobs.js';
 import { describeVariable, isCredentialLike, visibleVariables } from '../variables.js';
 import { defineLiveRule } from '../types.js';
 
@@ -20,7 +20,7 @@ export default defineLiveRule({
   },
   async run(ctx) {
     const { evaluation, policy } = ctx;
-    const mrJobs = evaluation.pipeline.jobs.filter((j) => mrReachable(evaluation.trust.get(j.name)));
+    const mrJobs = allJobs(evaluation).filter((x) => mrReachable(x.trust)).map((x) => x.job);
     if (mrJobs.length === 0) return;
     for (const v of await visibleVariables(ctx)) {
       if (v.variable.protected || !isCredentialLike(v.variable.key, policy.secretVariables)) continue;
