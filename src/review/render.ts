@@ -259,13 +259,19 @@ function tierLabel(tags: readonly string[], policy: Policy | undefined): { key: 
  * grouped by (untrusted contexts, tier); deploy jobs are marked 🚀; groups that untrusted
  * contexts reach on a build or deploy tier, or that hold a deploy job, are drawn as dangerous. At most `maxJobs` job names are listed, then "… and N more".
  */
-export function renderTrustGraph(ev: Pick<Evaluation, 'pipeline' | 'trust'>, opts: TrustGraphOptions = {}): string {
+export function renderTrustGraph(ev: Pick<Evaluation, 'pipeline' | 'trust' | 'children'>, opts: TrustGraphOptions = {}): string {
   const maxJobs = opts.maxJobs ?? 40;
   interface Group { untrusted: ContextId[]; trustedOnly: boolean; tier: ReturnType<typeof tierLabel>; jobs: { name: string; deploy: boolean }[]; deploys: number }
   const groups = new Map<string, Group>();
   let idle = 0;
-  for (const job of ev.pipeline.jobs) {
-    const t = ev.trust.get(job.name);
+  // The pipeline's jobs and those of the child pipelines it starts (named `trigger › job`).
+  const all: { job: Evaluation['pipeline']['jobs'][number]; t: ReturnType<Evaluation['trust']['get']>; pipeline: Evaluation['pipeline']; name: string }[] = [];
+  const walk = (e: Pick<Evaluation, 'pipeline' | 'trust' | 'children'>, prefix: string, depth: number): void => {
+    for (const job of e.pipeline.jobs) all.push({ job, t: e.trust.get(job.name), pipeline: e.pipeline, name: prefix + job.name });
+    if (depth < 3) for (const c of e.children ?? []) walk(c.evaluation, `${prefix}${c.trigger} › `, depth + 1);
+  };
+  walk(ev, '', 0);
+  for (const { job, t, pipeline, name } of all) {
     const untrusted = [...(t?.untrusted ?? [])].sort();
     const trusted = t?.trusted ?? [];
     if (t && untrusted.length === 0 && trusted.length === 0) {
@@ -275,9 +281,9 @@ export function renderTrustGraph(ev: Pick<Evaluation, 'pipeline' | 'trust'>, opt
     const tier = tierLabel(job.tags, opts.policy);
     const key = `${untrusted.join(',')}|${tier.key}`;
     const g = groups.get(key) ?? { untrusted, trustedOnly: untrusted.length === 0, tier, jobs: [], deploys: 0 };
-    const deploys = opts.policy && job.node ? deployInfo(job, opts.policy, { pipeline: ev.pipeline }) !== undefined : false;
+    const deploys = opts.policy && job.node ? deployInfo(job, opts.policy, { pipeline }) !== undefined : false;
     if (deploys) g.deploys += 1;
-    g.jobs.push({ name: job.name, deploy: deploys });
+    g.jobs.push({ name, deploy: deploys });
     groups.set(key, g);
   }
   // Untrusted contexts reaching a build/deploy tier, or a deploy job: drawn red.

@@ -165,6 +165,20 @@ describe('renderTrustGraph', () => {
     expect(g).toMatch(/\s(g\d+)\["build"\]/);
   });
 
+  it('draws the jobs of child pipelines too, named after their trigger job', async () => {
+    const { lintPipeline } = await import('../../src/rules/run.js');
+    const { MemorySource } = await import('../../src/model/source.js');
+    const policy = builtinPolicy();
+    const parent = 'child:\n  trigger:\n    include: ci/child.yml\n  rules:\n    - if: $CI_PIPELINE_SOURCE == "merge_request_event"\n';
+    // Child jobs need rules to run in a pipeline started from an MR pipeline (doc/ci/pipelines/downstream_pipelines.md).
+    const child = 'deploy:\n  script: ./d\n  environment: production\n  tags: [ci-general]\n  rules:\n    - if: $CI_PIPELINE_SOURCE == "parent_pipeline"\n';
+    const ev = await lintPipeline(new MemorySource({ '.gitlab-ci.yml': parent, 'ci/child.yml': child }), '.gitlab-ci.yml', { policy });
+    const g = renderTrustGraph(ev, { policy });
+    const node = /\s(g\d+)\["🚀 child › deploy"\]/.exec(g)?.[1];
+    expect(node, g).toBeDefined();
+    expect(g).toContain(`class ${node} danger`);
+  });
+
   it('escapes job names that try to break out of a label or the code fence', () => {
     const evil = 'x"] --> pwn[("@all ``` <b>#|';
     const g = renderTrustGraph(evaluation({ jobs: [{ name: evil, untrusted: ['mr'] }] }));
