@@ -1,15 +1,7 @@
-import type { Severity } from '../findings/finding.js';
-import type { RuleKind } from '../findings/rule-meta.js';
+import type { RuleMeta } from '../findings/rule-meta.js';
 
 /** What `tierguard rules` and `tierguard explain` print of a rule: its metadata less the options schema. */
-export interface RuleSummary {
-  id: string;
-  kind: RuleKind;
-  title: string;
-  defaultSeverity: Severity;
-  principle: string;
-  fix: string;
-}
+export type RuleSummary = Omit<RuleMeta, 'options'>;
 
 /**
  * Every rule's summary, in catalogue order (`allRuleMetas`). The CLI bundle replaces this module
