@@ -5,6 +5,7 @@
 import { Gitlab } from '@gitbeaker/rest';
 import { z } from 'zod';
 import { GitLabError, PositionRejectedError } from './errors.js';
+import { gitlabBaseUrl, validated } from './response.js';
 import { callContext, createRequesterFn, type CallKind, type GitLabLogger } from './requester.js';
 import { DEFAULT_RETRY, backoffMs, realSleep, type RetryOptions } from './retry.js';
 import {
@@ -65,15 +66,7 @@ const DESCRIPTION_MAX = 255;
 const MAX_PAGES = 100;
 
 export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
-  let base: URL;
-  try {
-    base = new URL(options.url);
-  } catch {
-    throw new Error(`GITLAB_URL is not a valid URL: ${JSON.stringify(options.url)}`);
-  }
-  if (base.protocol !== 'https:' && base.protocol !== 'http:') {
-    throw new Error(`GITLAB_URL must be http(s): ${base.protocol}`);
-  }
+  const base = gitlabBaseUrl(options.url, 'GITLAB_URL');
   if (!options.token) throw new Error('a GitLab token is required');
   const host = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
   const retry = { ...DEFAULT_RETRY, ...options.retry };
@@ -107,14 +100,7 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
     fn: () => Promise<unknown>,
     rawText = false,
   ): Promise<z.output<S>> {
-    const raw = await callContext.run({ route, kind, rawText }, fn);
-    const parsed = schema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? issue.path.join('.') : '(root)';
-      throw new GitLabError({ status: 200, route, message: `unexpected response: ${where}: ${issue?.message ?? 'invalid'}` });
-    }
-    return parsed.data;
+    return validated(route, schema, await callContext.run({ route, kind, rawText }, fn));
   }
 
   let me: Promise<GitLabUser> | undefined;

@@ -49,6 +49,11 @@ export class PositionRejectedError extends GitLabError {
   }
 }
 
+/** 401/403/404 from GitLab: an answer about this token or resource; retrying cannot help. */
+export function isPermanent(err: unknown): boolean {
+  return err instanceof GitLabError && !err.transient && (err.status === 401 || err.status === 403 || err.status === 404);
+}
+
 /** Is this a transient GitLab failure (retry later may help)? */
 export function isTransient(err: unknown): boolean {
   return err instanceof GitLabError && err.transient;

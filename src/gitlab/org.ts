@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import { GitLabError } from './errors.js';
+import { gitlabBaseUrl, validated } from './response.js';
 import { callContext, createRequesterFn, type CallKind, type FormattedResponse, type GitLabLogger } from './requester.js';
 import { DEFAULT_RETRY, realSleep, type RetryOptions } from './retry.js';
 
@@ -177,13 +178,7 @@ export interface GitLabOrgApiOptions {
 const enc = (v: string | number): string => encodeURIComponent(String(v));
 
 export function createGitLabOrgApi(options: GitLabOrgApiOptions): GitLabOrgApi {
-  let base: URL;
-  try {
-    base = new URL(options.url);
-  } catch {
-    throw new Error(`--gitlab-url is not a valid URL: ${JSON.stringify(options.url)}`);
-  }
-  if (base.protocol !== 'https:' && base.protocol !== 'http:') throw new Error(`--gitlab-url must be http(s): ${base.protocol}`);
+  const base = gitlabBaseUrl(options.url, '--gitlab-url');
   if (!options.token) throw new Error('a GitLab token is required');
   const maxPages = options.maxPages ?? 100;
   let calls = 0;
@@ -205,16 +200,6 @@ export function createGitLabOrgApi(options: GitLabOrgApiOptions): GitLabOrgApi {
   const api = `${base.origin}${base.pathname.replace(/\/+$/, '')}/api/v4/`;
   const requester = createRequesterFn(settings)({ url: api, authHeaders: { 'private-token': async () => options.token } });
 
-  function parse<S extends z.ZodType>(route: string, schema: S, raw: unknown): z.output<S> {
-    const parsed = schema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? issue.path.join('.') : '(root)';
-      throw new GitLabError({ status: 200, route, message: `unexpected response: ${where}: ${issue?.message ?? 'invalid'}` });
-    }
-    return parsed.data;
-  }
-
   const send = (route: string, kind: CallKind, method: 'get' | 'post' | 'put', endpoint: string, opts: { searchParams?: Record<string, unknown>; body?: unknown }): Promise<FormattedResponse> =>
     callContext.run({ route, kind }, () => requester[method](endpoint, opts));
 
@@ -234,7 +219,7 @@ export function createGitLabOrgApi(options: GitLabOrgApiOptions): GitLabOrgApi {
   }
 
   const getOne = <S extends z.ZodType>(route: string, endpoint: string, schema: S, query: Record<string, unknown> = {}): Promise<z.output<S>> =>
-    cached(`${endpoint}?${JSON.stringify(query)}`, async () => parse(route, schema, (await send(route, 'read', 'get', endpoint, { searchParams: query })).body));
+    cached(`${endpoint}?${JSON.stringify(query)}`, async () => validated(route, schema, (await send(route, 'read', 'get', endpoint, { searchParams: query })).body));
 
   /** Offset pagination (`X-Next-Page`), 100 per page, at most `maxPages` pages. */
   const getAll = <S extends z.ZodType>(route: string, endpoint: string, schema: S, query: Record<string, unknown> = {}): Promise<z.output<S>[]> =>
@@ -242,7 +227,7 @@ export function createGitLabOrgApi(options: GitLabOrgApiOptions): GitLabOrgApi {
       const out: z.output<S>[] = [];
       for (let page = 1; page <= maxPages; page += 1) {
         const res = await send(route, 'read', 'get', endpoint, { searchParams: { ...query, per_page: 100, page } });
-        out.push(...parse(route, z.array(schema), res.body));
+        out.push(...validated(route, z.array(schema), res.body));
         const next = res.headers['x-next-page'];
         if (!next || Number(next) <= page) break;
       }
@@ -278,17 +263,17 @@ export function createGitLabOrgApi(options: GitLabOrgApiOptions): GitLabOrgApi {
         const res = await send(route, 'read', 'get', `projects/${enc(project)}/issues`, {
           searchParams: { author_id: authorId, search, in: 'description', state: 'opened', per_page: 100 },
         });
-        return parse(route, z.array(OrgIssueSchema), res.body);
+        return validated(route, z.array(OrgIssueSchema), res.body);
       })(),
     createIssue: async (project, title, description) => {
       const route = 'POST /projects/:id/issues';
       const res = await send(route, 'create', 'post', `projects/${enc(project)}/issues`, { body: { title, description } });
-      return parse(route, OrgIssueSchema, res.body);
+      return validated(route, OrgIssueSchema, res.body);
     },
     updateIssue: async (project, iid, title, description) => {
       const route = 'PUT /projects/:id/issues/:issue_iid';
       const res = await send(route, 'write', 'put', `projects/${enc(project)}/issues/${iid}`, { body: { title, description } });
-      return parse(route, OrgIssueSchema, res.body);
+      return validated(route, OrgIssueSchema, res.body);
     },
   };
 }

@@ -8,7 +8,7 @@ import { allRuleMetas } from '../catalogue/catalogue.js';
 import type { Finding } from '../findings/finding.js';
 import { SourceFiles } from '../findings/sources.js';
 import { FileCache, GitLabConfigSource, type RemoteFetchOptions } from '../gitlab/config-source.js';
-import { GitLabError } from '../gitlab/errors.js';
+import { isPermanent, isTransient } from '../gitlab/errors.js';
 import type { ReadResult } from '../model/source.js';
 import { LiveCache, runLiveChecks, type LiveCheckResult } from '../live/index.js';
 import { protectedTagsFallbackNote, readProtectedRefs, withProtectedRefs, type ProtectedRefs } from '../live/protected-refs.js';
@@ -187,7 +187,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       mr = await api.getMergeRequest(job.projectId, job.mrIid);
     } catch (err) {
       metrics?.evaluations.inc({ result: 'error' });
-      if (!isPermanentApi(err)) {
+      if (!isPermanent(err)) {
         log.error({ err: errText(err) }, 'review failed before the merge request was read');
         throw err;
       }
@@ -260,7 +260,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       try {
         base = await lintPipeline(source(diffRefs.baseSha), rootFile, lintOpts);
       } catch (err) {
-        if (isTransientApi(err)) throw err;
+        if (isTransient(err)) throw err;
         log.warn({ err: errText(err) }, 'base commit could not be evaluated; its findings are treated as empty');
       }
 
@@ -315,9 +315,9 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
         ...(summaryNoteId !== undefined ? { summaryNoteId } : {}),
       });
     } catch (err) {
-      if (!isPermanentApi(err)) metrics?.evaluations.inc({ result: 'error' });
+      if (!isPermanent(err)) metrics?.evaluations.inc({ result: 'error' });
       log.error({ err: errText(err) }, 'review failed');
-      if (isPermanentApi(err)) {
+      if (isPermanent(err)) {
         // 401/403/404 will not heal by retrying: one clear failed status, and the job ends.
         metrics?.reviewsAbandoned.inc({ kind: 'permanent' });
         await setStatus(job.projectId, mr, 'failed', `tierguard could not evaluate: ${errText(err)}`, mr.webUrl).catch((e: unknown) =>
@@ -329,7 +329,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       // window), and the MR shows `pending` "waiting for GitLab" meanwhile — never `failed`,
       // and never a stale `success` (posting pending over `running` is a no-op: the status
       // stays `running`). When the queue gives up, reportFailure posts the one `failed` status.
-      if (isTransientApi(err)) {
+      if (isTransient(err)) {
         await setStatus(job.projectId, mr, 'pending', `tierguard is waiting for GitLab (will retry): ${errText(err)}`, mr.webUrl).catch((e: unknown) =>
           log.warn({ err: errText(e) }, 'could not set the pending status'),
         );
@@ -364,7 +364,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
     try {
       r = await runLiveChecks(api, { projectId, evaluation: head, policy, protectedRefs }, { cache: liveCache, today });
     } catch (err) {
-      if (isTransientApi(err)) throw err;
+      if (isTransient(err)) throw err;
       log.warn({ err: errText(err) }, 'live checks could not run');
       const skipped = [{ check: 'live checks', needs: 'a valid policy and GitLab access', reason: errText(err) }];
       return { findings: [], notes: skippedLiveNotes(skipped, RULE_CATALOGUE), skipped };
@@ -495,15 +495,6 @@ function markLiveSkipped(plan: ReviewPlan, skipped: readonly { check: string }[]
     const body = renderSummary(plan.summaryInput);
     plan.summary = { ...plan.summary, body, ...(plan.summary.previousBody !== undefined ? { unchanged: sameNoteBody(plan.summary.previousBody, body) } : {}) };
   }
-}
-
-function isTransientApi(err: unknown): boolean {
-  return err instanceof GitLabError && err.transient;
-}
-
-/** 401/403/404 from GitLab: retrying cannot help. */
-export function isPermanentApi(err: unknown): boolean {
-  return err instanceof GitLabError && !err.transient && (err.status === 401 || err.status === 403 || err.status === 404);
 }
 
 type StatusMr = Pick<GitLabMergeRequest, 'iid' | 'sha' | 'headPipelineId' | 'sourceProjectId' | 'targetProjectId'>;
