@@ -183,7 +183,7 @@ export async function auditProject(p: OrgProject, deps: ProjectAuditDeps): Promi
 export function secretsOf(job: Job, policy: Policy): string[] {
   const names = new Set<string>();
   const scan = (text: string) => {
-    for (const m of text.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) names.add(m[1]);
+    for (const m of text.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) names.add(m[1]!);
   };
   const walk = (n: YNode | undefined, depth = 0): void => {
     if (!n || depth > 64) return;

@@ -69,7 +69,7 @@ export function trustMapSvg(r: AuditReport): string {
   const pIndex = new Map(projects.map((p, i) => [p, i]));
   const rIndex = new Map(runners.map((x, i) => [x.id, i]));
   for (const [key, reach] of edges) {
-    const [project, id] = key.split('\u0000');
+    const [project = '', id] = key.split('\u0000');
     const pi = pIndex.get(project);
     const ri = rIndex.get(Number(id));
     if (pi === undefined || ri === undefined) continue;

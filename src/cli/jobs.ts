@@ -172,8 +172,8 @@ export async function jobsCommand(args: string[], io: CliIO): Promise<number> {
 
   const rows = jobRows(ev);
   const header = ['JOB', 'STAGE', 'TAGS', 'IMAGE', 'DEFINED AT'];
-  const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => r[i].length))));
-  const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0))));
+  const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   let out = fmt(header) + '\n' + rows.map(fmt).join('\n') + (rows.length ? '\n' : '');
   if (values.verbose) {
     const explain = (e: Evaluation, prefix: string) => {

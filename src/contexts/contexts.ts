@@ -7,6 +7,7 @@
  * `branch` when `main` is protected, while `$CI_COMMIT_BRANCH =~ /^feature/` stays unknown).
  */
 import type { Policy } from '../policy/types.js';
+import { single } from '../util/array.js';
 import { matchesAny } from '../util/glob.js';
 import type { UnknownString, VarValue, VariableScope } from './expression.js';
 
@@ -233,13 +234,15 @@ export function buildContexts(opts: ContextOptions): Record<ContextId, TrustCont
   const unprotectedBranch: RefName = { kind: 'unknown', notMatching: protBranches, symbol: 'source-branch' };
   const forkBranch: RefName = { kind: 'unknown', symbol: 'fork-branch' };
   const unprotectedTag: RefName = { kind: 'unknown', notMatching: protTags, symbol: 'tag' };
+  const oneProtected = single(otherProtected);
   const protectedBranch: RefName =
-    otherProtected.length === 1 && !/[*?]/.test(otherProtected[0])
-      ? { kind: 'known', name: otherProtected[0] }
+    oneProtected !== undefined && !/[*?]/.test(oneProtected)
+      ? { kind: 'known', name: oneProtected }
       : { kind: 'unknown', matching: otherProtected, notMatching: [def], symbol: 'protected-branch' };
+  const oneTag = single(protTags);
   const protectedTag: RefName =
-    protTags.length === 1 && !/[*?]/.test(protTags[0])
-      ? { kind: 'known', name: protTags[0] }
+    oneTag !== undefined && !/[*?]/.test(oneTag)
+      ? { kind: 'known', name: oneTag }
       : { kind: 'unknown', matching: protTags, symbol: 'protected-tag' };
 
   const base: Record<string, VarValue> = {};
@@ -311,9 +314,10 @@ export function buildContexts(opts: ContextOptions): Record<ContextId, TrustCont
     impossibleReason?: string,
   ): TrustContext => {
     const sources = facts.sources;
+    const oneSource = single(sources);
     const variables: Record<string, VarValue> = {
       ...base,
-      CI_PIPELINE_SOURCE: sources.length === 1 ? set(sources[0]) : defined({ oneOf: sources }),
+      CI_PIPELINE_SOURCE: oneSource !== undefined ? set(oneSource) : defined({ oneOf: sources }),
       ...vars,
     };
     const how = opts.variables?.userPipelineVariables === false ? undefined : USER_VARIABLES[id];
@@ -491,7 +495,7 @@ export const CHOSEN_BY_PUSHER: ReadonlySet<string> = new Set([
 
 /** `$NAME` / `${NAME}` references in a value (`$$` is a literal dollar). */
 export function variableReferences(text: string): string[] {
-  return [...text.replace(/\$\$/g, '').matchAll(/\$(?:\{(\w+)\}|(\w+))/g)].map((m) => m[1] ?? m[2]);
+  return [...text.replace(/\$\$/g, '').matchAll(/\$(?:\{(\w+)\}|(\w+))/g)].map((m) => m[1] ?? m[2]!); // one of the two alternatives matched
 }
 
 /**

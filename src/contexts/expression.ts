@@ -17,6 +17,7 @@
  * ref names …) and the result is then 'yes' | 'no' | 'unknown' with the variables that made
  * it unknown.
  */
+import { single } from '../util/array.js';
 import { matchesAny } from '../util/glob.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -287,14 +288,14 @@ class Parser {
       case 'variable':
         return { kind: 'variable', name: t.text.slice(1), column: t.column };
       case 'input':
-        return { kind: 'input', name: /inputs\.(\w+)/.exec(t.text)![1], column: t.column };
+        return { kind: 'input', name: /inputs\.(\w+)/.exec(t.text)![1]!, column: t.column }; // the lexer matched this form
       case 'string':
         return { kind: 'string', value: t.text.slice(1, -1), column: t.column };
       case 'pattern': {
         // lexeme/pattern.rb: `\/` → `/`, then RubySyntax %r{^/(?<regexp>.*)/(?<flags>[ismU]*)$}
         const text = t.text.replace(/\\\//g, '/');
-        const m = /^\/(.*)\/([ismU]*)$/s.exec(text)!;
-        return { kind: 'regex', source: m[1], flags: m[2], text: t.text, column: t.column };
+        const m = /^\/(.*)\/([ismU]*)$/s.exec(text)!; // the lexer matched this form
+        return { kind: 'regex', source: m[1]!, flags: m[2]!, text: t.text, column: t.column };
       }
       case 'null':
         return { kind: 'null', column: t.column };
@@ -404,7 +405,7 @@ function doTranslate(source: string, flagsIn: string): RegexTranslation {
   for (;;) {
     const m = /^\(\?([imsU]+)\)/.exec(src);
     if (!m) break;
-    for (const f of m[1]) flags.add(f);
+    for (const f of m[1]!) flags.add(f);
     src = src.slice(m[0].length);
   }
   const ungreedy = flags.has('U');
@@ -461,7 +462,7 @@ function doTranslate(source: string, flagsIn: string): RegexTranslation {
       if (c === '[' && src[i + 1] === ':') {
         const m = /^\[:(\^?)([a-z]+):\]/.exec(src.slice(i));
         if (m) {
-          const cls = POSIX_CLASSES[m[2]];
+          const cls = POSIX_CLASSES[m[2]!];
           if (!cls || m[1]) return { ok: false, reason: `POSIX class [:${m[1]}${m[2]}:]` };
           out += cls;
           i += m[0].length - 1;
@@ -580,9 +581,11 @@ export function isRiskyRegex(source: string): boolean {
     else if (c === ')') {
       lastGroupInner = stack.pop()?.inner ?? false;
       closedGroup = true;
-      if (lastGroupInner && stack.length) stack[stack.length - 1].inner = true;
+      const enclosing = stack.at(-1);
+      if (lastGroupInner && enclosing) enclosing.inner = true;
     } else if (c === '|' || c === '*' || c === '+' || c === '{' || c === '?') {
-      if (stack.length && !(c === '?' && source[i - 1] === '(')) stack[stack.length - 1].inner = true;
+      const enclosing = stack.at(-1);
+      if (enclosing && !(c === '?' && source[i - 1] === '(')) enclosing.inner = true;
     }
     if (closedGroup && lastGroupInner && /[*+{]/.test(source[i + 1] ?? '')) return true;
   }
@@ -602,7 +605,7 @@ export function safeRegexTest(re: RegExp, source: string, text: string): boolean
 export function regexFromValue(value: string): { source: string; flags: string } | undefined {
   // lexeme/pattern.rb build: gsub(%r{\\/}, '/') then RubySyntax %r{^/(?<regexp>.*)/(?<flags>[ismU]*)$}
   const m = /^\/(.*)\/([ismU]*)$/s.exec(value.replace(/\\\//g, '/'));
-  return m ? { source: m[1], flags: m[2] } : undefined;
+  return m ? { source: m[1]!, flags: m[2]! } : undefined;
 }
 
 /**
@@ -617,7 +620,7 @@ export function literalShape(source: string, flags: string): { exact: string } |
   else return undefined;
   let lit = '';
   for (; i < source.length; i++) {
-    const c = source[i];
+    const c = source.charAt(i);
     if (c === '\\') {
       const n = source[i + 1];
       if (n !== undefined && /[./\\\-_^$*+?()[\]{}|#:@=!~,&%'"<> ]/.test(n)) {
@@ -918,10 +921,8 @@ function strCanBe(c: UnknownString, s: string): boolean {
 /** A single concrete string the unknown must be, if the constraints pin it. */
 function strSingleton(c: UnknownString): string | undefined {
   if (c.oneOf?.length === 1) return c.oneOf[0];
-  if (c.matching?.length === 1 && !/[*?]/.test(c.matching[0])) {
-    const v = c.matching[0];
-    return strCanBe(c, v) ? v : undefined;
-  }
+  const v = single(c.matching ?? []);
+  if (v !== undefined && !/[*?]/.test(v)) return strCanBe(c, v) ? v : undefined;
   return undefined;
 }
 
@@ -1083,6 +1084,7 @@ function mapText(v: AVal, testIn: (s: string) => boolean | undefined, onStr: (c:
       for (const x of s) if (strCanBe(v.str, x)) results.push(test(x));
     } else results.push(onStr(v.str));
   }
-  if (results.length === 0) return 'no';
-  return results.every((r) => r === results[0]) ? results[0] : 'unknown';
+  const [first] = results;
+  if (first === undefined) return 'no';
+  return results.every((r) => r === first) ? first : 'unknown';
 }

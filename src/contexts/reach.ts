@@ -287,8 +287,7 @@ function evaluateRules(
   let decided = false;
   const items = isSeq(rulesNode) ? flattenSeq(rulesNode) : [rulesNode];
   if (!isSeq(rulesNode)) errors.push({ message: `\`${label}\` must be a list of rules`, at: rulesNode.loc });
-  for (let i = 0; i < items.length; i++) {
-    const rule = items[i];
+  for (const [i, rule] of items.entries()) {
     const name = `${label}[${i}]`;
     if (rule.kind === 'reference') {
       // an unresolved `!reference`: its rule could match (conservatively: may run)
@@ -327,9 +326,12 @@ function evaluateRules(
 function combine(branches: Branch[], unknownVars: Set<string>, errors: Outcome['errors']): Outcome {
   const running = branches.filter((b) => b.runs);
   const errs = errors && errors.length ? errors : undefined;
-  if (running.length === 0) {
+  const [first] = running;
+  if (!first) {
     // definitely not: the last branch decided (a `when: never` match, or no match)
-    const last = branches[branches.length - 1];
+    const last = branches.at(-1);
+    // evaluateRules pushes a branch for the deciding rule or for "no rule matches".
+    if (!last) throw new Error('combine: no branch');
     const o: Outcome = { runs: 'no', when: 'never', reason: last.reason };
     if (last.at) o.at = last.at;
     if (errs) o.errors = errs;
@@ -338,7 +340,6 @@ function combine(branches: Branch[], unknownVars: Set<string>, errors: Outcome['
   const runs: Tri = running.length === branches.length ? 'yes' : 'unknown';
   const whens = [...new Set(running.map((b) => b.when))];
   const auto = whens.find((w) => w !== 'manual');
-  const first = running[0];
   const o: Outcome = {
     runs,
     when: auto ?? 'manual',

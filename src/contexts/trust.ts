@@ -212,7 +212,7 @@ function variableNames(node: YNode | undefined, cache: WeakMap<object, string[]>
   const out = new Set<string>();
   const walk = (n: YNode) => {
     if (n.kind === 'scalar') {
-      if (typeof n.value === 'string' && n.value.includes('$')) for (const m of n.value.matchAll(/\$\{?(\w+)/g)) out.add(m[1]);
+      if (typeof n.value === 'string' && n.value.includes('$')) for (const m of n.value.matchAll(/\$\{?(\w+)/g)) out.add(m[1]!);
     } else if (n.kind === 'seq') n.items.forEach(walk);
     else if (n.kind === 'map') for (const e of n.entries.values()) walk(e.value);
   };

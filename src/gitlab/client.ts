@@ -248,7 +248,7 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
     async createDiscussion(projectId, iid, body, position, opts) {
       const route = 'POST /projects/:id/merge_requests/:iid/discussions';
       const marker = checkMarker(body, opts);
-      const created = z.object({ id: z.string(), notes: z.array(CreatedNoteSchema).min(1) });
+      const created = z.object({ id: z.string(), notes: z.tuple([CreatedNoteSchema], CreatedNoteSchema) });
       return createOnce(
         route,
         marker,
@@ -268,8 +268,11 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
         },
         async (mine) => {
           const all = await listDiscussions(projectId, iid);
-          const d = all.find((x) => x.notes.length > 0 && hasMarker(marker!, mine)(x.notes[0]));
-          return d ? { id: d.id, noteId: d.notes[0].id } : null;
+          for (const d of all) {
+            const [note] = d.notes;
+            if (note && hasMarker(marker!, mine)(note)) return { id: d.id, noteId: note.id };
+          }
+          return null;
         },
       );
     },

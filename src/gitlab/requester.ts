@@ -71,13 +71,16 @@ export interface FormattedResponse {
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
-export function createRequesterFn(settings: RequesterSettings) {
-  return (service: ServiceOptionsLike) => {
-    const requester: Record<string, (endpoint: string, options?: RequestOptionsLike) => Promise<FormattedResponse>> = {};
-    for (const m of METHODS) {
-      requester[m] = (endpoint, options) => performRequest(settings, service, m.toUpperCase(), endpoint, options ?? {});
-    }
-    return requester;
+type Method = (typeof METHODS)[number];
+type Requester = Record<Method, (endpoint: string, options?: RequestOptionsLike) => Promise<FormattedResponse>>;
+
+export function createRequesterFn(settings: RequesterSettings): (service: ServiceOptionsLike) => Requester {
+  return (service) => {
+    const method =
+      (m: Method): Requester[Method] =>
+      (endpoint, options) =>
+        performRequest(settings, service, m.toUpperCase(), endpoint, options ?? {});
+    return { get: method('get'), post: method('post'), put: method('put'), patch: method('patch'), delete: method('delete') };
   };
 }
 
@@ -141,7 +144,7 @@ function sameOriginNext(link: string | undefined, origin: string): boolean | nul
   const m = /<([^>]+)>;\s*rel="next"/.exec(link);
   if (!m) return null;
   try {
-    return new URL(m[1]).origin === origin;
+    return new URL(m[1]!).origin === origin;
   } catch {
     return false;
   }

@@ -4,6 +4,7 @@ import { deepMerge, emptyMap, withoutKeys } from './merge.js';
 import { get, str, strList, type YMap, type YMapEntry, type YNode } from './node.js';
 import { displayName, normalizeLocal, type ConfigSource, type FileRef } from './source.js';
 import { parseCiYaml } from './yaml.js';
+import { single } from '../util/array.js';
 
 /**
  * Include expansion, after `lib/gitlab/ci/config/external/processor.rb` and `mapper/*`:
@@ -156,8 +157,9 @@ export class IncludeExpander {
       return undefined;
     }
     const unknown = [...item.entries.keys()].filter((k) => !INCLUDE_KEYS.has(k));
-    if (unknown.length) {
-      this.invalid(`include config contains unknown keys: ${unknown.join(', ')}`, item.entries.get(unknown[0])!.keyLoc, ['include']);
+    const [firstUnknown] = unknown;
+    if (firstUnknown !== undefined) {
+      this.invalid(`include config contains unknown keys: ${unknown.join(', ')}`, item.entries.get(firstUnknown)!.keyLoc, ['include']);
       return undefined;
     }
     const rules = item.entries.get('rules')?.value;
@@ -166,7 +168,8 @@ export class IncludeExpander {
     const kinds = (['local', 'project', 'remote', 'template', 'component', 'artifact'] as const).filter((k) =>
       k === 'project' ? item.entries.has('project') : item.entries.has(k),
     );
-    if (kinds.length !== 1) {
+    const kind = single(kinds);
+    if (kind === undefined) {
       this.invalid(
         kinds.length === 0 ? 'Include `' + JSON.stringify(Object.fromEntries([...item.entries.keys()].map((k) => [k, '…']))) + '` does not have a valid subkey for include.' : `Each include must use only one of: ${kinds.join(', ')}`,
         item.loc,
@@ -174,7 +177,6 @@ export class IncludeExpander {
       );
       return undefined;
     }
-    const kind = kinds[0];
     const targetNode = kind === 'project' ? get(item, 'file') : get(item, kind);
     const target = kind === 'project' ? strList(targetNode).join(', ') : (str(targetNode) ?? '');
     return {
@@ -297,9 +299,10 @@ export class IncludeExpander {
         // `<fqdn>/<project path>/<name>@<version>` (`lib/gitlab/ci/components/instance_path.rb`).
         const m = /^(.+?)\/(.+)\/([^/@]+)@(.+)$/.exec(rec.target);
         if (!m) return this.fail(rec, `Component \`${rec.target}\` is not a valid component path (expected fqdn/project/name@version)`);
-        rec.project = m[2];
-        rec.ref = m[4];
-        return [{ kind: 'component', address: rec.target, project: m[2], name: m[3], version: m[4] }];
+        const [, , project = '', name = '', version = ''] = m; // all groups are required
+        rec.project = project;
+        rec.ref = version;
+        return [{ kind: 'component', address: rec.target, project, name, version }];
       }
       case 'artifact':
         // Child pipelines only: the file is produced by a job at run time.
@@ -382,8 +385,9 @@ function interpolateInputs(root: YMap, header: YMap, given: YNode | undefined): 
   const walk = (n: YNode): YNode => {
     if (n.kind === 'scalar') {
       if (typeof n.value !== 'string' || !n.value.includes('$[[')) return n;
-      const whole = /^\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*\]\]$/.exec(n.value);
-      if (whole && values.has(whole[1])) return { ...n, value: values.get(whole[1])! };
+      const name = /^\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*\]\]$/.exec(n.value)?.[1];
+      const value = name === undefined ? undefined : values.get(name);
+      if (value !== undefined) return { ...n, value };
       return { ...n, value: n.value.replace(re, (m, name: string) => values.get(name) ?? m) };
     }
     if (n.kind === 'seq') return { ...n, items: n.items.map(walk) };

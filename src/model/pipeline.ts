@@ -169,7 +169,7 @@ async function assemble(source: ConfigSource, expander: IncludeExpander, merged:
       kind: 'unresolved',
       message: `\`${parent}\` (extended by ${users}) is not in the files read: it may come from an include that was not read; what it sets is unknown`,
       location: m.loc,
-      keyPath: [m.users[0], 'extends'],
+      keyPath: [m.users[0]!, 'extends'], // created with its first user
     });
   }
   const config = standInScriptItems(resolveReferences(extended, invalid), expander.files);
@@ -565,7 +565,8 @@ function resolveJob(name: string, e: YMapEntry, isBridge: boolean, defaults: YMa
   let node = e.value as YMap;
   const allowed = isBridge ? BRIDGE_KEYS : JOB_KEYS;
   const unknown = [...node.entries.keys()].filter((k) => !allowed.has(k));
-  if (unknown.length) invalid(`jobs:${name} config contains unknown keys: ${unknown.join(', ')}`, node.entries.get(unknown[0])!.keyLoc, [name, unknown[0]], name);
+  const [firstUnknown] = unknown;
+  if (firstUnknown !== undefined) invalid(`jobs:${name} config contains unknown keys: ${unknown.join(', ')}`, node.entries.get(firstUnknown)!.keyLoc, [name, firstUnknown], name);
 
   // inherit:default / inherit:variables (`entry/inherit/*.rb`): true, false or a list of keys.
   const inheritSel = (key: 'default' | 'variables'): ((k: string) => boolean) => {

@@ -59,7 +59,7 @@ export function localGlobToRegExp(pattern: string): RegExp {
   const p = normalizeLocal(pattern);
   let src = '^';
   for (let i = 0; i < p.length; i++) {
-    const ch = p[i];
+    const ch = p.charAt(i);
     if (ch === '*') {
       if (p[i + 1] === '*') {
         i++;

@@ -2,6 +2,7 @@ import { LineCounter, Parser, Composer, isAlias, isMap, isPair, isScalar, isSeq,
 import type { SourceLocation } from './location.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { YMap, YMapEntry, YNode, YScalar } from './node.js';
+import { firstLine } from '../util/text.js';
 
 /**
  * GitLab's YAML limits (`lib/gitlab/config/loader/yaml.rb`: MAX_YAML_SIZE 2 MB, MAX_YAML_DEPTH
@@ -82,15 +83,15 @@ export function parseCiYaml(file: string, text: string, limits: YamlLimits = GIT
     if (err) {
       const pos = err.linePos?.[0] ?? lineCounter.linePos(err.pos[0]);
       if (/call stack/i.test(err.message)) return fail('the YAML is nested too deeply to be parsed', at(file, 1, 1));
-      const msg = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+      const msg = firstLine(err.message).replace(/ at line \d+, column \d+:?$/, '');
       return fail(`YAML syntax error: ${msg}`, at(file, pos.line, pos.col));
     }
   }
   const nonEmpty = docs.filter((d) => d.contents !== null);
   if (nonEmpty.length === 0) return { diagnostics, lineCounter };
   // `lib/gitlab/ci/config/yaml/loader.rb`: at most two documents, the first may be a `spec:` header.
-  if (docs.length > 2) {
-    const third = docs[2];
+  const third = docs[2];
+  if (third) {
     return fail('the config can have at most 2 YAML documents (a `spec:` header and the configuration)', toLoc(third.range[0], third.range[0]));
   }
 

@@ -39,9 +39,9 @@ export function configureRule<O>(policy: Policy, meta: { id: string; defaultSeve
   if (meta.options) {
     const parsed = meta.options.safeParse(setting.options);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const src = policy.sources[policy.sources.length - 1] ?? '<policy>';
-      throw PolicyError.at(src, 0, 0, ['rules', meta.id, 'options', ...issue.path.map(String)].join('.'), issue.message);
+      const [issue] = parsed.error.issues;
+      const src = policy.sources.at(-1) ?? '<policy>';
+      throw PolicyError.at(src, 0, 0, ['rules', meta.id, 'options', ...(issue?.path.map(String) ?? [])].join('.'), issue?.message ?? 'invalid options');
     }
     options = parsed.data;
   }
@@ -96,10 +96,10 @@ export function parseInlineIgnores(file: string, text: string): InlineIgnore[] {
     let hi = lineStarts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (lineStarts[mid] <= offset) lo = mid;
+      if (lineStarts[mid]! <= offset) lo = mid; // lo <= mid <= hi are indexes of lineStarts
       else hi = mid - 1;
     }
-    return { line: lo + 1, column: offset - lineStarts[lo] + 1 };
+    return { line: lo + 1, column: offset - lineStarts[lo]! + 1 };
   };
 
   const out: InlineIgnore[] = [];
@@ -111,7 +111,7 @@ export function parseInlineIgnores(file: string, text: string): InlineIgnore[] {
       const m = IGNORE_RE.exec(tok.replace(/\r$/, ''));
       if (m) {
         const { line, column } = posOf(offset);
-        let body = m[2];
+        let body = m[2] ?? '';
         let reason: string | undefined;
         const dash = body.search(/(^|\s)--(\s|$)/);
         if (dash >= 0) {
@@ -119,13 +119,15 @@ export function parseInlineIgnores(file: string, text: string): InlineIgnore[] {
           body = body.slice(0, dash);
         }
         const rules = body.split(/[\s,]+/).filter(Boolean);
-        const standalone = lines[line - 1].slice(0, column - 1).trim() === '';
+        const standalone = (lines[line - 1] ?? '').slice(0, column - 1).trim() === '';
         let target: number | 'file' = line;
         if (m[1]) target = 'file';
         else if (standalone) {
           target = 0; // nothing follows: silences nothing
-          for (let l = line + 1; l <= lines.length; l++) {
-            const t = lines[l - 1].trim();
+          for (const [i, text] of lines.entries()) {
+            if (i < line) continue;
+            const l = i + 1;
+            const t = text.trim();
             if (t !== '' && !t.startsWith('#')) {
               target = l;
               break;
@@ -193,8 +195,9 @@ export function suppress(findings: readonly Finding[], policy: Policy, opts: Sup
       continue;
     }
     const igs = ignores.filter((ig) => ignoreCovers(ig, f));
-    if (igs.length > 0 && f.severity === 'warning') {
-      out.push({ ...f, blocking: false, suppressed: { kind: 'inline', reason: igs[0].reason ?? 'tierguard-ignore comment' } });
+    const [first] = igs;
+    if (first && f.severity === 'warning') {
+      out.push({ ...f, blocking: false, suppressed: { kind: 'inline', reason: first.reason ?? 'tierguard-ignore comment' } });
       continue;
     }
     for (const ig of igs) {

@@ -1,5 +1,6 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
+import { firstLine as firstTextLine } from '../util/text.js';
 
 /** One problem in a policy file, resolved to a position. */
 export interface PolicyIssue {
@@ -26,10 +27,10 @@ export class PolicyError extends Error {
   readonly issues: PolicyIssue[];
 
   constructor(issues: PolicyIssue[]) {
-    const list = issues.length > 0 ? issues : [{ file: '', line: 0, column: 0, path: '', message: 'invalid policy' }];
+    const first = issues[0] ?? { file: '', line: 0, column: 0, path: '', message: 'invalid policy' };
+    const list = issues.length > 0 ? issues : [first];
     super(list.map(formatIssue).join('\n'));
     this.name = 'PolicyError';
-    const first = list[0];
     this.file = first.file;
     this.line = first.line;
     this.column = first.column;
@@ -155,7 +156,7 @@ function keyText(key: unknown): string | undefined {
 }
 
 function firstLine(s: string): string {
-  return s.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+  return firstTextLine(s).replace(/ at line \d+, column \d+:?$/, '');
 }
 
 /** A short, safe description of a value for "got …" (strings truncated, never a whole map). */

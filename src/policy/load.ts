@@ -49,13 +49,14 @@ export function loadPolicy(opts: LoadPolicyOptions = {}): Policy {
   }
 
   let teamDir: string | undefined = findDir(dir, 'teams');
-  for (let i = 0; i < segments.length && teamDir; i++) {
-    const file = findYaml(teamDir, segments[i]);
+  for (const segment of segments) {
+    if (!teamDir) break;
+    const file = findYaml(teamDir, segment);
     if (file) {
       policy = applyFile(policy, file, opts);
       sources.push(file);
     }
-    teamDir = findDir(teamDir, segments[i]);
+    teamDir = findDir(teamDir, segment);
   }
   policy.sources = sources;
   return policy;
@@ -124,9 +125,10 @@ function findYaml(dir: string, name: string): string | undefined {
   const yml = all.find((e) => e.toLowerCase() === `${want}.yml`);
   if (yml) throw PolicyError.at(join(dir, yml), 0, 0, '', `policy files must end in ".yaml": rename to ${name}.yaml`);
   const hits = all.filter((e) => e.toLowerCase() === `${want}.yaml`);
-  if (hits.length > 1) throw PolicyError.at(join(dir, hits[0]), 0, 0, '', `ambiguous policy files: ${hits.join(', ')} differ only in case`);
-  if (hits.length === 0) return undefined;
-  const file = join(dir, hits[0]);
+  const [hit] = hits;
+  if (hit === undefined) return undefined;
+  if (hits.length > 1) throw PolicyError.at(join(dir, hit), 0, 0, '', `ambiguous policy files: ${hits.join(', ')} differ only in case`);
+  const file = join(dir, hit);
   if (statKind(file) !== 'other') throw PolicyError.at(file, 0, 0, '', 'expected a policy file, found a directory');
   return file;
 }

@@ -3,6 +3,7 @@ import type { GitLabApi } from '../gitlab/types.js';
 import { SUMMARY_MARKER } from './markers.js';
 import { renderSummary, sameNoteBody } from './render.js';
 import type { ReviewInput, ReviewPlan } from './types.js';
+import { firstLine } from '../util/text.js';
 
 export interface ApplyLogger {
   info?(obj: object, msg?: string): void;
@@ -163,8 +164,4 @@ export async function applyReview(
     result.summaryNoteId = note.id;
   }
   return result;
-}
-
-function firstLine(body: string): string {
-  return body.split('\n', 1)[0];
 }

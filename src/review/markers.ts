@@ -63,7 +63,7 @@ export function parseFindingMarker(body: string): string | undefined {
 
 export function parseActionMarker(body: string): { kind: ActionKind; fingerprint: string; sha: string } | undefined {
   const m = ACTION_RE.exec(firstLines(body, 1)[0] ?? '');
-  return m ? { kind: m[1] as ActionKind, fingerprint: m[2], sha: m[3] } : undefined;
+  return m ? { kind: m[1] as ActionKind, fingerprint: m[2]!, sha: m[3]! } : undefined;
 }
 
 export function isSummaryBody(body: string): boolean {
@@ -77,7 +77,7 @@ export function parseSummaryState(body: string): SummaryState | undefined {
   const m = STATE_RE.exec(lines[1] ?? '');
   if (!m) return undefined;
   try {
-    const v = JSON.parse(m[1]) as unknown;
+    const v = JSON.parse(m[1]!) as unknown;
     if (!v || typeof v !== 'object') return undefined;
     const o = v as Record<string, unknown>;
     const strings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string' && FP.test(s));

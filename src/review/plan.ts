@@ -237,7 +237,7 @@ function groupSameLine(
   for (const list of byLine.values()) {
     if (list.length < 2) continue;
     const sorted = [...list].sort((a, b) => (a.job ?? '').localeCompare(b.job ?? '') || a.fingerprint.localeCompare(b.fingerprint));
-    const leader = (sorted.find((f) => existing.has(f.fingerprint)) ?? sorted[0]).fingerprint;
+    const leader = (sorted.find((f) => existing.has(f.fingerprint)) ?? sorted[0]!).fingerprint; // at least two
     const group: LineGroup = { leader, members: sorted.map((f) => f.fingerprint), jobs: [...new Set(sorted.map((f) => f.job).filter((j): j is string => !!j))] };
     for (const f of sorted) out.set(f.fingerprint, group);
   }

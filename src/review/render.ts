@@ -52,7 +52,7 @@ export function mdInline(text: string, opts: { table?: boolean } = {}): string {
       i += run;
       continue;
     }
-    out += escapeChar(oneLine[i]);
+    out += escapeChar(oneLine.charAt(i));
     i += 1;
   }
   return out;
@@ -447,8 +447,7 @@ export function renderSummary(input: SummaryInput, inlineRejected: readonly stri
     out.push('|---|---|---|---|---|---|---|---|---|');
     let size = header.join('\n').length + out.join('\n').length;
     let left = 0;
-    for (let i = 0; i < sorted.length; i += 1) {
-      const r = sorted[i];
+    for (const [i, r] of sorted.entries()) {
       const f = r.finding;
       const row =
         `| ${SEVERITY_ICON[f.severity]} | ${mdCode(f.ruleId, { table: true })} | ${f.severity} | ` +

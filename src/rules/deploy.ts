@@ -243,10 +243,10 @@ export function deployCommandEvidence(job: Job, opts: DeployOptions = {}): Deplo
       // Assignments the script makes (`export IMAGE=…`, `IMAGE=…`) resolve later pushes.
       recordAssignments(words, vars);
       const ci = commandIndex(words);
-      if (ci >= words.length) continue;
+      const first = words[ci];
+      if (!first) continue; // no command word (only assignments or redirections)
       const hit = classifyCommand(words, ci, { vars, localCluster, ownPackages, pipelineOwnPackages, logins });
       if (!hit) continue;
-      const first = words[ci];
       const last = words[hit.lastWord] ?? first;
       out.push({
         kind: 'command',
@@ -304,8 +304,29 @@ interface CommandEnv {
 
 const u = (w: Word | undefined) => (w ? unquote(w.raw) : '');
 
-/** Positional arguments after `from`, skipping options (and the values of `withValue` ones). */
-function positionals(words: readonly Word[], from: number, withValue: ReadonlySet<string>): number[] {
+/** A command's positional arguments: their unquoted text and the index of their word. */
+interface Positionals {
+  count: number;
+  /** The i-th positional's text; '' when there are fewer. */
+  text(i: number): string;
+  /** The i-th positional's word index; the command word's when there are fewer. */
+  word(i: number): number;
+}
+
+/** Positional arguments after the command word `ci`, skipping options (and the values of `withValue` ones). */
+function positionals(words: readonly Word[], ci: number, withValue: ReadonlySet<string>): Positionals {
+  const at = positionalIndexes(words, ci + 1, withValue);
+  return {
+    count: at.length,
+    text: (i) => {
+      const k = at[i];
+      return k === undefined ? '' : u(words[k]);
+    },
+    word: (i) => at[i] ?? ci,
+  };
+}
+
+function positionalIndexes(words: readonly Word[], from: number, withValue: ReadonlySet<string>): number[] {
   const out: number[] = [];
   for (let i = from; i < words.length; i++) {
     const w = u(words[i]);
@@ -346,27 +367,27 @@ function classifyCommand(words: readonly Word[], ci: number, env: CommandEnv): C
     case 'kubectl':
     case 'oc': {
       if (env.localCluster || dry) return undefined;
-      const pos = positionals(words, ci + 1, KUBECTL_VALUE_OPTS);
-      const sub = u(words[pos[0]]);
-      const sub2 = u(words[pos[1]]);
+      const pos = positionals(words, ci, KUBECTL_VALUE_OPTS);
+      const sub = pos.text(0);
+      const sub2 = pos.text(1);
       const mutating = ['apply', 'set', 'create', 'replace', 'patch', 'scale', 'new-app', 'start-build', 'autoscale'];
-      if (mutating.includes(sub)) return { kind: 'kubernetes', text: `${base} ${sub}`, lastWord: pos[0] };
-      if (sub === 'rollout' && ['restart', 'undo', 'resume', 'pause'].includes(sub2)) return { kind: 'kubernetes', text: `${base} rollout ${sub2}`, lastWord: pos[1] };
+      if (mutating.includes(sub)) return { kind: 'kubernetes', text: `${base} ${sub}`, lastWord: pos.word(0) };
+      if (sub === 'rollout' && ['restart', 'undo', 'resume', 'pause'].includes(sub2)) return { kind: 'kubernetes', text: `${base} rollout ${sub2}`, lastWord: pos.word(1) };
       return undefined;
     }
     case 'helm':
     case 'helm3': {
       if (dry) return undefined;
-      const pos = positionals(words, ci + 1, HELM_VALUE_OPTS);
-      const sub = u(words[pos[0]]);
+      const pos = positionals(words, ci, HELM_VALUE_OPTS);
+      const sub = pos.text(0);
       if (['upgrade', 'install', 'rollback'].includes(sub)) {
         if (env.localCluster) return undefined;
-        return { kind: 'kubernetes', text: `helm ${sub}`, lastWord: pos[0] };
+        return { kind: 'kubernetes', text: `helm ${sub}`, lastWord: pos.word(0) };
       }
       if (sub === 'push' || sub === 'cm-push') {
-        const target = expandVars(u(words[pos[2]]), env.vars);
+        const target = expandVars(pos.text(2), env.vars);
         if (!target || ownRegistry(target.replace(/^oci:\/\//, '')) || OWN_PACKAGE_REGISTRY.test(target) || isLocalRegistry(target.replace(/^oci:\/\//, ''))) return undefined;
-        return { kind: 'registry-push', text: `helm ${sub}`, lastWord: pos[0], target: short(target) };
+        return { kind: 'registry-push', text: `helm ${sub}`, lastWord: pos.word(0), target: short(target) };
       }
       return undefined;
     }
@@ -375,32 +396,32 @@ function classifyCommand(words: readonly Word[], ci: number, env: CommandEnv): C
     case 'terragrunt':
     case 'gitlab-terraform':
     case 'gitlab-tofu': {
-      const pos = positionals(words, ci + 1, TF_VALUE_OPTS);
+      const pos = positionals(words, ci, TF_VALUE_OPTS);
       let k = 0;
-      if (base === 'terragrunt' && u(words[pos[0]]) === 'run-all') k = 1;
-      const sub = u(words[pos[k]]);
-      if (sub === 'apply' || sub === 'destroy') return { kind: 'infrastructure', text: `${base}${k ? ' run-all' : ''} ${sub}`, lastWord: pos[k] };
+      if (base === 'terragrunt' && pos.text(0) === 'run-all') k = 1;
+      const sub = pos.text(k);
+      if (sub === 'apply' || sub === 'destroy') return { kind: 'infrastructure', text: `${base}${k ? ' run-all' : ''} ${sub}`, lastWord: pos.word(k) };
       return undefined;
     }
     case 'pulumi': {
-      const pos = positionals(words, ci + 1, PULUMI_VALUE_OPTS);
-      const sub = u(words[pos[0]]);
-      if ((sub === 'up' || sub === 'update' || sub === 'destroy') && !hasOpt(words, ci + 1, /^--preview-only$/)) return { kind: 'infrastructure', text: `pulumi ${sub}`, lastWord: pos[0] };
+      const pos = positionals(words, ci, PULUMI_VALUE_OPTS);
+      const sub = pos.text(0);
+      if ((sub === 'up' || sub === 'update' || sub === 'destroy') && !hasOpt(words, ci + 1, /^--preview-only$/)) return { kind: 'infrastructure', text: `pulumi ${sub}`, lastWord: pos.word(0) };
       return undefined;
     }
     case 'aws':
     case 'gcloud':
     case 'az': {
       if (dry) return undefined;
-      const pos = positionals(words, ci + 1, new Set(['--region', '--profile', '--project', '--output', '--query', '-g', '--resource-group', '--subscription', '--name', '-n', '--zone', '--configuration', '--endpoint-url']));
-      const subs = pos.slice(0, 4).map((i) => u(words[i]));
+      const pos = positionals(words, ci, new Set(['--region', '--profile', '--project', '--output', '--query', '-g', '--resource-group', '--subscription', '--name', '-n', '--zone', '--configuration', '--endpoint-url']));
+      const subs = Array.from({ length: Math.min(pos.count, 4) }, (_, i) => pos.text(i));
       const readOnly = subs.some((x) => /^(list|show|describe|get|validate|what-if|wait|status|help|create-plan)$/.test(x) || /^(list|describe|get)-/.test(x));
       if (readOnly) return undefined;
       const d = subs.findIndex((x) => /^deploy(ment)?$/.test(x));
       const awsUpdate = base === 'aws' ? subs.findIndex((x) => /^(update-service|update-function-code|update-environment|create-deployment|update-stack|create-stack)$/.test(x)) : -1;
       const k = d >= 0 ? d : awsUpdate;
       if (k < 0) return undefined;
-      return { kind: 'cloud-deploy', text: [base, ...subs.slice(0, k + 1)].join(' '), lastWord: pos[k] };
+      return { kind: 'cloud-deploy', text: [base, ...subs.slice(0, k + 1)].join(' '), lastWord: pos.word(k) };
     }
     case 'docker':
     case 'podman':
@@ -421,19 +442,19 @@ function classifyCommand(words: readonly Word[], ci: number, env: CommandEnv): C
     case 'crane':
     case 'skopeo':
     case 'regctl': {
-      const pos = positionals(words, ci + 1, new Set(['--platform', '--src-creds', '--dest-creds', '--authfile', '--src-authfile', '--dest-authfile', '--format', '-f']));
-      const sub = u(words[pos[0]]);
+      const pos = positionals(words, ci, new Set(['--platform', '--src-creds', '--dest-creds', '--authfile', '--src-authfile', '--dest-authfile', '--format', '-f']));
+      const sub = pos.text(0);
       let k = 0;
       let ok = false;
       if (base === 'crane' && ['push', 'copy', 'cp', 'append'].includes(sub)) ok = true;
       if (base === 'skopeo' && ['copy', 'sync'].includes(sub)) ok = true;
-      if (base === 'regctl' && sub === 'image' && ['copy', 'cp'].includes(u(words[pos[1]]))) {
+      if (base === 'regctl' && sub === 'image' && ['copy', 'cp'].includes(pos.text(1))) {
         ok = true;
         k = 1;
       }
       if (!ok) return undefined;
-      const target = u(words[pos[k + 2]]).replace(/^docker:\/\//, '');
-      return pushHit([target], env, { kind: 'registry-push', text: `${base} ${sub}${k ? ' ' + u(words[pos[1]]) : ''}`, lastWord: pos[k] });
+      const target = pos.text(k + 2).replace(/^docker:\/\//, '');
+      return pushHit([target], env, { kind: 'registry-push', text: `${base} ${sub}${k ? ' ' + pos.text(1) : ''}`, lastWord: pos.word(k) });
     }
     case 'twine':
       return packageUpload(words, ci, ['upload'], 'twine', env, dry);
@@ -464,8 +485,8 @@ function classifyCommand(words: readonly Word[], ci: number, env: CommandEnv): C
     case 'nuget':
       return packageUpload(words, ci, ['push'], 'nuget', env, dry);
     case 'glab': {
-      const pos = positionals(words, ci + 1, GENERIC_VALUE_OPTS);
-      if (u(words[pos[0]]) === 'release' && ['create', 'upload'].includes(u(words[pos[1]]))) return { kind: 'release', text: `glab release ${u(words[pos[1]])}`, lastWord: pos[1] };
+      const pos = positionals(words, ci, GENERIC_VALUE_OPTS);
+      if (pos.text(0) === 'release' && ['create', 'upload'].includes(pos.text(1))) return { kind: 'release', text: `glab release ${pos.text(1)}`, lastWord: pos.word(1) };
       return undefined;
     }
     case 'curl':
@@ -475,11 +496,11 @@ function classifyCommand(words: readonly Word[], ci: number, env: CommandEnv): C
       // `theme deploy`, `serverless deploy`, `cf push` …).
       const subs = DEPLOY_CLIS[base];
       if (!subs || dry) return undefined;
-      const pos = positionals(words, ci + 1, GENERIC_VALUE_OPTS);
-      const sub = u(words[pos[0]]);
-      if (subs.includes(sub)) return { kind: 'cloud-deploy', text: `${base} ${sub}`, lastWord: pos[0] };
+      const pos = positionals(words, ci, GENERIC_VALUE_OPTS);
+      const sub = pos.text(0);
+      if (subs.includes(sub)) return { kind: 'cloud-deploy', text: `${base} ${sub}`, lastWord: pos.word(0) };
       // `vercel --prod`, `netlify deploy --prod`: the bare form deploys too.
-      if (subs.includes('') && pos.length === 0 && hasOpt(words, ci + 1, /^--prod$/)) return { kind: 'cloud-deploy', text: `${base} --prod`, lastWord: ci };
+      if (subs.includes('') && pos.count === 0 && hasOpt(words, ci + 1, /^--prod$/)) return { kind: 'cloud-deploy', text: `${base} --prod`, lastWord: ci };
       return undefined;
     }
   }
@@ -511,8 +532,8 @@ const DEPLOY_CLIS: Record<string, string[]> = {
 
 function packageUpload(words: readonly Word[], ci: number, subs: string[], label: string, env: CommandEnv, dry: boolean): CommandHit | undefined {
   if (dry) return undefined;
-  const pos = positionals(words, ci + 1, GENERIC_VALUE_OPTS);
-  const sub = u(words[pos[0]]);
+  const pos = positionals(words, ci, GENERIC_VALUE_OPTS);
+  const sub = pos.text(0);
   if (!subs.includes(sub)) return undefined;
   const segText = words.map((w) => w.raw).join(' ');
   const jobToken = /CI_JOB_TOKEN/.test(segText) || env.ownPackages;
@@ -521,23 +542,23 @@ function packageUpload(words: readonly Word[], ci: number, subs: string[], label
   // No registry or credential on the command line: the one another job configured.
   const namesRegistry = hasOpt(words, ci + 1, /^(--registry|--repository-url|-r|--repository|--host|--index|--source|-s|--token|--api-key|-k|--publish-url)(=|$)/);
   if (env.pipelineOwnPackages && !namesRegistry && !CREDENTIAL_VAR.test(segText)) return undefined;
-  return { kind: 'package-upload', text: `${label} ${sub}`, lastWord: pos[0] };
+  return { kind: 'package-upload', text: `${label} ${sub}`, lastWord: pos.word(0) };
 }
 
 function imagePush(words: readonly Word[], ci: number, base: string, env: CommandEnv): CommandHit | undefined {
-  const pos = positionals(words, ci + 1, DOCKER_VALUE_OPTS);
-  let sub = u(words[pos[0]]);
+  const pos = positionals(words, ci, DOCKER_VALUE_OPTS);
+  let sub = pos.text(0);
   let k = 0;
-  if ((sub === 'image' || sub === 'manifest') && u(words[pos[1]]) === 'push') {
+  if ((sub === 'image' || sub === 'manifest') && pos.text(1) === 'push') {
     k = 1;
     sub = sub + ' push';
   }
   if (sub === 'push' || sub.endsWith(' push')) {
-    const target = u(words[pos[k + 1]]);
-    return pushHit([target], env, { kind: 'registry-push', text: `${base} ${sub}`, lastWord: pos[k] });
+    const target = pos.text(k + 1);
+    return pushHit([target], env, { kind: 'registry-push', text: `${base} ${sub}`, lastWord: pos.word(k) });
   }
   // `docker build --push`, `docker buildx build --push`, `buildx bake --push` push their tags.
-  const isBuild = sub === 'build' || (sub === 'buildx' && ['build', 'b'].includes(u(words[pos[1]])));
+  const isBuild = sub === 'build' || (sub === 'buildx' && ['build', 'b'].includes(pos.text(1)));
   if (isBuild && hasOpt(words, ci + 1, /^--push(=true)?$|^--output=.*push=true/)) {
     const targets: string[] = [];
     for (let i = ci + 1; i < words.length; i++) {
@@ -546,7 +567,7 @@ function imagePush(words: readonly Word[], ci: number, base: string, env: Comman
       else if (w.startsWith('--tag=')) targets.push(w.slice(6));
       else if (/^-t./.test(w)) targets.push(w.slice(2));
     }
-    const last = sub === 'buildx' ? pos[1] : pos[0];
+    const last = pos.word(sub === 'buildx' ? 1 : 0);
     return pushHit(targets, env, { kind: 'registry-push', text: `${base} ${sub === 'buildx' ? 'buildx build' : 'build'} --push`, lastWord: last });
   }
   return undefined;
@@ -598,11 +619,13 @@ function recordAssignments(words: readonly Word[], vars: Map<string, string>): v
   if (u(words[0]) === 'export' || u(words[0]) === 'declare' || u(words[0]) === 'local') i = 1;
   for (; i < words.length; i++) {
     const w = u(words[i]);
-    const m = /^([A-Za-z_]\w*)=(.*)$/s.exec(w);
-    if (!m) break;
+    const eq = w.indexOf('=');
+    const name = w.slice(0, eq);
+    if (eq < 0 || !/^[A-Za-z_]\w*$/.test(name)) break;
+    const value = w.slice(eq + 1);
     // `$(…)` values are unknown: forget a YAML default rather than trust it.
-    if (m[2].includes('$(') || m[2].includes('`')) vars.delete(m[1]);
-    else vars.set(m[1], m[2]);
+    if (value.includes('$(') || value.includes('`')) vars.delete(name);
+    else vars.set(name, value);
   }
 }
 
@@ -616,11 +639,11 @@ function registryLogins(lines: readonly ScriptLine[], vars: ReadonlyMap<string, 
       const ci = commandIndex(seg.words);
       const prog = programName(seg.words[ci]);
       if (!LOGIN_PROGS.has(prog)) continue;
-      const pos = positionals(seg.words, ci + 1, new Set(['-u', '--username', '-p', '--password', '--authfile']));
+      const pos = positionals(seg.words, ci, new Set(['-u', '--username', '-p', '--password', '--authfile']));
       let k = 0;
-      if ((prog === 'crane' || prog === 'helm' || prog === 'regctl') && ['auth', 'registry'].includes(u(seg.words[pos[0]]))) k = 1;
-      if (u(seg.words[pos[k]]) !== 'login') continue;
-      const host = expandVars(u(seg.words[pos[k + 1]]), vars);
+      if ((prog === 'crane' || prog === 'helm' || prog === 'regctl') && ['auth', 'registry'].includes(pos.text(0))) k = 1;
+      if (pos.text(k) !== 'login') continue;
+      const host = expandVars(pos.text(k + 1), vars);
       if (!host) continue; // Docker Hub by default, but usually a `$CI_REGISTRY` from the environment
       if (/^\$\{?CI_REGISTRY\}?$/.test(host) || /^\$\{?CI_DEPENDENCY_PROXY/.test(host)) continue;
       external = true;
@@ -647,11 +670,11 @@ function curlUpload(words: readonly Word[], ci: number, env: CommandEnv): Comman
     else if (w === '-T' || w === '--upload-file' || w === '-F' || w === '--form' || w === '--data-binary' || w === '-d' || w === '--data' || w === '--data-raw') {
       const v = val();
       uploads = true;
-      const m = CREDENTIAL_VAR.exec(v);
-      if (m && !token) token = m[1];
+      const name = CREDENTIAL_VAR.exec(v)?.[1];
+      if (name && !token) token = name;
     } else if (w === '-H' || w === '--header') {
       const h = val();
-      if (TOKEN_HEADER.test(h) || CREDENTIAL_VAR.test(h)) token = (CREDENTIAL_VAR.exec(h)?.[1] ?? h.split(':')[0]).trim();
+      if (TOKEN_HEADER.test(h) || CREDENTIAL_VAR.test(h)) token = (CREDENTIAL_VAR.exec(h)?.[1] ?? h.replace(/:.*$/s, '')).trim();
     } else if (w === '-u' || w === '--user' || w === '--oauth2-bearer') {
       token = val() || 'user';
     } else if (w === '--url') urls.push(val());

@@ -10,6 +10,7 @@ import { childPipelineTrust as childTrustFactory } from '../contexts/trust.js';
 import { deployInfo, tagTier, type DeployInfo } from './deploy.js';
 import type { ContextId, JobTrust, PipelineRule, ReportInput, RuleContext, RuleHooks, ScriptLine } from './types.js';
 import { CONTEXT_IDS, TRUSTED_CONTEXTS, UNTRUSTED_CONTEXTS } from './types.js';
+import { firstLine } from '../util/text.js';
 
 /** Computes each job's trust contexts (implemented by `src/contexts`). */
 export type TrustFactory = (pipeline: Pipeline, policy: Policy, defaultBranch: string, variables?: VariableAssumptions) => (job: Job) => JobTrust;
@@ -211,7 +212,7 @@ export function scriptLinesOf(node: YMap): ScriptLine[] {
 export function locateInScript(sources: SourceFiles, line: ScriptLine, index: number, length: number): SourceLocation {
   const before = line.text.slice(0, index);
   const lineOffset = before.split('\n').length - 1;
-  const needle = line.text.slice(index, index + Math.max(1, length)).split('\n')[0];
+  const needle = firstLine(line.text.slice(index, index + Math.max(1, length)));
   const first = sources.rawLine(line.loc.file, line.loc.line) ?? '';
   const isBlock = /^[|>]/.test(first.slice(line.loc.column - 1));
   const candidates = isBlock ? [line.loc.line + 1 + lineOffset] : [line.loc.line + lineOffset, line.loc.line];

@@ -15,6 +15,7 @@ import { blankTemplateLines, extractHelmRunnerConfig, HelmValuesError, type Helm
 import { isTable, type RunnerConfigDoc, type RunnerEntry, type RunnerReport, type RunnerRule, type RunnerTier, type TomlTable } from './model.js';
 import { pathKey, scanTomlPositions, type KeyPath, type TextPos } from './positions.js';
 import { runnerRules } from './rules/index.js';
+import { firstLine } from '../util/text.js';
 
 let tomlModule: typeof TomlModule | undefined;
 /**
@@ -104,7 +105,7 @@ export function parseRunnerConfig(file: string, text: string, policy: Policy): R
   } catch (e) {
     const err = e as { line?: number; col?: number; message?: string; fromTOML?: boolean };
     const where = mapPos({ line: (err.line ?? 0) + 1, column: (err.col ?? 0) + 1 });
-    const what = String(err.message ?? e).split(/ at row \d+, col \d+/)[0].split('\n')[0];
+    const what = firstLine(String(err.message ?? e).replace(/ at row \d+, col \d+[\s\S]*$/, ''));
     const inside = format === 'helm-values' ? ' in runners.config' : '';
     throw new RunnerConfigError(file, where.line, where.column, `invalid TOML${inside}: ${what}`);
   }

@@ -106,9 +106,9 @@ export function extractHelmRunnerConfig(file: string, text: string): HelmExtract
       indent = Math.max(0, keyIndent) + Number(explicit[1] ?? explicit[2]);
     } else {
       indent = 0;
-      for (let n = firstContent - 1; n < lines.length; n++) {
-        if (lines[n].trim() !== '') {
-          indent = lines[n].search(/\S/);
+      for (const line of lines.slice(Math.max(0, firstContent - 1))) {
+        if (line.trim() !== '') {
+          indent = line.search(/\S/);
           break;
         }
       }

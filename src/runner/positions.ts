@@ -71,12 +71,13 @@ class TomlScanner {
   private pos(offset: number): TextPos {
     let lo = 0;
     let hi = this.lineStarts.length - 1;
+    // lo <= mid <= hi stay indexes of lineStarts (never empty: it starts with 0).
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.lineStarts[mid] <= offset) lo = mid;
+      if (this.lineStarts[mid]! <= offset) lo = mid;
       else hi = mid - 1;
     }
-    return { line: lo + 1, column: offset - this.lineStarts[lo] + 1 };
+    return { line: lo + 1, column: offset - this.lineStarts[lo]! + 1 };
   }
 
   private range(start: number, end: number): TextRange {
@@ -153,7 +154,7 @@ class TomlScanner {
       if (ch === '"') name = this.basicString();
       else if (ch === "'") name = this.literalString();
       else {
-        while (this.i < this.s.length && BARE_KEY.test(this.s[this.i])) name += this.s[this.i++];
+        while (this.i < this.s.length && BARE_KEY.test(this.s.charAt(this.i))) name += this.s.charAt(this.i++);
       }
       keys.push({ name, start, end: this.i });
       this.skipTrivia(false);
@@ -167,7 +168,9 @@ class TomlScanner {
 
   private keyValue(base: (string | number)[]): void {
     const keys = this.dottedKey();
-    if (keys.length === 0 || keys[0].end === keys[0].start) {
+    const first = keys[0];
+    const last = keys.at(-1);
+    if (!first || !last || first.end === first.start) {
       this.skipToLineEnd();
       return;
     }
@@ -179,7 +182,7 @@ class TomlScanner {
     this.i++;
     this.skipTrivia(false);
     const path = [...base, ...keys.map((k) => k.name)];
-    const keyRange = this.range(keys[0].start, keys[keys.length - 1].end);
+    const keyRange = this.range(first.start, last.end);
     this.implicitParents(path, keyRange);
     this.value(path, keyRange);
   }
@@ -227,9 +230,9 @@ class TomlScanner {
     } else if (ch === '{') {
       this.collection('}', () => this.keyValue(path));
     } else {
-      while (this.i < this.s.length && !/[,\]}#\n]/.test(this.s[this.i])) this.i++;
+      while (this.i < this.s.length && !/[,\]}#\n]/.test(this.s.charAt(this.i))) this.i++;
       let end = this.i;
-      while (end > start && /[ \t\r]/.test(this.s[end - 1])) end--;
+      while (end > start && /[ \t\r]/.test(this.s.charAt(end - 1))) end--;
       this.out.set(pathKey(path), { key: keyRange, value: this.range(start, end) });
       return;
     }

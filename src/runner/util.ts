@@ -37,9 +37,8 @@ export interface DockerVolume {
  * `executors/docker/internal/volumes/manager.go`).
  */
 export function parseDockerVolume(spec: string): DockerVolume {
-  const parts = spec.split(':');
-  if (parts.length === 1) return { kind: 'anonymous', target: parts[0] };
-  const [source, target] = parts;
+  const [source = '', target] = spec.split(':');
+  if (target === undefined) return { kind: 'anonymous', target: source };
   const bind = source.startsWith('/') || source.startsWith('~') || source.startsWith('.');
   return { source, kind: bind ? 'bind' : 'named', target: target ?? '' };
 }

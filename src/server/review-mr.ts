@@ -28,6 +28,7 @@ import type { ServiceConfig } from './config.js';
 import type { Metrics } from './metrics.js';
 import type { PolicyLoader } from './policies.js';
 import type { FinalFailureInfo, ReviewJob } from './queue.js';
+import { firstLine } from '../util/text.js';
 
 /** Rule metadata for the review's "how to fix" text and the project-file validation. */
 const RULE_CATALOGUE = allRuleMetas();
@@ -219,7 +220,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       return discussions;
     };
     const hasOwnDiscussions = async (): Promise<boolean> =>
-      (await listDiscussionsOnce()).some((d) => d.notes[0]?.authorId === botId && d.notes[0].body.includes('<!-- tierguard:'));
+      (await listDiscussionsOnce()).some(({ notes: [note] }) => !!note && note.authorId === botId && note.body.includes('<!-- tierguard:'));
 
     try {
       const project = await api.getProject(job.projectId);
@@ -515,5 +516,5 @@ function statusTarget(mr: StatusMr): { pipelineId: number } | { ref: string } | 
 /** A short, token-free description of an error for statuses and logs. */
 export function errText(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return msg.split('\n')[0].slice(0, 200);
+  return firstLine(msg).slice(0, 200);
 }

@@ -73,9 +73,9 @@ export function classify(eventHeader: string | undefined, body: unknown, meta: D
 }
 
 function shapeError(err: z.ZodError): Classified {
-  const issue = err.issues[0];
-  const field = issue.path.length ? issue.path.join('.') : '(root)';
-  return { kind: 'invalid', message: `invalid payload: ${field}: ${issue.message}` };
+  const [issue] = err.issues;
+  const field = issue?.path.length ? issue.path.join('.') : '(root)';
+  return { kind: 'invalid', message: `invalid payload: ${field}: ${issue?.message ?? 'does not match the schema'}` };
 }
 
 function mergeRequest(body: unknown, meta: DeliveryMeta): Classified {

@@ -16,12 +16,12 @@ export default defineLiveRule({
     fix: 'Turn on "Prevent outdated deployment jobs" (`PUT /projects/:id ci_forward_deployment_enabled=true`); allow rollbacks explicitly with `ci_forward_deployment_rollback_allowed`.',
   },
   async run(ctx) {
-    const deploys = deployJobs(ctx.evaluation, ctx.policy);
-    if (deploys.length === 0) return;
+    const [deploy] = deployJobs(ctx.evaluation, ctx.policy);
+    if (!deploy) return;
     const s = await ctx.load('settings');
     if (s.forwardDeploymentEnabled === null) throw new SkipCheck(NEEDS.settings, 'the token cannot see the project CI/CD settings');
     if (s.forwardDeploymentEnabled) return;
-    const { job, info } = deploys[0];
+    const { job, info } = deploy;
     ctx.report({
       at: environmentLocation(info, job),
       job: job.name,

@@ -25,8 +25,9 @@ export default defineLiveRule({
     for (const v of await visibleVariables(ctx)) {
       if (v.variable.environmentScope !== '*' || !isCredentialLike(v.variable.key, policy.secretVariables)) continue;
       const users = allJobs(evaluation).map((x) => x.job).filter((j) => referencesVariable(j, v.variable.key));
-      if (users.length === 0 || !users.every((j) => deployNames.has(j.name))) continue;
-      const first = deploys.find((d) => d.job.name === users[0].name)!;
+      const [user] = users;
+      if (!user || !users.every((j) => deployNames.has(j.name))) continue;
+      const first = deploys.find((d) => d.job.name === user.name)!; // user is among deployNames
       const envs = [...new Set(deploys.filter((d) => users.some((u) => u.name === d.job.name)).map((d) => d.info.environmentName).filter((e): e is string => !!e))];
       ctx.report({
         at: environmentLocation(first.info, first.job),

@@ -18,12 +18,11 @@ export default defineLiveRule({
   },
   async run(ctx) {
     const { evaluation } = ctx;
-    const cached = allJobs(evaluation).map((x) => x.job).filter((j) => get(j.node, 'cache') !== undefined);
-    if (cached.length === 0) return;
+    const job = allJobs(evaluation).map((x) => x.job).find((j) => get(j.node, 'cache') !== undefined);
+    if (!job) return;
     const s = await ctx.load('settings');
     if (s.separatedCaches === null) throw new SkipCheck(NEEDS.settings, 'the token cannot see the project CI/CD settings');
     if (s.separatedCaches) return;
-    const job = cached[0];
     ctx.report({
       at: get(job.node, 'cache')!.loc,
       job: job.name,

@@ -11,7 +11,7 @@ import type { Job } from '../../model/pipeline.js';
 import type { Policy } from '../../policy/types.js';
 import { globToRegExp, matchesNamePatterns } from '../../util/glob.js';
 import type { RuleContext, ScriptLine } from '../types.js';
-import { commandIndex, locateInScalar, programName, quoteStates, unquote, varRefs, type VarRef, type Segment, type Word } from './_shell.js';
+import { commandIndex, locateInScalar, programName, quoteStates, unquote, wordText, varRefs, type VarRef, type Segment, type Word } from './_shell.js';
 
 // ---------------------------------------------------------------------------------------------
 // Credential-like variable names
@@ -100,15 +100,15 @@ const NOT_A_FILE = /^(\/dev\/(stdout|stderr|null|tty)|&\d|-)$/;
 
 /** The file a segment's stdout is redirected to (`> f`, `>> f`, `1> f`, `&> f`); `>&2` stays in the log. */
 export function stdoutRedirect(seg: Segment): { target: string; word: Word } | undefined {
-  for (let i = 0; i < seg.words.length; i++) {
-    const w = unquote(seg.words[i].raw);
-    const m = /^(1|&)?>>?(.*)$/.exec(w);
+  for (const [i, redirect] of seg.words.entries()) {
+    const m = /^(1|&)?>>?(.*)$/.exec(unquote(redirect.raw));
     if (!m) continue;
-    let target = m[2];
-    let word = seg.words[i];
+    let target = m[2] ?? '';
+    let word = redirect;
     if (target.startsWith('|')) target = target.slice(1);
-    if (!target && i + 1 < seg.words.length) {
-      word = seg.words[i + 1];
+    const next = seg.words[i + 1];
+    if (!target && next) {
+      word = next;
       target = unquote(word.raw);
     }
     if (!target || target.startsWith('&')) continue;
@@ -130,8 +130,8 @@ export interface OutputPath {
 /** Follow the stdout of `segs[i]` through the pipeline it starts: to the log, to files, or consumed. */
 export function followOutput(segs: readonly Segment[], i: number): OutputPath {
   const files: FileWrite[] = [];
-  for (let k = i; k < segs.length; k++) {
-    const seg = segs[k];
+  for (const [k, seg] of segs.entries()) {
+    if (k < i) continue;
     if (k > i) {
       const ci = commandIndex(seg.words);
       const prog = programName(seg.words[ci]);

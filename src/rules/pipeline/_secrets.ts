@@ -100,13 +100,13 @@ export function findUrlPasswords(text: string): SecretHit[] {
   const out: SecretHit[] = [];
   URL_CREDS.lastIndex = 0;
   for (let m = URL_CREDS.exec(text); m; m = URL_CREDS.exec(text)) {
-    const password = m[3];
+    const [, scheme = '', user = '', password = '', hostPart = ''] = m; // all groups are required
     if (isVariableReference(password) || isPlaceholder(password) || password.length < 3) continue;
     // A job's own service container (`postgres://postgres:postgres@postgres/test`, localhost)
     // is created for the job and gone after it: its password protects nothing.
-    const host = m[4].toLowerCase();
+    const host = hostPart.toLowerCase();
     if (!host.includes('.') || host === '127.0.0.1' || host.endsWith('.localhost')) continue;
-    const index = m.index + m[1].length + 3 + m[2].length + 1;
+    const index = m.index + scheme.length + 3 + user.length + 1;
     out.push({ index, length: password.length, label: 'password embedded in a URL (scheme://user:password@host)' });
   }
   return out;

@@ -40,7 +40,7 @@ export function locateInScalar(pipeline: Pipeline, loc: SourceLocation, value: s
   const sub = value.slice(index, index + length);
   const parts = sub.split('\n');
   const first = parts[0];
-  const last = parts[parts.length - 1];
+  const last = parts.at(-1) ?? '';
   if (!first) return loc;
   const lines = rawLines(pipeline, loc.file);
   // Which occurrence of `first` in the value this is (same text twice on one line).
@@ -248,6 +248,11 @@ function tokenize(text: string): Segment[] {
   return out.filter((s) => s.words.length > 0);
 }
 
+/** A word's text without its quotes; '' for a word past the end of a command. */
+export function wordText(w: Word | undefined): string {
+  return w ? unquote(w.raw) : '';
+}
+
 /** A word without its quotes (backslash escapes removed); good enough to recognise commands. */
 export function unquote(raw: string): string {
   let out = '';
@@ -279,7 +284,7 @@ const PREFIXES = new Set(['sudo', 'env', 'command', 'exec', 'time', 'nohup', 'ni
 export function commandIndex(words: readonly Word[], from = 0): number {
   let i = from;
   while (i < words.length) {
-    const w = unquote(words[i].raw);
+    const w = wordText(words[i]);
     if (/^[A-Za-z_]\w*=/.test(w)) {
       i++;
       continue;
@@ -287,13 +292,13 @@ export function commandIndex(words: readonly Word[], from = 0): number {
     const base = w.split('/').pop() ?? w;
     if (PREFIXES.has(base)) {
       i++;
-      while (i < words.length && unquote(words[i].raw).startsWith('-')) {
-        const opt = unquote(words[i].raw);
+      while (i < words.length && wordText(words[i]).startsWith('-')) {
+        const opt = wordText(words[i]);
         i++;
         // Options with an argument (`sudo -u user`, `timeout 10`, `xargs -I {}`).
         if (/^-(u|g|I|n|P|s|k|L)$/.test(opt) && i < words.length) i++;
       }
-      if (base === 'timeout' && i < words.length && /^\d/.test(unquote(words[i].raw))) i++;
+      if (base === 'timeout' && i < words.length && /^\d/.test(wordText(words[i]))) i++;
       continue;
     }
     return i;
@@ -432,20 +437,21 @@ export function scriptAssignedNames(lines: readonly { text: string }[]): Set<str
     for (const seg of segments(line.text)) {
       const w = seg.words.map((x) => unquote(x.raw));
       let i = 0;
-      if (['export', 'declare', 'local', 'readonly', 'typeset'].includes(w[0])) {
+      if (['export', 'declare', 'local', 'readonly', 'typeset'].includes(w[0] ?? '')) {
         i = 1;
-        while (i < w.length && w[i].startsWith('-')) i++;
+        while (w[i]?.startsWith('-')) i++;
       }
-      for (; i < w.length; i++) {
-        const m = /^([A-Za-z_]\w*)\+?=/.exec(w[i]);
-        if (!m) break;
-        out.add(m[1]);
+      for (const word of w.slice(i)) {
+        const name = /^([A-Za-z_]\w*)\+?=/.exec(word)?.[1];
+        if (name === undefined) break;
+        out.add(name);
       }
       if (w[0] === 'read') for (const x of w.slice(1)) if (/^[A-Za-z_]\w*$/.test(x)) out.add(x);
-      if (w[0] === 'for' && /^[A-Za-z_]\w*$/.test(w[1] ?? '') && w[2] === 'in') out.add(w[1]);
+      const loopVar = w[1];
+      if (w[0] === 'for' && loopVar !== undefined && /^[A-Za-z_]\w*$/.test(loopVar) && w[2] === 'in') out.add(loopVar);
       // PowerShell `$env:X = …`
       const ps = /^\s*\$env:([A-Za-z_]\w*)\s*=/.exec(line.text.slice(seg.start, seg.end));
-      if (ps) out.add(ps[1]);
+      if (ps) out.add(ps[1]!);
     }
   }
   return out;

@@ -22,15 +22,15 @@ const CREDENTIAL_RE = CREDENTIAL_FILES.map((p) => globToRegExp(p));
 export function credentialPath(path: string): string | undefined {
   const p = path.replace(/^\.\//, '').replace(/\/+$/, '');
   const parts = p.split('/');
-  const base = parts[parts.length - 1];
+  const base = parts.at(-1) ?? '';
   const tail2 = parts.slice(-2).join('/');
-  for (let i = 0; i < CREDENTIAL_FILES.length; i++) {
-    const pat = CREDENTIAL_FILES[i];
+  for (const [i, pat] of CREDENTIAL_FILES.entries()) {
     if (pat === 'config.json') {
       if (tail2 === '.docker/config.json') return '.docker/config.json';
       continue;
     }
-    if (pat.includes('/') ? CREDENTIAL_RE[i].test(tail2) : CREDENTIAL_RE[i].test(base)) return pat;
+    const re = CREDENTIAL_RE[i]!; // one per CREDENTIAL_FILES entry
+    if (re.test(pat.includes('/') ? tail2 : base)) return pat;
   }
   // Globs (`**/*.pem`, `secrets/*.key`) are judged by their last segment, as a name.
   return undefined;

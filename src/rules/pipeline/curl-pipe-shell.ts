@@ -28,8 +28,7 @@ function downloaderIn(text: string): { prog: string; url?: string } | undefined 
 /** Whether an interpreter reads its program from stdin (no script file argument, no `-c`). */
 function readsProgramFromStdin(seg: Segment, ci: number): boolean {
   const args = seg.words.slice(ci + 1).map((w) => unquote(w.raw));
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
+  for (const a of args) {
     if (a === '-' || a === '-s' || a === '--') return true;
     if (/^-[a-zA-Z]*c[a-zA-Z]*$/.test(a) && !/^-(-|[A-Z])/.test(a)) return false;
     if (!a.startsWith('-')) return false;
@@ -46,19 +45,22 @@ export function findPipeToShell(text: string): PipeHit[] {
   const segs = segments(text);
   segs.forEach((seg, si) => {
     const ci = commandIndex(seg.words);
-    const prog = programName(seg.words[ci]);
+    const cmd = seg.words[ci];
+    if (!cmd) return;
+    const prog = programName(cmd);
     // `curl … | [tee …|] sh`
-    if (si > 0 && segs[si - 1].op === '|' && INTERPRETERS.test(prog) && prog !== 'source' && prog !== '.' && readsProgramFromStdin(seg, ci)) {
+    if (segs[si - 1]?.op === '|' && INTERPRETERS.test(prog) && prog !== 'source' && prog !== '.' && readsProgramFromStdin(seg, ci)) {
       for (let k = si - 1; k >= 0; k--) {
-        const prev = segs[k];
+        const prev = segs[k]!; // 0 <= k < si
         const pc = commandIndex(prev.words);
-        const pp = programName(prev.words[pc]);
-        if (DOWNLOADERS.test(pp)) {
+        const pw = prev.words[pc];
+        const pp = programName(pw);
+        if (pw && DOWNLOADERS.test(pp)) {
           const d = downloaderIn(text.slice(prev.start, prev.end));
-          out.push({ index: prev.words[pc].start, length: seg.words[ci].end - prev.words[pc].start, downloader: pp, interpreter: prog, url: d?.url });
+          out.push({ index: pw.start, length: cmd.end - pw.start, downloader: pp, interpreter: prog, url: d?.url });
           break;
         }
-        if (k === 0 || segs[k - 1].op !== '|') break;
+        if (segs[k - 1]?.op !== '|') break;
       }
     }
     if (!INTERPRETERS.test(prog) && prog !== 'eval') return;
@@ -66,8 +68,8 @@ export function findPipeToShell(text: string): PipeHit[] {
     for (const w of seg.words.slice(ci + 1)) {
       const m = /^<\((.*)\)$/s.exec(w.raw) ?? /^["']?\$\((.*)\)["']?$/s.exec(w.raw) ?? /^["']?`(.*)`["']?$/s.exec(w.raw);
       if (!m) continue;
-      const d = downloaderIn(m[1]);
-      if (d) out.push({ index: seg.words[ci].start, length: w.end - seg.words[ci].start, downloader: d.prog, interpreter: prog, url: d.url });
+      const d = downloaderIn(m[1]!);
+      if (d) out.push({ index: cmd.start, length: w.end - cmd.start, downloader: d.prog, interpreter: prog, url: d.url });
     }
   });
   PS_DOWNLOAD_EXEC.lastIndex = 0;

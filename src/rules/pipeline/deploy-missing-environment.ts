@@ -38,7 +38,7 @@ export default defineRule({
           const tier = ctx.tagTier(job.tags);
           at = tag.at;
           why = `is routed to the ${tier === 'deploy-production' ? 'production' : 'staging'} deploy tier (tag \`${job.tags.find((t) => tag.text.includes(`\`${t}\``)) ?? '?'}\`)`;
-        } else if (commands.length > 0) {
+        } else if (commands[0]) {
           at = commands[0].at;
           why = `deploys (runs ${describeCommands(commands)})`;
         } else if (job.name === 'pages' || get(job.node, 'pages') !== undefined) {

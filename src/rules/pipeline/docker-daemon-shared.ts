@@ -31,12 +31,20 @@ export function serviceHosts(job: Job): Set<string> {
     const name = str(s.kind === 'map' ? get(s, 'name') : s) ?? '';
     // Default aliases (`doc/ci/services/_index.md#accessing-the-services`): the image path
     // without tag, `/` replaced by `__` and by `-`.
-    const path = name.split('@')[0].replace(/:[^/]*$/, '');
+    const path = name.replace(/@.*$/s, '').replace(/:[^/]*$/, '');
     out.add(path.replace(/\//g, '__'));
     out.add(path.replace(/\//g, '-'));
     for (const a of (str(get(s, 'alias')) ?? '').split(/[,\s]+/)) if (a) out.add(a);
   }
   return out;
+}
+
+/** A remote daemon address (REMOTE: scheme, host, optional port). */
+function remoteAddress(value: string): { address: string; host: string } | undefined {
+  const m = REMOTE.exec(value);
+  if (!m) return undefined;
+  const [, scheme = '', host = '', port] = m; // scheme and host are required groups
+  return { address: `${scheme}://${host}${port ? ':' + port : ''}`, host };
 }
 
 /**
@@ -49,18 +57,15 @@ function remoteDaemon(job: Job, lines: readonly ScriptLine[], locate: (line: Scr
   const usesDocker = () => lines.some((l) => segments(l.text).some((s) => /^(docker|docker-compose|buildx|earthly)$/.test(programName(s.words[commandIndex(s.words)]))));
   const dh = job.variables.get('DOCKER_HOST');
   if (dh) {
-    const m = REMOTE.exec(dh.value);
-    if (m && !own.has(m[2]) && (job.jobVariables.has('DOCKER_HOST') || usesDocker())) {
-      return { address: `${m[1]}://${m[2]}${m[3] ? ':' + m[3] : ''}`, host: m[2], at: dh.valueLoc, where: 'variable' };
-    }
+    const d = remoteAddress(dh.value);
+    if (d && !own.has(d.host) && (job.jobVariables.has('DOCKER_HOST') || usesDocker())) return { ...d, at: dh.valueLoc, where: 'variable' };
   }
   for (const line of lines) {
     for (const seg of segments(line.text)) {
       for (const w of seg.words) {
         const x = unquote(w.raw);
-        const m = /^DOCKER_HOST=(.*)$/.exec(x);
-        const r = m ? REMOTE.exec(m[1]) : null;
-        if (r && !own.has(r[2])) return { address: `${r[1]}://${r[2]}${r[3] ? ':' + r[3] : ''}`, host: r[2], at: locate(line, w.start, w.end - w.start), where: 'script' };
+        const d = x.startsWith('DOCKER_HOST=') ? remoteAddress(x.slice('DOCKER_HOST='.length)) : undefined;
+        if (d && !own.has(d.host)) return { ...d, at: locate(line, w.start, w.end - w.start), where: 'script' };
       }
     }
   }

@@ -2,7 +2,7 @@ import { get } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
 import type { RunnerTier } from '../deploy.js';
 import { defineRule, type ReportInput } from '../types.js';
-import { commandIndex, programName, segments, unquote } from './_shell.js';
+import { commandIndex, programName, segments, unquote, wordText } from './_shell.js';
 import { imageName, isDindImage } from './privileged-outside-build-tier.js';
 import { locateInLine } from './_script-facts.js';
 
@@ -29,7 +29,7 @@ function hostPath(opt: string, value: string): string | undefined {
     const m = /(?:^|,)(?:source|src)=([^,]+)/.exec(value);
     return m && /(?:^|,)type=bind(?:,|$)/.test(value) ? m[1] : undefined;
   }
-  const src = value.split(':')[0];
+  const src = value.replace(/:.*$/s, '');
   return src.startsWith('/') ? src : undefined;
 }
 
@@ -74,15 +74,15 @@ export function findDockerEscapes(text: string): EscapeHit[] {
     if (!ENGINES.has(engine)) continue;
     let i = ci + 1;
     // Global options before the subcommand (`docker --host tcp://x run`, `podman --remote run`).
-    while (i < seg.words.length && unquote(seg.words[i].raw).startsWith('-')) {
-      const o = unquote(seg.words[i].raw);
+    while (i < seg.words.length && wordText(seg.words[i]).startsWith('-')) {
+      const o = wordText(seg.words[i]);
       i += !o.includes('=') && /^(-H|--host|--context|-c|--config|--log-level|-l|--url|--connection)$/.test(o) ? 2 : 1;
     }
     let sub = unquote(seg.words[i]?.raw ?? '');
     if (sub === 'container') sub = unquote(seg.words[++i]?.raw ?? '');
     if (sub !== 'run' && sub !== 'create') continue;
     for (i = i + 1; i < seg.words.length; i++) {
-      const w = seg.words[i];
+      const w = seg.words[i]!; // i < seg.words.length
       const raw = unquote(w.raw);
       if (!raw.startsWith('-') || raw === '--') break; // the image: options end here
       let opt = raw;
@@ -96,10 +96,13 @@ export function findDockerEscapes(text: string): EscapeHit[] {
         // `-v/:/host` written without a space.
         opt = raw.slice(0, 2);
         value = raw.slice(2);
-      } else if (!NO_VALUE.has(raw) && !/^-[a-zA-Z]{2,}$/.test(raw) && i + 1 < seg.words.length) {
-        value = unquote(seg.words[i + 1].raw);
-        end = seg.words[i + 1].end;
-        i++;
+      } else {
+        const next = seg.words[i + 1];
+        if (next && !NO_VALUE.has(raw) && !/^-[a-zA-Z]{2,}$/.test(raw)) {
+          value = unquote(next.raw);
+          end = next.end;
+          i++;
+        }
       }
       const what = escapeOf(opt, value);
       if (what) out.push({ index: w.start, length: end - w.start, what, engine, sub });

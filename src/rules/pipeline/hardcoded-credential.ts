@@ -5,7 +5,7 @@ import { get } from '../../model/node.js';
 import type { Job, Pipeline } from '../../model/pipeline.js';
 import { scriptLinesOf } from '../engine.js';
 import { findKnownTokens, findPrivateKeys, findUrlPasswords, isPlaceholder, looksLikeSecretValue, type SecretHit } from './_secrets.js';
-import { commandIndex, locateInScalar, programName, scriptSites, segments, unquote, variableSites, varRefs, type Word } from './_shell.js';
+import { commandIndex, locateInScalar, programName, scriptSites, segments, unquote, wordText, variableSites, varRefs, type Word } from './_shell.js';
 import { serviceHosts } from './docker-daemon-shared.js';
 
 /** `export NAME=value`, `NAME="value"`, `NAME='value'` in a script. */
@@ -22,9 +22,10 @@ function dockerAuthHits(text: string): SecretHit[] {
   const out: SecretHit[] = [];
   DOCKER_AUTH.lastIndex = 0;
   for (let m = DOCKER_AUTH.exec(text); m; m = DOCKER_AUTH.exec(text)) {
-    const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+    const auth = m[1]!;
+    const decoded = Buffer.from(auth, 'base64').toString('utf8');
     if (!/^[^:\s]+:\S+$/.test(decoded) || isPlaceholder(decoded)) continue;
-    out.push({ index: m.index + m[0].length - 1 - m[1].length, length: m[1].length, label: 'Docker registry auth (base64 user:password in "auth")' });
+    out.push({ index: m.index + m[0].length - 1 - auth.length, length: auth.length, label: 'Docker registry auth (base64 user:password in "auth")' });
   }
   return out;
 }
@@ -70,16 +71,18 @@ function passwordOptionHits(text: string, ownHosts: ReadonlySet<string>): Passwo
     let host: string | undefined;
     const found: { word: Word; value: string; offset: number }[] = [];
     for (let i = ci + 1; i < w.length; i++) {
-      const x = unquote(w[i].raw);
-      if (spec?.host.includes(x) && w[i + 1]) host = unquote(w[i + 1].raw);
+      const word = w[i]!; // i < w.length
+      const next = w[i + 1];
+      const x = unquote(word.raw);
+      if (spec?.host.includes(x) && next) host = unquote(next.raw);
       else if (x.startsWith('--host=')) host = x.slice(7);
-      if ((spec?.opts.includes(x) || x === '--password') && w[i + 1]) {
-        found.push({ word: w[i + 1], value: unquote(w[i + 1].raw), offset: 0 });
+      if ((spec?.opts.includes(x) || x === '--password') && next) {
+        found.push({ word: next, value: unquote(next.raw), offset: 0 });
         i++;
-      } else if (x.startsWith('--password=')) found.push({ word: w[i], value: x.slice(11), offset: '--password='.length });
-      else if (spec?.attached && x.startsWith(spec.attached) && x.length > spec.attached.length && !x.startsWith('--')) found.push({ word: w[i], value: x.slice(spec.attached.length), offset: spec.attached.length });
+      } else if (x.startsWith('--password=')) found.push({ word, value: x.slice(11), offset: '--password='.length });
+      else if (spec?.attached && x.startsWith(spec.attached) && x.length > spec.attached.length && !x.startsWith('--')) found.push({ word, value: x.slice(spec.attached.length), offset: spec.attached.length });
     }
-    const h = (host ?? 'localhost').replace(/^tcp:/, '').split(/[,:]/)[0];
+    const h = (host ?? 'localhost').replace(/^tcp:/, '').replace(/[,:].*$/s, '');
     for (const f of found) {
       const v = f.value;
       if (v.length < 4 || /[$%`]/.test(v) || isPlaceholder(v) || v.startsWith('-')) continue;
@@ -160,14 +163,15 @@ export default defineRule({
           ASSIGNMENT.lastIndex = 0;
           for (let m = ASSIGNMENT.exec(text); m; m = ASSIGNMENT.exec(text)) {
             const value = m[3] ?? m[4] ?? m[5] ?? '';
-            if (!secretName(m[2]) || !credentialValue(m[2], value)) continue;
+            const name = m[2]!;
+            if (!secretName(name) || !credentialValue(name, value)) continue;
             const index = m.index + m[0].length - value.length - (m[5] === undefined ? 1 : 0);
-            named(index, value.length, `high-entropy value assigned to ${m[2]}`);
+            named(index, value.length, `high-entropy value assigned to ${name}`);
           }
           for (const re of [OPTION, DOCKER_LOGIN_P]) {
             re.lastIndex = 0;
             for (let m = re.exec(text); m; m = re.exec(text)) {
-              const value = m[2];
+              const value = m[2]!;
               if (!looksLikeSecretValue(value)) continue;
               named(m.index + m[0].length - value.length, value.length, 'high-entropy credential passed on the command line');
             }

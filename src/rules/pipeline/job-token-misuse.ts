@@ -34,10 +34,11 @@ export interface TokenHit {
 /** Where a URL-like word points: `https://u:p@host/…`, `//host/:_authToken`, `${CI_API_V4_URL}/…`, `$REGISTRY`. */
 function destinationOf(word: string): string | undefined {
   const m = /(?:[a-z][a-z0-9+.-]*:)?\/\/(?:[^@/\s]*@)?([^/\s?#'"]+)/i.exec(word);
-  if (m) return m[1].replace(/:\d+$/, '');
+  if (m) return m[1]!.replace(/:\d+$/, '');
   // `${CI_API_V4_URL}/projects/…`, `$CI_REGISTRY`, `"$UPLOAD_URL"`: a variable that names a place.
   const v = /^\$\{?([A-Za-z_]\w*)\}?(\/|:\d|$)/.exec(word);
-  if (v && !JOB_TOKEN_NAMES.has(v[1]) && (v[2] || INSTANCE_VARIABLES.has(v[1]) || PLACE_NAME.test(v[1]))) return '$' + v[1];
+  const name = v?.[1];
+  if (name !== undefined && !JOB_TOKEN_NAMES.has(name) && (v?.[2] || INSTANCE_VARIABLES.has(name) || PLACE_NAME.test(name))) return '$' + name;
   return undefined;
 }
 
@@ -48,7 +49,7 @@ function loginRegistry(seg: Segment, ci: number): string | undefined {
   if (li < 0) return undefined;
   const positional: string[] = [];
   for (let i = li + 1; i < words.length; i++) {
-    const w = words[i];
+    const w = words[i]!; // i < words.length
     if (/^(\d|&)?[<>]/.test(w)) break;
     if (w.startsWith('-')) {
       if (!w.includes('=') && /^-(u|p|-username|-password|-password-file|-cert-file|-key-file|-ca-file)$/.test(w)) i++;
@@ -56,7 +57,7 @@ function loginRegistry(seg: Segment, ci: number): string | undefined {
     }
     positional.push(w);
   }
-  return positional[positional.length - 1];
+  return positional.at(-1);
 }
 
 /**
@@ -68,8 +69,8 @@ export function findTokenMisuse(text: string, allowed: (dest: string) => boolean
   const segs = segments(text);
   segs.forEach((seg, i) => {
     const refs = seg.words.flatMap((w) => expandedRefs(w.raw).filter((r) => JOB_TOKEN_NAMES.has(r.name)).map((r) => ({ ...r, index: w.start + r.index, word: w })));
-    if (refs.length === 0) return;
-    const tok = refs[0];
+    const [tok] = refs;
+    if (!tok) return;
     const ci = commandIndex(seg.words);
     const prog = programName(seg.words[ci]).toLowerCase();
     const o = followOutput(segs, i);

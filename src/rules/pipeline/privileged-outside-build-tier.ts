@@ -6,7 +6,7 @@ import { commandIndex, programName, segments } from './_shell.js';
 
 /** Split `registry:5000/group/docker:24-dind@sha256:…` into the last path segment's repo and tag. */
 export function imageParts(name: string): { path: string; repo: string; tag?: string; digest?: string } {
-  const [beforeDigest, digest] = name.split('@', 2);
+  const [beforeDigest = '', digest] = name.split('@', 2);
   const slash = beforeDigest.lastIndexOf('/');
   const last = beforeDigest.slice(slash + 1);
   const colon = last.indexOf(':');
@@ -110,7 +110,7 @@ export default defineRule({
           // job's scripts actually use.
           const dh = job.variables.get('DOCKER_HOST');
           const m = dh && /^tcp:\/\/([^:/]+)(?::(\d+))?/.exec(dh.value.trim());
-          const pointsAtDind = !!m && (m[1] === 'docker' || m[1] === 'docker-dind' || aliases.has(m[1])) && (!m[2] || m[2] === '2375' || m[2] === '2376');
+          const pointsAtDind = !!m && (m[1] === 'docker' || m[1] === 'docker-dind' || aliases.has(m[1]!)) && (!m[2] || m[2] === '2375' || m[2] === '2376');
           const usesDocker = () =>
             ctx.scriptLines(job).some((l) => segments(l.text).some((s) => programName(s.words[commandIndex(s.words)]) === 'docker'));
           if (dh && pointsAtDind && (job.jobVariables.has('DOCKER_HOST') || usesDocker())) {

@@ -50,8 +50,8 @@ export function isStartAnchored(source: string): boolean {
     const a = alt.replace(/^(\((\?:)?)+/, '');
     if (a.startsWith('^') || a.startsWith('\\A')) return true;
     // `(^v1|^v2)`: a leading group whose own alternatives are all anchored.
-    const m = /^\((?:\?:)?(.*)\)$/.exec(alt);
-    return !!m && m[1] !== alt && isStartAnchored(m[1]);
+    const inner = /^\((?:\?:)?(.*)\)$/.exec(alt)?.[1];
+    return inner !== undefined && inner !== alt && isStartAnchored(inner);
   });
 }
 

@@ -81,9 +81,8 @@ export default defineRule({
         for (const job of p.jobs) {
           if (!isSecurityJob(job.name)) continue;
           const rules = get(job.node, 'rules');
-          if (rules?.kind !== 'seq' || rules.items.length === 0) continue;
-          const first = rules.items[0];
-          if (first.kind !== 'map' || str(get(first, 'when')) !== 'never') continue;
+          const first = rules?.kind === 'seq' ? rules.items[0] : undefined;
+          if (first?.kind !== 'map' || str(get(first, 'when')) !== 'never') continue;
           if (['if', 'changes', 'exists'].some((k) => first.entries.has(k))) continue;
           const whenNode = get(first, 'when')!;
           if (fromTemplate(whenNode.loc.file)) continue;

@@ -4,7 +4,7 @@ import { get, str, type YNode } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
 import type { VariableDef } from '../../model/variables.js';
 import { type ContextId, defineRule } from '../types.js';
-import { commandIndex, locateInScalar, onceAt, programName, quoteStates, segments, unquote, varRefs, type Word } from './_shell.js';
+import { commandIndex, locateInScalar, onceAt, programName, quoteStates, segments, unquote, wordText, varRefs, type Word } from './_shell.js';
 
 /**
  * Predefined variables whose text an outsider chooses (`doc/ci/variables/predefined_variables.md`;
@@ -95,7 +95,7 @@ export function findInjections(text: string, isTainted: (name: string) => boolea
     const lower = prog.toLowerCase();
     const optionArg = (isOpt: (o: string) => boolean): number | undefined => {
       for (let i = ci + 1; i < words.length; i++) {
-        const o = unquote(words[i].raw);
+        const o = wordText(words[i]);
         if (isOpt(o)) return i + 1 < words.length ? i + 1 : undefined;
         if (!o.startsWith('-')) return undefined;
       }
@@ -104,6 +104,7 @@ export function findInjections(text: string, isTainted: (name: string) => boolea
     let sinkWords: [number, number] | undefined;
     let sink = '';
     let shellLike = false;
+    const next = words[ci + 1];
     if (prog === 'eval' && ci + 1 < words.length) {
       [sinkWords, sink, shellLike] = [[ci + 1, words.length - 1], '`eval`', true];
     } else if (SHELLS.has(prog)) {
@@ -131,28 +132,32 @@ export function findInjections(text: string, isTainted: (name: string) => boolea
       if (a !== undefined) [sinkWords, sink] = [[a, words.length - 1], `\`${prog} -Command\``];
     } else if (lower === 'iex' || lower === 'invoke-expression') {
       if (ci + 1 < words.length) [sinkWords, sink] = [[ci + 1, words.length - 1], '`Invoke-Expression`'];
-    } else if ((prog === 'source' || prog === '.') && /^<\(/.test(words[ci + 1]?.raw ?? '')) {
-      const w = words[ci + 1];
-      for (const h of findInjections(w.raw.slice(2, -1), isTainted, depth + 1)) out.push({ ...h, index: h.index + w.start + 2 });
-      expanded(w.start, w.end, `\`${prog} <(…)\``);
+    } else if ((prog === 'source' || prog === '.') && next && /^<\(/.test(next.raw)) {
+      for (const h of findInjections(next.raw.slice(2, -1), isTainted, depth + 1)) out.push({ ...h, index: h.index + next.start + 2 });
+      expanded(next.start, next.end, `\`${prog} <(…)\``);
     }
     if (sinkWords) {
       const [a, b] = sinkWords;
-      expanded(words[a].start, words[b].end, sink);
-      if (shellLike) for (let i = a; i <= b; i++) inner(words[i]);
+      const span = words.slice(a, b + 1);
+      const [first] = span;
+      const last = span.at(-1);
+      if (first && last) {
+        expanded(first.start, last.end, sink);
+        if (shellLike) for (const w of span) inner(w);
+      }
     }
     // `echo "$X" | sh`, `envsubst '$X' < tpl | bash`: text piped into an interpreter.
-    if (si > 0 && segs[si - 1].op === '|' && STDIN_INTERPRETERS.test(prog)) {
+    if (segs[si - 1]?.op === '|' && STDIN_INTERPRETERS.test(prog)) {
       const args = words.slice(ci + 1).map((w) => unquote(w.raw));
       const readsStdin = args.every((a) => a.startsWith('-')) || args.includes('-');
       if (readsStdin) {
         for (let k = si - 1; k >= 0; k--) {
-          const prev = segs[k];
+          const prev = segs[k]!; // 0 <= k < si
           const pc = commandIndex(prev.words);
           const pp = programName(prev.words[pc]);
           if (pp === 'echo' || pp === 'printf') expanded(prev.start, prev.end, `\`${pp} … | ${prog}\``);
           else if (pp === 'envsubst') expanded(prev.start, prev.end, `\`envsubst … | ${prog}\``, true);
-          if (k === 0 || segs[k - 1].op !== '|') break;
+          if (segs[k - 1]?.op !== '|') break;
         }
       }
     }

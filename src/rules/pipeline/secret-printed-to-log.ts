@@ -4,7 +4,7 @@ import type { SourceLocation } from '../../model/location.js';
 import type { Job } from '../../model/pipeline.js';
 import { defineRule, type ReportInput, type ScriptLine } from '../types.js';
 import { locateInLine, artifactsOf, credentialNames, expandedRefs, followOutput, inArtifactPath, type CredentialNames } from './_script-facts.js';
-import { commandIndex, programName, segments, unquote, type Segment } from './_shell.js';
+import { commandIndex, programName, segments, unquote, wordText, type Segment } from './_shell.js';
 import { codeList } from './_trust-text.js';
 
 const PRINTERS = new Set(['echo', 'printf', 'print', 'write-host', 'write-output', 'echo.']);
@@ -50,8 +50,7 @@ export interface Tracing {
 function xtraceChange(seg: Segment, ci: number): boolean | undefined {
   let change: boolean | undefined;
   const args = seg.words.slice(ci + 1).map((w) => unquote(w.raw));
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
+  for (const [i, a] of args.entries()) {
     if (/^[-+][a-wyzA-Z]*x[a-zA-Z]*$/.test(a)) change = a.startsWith('-');
     else if (/^[-+]o$/.test(a) && args[i + 1] === 'xtrace') change = a === '-o';
   }
@@ -62,7 +61,7 @@ function xtraceChange(seg: Segment, ci: number): boolean | undefined {
 function plainArgs(seg: Segment, from: number): string[] {
   const out: string[] = [];
   for (let i = from; i < seg.words.length; i++) {
-    const a = unquote(seg.words[i].raw);
+    const a = wordText(seg.words[i]);
     const m = /^(\d|&)?(>>?|<)(.*)$/.exec(a);
     if (m) {
       if (!m[3]) i++;
@@ -90,8 +89,10 @@ export function findPrints(
   segs.forEach((seg, i) => {
     const ci = commandIndex(seg.words);
     const first = seg.words.findIndex((w) => !/^[A-Za-z_]\w*=/.test(unquote(w.raw)));
-    const head = first >= 0 ? programName(seg.words[first]).toLowerCase() : '';
-    const prog = programName(seg.words[ci]).toLowerCase();
+    const headWord = seg.words[first];
+    const head = programName(headWord).toLowerCase();
+    const cmd = seg.words[ci];
+    const prog = programName(cmd).toLowerCase();
     const secretRefs = (from: number, file = false) =>
       seg.words.slice(from).flatMap((w) => expandedRefs(w.raw).filter((r) => (file ? names.file(r.name) || names.value(r.name) : names.value(r.name)) && !defined(r.name)).map((r) => ({ ...r, index: w.start + r.index })));
     const where = (kind: PrintHit['kind'], index: number, length: number, what: string, command: string) => {
@@ -105,9 +106,10 @@ export function findPrints(
 
     if (prog === 'set') {
       const change = xtraceChange(seg, ci);
-      if (change !== undefined) {
+      const lastWord = seg.words.at(-1);
+      if (change !== undefined && cmd && lastWord) {
         tracing.on = change;
-        tracing.at = change ? { index: seg.words[ci].start, length: seg.words[seg.words.length - 1].end - seg.words[ci].start } : undefined;
+        tracing.at = change ? { index: cmd.start, length: lastWord.end - cmd.start } : undefined;
       }
       return;
     }
@@ -122,8 +124,8 @@ export function findPrints(
       }
     }
     // `env`, `printenv` without names: every variable.
-    if ((head === 'env' || head === 'printenv') && plainArgs(seg, first + 1).every((a) => a.startsWith('-'))) {
-      where('dump', seg.words[first].start, seg.words[first].end - seg.words[first].start, 'every variable', head);
+    if (headWord && (head === 'env' || head === 'printenv') && plainArgs(seg, first + 1).every((a) => a.startsWith('-'))) {
+      where('dump', headWord.start, headWord.end - headWord.start, 'every variable', head);
       return;
     }
     if (prog === 'printenv') {

@@ -3,7 +3,7 @@ import { entry, get, str } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
 import { matchesNamePatterns } from '../../util/glob.js';
 import { defineRule, type JobTrust, type RuleContext, type ScriptLine } from '../types.js';
-import { credentialInputs, scriptAssignedNames, segments, unquote, varRefs, type VarRef } from './_shell.js';
+import { credentialInputs, scriptAssignedNames, segments, unquote, wordText, varRefs, type VarRef } from './_shell.js';
 import { codeList, decidingLocation, nameList, untrustedPhrase } from './_trust-text.js';
 
 /**
@@ -81,8 +81,8 @@ export default defineRule({
         return;
       }
       const prodCreds = credentialInputs(job, ctx.scriptLines(job), isCredentialName).filter((n) => /(^|_)PROD(UCTION)?(_|$)/i.test(n));
-      if (prodCreds.length === 0) return;
-      const first = prodCreds[0];
+      const [first] = prodCreds;
+      if (first === undefined) return;
       const line = ctx.scriptLines(job).find((l) => varRefs(l.text).some((r) => r.name === first));
       const ref = line ? varRefs(line.text).find((r) => r.name === first)! : undefined;
       ctx.report({
@@ -169,18 +169,15 @@ export function kubeContexts(job: Job, lines: readonly ScriptLine[], locate: (li
   for (const line of lines) {
     for (const seg of segments(line.text)) {
       const w = seg.words;
-      for (let i = 0; i < w.length; i++) {
-        const x = unquote(w[i].raw);
+      for (const [i, word] of w.entries()) {
+        const x = unquote(word.raw);
+        const next = w[i + 1];
         let value: string | undefined;
-        let at = w[i];
-        if ((x === '--kube-context' || x === '--context') && w[i + 1]) {
-          value = unquote(w[i + 1].raw);
-          at = w[i + 1];
+        let at = word;
+        if ((x === '--kube-context' || x === '--context' || x === 'use-context') && next) {
+          value = unquote(next.raw);
+          at = next;
         } else if (/^--(kube-)?context=/.test(x)) value = x.slice(x.indexOf('=') + 1);
-        else if (x === 'use-context' && w[i + 1]) {
-          value = unquote(w[i + 1].raw);
-          at = w[i + 1];
-        }
         if (value && !value.startsWith('$')) out.push({ value, at: locate(line, at.start, at.end - at.start) });
       }
     }

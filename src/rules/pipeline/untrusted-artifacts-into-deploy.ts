@@ -117,22 +117,26 @@ export default defineRule({
         }
 
         for (const line of ctx.scriptLines(job)) {
+          // The groups read below are required ones of their patterns.
           for (const m of line.text.matchAll(BY_REF)) {
-            const verdict = refVerdict(m[1]);
+            const ref = m[1]!;
+            const verdict = refVerdict(ref);
             if (!verdict) continue;
-            const index = (m.index ?? 0) + m[0].indexOf(m[1], '/jobs/artifacts/'.length - 1);
-            report(ctx.locateInScript(line, index, m[1].length), [line.key], `api-ref:${m[1]}`, `downloads artifacts by API from ${verdict}`);
+            const index = m.index + m[0].indexOf(ref, '/jobs/artifacts/'.length - 1);
+            report(ctx.locateInScript(line, index, ref.length), [line.key], `api-ref:${ref}`, `downloads artifacts by API from ${verdict}`);
           }
           for (const m of line.text.matchAll(BY_JOB_ID)) {
-            if (m[1] === 'artifacts' || !isVariableRef(m[1])) continue;
-            const index = (m.index ?? 0) + '/jobs/'.length;
-            report(ctx.locateInScript(line, index, m[1].length), [line.key], `api-job:${m[1]}`, `downloads artifacts by API from job \`${m[1]}\`, a job chosen at run time on any ref`);
+            const id = m[1]!;
+            if (id === 'artifacts' || !isVariableRef(id)) continue;
+            const index = m.index + '/jobs/'.length;
+            report(ctx.locateInScript(line, index, id.length), [line.key], `api-job:${id}`, `downloads artifacts by API from job \`${id}\`, a job chosen at run time on any ref`);
           }
           for (const m of line.text.matchAll(GLAB)) {
-            const verdict = refVerdict(m[2]);
+            const ref = m[2]!;
+            const verdict = refVerdict(ref);
             if (!verdict) continue;
-            const index = (m.index ?? 0) + m[0].lastIndexOf(m[2]);
-            report(ctx.locateInScript(line, index, m[2].length), [line.key], `glab:${m[2]}`, `downloads artifacts with \`glab\` from ${verdict}`);
+            const index = m.index + m[0].lastIndexOf(ref);
+            report(ctx.locateInScript(line, index, ref.length), [line.key], `glab:${ref}`, `downloads artifacts with \`glab\` from ${verdict}`);
           }
         }
       },

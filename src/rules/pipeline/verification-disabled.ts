@@ -2,7 +2,7 @@ import type { Severity } from '../../findings/finding.js';
 import type { SourceLocation } from '../../model/location.js';
 import { defineRule, type ReportInput } from '../types.js';
 import { locateInLine } from './_script-facts.js';
-import { commandIndex, programName, segments, unquote, variableSites, type Segment, type Word } from './_shell.js';
+import { commandIndex, programName, segments, unquote, wordText, variableSites, type Segment, type Word } from './_shell.js';
 
 export interface VerificationHit {
   index: number;
@@ -43,32 +43,36 @@ function judgeSegment(seg: Segment): VerificationHit[] {
   const ci = commandIndex(words);
   const prog = programName(words[ci]).toLowerCase();
   const assignFrom = prog === 'export' || prog === 'set' || prog === 'setx' ? ci + 1 : 0;
-  for (let i = assignFrom; i < (assignFrom ? words.length : ci); i++) {
-    const m = /^([A-Za-z_]\w*)=(.*)$/s.exec(args[i]);
-    const rule = m && variableRule(m[1]);
-    if (m && rule?.off(m[2])) out.push({ ...span(words[i]), what: rule.what });
+  for (const word of words.slice(assignFrom, assignFrom ? words.length : ci)) {
+    const text = unquote(word.raw);
+    const eq = text.indexOf('=');
+    if (eq < 0 || !/^[A-Za-z_]\w*$/.test(text.slice(0, eq))) continue;
+    const rule = variableRule(text.slice(0, eq));
+    if (rule?.off(text.slice(eq + 1))) out.push({ ...span(word), what: rule.what });
   }
   const sub = args.slice(ci + 1).filter((a) => !a.startsWith('-'));
   switch (prog) {
     case 'curl':
-      words.slice(ci + 1).forEach((w, k) => {
-        const a = args[ci + 1 + k];
+      words.slice(ci + 1).forEach((w) => {
+        const a = unquote(w.raw);
         if (a === '--insecure' || /^-[a-zA-Z]*k[a-zA-Z]*$/.test(a)) out.push({ ...span(w), what: `${TLS} (\`curl ${a}\`)` });
       });
       break;
     case 'wget':
-      words.slice(ci + 1).forEach((w, k) => {
-        if (args[ci + 1 + k] === '--no-check-certificate') out.push({ ...span(w), what: `${TLS} (\`wget --no-check-certificate\`)` });
+      words.slice(ci + 1).forEach((w) => {
+        if (unquote(w.raw) === '--no-check-certificate') out.push({ ...span(w), what: `${TLS} (\`wget --no-check-certificate\`)` });
       });
       break;
     case 'git':
-      for (let i = ci + 1; i < words.length; i++) {
-        const a = args[i];
-        const kv = a === '-c' ? args[i + 1] ?? '' : a.startsWith('-c') ? a.slice(2) : '';
-        if (/^http(\..*)?\.sslverify=(false|0|no|off)$/i.test(kv)) out.push({ ...span(words[i], a === '-c' ? words[i + 1] : words[i]), what: `${TLS} (\`git -c http.sslVerify=false\`)` });
+      for (const [i, w] of words.entries()) {
+        if (i <= ci) continue;
+        const a = unquote(w.raw);
+        const next = words[i + 1];
+        const kv = a === '-c' ? wordText(next) : a.startsWith('-c') ? a.slice(2) : '';
+        if (/^http(\..*)?\.sslverify=(false|0|no|off)$/i.test(kv)) out.push({ ...span(w, a === '-c' && next ? next : w), what: `${TLS} (\`git -c http.sslVerify=false\`)` });
         if (a === 'config') {
           const rest = args.slice(i + 1).filter((x) => !x.startsWith('-'));
-          if (/^http(\..*)?\.sslverify$/i.test(rest[0] ?? '') && /^(false|0|no|off)$/i.test(rest[1] ?? '')) out.push({ ...span(words[i]), what: `${TLS} (\`git config http.sslVerify false\`)` });
+          if (/^http(\..*)?\.sslverify$/i.test(rest[0] ?? '') && /^(false|0|no|off)$/i.test(rest[1] ?? '')) out.push({ ...span(w), what: `${TLS} (\`git config http.sslVerify false\`)` });
           break;
         }
       }
@@ -76,8 +80,8 @@ function judgeSegment(seg: Segment): VerificationHit[] {
     case 'apt':
     case 'apt-get':
     case 'aptitude':
-      words.slice(ci + 1).forEach((w, k) => {
-        const a = args[ci + 1 + k];
+      words.slice(ci + 1).forEach((w) => {
+        const a = unquote(w.raw);
         if (a === '--allow-unauthenticated' || a === '--allow-insecure-repositories' || /AllowInsecureRepositories=(true|1)|AllowUnauthenticated=(true|1)/i.test(a)) out.push({ ...span(w), what: `${SIGNATURES} (\`${prog} ${a}\`)` });
       });
       break;
@@ -87,8 +91,8 @@ function judgeSegment(seg: Segment): VerificationHit[] {
     case 'python3':
     case 'uv':
     case 'poetry':
-      words.slice(ci + 1).forEach((w, k) => {
-        const a = args[ci + 1 + k];
+      words.slice(ci + 1).forEach((w) => {
+        const a = unquote(w.raw);
         if (a === '--trusted-host' || a.startsWith('--trusted-host=')) out.push({ ...span(w), what: `${TLS} (\`pip --trusted-host\`)` });
       });
       break;
@@ -96,9 +100,11 @@ function judgeSegment(seg: Segment): VerificationHit[] {
     case 'yarn':
     case 'pnpm': {
       const i = args.findIndex((a, k) => k > ci && /^strict-ssl$/.test(a));
-      if (i > 0 && (sub[0] === 'config' || sub[0] === 'set') && /^false$/i.test(args[i + 1] ?? '')) out.push({ ...span(words[i], words[i + 1]), what: `${TLS} (\`${prog} config set strict-ssl false\`)` });
-      words.slice(ci + 1).forEach((w, k) => {
-        if (/^--strict-ssl=false$/i.test(args[ci + 1 + k])) out.push({ ...span(w), what: `${TLS} (\`--strict-ssl=false\`)` });
+      const key = words[i];
+      const value = words[i + 1];
+      if (key && value && (sub[0] === 'config' || sub[0] === 'set') && /^false$/i.test(unquote(value.raw))) out.push({ ...span(key, value), what: `${TLS} (\`${prog} config set strict-ssl false\`)` });
+      words.slice(ci + 1).forEach((w) => {
+        if (/^--strict-ssl=false$/i.test(unquote(w.raw))) out.push({ ...span(w), what: `${TLS} (\`--strict-ssl=false\`)` });
       });
       break;
     }
@@ -108,8 +114,8 @@ function judgeSegment(seg: Segment): VerificationHit[] {
     case 'argocd':
     case 'vault':
     case 'docker':
-      words.slice(ci + 1).forEach((w, k) => {
-        const a = args[ci + 1 + k];
+      words.slice(ci + 1).forEach((w) => {
+        const a = unquote(w.raw);
         if (/^--?(insecure-skip-tls-verify|insecure|tls-skip-verify|tlsverify=false)(=true)?$/.test(a) && !(prog === 'docker' && a === '--insecure')) {
           out.push({ ...span(w), what: `${TLS} (\`${prog} ${a}\`)` });
         }
@@ -118,17 +124,19 @@ function judgeSegment(seg: Segment): VerificationHit[] {
   }
   // SSH host keys: `ssh -o StrictHostKeyChecking=no`, `scp -oUserKnownHostsFile=/dev/null`,
   // `rsync -e "ssh -o …"`, and `~/.ssh/config` written with `echo`/`printf`.
-  for (let i = ci; i < words.length; i++) {
-    if (SSH_OFF.test(args[i]) && !out.some((h) => h.index === words[i].start)) {
-      const prev = i > ci && args[i - 1] === '-o' ? words[i - 1] : words[i];
-      out.push({ ...span(prev, words[i]), what: `${HOST_KEY} (\`StrictHostKeyChecking no\`/\`UserKnownHostsFile /dev/null\`)` });
+  for (const [i, w] of words.entries()) {
+    if (i < ci) continue;
+    if (SSH_OFF.test(unquote(w.raw)) && !out.some((h) => h.index === w.start)) {
+      const before = words[i - 1];
+      const prev = i > ci && before && args[i - 1] === '-o' ? before : w;
+      out.push({ ...span(prev, w), what: `${HOST_KEY} (\`StrictHostKeyChecking no\`/\`UserKnownHostsFile /dev/null\`)` });
       break;
     }
   }
   // `echo "deb [trusted=yes] …" >> /etc/apt/sources.list`
-  for (let i = ci; i < words.length; i++) {
-    if (/\[(.*\s)?trusted=yes(\s.*)?\]/.test(args[i])) {
-      out.push({ ...span(words[i]), what: `${SIGNATURES} (\`[trusted=yes]\` apt source)` });
+  for (const w of words.slice(ci)) {
+    if (/\[(.*\s)?trusted=yes(\s.*)?\]/.test(unquote(w.raw))) {
+      out.push({ ...span(w), what: `${SIGNATURES} (\`[trusted=yes]\` apt source)` });
       break;
     }
   }
