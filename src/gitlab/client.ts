@@ -2,11 +2,11 @@
  * `createGitLabApi`: the GitLabApi implementation over @gitbeaker/rest (the only module that
  * imports it). HTTP behaviour (retries, timeouts, origin pinning) lives in ./requester.ts.
  */
-import { Gitlab } from '@gitbeaker/rest';
+import { Gitlab, type DiscussionNotePositionOptions } from '@gitbeaker/rest';
 import { z } from 'zod';
 import { GitLabError, PositionRejectedError } from './errors.js';
 import { gitlabBaseUrl, validated } from './response.js';
-import { callContext, createRequesterFn, type CallKind, type GitLabLogger } from './requester.js';
+import { callContext, createRequesterFn, type CallKind, type FormattedResponse, type GitLabLogger, type RequesterSettings, type RequestOptionsLike as RequestOptions } from './requester.js';
 import { DEFAULT_RETRY, backoffMs, realSleep, type RetryOptions } from './retry.js';
 import {
   CreatedNoteSchema,
@@ -61,6 +61,29 @@ export interface GitLabApiOptions {
   random?: () => number;
 }
 
+/** What `new Gitlab({ requesterFn })` takes (gitbeaker's RequesterType factory). */
+type GitbeakerRequesterFn = NonNullable<ConstructorParameters<typeof Gitlab>[0]['requesterFn']>;
+
+/**
+ * Our requester (./requester.ts) under gitbeaker's contract, whose methods let each caller name
+ * the body type `T` and never check it. Bodies stay unchecked until `call` validates each one
+ * with its zod schema; naming `T` here only satisfies the contract.
+ */
+function gitbeakerRequesterFn(settings: RequesterSettings): GitbeakerRequesterFn {
+  const create = createRequesterFn(settings);
+  return (service) => {
+    const r = create(service);
+    const typed = <T>(p: Promise<FormattedResponse>) => p as Promise<FormattedResponse & { body: T }>;
+    return {
+      get: <T>(endpoint: string, options?: RequestOptions) => typed<T>(r.get(endpoint, options)),
+      post: <T>(endpoint: string, options?: RequestOptions) => typed<T>(r.post(endpoint, options)),
+      put: <T>(endpoint: string, options?: RequestOptions) => typed<T>(r.put(endpoint, options)),
+      patch: <T>(endpoint: string, options?: RequestOptions) => typed<T>(r.patch(endpoint, options)),
+      delete: <T>(endpoint: string, options?: RequestOptions) => typed<T>(r.delete(endpoint, options)),
+    };
+  };
+}
+
 const DESCRIPTION_MAX = 255;
 /** Safety bound on list pagination (100 pages × 100 = 10 000 items). */
 const MAX_PAGES = 100;
@@ -89,7 +112,7 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
     host,
     token: options.token,
     queryTimeout: null,
-    requesterFn: createRequesterFn(settings) as never,
+    requesterFn: gitbeakerRequesterFn(settings),
   });
 
   /** Run one adapter call with its route/kind visible to the requester, and validate it. */
@@ -198,7 +221,7 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
 
     listRepositoryTags: (projectId) =>
       call('GET /projects/:id/repository/tags', 'read', z.array(RepositoryTagSchema), () =>
-        gl.Tags.all(projectId, { perPage: 100, maxPages: MAX_PAGES } as never),
+        gl.Tags.all(projectId, { perPage: 100, maxPages: MAX_PAGES }),
       ),
 
     async getProjectMember(projectId, userId) {
@@ -216,10 +239,11 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
           gl.Repositories.allRepositoryTrees(projectId, {
             ref,
             recursive: opts?.recursive ?? false,
-            pagination: 'offset',
+            // No `pagination`: lib/api/repositories.rb takes legacy (the default: pages), keyset or
+            // none, and answers 400 to anything else.
             perPage: 100,
             maxPages: MAX_PAGES,
-          } as never),
+          }),
         );
         return entries.filter((e) => e.type === 'blob').map((e) => e.path);
       } catch (err) {
@@ -255,7 +279,7 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
         async () => {
           try {
             const d = await call(route, 'create', created, () =>
-              gl.MergeRequestDiscussions.create(projectId, iid, body, (position ? { position: toPositionParams(position) } : {}) as never),
+              gl.MergeRequestDiscussions.create(projectId, iid, body, position ? { position: toPositionParams(position) } : {}),
             );
             return { id: d.id, noteId: d.notes[0].id };
           } catch (err) {
@@ -285,7 +309,7 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
         marker,
         () =>
           call(route, 'create', CreatedNoteSchema, () =>
-            gl.MergeRequestDiscussions.addNote(projectId, iid, discussionId, body as never),
+            gl.MergeRequestDiscussions.addNote(projectId, iid, discussionId, body),
           ),
         async (mine) => {
           const all = await listDiscussions(projectId, iid);
@@ -329,7 +353,7 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
       const route = 'POST /projects/:id/statuses/:sha';
       try {
         await call(route, 'write', z.unknown(), () =>
-          gl.Commits.editStatus(projectId, sha, status.state as never, commitStatusOptions(status)),
+          gl.Commits.editStatus(projectId, sha, status.state, commitStatusOptions(status)),
         );
         return 'created';
       } catch (err) {
@@ -348,18 +372,18 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
       await call('POST /projects/:id/merge_requests/:iid/status_check_responses', 'write', z.unknown(), () =>
         gl.ExternalStatusChecks.set(projectId, iid, response.sha, response.externalStatusCheckId, {
           status: response.status,
-        } as never),
+        }),
       );
     },
 
     listExternalStatusChecks: (projectId) =>
       call('GET /projects/:id/external_status_checks', 'read', z.array(ExternalStatusCheckSchema), () =>
-        gl.ExternalStatusChecks.all(projectId, { perPage: 100, maxPages: MAX_PAGES } as never),
+        gl.ExternalStatusChecks.all(projectId, { perPage: 100, maxPages: MAX_PAGES }),
       ),
 
     async listProjectRunners(projectId) {
       const summaries = await call('GET /projects/:id/runners', 'read', z.array(RunnerSummarySchema), () =>
-        gl.Runners.all({ projectId, perPage: 100, maxPages: MAX_PAGES } as never),
+        gl.Runners.all({ projectId, perPage: 100, maxPages: MAX_PAGES }),
       );
       const out = [];
       // The list entity lacks tag_list/run_untagged/access_level: GET /runners/:id each.
@@ -371,12 +395,12 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
 
     listProtectedEnvironments: (projectId) =>
       call('GET /projects/:id/protected_environments', 'read', z.array(ProtectedEnvironmentSchema), () =>
-        gl.ProjectProtectedEnvironments.all(projectId, { perPage: 100, maxPages: MAX_PAGES } as never),
+        gl.ProjectProtectedEnvironments.all(projectId, { perPage: 100, maxPages: MAX_PAGES }),
       ),
 
     listProjectVariables: (projectId) =>
       call('GET /projects/:id/variables', 'read', z.array(VariableSchema), () =>
-        gl.ProjectVariables.all(projectId, { perPage: 100, maxPages: MAX_PAGES } as never),
+        gl.ProjectVariables.all(projectId, { perPage: 100, maxPages: MAX_PAGES }),
       ),
 
     getProjectCiSettings: (projectId) =>
@@ -384,24 +408,24 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
 
     listGroupVariables: (groupId) =>
       call('GET /groups/:id/variables', 'read', z.array(VariableSchema), () =>
-        gl.GroupVariables.all(groupId, { perPage: 100, maxPages: MAX_PAGES } as never),
+        gl.GroupVariables.all(groupId, { perPage: 100, maxPages: MAX_PAGES }),
       ),
 
     async listMemberProjects() {
       const list = await call('GET /projects', 'read', z.array(MemberProjectSchema), () =>
-        gl.Projects.all({ membership: true, minAccessLevel: 30, archived: false, simple: true, perPage: 100, maxPages: MAX_PAGES } as never),
+        gl.Projects.all({ membership: true, minAccessLevel: 30, archived: false, simple: true, perPage: 100, maxPages: MAX_PAGES }),
       );
       return list.map((p) => p.id);
     },
 
     listOpenMergeRequests: (projectId, updatedAfter) =>
       call('GET /projects/:id/merge_requests', 'read', z.array(OpenMergeRequestSchema), () =>
-        gl.MergeRequests.all({ projectId, state: 'opened', updatedAfter: updatedAfter.toISOString(), perPage: 100, maxPages: MAX_PAGES } as never),
+        gl.MergeRequests.all({ projectId, state: 'opened', updatedAfter: updatedAfter.toISOString(), perPage: 100, maxPages: MAX_PAGES }),
       ),
 
     async listCommitStatuses(projectId, sha, name) {
       const list = await call('GET /projects/:id/repository/commits/:sha/statuses', 'read', z.array(CommitStatusSchema), () =>
-        gl.Commits.allStatuses(projectId, sha, { name, all: true, perPage: 100, maxPages: MAX_PAGES } as never),
+        gl.Commits.allStatuses(projectId, sha, statusListOptions(name)),
       );
       return [...list].sort((a, b) => a.id - b.id);
     },
@@ -410,7 +434,12 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
 }
 
 /** camelCase position → gitbeaker (decamelises it into `position[...]` form fields). */
-function toPositionParams(p: DiscussionPosition): Record<string, string | number> {
+/**
+ * The `position` of a diff note. GitLab takes the lines as integers (lib/api/discussions.rb:
+ * `optional :new_line, type: Integer`); gitbeaker's type declares them as strings, so the one
+ * conversion to its type is here. Everything else is as gitbeaker declares it.
+ */
+function toPositionParams(p: DiscussionPosition): DiscussionNotePositionOptions {
   const out: Record<string, string | number> = {
     positionType: 'text',
     baseSha: p.baseSha,
@@ -421,7 +450,7 @@ function toPositionParams(p: DiscussionPosition): Record<string, string | number
   };
   if (p.newLine !== undefined) out.newLine = p.newLine;
   if (p.oldLine !== undefined) out.oldLine = p.oldLine;
-  return out;
+  return out as unknown as DiscussionNotePositionOptions;
 }
 
 function commitStatusOptions(s: CommitStatusInput): Record<string, string | number> {
@@ -433,4 +462,13 @@ function commitStatusOptions(s: CommitStatusInput): Record<string, string | numb
   }
   if (s.pipelineId !== undefined) out.pipelineId = s.pipelineId;
   return out;
+}
+
+/**
+ * GET /projects/:id/repository/commits/:sha/statuses is paginated (lib/api/commit_statuses.rb
+ * `use :pagination`); gitbeaker's options type for it leaves the paging options out, though its
+ * request helper follows pages for any list. The options are a structural superset of that type.
+ */
+function statusListOptions(name: string): { name: string; all: boolean; perPage: number; maxPages: number } {
+  return { name, all: true, perPage: 100, maxPages: MAX_PAGES };
 }

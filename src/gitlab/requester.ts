@@ -57,7 +57,7 @@ interface ServiceOptionsLike {
   authHeaders?: Record<string, () => Promise<string>>;
 }
 
-interface RequestOptionsLike {
+export interface RequestOptionsLike {
   body?: unknown;
   searchParams?: Record<string, unknown>;
   sudo?: string | number;

@@ -307,7 +307,8 @@ export interface DiscussionPosition {
   oldLine?: number;
 }
 
-export type CommitStatusState = 'pending' | 'running' | 'success' | 'failed' | 'canceled' | 'skipped';
+/** The states tierguard posts (GitLab also takes `skipped`: lib/api/commit_statuses.rb; tierguard never posts it). */
+export type CommitStatusState = 'pending' | 'running' | 'success' | 'failed' | 'canceled';
 
 export interface CommitStatusInput {
   state: CommitStatusState;

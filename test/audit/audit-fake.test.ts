@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditReport } from '../../src/audit/types.js';
 import { RUNNER_TOML, auditOf, pipelines, startScenario, type Scenario, type Tags } from './scenario.js';
+import { defined } from '../support/defined.js';
 
 /** Apply every change the plan proposes: runner settings through PUT /runners/:id, config files, YAML, protections. */
 async function applyPlan(s: Scenario, report: AuditReport): Promise<{ runnerToml: string }> {
@@ -28,7 +29,7 @@ async function applyPlan(s: Scenario, report: AuditReport): Promise<{ runnerToml
   const key = (project: string) => project.split('/').pop() as keyof typeof pipelines;
   for (const pp of report.plan.projects) {
     for (const a of pp.actions) {
-      if (a.kind === 'retag') tags[key(pp.project)][a.job] = a.to;
+      if (a.kind === 'retag') defined(tags[key(pp.project)], pp.project)[a.job] = a.to;
       else if (a.kind === 'rerule') rerule.push(a.job);
       else if (a.kind === 'protect-environment') {
         const p = [...s.gl.base.state.projects.values()].find((x) => x.pathWithNamespace === pp.project)!;

@@ -83,8 +83,8 @@ describe('classification', () => {
     const shell = runner(1, { config: { file: 'c.toml', name: 'runner-1', matchedBy: 'name', executor: 'shell', privileged: false, findings: [] } });
     const c = run([shell], [project('g/a', [job('a')]), { ...project('g/b', [job('b')]), id: 2 }]);
     expect(c.problems.map((p) => [p.kind, p.severity])).toEqual([['shared-host-state', 'error']]);
-    expect(c.problems[0].evidence[0].detail).toContain('executor = "shell"');
-    expect(c.plan.runners[0].changes).toEqual([{ setting: 'executor', from: 'shell', to: 'docker', where: 'config' }]);
+    expect(c.problems[0]?.evidence[0]?.detail).toContain('executor = "shell"');
+    expect(c.plan.runners[0]?.changes).toEqual([{ setting: 'executor', from: 'shell', to: 'docker', where: 'config' }]);
     // One project on its own project runner: nothing is shared.
     const own = run([{ ...shell, kind: 'project', seenIn: ['project:g/a'] }], [project('g/a', [job('a')], { runnerIds: [1] })]);
     expect(own.problems).toEqual([]);
@@ -93,7 +93,7 @@ describe('classification', () => {
   it('flags persistent builds on a shared runner as a warning', () => {
     const r = runner(1, { config: { file: 'c.toml', name: 'runner-1', matchedBy: 'id', executor: 'docker', privileged: false, findings: [{ ruleId: 'runner-persistent-builds', severity: 'warning', message: 'builds_dir on a host volume', line: 7, column: 3 }] } });
     const c = run([r], [project('g/a', [job('a')])]);
-    expect(c.problems.map((p) => [p.kind, p.severity, p.evidence[0].line])).toEqual([['shared-host-state', 'warning', 7]]);
+    expect(c.problems.map((p) => [p.kind, p.severity, p.evidence[0]?.line])).toEqual([['shared-host-state', 'warning', 7]]);
   });
 
   it('flags deploy jobs that run for merge requests and refs GitLab does not protect', () => {
@@ -103,7 +103,7 @@ describe('classification', () => {
       [project('g/p', [deploy], { protectedEnvironments: ['production'], protectedBranches: [], protectedTags: ['release-*'] })],
     );
     expect(c.problems.map((p) => p.kind)).toEqual(['deploy-reachable-from-untrusted', 'protected-ref-missing', 'protected-ref-missing']);
-    expect(c.plan.projects[0].actions.map((a) => [a.kind, 'ref' in a ? a.ref : ''])).toEqual([
+    expect(c.plan.projects[0]?.actions.map((a) => [a.kind, 'ref' in a ? a.ref : ''])).toEqual([
       ['rerule', ''],
       ['protect-branch', 'main'],
       ['protect-tag', 'v*'],
@@ -113,7 +113,7 @@ describe('classification', () => {
   it('warns about secret-bearing protected jobs on a general runner that merge requests reach', () => {
     const c = run([runner(1, { tags: ['ci-general'], runUntagged: false })], [project('g/p', [job('publish', { tags: ['ci-general'], contexts: ['default-branch'], secrets: ['NPM_TOKEN'] }), job('lint', { tags: ['ci-general'], contexts: ['mr'] })])]);
     expect(c.problems.map((p) => [p.kind, p.severity])).toEqual([['mixed-trust', 'warning']]);
-    expect(c.plan.projects[0].actions).toMatchObject([{ kind: 'retag', job: 'publish', to: ['ci-build'] }]);
+    expect(c.plan.projects[0]?.actions).toMatchObject([{ kind: 'retag', job: 'publish', to: ['ci-build'] }]);
   });
 
   it('gives problems ids that do not depend on the order or the wording', () => {

@@ -12,6 +12,7 @@ import { renderAuditHtml } from '../../src/audit/render-html.js';
 import type { AuditReport } from '../../src/audit/types.js';
 import { launchChromium } from './browser.js';
 import { auditOf, startScenario } from './scenario.js';
+import { defined } from '../support/defined.js';
 
 describe('audit HTML in headless chromium', () => {
   let browser: Browser;
@@ -27,7 +28,7 @@ describe('audit HTML in headless chromium', () => {
     }
     clean = structuredClone(report);
     // A hostile runner description must stay text.
-    report.runners[0].description = '<img src=x onerror=alert(1)>';
+    defined(report.runners[0], 'a runner').description = '<img src=x onerror=alert(1)>';
     dir = mkdtempSync(path.join(tmpdir(), 'tg-audit-html-'));
     browser = await launchChromium();
   }, 60_000);

@@ -41,8 +41,8 @@ describe('tierguard audit (CLI)', () => {
     expect(readFileSync(path.join(dir, 'r.html'), 'utf8')).toContain('<svg');
     expect(readdirSync(path.join(dir, 'sarif')).sort()).toEqual(['acme__api.sarif', 'acme__payments.sarif', 'acme__platform__images.sarif', 'acme__web.sarif']);
     const sarif = JSON.parse(readFileSync(path.join(dir, 'sarif', 'acme__payments.sarif'), 'utf8')) as { runs: Array<{ results: Array<{ ruleId: string; locations: Array<{ physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }> }> }> };
-    const env = sarif.runs[0].results.find((x) => x.ruleId === 'audit-deploy-environment-unprotected')!;
-    expect(env.locations[0].physicalLocation).toMatchObject({ artifactLocation: { uri: '.gitlab-ci.yml' }, region: { startLine: 8 } });
+    const env = sarif.runs[0]?.results.find((x) => x.ruleId === 'audit-deploy-environment-unprotected')!;
+    expect(env.locations[0]?.physicalLocation).toMatchObject({ artifactLocation: { uri: '.gitlab-ci.yml' }, region: { startLine: 8 } });
     for (const text of [out.stdout, out.stderr, readFileSync(path.join(dir, 'r.json'), 'utf8'), readFileSync(path.join(dir, 'r.html'), 'utf8')]) expect(text).not.toContain(s.gl.token);
   });
 
@@ -64,9 +64,9 @@ describe('tierguard audit (CLI)', () => {
     await run([...args.slice(0, -1), 'second.json', '--baseline', 'first.json']);
     expect(out.stderr).toMatch(/issue acme\/web#1 updated/);
     expect(s.gl.issues.filter((i) => i.authorId === s.gl.base.botUser.id)).toHaveLength(1);
-    expect(s.gl.issues[0].title).toBe('tierguard audit: acme (3 errors, 0 warnings)');
-    expect(s.gl.issues[0].description).toContain('1 resolved, 0 new, 3 remaining');
-    expect(s.gl.issues[1].description).toBe(`see ${auditMarker('acme')}`);
+    expect(s.gl.issues[0]?.title).toBe('tierguard audit: acme (3 errors, 0 warnings)');
+    expect(s.gl.issues[0]?.description).toContain('1 resolved, 0 new, 3 remaining');
+    expect(s.gl.issues[1]?.description).toBe(`see ${auditMarker('acme')}`);
   });
 
   it('rejects usage errors with exit 2', async () => {

@@ -69,7 +69,7 @@ describe('scheduled audit', () => {
     other.stop();
     expect(mine.length + theirs.length).toBe(1);
     expect(s.gl.issues).toHaveLength(1);
-    expect(s.gl.issues[0].title).toBe('tierguard audit: acme (4 errors, 0 warnings)');
+    expect(s.gl.issues[0]?.title).toBe('tierguard audit: acme (4 errors, 0 warnings)');
     expect(logs).toContain('scheduled audit taken by another replica');
     // The next slot edits the same issue.
     await sched.runSlot('2026-12-14T06:00:00.000Z');

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { allRuleMetas } from '../../src/catalogue/catalogue.js';
 import { main } from '../../src/cli/main.js';
+import { defined } from '../support/defined.js';
 
 const root = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const bin = path.join(root, 'bin', 'tierguard.js');
@@ -25,7 +26,7 @@ describe('the bundled CLI', () => {
   });
 
   it('explains a rule from its docs page, as the sources do', async () => {
-    const id = allRuleMetas()[0].id;
+    const id = defined(allRuleMetas()[0], 'a rule').id;
     const { stdout } = await promisify(execFile)(process.execPath, [bin, 'explain', id], { cwd: '/' });
     expect(stdout).toBe(await inProcess(['explain', id]));
     expect(stdout).toContain(`# ${id}`);

@@ -40,9 +40,9 @@ describe('lexer', () => {
   });
 
   it('has no escapes in strings and keeps regex flags i m s U', () => {
-    expect(tokenize('"a\\"')[0].text).toBe('"a\\"');
-    expect(tokenize('/ab/imsU')[0].text).toBe('/ab/imsU');
-    expect(tokenize('/a\\/b/')[0].text).toBe('/a\\/b/');
+    expect(tokenize('"a\\"')[0]?.text).toBe('"a\\"');
+    expect(tokenize('/ab/imsU')[0]?.text).toBe('/ab/imsU');
+    expect(tokenize('/a\\/b/')[0]?.text).toBe('/a\\/b/');
   });
 
   it('rejects ${VAR} and unknown characters with a column', () => {

@@ -211,8 +211,8 @@ job:
     - if: $CI_COMMIT_BRANCH == \${X}
 `);
     expect(r.branch.runs).toBe('unknown');
-    expect(r.branch.errors?.[0].message).toMatch(/invalid expression: unknown lexeme .* \(column 22\)/);
-    expect(r.branch.errors?.[0].at).toMatchObject({ line: 5, column: 32 });
+    expect(r.branch.errors?.[0]?.message).toMatch(/invalid expression: unknown lexeme .* \(column 22\)/);
+    expect(r.branch.errors?.[0]?.at).toMatchObject({ line: 5, column: 32 });
   });
 });
 

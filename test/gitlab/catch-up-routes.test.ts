@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGitLabApi } from '../../src/gitlab/client.js';
 import type { GitLabApi } from '../../src/gitlab/types.js';
 import { startFakeGitLab, type FakeGitLab } from '../support/fake-gitlab.js';
+import { defined } from '../support/defined.js';
 
 describe('catch-up routes', () => {
   let gl: FakeGitLab;
@@ -19,12 +20,12 @@ describe('catch-up routes', () => {
   it('lists the projects where the user is at least Developer (membership=true&min_access_level=30)', async () => {
     const ids: number[] = [];
     for (let i = 0; i < 205; i += 1) ids.push(gl.addProject({ path: `g/p${i}` }).id);
-    gl.state.projects.get(ids[3])!.roles.set(gl.botUser.id, 20); // Reporter: not listed
+    gl.state.projects.get(defined(ids[3]))!.roles.set(gl.botUser.id, 20); // Reporter: not listed
     const got = await api.listMemberProjects();
     expect(got.sort((a, b) => a - b)).toEqual(ids.filter((id) => id !== ids[3]));
     const reqs = gl.requests.filter((r) => r.path === '/projects');
     expect(reqs).toHaveLength(3); // 204 projects, 100 per page
-    expect(reqs[0].query).toMatchObject({ membership: 'true', min_access_level: '30', archived: 'false', simple: 'true', per_page: '100' });
+    expect(reqs[0]?.query).toMatchObject({ membership: 'true', min_access_level: '30', archived: 'false', simple: 'true', per_page: '100' });
   });
 
   it('lists the open MRs of a project updated after a time', async () => {

@@ -4,6 +4,7 @@ import { createGitLabApi, type GitLabApiOptions } from '../../src/gitlab/client.
 import { GitLabError, PositionRejectedError } from '../../src/gitlab/errors.js';
 import type { GitLabApi } from '../../src/gitlab/types.js';
 import { startFakeGitLab, type FakeGitLab } from '../support/fake-gitlab.js';
+import { defined } from '../support/defined.js';
 
 const BASE = 'build:\n  script: make\n';
 const HEAD = 'build:\n  script: make\n  tags: [prod]\n';
@@ -46,10 +47,18 @@ describe('createGitLabApi against the fake GitLab', () => {
     expect(mr.diffRefs).toEqual({ baseSha: fake.baseSha, headSha: fake.headSha, startSha: fake.startSha });
     const diffs = await api.listMergeRequestDiffs(1, 1);
     expect(diffs.map((d) => d.newPath)).toEqual(['.gitlab-ci.yml', 'ci/jobs.yml']);
-    expect(diffs[0].diff).toBe('@@ -1,2 +1,3 @@\n build:\n   script: make\n+  tags: [prod]\n');
+    expect(diffs[0]?.diff).toBe('@@ -1,2 +1,3 @@\n build:\n   script: make\n+  tags: [prod]\n');
     expect(await api.getRawFile(1, 'ci/jobs.yml', fake.headSha)).toBe('a: 2\n');
     expect(await api.getRawFile(1, 'ci/missing.yml', fake.headSha)).toBeNull();
     expect(gl.requests.some((r) => r.path === '/projects/1/repository/files/ci%2Fjobs.yml/raw')).toBe(true);
+  });
+
+  it('lists the blobs of a repository tree with the pagination GitLab accepts (regression: `pagination=offset` got a 400)', async () => {
+    const fake = gl.getMergeRequest(1, 1);
+    expect(await api.listRepositoryTree(1, fake.headSha, { recursive: true })).toEqual(['.gitlab-ci.yml', 'ci/jobs.yml']);
+    const tree = gl.requests.find((r) => r.path === '/projects/1/repository/tree');
+    expect(tree?.query).toMatchObject({ ref: fake.headSha, recursive: 'true', per_page: '100' });
+    expect(tree?.query.pagination).toBeUndefined();
   });
 
   it('protected tags need Maintainer; repository tags (with `protected`) and members are readable by a Developer', async () => {
@@ -90,7 +99,7 @@ describe('createGitLabApi against the fake GitLab', () => {
     const refs = mr.diffRefs!;
     const at = { ...refs, oldPath: '.gitlab-ci.yml', newPath: '.gitlab-ci.yml' };
     const created = await api.createDiscussion(1, 1, 'tags: [prod] on an MR job', { ...at, newLine: 3 });
-    const stored = gl.getMergeRequest(1, 1).discussions[0];
+    const stored = defined(gl.getMergeRequest(1, 1).discussions[0], 'the stored discussion');
     expect(created).toEqual({ id: stored.id, noteId: stored.notes[0].id });
     expect(stored.notes[0].position).toMatchObject({ new_line: 3, old_line: null, position_type: 'text' });
 
@@ -108,7 +117,7 @@ describe('createGitLabApi against the fake GitLab', () => {
     await api.editNote(1, 1, note.id, 'summary v2');
     const list = await api.listDiscussions(1, 1);
     expect(list).toHaveLength(2);
-    expect(list[0].notes.map((n) => [n.body, n.resolved, n.authorId])).toEqual([
+    expect(list[0]?.notes.map((n) => [n.body, n.resolved, n.authorId])).toEqual([
       ['finding <!-- tg:1 -->', true, gl.botUser.id],
       ['fixed', true, gl.botUser.id],
     ]);
@@ -126,7 +135,7 @@ describe('createGitLabApi against the fake GitLab', () => {
     const statuses = gl.state.statuses;
     expect(statuses).toHaveLength(1);
     expect(statuses[0]).toMatchObject({ state: 'failed', pipelineId: mr.headPipelineId, targetUrl: 'https://gl/note' });
-    expect(statuses[0].description).toHaveLength(255);
+    expect(statuses[0]?.description).toHaveLength(255);
     await expect(api.setCommitStatus(1, '0'.repeat(40), input)).rejects.toMatchObject({ status: 404 });
   });
 
@@ -136,7 +145,7 @@ describe('createGitLabApi against the fake GitLab', () => {
     const note = await api.createNote(1, 1, `summary ${marker}`, { idempotencyMarker: marker });
     const notes = gl.getMergeRequest(1, 1).discussions.flatMap((d) => d.notes);
     expect(notes).toHaveLength(1);
-    expect(note.id).toBe(notes[0].id);
+    expect(note.id).toBe(notes[0]?.id);
     expect(gl.requests.filter((r) => r.method === 'POST').length).toBe(1);
   });
 
@@ -148,7 +157,7 @@ describe('createGitLabApi against the fake GitLab', () => {
     const d = await api.createDiscussion(1, 1, `finding ${marker}`, undefined, { idempotencyMarker: marker });
     const mine = gl.getMergeRequest(1, 1).discussions.filter((x) => x.notes[0].authorId === gl.botUser.id);
     expect(mine).toHaveLength(1);
-    expect(d.id).toBe(mine[0].id);
+    expect(d.id).toBe(mine[0]?.id);
     expect(gl.requests.filter((r) => r.method === 'POST').length).toBe(2);
   });
 

@@ -6,6 +6,7 @@ import { liveLint } from '../../src/cli/live.js';
 import { builtinPolicy } from '../../src/policy/defaults.js';
 import { startFakeGitLab, type FakeGitLab, type FakeProject } from '../support/fake-gitlab.js';
 import { PIPELINE, evaluate } from './helpers.js';
+import { defined } from '../support/defined.js';
 
 const SECRET_VALUE = 'glpat-THIS-VALUE-MUST-NEVER-APPEAR';
 
@@ -65,8 +66,8 @@ describe('runLiveChecks against the fake GitLab', () => {
     const unprotected = r.findings.filter((f) => f.ruleId === 'deploy-runner-unprotected');
     expect(unprotected).toHaveLength(1);
     expect(unprotected[0]).toMatchObject({ job: 'deploy', severity: 'error', blocking: true, location: { file: '.gitlab-ci.yml', line: 9, column: 9 } });
-    expect(unprotected[0].message).toContain(`runner #${bad.id} "shared-docker"`);
-    expect(unprotected[0].message).toContain('not protected');
+    expect(unprotected[0]?.message).toContain(`runner #${bad.id} "shared-docker"`);
+    expect(unprotected[0]?.message).toContain('not protected');
 
     const serves = r.findings.filter((f) => f.ruleId === 'deploy-runner-serves-untrusted');
     // Takes untagged jobs, and `lint` (an untagged MR job) can land on it.
@@ -74,7 +75,7 @@ describe('runLiveChecks against the fake GitLab', () => {
       expect.stringMatching(/also runs untagged jobs/),
       expect.stringMatching(/also takes merge request jobs of this pipeline \(`lint`\)/),
     ]);
-    expect(serves[1].related?.[0].location.line).toBe(1);
+    expect(serves[1]?.related?.[0]?.location.line).toBe(1);
     expect(r.skipped).toEqual([]);
     expect(r.notes.find((n) => n.startsWith('Untagged job `lint`'))).toMatch(new RegExp(`lands on runner #\\d+ "shared-general" .*, runner #${bad.id} "shared-docker" \\(instance, not protected\\)\\.$`));
   });
@@ -104,7 +105,7 @@ describe('runLiveChecks against the fake GitLab', () => {
     const r1 = gl.addRunner(project.id, { description: 'deploy-2', tag_list: ['ci-deploy-prod'], run_untagged: true, access_level: 'ref_protected' });
     const r = await runLiveChecks(api, { projectId: project.id, evaluation: await evaluate(PIPELINE), policy: builtinPolicy() });
     expect(r.findings.map((f) => [f.ruleId, f.location.line, f.message.includes(`#${r1.id}`)])).toEqual([['deploy-runner-serves-untrusted', 9, true]]);
-    expect(r.findings[0].message).toMatch(/also runs untagged jobs/);
+    expect(r.findings[0]?.message).toMatch(/also runs untagged jobs/);
   });
 
   it('a token without the Maintainer role: every live check is skipped, none passes', async () => {
@@ -149,8 +150,8 @@ describe('runLiveChecks against the fake GitLab', () => {
     expect(vars.map((f) => f.message.match(/`(\w+)`/)?.[1])).toEqual(['AWS_SECRET_ACCESS_KEY', 'DEPLOY_TOKEN_STAGING', 'NPM_TOKEN']);
     // No MR job references them: root CI file, line 1, no job.
     for (const f of vars) expect(f).toMatchObject({ job: undefined, blocking: true, location: { file: '.gitlab-ci.yml', line: 1, column: 1 } });
-    expect(vars[2].message).toContain('group `acme`');
-    expect(vars[1].message).toContain('environment scope `staging`');
+    expect(vars[2]?.message).toContain('group `acme`');
+    expect(vars[1]?.message).toContain('environment scope `staging`');
     // The unreadable subgroup is a partial skip.
     expect(r.skipped).toEqual([
       expect.objectContaining({ check: 'unprotected-secret-variable', reason: expect.stringMatching(/group `acme\/web`.*403/) }),
@@ -180,12 +181,12 @@ describe('runLiveChecks against the fake GitLab', () => {
 
   it('a credential used only by the deploy job but scoped to every environment is a warning', async () => {
     safeSetup();
-    project.variables[0].environment_scope = '*';
+    defined(project.variables[0], 'a variable').environment_scope = '*';
     const r = await runLiveChecks(api, { projectId: project.id, evaluation: await evaluate(PIPELINE), policy: builtinPolicy() });
     expect(r.findings.map((f) => [f.ruleId, f.severity, f.job, f.location.line, f.location.column])).toEqual([
       ['secret-variable-unscoped', 'warning', 'deploy', 8, 16],
     ]);
-    expect(r.findings[0].message).toMatch(/`DEPLOY_TOKEN`.*scope it to `production`/);
+    expect(r.findings[0]?.message).toMatch(/`DEPLOY_TOKEN`.*scope it to `production`/);
   });
 
   it('protected environments: missing protection (error), staging (warning), approvals by option', async () => {
@@ -193,7 +194,7 @@ describe('runLiveChecks against the fake GitLab', () => {
     project.protectedEnvironments = [];
     let r = await runLiveChecks(api, { projectId: project.id, evaluation: await evaluate(PIPELINE), policy: builtinPolicy() });
     expect(r.findings.map((f) => [f.ruleId, f.severity, f.location.line, f.location.column])).toEqual([['deploy-environment-unprotected', 'error', 8, 16]]);
-    expect(r.findings[0].message).toMatch(/`production`, which is not a protected environment/);
+    expect(r.findings[0]?.message).toMatch(/`production`, which is not a protected environment/);
 
     r = await runLiveChecks(api, { projectId: project.id, evaluation: await evaluate(PIPELINE.replace('environment: production', 'environment: staging').replace('ci-deploy-prod', 'ci-deploy-staging')), policy: builtinPolicy() });
     expect(r.findings.filter((f) => f.ruleId === 'deploy-environment-unprotected').map((f) => f.severity)).toEqual(['warning']);

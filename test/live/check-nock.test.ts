@@ -71,7 +71,7 @@ describe('runLiveChecks over HTTP (nock)', () => {
     expect(r.findings.map((f) => [f.ruleId, f.job, f.location.line, f.location.column])).toEqual([
       ['deploy-runner-unprotected', 'deploy', 9, 9],
     ]);
-    expect(r.findings[0].message).toContain('runner #2 "k8s-shared" (instance, not protected)');
+    expect(r.findings[0]?.message).toContain('runner #2 "k8s-shared" (instance, not protected)');
     expect(r.skipped).toEqual([]);
     expect(JSON.stringify(r)).not.toContain('value-from-nock-never-shown');
     expect(JSON.stringify(r)).not.toContain('GR1348941');
@@ -92,7 +92,7 @@ describe('runLiveChecks over HTTP (nock)', () => {
     const r = await runLiveChecks(api(), { projectId: 7, evaluation: await evaluate(PIPELINE), policy: builtinPolicy() });
     expect(r.findings).toEqual([]);
     expect(r.skipped.map((s) => s.check)).toEqual(['unprotected-secret-variable', 'secret-variable-unscoped']);
-    expect(r.skipped[0].reason).toMatch(/403/);
+    expect(r.skipped[0]?.reason).toMatch(/403/);
   });
 
   it('a 5xx is reported as skipped with the error, and is not cached as an answer', async () => {

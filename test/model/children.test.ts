@@ -6,6 +6,7 @@ import { evaluatePipeline, jobsWithTrust } from '../../src/rules/engine.js';
 import { defaultTrustFactory } from '../../src/rules/trust-provider.js';
 import deployUnprotectedRef from '../../src/rules/pipeline/deploy-unprotected-ref.js';
 import hardcodedCredential from '../../src/rules/pipeline/hardcoded-credential.js';
+import { defined } from '../support/defined.js';
 
 async function load(files: Record<string, string>, external: Record<string, string> = {}): Promise<Pipeline> {
   return buildPipeline(new MemorySource(files, external), '.gitlab-ci.yml');
@@ -34,10 +35,10 @@ describe('child pipelines (trigger: include)', () => {
     const p = await load({ '.gitlab-ci.yml': PARENT, 'ci/child.yml': CHILD });
     expect(p.jobs.map((j) => j.name)).toEqual(['deploy-child']);
     expect(p.children?.map((c) => [c.trigger, c.loc.line, c.pipeline.rootFile, c.pipeline.jobs.map((j) => j.name)])).toEqual([['deploy-child', 7, 'ci/child.yml', ['child-deploy']]]);
-    const child = p.children![0].pipeline;
-    expect(child.jobs[0].keyLoc).toMatchObject({ file: 'ci/child.yml', line: 3 });
+    const child = defined(p.children?.[0], 'the child').pipeline;
+    expect(child.jobs[0]?.keyLoc).toMatchObject({ file: 'ci/child.yml', line: 3 });
     // trigger variables (forwarded YAML variables) override the child's YAML values
-    expect(child.jobs[0].variables.get('TARGET')?.value).toBe('staging');
+    expect(child.jobs[0]?.variables.get('TARGET')?.value).toBe('staging');
     expect(child.includes.map((i) => [i.kind, i.target, i.status, i.trigger])).toEqual([['local', 'ci/child.yml', 'resolved', 'deploy-child']]);
   });
 
@@ -85,7 +86,7 @@ describe('child pipelines (trigger: include)', () => {
       'two.yml': 'c:\n  trigger:\n    include: three.yml\n',
       'three.yml': 'd:\n  script: x\n',
     });
-    const grandchild = p.children![0].pipeline.children![0].pipeline;
+    const grandchild = defined(defined(p.children?.[0], 'the child').pipeline.children?.[0], 'the grandchild').pipeline;
     expect(grandchild.jobs.map((j) => j.name)).toEqual(['c']);
     expect(grandchild.children).toEqual([]);
     expect(grandchild.diagnostics.map((d) => d.message)).toEqual(['jobs:c:trigger child pipelines can be nested at most 2 levels deep']);
@@ -96,7 +97,7 @@ describe('child pipelines in the evaluation (regression: child jobs were invisib
   it('judges child jobs under the contexts where the trigger job runs, with findings at the child lines', async () => {
     const p = await load({ '.gitlab-ci.yml': PARENT, 'ci/child.yml': CHILD });
     const ev = evaluatePipeline(p, { policy: builtinPolicy(), rules: [deployUnprotectedRef, hardcodedCredential], trust: defaultTrustFactory });
-    const child = ev.children![0];
+    const child = defined(ev.children?.[0], 'the child evaluation');
     expect(child.trigger).toBe('deploy-child');
     const t = child.evaluation.trust.get('child-deploy')!;
     // the trigger runs for branches (not MRs, not tags); the child's own rule matches `parent_pipeline`
@@ -107,7 +108,7 @@ describe('child pipelines in the evaluation (regression: child jobs were invisib
       ['hardcoded-credential', 'ci/child.yml', 6, 'child-deploy'],
       ['deploy-unprotected-ref', 'ci/child.yml', 8, 'child-deploy'],
     ]);
-    expect(ev.findings[1].message).toContain('can run in untrusted contexts `branch` and `web-unprotected`');
+    expect(ev.findings[1]?.message).toContain('can run in untrusted contexts `branch` and `web-unprotected`');
     expect(jobsWithTrust(ev).map((j) => [j.job.name, j.trigger, j.trust.untrusted])).toEqual([
       ['deploy-child', undefined, ['branch', 'web-unprotected']],
       ['child-deploy', 'deploy-child', ['branch', 'web-unprotected']],
@@ -119,6 +120,6 @@ describe('child pipelines in the evaluation (regression: child jobs were invisib
   it('a manual trigger job makes the child jobs manual', async () => {
     const p = await load({ '.gitlab-ci.yml': 'go:\n  when: manual\n  trigger:\n    include: c.yml\n', 'c.yml': 'x:\n  script: y\n' });
     const ev = evaluatePipeline(p, { policy: builtinPolicy(), rules: [], trust: defaultTrustFactory });
-    expect(ev.children![0].evaluation.trust.get('x')!.byContext['default-branch']).toMatchObject({ runs: 'yes', when: 'manual' });
+    expect(ev.children![0]?.evaluation.trust.get('x')!.byContext['default-branch']).toMatchObject({ runs: 'yes', when: 'manual' });
   });
 });

@@ -36,7 +36,7 @@ function mutate(text: string, r: () => number): string {
       const lines = out.split('\n');
       const a = Math.floor(r() * lines.length);
       const b = Math.floor(r() * lines.length);
-      [lines[a], lines[b]] = [lines[b], lines[a]];
+      [lines[a], lines[b]] = [lines[b] ?? '', lines[a] ?? ''];
       out = lines.join('\n');
     }
   }

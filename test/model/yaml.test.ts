@@ -38,7 +38,7 @@ describe('parseCiYaml: GitLab loader semantics (Psych, YAML 1.1)', () => {
   it('rejects an empty or non-string !reference', () => {
     const r = parseCiYaml('f.yml', 'job:\n  script: !reference []\n');
     expect(r.diagnostics[0]).toMatchObject({ kind: 'invalid', location: { line: 2 } });
-    expect(r.diagnostics[0].message).toContain('!reference');
+    expect(r.diagnostics[0]?.message).toContain('!reference');
   });
 
   it('refuses an alias bomb quickly with a clear message', () => {
@@ -48,26 +48,26 @@ describe('parseCiYaml: GitLab loader semantics (Psych, YAML 1.1)', () => {
     const r = parseCiYaml('bomb.yml', lines.join('\n'));
     expect(r.root).toBeUndefined();
     expect(r.diagnostics).toHaveLength(1);
-    expect(r.diagnostics[0].message).toMatch(/alias bomb/);
-    expect(r.diagnostics[0].location.file).toBe('bomb.yml');
+    expect(r.diagnostics[0]?.message).toMatch(/alias bomb/);
+    expect(r.diagnostics[0]?.location.file).toBe('bomb.yml');
   });
 
   it('refuses deep nesting with GitLab limit wording', () => {
     const r = parseCiYaml('deep.yml', 'a: ' + '['.repeat(150) + ']'.repeat(150));
-    expect(r.diagnostics[0].message).toMatch(/nested too deeply/);
+    expect(r.diagnostics[0]?.message).toMatch(/nested too deeply/);
     const r2 = parseCiYaml('deeper.yml', 'a: ' + '['.repeat(20000) + ']'.repeat(20000));
-    expect(r2.diagnostics[0].message).toMatch(/nested too deeply/);
+    expect(r2.diagnostics[0]?.message).toMatch(/nested too deeply/);
   });
 
   it('refuses an oversized file', () => {
     const r = parseCiYaml('big.yml', 'a: "' + 'x'.repeat(2 * 1024 * 1024) + '"');
-    expect(r.diagnostics[0].message).toMatch(/too big/);
+    expect(r.diagnostics[0]?.message).toMatch(/too big/);
   });
 
   it('reports a syntax error at its line and column', () => {
     const r = parseCiYaml('bad.yml', 'job:\n  script: [a, b\n  other: 1\n');
-    expect(r.diagnostics[0].message).toMatch(/^YAML syntax error/);
-    expect(r.diagnostics[0].location.line).toBeGreaterThanOrEqual(2);
+    expect(r.diagnostics[0]?.message).toMatch(/^YAML syntax error/);
+    expect(r.diagnostics[0]?.location.line).toBeGreaterThanOrEqual(2);
   });
 
   it('reads a spec header document and the config after it', () => {
@@ -78,6 +78,6 @@ describe('parseCiYaml: GitLab loader semantics (Psych, YAML 1.1)', () => {
 
   it('rejects a non-mapping configuration', () => {
     const r = parseCiYaml('c.yml', '- a\n- b\n');
-    expect(r.diagnostics[0].message).toMatch(/must be a mapping/);
+    expect(r.diagnostics[0]?.message).toMatch(/must be a mapping/);
   });
 });

@@ -3,6 +3,7 @@ import { fingerprintOf, type Finding, type Severity } from '../../src/findings/f
 import { effectiveSetting, parseInlineIgnores, suppress } from '../../src/policy/apply.js';
 import { builtinPolicy } from '../../src/policy/defaults.js';
 import { layerPolicy, loadPolicy } from '../../src/policy/load.js';
+import { defined } from '../support/defined.js';
 
 function finding(ruleId: string, severity: Severity, file: string, line: number, job?: string): Finding {
   const keyPath = ['x'];
@@ -64,12 +65,12 @@ describe('exceptions', () => {
       ['lint', '.gitlab-ci.yml', 'old lint', false], // job AND file must both match
       ['lint', 'ci/lint.yml', null, false],
     ]);
-    expect(out[0].suppressed?.kind).toBe('exception');
+    expect(out[0]?.suppressed?.kind).toBe('exception');
   });
 
   it('reports an expired exception at its place in the policy file and stops applying it', () => {
     const out = suppress([finding('untagged-job', 'warning', '.gitlab-ci.yml', 5, 'test')], policy, { today: TODAY });
-    expect(out[0].suppressed).toBeUndefined();
+    expect(out[0]?.suppressed).toBeUndefined();
     const expired = out.filter((f) => f.ruleId === 'policy-exception-expired');
     expect(expired).toHaveLength(1);
     expect(expired[0]).toMatchObject({
@@ -93,7 +94,7 @@ describe('exceptions', () => {
   it('reports the expired exception of a team file loaded from disk', () => {
     const p = loadPolicy({ dir: 'test/fixtures/policy/layered', group: 'acme' });
     const out = suppress([finding('deploy-not-manual', 'warning', 'ci/deploy.yml', 3, 'deploy')], p, { today: TODAY });
-    expect(out[0].suppressed).toBeUndefined();
+    expect(out[0]?.suppressed).toBeUndefined();
     expect(out[1]).toMatchObject({
       ruleId: 'policy-exception-expired',
       location: { file: 'test/fixtures/policy/layered/teams/acme.yaml', line: 13, column: 5 },
@@ -137,7 +138,7 @@ describe('inline ignore comments', () => {
       [14, 1, 'file', ['debug-trace-enabled'], null],
     ]);
     // The comment runs to the end of its line (end column is exclusive).
-    expect(ignores[0].location.endColumn).toBe(ci.split('\n')[1].length + 1);
+    expect(ignores[0]?.location.endColumn).toBe(defined(ci.split('\n')[1]).length + 1);
   });
 
   it('silences a warning on its line, and not on other lines or for other rules', () => {
@@ -170,7 +171,7 @@ describe('inline ignore comments', () => {
     const out = suppress([err], builtinPolicy(), { today: TODAY, inlineIgnores: ignores });
     expect(out).toHaveLength(2);
     expect(out[0]).toMatchObject({ ruleId: 'deploy-unprotected-ref', blocking: true });
-    expect(out[0].suppressed).toBeUndefined();
+    expect(out[0]?.suppressed).toBeUndefined();
     expect(out[1]).toMatchObject({
       ruleId: 'inline-ignore-blocking',
       severity: 'warning',
@@ -186,8 +187,8 @@ describe('inline ignore comments', () => {
       today: TODAY,
       inlineIgnores: ignores,
     });
-    expect(out[0].blocking).toBe(true);
-    expect(out[1].ruleId).toBe('inline-ignore-blocking');
+    expect(out[0]?.blocking).toBe(true);
+    expect(out[1]?.ruleId).toBe('inline-ignore-blocking');
   });
 
   it('gives two comments silencing the same blocking rule different fingerprints', () => {
@@ -203,7 +204,7 @@ describe('inline ignore comments', () => {
     );
     const reports = out.filter((f) => f.ruleId === 'inline-ignore-blocking');
     expect(reports.map((f) => f.location.line)).toEqual([2, 4]);
-    expect(reports[0].fingerprint).not.toBe(reports[1].fingerprint);
+    expect(reports[0]?.fingerprint).not.toBe(reports[1]?.fingerprint);
   });
 
   it('copes with broken YAML and CRLF line ends', () => {

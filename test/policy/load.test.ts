@@ -131,14 +131,14 @@ describe('policy directory and group errors', () => {
 describe('docs/policy.md', () => {
   it('every policy example in the docs is a valid policy file', () => {
     const md = readFileSync('docs/policy.md', 'utf8');
-    const blocks = [...md.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).filter((b) => !b.startsWith('# .gitlab-ci.yml'));
+    const blocks = [...md.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => !b.startsWith('# .gitlab-ci.yml'));
     expect(blocks.length).toBeGreaterThan(0);
     for (const b of blocks) expect(() => layerPolicy(builtinPolicy(), 'docs/policy.md', b)).not.toThrow();
   });
 
   it('the inline-ignore example in the docs parses as documented', () => {
     const md = readFileSync('docs/policy.md', 'utf8');
-    const ci = [...md.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.startsWith('# .gitlab-ci.yml'))!;
+    const ci = [...md.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.startsWith('# .gitlab-ci.yml'))!;
     expect(parseInlineIgnores('.gitlab-ci.yml', ci).map((i) => [i.target, i.rules, i.reason ?? null])).toEqual([
       [3, ['unpinned-image'], 'pinned by Renovate next sprint'],
       [5, ['untagged-job', 'curl-pipe-shell'], null],

@@ -97,10 +97,10 @@ describe('applyProjectOverride', () => {
     ]);
     const p = r.policy;
     expect(p.rules['deploy-unprotected-ref']).toBeUndefined();
-    expect(p.rules['curl-pipe-shell'].severity).toBe('error');
-    expect(p.rules['unpinned-image'].severity).toBe('warning');
-    expect(p.rules['deploy-not-manual'].severity).toBe('error');
-    expect(p.rules['untagged-job'].severity).toBe('error');
+    expect(p.rules['curl-pipe-shell']?.severity).toBe('error');
+    expect(p.rules['unpinned-image']?.severity).toBe('warning');
+    expect(p.rules['deploy-not-manual']?.severity).toBe('error');
+    expect(p.rules['untagged-job']?.severity).toBe('error');
     expect(p.review.allowProjectOverrides).toBe(true);
     expect(p.remoteIncludeHosts).toEqual([]);
     expect(p.protected.branches).toEqual([]);
@@ -116,7 +116,7 @@ describe('applyProjectOverride', () => {
       `${P}:5:5: rules.curl-pipe-shell.options: a project file cannot change the options of blocking rule "curl-pipe-shell"`,
     ]);
     expect(r.policy.review.blockOn).toBe('all');
-    expect(r.policy.rules['curl-pipe-shell'].options).toEqual({});
+    expect(r.policy.rules['curl-pipe-shell']?.options).toEqual({});
   });
 
   it('treats a rule it cannot rate as blocking', () => {

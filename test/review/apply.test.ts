@@ -12,6 +12,7 @@ import { planReview } from '../../src/review/plan.js';
 import type { ReviewInput } from '../../src/review/types.js';
 import { startFakeGitLab, type FakeGitLab } from '../support/fake-gitlab.js';
 import { finding } from './helpers.js';
+import { defined } from '../support/defined.js';
 
 const PIN = `alpine:3.20@sha256:${'a'.repeat(64)}`;
 const BASE = `stages: [build, deploy]
@@ -98,7 +99,7 @@ describe('applyReview against the fake GitLab', () => {
     expect(suggested.length).toBeGreaterThan(0);
     for (const c of suggested) expect(c.body).toMatch(/```suggestion:-\d+\+\d+\n/);
     expect(summaries()).toHaveLength(1);
-    expect(summaries()[0].notes[0].body).toContain('```mermaid');
+    expect(summaries()[0]?.notes[0].body).toContain('```mermaid');
 
     const before = gl.requests.length;
     const again = planReview(await gather());
@@ -111,7 +112,7 @@ describe('applyReview against the fake GitLab', () => {
 
   it('falls back to the summary when GitLab refuses a position, and does not ask again at the same sha', async () => {
     // A stale diff view claims line 2 changed; GitLab's diff does not contain it.
-    const stale = (d: GitLabDiff[]) => [...d, { ...d[0], diff: '@@ -2,1 +2,1 @@\n-build:\n+build:\n' }];
+    const stale = (d: GitLabDiff[]) => [...d, { ...defined(d[0], 'a diff'), diff: '@@ -2,1 +2,1 @@\n-build:\n+build:\n' }];
     const input = await gather(HEAD, { diffs: stale });
     const odd = finding({ rule: 'untagged-job', severity: 'warning', line: 2, job: 'build', key: ['stale'] });
     input.extraFindings = [odd];
@@ -123,7 +124,7 @@ describe('applyReview against the fake GitLab', () => {
     expect(res.failures).toEqual([]);
     expect(res.created).toBe(plan.create.length - 1);
     expect(botDiffNotes().some((d) => d.notes[0].body.startsWith(findingMarker(odd.fingerprint)))).toBe(false);
-    const summary = summaries()[0].notes[0].body;
+    const summary = defined(summaries()[0], 'the summary').notes[0].body;
     expect(summary).toContain('here (GitLab refused the inline position)');
     expect(parseSummaryState(summary)?.rej).toEqual([odd.fingerprint]);
 
@@ -140,17 +141,17 @@ describe('applyReview against the fake GitLab', () => {
     const plan = planReview(input);
     const res = await applyReview(api, input, plan, opts);
     expect(res.failures).toHaveLength(1);
-    expect(res.failures[0]).toMatchObject({ action: 'create', fingerprint: plan.create[0].fingerprint });
-    expect(res.inlineFailed).toEqual([plan.create[0].fingerprint]);
+    expect(res.failures[0]).toMatchObject({ action: 'create', fingerprint: plan.create[0]?.fingerprint });
+    expect(res.inlineFailed).toEqual([plan.create[0]?.fingerprint]);
     expect(res.inlineRejected).toEqual([]);
     expect(res.created).toBe(plan.create.length - 1);
-    const summary = summaries()[0].notes[0].body;
+    const summary = defined(summaries()[0], 'the summary').notes[0].body;
     expect(summary).toContain('here (the inline comment failed; retried on the next run)');
     expect(parseSummaryState(summary)?.rej).toBeUndefined();
     // The next run tries again and succeeds; the summary is edited in place.
     const next = await gather();
     const plan2 = planReview(next);
-    expect(plan2.create.map((c) => c.fingerprint)).toEqual([plan.create[0].fingerprint]);
+    expect(plan2.create.map((c) => c.fingerprint)).toEqual([plan.create[0]?.fingerprint]);
     const res2 = await applyReview(api, next, plan2, opts);
     expect(res2).toMatchObject({ created: 1, summary: 'edited', failures: [] });
     expect(botDiffNotes()).toHaveLength(plan.create.length);
@@ -182,7 +183,7 @@ describe('applyReview against the fake GitLab', () => {
   it('edits the summary in place, resolves vanished findings once, and reopens them when they come back', async () => {
     const first = await gather();
     await applyReview(api, first, planReview(first), opts);
-    const summaryId = summaries()[0].notes[0].id;
+    const summaryId = summaries()[0]?.notes[0].id;
     const tierFp = planReview(first).summaryInput!.rows.find((r) => r.finding.ruleId === 'deploy-runner-tier')!.finding.fingerprint;
 
     // The fix: deploy tier tags. The deploy-runner-tier finding disappears.
@@ -193,8 +194,8 @@ describe('applyReview against the fake GitLab', () => {
     const res2 = await applyReview(api, second, plan2, opts);
     expect(res2.summary).toBe('edited');
     expect(summaries()).toHaveLength(1);
-    expect(summaries()[0].notes[0].id).toBe(summaryId);
-    expect(summaries()[0].notes[0].body).toBe(plan2.summary.body);
+    expect(summaries()[0]?.notes[0].id).toBe(summaryId);
+    expect(summaries()[0]?.notes[0].body).toBe(plan2.summary.body);
     const tierDiscussion = () => mrState().discussions.find((d) => d.notes[0].body.startsWith(findingMarker(tierFp)))!;
     expect(tierDiscussion().notes[0].resolved).toBe(true);
     expect(tierDiscussion().notes.at(-1)!.body).toMatch(/Resolved: this finding no longer appears at `[0-9a-f]{8}`\./);

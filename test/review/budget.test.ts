@@ -8,6 +8,7 @@ import { NOTE_MAX_LENGTH, renderSummary } from '../../src/review/render.js';
 import { planReview } from '../../src/review/plan.js';
 import type { ReviewPlan } from '../../src/review/types.js';
 import { diffsFor, discussion, evaluation, finding, note, reviewInput } from './helpers.js';
+import { defined } from '../support/defined.js';
 
 /** A head file with `n` jobs, each on its own added lines (job i's `tags` on line 3 + 3i). */
 function manyJobs(n: number): string {
@@ -70,7 +71,7 @@ describe('one discussion per rule and line', () => {
   it('106 jobs sharing one `tags: []` line get one discussion naming the jobs, with a count past 10', () => {
     const plan = planReview(input());
     expect(plan.create).toHaveLength(1);
-    const body = plan.create[0].body;
+    const body = plan.create[0]?.body;
     expect(body).toContain('**The same finding on this line for 106 jobs:**');
     expect(body).toMatch(/`job-0`, `job-1`, `job-10`, .* and 96 more\./);
     expect(plan.overBudget).toBeUndefined();
@@ -79,8 +80,9 @@ describe('one discussion per rule and line', () => {
 
   it('when GitLab refuses the grouped discussion, the summary lists every job of it as refused', () => {
     const plan = planReview(input());
-    expect(plan.create[0].covers).toHaveLength(105);
-    const body = renderSummary(plan.summaryInput!, [plan.create[0].fingerprint, ...plan.create[0].covers!]);
+    expect(plan.create[0]?.covers).toHaveLength(105);
+    const grouped = defined(plan.create[0], 'the grouped discussion');
+    const body = renderSummary(plan.summaryInput!, [grouped.fingerprint, ...grouped.covers!]);
     expect(body.split('here (GitLab refused the inline position)').length - 1).toBe(106);
     expect(body).not.toContain('💬 inline');
   });

@@ -32,7 +32,7 @@ describe('planReview', () => {
   it('first run: new findings on changed lines get discussions; everything is in the summary', () => {
     const plan = planReview(reviewInput({ head: head(A, B, C), diffs, baseFindings: [C] }));
     expect(plan.create.map((c) => c.fingerprint)).toEqual([A.fingerprint]);
-    expect(plan.create[0].position).toEqual({
+    expect(plan.create[0]?.position).toEqual({
       baseSha: 'b'.repeat(40),
       startSha: 'b'.repeat(40),
       headSha: HEAD_SHA,
@@ -40,8 +40,8 @@ describe('planReview', () => {
       oldPath: '.gitlab-ci.yml',
       newLine: 7,
     });
-    expect(plan.create[0].marker).toBe(findingMarker(A.fingerprint));
-    expect(plan.create[0].body.startsWith(findingMarker(A.fingerprint) + '\n')).toBe(true);
+    expect(plan.create[0]?.marker).toBe(findingMarker(A.fingerprint));
+    expect(plan.create[0]?.body.startsWith(findingMarker(A.fingerprint) + '\n')).toBe(true);
     expect(plan.resolve).toEqual([]);
     expect(plan.reopen).toEqual([]);
     expect(plan.summary.noteId).toBeUndefined();
@@ -95,15 +95,15 @@ describe('planReview', () => {
   it('writes the resolve and reopen replies with their action markers', () => {
     const gone = planReview(reviewInput({ head: head(B), diffs, existing: [own(A.fingerprint)] }));
     expect(gone.resolve[0]).toMatchObject({ discussionId: `d-${A.fingerprint}` });
-    expect(gone.resolve[0].reply).toBe(`${actionMarker('resolved', A.fingerprint, HEAD_SHA)}\nResolved: this finding no longer appears at \`a1b2c3d4\`.`);
+    expect(gone.resolve[0]?.reply).toBe(`${actionMarker('resolved', A.fingerprint, HEAD_SHA)}\nResolved: this finding no longer appears at \`a1b2c3d4\`.`);
     const back = planReview(reviewInput({ head: head(A), diffs, existing: [own(A.fingerprint, { resolved: true, action: 'resolved' })] }));
-    expect(back.reopen[0].reply).toBe(`${actionMarker('reopened', A.fingerprint, HEAD_SHA)}\nReopened: this finding appears again at \`a1b2c3d4\`.`);
+    expect(back.reopen[0]?.reply).toBe(`${actionMarker('reopened', A.fingerprint, HEAD_SHA)}\nReopened: this finding appears again at \`a1b2c3d4\`.`);
   });
 
   it('resolves the discussion of a finding that is now suppressed, saying why', () => {
     const S = { ...A, blocking: false, suppressed: { kind: 'exception' as const, reason: 'migration' } };
     const plan = planReview(reviewInput({ head: head(S), diffs, existing: [own(A.fingerprint)] }));
-    expect(plan.resolve[0].reply).toContain('Resolved: this finding is suppressed by a policy exception at `a1b2c3d4`.');
+    expect(plan.resolve[0]?.reply).toContain('Resolved: this finding is suppressed by a policy exception at `a1b2c3d4`.');
     expect(plan.status.state).toBe('success');
     expect(plan.summary.body).toContain('1 suppressed finding(s)');
   });
@@ -141,7 +141,7 @@ describe('planReview', () => {
     const theirs = discussion('s', [note(`${SUMMARY_MARKER}\nnot ours`, { author: HUMAN, resolvable: false })], true);
     expect(planReview(reviewInput({ head: head(), diffs, existing: [theirs] })).summary.noteId).toBeUndefined();
     const ours = discussion('s2', [note(`${SUMMARY_MARKER}\nours`, { author: BOT, resolvable: false })], true);
-    expect(planReview(reviewInput({ head: head(), diffs, existing: [theirs, ours] })).summary.noteId).toBe(ours.notes[0].id);
+    expect(planReview(reviewInput({ head: head(), diffs, existing: [theirs, ours] })).summary.noteId).toBe(ours.notes[0]?.id);
   });
 });
 

@@ -23,8 +23,8 @@ describe('evaluation budget', () => {
     const ev = await lintPipeline(new MemorySource(extendsCycle(3000, 40)), '.gitlab-ci.yml', { policy });
     const invalid = ev.findings.filter((f) => f.ruleId === 'ci-config-invalid');
     expect(invalid).toHaveLength(1);
-    expect(invalid[0].message).toMatch(/`\.t\d+`: (nesting too deep|circular dependency detected) in `extends`/);
-    expect(invalid[0].location.file).toBe('templates.yml');
+    expect(invalid[0]?.message).toMatch(/`\.t\d+`: (nesting too deep|circular dependency detected) in `extends`/);
+    expect(invalid[0]?.location.file).toBe('templates.yml');
   });
 
   it('two separate extends errors: GitLab reports the first one only, and so does tierguard', async () => {
@@ -42,10 +42,10 @@ describe('evaluation budget', () => {
     const ev = await lintPipeline(new MemorySource(files), '.gitlab-ci.yml', { policy, budget: { maxJobs: 200 } });
     expect(ev.findings).toHaveLength(1);
     expect(ev.findings[0]).toMatchObject({ ruleId: 'ci-config-invalid', severity: 'error', blocking: true });
-    expect(ev.findings[0].message).toBe(
+    expect(ev.findings[0]?.message).toBe(
       "the CI configuration is too complex to evaluate within tierguard's budget of 200 jobs (it has 300); it is not judged job by job",
     );
-    expect(ev.findings[0].location).toMatchObject({ file: '.gitlab-ci.yml', line: 1 });
+    expect(ev.findings[0]?.location).toMatchObject({ file: '.gitlab-ci.yml', line: 1 });
   });
 
   it('more templates than the budget: the same single finding', async () => {

@@ -50,8 +50,8 @@ describe('debug-trace-enabled', () => {
       ],
     });
     const ev = await runRules([rule], 'variables:\n  CI_DEBUG_TRACE: "true"\ntest:\n  script: ./it.sh "$A_TOKEN" "$B_TOKEN" "$C_TOKEN" "$D_TOKEN" "$E_TOKEN" "$F_TOKEN" "$G_PASSWORD"\n');
-    expect(ev.findings[0].details).toEqual({ job: 'test', variables: ['A_TOKEN', 'B_TOKEN', 'C_TOKEN', 'D_TOKEN', 'E_TOKEN', 'F_TOKEN', 'G_PASSWORD'] });
-    expect(ev.findings[0].message.length).toBeLessThan(300);
+    expect(ev.findings[0]?.details).toEqual({ job: 'test', variables: ['A_TOKEN', 'B_TOKEN', 'C_TOKEN', 'D_TOKEN', 'E_TOKEN', 'F_TOKEN', 'G_PASSWORD'] });
+    expect(ev.findings[0]?.message.length).toBeLessThan(300);
   });
 
   it('suggests "false" on the same line, keeping key and indentation', async () => {

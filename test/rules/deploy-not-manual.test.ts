@@ -31,8 +31,8 @@ describe('deploy-not-manual', () => {
 
   it('fixes jobs without rules', async () => {
     const r = await runRules([rule], 'deploy:\n  script: ./deploy.sh\n  environment: production\n');
-    expect(r.findings[0].fix).toMatchObject({ location: { line: 1, endLine: 1 }, replacement: 'deploy:\n  when: manual' });
+    expect(r.findings[0]?.fix).toMatchObject({ location: { line: 1, endLine: 1 }, replacement: 'deploy:\n  when: manual' });
     const w = await runRules([rule], 'deploy:\n  script: ./deploy.sh\n  environment: production\n  when: delayed\n  start_in: 5m\n');
-    expect(w.findings[0].fix).toMatchObject({ location: { line: 4 }, replacement: '  when: manual' });
+    expect(w.findings[0]?.fix).toMatchObject({ location: { line: 4 }, replacement: '  when: manual' });
   });
 });

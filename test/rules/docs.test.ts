@@ -9,7 +9,7 @@ const docsDir = path.join(path.dirname(new URL(import.meta.url).pathname), '..',
 function examples(id: string): { incorrect: string[]; correct: string[] } {
   const text = readFileSync(path.join(docsDir, `${id}.md`), 'utf8');
   const out = { incorrect: [] as string[], correct: [] as string[] };
-  for (const m of text.matchAll(/```yaml (incorrect|correct)\n([\s\S]*?)```/g)) out[m[1] as 'incorrect' | 'correct'].push(m[2]);
+  for (const m of text.matchAll(/```yaml (incorrect|correct)\n([\s\S]*?)```/g)) out[m[1] as 'incorrect' | 'correct'].push(m[2]!);
   return out;
 }
 

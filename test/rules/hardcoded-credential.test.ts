@@ -17,7 +17,7 @@ describe('hardcoded-credential detectors', () => {
   it('finds known formats and ignores placeholders', () => {
     expect(findKnownTokens(`token ${GLPAT} and ${AKIA}`).map((h) => h.index)).toEqual([6, 6 + GLPAT.length + 5]);
     expect(findKnownTokens('glpat-xxxxxxxxxxxxxxxxxxxx AKIAIOSFODNN7EXAMPLE')).toEqual([]);
-    expect(findKnownTokens(GHP)[0].label).toMatch(/GitHub/);
+    expect(findKnownTokens(GHP)[0]?.label).toMatch(/GitHub/);
     expect(findPrivateKeys(KEY.join('\n'))[0]).toMatchObject({ index: 0, length: KEY.join('\n').length });
     expect(findPrivateKeys('grep -q "-----BEGIN RSA PRIVATE KEY-----" file')).toEqual([]);
     expect(findUrlPasswords('https://deploy:s3cretPassw0rd@example.com/x')).toEqual([{ index: 15, length: 14, label: expect.stringMatching(/URL/) }]);

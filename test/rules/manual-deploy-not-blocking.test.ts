@@ -38,6 +38,6 @@ describe('manual-deploy-not-blocking', () => {
 
   it('suggests allow_failure: false under the job key', async () => {
     const r = await runRules([rule], `${STAGES}deploy:\n  stage: deploy\n  environment: production\n  when: manual\n  script: ./deploy.sh\n${MAIN}${SMOKE}`);
-    expect(r.findings[0].fix?.replacement).toBe('deploy:\n  allow_failure: false');
+    expect(r.findings[0]?.fix?.replacement).toBe('deploy:\n  allow_failure: false');
   });
 });

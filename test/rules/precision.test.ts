@@ -17,8 +17,8 @@ function expected(text: string): string[] {
   text.split('\n').forEach((line, i) => {
     const m = /# expect: (.*)$/.exec(line);
     if (!m) return;
-    for (const item of m[1].split(',')) {
-      const [rule, rest] = item.trim().split(' ');
+    for (const item of m[1]!.split(',')) {
+      const [rule, rest = ''] = item.trim().split(' ');
       const [severity, column] = rest.split('@');
       out.push(`${rule} ${severity} ${i + 1}:${column}`);
     }

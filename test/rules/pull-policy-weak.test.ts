@@ -27,6 +27,6 @@ describe('pull-policy-weak', () => {
 
   it('fixes the scalar form', async () => {
     const r = await runRules([rule], `${DEPLOY}  image: {name: d, pull_policy: never}\n`);
-    expect(r.findings[0].fix).toMatchObject({ location: { line: 4 }, replacement: '  image: {name: d, pull_policy: always}' });
+    expect(r.findings[0]?.fix).toMatchObject({ location: { line: 4 }, replacement: '  image: {name: d, pull_policy: always}' });
   });
 });

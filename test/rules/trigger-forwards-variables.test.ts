@@ -27,6 +27,6 @@ describe('trigger-forwards-variables', () => {
 
   it('offers to stop forwarding', async () => {
     const r = await runRules([rule], 'child:\n  trigger:\n    include: child.yml\n    forward:\n      pipeline_variables: true\n');
-    expect(r.findings[0].fix).toMatchObject({ location: { line: 5 }, replacement: '      pipeline_variables: false' });
+    expect(r.findings[0]?.fix).toMatchObject({ location: { line: 5 }, replacement: '      pipeline_variables: false' });
   });
 });

@@ -26,9 +26,9 @@ describe('untagged-job', () => {
 
   it('offers to route a non-deploy job to the general tier', async () => {
     const r = await runRules([rule], 'stages: [build]\nbuild:\n    stage: build\n    script: make\n');
-    expect(r.findings[0].fix).toMatchObject({ location: { line: 2, endLine: 2 }, replacement: 'build:\n    tags: [ci-general]' });
+    expect(r.findings[0]?.fix).toMatchObject({ location: { line: 2, endLine: 2 }, replacement: 'build:\n    tags: [ci-general]' });
     const d = await runRules([rule], 'deploy:\n  script: ./deploy.sh\n  environment: production\n');
-    expect(d.findings[0].fix).toBeUndefined();
+    expect(d.findings[0]?.fix).toBeUndefined();
   });
 
   it('says "may" when an unread `extends` parent may give the tags, naming the include', async () => {

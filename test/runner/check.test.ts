@@ -98,7 +98,7 @@ describe('tiers and policy', () => {
       ['runners[3]', 'general'],
     ]);
     const custom = checkRunnerConfig('c.toml', k8s('eu-release-1'), testPolicy((p) => (p.runners.tiers.deploy = ['*-release-*'])));
-    expect(custom.runners[0].tier).toBe('deploy');
+    expect(custom.runners[0]?.tier).toBe('deploy');
   });
 
   it('runner-k8s-namespace is a warning off the deploy tier', () => {
@@ -208,7 +208,7 @@ describe('Helm values', () => {
     const r = checkRunnerConfig('values.yaml', values, testPolicy());
     expect(r.findings.map((f) => [f.ruleId, f.location.line, f.location.column, f.job])).toEqual([['runner-token-committed', 1, 14, undefined]]);
     expect(r.sources.line('values.yaml', 1)).not.toContain('helmEXAMPLEtoken123456');
-    expect(r.findings[0].message).not.toContain('helmEXAMPLEtoken123456');
+    expect(r.findings[0]?.message).not.toContain('helmEXAMPLEtoken123456');
   });
 
   it('explicit indentation indicator', () => {

@@ -10,7 +10,7 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 function examples(md: string): { kind: 'incorrect' | 'correct'; code: string }[] {
   const out: { kind: 'incorrect' | 'correct'; code: string }[] = [];
   const re = /^```toml (incorrect|correct)\n([\s\S]*?)^```$/gm;
-  for (let m = re.exec(md); m; m = re.exec(md)) out.push({ kind: m[1] as 'incorrect' | 'correct', code: m[2] });
+  for (let m = re.exec(md); m; m = re.exec(md)) out.push({ kind: m[1] as 'incorrect' | 'correct', code: m[2]! });
   return out;
 }
 

@@ -48,7 +48,7 @@ function routes(from: number): Record<string, number> {
   }
   return out;
 }
-const rawReads = (from: number) => gl.requests.slice(from).filter((r) => r.path.endsWith('/raw')).map((r) => `${decodeURIComponent(r.path.split('/files/')[1].replace(/\/raw$/, ''))}@${r.query.ref?.slice(0, 7)}`);
+const rawReads = (from: number) => gl.requests.slice(from).filter((r) => r.path.endsWith('/raw')).map((r) => `${decodeURIComponent(r.path.split('/files/')[1]?.replace(/\/raw$/, '') ?? '')}@${r.query.ref?.slice(0, 7)}`);
 
 describe('GitLab API calls per review', () => {
   it('first review of a CI change, then a recheck of the same sha, then an MR without CI change', async () => {

@@ -77,13 +77,13 @@ describe('tierguard serve end to end', () => {
 
     const st = statusesOf(mr.headSha);
     expect(st.map((s) => s.state)).toEqual(['success']);
-    expect(st[0].pipelineId).toBe(mr.headPipelineId);
+    expect(st[0]?.pipelineId).toBe(mr.headPipelineId);
     const posted = gl.requests.filter((r) => r.method === 'POST' && r.path === `/projects/1/statuses/${mr.headSha}`);
     expect(posted.map((r) => (r.body as Record<string, string>).state)).toEqual(['running', 'success']);
     expect(posted.every((r) => String((r.body as Record<string, string>).pipeline_id) === String(mr.headPipelineId))).toBe(true);
     expect(summaries(mr)).toHaveLength(1);
     expect(inline(mr)).toHaveLength(0);
-    expect(st[0].targetUrl).toBe(`${gl.url}/acme/app/-/merge_requests/1#note_${summaries(mr)[0].notes[0].id}`);
+    expect(st[0]?.targetUrl).toBe(`${gl.url}/acme/app/-/merge_requests/1#note_${summaries(mr)[0]?.notes[0].id}`);
   });
 
   it('an MR touching no CI configuration gets a fast success and no note', async () => {
@@ -108,17 +108,17 @@ describe('tierguard serve end to end', () => {
 
     const first = statusesOf(mr.headSha);
     expect(first).toHaveLength(1);
-    expect(first[0].state).toBe('failed');
-    expect(first[0].description).toMatch(/^2 blocking/);
-    expect(first[0].pipelineId).toBe(mr.headPipelineId);
+    expect(first[0]?.state).toBe('failed');
+    expect(first[0]?.description).toMatch(/^2 blocking/);
+    expect(first[0]?.pipelineId).toBe(mr.headPipelineId);
     const threads = inline(mr);
     expect(threads.length).toBeGreaterThanOrEqual(2);
     expect(threads.every((d) => d.notes[0].position!.new_path === '.gitlab-ci.yml' && !d.notes[0].resolved)).toBe(true);
     // Each thread says how to fix it (from the rule's metadata).
     expect(threads.every((d) => d.notes[0].body.includes('**How to fix:**'))).toBe(true);
     expect(summaries(mr)).toHaveLength(1);
-    const summaryId = summaries(mr)[0].notes[0].id;
-    expect(first[0].targetUrl).toContain(`#note_${summaryId}`);
+    const summaryId = summaries(mr)[0]?.notes[0].id;
+    expect(first[0]?.targetUrl).toContain(`#note_${summaryId}`);
 
     // The fix is pushed: update with oldrev.
     const { oldrev, sha } = pushToMr(gl, mr, base, { '.gitlab-ci.yml': FIXED_CI }, { pipeline: true });
@@ -128,13 +128,13 @@ describe('tierguard serve end to end', () => {
 
     const second = statusesOf(sha);
     expect(second.map((s) => s.state)).toEqual(['success']);
-    expect(second[0].pipelineId).toBe(mr.headPipelineId);
+    expect(second[0]?.pipelineId).toBe(mr.headPipelineId);
     expect(inline(mr)).toHaveLength(threads.length);
     expect(inline(mr).every((d) => d.notes.every((n) => n.resolved))).toBe(true);
     expect(summaries(mr)).toHaveLength(1);
-    expect(summaries(mr)[0].notes[0].id).toBe(summaryId);
-    expect(summaries(mr)[0].notes[0].body).not.toBe(threads[0].notes[0].body);
-    expect(second[0].targetUrl).toContain(`#note_${summaryId}`);
+    expect(summaries(mr)[0]?.notes[0].id).toBe(summaryId);
+    expect(summaries(mr)[0]?.notes[0].body).not.toBe(threads[0]?.notes[0].body);
+    expect(second[0]?.targetUrl).toContain(`#note_${summaryId}`);
   });
 
   it('a fork MR reads every file from the target project at the head sha', async () => {
@@ -151,7 +151,7 @@ describe('tierguard serve end to end', () => {
     expect(reads.some((r) => r.query.ref === mr.headSha)).toBe(true);
     const st = statusesOf(mr.headSha);
     expect(st.map((s) => s.state)).toEqual(['failed']);
-    expect(st[0].ref).toBe(`refs/merge-requests/${mr.iid}/head`);
+    expect(st[0]?.ref).toBe(`refs/merge-requests/${mr.iid}/head`);
     expect(inline(mr).length).toBeGreaterThan(0);
   });
 

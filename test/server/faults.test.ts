@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/server/config.js';
 import { startServer, type RunningServer, type StartServerOptions } from '../../src/server/server.js';
 import { startFakeGitLab, type FakeGitLab, type FakeMergeRequest } from '../support/fake-gitlab.js';
 import { CLEAN_CI, SECRET, UNSAFE_CI, mrHook, policyDir } from './helpers.js';
+import { defined } from '../support/defined.js';
 
 let gl: FakeGitLab;
 let server: RunningServer | undefined;
@@ -127,7 +128,7 @@ describe('retries that outlast an incident', () => {
     const posted = gl.requests.filter((r) => r.method === 'POST' && r.path === `/projects/${project.id}/statuses/${mr.headSha}` && r.status === 201);
     const bodies = posted.map((r) => r.body as { state: string; description: string });
     expect(bodies[0]).toMatchObject({ state: 'pending' });
-    expect(bodies[0].description).toMatch(/^tierguard is waiting for GitLab \(will retry\): GET \/projects\/:id failed \(500\)/);
+    expect(bodies[0]?.description).toMatch(/^tierguard is waiting for GitLab \(will retry\): GET \/projects\/:id failed \(500\)/);
     expect(bodies.map((b) => b.state)).toEqual(['pending', 'running', 'success']);
   });
 
@@ -143,7 +144,7 @@ describe('retries that outlast an incident', () => {
     expect(virtual - t0).toBeGreaterThanOrEqual(120_000);
     const failed = statusesOf(mr.headSha).filter((x) => x.state === 'failed');
     expect(failed).toHaveLength(1);
-    expect(failed[0].description).toMatch(/^tierguard could not evaluate: gave up after \d+ attempts over 2 min \(GitLab kept failing\): .*503/);
+    expect(failed[0]?.description).toMatch(/^tierguard could not evaluate: gave up after \d+ attempts over 2 min \(GitLab kept failing\): .*503/);
     expect(statusesOf(mr.headSha).at(-1)!.state).toBe('failed');
     expect(own(mr)).toHaveLength(0);
     expect(await metric(s, 'tierguard_reviews_abandoned_total{kind="transient"}')).toBe(1);
@@ -160,7 +161,7 @@ describe('retries that outlast an incident', () => {
     expect(gl.requests.filter((r) => r.path.endsWith(`/merge_requests/${mr.iid}/diffs`))).toHaveLength(1);
     const failed = statusesOf(mr.headSha).filter((x) => x.state === 'failed');
     expect(failed).toHaveLength(1);
-    expect(failed[0].description).toMatch(/^tierguard could not evaluate: GET .*403/);
+    expect(failed[0]?.description).toMatch(/^tierguard could not evaluate: GET .*403/);
     expect(await metric(s, 'tierguard_reviews_abandoned_total{kind="permanent"}')).toBe(1);
   });
 
@@ -249,7 +250,7 @@ describe('a budget per MR', () => {
     expect(inline(mr).length).toBeGreaterThan(0);
     expect(inline(mr).length).toBeLessThanOrEqual(25);
     expect(summaries(mr)).toHaveLength(1);
-    const summary = summaries(mr)[0].notes[0].body;
+    const summary = defined(summaries(mr)[0], 'the summary').notes[0].body;
     const over = Number(/(\d+) more finding\(s\) on changed lines are listed here only/.exec(summary)?.[1]);
     expect(over).toBeGreaterThanOrEqual(125);
     expect(await metric(s, 'tierguard_findings_over_budget_total')).toBe(over);

@@ -181,6 +181,6 @@ describe('permanent errors', () => {
     expect(outcome.result).toBe('refused');
     const failed = statuses(mr).filter((s) => s.state === 'failed');
     expect(failed).toHaveLength(1);
-    expect(failed[0].description).toMatch(/could not evaluate: .*403/);
+    expect(failed[0]?.description).toMatch(/could not evaluate: .*403/);
   });
 });

@@ -11,6 +11,7 @@ import type { ReviewJob } from '../../src/server/queue.js';
 import { createReviewer, liveOptionsFromConfig, type LiveReviewOptions, type Reviewer } from '../../src/server/review-mr.js';
 import { startFakeGitLab, type FakeGitLab, type FakeMergeRequest, type FakeProject } from '../support/fake-gitlab.js';
 import { CLEAN_CI, FIXED_CI, SECRET, policyDir } from './helpers.js';
+import { defined } from '../support/defined.js';
 
 let gl: FakeGitLab;
 
@@ -57,12 +58,12 @@ const deployMr = (p: FakeProject): FakeMergeRequest =>
 const finalStatus = (mr: FakeMergeRequest) => {
   const st = gl.state.statuses.filter((s) => s.sha === mr.headSha && s.name === 'tierguard');
   expect(st).toHaveLength(1);
-  return st[0];
+  return defined(st[0], 'the tierguard status');
 };
 const summaryBody = (mr: FakeMergeRequest): string => {
   const s = mr.discussions.filter((d) => d.notes[0].authorId === gl.botUser.id && d.notes[0].body.includes('<!-- tierguard:summary -->'));
   expect(s).toHaveLength(1);
-  return s[0].notes[0].body;
+  return defined(s[0], 'the summary').notes[0].body;
 };
 const calls = (method: string, path: string | RegExp) =>
   gl.requests.filter((r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path))).length;

@@ -116,7 +116,7 @@ describe('MemoryQueue', () => {
     await q.drain();
     expect(attempts).toEqual([1, 2, 3]);
     expect(failures).toHaveLength(1);
-    expect((failures[0].err as Error).message).toBe('GitLab is down');
+    expect((failures[0]?.err as Error).message).toBe('GitLab is down');
   });
 
   it('a job that succeeds on retry reports no failure', async () => {

@@ -142,8 +142,8 @@ describe('RedisQueue', () => {
     expect(attempts).toEqual([1, 2, 3]);
     expect(errors).toEqual([true, true, false]);
     expect(failures).toHaveLength(1);
-    expect(failures[0][0]).toMatchObject({ projectId: 2, mrIid: 3, sha: 'x', attempt: 3 });
-    expect(String(failures[0][1])).toContain('502');
+    expect(failures[0]?.[0]).toMatchObject({ projectId: 2, mrIid: 3, sha: 'x', attempt: 3 });
+    expect(String(failures[0]?.[1])).toContain('502');
     expect(await q.failedCount()).toBe(1);
     const text = await registry.metrics();
     expect(text).toContain('tierguard_review_jobs_failed_total 1');

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { loadPolicy } from '../../src/policy/index.js';
 import { HELM_BIN, HELM_VERSION } from './helm.js';
+import { defined } from '../support/defined.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CHART = join(ROOT, 'helm', 'tierguard');
@@ -98,7 +99,7 @@ function renderWith(sets: Array<string | object>, opts: { release?: string } = {
     one(kind) {
       const found = byKind(kind);
       expect(found, kind).toHaveLength(1);
-      return found[0];
+      return defined(found[0], kind);
     },
     maybe(kind) {
       const found = byKind(kind);
@@ -310,7 +311,7 @@ describe('Chart.yaml', () => {
 });
 
 describe('helm lint --strict', () => {
-  for (const [name, file] of [['ci/default-values.yaml', CI_DEFAULT], ['ci/full-values.yaml', CI_FULL]]) {
+  for (const [name, file] of [['ci/default-values.yaml', CI_DEFAULT], ['ci/full-values.yaml', CI_FULL]] as const) {
     it(`passes with ${name}`, () => {
       const r = helm(['lint', '--strict', CHART, '-f', file]);
       expect(r.stdout + r.stderr).toContain('1 chart(s) linted, 0 chart(s) failed');
@@ -402,7 +403,7 @@ describe('values.schema.json, applied by helm', () => {
 describe('values used by templates', () => {
   const refs = new Set<string>();
   for (const src of Object.values(templates)) {
-    for (const m of src.matchAll(/\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/g)) refs.add(m[1].slice(1));
+    for (const m of src.matchAll(/\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/g)) refs.add(m[1]!.slice(1));
   }
 
   it('every .Values path in a template exists in values.yaml', () => {

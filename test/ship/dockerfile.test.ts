@@ -13,7 +13,7 @@ const dockerfileText = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const dockerignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   version: string;
-  bin: Record<string, string>;
+  bin: { tierguard: string };
   engines: { node: string };
 };
 const chartValues = YAML.parse(readFileSync(join(ROOT, 'helm', 'tierguard', 'values.yaml'), 'utf8'));
@@ -35,7 +35,8 @@ const lineOf = (i: Instruction) => i.getRange().start.line;
 const froms = df.getFROMs();
 const stages: Stage[] = froms.map((f, index) => {
   const start = lineOf(f);
-  const end = index + 1 < froms.length ? lineOf(froms[index + 1]) : Infinity;
+  const next = froms[index + 1];
+  const end = next ? lineOf(next) : Infinity;
   const written = f.getImage() ?? '';
   return {
     index,
@@ -45,25 +46,30 @@ const stages: Stage[] = froms.map((f, index) => {
     instructions: df.getInstructions().filter((i) => lineOf(i) > start && lineOf(i) < end),
   };
 });
-const finalStage = stages[stages.length - 1];
+const lastStage = stages.at(-1);
+if (!lastStage) throw new Error('the Dockerfile has no FROM');
+const finalStage = lastStage;
 
 /** Name, tag and digest of an image reference, split by dockerfile-ast itself. */
 function imageRef(image: string): { name: string; tag?: string; digest?: string } {
   const f = DockerfileParser.parse(`FROM ${image}`).getFROMs()[0];
+  if (!f) throw new Error(`no image in FROM ${image}`);
   return { name: f.getImageName() ?? '', tag: f.getImageTag() ?? undefined, digest: f.getImageDigest() ?? undefined };
 }
 
 const all = (stage: Stage, keyword: string) => stage.instructions.filter((i) => i.getKeyword() === keyword);
 const one = (stage: Stage, keyword: string) => {
   const found = all(stage, keyword);
+  const [first] = found;
   expect(found, `${keyword} in stage ${stage.name ?? stage.index}`).toHaveLength(1);
-  return found[0];
+  if (!first) throw new Error(`no ${keyword} in stage ${stage.name ?? stage.index}`);
+  return first;
 };
 const argsOf = (i: Instruction) => i.getArgumentsContent() ?? '';
 const copiesOf = (stage: Stage) =>
   all(stage, 'COPY').map((i) => {
     const values = (i as Copy).getArguments().map((a) => a.getValue());
-    return { from: (i as Copy).getFromFlag()?.getValue() ?? undefined, sources: values.slice(0, -1), dest: values[values.length - 1] };
+    return { from: (i as Copy).getFromFlag()?.getValue() ?? undefined, sources: values.slice(0, -1), dest: values.at(-1) ?? '' };
   });
 const jsonOf = (i: Instruction) => (i as JSONInstruction).getJSONStrings().map((s) => s.getJSONValue());
 const propertiesOf = (instructions: Instruction[]) =>
@@ -75,7 +81,7 @@ function healthcheckArgv(): string[] {
   const hc = one(finalStage, 'HEALTHCHECK');
   const m = /\bCMD\s+(\[[\s\S]*\])\s*$/.exec(argsOf(hc));
   expect(m, 'HEALTHCHECK must use CMD in exec (JSON) form: the image has no shell').not.toBeNull();
-  return JSON.parse(m![1]) as string[];
+  return JSON.parse(m?.[1] ?? '[]') as string[];
 }
 
 function runHealthcheck(port: number): Promise<number> {
@@ -138,7 +144,7 @@ describe('Dockerfile runtime stage', () => {
     const stageArgs = new Set(all(finalStage, 'ARG').flatMap((a) => (a as Env).getProperties().map((p) => p.getName())));
     expect(labels.get('org.opencontainers.image.title')).toBe('tierguard');
     expect(labels.get('org.opencontainers.image.licenses')).toBe('MIT');
-    for (const [label, arg] of [['source', 'SOURCE'], ['revision', 'REVISION'], ['version', 'VERSION'], ['base.name', 'RUNTIME_IMAGE']]) {
+    for (const [label, arg] of [['source', 'SOURCE'], ['revision', 'REVISION'], ['version', 'VERSION'], ['base.name', 'RUNTIME_IMAGE']] as const) {
       expect(labels.get(`org.opencontainers.image.${label}`), label).toBe(`\${${arg}}`);
       expect(stageArgs.has(arg), `ARG ${arg} in the runtime stage`).toBe(true);
     }
@@ -169,7 +175,8 @@ describe('Dockerfile runtime stage', () => {
 
   it('runs as a numeric non-root user, the one the chart expects', () => {
     const users = all(finalStage, 'USER');
-    const user = users.length ? argsOf(users[users.length - 1]) : '';
+    const last = users.at(-1);
+    const user = last ? argsOf(last) : '';
     const m = /^(\d+)(?::(\d+))?$/.exec(user);
     expect(m, `USER ${user} must be numeric (uid[:gid]) so runAsNonRoot can verify it`).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThan(0);
@@ -182,7 +189,7 @@ describe('Dockerfile runtime stage', () => {
     const argv = [...jsonOf(one(finalStage, 'ENTRYPOINT')), ...jsonOf(one(finalStage, 'CMD'))];
     expect(argv[0]).toBe('/nodejs/bin/node');
     const workdir = argsOf(all(finalStage, 'WORKDIR').at(-1)!);
-    expect(posix.resolve(workdir, argv[1])).toBe(posix.resolve(workdir, pkg.bin.tierguard));
+    expect(posix.resolve(workdir, argv[1] ?? '')).toBe(posix.resolve(workdir, pkg.bin.tierguard));
     expect(existsSync(join(ROOT, pkg.bin.tierguard))).toBe(true);
     expect(argv.slice(2)).toEqual(['serve']);
   });

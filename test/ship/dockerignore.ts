@@ -7,7 +7,7 @@
 function globToRegExp(pattern: string): RegExp {
   let re = '';
   for (let i = 0; i < pattern.length; i += 1) {
-    const c = pattern[i];
+    const c = pattern.charAt(i);
     if (c === '*') {
       if (pattern[i + 1] === '*') {
         // `**/` matches any number of directories, including none.

@@ -7,14 +7,18 @@ import { lintTargets } from '../../src/cli/lint.js';
 import { loadPolicy } from '../../src/policy/load.js';
 import { allRuleMetas } from '../../src/catalogue/catalogue.js';
 import { toJS } from '../../src/model/node.js';
+import { defined } from '../support/defined.js';
 
 const root = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 
 type Run = Awaited<ReturnType<typeof lintTargets>>;
 let run: Run;
+/** The evaluation of the repository's own .gitlab-ci.yml. */
+let ev: Run['evaluations'][number];
 beforeAll(async () => {
   const policy = loadPolicy({ dir: path.join(root, 'policies'), rules: allRuleMetas() });
   run = await lintTargets(['.'], root, { policy, defaultBranch: 'main' });
+  ev = defined(run.evaluations[0], 'the evaluation of .gitlab-ci.yml');
 });
 
 interface JobJS {
@@ -27,7 +31,7 @@ interface JobJS {
 }
 /** A job after extends/default, as plain data. */
 const job = (name: string) => {
-  const j = run.evaluations[0].pipeline.jobs.find((x) => x.name === name);
+  const j = ev.pipeline.jobs.find((x) => x.name === name);
   expect(j, name).toBeDefined();
   return { tags: j!.tags, js: toJS(j!.node) as JobJS };
 };
@@ -37,19 +41,18 @@ const script = (j: JobJS) => (j.script ?? []).join('\n');
 /** The ARGs the Dockerfile's FROM lines use: the base images. */
 function baseImageArgs(): string[] {
   const df = DockerfileParser.parse(readFileSync(path.join(root, 'Dockerfile'), 'utf8'));
-  const used = new Set(df.getFROMs().flatMap((f) => [...(f.getImage() ?? '').matchAll(/\$\{?(\w+)\}?/g)].map((m) => m[1])));
+  const used = new Set(df.getFROMs().flatMap((f) => [...(f.getImage() ?? '').matchAll(/\$\{?(\w+)\}?/g)].map((m) => m[1]!)));
   return [...used].sort();
 }
 
 describe("tierguard's own .gitlab-ci.yml", () => {
   it('is judged by tierguard with no finding at all, under the shipped policy', () => {
-    expect(run.evaluations[0].pipeline.jobs.length).toBeGreaterThan(5);
+    expect(ev.pipeline.jobs.length).toBeGreaterThan(5);
     expect(run.findings.map((f) => `${f.location.file}:${f.location.line} ${f.ruleId} ${f.message}`)).toEqual([]);
     expect(run.notes).toEqual([]);
   });
 
   it('builds the image with rootless BuildKit on the build tier; releases and deploys only from protected v* tags on the deploy tier', () => {
-    const ev = run.evaluations[0];
     for (const name of ['image-build', 'image-publish']) {
       expect(imageName(job(name).js)).toMatch(/^moby\/buildkit:v\d+\.\d+\.\d+-rootless$/);
       expect(script(job(name).js)).toContain('buildctl-daemonless.sh build');
@@ -67,7 +70,7 @@ describe("tierguard's own .gitlab-ci.yml", () => {
   });
 
   it('uses only images it names: no undefined $VARIABLE image, and no entrypoint in the way of script:', () => {
-    for (const j of run.evaluations[0].pipeline.jobs) {
+    for (const j of ev.pipeline.jobs) {
       const js = toJS(j.node) as JobJS;
       const name = imageName(js);
       expect(name, j.name).toMatch(/^[a-z0-9][\w./-]*:[\w.-]+(@sha256:[0-9a-f]{64})?$/);
@@ -119,7 +122,7 @@ describe("tierguard's own .gitlab-ci.yml", () => {
 
   it('lints the chart strictly and renders the value sets that exist', () => {
     const lint = script(job('chart-lint').js);
-    for (const m of lint.matchAll(/-f (\S+)/g)) expect(existsSync(path.join(root, m[1])), m[1]).toBe(true);
+    for (const [, file = ''] of lint.matchAll(/-f (\S+)/g)) expect(existsSync(path.join(root, file)), file).toBe(true);
     expect(lint.match(/helm lint --strict/g)).toHaveLength(2);
   });
 

@@ -29,26 +29,30 @@ export function lineDiff(oldText: string, newText: string): DiffLine[] {
   const b = splitLines(newText);
   const n = a.length;
   const m = b.length;
-  // lcs[i][j] = LCS length of a[i..] and b[j..]
-  const lcs: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+  // lcs(i, j) = LCS length of a[i..] and b[j..]; 0 past either end.
+  const table = new Uint32Array((n + 1) * (m + 1));
+  const lcs = (i: number, j: number): number => table[i * (m + 1) + j] ?? 0;
   for (let i = n - 1; i >= 0; i -= 1) {
     for (let j = m - 1; j >= 0; j -= 1) {
-      lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+      table[i * (m + 1) + j] = a[i] === b[j] ? lcs(i + 1, j + 1) + 1 : Math.max(lcs(i + 1, j), lcs(i, j + 1));
     }
   }
   const out: DiffLine[] = [];
   let i = 0;
   let j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && a[i] === b[j]) {
-      out.push({ type: 'context', oldLine: i + 1, newLine: j + 1, text: a[i] });
+  for (;;) {
+    const x = a[i];
+    const y = b[j];
+    if (x === undefined && y === undefined) break;
+    if (x !== undefined && x === y) {
+      out.push({ type: 'context', oldLine: i + 1, newLine: j + 1, text: x });
       i += 1;
       j += 1;
-    } else if (i < n && (j >= m || lcs[i + 1][j] >= lcs[i][j + 1])) {
-      out.push({ type: 'removed', oldLine: i + 1, newLine: null, text: a[i] });
+    } else if (x !== undefined && (y === undefined || lcs(i + 1, j) >= lcs(i, j + 1))) {
+      out.push({ type: 'removed', oldLine: i + 1, newLine: null, text: x });
       i += 1;
-    } else {
-      out.push({ type: 'added', oldLine: null, newLine: j + 1, text: b[j] });
+    } else if (y !== undefined) {
+      out.push({ type: 'added', oldLine: null, newLine: j + 1, text: y });
       j += 1;
     }
   }

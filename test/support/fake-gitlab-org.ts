@@ -21,7 +21,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startFakeGitLab, type FakeGitLab, type FakeGitLabOptions, type FakeProject, type FakeRunner, type FakeUser, type FileTree } from './fake-gitlab.js';
+import { startFakeGitLab, type FakeGitLab, type FakeGitLabOptions, type FakeProject, type FakeRunner, type FakeUser, type FileTree, type RouteParams } from './fake-gitlab.js';
 
 export interface FakeIssue {
   iid: number;
@@ -205,9 +205,11 @@ export async function startFakeGitLabOrg(options: FakeGitLabOptions = {}): Promi
     }
   }
 
-  type Handler = (c: { m: string[]; query: Record<string, string>; user: FakeUser; res: ServerResponse; req: IncomingMessage; baseUrl: string }) => unknown | Promise<unknown>;
-  const routes: Array<{ method: string; re: RegExp; handler: Handler }> = [];
-  const route = (method: string, pattern: string, handler: Handler) => routes.push({ method, re: new RegExp(`^${pattern.replace(/:[a-z_]+/g, '([^/]+)')}$`), handler });
+  type Handler<M> = (c: { m: M; query: Record<string, string>; user: FakeUser; res: ServerResponse; req: IncomingMessage; baseUrl: string }) => unknown;
+  const routes: Array<{ method: string; re: RegExp; handler: Handler<string[]> }> = [];
+  const route = <P extends string>(method: string, pattern: P, handler: Handler<RouteParams<P>>) =>
+    // The regex has one group per `:name` segment, so its groups are exactly RouteParams<P>.
+    routes.push({ method, re: new RegExp(`^${pattern.replace(/:[a-z_]+/g, '([^/]+)')}$`), handler: (c) => handler({ ...c, m: c.m as RouteParams<P> }) });
 
   route('GET', '/user', ({ user }) => ({ id: user.id, username: user.username, ...(admins.has(user.id) ? { is_admin: true } : {}) }));
   route('GET', '/groups/:id', ({ m, user, baseUrl }) => {
@@ -297,9 +299,10 @@ export async function startFakeGitLabOrg(options: FakeGitLabOptions = {}): Promi
     let list = issues.filter((i) => i.projectId === p.id);
     if (query.author_id) list = list.filter((i) => String(i.authorId) === query.author_id);
     if (query.state && query.state !== 'all') list = list.filter((i) => i.state === query.state);
-    if (query.search) {
+    const search = query.search;
+    if (search) {
       const inWhat = (query.in ?? 'title,description').split(',');
-      list = list.filter((i) => (inWhat.includes('title') && i.title.includes(query.search)) || (inWhat.includes('description') && i.description.includes(query.search)));
+      list = list.filter((i) => (inWhat.includes('title') && i.title.includes(search)) || (inWhat.includes('description') && i.description.includes(search)));
     }
     return paginate(res, query, list.map((i) => issueJson(i, baseUrl)));
   });

@@ -110,10 +110,14 @@ export interface FakeNote {
   createdAt: string;
 }
 
+/** The parameters of a route pattern: one string per `:name` segment, in order. */
+export type RouteParams<P extends string> = P extends `${string}:${string}/${infer Rest}` ? [string, ...RouteParams<Rest>] : P extends `${string}:${string}` ? [string] : [];
+
 export interface FakeDiscussion {
   id: string;
   individualNote: boolean;
-  notes: FakeNote[];
+  /** A discussion starts with its first note; notes are only added. */
+  notes: [FakeNote, ...FakeNote[]];
 }
 
 export interface FakeMergeRequest {
@@ -293,14 +297,16 @@ function nestParams(entries: Iterable<[string, string]>): Record<string, unknown
       out[key] = value;
       continue;
     }
-    const parts = [m[1], ...[...m[2].matchAll(/\[([^\]]*)\]/g)].map((x) => x[1])];
+    // Both groups are required (the second may be empty); each `[…]` has its group.
+    const path = [m[1]!, ...[...m[2]!.matchAll(/\[([^\]]*)\]/g)].map((x) => x[1]!)];
+    const leaf = path.pop()!; // path starts with m[1]
     let cur: Record<string, unknown> = out;
-    for (let i = 0; i < parts.length - 1; i += 1) {
-      const next = cur[parts[i]];
-      if (!next || typeof next !== 'object') cur[parts[i]] = {};
-      cur = cur[parts[i]] as Record<string, unknown>;
+    for (const part of path) {
+      const next = cur[part];
+      if (!next || typeof next !== 'object') cur[part] = {};
+      cur = cur[part] as Record<string, unknown>;
     }
-    cur[parts[parts.length - 1]] = value;
+    cur[leaf] = value;
   }
   return out;
 }
@@ -733,8 +739,8 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
   // ------------------------------------------------------------------------------------------
   // Router
 
-  type Handler = (ctx: {
-    m: string[];
+  type Handler<M> = (ctx: {
+    m: M;
     body: unknown;
     query: Record<string, string>;
     url: URL;
@@ -742,10 +748,11 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     user: FakeUser;
     base: string;
   }) => unknown;
-  const routes: Array<{ method: string; re: RegExp; handler: Handler }> = [];
-  const route = (method: string, pattern: string, handler: Handler): void => {
+  const routes: Array<{ method: string; re: RegExp; handler: Handler<string[]> }> = [];
+  const route = <P extends string>(method: string, pattern: P, handler: Handler<RouteParams<P>>): void => {
     const re = new RegExp(`^${pattern.replace(/:[a-z_]+/g, '([^/]+)')}$`);
-    routes.push({ method, re, handler });
+    // The regex has one group per `:name` segment, so its groups are exactly RouteParams<P>.
+    routes.push({ method, re, handler: (ctx) => handler({ ...ctx, m: ctx.m as RouteParams<P> }) });
   };
 
   route('GET', '/user', ({ user }) => ({ ...userJson(user.id), username: user.username }));
@@ -792,13 +799,17 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     return { __raw: content };
   });
   route('GET', '/projects/:id/repository/tree', ({ m, query, res, url, base }) => {
+    // lib/api/repositories.rb: `pagination` values legacy (default), keyset, none.
+    if (query.pagination !== undefined && !['legacy', 'keyset', 'none'].includes(query.pagination)) {
+      throw new HttpError(400, { error: 'pagination does not have a valid value' });
+    }
     const p = project(m[0]);
     const sha = resolveRef(p, query.ref ?? p.defaultBranch);
     const tree = sha === undefined ? undefined : p.commits.get(sha);
     if (!tree) throw notFound('Tree');
     const prefix = query.path ? `${query.path.replace(/\/+$/, '')}/` : '';
     const recursive = query.recursive === 'true';
-    const blobs = Object.keys(tree).filter((f) => f.startsWith(prefix) && (recursive || !f.slice(prefix.length).includes('/')));
+    const blobs = Object.entries(tree).filter(([f]) => f.startsWith(prefix) && (recursive || !f.slice(prefix.length).includes('/')));
     const dirs = new Set<string>();
     for (const f of Object.keys(tree)) {
       if (!f.startsWith(prefix)) continue;
@@ -807,7 +818,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     }
     const entries = [
       ...[...dirs].map((d) => ({ id: sha1(d), name: d.split('/').pop(), type: 'tree', path: d, mode: '040000' })),
-      ...blobs.map((f) => ({ id: sha1(tree[f]), name: f.split('/').pop(), type: 'blob', path: f, mode: '100644' })),
+      ...blobs.map(([f, text]) => ({ id: sha1(text), name: f.split('/').pop(), type: 'blob', path: f, mode: '100644' })),
     ].sort((a, b) => a.path.localeCompare(b.path));
     return paginate(res, base, url, entries);
   });
