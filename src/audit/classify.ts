@@ -60,8 +60,8 @@ export interface Classification {
 }
 
 const MR: readonly ContextId[] = ['mr', 'mr-fork'];
-const isTrusted = (c: ContextId): boolean => (TRUSTED_CONTEXTS as readonly ContextId[]).includes(c);
-const isUntrusted = (c: ContextId): boolean => (UNTRUSTED_CONTEXTS as readonly ContextId[]).includes(c);
+const isTrusted = (c: ContextId): boolean => TRUSTED_CONTEXTS.includes(c);
+const isUntrusted = (c: ContextId): boolean => UNTRUSTED_CONTEXTS.includes(c);
 const EVIDENCE_MAX = 8;
 
 export function asGitLabRunner(r: AuditRunner): GitLabRunner {

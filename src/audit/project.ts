@@ -157,7 +157,7 @@ export async function auditProject(p: OrgProject, deps: ProjectAuditDeps): Promi
       out.skipped.push({ what: `protected environments of ${p.pathWithNamespace} (GET /projects/:id/protected_environments, Maintainer)`, reason: why });
     }
   }
-  const trustedRefs = new Set(deploys.flatMap((j) => j.contexts.filter((c) => (TRUSTED_CONTEXTS as readonly ContextId[]).includes(c))));
+  const trustedRefs = new Set(deploys.flatMap((j) => j.contexts.filter((c) => TRUSTED_CONTEXTS.includes(c))));
   if (trustedRefs.has('default-branch') || trustedRefs.has('protected-branch') || trustedRefs.has('schedule')) {
     try {
       out.protectedBranches = (await deps.api.listProtectedBranches(p.id)).map((b) => b.name);

@@ -46,7 +46,7 @@ function jobJson(job: Job, ev: Evaluation): Record<string, unknown> {
     stage: job.stage,
     tags: job.tags,
     image: imageName(job.node.entries.get('image')?.value) ?? null,
-    environment: (toJS(job.node.entries.get('environment')?.value) as unknown) ?? null,
+    environment: toJS(job.node.entries.get('environment')?.value) ?? null,
     origins,
     contexts: t ? { untrusted: t.untrusted, trusted: t.trusted, ...(t.attackerChosenTags ? { attackerChosenTags: t.attackerChosenTags } : {}) } : null,
     ...(uncertain ? { unreadParents: job.partial!.unreadParents, uncertain } : {}),

@@ -16,8 +16,6 @@ export function ruleTableMarkdown(metas: readonly RuleMeta<any>[]): string {
     for (const m of rows) out.push(`| [\`${m.id}\`](docs/rules/${m.id}.md) | ${m.defaultSeverity} | ${m.title.replace(/\|/g, '\\|')} |`);
     out.push('');
   }
-  const policy = metas.filter((m) => !['pipeline', 'live', 'runner'].includes(m.kind));
-  void policy;
   return out.join('\n').trimEnd() + '\n';
 }
 

@@ -505,7 +505,7 @@ function doTranslate(source: string, flagsIn: string): RegexTranslation {
           continue;
         }
         q = m[0];
-      } else if (c === '?' && isQuantifierTarget(out) === false) {
+      } else if (c === '?' && !isQuantifierTarget(out)) {
         out += c;
         continue;
       }
@@ -1040,7 +1040,7 @@ function matches(text: AVal, right: AVal, ctx: Ctx, negate: boolean): Tri {
   return fin(
     mapText(
       text,
-      (s) => safeRegexTest(re, regex!.source, s),
+      (s) => safeRegexTest(re, regex.source, s),
       (c) => {
         if (!shape) return 'unknown';
         if ('exact' in shape) return strCanBe(c, shape.exact) ? (strSingleton(c) === shape.exact ? 'yes' : 'unknown') : 'no';

@@ -125,8 +125,8 @@ export const ContextMatrix = { untrustedContexts, trustedContexts, canRun, isTru
 
 function resolveContexts(c: ReachOptions['contexts']): Record<ContextId, TrustContext> {
   if (!c) return buildContexts({ defaultBranch: 'main', protectedBranches: [], protectedTags: [] });
-  if ('defaultBranch' in c) return buildContexts(c as ContextOptions);
-  return c as Record<ContextId, TrustContext>;
+  if ('defaultBranch' in c) return buildContexts(c);
+  return c;
 }
 
 /** Evaluate a job under every context. */
@@ -571,7 +571,6 @@ function refsSatisfied(
     if (r !== 'no' && result !== 'yes') at = items[idx]?.loc ?? at;
     result = or3(result, r);
   });
-  void errors;
   return { result, at, note: notes.length ? [...new Set(notes)].join('; ') : undefined };
 }
 

@@ -29,7 +29,7 @@ export function childPipelineTrust(trigger: { name: string; trust: JobTrust }) {
       const own = inner(job);
       const byContext = {} as JobReach;
       for (const id of Object.keys(own.byContext) as ContextId[]) byContext[id] = underTrigger(trigger.name, trigger.trust.byContext[id], own.byContext[id]);
-      const out: JobTrust = { byContext, untrusted: untrustedContexts(byContext) as ContextId[], trusted: trustedContexts(byContext) as ContextId[] };
+      const out: JobTrust = { byContext, untrusted: untrustedContexts(byContext), trusted: trustedContexts(byContext) };
       if (own.attackerChosenTags) {
         const chosen = Object.fromEntries(Object.entries(own.attackerChosenTags).filter(([id]) => out.untrusted.includes(id as ContextId)));
         if (Object.keys(chosen).length) out.attackerChosenTags = chosen;
@@ -101,8 +101,8 @@ function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext
     byContext = withAssumptions(withUnreadParents(job, byContext, workflowReach()), names, job, contexts);
     const out: JobTrust = {
       byContext,
-      untrusted: untrustedContexts(byContext, contexts) as ContextId[],
-      trusted: trustedContexts(byContext, contexts) as ContextId[],
+      untrusted: untrustedContexts(byContext, contexts),
+      trusted: trustedContexts(byContext, contexts),
     };
     const chosen = attackerChosenTags(job, out.untrusted, contexts);
     if (chosen) out.attackerChosenTags = chosen;

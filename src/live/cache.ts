@@ -52,7 +52,7 @@ export class LiveCache {
     const entry: Entry = { at: t, value };
     entries.set(key, entry);
     value.catch(() => {
-      if (entries!.get(key) === entry) entries!.delete(key);
+      if (entries.get(key) === entry) entries.delete(key);
     });
     return value;
   }

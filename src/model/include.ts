@@ -280,7 +280,7 @@ export class IncludeExpander {
             this.invalid(`Included file \`${rec.target}\` does not exist!`, rec.loc, ['include']);
             return undefined;
           }
-          return files.filter((f) => /\.(yml|yaml)$/i.test(f)).map((f) => ({ kind: 'local', path: f, project: ctx.project, ref: ctx.ref }) as FileRef);
+          return files.filter((f) => /\.(yml|yaml)$/i.test(f)).map((f) => ({ kind: 'local', path: f, project: ctx.project, ref: ctx.ref }));
         }
         return [{ kind: 'local', path: rec.target, project: ctx.project, ref: ctx.ref }];
       }
@@ -288,7 +288,7 @@ export class IncludeExpander {
         if (!rec.project) return this.fail(rec, 'include:project needs a `project`');
         const files = strList(rec.node.kind === 'map' ? get(rec.node, 'file') : undefined);
         if (files.length === 0) return this.fail(rec, 'include:project needs a `file`');
-        return files.map((f) => ({ kind: 'project', project: rec.project!, ref: rec.ref, path: f }) as FileRef);
+        return files.map((f) => ({ kind: 'project', project: rec.project!, ref: rec.ref, path: f }));
       }
       case 'remote':
         if (!/^https?:\/\//i.test(rec.target)) return this.fail(rec, `Remote file \`${rec.target}\` does not have a valid address!`);

@@ -21,7 +21,7 @@ export function deepMerge(left: YMap, right: YMap): YMap {
 
 /** The same node, annotated with one more step of provenance (outermost last). */
 export function withVia(node: YNode, step: Provenance): YNode {
-  return { ...node, via: [...(node.via ?? []), step] } as YNode;
+  return { ...node, via: [...(node.via ?? []), step] };
 }
 
 /** Annotate every top-level value of a map (keywords of a job) with a provenance step. */

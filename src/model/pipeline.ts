@@ -336,7 +336,7 @@ function applyExtends(
   const extend = (key: string, path: string[]): YMap | undefined => {
     const e = result.get(key);
     if (!e || e.value.kind !== 'map') return undefined;
-    if (done.has(key)) return e.value as YMap;
+    if (done.has(key)) return e.value;
     const value = e.value;
     const extEntry = value.entries.get('extends');
     if (!extEntry) {
@@ -479,7 +479,7 @@ function standInScriptItems(config: YMap, files: ReadonlyMap<string, LoadedFile>
       for (let i = 0; i < text.length; i++) if (text[i] === '\n') starts.push(i + 1);
       lineStarts.set(loc.file, starts);
     }
-    const off = (line: number, col: number) => (starts![line - 1] ?? text.length) + col - 1;
+    const off = (line: number, col: number) => (starts[line - 1] ?? text.length) + col - 1;
     return text.slice(off(loc.line, loc.column), off(loc.endLine, loc.endColumn)).trimEnd();
   };
   const standIn = (n: YNode): YNode => {

@@ -98,7 +98,7 @@ export function parseCiYaml(file: string, text: string, limits: YamlLimits = GIT
   const converter = new Converter(file, toLoc, limits);
   const converted: (YNode | undefined)[] = [];
   try {
-    for (const doc of docs) converted.push(doc.contents ? converter.convert(doc.contents as YamlNode, 1) : undefined);
+    for (const doc of docs) converted.push(doc.contents ? converter.convert(doc.contents, 1) : undefined);
   } catch (err) {
     if (err instanceof YamlLimitError) return fail(err.message, err.loc);
     if (err instanceof RangeError) return fail('the YAML is nested too deeply to be parsed', at(file, 1, 1));
@@ -120,7 +120,7 @@ export function parseCiYaml(file: string, text: string, limits: YamlLimits = GIT
     if (root.kind === 'scalar' && root.value === null) return { diagnostics, lineCounter, header: header as YMap | undefined };
     return fail('the configuration must be a mapping of keywords and jobs', root.loc);
   }
-  return { root: root as YMap | undefined, header: header as YMap | undefined, diagnostics, lineCounter };
+  return { root, header: header as YMap | undefined, diagnostics, lineCounter };
 }
 
 /**

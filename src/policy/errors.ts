@@ -115,7 +115,7 @@ export class PolicyDocument {
 
   position(path: readonly PathSeg[], at: 'key' | 'value' = 'value'): { line: number; column: number } {
     let node: unknown = this.doc.contents;
-    let best: Node | null = (this.doc.contents as Node | null) ?? null;
+    let best: Node | null = this.doc.contents ?? null;
     for (let i = 0; i < path.length; i++) {
       const seg = path[i];
       if (isAlias(node)) node = node.resolve(this.doc);

@@ -15,7 +15,7 @@ export interface RuleCatalogue {
    * Rule metadata (a `RuleMeta[]` fits): default severities let an options-only entry keep the
    * rule's default severity; an options schema validates `rules.<id>.options`.
    */
-  rules?: readonly { id: string; defaultSeverity: Severity; options?: ZodType<unknown> }[];
+  rules?: readonly { id: string; defaultSeverity: Severity; options?: ZodType }[];
 }
 
 export interface ParsedLayer {

@@ -83,7 +83,7 @@ export function parseSummaryState(body: string): SummaryState | undefined {
     const strings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string' && FP.test(s));
     if (o.v !== 1 || typeof o.sha !== 'string' || !strings(o.fps)) return undefined;
     if (o.rej !== undefined && !strings(o.rej)) return undefined;
-    return { v: 1, fps: o.fps, sha: o.sha, ...(o.rej ? { rej: o.rej as string[] } : {}) };
+    return { v: 1, fps: o.fps, sha: o.sha, ...(o.rej ? { rej: o.rej } : {}) };
   } catch {
     return undefined;
   }

@@ -101,7 +101,7 @@ export function parseRunnerConfig(file: string, text: string, policy: Policy): R
 
   let root: TomlTable;
   try {
-    root = toml().parse(tomlText) as TomlTable;
+    root = toml().parse(tomlText);
   } catch (e) {
     const err = e as { line?: number; col?: number; message?: string; fromTOML?: boolean };
     const where = mapPos({ line: (err.line ?? 0) + 1, column: (err.col ?? 0) + 1 });

@@ -74,6 +74,6 @@ export function isUnder(path: string, dirs: readonly string[]): boolean {
 
 export function asStringList(v: unknown): string[] | undefined {
   if (typeof v === 'string') return [v];
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
   return undefined;
 }

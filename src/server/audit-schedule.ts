@@ -18,7 +18,7 @@ export async function startScheduledAudit(config: ServiceConfig, policies: Polic
   let worker: { close(): Promise<void> } | undefined;
   if (config.REDIS_URL) {
     const { Redis } = await import('ioredis');
-    redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 }) as unknown as typeof redis;
+    redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
     // Every replica judges projects of whichever replica's audit is running.
     const { startAuditWorker } = await import('../audit/fanout.js');
     worker = startAuditWorker({
@@ -42,7 +42,7 @@ export async function startScheduledAudit(config: ServiceConfig, policies: Polic
     logger: logger.child({ component: 'audit' }),
     toolVersion: toolVersion(),
     fanout: config.REDIS_URL ? { redisUrl: config.REDIS_URL } : undefined,
-    claim: redis ? async (slot) => (await redis!.set(`tierguard:audit:${slot}`, String(process.pid), 'PX', 6 * 3600 * 1000, 'NX')) === 'OK' : undefined,
+    claim: redis ? async (slot) => (await redis.set(`tierguard:audit:${slot}`, String(process.pid), 'PX', 6 * 3600 * 1000, 'NX')) === 'OK' : undefined,
   });
   return {
     ...schedule,

@@ -25,7 +25,7 @@ export function loadYaml(text: string, file = '.gitlab-ci.yml'): YNode {
         const key = isScalar(k) ? String(k.value) : String(k);
         entries.set(key, { key, keyLoc: loc(k?.range), value: conv(p.value) });
       }
-      return { kind: 'map', entries, loc: loc(n.range) } as YMap;
+      return { kind: 'map', entries, loc: loc(n.range) };
     }
     if (isSeq(n)) return { kind: 'seq', items: n.items.map(conv), loc: loc(n.range) };
     if (isScalar(n)) {

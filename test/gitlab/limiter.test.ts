@@ -23,7 +23,7 @@ describe('RateLimiter (one per audit run)', () => {
   });
 
   it('without a rate, only pauses', async () => {
-    let now = 1000;
+    const now = 1000;
     const waits: number[] = [];
     const l = new RateLimiter({ perMinute: 0, now: () => now, sleep: async (ms) => void waits.push(ms) });
     await l.acquire();

@@ -72,7 +72,7 @@ describe('parseCiYaml: GitLab loader semantics (Psych, YAML 1.1)', () => {
 
   it('reads a spec header document and the config after it', () => {
     const r = parseCiYaml('c.yml', 'spec:\n  inputs:\n    stage:\n      default: test\n---\njob:\n  script: echo\n');
-    expect(r.header && (r.header as YMap).entries.has('spec')).toBe(true);
+    expect(r.header && r.header.entries.has('spec')).toBe(true);
     expect(Object.keys(toJS(r.root) as object)).toEqual(['job']);
   });
 

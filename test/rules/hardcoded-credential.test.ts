@@ -104,11 +104,11 @@ describe('hardcoded-credential', () => {
     const ev = await runRules([rule], code);
     expect(ev.findings.length).toBe(5);
     for (const format of ['text', 'json', 'sarif', 'codequality'] as const) {
-      const out = renderFindings(format, { findings: ev.findings, sources: ev.sources, rules: [rule.meta as RuleMeta], toolVersion: 'test' });
+      const out = renderFindings(format, { findings: ev.findings, sources: ev.sources, rules: [rule.meta], toolVersion: 'test' });
       for (const secret of [GLPAT, HIGH, AKIA, KEY[1], KEY[2], GLPAT.slice(6), HIGH.slice(4)]) expect(out, format).not.toContain(secret);
       for (const f of ev.findings) expect(f.message).not.toContain(GLPAT.slice(6, 12));
     }
-    const text = renderFindings('text', { findings: ev.findings, sources: ev.sources, rules: [rule.meta as RuleMeta], toolVersion: 'test' });
+    const text = renderFindings('text', { findings: ev.findings, sources: ev.sources, rules: [rule.meta], toolVersion: 'test' });
     expect(text).toContain('DEPLOY_TOKEN');
     expect(text).toContain('****');
   });
@@ -163,7 +163,7 @@ describe('hardcoded-credential', () => {
     const ev = await runRules([rule], code);
     expect(ev.findings.map((f) => [f.ruleId, f.location.line, f.location.column])).toEqual([['hardcoded-credential', 3, 31]]);
     for (const format of ['text', 'json', 'sarif', 'codequality'] as const) {
-      const out = renderFindings(format, { findings: ev.findings, sources: ev.sources, rules: [rule.meta as RuleMeta], toolVersion: 'test' });
+      const out = renderFindings(format, { findings: ev.findings, sources: ev.sources, rules: [rule.meta], toolVersion: 'test' });
       expect(out, format).not.toContain(GLPAT.slice(6));
     }
   });

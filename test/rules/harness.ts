@@ -77,7 +77,7 @@ export async function checkRule(rule: PipelineRule<any>, cases: RuleCases): Prom
           job: e.job ?? f?.job,
           severity: e.severity ?? f?.severity ?? rule.meta.defaultSeverity,
           message: f && e.message && !e.message.test(f.message) ? `<message not matching ${e.message}>` : (f?.message ?? ''),
-        } as Finding);
+        });
       }),
     );
   }

@@ -139,7 +139,7 @@ describe('live checks in the MR review', () => {
   it('two MRs of the same project within the TTL cost one runner listing; with TTL 0 each pays its own', async () => {
     const p = project();
     const runner = gl.addRunner(p.id, { description: 'deploy-box', tag_list: ['ci-deploy-prod'], run_untagged: false, access_level: 'ref_protected' });
-    const cached = reviewer(liveOptionsFromConfig(loadConfig({ GITLAB_URL: gl.url, GITLAB_TOKEN: gl.token, WEBHOOK_SECRET: SECRET, LIVE_CACHE_TTL_SECONDS: '60' })) as LiveReviewOptions);
+    const cached = reviewer(liveOptionsFromConfig(loadConfig({ GITLAB_URL: gl.url, GITLAB_TOKEN: gl.token, WEBHOOK_SECRET: SECRET, LIVE_CACHE_TTL_SECONDS: '60' })));
     const a = deployMr(p);
     const b = deployMr(p);
     expect((await cached.review(job(a))).result).toBe('success');

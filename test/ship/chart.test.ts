@@ -411,7 +411,7 @@ describe('values used by templates', () => {
     const missing = [...refs].filter((path) => {
       let cur: unknown = values;
       for (const key of path.split('.')) {
-        if (cur === null || typeof cur !== 'object' || !(key in (cur as object))) return true;
+        if (cur === null || typeof cur !== 'object' || !(key in cur)) return true;
         cur = (cur as Record<string, unknown>)[key];
       }
       return false;

@@ -332,7 +332,7 @@ async function readBody(req: IncomingMessage, url: URL): Promise<unknown> {
 }
 
 function param(body: unknown, query: Record<string, string>, name: string): unknown {
-  if (body && typeof body === 'object' && name in (body as object)) return (body as Record<string, unknown>)[name];
+  if (body && typeof body === 'object' && name in body) return (body as Record<string, unknown>)[name];
   return query[name];
 }
 
@@ -637,7 +637,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       }
     }
     let status = state.statuses.find(
-      (s) => s.pipelineId === pipeline!.id && s.name === name && (s.state === 'pending' || s.state === 'running'),
+      (s) => s.pipelineId === pipeline.id && s.name === name && (s.state === 'pending' || s.state === 'running'),
     );
     if (!status) {
       status = {
@@ -990,7 +990,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
   // ------------------------------------------------------------------------------------------
 
   const send = (res: ServerResponse, status: number, body: unknown): void => {
-    if (body && typeof body === 'object' && '__raw' in (body as object)) {
+    if (body && typeof body === 'object' && '__raw' in body) {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
       res.end((body as { __raw: string }).__raw);
       return;

@@ -24,7 +24,7 @@ export default defineLiveRule<Options>({
     defaultSeverity: 'error',
     principle: 'Who may deploy is decided by GitLab (protected environments, approvals), not by the YAML an MR author can edit.',
     fix: 'Protect the environment in Settings > CI/CD > Protected environments (`POST /projects/:id/protected_environments`) with the deployers allowed, and required approvals for production where the policy asks for them.',
-    options: Options as z.ZodType<Options>,
+    options: Options,
   },
   async run(ctx) {
     const deploys = deployJobs(ctx.evaluation, ctx.policy).filter((d) => d.info.environmentName !== undefined);

@@ -57,7 +57,7 @@ export function findKnownTokens(text: string): SecretHit[] {
     t.re.lastIndex = 0;
     for (let m = t.re.exec(text); m; m = t.re.exec(text)) {
       if (isPlaceholder(m[0])) continue;
-      if (out.some((h) => m!.index < h.index + h.length && h.index < m!.index + m![0].length)) continue;
+      if (out.some((h) => m.index < h.index + h.length && h.index < m.index + m[0].length)) continue;
       out.push({ index: m.index, length: m[0].length, label: t.label });
     }
   }

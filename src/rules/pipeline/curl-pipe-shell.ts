@@ -74,7 +74,7 @@ export function findPipeToShell(text: string): PipeHit[] {
   });
   PS_DOWNLOAD_EXEC.lastIndex = 0;
   for (let m = PS_DOWNLOAD_EXEC.exec(text); m; m = PS_DOWNLOAD_EXEC.exec(text)) {
-    if (out.some((h) => h.index <= m!.index + m![0].length && m!.index <= h.index + h.length)) continue;
+    if (out.some((h) => h.index <= m.index + m[0].length && m.index <= h.index + h.length)) continue;
     const url = /https?:\/\/[^\s'")]+/.exec(m[0])?.[0];
     out.push({ index: m.index, length: m[0].trimEnd().length, downloader: 'Invoke-WebRequest', interpreter: 'Invoke-Expression', url });
   }

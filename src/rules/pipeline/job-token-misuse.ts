@@ -98,7 +98,7 @@ export function findTokenMisuse(text: string, allowed: (dest: string) => boolean
     for (const dest of candidates) {
       const verdict = allowed(dest);
       if (verdict === undefined) continue;
-      if (verdict === false) out.push({ index: tok.index, length: tok.length, kind: 'host', target: dest });
+      if (!verdict) out.push({ index: tok.index, length: tok.length, kind: 'host', target: dest });
       break;
     }
   });

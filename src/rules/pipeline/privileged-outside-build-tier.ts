@@ -118,7 +118,7 @@ export default defineRule({
               at: dh.valueLoc,
               job: job.name,
               keyPath: ['variables', 'DOCKER_HOST'],
-              message: `job \`${job.name}\` talks to a Docker-in-Docker daemon (DOCKER_HOST ${m![0]}), which needs a privileged runner, but ${describeTags(job, tier)}`,
+              message: `job \`${job.name}\` talks to a Docker-in-Docker daemon (DOCKER_HOST ${m[0]}), which needs a privileged runner, but ${describeTags(job, tier)}`,
             });
           }
           return;

@@ -245,7 +245,7 @@ export default defineRule({
       for (let pass = 0; pass < 3; pass++) {
         for (const def of job.variables.values()) {
           if (!def.expand || t.has(def.name) || ATTACKER_VARIABLES[def.name]) continue;
-          const src = varRefs(def.value).find((r) => ATTACKER_VARIABLES[r.name] || t!.has(r.name));
+          const src = varRefs(def.value).find((r) => ATTACKER_VARIABLES[r.name] || t.has(r.name));
           if (src) t.set(def.name, { def, source: ATTACKER_VARIABLES[src.name] ? src.name : t.get(src.name)!.source });
         }
       }
