@@ -328,7 +328,6 @@ async function main() {
       spread: rs.map((r, i) => f2(r.rps / runs.bare[i].rps)).join(' '),
     };
   }
-  const b = results.bare;
   console.log('server'.padEnd(34) + 'req/s'.padStart(10) + 'p50 ms'.padStart(8) + 'p99 ms'.padStart(8) + '  non-2xx  errors  GitLab calls');
   for (const [kind, label] of [
     ['bare', 'bare fastify route (baseline)'],

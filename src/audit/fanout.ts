@@ -66,12 +66,14 @@ export async function fanOutProjects(projects: OrgProject[], runId: string, opts
         if (!pending.has(jobId)) return;
         finish(jobId, (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as AuditProject);
       });
-      events.on('failed', async ({ jobId, failedReason }) => {
+      events.on('failed', ({ jobId, failedReason }) => {
         if (!pending.has(jobId)) return;
-        const job = await queue.getJob(jobId);
-        // Only the last attempt counts; earlier ones are retried by BullMQ.
-        if (job && job.attemptsMade < (job.opts.attempts ?? 1)) return;
-        reject(new Error(`project ${ids.get(jobId)?.pathWithNamespace ?? jobId} failed in the audit queue: ${failedReason}`));
+        // A job that cannot be read back fails the run too (not an unhandled rejection).
+        queue.getJob(jobId).then((job) => {
+          // Only the last attempt counts; earlier ones are retried by BullMQ.
+          if (job && job.attemptsMade < (job.opts.attempts ?? 1)) return;
+          reject(new Error(`project ${ids.get(jobId)?.pathWithNamespace ?? jobId} failed in the audit queue: ${failedReason}`));
+        }, reject);
       });
     });
     await queue.addBulk(

@@ -15,9 +15,9 @@ import type { ConfigSource, FileRef, ReadResult } from '../model/source.js';
 import type { Policy } from '../policy/types.js';
 import { deployInfo } from '../rules/deploy.js';
 import { lintPipeline } from '../rules/run.js';
-import { CONTEXT_IDS, TRUSTED_CONTEXTS, type ContextId } from '../rules/types.js';
+import { CONTEXT_IDS, TRUSTED_CONTEXTS } from '../rules/types.js';
 import { matchesAny } from '../util/glob.js';
-import type { AuditJob, AuditProject } from './types.js';
+import type { AuditProject } from './types.js';
 
 export interface ProjectAuditDeps {
   api: GitLabApi;
@@ -116,7 +116,7 @@ export async function auditProject(p: OrgProject, deps: ProjectAuditDeps): Promi
     for (const job of evaluation.pipeline.jobs) {
       if (job.kind === 'bridge') continue;
       const trust = evaluation.trust.get(job.name);
-      const contexts = trust ? CONTEXT_IDS.filter((c) => trust.byContext[c]?.runs !== 'no') : [...CONTEXT_IDS];
+      const contexts = trust ? CONTEXT_IDS.filter((c) => trust.byContext[c].runs !== 'no') : [...CONTEXT_IDS];
       const info = deployInfo(job, policy);
       out.jobs.push({
         name: job.name,

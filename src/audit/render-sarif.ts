@@ -47,7 +47,7 @@ export function projectFindings(r: AuditReport, project: string): Finding[] {
   return out;
 }
 
-export function renderProjectSarifs(r: AuditReport, rules: RuleMeta[]): Map<string, string> {
+export function renderProjectSarifs(r: AuditReport, rules: readonly RuleMeta<unknown>[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const p of r.projects) {
     if (p.status !== 'audited') continue;

@@ -43,10 +43,11 @@ export function openState(path: string | undefined, group: string, gitlabUrl: st
         break;
       }
     }
-    const h = parsed[0] as Header | undefined;
+    // Parsed from disk: checked field by field before it is taken as a Header.
+    const h = parsed[0] as Partial<Record<keyof Header, unknown>> | undefined;
     const finished = parsed.some((x) => (x as { kind?: string }).kind === 'done');
     if (h?.kind === 'header' && h.version === 1 && h.group === group && h.gitlabUrl === gitlabUrl && !finished) {
-      header = h;
+      header = h as Header; // a header this code wrote: kind, version, group and URL checked
       for (const x of parsed.slice(1)) {
         const rec = x as { kind?: string; project?: AuditProject };
         if (rec.kind === 'project' && rec.project) done.set(rec.project.id, rec.project);

@@ -16,8 +16,8 @@ export function cellMark(o: Outcome | undefined): string {
 export function renderContextTable(rows: { job: string; reach: Partial<Record<ContextId, Outcome>> }[]): string {
   const headers = ['job', ...CONTEXT_IDS.map((id) => (CONTEXT_TRUSTED[id] ? id : `${id}*`))];
   const body = rows.map((r) => [r.job, ...CONTEXT_IDS.map((id) => cellMark(r.reach[id]))]);
-  const widths = headers.map((h, i) => Math.max(h.length, ...body.map((b) => [...(b[i] ?? '')].length)));
-  const pad = (s: string, w: number) => s + ' '.repeat(Math.max(0, w - [...s].length));
+  const widths = headers.map((h, i) => Math.max(h.length, ...body.map((b) => Array.from(b[i] ?? '').length)));
+  const pad = (s: string, w: number) => s + ' '.repeat(Math.max(0, w - Array.from(s).length));
   const line = (cells: string[]) => cells.map((c, i) => pad(c, widths[i] ?? 0)).join('  ').trimEnd();
   const out = [line(headers), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const b of body) out.push(line(b));

@@ -36,7 +36,7 @@ function jobJson(job: Job, ev: Evaluation): Record<string, unknown> {
     if (o) origins[k] = { file: o.loc.file, line: o.loc.line, column: o.loc.column, via: o.explain };
   }
   const t = ev.trust.get(job.name);
-  const uncertain = job.partial ? Object.fromEntries(SHOWN_KEYS.map((k) => [k, keyUncertainty(job, k)]).filter(([, v]) => v)) : undefined;
+  const uncertain = job.partial ? Object.fromEntries(SHOWN_KEYS.map((k) => [k, keyUncertainty(job, k)] as const).filter(([, v]) => v)) : undefined;
   const child = (ev.children ?? []).find((c) => c.trigger === job.name);
   return {
     name: job.name,

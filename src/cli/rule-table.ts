@@ -7,7 +7,7 @@ const KIND_TITLES: Record<string, string> = {
 };
 
 /** The README's rule table, generated from the rules' metadata (`npm run docs:rules`). */
-export function ruleTableMarkdown(metas: readonly RuleMeta<any>[]): string {
+export function ruleTableMarkdown(metas: readonly RuleMeta<unknown>[]): string {
   const out: string[] = [];
   for (const kind of ['pipeline', 'live', 'runner']) {
     const rows = metas.filter((m) => m.kind === kind);

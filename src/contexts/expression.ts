@@ -413,7 +413,7 @@ function doTranslate(source: string, flagsIn: string): RegexTranslation {
   let out = '';
   let inClass = false;
   for (let i = 0; i < src.length; i++) {
-    const c = src[i];
+    const c = src.charAt(i);
     if (c === '\\') {
       const n = src[i + 1];
       if (n === undefined) return { ok: false, reason: 'trailing backslash' };
@@ -542,7 +542,7 @@ function hasTopLevelAlternation(source: string): boolean {
   let depth = 0;
   let inClass = false;
   for (let i = 0; i < source.length; i++) {
-    const c = source[i];
+    const c = source.charAt(i);
     if (c === '\\') i++;
     else if (inClass) inClass = c !== ']';
     else if (c === '[') inClass = true;
@@ -566,7 +566,7 @@ export function isRiskyRegex(source: string): boolean {
   let inClass = false;
   let lastGroupInner = false;
   for (let i = 0; i < source.length; i++) {
-    const c = source[i];
+    const c = source.charAt(i);
     let closedGroup = false;
     if (c === '\\') {
       i++;
@@ -861,7 +861,7 @@ function asUnk(v: AVal): Unk {
 
 function union(a: Unk, bIn: AVal): AVal {
   const b = asUnk(bIn);
-  let str: Unk['str'] = false;
+  let str: Unk['str'];
   if (a.str && b.str) {
     const ao = a.str.oneOf;
     const bo = b.str.oneOf;

@@ -399,7 +399,7 @@ function ruleMatches(
   }
   const ex = rule.entries.get('exists');
   if (ex && result !== 'no') {
-    let globs: string[] = [];
+    let globs: string[];
     let otherProject = false;
     if (isMap(ex.value)) {
       globs = listOf(ex.value.entries.get('paths')?.value);

@@ -168,7 +168,7 @@ function withAssumptions(reach: JobReach, names: string[], job: Job, contexts: R
 const contextCache = new WeakMap<Policy, Map<string, Record<ContextId, TrustContext>>>();
 function contextsFor(policy: Policy, defaultBranch: string, assumptions?: VariableAssumptions): Record<ContextId, TrustContext> {
   let byBranch = contextCache.get(policy);
-  if (!byBranch) contextCache.set(policy, (byBranch = new Map()));
+  if (!byBranch) contextCache.set(policy, (byBranch = new Map<string, Record<ContextId, TrustContext>>()));
   const key = assumptions ? `${defaultBranch}\u0000${JSON.stringify(assumptions)}` : defaultBranch;
   let c = byBranch.get(key);
   if (!c) byBranch.set(key, (c = buildContexts({ ...contextOptionsFromPolicy(policy, defaultBranch), variables: assumptions })));

@@ -2,7 +2,7 @@
  * `createGitLabApi`: the GitLabApi implementation over @gitbeaker/rest (the only module that
  * imports it). HTTP behaviour (retries, timeouts, origin pinning) lives in ./requester.ts.
  */
-import { Gitlab, type DiscussionNotePositionOptions } from '@gitbeaker/rest';
+import { AccessLevel, Gitlab, type DiscussionNotePositionOptions } from '@gitbeaker/rest';
 import { z } from 'zod';
 import { GitLabError, PositionRejectedError } from './errors.js';
 import { gitlabBaseUrl, validated } from './response.js';
@@ -73,6 +73,7 @@ function gitbeakerRequesterFn(settings: RequesterSettings): GitbeakerRequesterFn
   const create = createRequesterFn(settings);
   return (service) => {
     const r = create(service);
+    /* eslint-disable @typescript-eslint/no-unnecessary-type-parameters -- gitbeaker's RequesterType is generic in T */
     const typed = <T>(p: Promise<FormattedResponse>) => p as Promise<FormattedResponse & { body: T }>;
     return {
       get: <T>(endpoint: string, options?: RequestOptions) => typed<T>(r.get(endpoint, options)),
@@ -81,6 +82,7 @@ function gitbeakerRequesterFn(settings: RequesterSettings): GitbeakerRequesterFn
       patch: <T>(endpoint: string, options?: RequestOptions) => typed<T>(r.patch(endpoint, options)),
       delete: <T>(endpoint: string, options?: RequestOptions) => typed<T>(r.delete(endpoint, options)),
     };
+    /* eslint-enable @typescript-eslint/no-unnecessary-type-parameters */
   };
 }
 
@@ -413,7 +415,7 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
 
     async listMemberProjects() {
       const list = await call('GET /projects', 'read', z.array(MemberProjectSchema), () =>
-        gl.Projects.all({ membership: true, minAccessLevel: 30, archived: false, simple: true, perPage: 100, maxPages: MAX_PAGES }),
+        gl.Projects.all({ membership: true, minAccessLevel: AccessLevel.DEVELOPER, archived: false, simple: true, perPage: 100, maxPages: MAX_PAGES }),
       );
       return list.map((p) => p.id);
     },

@@ -297,8 +297,10 @@ export async function fetchRemote(start: URL, opts: RemoteFetchOptions): Promise
       if (res.body) {
         const reader = res.body.getReader();
         for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
+          const chunk: { done: boolean; value?: unknown } = await reader.read();
+          if (chunk.done) break;
+          const value = chunk.value;
+          if (!(value instanceof Uint8Array)) throw new Error('response body chunk is not bytes');
           size += value.byteLength;
           if (size > maxBytes) {
             await reader.cancel();

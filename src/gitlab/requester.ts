@@ -69,9 +69,8 @@ export interface FormattedResponse {
   status: number;
 }
 
-const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
-type Method = (typeof METHODS)[number];
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 type Requester = Record<Method, (endpoint: string, options?: RequestOptionsLike) => Promise<FormattedResponse>>;
 
 export function createRequesterFn(settings: RequesterSettings): (service: ServiceOptionsLike) => Requester {
@@ -105,7 +104,7 @@ export function formatQuery(params: Record<string, unknown>): string {
       for (const item of v) add(`${key}[]`, item);
     } else if (typeof v === 'object') {
       for (const [k, sub] of Object.entries(v)) add(`${key}[${decamelizeKey(k)}]`, sub);
-    } else {
+    } else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') {
       out.append(key, String(v));
     }
   };
@@ -114,7 +113,7 @@ export function formatQuery(params: Record<string, unknown>): string {
 }
 
 function describeNetworkError(err: unknown): { timeout: boolean; notSent: boolean; text: string } {
-  const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
+  const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } } | null | undefined;
   const timeout = e?.name === 'TimeoutError' || e?.name === 'AbortError';
   const code = e?.cause?.code ?? e?.code;
   // The connection was never established: GitLab cannot have seen the request.

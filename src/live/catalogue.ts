@@ -15,7 +15,7 @@ import type { LiveRule } from './types.js';
  * The live rule catalogue, SPEC order first, then the extra checks: one module per rule under
  * `src/live/rules/<id>.ts`, each with its docs page `docs/rules/<id>.md`.
  */
-export const liveRules: LiveRule<any>[] = [
+export const liveRules: LiveRule<unknown>[] = [
   deployRunnerUnprotected,
   deployRunnerServesUntrusted,
   deployEnvironmentUnprotected,
@@ -28,6 +28,6 @@ export const liveRules: LiveRule<any>[] = [
   forwardDeploymentDisabled,
 ];
 
-export function liveRuleMetas(): RuleMeta<any>[] {
+export function liveRuleMetas(): RuleMeta<unknown>[] {
   return liveRules.map((r) => r.meta);
 }

@@ -31,7 +31,7 @@ export interface LiveCheckOptions {
   /** For exception expiry (default: now). */
   today?: Date;
   /** Rules to run (default: the whole live catalogue). */
-  rules?: readonly LiveRule<any>[];
+  rules?: readonly LiveRule<unknown>[];
 }
 
 export interface SkippedCheck {
@@ -149,7 +149,7 @@ export async function runLiveChecks(api: GitLabApi, input: LiveCheckInput, opts:
     const configured = configureRule(policy, rule.meta);
     if (!configured) continue;
     const { options, policySeverity } = configured;
-    const ctx: LiveRuleContext<any> = {
+    const ctx: LiveRuleContext<unknown> = {
       projectId,
       evaluation,
       policy,
@@ -196,7 +196,7 @@ export async function runLiveChecks(api: GitLabApi, input: LiveCheckInput, opts:
 /** "Untagged jobs are reported with the runners they would actually land on." */
 async function untaggedJobNotes(
   evaluation: Evaluation,
-  load: (key: 'runners' | 'settings') => Promise<Loaded<any>>,
+  load: <K extends 'runners' | 'settings'>(key: K) => Promise<Loaded<LiveData[K]>>,
   notes: string[],
 ): Promise<void> {
   const untagged = allJobs(evaluation).filter(({ job: j }) => j.kind !== 'bridge' && j.tags.length === 0);

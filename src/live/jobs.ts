@@ -16,7 +16,7 @@ export const MR_CONTEXTS = ['mr', 'mr-fork'] as const;
 
 export function mrReachable(trust: JobTrust | undefined): boolean {
   if (!trust) return true; // not evaluated: assume it may run
-  return MR_CONTEXTS.some((c) => trust.byContext[c]?.runs !== 'no');
+  return MR_CONTEXTS.some((c) => trust.byContext[c].runs !== 'no');
 }
 
 /** Can the job run on an unprotected ref at all (any untrusted context)? */

@@ -14,7 +14,7 @@ export interface ScopedVariable {
  * (doc/ci/variables/_index.md "CI/CD variable precedence"). Group variables that cannot be
  * read are reported as a partial skip; project variables are required (SkipCheck).
  */
-export async function visibleVariables(ctx: LiveRuleContext<any>): Promise<ScopedVariable[]> {
+export async function visibleVariables(ctx: LiveRuleContext<unknown>): Promise<ScopedVariable[]> {
   const project = await ctx.load('projectVariables');
   const out: ScopedVariable[] = project.map((variable) => ({ variable, source: 'project' }));
   let groups: { group: string; variables: GitLabVariable[] }[] = [];

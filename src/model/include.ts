@@ -153,7 +153,7 @@ export class IncludeExpander {
       return { ...base, kind: isUrl ? 'remote' : 'local', target: item.value, status: 'unresolved' };
     }
     if (item.kind !== 'map') {
-      this.invalid(`Included file \`${String(str(item) ?? item.kind)}\` needs to be a string`, item.loc, ['include']);
+      this.invalid(`Included file \`${str(item) ?? item.kind}\` needs to be a string`, item.loc, ['include']);
       return undefined;
     }
     const unknown = [...item.entries.keys()].filter((k) => !INCLUDE_KEYS.has(k));

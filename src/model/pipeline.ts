@@ -296,7 +296,7 @@ async function triggers(source: ConfigSource, pipeline: Pipeline, opts: BuildOpt
     const first = expander.includes.find((r) => r.files.length)?.files[0];
     const childPipeline = await assemble(source, expander, merged, first ?? job.file, opts, depth + 1, {
       trigger: job.name,
-      variables: yamlVars ? job.variables : new Map(),
+      variables: yamlVars ? job.variables : new Map<string, VariableDef>(),
     });
     pipeline.children!.push({ trigger: job.name, loc: at, pipeline: childPipeline });
   }
@@ -434,13 +434,8 @@ function resolveReferences(config: YMap, invalid: Invalid): YMap {
       return withVia(resolved, { kind: 'reference', from: n.path.join('.'), loc: n.loc });
     }
     if (n.kind === 'seq') {
-      let changed = false;
-      const items = n.items.map((it) => {
-        const r = walk(it, depth, topKey);
-        if (r !== it) changed = true;
-        return r;
-      });
-      return changed ? { ...n, items } : n;
+      const items = n.items.map((it) => walk(it, depth, topKey));
+      return items.some((r, i) => r !== n.items[i]) ? { ...n, items } : n;
     }
     if (n.kind === 'map') {
       let changed = false;
@@ -489,13 +484,8 @@ function standInScriptItems(config: YMap, files: ReadonlyMap<string, LoadedFile>
       return { ...n, value: n.value === null ? null : slice(n.loc) || String(n.value), invalidScriptItem: shape };
     }
     if (n.kind === 'seq') {
-      let changed = false;
-      const items = n.items.map((it) => {
-        const r = it.kind === 'seq' ? standIn(it) : it.kind === 'scalar' && typeof it.value === 'string' ? it : standIn(it);
-        if (r !== it) changed = true;
-        return r;
-      });
-      return changed ? { ...n, items } : n;
+      const items = n.items.map((it) => (it.kind === 'scalar' && typeof it.value === 'string' ? it : standIn(it)));
+      return items.some((r, i) => r !== n.items[i]) ? { ...n, items } : n;
     }
     return { kind: 'scalar', value: slice(n.loc), loc: n.loc, via: n.via, invalidScriptItem: n.kind === 'map' ? 'map' : 'reference' };
   };

@@ -165,7 +165,7 @@ class Converter {
     if (isScalar(node)) {
       let value = psychScalar(node);
       if (value instanceof Date || value instanceof Uint8Array || typeof value === 'bigint') value = node.source;
-      else if (typeof value === 'symbol') value = String(node.source ?? '');
+      else if (typeof value === 'symbol') value = node.source ?? '';
       const s: YScalar = { kind: 'scalar', value: value as YScalar['value'], loc: this.loc(node) };
       if (node.tag && node.tag !== 'tag:yaml.org,2002:str') s.tag = node.tag;
       this.charge(NODE_OVERHEAD + (typeof value === 'string' ? value.length : 8), node);
@@ -213,8 +213,9 @@ class Converter {
         : keyNode === null
           ? ''
           : isScalar(keyNode)
-            ? String(psychScalar(keyNode) ?? '')
-            : String((keyNode as { source?: string }).source ?? '');
+            ? // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a scalar's value is a primitive
+              String(psychScalar(keyNode) ?? '')
+            : ((keyNode as { source?: string }).source ?? '');
       const valueNode = pair.value as YamlNode | null;
       const value: YNode = valueNode
         ? this.convert(valueNode, depth + 1)

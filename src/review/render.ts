@@ -134,7 +134,7 @@ export interface InlineRenderOptions {
   /** The finding is not on the target branch. */
   isNew: boolean;
   /** Rule metadata (for the "how to fix" text); without it only the message is shown. */
-  meta?: RuleMeta<any>;
+  meta?: RuleMeta<unknown>;
   /** Base for the docs link (e.g. the tierguard repository's blob URL); else the path as text. */
   docsBaseUrl?: string;
   /** Lines of the head version of the finding's file that the MR adds or changes. */
@@ -281,7 +281,7 @@ export function renderTrustGraph(ev: Pick<Evaluation, 'pipeline' | 'trust' | 'ch
     const tier = tierLabel(job.tags, opts.policy);
     const key = `${untrusted.join(',')}|${tier.key}`;
     const g = groups.get(key) ?? { untrusted, trustedOnly: untrusted.length === 0, tier, jobs: [], deploys: 0 };
-    const deploys = opts.policy && job.node ? deployInfo(job, opts.policy, { pipeline }) !== undefined : false;
+    const deploys = opts.policy ? deployInfo(job, opts.policy, { pipeline }) !== undefined : false;
     if (deploys) g.deploys += 1;
     g.jobs.push({ name, deploy: deploys });
     groups.set(key, g);

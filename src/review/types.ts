@@ -40,7 +40,7 @@ export interface ReviewInput {
   /** The resolved policy: runner tiers of the jobs in the summary's picture (else their tags). */
   policy?: Policy;
   /** Rule metadata (title and "how to fix" text in inline discussions). */
-  catalogue?: readonly RuleMeta<any>[];
+  catalogue?: readonly RuleMeta<unknown>[];
   /** Base URL for rule docs links (`<base>/docs/rules/<id>.md`); else the path as text. */
   docsBaseUrl?: string;
   /** Cap on job names in the summary's Mermaid picture (default 40). */

@@ -17,7 +17,7 @@ export type TrustFactory = (pipeline: Pipeline, policy: Policy, defaultBranch: s
 
 export interface EvaluateOptions {
   policy: Policy;
-  rules: readonly PipelineRule<any>[];
+  rules: readonly PipelineRule<unknown>[];
   trust: TrustFactory;
   /** Offline default: `main`. */
   defaultBranch?: string;
@@ -90,12 +90,12 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
   };
 
   const findings: Finding[] = [];
-  const active: { rule: PipelineRule<any>; hooks: RuleHooks }[] = [];
+  const active: { rule: PipelineRule<unknown>; hooks: RuleHooks }[] = [];
   for (const rule of opts.rules) {
     const configured = configureRule(policy, rule.meta);
     if (!configured) continue;
     const { options, policySeverity } = configured;
-    const ctx: RuleContext<any> = {
+    const ctx: RuleContext<unknown> = {
       pipeline,
       policy,
       options,
@@ -113,7 +113,7 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
         findings.push(makeFinding(rule.meta.id, severity, r));
       },
     };
-    active.push({ rule, hooks: rule.meta && rule.create(ctx) });
+    active.push({ rule, hooks: rule.create(ctx) });
   }
 
   for (const { hooks } of active) hooks.pipeline?.(pipeline);

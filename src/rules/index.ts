@@ -39,7 +39,7 @@ import infraApplyInUntrustedContext from './pipeline/infra-apply-in-untrusted-co
  * The pipeline rule catalogue in the order of SPEC.md. One module per rule under
  * `src/rules/pipeline/<id>.ts`, each with its docs page `docs/rules/<id>.md`.
  */
-export const pipelineRules: PipelineRule<any>[] = [
+export const pipelineRules: PipelineRule<unknown>[] = [
   deployUnprotectedRef,
   deployRunnerTier,
   deployTierTagMisuse,
@@ -76,6 +76,6 @@ export const pipelineRules: PipelineRule<any>[] = [
   scannerTampering,
 ];
 
-export function pipelineRuleMetas(): RuleMeta<any>[] {
+export function pipelineRuleMetas(): RuleMeta<unknown>[] {
   return pipelineRules.map((r) => r.meta);
 }

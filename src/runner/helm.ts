@@ -71,6 +71,7 @@ export function extractHelmRunnerConfig(file: string, text: string): HelmExtract
             ? {
                 ...valueLoc,
                 column: valueLoc.column + (quoted ? 1 : 0),
+                // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a scalar's value is a primitive
                 endColumn: valueLoc.column + (quoted ? 1 : 0) + String(v.value ?? '').length,
               }
             : undefined;

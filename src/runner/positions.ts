@@ -247,8 +247,9 @@ class TomlScanner {
       if (this.s[this.i] === '\\') {
         const esc = this.s[this.i + 1] ?? '';
         const simple: Record<string, string> = { b: '\b', t: '\t', n: '\n', f: '\f', r: '\r', '"': '"', '\\': '\\' };
-        if (esc in simple) {
-          out += simple[esc];
+        const replacement = simple[esc];
+        if (replacement !== undefined) {
+          out += replacement;
           this.i += 2;
           continue;
         }
@@ -258,7 +259,7 @@ class TomlScanner {
         this.i += 2 + len;
         continue;
       }
-      out += this.s[this.i++];
+      out += this.s.charAt(this.i++);
     }
     if (this.s[this.i] === '"') this.i++;
     return out;

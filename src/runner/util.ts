@@ -40,7 +40,7 @@ export function parseDockerVolume(spec: string): DockerVolume {
   const [source = '', target] = spec.split(':');
   if (target === undefined) return { kind: 'anonymous', target: source };
   const bind = source.startsWith('/') || source.startsWith('~') || source.startsWith('.');
-  return { source, kind: bind ? 'bind' : 'named', target: target ?? '' };
+  return { source, kind: bind ? 'bind' : 'named', target };
 }
 
 export function normalizePath(p: string): string {

@@ -47,7 +47,7 @@ export async function buildApp(deps: AppDeps): Promise<TierguardApp> {
   let draining = false;
   const app = Fastify({
     loggerInstance: deps.logger,
-    bodyLimit: deps.config.BODY_LIMIT ?? 1024 * 1024,
+    bodyLimit: deps.config.BODY_LIMIT,
     // Every log line of a delivery carries its id (GitLab's per-delivery UUID, else the
     // Idempotency-Key, else a fresh one).
     // One line per delivery is enough ("webhook accepted"/"rejected"/"ignored", with its
@@ -76,7 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<TierguardApp> {
     if (req.url.startsWith('/webhooks/')) metrics.webhookEvents.inc({ event, result: status === 413 ? 'too_large' : 'invalid' });
     const message =
       status === 413
-        ? `body larger than ${deps.config.BODY_LIMIT ?? 1024 * 1024} bytes`
+        ? `body larger than ${deps.config.BODY_LIMIT} bytes`
         : status === 500
           ? 'internal error'
           : err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError
@@ -98,7 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<TierguardApp> {
     return reply.type(metrics.registry.contentType).send(body);
   });
 
-  const bodyLimit = deps.config.BODY_LIMIT ?? 1024 * 1024;
+  const bodyLimit = deps.config.BODY_LIMIT;
   await app.register(async (hooks) => {
     // fastify's JSON parser answers a too-large body with 413 *and* `Connection: close` before
     // the client has finished sending, so the sender sees EPIPE / a reset instead of the 413.
@@ -159,7 +159,7 @@ export async function buildApp(deps: AppDeps): Promise<TierguardApp> {
         return reply.code(503).header('retry-after', '5').send({ error: 'shutting down' });
       }
       const c = classify(event, req.body, {
-        deliveryId: String(req.id),
+        deliveryId: req.id,
         idempotencyKey: header(req, 'idempotency-key'),
         receivedAt: Date.now(),
       });

@@ -227,7 +227,7 @@ export class RedisQueue implements WorkQueue {
   }
 
   private warn(msg: string, err?: unknown, detail: Record<string, unknown> = {}): void {
-    this.opts.onWarning?.(msg, { ...detail, ...(err !== undefined ? { err: err instanceof Error ? err.message : String(err) } : {}) });
+    this.opts.onWarning?.(msg, { ...detail, ...(err !== undefined ? { err: err instanceof Error ? err.message : typeof err === 'string' ? err : JSON.stringify(err) } : {}) });
   }
 
   /** Projects webhooks were accepted for (kept in Redis: every replica's catch-up sees them). */

@@ -44,7 +44,7 @@ export interface EnqueueOptions {
 }
 
 export interface WorkQueue {
-  enqueue(job: ReviewJob, opts?: EnqueueOptions): Promise<EnqueueResult | void>;
+  enqueue(job: ReviewJob, opts?: EnqueueOptions): Promise<EnqueueResult | undefined>;
   /** Projects webhooks were accepted for (the catch-up looks at their open MRs). */
   knownProjects?(): Promise<number[]>;
   /** Remember a project for the catch-up (done by enqueue too). */
@@ -84,7 +84,7 @@ export interface MemoryQueueOptions {
 
 const realTimer = (fn: () => void, ms: number): { cancel(): void } => {
   const t = setTimeout(fn, ms);
-  t.unref?.();
+  t.unref();
   return { cancel: () => clearTimeout(t) };
 };
 

@@ -70,6 +70,8 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
   let running: Promise<ReconcileResult> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  /** Read at each step of a pass: stop() may be called while the pass awaits GitLab. */
+  const isStopped = () => stopped;
   /** project:iid → head sha seen with a final status (later passes skip its status read). */
   const judged = new Map<string, string>();
 
@@ -85,11 +87,11 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
     out.projects = ids.size;
     const since = new Date(now() - lookbackMs);
     for (const projectId of [...ids].sort((a, b) => a - b)) {
-      if (stopped) break;
+      if (isStopped()) break;
       try {
         const mrs = await o.api.listOpenMergeRequests(projectId, since);
         for (const mr of mrs) {
-          if (stopped) break;
+          if (isStopped()) break;
           if (mr.state !== 'opened' || !mr.sha) continue;
           out.openMergeRequests += 1;
           const key = `${projectId}:${mr.iid}`;

@@ -25,7 +25,7 @@ const MergeRequestHook = z.object({
   }),
   changes: z
     .object({ target_branch: z.object({ previous: z.string().nullish(), current: z.string().nullish() }).optional() })
-    .passthrough()
+    .loose()
     .optional(),
 });
 
@@ -69,7 +69,7 @@ export function classify(eventHeader: string | undefined, body: unknown, meta: D
   const event = eventHeader ?? '';
   if (event === 'Merge Request Hook' || (event === '' && kind === 'merge_request')) return mergeRequest(body, meta);
   if (event === 'Note Hook' || (event === '' && kind === 'note')) return note(body, meta);
-  return { kind: 'ignore', reason: `event ${JSON.stringify(event || String(kind ?? 'unknown'))} is not handled` };
+  return { kind: 'ignore', reason: `event ${JSON.stringify(event || (typeof kind === 'string' ? kind : 'unknown'))} is not handled` };
 }
 
 function shapeError(err: z.ZodError): Classified {

@@ -7,6 +7,7 @@ import { main } from '../../src/cli/main.js';
 import { renderAuditMarkdown, auditMarker } from '../../src/audit/render-markdown.js';
 import type { AuditReport } from '../../src/audit/types.js';
 import { RUNNER_TOML, auditOf, startScenario, type Scenario } from './scenario.js';
+import { defined } from '../support/defined.js';
 
 function cli(cwd: string, env: NodeJS.ProcessEnv) {
   const out = { stdout: '', stderr: '' };
@@ -41,7 +42,7 @@ describe('tierguard audit (CLI)', () => {
     expect(readFileSync(path.join(dir, 'r.html'), 'utf8')).toContain('<svg');
     expect(readdirSync(path.join(dir, 'sarif')).sort()).toEqual(['acme__api.sarif', 'acme__payments.sarif', 'acme__platform__images.sarif', 'acme__web.sarif']);
     const sarif = JSON.parse(readFileSync(path.join(dir, 'sarif', 'acme__payments.sarif'), 'utf8')) as { runs: Array<{ results: Array<{ ruleId: string; locations: Array<{ physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }> }> }> };
-    const env = sarif.runs[0]?.results.find((x) => x.ruleId === 'audit-deploy-environment-unprotected')!;
+    const env = defined(sarif.runs[0]?.results.find((x) => x.ruleId === 'audit-deploy-environment-unprotected'), 'the SARIF result');
     expect(env.locations[0]?.physicalLocation).toMatchObject({ artifactLocation: { uri: '.gitlab-ci.yml' }, region: { startLine: 8 } });
     for (const text of [out.stdout, out.stderr, readFileSync(path.join(dir, 'r.json'), 'utf8'), readFileSync(path.join(dir, 'r.html'), 'utf8')]) expect(text).not.toContain(s.gl.token);
   });

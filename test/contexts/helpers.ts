@@ -4,7 +4,7 @@
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import type { SourceLocation } from '../../src/model/location.js';
-import type { YMap, YMapEntry, YNode } from '../../src/model/node.js';
+import type { YMapEntry, YNode } from '../../src/model/node.js';
 
 export function loadYaml(text: string, file = '.gitlab-ci.yml'): YNode {
   const lc = new LineCounter();

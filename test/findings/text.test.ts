@@ -105,6 +105,7 @@ describe('renderText', () => {
       fix: undefined,
     };
     const out = renderText({ ...input({ findings: [f] }), sources });
+    // eslint-disable-next-line no-control-regex -- the escape and bell characters must not reach the terminal
     expect(out).not.toMatch(/[\u001b\u0007\u202e]/);
     expect(out).toContain('job "\\x1b]0;pwned\\x07" \\u202eevil');
     expect(out).toContain('    1 | job\ufffd[2J: x');

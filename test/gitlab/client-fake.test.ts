@@ -225,6 +225,6 @@ describe('createGitLabApi against the fake GitLab', () => {
     const bad = createGitLabApi({ url: gl.url, token: 'glpat-wrong-token-123' });
     const err = await bad.getProject(1).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 401, route: 'GET /projects/:id' });
-    expect(String((err as Error).message)).not.toContain('glpat-wrong-token-123');
+    expect((err as Error).message).not.toContain('glpat-wrong-token-123');
   });
 });

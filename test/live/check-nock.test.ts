@@ -44,7 +44,7 @@ function mockProjectReads(runners: Record<string, unknown>[], opts: { variablesS
   const g = gitlab();
   g.get('/api/v4/projects/7').query(true).reply(200, projectJson()).persist();
   g.get('/api/v4/projects/7/runners').query(true).reply(200, runners.map((r) => ({ id: r.id, description: r.description }))).persist();
-  for (const r of runners) g.get(`/api/v4/runners/${r.id}`).reply(200, r).persist();
+  for (const r of runners) g.get(`/api/v4/runners/${String(r.id)}`).reply(200, r).persist();
   g.get('/api/v4/projects/7/protected_environments').query(true).reply(200, [{ name: 'production', deploy_access_levels: [{ access_level: 40 }], required_approval_count: 1 }]).persist();
   if (opts.variablesStatus) g.get('/api/v4/projects/7/variables').query(true).reply(opts.variablesStatus, { message: `${opts.variablesStatus} Forbidden` }).persist();
   else g.get('/api/v4/projects/7/variables').query(true).reply(200, [{ key: 'DEPLOY_TOKEN', value: 'value-from-nock-never-shown', protected: true, masked: true, environment_scope: 'production' }]).persist();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCiYaml } from '../../src/model/yaml.js';
-import { get, toJS, type YMap } from '../../src/model/node.js';
+import { get, toJS } from '../../src/model/node.js';
 
 describe('parseCiYaml: GitLab loader semantics (Psych, YAML 1.1)', () => {
   it('merge key: the merged map overwrites keys before `<<`, keys after it win', () => {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { renderFindings } from '../../src/findings/render/index.js';
-import type { RuleMeta } from '../../src/findings/rule-meta.js';
 import rule from '../../src/rules/pipeline/hardcoded-credential.js';
 import { findKnownTokens, findPrivateKeys, findUrlPasswords, looksLikeSecretValue, shannonEntropy } from '../../src/rules/pipeline/_secrets.js';
 import { checkRule, runRules } from './harness.js';

@@ -16,7 +16,7 @@ function survives(file: string, text: string): void {
       expect(f.location.line).toBeLessThanOrEqual(lines);
     }
   } catch (e) {
-    if (!(e instanceof RunnerConfigError)) throw new Error(`unexpected ${String(e)} for ${JSON.stringify(text.slice(0, 200))}`);
+    if (!(e instanceof RunnerConfigError)) throw new Error(`unexpected ${String(e)} for ${JSON.stringify(text.slice(0, 200))}`, { cause: e });
     expect(e.line).toBeGreaterThanOrEqual(1);
     expect(e.message.startsWith(`${file}:`)).toBe(true);
   }

@@ -29,7 +29,7 @@ export async function ensureRedis(): Promise<void> {
   try {
     execFileSync('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no'], { stdio: 'pipe' });
   } catch (err) {
-    throw new Error(`Redis is not answering on 127.0.0.1:6379 and redis-server could not be started (${(err as Error).message}); install Redis or run .ci/run`);
+    throw new Error(`Redis is not answering on 127.0.0.1:6379 and redis-server could not be started (${(err as Error).message}); install Redis or run .ci/run`, { cause: err });
   }
   for (let i = 0; i < 50; i += 1) {
     if (await answers()) return;

@@ -325,6 +325,7 @@ async function readBody(req: IncomingMessage, url: URL): Promise<unknown> {
     }
   }
   if (type.includes('multipart/form-data') || type.includes('application/x-www-form-urlencoded')) {
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- small multipart test bodies, parsed like Rails does
     const form = await new Request(url, { method: 'POST', headers: { 'content-type': type }, body: buf }).formData();
     return nestParams([...form.entries()].map(([k, v]) => [k, typeof v === 'string' ? v : '']));
   }

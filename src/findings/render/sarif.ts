@@ -111,7 +111,7 @@ export function buildSarif(input: RenderInput): SarifLog {
   };
 }
 
-function ruleDescriptor(meta: RuleMeta): SarifRule {
+function ruleDescriptor(meta: RuleMeta<unknown>): SarifRule {
   return {
     id: meta.id,
     name: ruleName(meta.id),

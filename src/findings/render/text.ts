@@ -93,6 +93,7 @@ export function caret(src: string, loc: SourceLocation): { padding: string; mark
  * shown as `\xNN` / `\uNNNN` escapes.
  */
 export function escapeControls(text: string, keepColumns = false): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this escapes
   return text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|\t/g, (ch) => {
     if (ch === '\t') return keepColumns ? '\t' : ' ';
     if (keepColumns) return '\ufffd';

@@ -11,7 +11,7 @@ export interface RenderInput {
   /** Source text with secret ranges registered: snippets come from here, masked. */
   sources: SourceFiles;
   /** The rule catalogue (SARIF rule descriptors). */
-  rules: RuleMeta[];
+  rules: readonly RuleMeta<unknown>[];
   toolVersion: string;
   /** ANSI colour in the text format (default off). */
   color?: boolean;

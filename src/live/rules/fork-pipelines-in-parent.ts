@@ -20,7 +20,7 @@ export default defineLiveRule({
   async run(ctx) {
     const { evaluation } = ctx;
     const forkJobs = allJobs(evaluation)
-      .filter(({ trust: t }) => !t || t.byContext['mr-fork']?.runs !== 'no')
+      .filter(({ trust: t }) => !t || t.byContext['mr-fork'].runs !== 'no')
       .map((x) => x.job);
     if (forkJobs.length === 0) return;
     const settings = await ctx.load('settings');

@@ -1,5 +1,5 @@
 import { get } from '../../model/node.js';
-import { allJobs, rootLocation, SETTINGS_KEY } from '../jobs.js';
+import { allJobs, rootLocation } from '../jobs.js';
 import { NEEDS, SkipCheck, defineLiveRule } from '../types.js';
 
 /**

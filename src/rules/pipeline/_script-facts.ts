@@ -11,7 +11,7 @@ import type { Job } from '../../model/pipeline.js';
 import type { Policy } from '../../policy/types.js';
 import { globToRegExp, matchesNamePatterns } from '../../util/glob.js';
 import type { RuleContext, ScriptLine } from '../types.js';
-import { commandIndex, locateInScalar, programName, quoteStates, unquote, wordText, varRefs, type VarRef, type Segment, type Word } from './_shell.js';
+import { commandIndex, locateInScalar, programName, quoteStates, unquote, varRefs, type VarRef, type Segment, type Word } from './_shell.js';
 
 // ---------------------------------------------------------------------------------------------
 // Credential-like variable names
@@ -54,7 +54,7 @@ export function credentialNames(policy: Policy): CredentialNames {
  * or variable values reference a credential-like variable that the YAML does not define
  * itself (a CI/CD setting). The job token every job has does not count.
  */
-export function jobUsesSecrets(ctx: RuleContext<any>, job: Job, names: CredentialNames): { at: SourceLocation; what: string } | undefined {
+export function jobUsesSecrets(ctx: RuleContext<unknown>, job: Job, names: CredentialNames): { at: SourceLocation; what: string } | undefined {
   for (const k of ['id_tokens', 'secrets'] as const) {
     const e = entry(job.node, k);
     if (e && !(e.value.kind === 'scalar' && e.value.value === null)) return { at: e.keyLoc, what: `\`${k}:\`` };
@@ -219,6 +219,6 @@ export function inArtifactPath(target: string, paths: readonly string[]): string
  * YAML folds over several lines (`- docker run\n    --privileged …`), where the engine's
  * line-based locator falls back to the item.
  */
-export function locateInLine(ctx: RuleContext<any>, line: ScriptLine, index: number, length: number): SourceLocation {
+export function locateInLine(ctx: RuleContext<unknown>, line: ScriptLine, index: number, length: number): SourceLocation {
   return locateInScalar(ctx.pipeline, line.loc, line.text, index, length);
 }

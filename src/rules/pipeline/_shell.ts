@@ -108,10 +108,10 @@ export type Quote = 'none' | 'single' | 'double';
 
 /** The quote state of every character of `text` for a POSIX shell (`'…'`, `"…"`, `$'…'`, `\`). */
 export function quoteStates(text: string): Quote[] {
-  const out: Quote[] = new Array(text.length);
+  const out = new Array<Quote>(text.length);
   let state: Quote = 'none';
   for (let i = 0; i < text.length; i++) {
-    const c = text[i];
+    const c = text.charAt(i);
     if (state === 'single') {
       out[i] = 'single';
       if (c === "'") state = 'none';
@@ -192,7 +192,7 @@ function tokenize(text: string): Segment[] {
     segStart = next;
   };
   for (let i = 0; i < text.length; i++) {
-    const c = text[i];
+    const c = text.charAt(i);
     if (q[i] !== 'none') {
       if (wordStart < 0) wordStart = i;
       continue;
@@ -258,13 +258,13 @@ export function unquote(raw: string): string {
   let out = '';
   let state: Quote = 'none';
   for (let i = 0; i < raw.length; i++) {
-    const c = raw[i];
+    const c = raw.charAt(i);
     if (state === 'single') {
       if (c === "'") state = 'none';
       else out += c;
     } else if (state === 'double') {
       if (c === '"') state = 'none';
-      else if (c === '\\' && /["\\$`]/.test(raw[i + 1] ?? '')) out += raw[++i];
+      else if (c === '\\' && /["\\$`]/.test(raw[i + 1] ?? '')) out += raw.charAt(++i);
       else out += c;
     } else if (c === "'") state = 'single';
     else if (c === '"') state = 'double';

@@ -32,8 +32,8 @@ export function nameList(items: readonly string[], max = 5): string {
  * "may run in `branch` (depends on $DEPLOY)". Contexts are grouped by their reason.
  */
 export function untrustedPhrase(trust: JobTrust, contexts: readonly ContextId[] = trust.untrusted): string {
-  const sure = contexts.filter((c) => trust.byContext[c]?.runs === 'yes');
-  const maybe = contexts.filter((c) => trust.byContext[c]?.runs !== 'yes');
+  const sure = contexts.filter((c) => trust.byContext[c].runs === 'yes');
+  const maybe = contexts.filter((c) => trust.byContext[c].runs !== 'yes');
   const parts: string[] = [];
   if (sure.length) parts.push(`can run in untrusted ${sure.length > 1 ? 'contexts' : 'context'} ${codeList(sure)}${reasons(trust, sure)}`);
   if (maybe.length) parts.push(`${sure.length ? 'and may run' : 'may run'} in untrusted ${maybe.length > 1 ? 'contexts' : 'context'} ${codeList(maybe)}${reasons(trust, maybe)}`);
@@ -44,12 +44,12 @@ function reasons(trust: JobTrust, contexts: readonly ContextId[]): string {
   const groups = new Map<string, ContextId[]>();
   for (const c of contexts) {
     const r = trust.byContext[c];
-    const unknown = r?.runs === 'unknown' ? (r.unknownVariables ?? []) : [];
+    const unknown = r.runs === 'unknown' ? (r.unknownVariables ?? []) : [];
     const shown = unknown.slice(0, 5).map((v) => `$${v}`).join(', ') + (unknown.length > 5 ? ` and ${unknown.length - 5} more` : '');
     const vars = unknown.length ? `depends on ${shown}` : '';
     // which assumption about YAML variables the verdict rests on (overridable, or the YAML value)
-    const assumed = r?.assumptions?.length ? `; ${r.assumptions.join('; ')}` : '';
-    const text = (vars || shortReason(r?.reason ?? '')) + (vars || r?.reason ? assumed : '');
+    const assumed = r.assumptions?.length ? `; ${r.assumptions.join('; ')}` : '';
+    const text = (vars || shortReason(r.reason)) + (vars || r.reason ? assumed : '');
     if (!text) continue;
     const list = groups.get(text) ?? [];
     list.push(c);
@@ -67,9 +67,9 @@ function shortReason(reason: string): string {
 
 /** Where the deciding rule for the first untrusted context is written (runs 'yes' preferred). */
 export function decidingLocation(trust: JobTrust, contexts: readonly ContextId[] = trust.untrusted): SourceLocation | undefined {
-  const ordered = [...contexts.filter((c) => trust.byContext[c]?.runs === 'yes'), ...contexts.filter((c) => trust.byContext[c]?.runs !== 'yes')];
+  const ordered = [...contexts.filter((c) => trust.byContext[c].runs === 'yes'), ...contexts.filter((c) => trust.byContext[c].runs !== 'yes')];
   for (const c of ordered) {
-    const at = trust.byContext[c]?.at;
+    const at = trust.byContext[c].at;
     if (at) return at;
   }
   return undefined;
@@ -91,7 +91,7 @@ export function isVariableRef(ref: string): boolean {
  * indented like the job's own keys. Only for a block-style job key in the job's own file;
  * otherwise undefined (no mechanical fix).
  */
-export function insertUnderJobKey(ctx: RuleContext<any>, job: Job, lines: string[], description: string): Fix | undefined {
+export function insertUnderJobKey(ctx: RuleContext<unknown>, job: Job, lines: string[], description: string): Fix | undefined {
   const keyLine = ctx.sources.line(job.keyLoc.file, job.keyLoc.line);
   if (keyLine === undefined) return undefined;
   const rest = keyLine.slice(job.keyLoc.endColumn - 1);
@@ -116,7 +116,7 @@ export function insertUnderJobKey(ctx: RuleContext<any>, job: Job, lines: string
  * A fix that replaces the scalar at `loc` (a single-line value) with `value` on its line.
  * Undefined when the value spans lines or the line cannot be read.
  */
-export function replaceScalar(ctx: RuleContext<any>, loc: SourceLocation, value: string, description: string): Fix | undefined {
+export function replaceScalar(ctx: RuleContext<unknown>, loc: SourceLocation, value: string, description: string): Fix | undefined {
   if (loc.endLine !== loc.line) return undefined;
   const text = ctx.sources.line(loc.file, loc.line);
   if (text === undefined || loc.endColumn - 1 > text.length) return undefined;

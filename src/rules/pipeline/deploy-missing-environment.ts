@@ -55,7 +55,7 @@ export default defineRule({
           severity = 'warning';
         }
         ctx.report({
-          at: at ?? job.keyLoc,
+          at,
           job: job.name,
           keyPath: ['environment'],
           severity,

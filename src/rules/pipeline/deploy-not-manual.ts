@@ -40,12 +40,12 @@ export default defineRule({
         const trust = ctx.trust(job);
         if (trust.trusted.length === 0 && trust.untrusted.length === 0) return;
         if (manualByYaml(job)) return;
-        const automatic = trust.trusted.filter((c) => trust.byContext[c]?.when !== 'manual');
+        const automatic = trust.trusted.filter((c) => trust.byContext[c].when !== 'manual');
         if (trust.trusted.length > 0 && automatic.length === 0) return;
 
         const whenEntry = entry(job.node, 'when');
         const hasRules = !!get(job.node, 'rules');
-        const decider = automatic.map((c) => trust.byContext[c]?.at).find(Boolean);
+        const decider = automatic.map((c) => trust.byContext[c].at).find(Boolean);
         const at = (hasRules ? decider : undefined) ?? whenEntry?.value.loc ?? job.keyLoc;
         const whenText = str(whenEntry?.value);
         let fix;

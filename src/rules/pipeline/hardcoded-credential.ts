@@ -5,7 +5,7 @@ import { get } from '../../model/node.js';
 import type { Job, Pipeline } from '../../model/pipeline.js';
 import { scriptLinesOf } from '../engine.js';
 import { findKnownTokens, findPrivateKeys, findUrlPasswords, isPlaceholder, looksLikeSecretValue, type SecretHit } from './_secrets.js';
-import { commandIndex, locateInScalar, programName, scriptSites, segments, unquote, wordText, variableSites, varRefs, type Word } from './_shell.js';
+import { commandIndex, locateInScalar, programName, scriptSites, segments, unquote, variableSites, varRefs, type Word } from './_shell.js';
 import { serviceHosts } from './docker-daemon-shared.js';
 
 /** `export NAME=value`, `NAME="value"`, `NAME='value'` in a script. */

@@ -36,7 +36,7 @@ export function manualAllowedToFail(job: Job): YNode | undefined {
 /** Contexts where a job may start without a person (on_success, always, delayed). */
 function automaticIn(trust: JobTrust, c: ContextId): boolean {
   const o = trust.byContext[c];
-  return !!o && o.runs !== 'no' && o.when !== 'manual' && o.when !== 'never';
+  return o.runs !== 'no' && o.when !== 'manual' && o.when !== 'never';
 }
 
 /** Jobs that run after the deploy in a context where the deploy is manual: later stages, or `needs:` it. */
@@ -78,7 +78,7 @@ export default defineRule({
         const whenNode = manualAllowedToFail(job);
         if (!whenNode) return;
         const trust = ctx.trust(job);
-        const manualIn = [...trust.trusted, ...trust.untrusted].filter((c) => trust.byContext[c]?.when === 'manual');
+        const manualIn = [...trust.trusted, ...trust.untrusted].filter((c) => trust.byContext[c].when === 'manual');
         if (manualIn.length === 0) return;
         const after = dependents(ctx.pipeline, job, manualIn, ctx.trust);
         const mrGate = manualIn.filter((c) => c === 'mr' || c === 'mr-fork');

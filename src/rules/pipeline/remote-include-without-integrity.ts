@@ -32,7 +32,7 @@ export default defineRule({
       include(inc) {
         if (inc.kind !== 'remote' || inc.integrity || inc.status === 'excluded') return;
         const node = inc.node.kind === 'map' ? (get(inc.node, 'remote') ?? inc.node) : inc.node;
-        let host = '';
+        let host: string;
         try {
           host = new URL(inc.target).host;
         } catch {

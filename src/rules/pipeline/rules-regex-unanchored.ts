@@ -22,7 +22,7 @@ export function alternatives(source: string): string[] {
   let inClass = false;
   let cur = '';
   for (let i = 0; i < source.length; i++) {
-    const c = source[i];
+    const c = source.charAt(i);
     if (c === '\\') {
       cur += c + (source[i + 1] ?? '');
       i++;

@@ -3,7 +3,7 @@ import { entry, get, str } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
 import { matchesNamePatterns } from '../../util/glob.js';
 import { defineRule, type JobTrust, type RuleContext, type ScriptLine } from '../types.js';
-import { credentialInputs, scriptAssignedNames, segments, unquote, wordText, varRefs, type VarRef } from './_shell.js';
+import { credentialInputs, scriptAssignedNames, segments, unquote, varRefs, type VarRef } from './_shell.js';
 import { codeList, decidingLocation, nameList, untrustedPhrase } from './_trust-text.js';
 
 /**
@@ -186,7 +186,7 @@ export function kubeContexts(job: Job, lines: readonly ScriptLine[], locate: (li
 }
 
 /** The position of a reference inside a single-line variable value, else the value. */
-function locateInValue(ctx: RuleContext<any>, loc: SourceLocation, value: string, r: VariableRef): SourceLocation {
+function locateInValue(ctx: RuleContext<unknown>, loc: SourceLocation, value: string, r: VariableRef): SourceLocation {
   const text = ctx.sources.line(loc.file, loc.line);
   const needle = value.slice(r.index, r.index + r.length);
   if (text === undefined || !needle) return loc;
