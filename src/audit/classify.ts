@@ -45,7 +45,7 @@ export interface ClassifyInput {
   policy: Policy;
 }
 
-export interface Placement {
+interface Placement {
   project: AuditProject;
   job: AuditJob;
   contexts: ContextId[];
@@ -64,7 +64,7 @@ const isTrusted = (c: ContextId): boolean => TRUSTED_CONTEXTS.includes(c);
 const isUntrusted = (c: ContextId): boolean => UNTRUSTED_CONTEXTS.includes(c);
 const EVIDENCE_MAX = 8;
 
-export function asGitLabRunner(r: AuditRunner): GitLabRunner {
+function asGitLabRunner(r: AuditRunner): GitLabRunner {
   return {
     id: r.id,
     description: r.description,
@@ -106,7 +106,7 @@ export function declaredTier(r: AuditRunner, policy: Policy): AuditTier | 'unkno
   return 'unknown';
 }
 
-export function problemId(kind: ProblemKind, parts: Array<string | number | undefined>): string {
+function problemId(kind: ProblemKind, parts: Array<string | number | undefined>): string {
   return createHash('sha256').update([kind, ...parts.map((p) => String(p ?? ''))].join('\u0000')).digest('hex').slice(0, 12);
 }
 

@@ -15,14 +15,14 @@ export interface IssueOutcome {
 }
 
 /** The description without what changes on every run. */
-export function stableBody(text: string): string {
+function stableBody(text: string): string {
   return text
     .split('\n')
     .filter((l) => !l.startsWith('Run `') && !l.startsWith('<sub>'))
     .join('\n');
 }
 
-export function auditIssueTitle(r: AuditReport): string {
+function auditIssueTitle(r: AuditReport): string {
   return `tierguard audit: ${r.group} (${r.summary.problems.errors} errors, ${r.summary.problems.warnings} warnings)`;
 }
 

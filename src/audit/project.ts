@@ -180,7 +180,7 @@ export async function auditProject(p: OrgProject, deps: ProjectAuditDeps): Promi
 }
 
 /** `$NAME` / `${NAME}` references in the job's resolved keywords and inherited variables that look like credentials. */
-export function secretsOf(job: Job, policy: Policy): string[] {
+function secretsOf(job: Job, policy: Policy): string[] {
   const names = new Set<string>();
   const scan = (text: string) => {
     for (const m of text.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) names.add(m[1]!);
@@ -201,7 +201,7 @@ export function secretsOf(job: Job, policy: Policy): string[] {
  * A Docker-in-Docker service needs a privileged runner. The official `docker:<version>` tags
  * without a suffix are the dind variant (GITLAB-FACTS).
  */
-export function needsPrivileged(job: Job): boolean {
+function needsPrivileged(job: Job): boolean {
   const services = get(job.node, 'services');
   if (!services || services.kind !== 'seq') return false;
   return services.items.some((s) => {

@@ -6,7 +6,7 @@
  */
 import type { AuditReport } from './types.js';
 
-export const esc = (s: unknown): string =>
+const esc = (s: unknown): string =>
   String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const COLORS = {
@@ -26,7 +26,7 @@ const MAX_PROJECTS = 60;
 const MAX_RUNNERS = 40;
 
 /** The trust map: projects (left) → runners (middle) → trust tiers served (right). */
-export function trustMapSvg(r: AuditReport): string {
+function trustMapSvg(r: AuditReport): string {
   const jobsOf = new Map(r.projects.map((p) => [p.path, new Map(p.jobs.map((j) => [j.name, j]))]));
   const edges = new Map<string, Reach>();
   const projectWeight = new Map<string, number>();
@@ -114,7 +114,7 @@ export function trustMapSvg(r: AuditReport): string {
 }
 
 /** Per (sub)group: projects with errors, with warnings only, clean — stacked bars. */
-export function groupBarsSvg(r: AuditReport): string {
+function groupBarsSvg(r: AuditReport): string {
   const worst = new Map<string, 'error' | 'warning'>();
   const mark = (project: string | undefined, sev: 'error' | 'warning') => {
     if (!project) return;

@@ -7,7 +7,7 @@
 import type { AuditProblem, AuditReport, Evidence, ProjectAction, SettingChange } from './types.js';
 
 /** GitLab's issue description limit is 1 048 576 characters (app/models/concerns/issuable.rb). */
-export const ISSUE_MAX = 1_000_000;
+const ISSUE_MAX = 1_000_000;
 
 export function auditMarker(group: string): string {
   return `<!-- tierguard:audit group=${group.replace(/-->/g, '')} -->`;

@@ -14,7 +14,7 @@ export function sarifFileName(project: string): string {
   return `${project.replace(/[^A-Za-z0-9._-]+/g, '__')}.sarif`;
 }
 
-export function projectFindings(r: AuditReport, project: string): Finding[] {
+function projectFindings(r: AuditReport, project: string): Finding[] {
   const p = r.projects.find((x) => x.path === project);
   if (!p) return [];
   const point = (file: string, line: number, column = 1) => ({ file, line, column, endLine: line, endColumn: column });

@@ -20,7 +20,7 @@ import type { Progress } from './progress.js';
 import { openState } from './state.js';
 import { AUDIT_SCHEMA, type AuditProgress, type AuditProject, type AuditReport, type AuditRunner, type RunnerConfigFacts } from './types.js';
 
-export interface RunnerConfigInput {
+interface RunnerConfigInput {
   file: string;
   text: string;
 }
@@ -58,7 +58,7 @@ export interface AuditOptions {
 }
 
 /** Run `fn` over `items` with at most `n` in flight. */
-export async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
   // One iterator shared by the workers: each takes the next item when it is free.
   const queue = items.values();
   const worker = async () => {
@@ -67,7 +67,7 @@ export async function pool<T>(items: readonly T[], n: number, fn: (item: T) => P
   await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
 }
 
-export function selectProjects(projects: OrgProject[], group: string, include: string[] = [], exclude: string[] = []): OrgProject[] {
+function selectProjects(projects: OrgProject[], group: string, include: string[] = [], exclude: string[] = []): OrgProject[] {
   const rel = (p: OrgProject) => (p.pathWithNamespace.startsWith(`${group}/`) ? p.pathWithNamespace.slice(group.length + 1) : p.pathWithNamespace);
   const hit = (p: OrgProject, pats: string[]) => matchesAny(p.pathWithNamespace, pats) || matchesAny(rel(p), pats);
   return projects.filter((p) => !p.archived && (include.length === 0 || hit(p, include)) && !hit(p, exclude));
@@ -79,7 +79,7 @@ function runnerKind(r: OrgRunner): AuditRunner['kind'] {
 }
 
 /** Match `[[runners]]` entries of the given files to API runners: by `id`, token prefix, then name. */
-export function matchRunnerConfigs(runners: AuditRunner[], configs: RunnerConfigInput[], policy: Policy, shortShas: Map<number, string | null>): string[] {
+function matchRunnerConfigs(runners: AuditRunner[], configs: RunnerConfigInput[], policy: Policy, shortShas: Map<number, string | null>): string[] {
   const notes: string[] = [];
   for (const { file, text } of configs) {
     const doc = parseRunnerConfig(file, text, policy);
@@ -122,7 +122,7 @@ export function matchRunnerConfigs(runners: AuditRunner[], configs: RunnerConfig
   return notes;
 }
 
-export function compareWithBaseline(baseline: AuditReport, problems: AuditReport['problems']): AuditProgress {
+function compareWithBaseline(baseline: AuditReport, problems: AuditReport['problems']): AuditProgress {
   const now = new Set(problems.map((p) => p.id));
   const before = new Set(baseline.problems.map((p) => p.id));
   return {

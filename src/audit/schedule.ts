@@ -11,7 +11,7 @@ import { renderAuditMarkdown } from './render-markdown.js';
 import { runAudit, type AuditOptions } from './run.js';
 import type { AuditReport } from './types.js';
 
-export interface ScheduleLogger {
+interface ScheduleLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
 }

@@ -8,7 +8,7 @@ import type { ContextId } from '../rules/types.js';
 
 export const AUDIT_SCHEMA = 'tierguard-audit/1';
 
-export type RunnerKind = 'instance' | 'group' | 'project';
+type RunnerKind = 'instance' | 'group' | 'project';
 /** A runner's tier: what it should serve (deploy per environment tier, privileged builds, or everything else). */
 export type AuditTier = 'deploy-production' | 'deploy-staging' | 'build' | 'general';
 
@@ -59,7 +59,7 @@ export interface AuditJob {
   privileged: boolean;
 }
 
-export interface AuditFinding {
+interface AuditFinding {
   ruleId: string;
   severity: 'error' | 'warning';
   message: string;
@@ -157,7 +157,7 @@ export type ProjectAction =
   | { kind: 'protect-environment'; environment: string; job: string; why: string; problems: string[] }
   | { kind: 'protect-branch' | 'protect-tag'; ref: string; job: string; why: string; problems: string[] };
 
-export interface ProjectPlan {
+interface ProjectPlan {
   project: string;
   actions: ProjectAction[];
 }

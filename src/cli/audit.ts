@@ -21,7 +21,7 @@ import { allRuleMetas } from '../catalogue/catalogue.js';
 import { EXIT, UsageError, type CliIO } from './io.js';
 import { toolVersion } from '../util/package-info.js';
 
-export const AUDIT_HELP = `Usage: tierguard audit --gitlab-url URL --group PATH [options]   (token: GITLAB_TOKEN)
+const AUDIT_HELP = `Usage: tierguard audit --gitlab-url URL --group PATH [options]   (token: GITLAB_TOKEN)
 
   --format markdown|json|html   what to print on stdout (default markdown)
   --json FILE / --markdown FILE / --html FILE   also write these files

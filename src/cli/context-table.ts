@@ -5,7 +5,7 @@
 import { CONTEXT_IDS, CONTEXT_TRUSTED, type ContextId } from '../contexts/contexts.js';
 import type { Outcome } from '../contexts/reach.js';
 
-export function cellMark(o: Outcome | undefined): string {
+function cellMark(o: Outcome | undefined): string {
   if (!o || o.runs === 'no') return '·';
   const manual = o.when === 'manual';
   if (o.runs === 'yes') return manual ? 'M' : '✓';

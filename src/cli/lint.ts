@@ -118,7 +118,7 @@ function withPrefix(f: Finding, prefix: string): Finding {
 }
 
 /** Runner config files in a checkout: `*.toml` with `[[runners]]`, Helm values with `runners.config`. */
-export async function findRunnerConfigs(root: string): Promise<string[]> {
+async function findRunnerConfigs(root: string): Promise<string[]> {
   const out: string[] = [];
   let seen = 0;
   const walk = async (dir: string, rel: string, depth: number): Promise<void> => {

@@ -8,7 +8,6 @@
  */
 import type { Policy } from '../policy/types.js';
 import { single } from '../util/array.js';
-import { matchesAny } from '../util/glob.js';
 import type { UnknownString, VarValue, VariableScope } from './expression.js';
 
 export type ContextId =
@@ -81,10 +80,10 @@ export interface VariableAssumptions {
 }
 
 /** A ref name: known, or unknown with constraints. */
-export type RefName = { kind: 'known'; name: string } | ({ kind: 'unknown' } & UnknownString);
+type RefName = { kind: 'known'; name: string } | ({ kind: 'unknown' } & UnknownString);
 
 /** Facts `only`/`except` and `changes` need (`lib/gitlab/ci/build/policy/refs.rb`). */
-export interface PipelineFacts {
+interface PipelineFacts {
   /** Possible `CI_PIPELINE_SOURCE` values (one unless the context covers several). */
   sources: string[];
   /** `pipeline.tag?` / `pipeline.branch?` / merge request pipeline. */
@@ -118,7 +117,7 @@ export interface TrustContext {
 }
 
 /** Predefined variables tierguard reasons about; any of them a context does not set is unset. */
-export const TRUST_VARIABLES: readonly string[] = [
+const TRUST_VARIABLES: readonly string[] = [
   'CI_PIPELINE_SOURCE',
   'CI_COMMIT_BRANCH',
   'CI_COMMIT_TAG',
@@ -459,20 +458,12 @@ export function contextScope(ctx: TrustContext, yamlVariables: Record<string, st
   };
 }
 
-/** Is a concrete ref name protected under these options? */
-export function isProtectedBranch(opts: ContextOptions, name: string): boolean {
-  return name === opts.defaultBranch || matchesAny(name, opts.protectedBranches);
-}
-export function isProtectedTag(opts: ContextOptions, name: string): boolean {
-  return matchesAny(name, opts.protectedTags);
-}
-
 /**
  * Predefined variables whose value whoever pushes, tags or opens the merge request chooses
  * (`doc/ci/variables/predefined_variables.md`): ref names (and their slug), merge request and
  * commit texts, the trigger payload.
  */
-export const CHOSEN_BY_PUSHER: ReadonlySet<string> = new Set([
+const CHOSEN_BY_PUSHER: ReadonlySet<string> = new Set([
   'CI_COMMIT_BRANCH',
   'CI_COMMIT_REF_NAME',
   'CI_COMMIT_REF_SLUG',

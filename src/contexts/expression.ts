@@ -24,7 +24,7 @@ import { matchesAny } from '../util/glob.js';
 // Lexer
 // ---------------------------------------------------------------------------------------------
 
-export type TokenType =
+type TokenType =
   | 'lparen'
   | 'rparen'
   | 'input'
@@ -52,10 +52,10 @@ export interface Token {
 }
 
 /** GitLab's `Lexer::MAX_TOKENS`. */
-export const MAX_TOKENS = 100;
+const MAX_TOKENS = 100;
 
 /** A lexer or parser error; `column` is 1-based within the expression text. */
-export class ExpressionError extends Error {
+class ExpressionError extends Error {
   constructor(
     message: string,
     readonly column: number,
@@ -128,8 +128,8 @@ export function tokenize(statement: string, maxTokens = MAX_TOKENS): Token[] {
 // Parser
 // ---------------------------------------------------------------------------------------------
 
-export type CompareOp = '==' | '!=' | '=~' | '!~';
-export type LogicOp = '&&' | '||';
+type CompareOp = '==' | '!=' | '=~' | '!~';
+type LogicOp = '&&' | '||';
 
 export type Expr =
   | { kind: 'variable'; name: string; column: number }
@@ -182,13 +182,6 @@ function parseUncached(statement: string): ParseResult {
     if (e instanceof ExpressionError) return { ok: false, error: { message: e.message, column: e.column } };
     throw e;
   }
-}
-
-/** Parse or throw ExpressionError. */
-export function parseOrThrow(statement: string): Expr {
-  const r = parseExpression(statement);
-  if (!r.ok) throw new ExpressionError(r.error.message, r.error.column);
-  return r.expr;
 }
 
 function describe(t: Token): string {
@@ -338,26 +331,6 @@ function wrapNot(e: Expr): string {
 }
 function wrap(e: Expr): string {
   return e.kind === 'compare' || e.kind === 'logic' ? `(${formatExpr(e)})` : formatExpr(e);
-}
-
-/** Every variable name an expression reads. */
-export function variablesOf(e: Expr, out: Set<string> = new Set()): Set<string> {
-  switch (e.kind) {
-    case 'variable':
-      out.add(e.name);
-      break;
-    case 'not':
-      variablesOf(e.operand, out);
-      break;
-    case 'compare':
-    case 'logic':
-      variablesOf(e.left, out);
-      variablesOf(e.right, out);
-      break;
-    default:
-      break;
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -706,11 +679,6 @@ export function makeScope(init: ScopeInit): VariableScope {
       return init.otherwise === 'unset' ? { kind: 'unset' } : { kind: 'unknown' };
     },
   };
-}
-
-/** A scope whose own values shadow `base`. */
-export function layerScope(base: VariableScope, top: VariableScope, has: (name: string) => boolean): VariableScope {
-  return { lookup: (name) => (has(name) ? top.lookup(name) : base.lookup(name)) };
 }
 
 export type Tri = 'yes' | 'no' | 'unknown';

@@ -31,7 +31,7 @@ import {
 } from './expression.js';
 import { matchesAny } from '../util/glob.js';
 
-export type When = 'on_success' | 'manual' | 'delayed' | 'always' | 'on_failure' | 'never';
+type When = 'on_success' | 'manual' | 'delayed' | 'always' | 'on_failure' | 'never';
 const WHENS: readonly When[] = ['on_success', 'manual', 'delayed', 'always', 'on_failure', 'never'];
 
 export interface Outcome {
@@ -78,11 +78,9 @@ export interface ReachOptions {
 
 export type JobReach = Record<ContextId, Outcome>;
 
-/** Whether (and how) a job runs in one context: runs yes/no/unknown, when, reason, deciding rule. */
-export type ContextReach = Outcome;
-
 export interface JobTrust {
-  byContext: Record<ContextId, ContextReach>;
+  /** Whether (and how) the job runs in each context: runs yes/no/unknown, when, reason, deciding rule. */
+  byContext: Record<ContextId, Outcome>;
   /** Untrusted contexts where the job may run (runs yes or unknown). */
   untrusted: ContextId[];
   /** Trusted contexts where the job may run. */
@@ -108,7 +106,7 @@ export function trustedContexts(reach: Partial<JobReach>, contexts?: Record<Cont
   return filterContexts(reach, true, contexts);
 }
 
-export function isTrusted(id: ContextId): boolean {
+function isTrusted(id: ContextId): boolean {
   return CONTEXT_TRUSTED[id];
 }
 
@@ -153,7 +151,7 @@ function impossible(ctx: TrustContext): Outcome {
 }
 
 /** Evaluate a job in one context, workflow included. */
-export function reachInContext(job: JobReachInput, ctx: TrustContext, opts: ReachOptions = {}): Outcome {
+function reachInContext(job: JobReachInput, ctx: TrustContext, opts: ReachOptions = {}): Outcome {
   if (!ctx.possible) return impossible(ctx);
   const wf = workflowOutcome(opts.workflowRules, ctx, opts);
   if (wf.runs === 'no') return { ...wf, when: 'never' };

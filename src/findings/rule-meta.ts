@@ -1,7 +1,7 @@
 import type { ZodType } from 'zod';
 import type { Severity } from './finding.js';
 
-export type RuleKind = 'pipeline' | 'runner' | 'live';
+type RuleKind = 'pipeline' | 'runner' | 'live';
 
 /**
  * Metadata every rule module carries next to its logic (ESLint / zizmor style). The rule

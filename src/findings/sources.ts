@@ -95,7 +95,7 @@ export class SourceFiles {
 }
 
 /** `glpat-abcdef123456` → `glpa************`: keeps a 4-character hint, never the value. */
-export function maskValue(value: string): string {
+function maskValue(value: string): string {
   const keep = value.length > 12 ? 4 : 0;
   return value.slice(0, keep) + '*'.repeat(Math.max(4, Math.min(12, value.length - keep)));
 }

@@ -13,7 +13,7 @@ import { GitLabError } from './errors.js';
 import type { GitLabApi } from './types.js';
 
 /** GitLab's own limit on an included file (lib/gitlab/ci/config/external/file/base.rb: 2 MB is the YAML size limit default). */
-export const MAX_INCLUDE_BYTES = 2 * 1024 * 1024;
+const MAX_INCLUDE_BYTES = 2 * 1024 * 1024;
 
 export interface RemoteFetchOptions {
   /** Hosts allowed for `include:remote` (policy.remoteIncludeHosts); exact host names, or `*.example.com`. */
@@ -45,7 +45,7 @@ export interface GitLabConfigSourceOptions {
 }
 
 /** GitLab's message when the pipeline's user cannot read an included project (file/project.rb). */
-export const projectAccessDenied = (project: string): string =>
+const projectAccessDenied = (project: string): string =>
   `Project \`${project}\` not found or access denied! Make sure any includes in the pipeline configuration are correctly defined.`;
 
 /** Access levels (app/models/members/...): Reporter (20) may download code of a private project. */
@@ -260,7 +260,7 @@ export function hostAllowed(host: string, allowed: readonly string[]): boolean {
  * redirects followed only within the same host (lib/gitlab/ci/config/external/file/remote.rb
  * uses Gitlab::HTTP with the same kind of limits).
  */
-export async function fetchRemote(start: URL, opts: RemoteFetchOptions): Promise<ReadResult> {
+async function fetchRemote(start: URL, opts: RemoteFetchOptions): Promise<ReadResult> {
   const doFetch = opts.fetch ?? fetch;
   const maxBytes = opts.maxBytes ?? MAX_INCLUDE_BYTES;
   const timeoutMs = opts.timeoutMs ?? 10_000;

@@ -20,16 +20,16 @@ import { DEFAULT_RETRY, realSleep, type RetryOptions } from './retry.js';
 const id = z.number().int();
 const nullableStr = z.string().nullish().transform((v) => v ?? null);
 
-export const OrgGroupSchema = z
+const OrgGroupSchema = z
   .object({ id, full_path: z.string(), web_url: z.string().optional() })
   .transform((g) => ({ id: g.id, fullPath: g.full_path, webUrl: g.web_url ?? null }));
-export type OrgGroup = z.output<typeof OrgGroupSchema>;
+type OrgGroup = z.output<typeof OrgGroupSchema>;
 
 /**
  * A project of a group listing (lib/api/entities/project.rb). `shared_runners_enabled` is sent to
  * every reader; `group_runners_enabled` only with `admin_project` (Maintainer): absent → null.
  */
-export const OrgProjectSchema = z
+const OrgProjectSchema = z
   .object({
     id,
     path_with_namespace: z.string(),
@@ -61,7 +61,7 @@ const RunnerListItemSchema = z.object({ id, runner_type: z.string().optional(), 
  * src/live/runners.ts matches it) plus what the inventory shows. The executor is not in the
  * REST entity (only the runner's config.toml says it); version/platform are the latest manager's.
  */
-export const OrgRunnerSchema = z
+const OrgRunnerSchema = z
   .object({
     id,
     description: nullableStr,
@@ -104,15 +104,15 @@ export const OrgRunnerSchema = z
   }));
 export type OrgRunner = z.output<typeof OrgRunnerSchema>;
 
-export const OrgUserSchema = z
+const OrgUserSchema = z
   .object({ id, username: z.string(), is_admin: z.boolean().optional() })
   .transform((u) => ({ id: u.id, username: u.username, isAdmin: u.is_admin ?? false }));
-export type OrgUser = z.output<typeof OrgUserSchema>;
+type OrgUser = z.output<typeof OrgUserSchema>;
 
-export const OrgIssueSchema = z
+const OrgIssueSchema = z
   .object({ iid: id, title: z.string(), description: nullableStr, web_url: z.string().optional(), author: z.object({ id }) })
   .transform((i) => ({ iid: i.iid, title: i.title, description: i.description ?? '', webUrl: i.web_url ?? null, authorId: i.author.id }));
-export type OrgIssue = z.output<typeof OrgIssueSchema>;
+type OrgIssue = z.output<typeof OrgIssueSchema>;
 
 export interface GitLabOrgApi {
   /** GET /user (lib/api/users.rb): any token; `is_admin` is only sent for administrators. */

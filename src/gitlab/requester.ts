@@ -83,7 +83,7 @@ export function createRequesterFn(settings: RequesterSettings): (service: Servic
   };
 }
 
-export function decamelizeKey(key: string): string {
+function decamelizeKey(key: string): string {
   return key.replace(/([a-z\d])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
@@ -96,7 +96,7 @@ function decamelizeDeep(value: unknown): unknown {
 }
 
 /** Rails-style query string (`a[]=1`, `a[b]=1`), like gitbeaker's qs `arrayFormat: brackets`. */
-export function formatQuery(params: Record<string, unknown>): string {
+function formatQuery(params: Record<string, unknown>): string {
   const out = new URLSearchParams();
   const add = (key: string, v: unknown): void => {
     if (v === undefined || v === null) return;
@@ -123,7 +123,7 @@ function describeNetworkError(err: unknown): { timeout: boolean; notSent: boolea
 }
 
 /** GitLab error bodies: `{"message": "..."}` or `{"message": {...}}` or `{"error": "..."}`. */
-export function errorMessageOf(text: string, contentType: string): string {
+function errorMessageOf(text: string, contentType: string): string {
   if (contentType.includes('json')) {
     try {
       const parsed = JSON.parse(text) as { message?: unknown; error?: unknown } | null;

@@ -8,7 +8,7 @@
  * decided in app/policies/project_policy.rb and group_policy.rb, enforced by lib/api/*.rb.
  */
 
-export type Role = 'any' | 'Guest' | 'Reporter' | 'Developer' | 'Maintainer' | 'group Owner' | 'administrator';
+type Role = 'any' | 'Guest' | 'Reporter' | 'Developer' | 'Maintainer' | 'group Owner' | 'administrator';
 
 export interface RouteNeed {
   route: string;
@@ -58,7 +58,7 @@ export const ROUTES: readonly RouteNeed[] = [
 ];
 
 /** The README's table (between `<!-- token-roles:start -->` and `<!-- token-roles:end -->`). */
-export function routesMarkdown(): string {
+function routesMarkdown(): string {
   const rows = ROUTES.map((r) => `| \`${r.route}\` | ${r.role} | ${r.use} | ${r.without} |`);
   return ['| GitLab route | least role | what for | without it |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -102,19 +102,18 @@ export const DiffSchema = z
 export type GitLabDiff = z.output<typeof DiffSchema>;
 
 export const NameSchema = z.object({ name: z.string() });
-export type NamedRef = z.infer<typeof NameSchema>;
+type NamedRef = z.infer<typeof NameSchema>;
 
 /** GET /projects/:id/repository/tags entries (lib/api/entities/tag.rb: `protected` per tag). */
 export const RepositoryTagSchema = z.object({ name: z.string(), protected: z.boolean().optional() }).transform((t) => ({ name: t.name, protected: t.protected ?? false }));
-export type GitLabRepositoryTag = z.output<typeof RepositoryTagSchema>;
+type GitLabRepositoryTag = z.output<typeof RepositoryTagSchema>;
 
 /** GET /projects/:id/members/all/:user_id (lib/api/entities/member.rb). */
 export const MemberSchema = z.object({ id, access_level: z.number().int() }).transform((m) => ({ id: m.id, accessLevel: m.access_level }));
-export type GitLabMember = z.output<typeof MemberSchema>;
+type GitLabMember = z.output<typeof MemberSchema>;
 
 /** GET /projects/:id/repository/tree entries (lib/api/entities/tree_object.rb). */
 export const TreeEntrySchema = z.object({ path: z.string(), type: z.string() });
-export type GitLabTreeEntry = z.infer<typeof TreeEntrySchema>;
 
 export const TemplateSchema = z.object({ name: z.string().optional(), content: z.string() });
 
@@ -138,9 +137,8 @@ const PositionSchema = z
     oldLine: p.old_line,
     newLine: p.new_line,
   }));
-export type NotePositionResult = z.output<typeof PositionSchema>;
 
-export const NoteSchema = z
+const NoteSchema = z
   .object({
     id,
     body: z.string(),
@@ -173,7 +171,7 @@ export const CreatedNoteSchema = z.object({ id });
 export const ExternalStatusCheckSchema = z
   .object({ id, name: z.string(), external_url: z.string().optional() })
   .transform((c) => ({ id: c.id, name: c.name, externalUrl: c.external_url ?? null }));
-export type GitLabExternalStatusCheck = z.output<typeof ExternalStatusCheckSchema>;
+type GitLabExternalStatusCheck = z.output<typeof ExternalStatusCheckSchema>;
 
 export const RunnerSummarySchema = z.object({ id });
 
@@ -308,7 +306,7 @@ export interface DiscussionPosition {
 }
 
 /** The states tierguard posts (GitLab also takes `skipped`: lib/api/commit_statuses.rb; tierguard never posts it). */
-export type CommitStatusState = 'pending' | 'running' | 'success' | 'failed' | 'canceled';
+type CommitStatusState = 'pending' | 'running' | 'success' | 'failed' | 'canceled';
 
 export interface CommitStatusInput {
   state: CommitStatusState;
@@ -323,7 +321,7 @@ export interface CommitStatusInput {
 /** 'created': GitLab recorded it; 'unchanged': it was already in that state (race). */
 export type CommitStatusOutcome = 'created' | 'unchanged';
 
-export interface StatusCheckResponseInput {
+interface StatusCheckResponseInput {
   sha: string;
   externalStatusCheckId: number;
   status: 'passed' | 'failed';
@@ -443,10 +441,10 @@ export const MemberProjectSchema = z.object({ id });
 export const OpenMergeRequestSchema = z
   .object({ iid: id, project_id: id, sha: nullableStr, state: z.string(), updated_at: nullableStr })
   .transform((m) => ({ iid: m.iid, projectId: m.project_id, sha: m.sha, state: m.state, updatedAt: m.updated_at }));
-export type GitLabOpenMergeRequest = z.output<typeof OpenMergeRequestSchema>;
+type GitLabOpenMergeRequest = z.output<typeof OpenMergeRequestSchema>;
 
 /** One entry of GET …/commits/:sha/statuses (lib/api/entities/commit_status.rb). */
 export const CommitStatusSchema = z
   .object({ id, name: z.string(), status: z.string(), description: nullableStr, author: z.object({ id }).nullish() })
   .transform((s) => ({ id: s.id, name: s.name, status: s.status, description: s.description, authorId: s.author?.id ?? null }));
-export type GitLabCommitStatus = z.output<typeof CommitStatusSchema>;
+type GitLabCommitStatus = z.output<typeof CommitStatusSchema>;

@@ -225,4 +225,3 @@ async function untaggedJobNotes(
   if (untagged.length > MAX) notes.push(`… and ${untagged.length - MAX} more untagged jobs.`);
 }
 
-export { LiveCache };

@@ -12,16 +12,11 @@ import type { Evaluation } from '../rules/engine.js';
 import type { JobTrust } from '../rules/types.js';
 
 /** Merge request contexts: MR pipelines never run on a protected ref (GITLAB-FACTS). */
-export const MR_CONTEXTS = ['mr', 'mr-fork'] as const;
+const MR_CONTEXTS = ['mr', 'mr-fork'] as const;
 
 export function mrReachable(trust: JobTrust | undefined): boolean {
   if (!trust) return true; // not evaluated: assume it may run
   return MR_CONTEXTS.some((c) => trust.byContext[c].runs !== 'no');
-}
-
-/** Can the job run on an unprotected ref at all (any untrusted context)? */
-export function untrustedReachable(trust: JobTrust | undefined): boolean {
-  return !trust || trust.untrusted.length > 0;
 }
 
 /** A job of the pipeline or of one of its child pipelines, with its trust and its pipeline. */

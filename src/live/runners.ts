@@ -23,7 +23,7 @@ export interface PickOptions {
   settings?: Pick<GitLabProjectCiSettings, 'sharedRunnersEnabled' | 'groupRunnersEnabled'> | null;
 }
 
-export function isAssignable(runner: GitLabRunner, settings?: PickOptions['settings']): boolean {
+function isAssignable(runner: GitLabRunner, settings?: PickOptions['settings']): boolean {
   if (runner.paused) return false;
   if (runner.isShared || runner.runnerType === 'instance_type') return settings?.sharedRunnersEnabled !== false;
   if (runner.runnerType === 'group_type') return settings?.groupRunnersEnabled !== false;

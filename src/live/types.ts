@@ -18,7 +18,7 @@ import type { Evaluation } from '../rules/engine.js';
 import type { RuleMeta } from '../findings/rule-meta.js';
 
 /** Variables of one ancestor group of the project (nearest group first in the list). */
-export interface GroupVariables {
+interface GroupVariables {
   group: string;
   variables: GitLabVariable[];
 }
@@ -60,7 +60,7 @@ export class SkipCheck extends Error {
   }
 }
 
-export interface LiveReport {
+interface LiveReport {
   at: SourceLocation;
   message: string;
   job?: string;

@@ -12,7 +12,7 @@ import { single } from '../util/array.js';
  * in order, and the including file is merged last so it wins.
  */
 
-export type IncludeKind = 'local' | 'project' | 'remote' | 'template' | 'component' | 'artifact';
+type IncludeKind = 'local' | 'project' | 'remote' | 'template' | 'component' | 'artifact';
 
 /** One `include:` entry as written, and what became of it. */
 export interface IncludeRecord {

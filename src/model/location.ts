@@ -11,6 +11,3 @@ export function pointLocation(file: string, line = 1, column = 1): SourceLocatio
   return { file, line, column, endLine: line, endColumn: column };
 }
 
-export function formatLocation(loc: SourceLocation): string {
-  return `${loc.file}:${loc.line}:${loc.column}`;
-}

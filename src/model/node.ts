@@ -22,7 +22,7 @@ interface YBase {
   via?: Provenance[];
 }
 
-export type Scalar = string | number | boolean | null;
+type Scalar = string | number | boolean | null;
 
 export interface YScalar extends YBase {
   kind: 'scalar';
@@ -55,7 +55,7 @@ export interface YMap extends YBase {
 }
 
 /** An unresolved `!reference [job, key, …]` (resolved by the model after `extends`). */
-export interface YRef extends YBase {
+interface YRef extends YBase {
   kind: 'reference';
   path: string[];
 }
@@ -109,11 +109,6 @@ export function strList(node: YNode | undefined): string[] {
     return out;
   }
   return [];
-}
-
-export function bool(node: YNode | undefined): boolean | undefined {
-  if (!node || node.kind !== 'scalar') return undefined;
-  return typeof node.value === 'boolean' ? node.value : undefined;
 }
 
 /** Plain JS value (references become `{ '!reference': [...] }`). */

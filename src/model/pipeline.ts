@@ -11,7 +11,7 @@ export const RESERVED_KEYS = new Set(['default', 'include', 'before_script', 'im
 /** Deprecated top-level aliases of `default:` keys (`root.rb`). */
 const TOP_LEVEL_DEFAULTS = ['image', 'services', 'cache', 'before_script', 'after_script'];
 /** `entry/default.rb` ALLOWED_KEYS. */
-export const DEFAULT_KEYS = new Set(['after_script', 'artifacts', 'before_script', 'cache', 'hooks', 'id_tokens', 'identity', 'image', 'interruptible', 'retry', 'services', 'tags', 'timeout']);
+const DEFAULT_KEYS = new Set(['after_script', 'artifacts', 'before_script', 'cache', 'hooks', 'id_tokens', 'identity', 'image', 'interruptible', 'retry', 'services', 'tags', 'timeout']);
 /** `entry/job.rb` ALLOWED_KEYS + `entry/processable.rb` PROCESSABLE_ALLOWED_KEYS. */
 const JOB_KEYS = new Set([
   'tags', 'script', 'run', 'type', 'image', 'services', 'start_in', 'artifacts', 'cache', 'dependencies', 'before_script', 'after_script',
@@ -54,7 +54,7 @@ export interface Job {
   partial?: PartialJob;
 }
 
-export interface PartialJob {
+interface PartialJob {
   /** `extends` parents not found (directly, or through a known parent). */
   unreadParents: string[];
   /** Keys whose value is certain: written by the job itself, or by a known parent merged after every unread one. */
@@ -99,7 +99,7 @@ export interface Pipeline {
   downstream?: DownstreamPipeline[];
 }
 
-export interface ChildPipeline {
+interface ChildPipeline {
   /** The trigger job (bridge) that starts it. */
   trigger: string;
   /** Where its `trigger: include` is written. */
@@ -108,7 +108,7 @@ export interface ChildPipeline {
   pipeline: Pipeline;
 }
 
-export interface DownstreamPipeline {
+interface DownstreamPipeline {
   job: string;
   project: string;
   branch?: string;

@@ -17,7 +17,7 @@ export interface YamlLimits {
   maxExpandedBytes: number;
 }
 
-export const GITLAB_YAML_LIMITS: YamlLimits = {
+const GITLAB_YAML_LIMITS: YamlLimits = {
   maxBytes: 2 * 1024 * 1024,
   maxDepth: 100,
   maxExpandedBytes: 2 * 1024 * 1024 * 10,

@@ -50,7 +50,7 @@ export function formatIssue(i: PolicyIssue): string {
 
 export type PathSeg = string | number;
 
-export function formatPath(path: readonly PathSeg[]): string {
+function formatPath(path: readonly PathSeg[]): string {
   let out = '';
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
@@ -160,7 +160,7 @@ function firstLine(s: string): string {
 }
 
 /** A short, safe description of a value for "got …" (strings truncated, never a whole map). */
-export function describe(v: unknown): string {
+function describe(v: unknown): string {
   if (v === null || v === undefined) return 'nothing (null)';
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);

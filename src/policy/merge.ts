@@ -5,7 +5,7 @@ import { PolicyFileSchema, type PolicyFile } from './schema.js';
 import type { Policy, PolicyException } from './types.js';
 
 /** The rule ids the policy system itself reports (always known, may be re-rated in `rules`). */
-export const POLICY_RULE_IDS = ['policy-exception-expired', 'inline-ignore-blocking', 'policy-project-override-rejected'] as const;
+const POLICY_RULE_IDS = ['policy-exception-expired', 'inline-ignore-blocking', 'policy-project-override-rejected'] as const;
 
 /** What a layer is checked against; all optional (without it, any rule id is accepted). */
 export interface RuleCatalogue {

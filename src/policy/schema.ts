@@ -18,8 +18,8 @@ import { z } from 'zod';
  * | `exceptions`                     | APPEND to the exceptions of earlier layers               |
  */
 
-export const SEVERITY_SETTINGS = ['error', 'warning', 'off'] as const;
-export const SeveritySetting = z.enum(SEVERITY_SETTINGS);
+const SEVERITY_SETTINGS = ['error', 'warning', 'off'] as const;
+const SeveritySetting = z.enum(SEVERITY_SETTINGS);
 
 /** Patterns, tags, hosts: non-empty strings. */
 const Str = z.string().min(1, { error: 'expected a non-empty string' });
@@ -27,29 +27,29 @@ const Str = z.string().min(1, { error: 'expected a non-empty string' });
 const StrList = z.array(Str);
 
 /** Rule ids are kebab-case words (this also keeps `__proto__` and friends out of maps). */
-export const RuleId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, { error: 'expected a rule id such as "untagged-job"' });
+const RuleId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, { error: 'expected a rule id such as "untagged-job"' });
 
 /** `rules.<id>` in object form. */
-export const RuleObject = z.strictObject({
+const RuleObject = z.strictObject({
   severity: SeveritySetting.optional(),
   /** Rule options; shallow-merged onto the options of earlier layers. */
   options: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** `rules.<id>`: either a bare severity (keeps options) or `{ severity?, options? }`. */
-export const RuleEntry = z.union([SeveritySetting, RuleObject]);
+const RuleEntry = z.union([SeveritySetting, RuleObject]);
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** True for a real calendar date written `YYYY-MM-DD`. */
-export function isIsoDate(s: string): boolean {
+function isIsoDate(s: string): boolean {
   const m = ISO_DATE.exec(s);
   if (!m) return false;
   const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
   return d.toISOString().slice(0, 10) === s;
 }
 
-export const ExceptionEntry = z
+const ExceptionEntry = z
   .strictObject({
     rule: RuleId,
     /** Exact job name. */
@@ -103,4 +103,3 @@ export const PolicyFileSchema = z.strictObject({
 });
 
 export type PolicyFile = z.infer<typeof PolicyFileSchema>;
-export type RuleEntryValue = z.infer<typeof RuleEntry>;

@@ -5,7 +5,7 @@ import { renderSummary, sameNoteBody } from './render.js';
 import type { ReviewInput, ReviewPlan } from './types.js';
 import { firstLine } from '../util/text.js';
 
-export interface ApplyLogger {
+interface ApplyLogger {
   info?(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   debug?(obj: object, msg?: string): void;
@@ -22,7 +22,7 @@ export interface ApplyOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export interface ApplyFailure {
+interface ApplyFailure {
   action: 'create' | 'reopen' | 'resolve' | 'reply';
   fingerprint: string;
   message: string;

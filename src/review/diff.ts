@@ -10,7 +10,7 @@ import type { GitLabDiff } from '../gitlab/types.js';
  * - Deleted files have no new side: skipped.
  * - Collapsed or too-large entries come with an empty `diff`: nothing is known, nothing added.
  * - `\ No newline at end of file` lines are markers, not content.
- * - Renames key on the new path (see `diffPaths` for the old path a position needs).
+ * - Renames key on the new path.
  */
 export function changedLines(diffs: readonly GitLabDiff[]): Map<string, Set<number>> {
   const out = new Map<string, Set<number>>();
@@ -23,13 +23,6 @@ export function changedLines(diffs: readonly GitLabDiff[]): Map<string, Set<numb
     for (const l of lines) set.add(l);
     out.set(key, set);
   }
-  return out;
-}
-
-/** new_path → old_path for every diff entry that still exists on the new side. */
-export function diffPaths(diffs: readonly GitLabDiff[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const d of diffs) if (!d.deletedFile) out.set(normalizePath(d.newPath), d.oldPath);
   return out;
 }
 

@@ -66,7 +66,7 @@ export function parseActionMarker(body: string): { kind: ActionKind; fingerprint
   return m ? { kind: m[1] as ActionKind, fingerprint: m[2]!, sha: m[3]! } : undefined;
 }
 
-export function isSummaryBody(body: string): boolean {
+function isSummaryBody(body: string): boolean {
   return firstLines(body, 1)[0] === SUMMARY_MARKER;
 }
 
@@ -92,7 +92,7 @@ export function parseSummaryState(body: string): SummaryState | undefined {
 // ---------------------------------------------------------------------------------------------
 // What tierguard already has on the MR
 
-export interface OwnDiscussion {
+interface OwnDiscussion {
   discussionId: string;
   fingerprint: string;
   resolved: boolean;

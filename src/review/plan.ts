@@ -199,7 +199,7 @@ export function planReview(input: ReviewInput): ReviewPlan {
 }
 
 /** review.maxInlineDiscussions when no policy says otherwise. */
-export const DEFAULT_MAX_INLINE = 25;
+const DEFAULT_MAX_INLINE = 25;
 
 /** Job names listed in a grouped discussion; past this, a count. */
 const GROUP_JOBS_SHOWN = 10;

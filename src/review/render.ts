@@ -128,7 +128,7 @@ export function sameNoteBody(a: string | undefined, b: string | undefined): bool
 // ---------------------------------------------------------------------------------------------
 // Inline discussion
 
-export const SEVERITY_ICON = { error: '🛑', warning: '⚠️' } as const;
+const SEVERITY_ICON = { error: '🛑', warning: '⚠️' } as const;
 
 export interface InlineRenderOptions {
   /** The finding is not on the target branch. */
@@ -195,7 +195,7 @@ export function renderInline(f: Finding, opts: InlineRenderOptions): InlineRende
  * lines), spans more than 100 lines either way, or its replacement would be altered by masking
  * (applying it would write asterisks into the file) or could fake a tierguard marker.
  */
-export function suggestionFor(f: Finding, changed: ReadonlySet<number> | undefined, masker: Masker): { line: number; block: string } | undefined {
+function suggestionFor(f: Finding, changed: ReadonlySet<number> | undefined, masker: Masker): { line: number; block: string } | undefined {
   const fix = f.fix;
   if (!fix || !changed) return undefined;
   if (fix.location.file !== f.location.file) return undefined;
@@ -358,7 +358,7 @@ export function renderTrustGraph(ev: Pick<Evaluation, 'pipeline' | 'trust' | 'ch
 // ---------------------------------------------------------------------------------------------
 // Summary note
 
-export type Placement = 'inline' | 'summary' | 'inline-rejected' | 'inline-failed' | 'over-budget';
+type Placement = 'inline' | 'summary' | 'inline-rejected' | 'inline-failed' | 'over-budget';
 
 export interface SummaryRow {
   finding: Finding;

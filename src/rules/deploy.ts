@@ -7,11 +7,11 @@ import { scriptLinesOf } from './engine.js';
 import { commandIndex, programName, segments, unquote, type Word } from './pipeline/_shell.js';
 import type { ScriptLine } from './types.js';
 
-export type EnvTier = 'production' | 'staging';
+type EnvTier = 'production' | 'staging';
 export type RunnerTier = 'deploy-production' | 'deploy-staging' | 'build' | 'general' | 'unknown';
 
 /** What kind of thing says a job deploys. */
-export type DeployEvidenceKind = 'environment' | 'tags' | 'command' | 'name' | 'stage';
+type DeployEvidenceKind = 'environment' | 'tags' | 'command' | 'name' | 'stage';
 
 /** What a deploy command changes outside the pipeline. */
 export type DeployCommandKind = 'kubernetes' | 'infrastructure' | 'cloud-deploy' | 'registry-push' | 'package-upload' | 'release';
@@ -48,7 +48,7 @@ export interface DeployInfo {
 }
 
 /** Maps an offset of a script line to the file (the engine's `locateInScript`). */
-export type ScriptLocator = (line: ScriptLine, index: number, length: number) => SourceLocation;
+type ScriptLocator = (line: ScriptLine, index: number, length: number) => SourceLocation;
 
 export interface DeployOptions {
   /** Exact positions of command evidence; without it, the script item's start. */
@@ -66,7 +66,7 @@ export interface DeployOptions {
  * Environment tier: `deployment_tier` when set (`doc/ci/environments/_index.md`: production,
  * staging, testing, development, other), else the name against the policy patterns.
  */
-export function environmentTier(name: string | undefined, deploymentTier: string | undefined, policy: Policy): EnvTier | undefined {
+function environmentTier(name: string | undefined, deploymentTier: string | undefined, policy: Policy): EnvTier | undefined {
   if (deploymentTier === 'production' || deploymentTier === 'staging') return deploymentTier;
   if (deploymentTier) return undefined;
   if (!name) return undefined;
@@ -188,7 +188,7 @@ function deployTagEvidence(job: Job, policy: Policy): DeployEvidence[] {
 const DEPLOY_WORDS = new Set(['deploy', 'deploys', 'deployment', 'deployments', 'release', 'releases']);
 
 /** Words of a name: split on anything not a letter or digit, and at camelCase humps. */
-export function nameWords(name: string): string[] {
+function nameWords(name: string): string[] {
   return name
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .toLowerCase()
@@ -592,7 +592,7 @@ function short(s: string): string {
 }
 
 /** `$CI_REGISTRY_IMAGE…`, `$CI_REGISTRY/…`, `registry.gitlab.com/$CI_PROJECT_PATH…`. */
-export function ownRegistry(image: string): boolean {
+function ownRegistry(image: string): boolean {
   return /^(\$\{?CI_REGISTRY_IMAGE\}?|\$\{?CI_REGISTRY\}?\/|\$\{?CI_TEMPLATE_REGISTRY_HOST\}?\/\$\{?CI_PROJECT_PATH\}?)/.test(image) || /^[\w.-]+(:\d+)?\/\$\{?CI_PROJECT_PATH\}?([/:]|$)/.test(image);
 }
 
@@ -601,7 +601,7 @@ function isLocalRegistry(image: string): boolean {
 }
 
 /** `$X`/`${X}` replaced by known values (a few rounds, for values that name other variables). */
-export function expandVars(text: string, vars: ReadonlyMap<string, string>): string {
+function expandVars(text: string, vars: ReadonlyMap<string, string>): string {
   let out = text;
   for (let round = 0; round < 4 && out.includes('$'); round++) {
     const next = out.replace(/\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)/g, (m, a: string | undefined, b: string | undefined) => {

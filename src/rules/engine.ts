@@ -8,8 +8,7 @@ import type { Policy } from '../policy/types.js';
 import type { VariableAssumptions } from '../contexts/contexts.js';
 import { childPipelineTrust as childTrustFactory } from '../contexts/trust.js';
 import { deployInfo, tagTier, type DeployInfo } from './deploy.js';
-import type { ContextId, JobTrust, PipelineRule, ReportInput, RuleContext, RuleHooks, ScriptLine } from './types.js';
-import { CONTEXT_IDS, TRUSTED_CONTEXTS, UNTRUSTED_CONTEXTS } from './types.js';
+import type { JobTrust, PipelineRule, ReportInput, RuleContext, RuleHooks, ScriptLine } from './types.js';
 import { firstLine } from '../util/text.js';
 
 /** Computes each job's trust contexts (implemented by `src/contexts`). */
@@ -43,17 +42,10 @@ export interface Evaluation {
   children?: ChildEvaluation[];
 }
 
-export interface ChildEvaluation {
+interface ChildEvaluation {
   /** The trigger job in the parent pipeline. */
   trigger: string;
   evaluation: Evaluation;
-}
-
-/** A conservative trust answer: runs everywhere, for unknown reasons. */
-export function unknownTrust(reason = 'not evaluated'): JobTrust {
-  const byContext = {} as JobTrust['byContext'];
-  for (const c of CONTEXT_IDS) byContext[c] = { runs: 'unknown', when: 'on_success', reason };
-  return { byContext, untrusted: [...UNTRUSTED_CONTEXTS], trusted: [...TRUSTED_CONTEXTS] };
 }
 
 /** Run every enabled rule over the pipeline in one traversal and apply the policy. */
@@ -209,7 +201,7 @@ export function scriptLinesOf(node: YMap): ScriptLine[] {
  * block scalars (`|`, `>`) start on the next line. We find the text on the expected line to get
  * an exact column, and fall back to the item's start.
  */
-export function locateInScript(sources: SourceFiles, line: ScriptLine, index: number, length: number): SourceLocation {
+function locateInScript(sources: SourceFiles, line: ScriptLine, index: number, length: number): SourceLocation {
   const before = line.text.slice(0, index);
   const lineOffset = before.split('\n').length - 1;
   const needle = firstLine(line.text.slice(index, index + Math.max(1, length)));
@@ -228,4 +220,3 @@ export function locateInScript(sources: SourceFiles, line: ScriptLine, index: nu
   return line.loc;
 }
 
-export type { ContextId };

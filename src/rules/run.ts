@@ -24,14 +24,14 @@ export interface LintOptions {
  * yields one `ci-config-invalid` finding ("too complex to evaluate within …"), so a crafted
  * include cannot hold a worker for minutes or flood the MR with hundreds of findings.
  */
-export interface EvaluationBudget {
+interface EvaluationBudget {
   /** Visible jobs after includes and `extends`. */
   maxJobs: number;
   /** Hidden (`.name`) templates after includes. */
   maxTemplates: number;
 }
 
-export const EVALUATION_BUDGET: EvaluationBudget = { maxJobs: 2000, maxTemplates: 5000 };
+const EVALUATION_BUDGET: EvaluationBudget = { maxJobs: 2000, maxTemplates: 5000 };
 
 /** Build the pipeline from `rootFile` and judge it with the whole catalogue: the one entry point the CLI and the service share. */
 export async function lintPipeline(source: ConfigSource, rootFile: string, opts: LintOptions): Promise<Evaluation> {

@@ -8,9 +8,9 @@ import type { DeployInfo, RunnerTier } from './deploy.js';
 import type { RuleMeta } from '../findings/rule-meta.js';
 
 import type { ContextId } from '../contexts/contexts.js';
-import type { ContextReach, JobTrust } from '../contexts/reach.js';
+import type { JobTrust } from '../contexts/reach.js';
 
-export type { ContextId, ContextReach, JobTrust };
+export type { ContextId, JobTrust };
 export { CONTEXT_IDS, TRUSTED_CONTEXTS, UNTRUSTED_CONTEXTS } from '../contexts/contexts.js';
 
 /** One command of `before_script`, `script`, `after_script` or `hooks:pre_get_sources_script`. */

@@ -27,7 +27,6 @@ function toml(): typeof TomlModule {
 }
 
 export { runnerRules };
-export type { RunnerEntry, RunnerTier, RunnerRule } from './model.js';
 
 /** Files above this size are refused (a runner config is a few kB). */
 export const MAX_RUNNER_CONFIG_BYTES = 2 * 1024 * 1024;
@@ -47,7 +46,7 @@ export class RunnerConfigError extends Error {
   }
 }
 
-export interface RunnerSummary {
+interface RunnerSummary {
   name: string;
   tier: RunnerTier;
   executor?: string;

@@ -9,7 +9,7 @@ import { LineCounter, isMap, isScalar, parseDocument, Scalar } from 'yaml';
 import type { SourceLocation } from '../model/location.js';
 import type { TextPos } from './positions.js';
 
-export interface HelmValueEntry {
+interface HelmValueEntry {
   value: unknown;
   keyLoc: SourceLocation;
   valueLoc: SourceLocation;

@@ -66,7 +66,7 @@ export interface RunnerRuleContext {
   report(r: RunnerReport): void;
 }
 
-export interface FileRuleContext {
+interface FileRuleContext {
   file: string;
   policy: Policy;
   doc: RunnerConfigDoc;

@@ -17,7 +17,7 @@ export interface TextPos {
   column: number;
 }
 
-export interface TextRange {
+interface TextRange {
   start: TextPos;
   end: TextPos;
 }

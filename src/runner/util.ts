@@ -21,7 +21,7 @@ export function isPlaceholder(value: string): boolean {
 }
 
 /** GitLab token prefixes (runner authentication `glrt-`, router `glrtr-`, legacy registration `GR1348941`, PATs). */
-export const TOKEN_PATTERN = /(?:\bglrtr?-|\bGR1348941|\bglpat-|\bgldt-|\bglcbt-)[A-Za-z0-9_.-]{8,}/;
+export const TOKEN_PATTERN = /(?:\bglrtr?-|\bGR1348941|\bglpat-|\bgldt-|\bglcbt-)[A-Za-z0-9_.-]{ 8 }/;
 
 export interface DockerVolume {
   /** Host path for a bind mount, volume name for a named volume, undefined for an anonymous one. */
@@ -43,7 +43,7 @@ export function parseDockerVolume(spec: string): DockerVolume {
   return { source, kind: bind ? 'bind' : 'named', target };
 }
 
-export function normalizePath(p: string): string {
+function normalizePath(p: string): string {
   const n = posix.normalize(p.trim() || '/');
   return n.length > 1 ? n.replace(/\/+$/, '') : n;
 }

@@ -1,7 +1,7 @@
 /** pino logger with every place a token can hide redacted. */
 import { pino, type DestinationStream, type Logger } from 'pino';
 
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'req.headers["x-gitlab-token"]',
   'req.headers.authorization',
   'req.headers["private-token"]',

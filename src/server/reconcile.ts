@@ -39,7 +39,7 @@ export interface ReconcilerOptions {
   now?: () => number;
 }
 
-export interface ReconcileResult {
+interface ReconcileResult {
   projects: number;
   openMergeRequests: number;
   enqueued: number;
@@ -58,7 +58,7 @@ export interface Reconciler {
 const FINAL = new Set(['success', 'failed', 'canceled', 'skipped']);
 
 /** Is this newest status a verdict (the MR needs no catch-up)? */
-export function isFinalStatus(s: { status: string; description: string | null } | undefined): boolean {
+function isFinalStatus(s: { status: string; description: string | null } | undefined): boolean {
   if (!s || !FINAL.has(s.status)) return false;
   // A review given up during a GitLab outage is retried once GitLab answers again.
   return !(s.status === 'failed' && /gave up after .*GitLab kept failing/.test(s.description ?? ''));

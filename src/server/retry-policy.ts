@@ -38,10 +38,10 @@ export interface RetryDecision {
   why?: string;
 }
 
-export const DEFAULT_RETRY_WINDOW_MS = 900_000;
+const DEFAULT_RETRY_WINDOW_MS = 900_000;
 
 /** Attempts BullMQ is allowed at most when only the window should decide. */
-export const WINDOW_ATTEMPTS_CAP = 1000;
+const WINDOW_ATTEMPTS_CAP = 1000;
 
 export function failureKind(err: unknown): FailureKind {
   if (err instanceof GitLabError) return err.transient ? 'transient' : 'permanent';
@@ -49,7 +49,7 @@ export function failureKind(err: unknown): FailureKind {
 }
 
 /** Retry-After the adapter saw on a 429 it did not wait for itself (ms), if any. */
-export function retryAfterOf(err: unknown): number | undefined {
+function retryAfterOf(err: unknown): number | undefined {
   const v = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
 }
@@ -101,7 +101,7 @@ export class RetryPolicy {
 const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
 
 /** 850 ms → "1 s", 95 000 → "2 min". */
-export function duration(ms: number): string {
+function duration(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 120) return `${s} s`;
   return `${Math.round(s / 60)} min`;

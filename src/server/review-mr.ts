@@ -34,7 +34,7 @@ import { firstLine } from '../util/text.js';
 const RULE_CATALOGUE = allRuleMetas();
 
 export const STATUS_NAME = 'tierguard';
-export const STATUS_CHECK_NAME = 'tierguard';
+const STATUS_CHECK_NAME = 'tierguard';
 
 export interface ReviewerOptions {
   api: GitLabApi;
@@ -75,7 +75,7 @@ export function liveOptionsFromConfig(config: Pick<ServiceConfig, 'LIVE_CHECKS' 
  * by their title (`Not verified (skipped): <titles> — needs <role/scope>: <reason>`). Rule ids
  * are left out on purpose: a summary that names a rule id reads as a finding of that rule.
  */
-export function skippedLiveNotes(skipped: readonly { check: string; needs: string; reason: string }[], catalogue: readonly { id: string; title: string }[] = []): string[] {
+function skippedLiveNotes(skipped: readonly { check: string; needs: string; reason: string }[], catalogue: readonly { id: string; title: string }[] = []): string[] {
   const groups = new Map<string, { needs: string; reason: string; titles: string[] }>();
   for (const s of skipped) {
     const k = `${s.needs}\u0000${s.reason}`;
@@ -87,7 +87,7 @@ export function skippedLiveNotes(skipped: readonly { check: string; needs: strin
   return [...groups.values()].map((g) => `Not verified (skipped): ${g.titles.map((t) => `"${t}"`).join('; ')} — needs ${g.needs}: ${g.reason}`);
 }
 
-export type ReviewOutcome =
+type ReviewOutcome =
   | { result: 'skipped'; why: string }
   /** GitLab refused a read or write for good (401/403/404): one failed status where possible, no retry. */
   | { result: 'refused'; why: string; sha?: string }

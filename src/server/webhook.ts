@@ -54,7 +54,7 @@ export type Classified =
   | { kind: 'ignore'; reason: string }
   | { kind: 'invalid'; message: string };
 
-export const RECHECK = /^[ \t]*\/tierguard[ \t]+recheck\b/m;
+const RECHECK = /^[ \t]*\/tierguard[ \t]+recheck\b/m;
 
 export interface DeliveryMeta {
   deliveryId: string;

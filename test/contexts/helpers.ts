@@ -6,7 +6,7 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node 
 import type { SourceLocation } from '../../src/model/location.js';
 import type { YMapEntry, YNode } from '../../src/model/node.js';
 
-export function loadYaml(text: string, file = '.gitlab-ci.yml'): YNode {
+function loadYaml(text: string, file = '.gitlab-ci.yml'): YNode {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, version: '1.1' });
   if (doc.errors.length) throw new Error(doc.errors.map((e) => e.message).join('\n'));

@@ -5,7 +5,7 @@ import type { RenderInput } from '../../src/findings/render/index.js';
 
 export const SECRET = 'glpat-AbCdEf1234567890xyz';
 
-export const CI_YAML = [
+const CI_YAML = [
   'variables:',
   `  DEPLOY_TOKEN: ${SECRET}`,
   'deploy:',
@@ -16,9 +16,9 @@ export const CI_YAML = [
   '  script: ./deploy.sh',
 ].join('\n');
 
-export const RUNNER_TOML = ['[[runners]]', '\tname = "shared"', '\tprivileged = true'].join('\n');
+const RUNNER_TOML = ['[[runners]]', '\tname = "shared"', '\tprivileged = true'].join('\n');
 
-export function sources(): SourceFiles {
+function sources(): SourceFiles {
   const s = new SourceFiles();
   s.add('.gitlab-ci.yml', CI_YAML);
   s.add('runners/config.toml', RUNNER_TOML);

@@ -10,8 +10,8 @@ import { unifiedDiff } from '../support/fake-gitlab.js';
 export const BOT = 7;
 export const HUMAN = 42;
 export const HEAD_SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
-export const BASE_SHA = 'b'.repeat(40);
-export const REFS: DiffRefs = { baseSha: BASE_SHA, startSha: BASE_SHA, headSha: HEAD_SHA };
+const BASE_SHA = 'b'.repeat(40);
+const REFS: DiffRefs = { baseSha: BASE_SHA, startSha: BASE_SHA, headSha: HEAD_SHA };
 
 export function finding(o: {
   rule?: string;

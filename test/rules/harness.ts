@@ -18,7 +18,7 @@ export interface CaseOptions {
   strict?: boolean;
 }
 
-export function policyWith(opts: CaseOptions['policy']): Policy {
+function policyWith(opts: CaseOptions['policy']): Policy {
   const base = builtinPolicy();
   if (!opts) return base;
   return typeof opts === 'function' ? opts(base) : { ...base, ...opts };
@@ -38,7 +38,7 @@ export async function runRules(rules: PipelineRule<any>[], yaml: string, opts: C
   });
 }
 
-export interface Expected {
+interface Expected {
   line: number;
   column: number;
   job?: string;

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { parseOrThrow } from '../../src/contexts/expression.js';
+import { parseExpression, type Expr } from '../../src/contexts/expression.js';
 import rule, { isStartAnchored, weakGates } from '../../src/rules/pipeline/rules-regex-unanchored.js';
 import { checkRule } from './harness.js';
+
+function parseOrThrow(statement: string): Expr {
+  const r = parseExpression(statement);
+  if (!r.ok) throw new Error(`${statement}: ${r.error.message} at column ${r.error.column}`);
+  return r.expr;
+}
 
 describe('rules-regex-unanchored detection', () => {
   it('judges anchoring per top-level alternative', () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { loadPolicy } from '../../src/policy/index.js';
+import { loadPolicy } from '../../src/policy/load.js';
 import { HELM_BIN, HELM_VERSION } from './helm.js';
 import { defined } from '../support/defined.js';
 

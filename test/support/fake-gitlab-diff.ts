@@ -4,7 +4,7 @@
  * parser for such text so the fake can tell which lines a diff note may point at.
  */
 
-export type DiffLineType = 'context' | 'added' | 'removed';
+type DiffLineType = 'context' | 'added' | 'removed';
 
 export interface DiffLine {
   type: DiffLineType;
@@ -16,7 +16,7 @@ export interface DiffLine {
 }
 
 /** Split file content into lines; a trailing newline does not make an extra empty line. */
-export function splitLines(text: string): string[] {
+function splitLines(text: string): string[] {
   if (text === '') return [];
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
@@ -24,7 +24,7 @@ export function splitLines(text: string): string[] {
 }
 
 /** Every line of both files in order, aligned by a longest common subsequence. */
-export function lineDiff(oldText: string, newText: string): DiffLine[] {
+function lineDiff(oldText: string, newText: string): DiffLine[] {
   const a = splitLines(oldText);
   const b = splitLines(newText);
   const n = a.length;

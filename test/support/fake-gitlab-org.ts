@@ -23,7 +23,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { startFakeGitLab, type FakeGitLab, type FakeGitLabOptions, type FakeProject, type FakeRunner, type FakeUser, type FileTree, type RouteParams } from './fake-gitlab.js';
 
-export interface FakeIssue {
+interface FakeIssue {
   iid: number;
   projectId: number;
   title: string;
@@ -32,7 +32,7 @@ export interface FakeIssue {
   state: 'opened' | 'closed';
 }
 
-export interface OrgRequest {
+interface OrgRequest {
   method: string;
   path: string;
   query: Record<string, string>;

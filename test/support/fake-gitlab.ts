@@ -24,7 +24,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { parseUnifiedDiff, unifiedDiff } from './fake-gitlab-diff.js';
 
-export { lineDiff, parseUnifiedDiff, splitLines, unifiedDiff } from './fake-gitlab-diff.js';
+export { parseUnifiedDiff, unifiedDiff } from './fake-gitlab-diff.js';
 
 // ---------------------------------------------------------------------------------------------
 // State
@@ -69,7 +69,7 @@ export interface FakeProject {
   roles: Map<number, number>;
 }
 
-export interface FakeGroup {
+interface FakeGroup {
   fullPath: string;
   variables: Array<{ key: string; value: string; protected: boolean; masked: boolean; environment_scope: string; variable_type?: string }>;
   /**
@@ -79,7 +79,7 @@ export interface FakeGroup {
   roles: Map<number, number>;
 }
 
-export interface FakeDiffEntry {
+interface FakeDiffEntry {
   old_path: string;
   new_path: string;
   new_file: boolean;
@@ -88,7 +88,7 @@ export interface FakeDiffEntry {
   diff: string;
 }
 
-export interface FakePosition {
+interface FakePosition {
   base_sha: string;
   start_sha: string;
   head_sha: string;
@@ -99,7 +99,7 @@ export interface FakePosition {
   new_line: number | null;
 }
 
-export interface FakeNote {
+interface FakeNote {
   id: number;
   body: string;
   authorId: number;
@@ -113,7 +113,7 @@ export interface FakeNote {
 /** The parameters of a route pattern: one string per `:name` segment, in order. */
 export type RouteParams<P extends string> = P extends `${string}:${string}/${infer Rest}` ? [string, ...RouteParams<Rest>] : P extends `${string}:${string}` ? [string] : [];
 
-export interface FakeDiscussion {
+interface FakeDiscussion {
   id: string;
   individualNote: boolean;
   /** A discussion starts with its first note; notes are only added. */
@@ -140,7 +140,7 @@ export interface FakeMergeRequest {
   updatedAt: string;
 }
 
-export interface FakePipeline {
+interface FakePipeline {
   id: number;
   projectId: number;
   sha: string;
@@ -148,7 +148,7 @@ export interface FakePipeline {
   source: string;
 }
 
-export interface FakeStatus {
+interface FakeStatus {
   id: number;
   projectId: number;
   sha: string;
@@ -172,7 +172,7 @@ export interface FakeRunner {
   locked: boolean;
 }
 
-export interface FakeState {
+interface FakeState {
   users: FakeUser[];
   projects: Map<number, FakeProject>;
   mergeRequests: FakeMergeRequest[];
@@ -183,7 +183,7 @@ export interface FakeState {
   groups: Map<string, FakeGroup>;
 }
 
-export interface RequestLogEntry {
+interface RequestLogEntry {
   method: string;
   /** Path after /api/v4, still URL-encoded (e.g. `/projects/1/repository/files/a%2Fb.yml/raw`). */
   path: string;
@@ -193,7 +193,7 @@ export interface RequestLogEntry {
   authenticated: boolean;
 }
 
-export interface FaultSpec {
+interface FaultSpec {
   status: number;
   /** Retry-After header value (seconds or HTTP date). */
   retryAfter?: string | number;

@@ -5,7 +5,7 @@ import type { RenderInput } from './types.js';
 /** Severity values GitLab accepts (doc/ci/testing/code_quality.md, "Implement a custom tool"). */
 export type CodeQualitySeverity = 'info' | 'minor' | 'major' | 'critical' | 'blocker';
 
-export interface CodeQualityIssue {
+interface CodeQualityIssue {
   description: string;
   check_name: string;
   fingerprint: string;

@@ -5,10 +5,10 @@ import { renderText } from './text.js';
 import { RENDER_FORMATS, type RenderFormat, type RenderInput } from './types.js';
 
 export { RENDER_FORMATS, type RenderFormat, type RenderInput } from './types.js';
-export { renderText, summaryLine } from './text.js';
-export { renderJson, type JsonFinding, type JsonReport } from './json.js';
-export { renderSarif, buildSarif, SARIF_SCHEMA, type SarifLog } from './sarif.js';
-export { renderCodeQuality, codeQualitySeverity, type CodeQualityIssue } from './codequality.js';
+export { renderText } from './text.js';
+export { renderJson } from './json.js';
+export { renderSarif } from './sarif.js';
+export { renderCodeQuality } from './codequality.js';
 
 export function isRenderFormat(value: string): value is RenderFormat {
   return (RENDER_FORMATS as readonly string[]).includes(value);

@@ -2,7 +2,7 @@ import { summarize } from '../finding.js';
 import { isBlocking, maskDeep, ordered, toJson } from './common.js';
 import type { RenderInput } from './types.js';
 
-export interface JsonFinding {
+interface JsonFinding {
   ruleId: string;
   severity: 'error' | 'warning';
   blocking: boolean;
@@ -20,7 +20,7 @@ export interface JsonFinding {
   suppressed?: { kind: 'exception' | 'inline'; reason: string };
 }
 
-export interface JsonReport {
+interface JsonReport {
   findings: JsonFinding[];
   /** `errors` / `warnings` exclude suppressed findings, which are counted in `suppressed`. */
   summary: { errors: number; warnings: number; blocking: number; suppressed: number };

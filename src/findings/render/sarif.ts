@@ -20,7 +20,7 @@ interface SarifPhysicalLocation {
   region: SarifRegion;
 }
 
-export interface SarifRule {
+interface SarifRule {
   id: string;
   name: string;
   shortDescription: { text: string };
@@ -31,7 +31,7 @@ export interface SarifRule {
   properties?: { tags: string[] };
 }
 
-export interface SarifResult {
+interface SarifResult {
   ruleId: string;
   ruleIndex: number;
   level: Level;
@@ -50,7 +50,7 @@ export interface SarifResult {
   properties: { blocking: boolean; severity: Finding['severity']; job?: string };
 }
 
-export interface SarifLog {
+interface SarifLog {
   $schema: string;
   version: '2.1.0';
   runs: {
@@ -70,7 +70,7 @@ export function renderSarif(input: RenderInput): string {
   return toJson(maskDeep(buildSarif(input), input.sources));
 }
 
-export function buildSarif(input: RenderInput): SarifLog {
+function buildSarif(input: RenderInput): SarifLog {
   const findings = ordered(input.findings);
   const rules: SarifRule[] = input.rules.map(ruleDescriptor);
   const index = new Map<string, number>();

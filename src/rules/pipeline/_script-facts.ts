@@ -87,7 +87,7 @@ export function expandedRefs(raw: string): VarRef[] {
 // ---------------------------------------------------------------------------------------------
 // Where a command's output goes
 
-export interface FileWrite {
+interface FileWrite {
   /** The target as written, unquoted. */
   target: string;
   word: Word;
@@ -99,7 +99,7 @@ export interface FileWrite {
 const NOT_A_FILE = /^(\/dev\/(stdout|stderr|null|tty)|&\d|-)$/;
 
 /** The file a segment's stdout is redirected to (`> f`, `>> f`, `1> f`, `&> f`); `>&2` stays in the log. */
-export function stdoutRedirect(seg: Segment): { target: string; word: Word } | undefined {
+function stdoutRedirect(seg: Segment): { target: string; word: Word } | undefined {
   for (const [i, redirect] of seg.words.entries()) {
     const m = /^(1|&)?>>?(.*)$/.exec(unquote(redirect.raw));
     if (!m) continue;
@@ -189,7 +189,7 @@ export function artifactsOf(job: Job): ArtifactSpec {
 }
 
 /** A shell path as the artifact globs see it: relative to the project directory. */
-export function projectRelative(target: string): string | undefined {
+function projectRelative(target: string): string | undefined {
   let t = target.replace(/^\$\{?CI_PROJECT_DIR\}?\/?/, '').replace(/^\.\//, '');
   if (t.startsWith('/') || t.startsWith('~') || t.includes('$')) return undefined;
   t = t.replace(/\/+$/, '');

@@ -89,7 +89,7 @@ export function findPrivateKeys(text: string): SecretHit[] {
 }
 
 /** A value that references another variable: `$X`, `${X}`, `$env:X`, `%X%`. */
-export function isVariableReference(value: string): boolean {
+function isVariableReference(value: string): boolean {
   return /\$\{?[A-Za-z_]\w*\}?|\$env:\w+|%\w+%/.test(value.replace(/\$\$/g, ''));
 }
 
@@ -125,8 +125,8 @@ export function shannonEntropy(s: string): number {
   return h;
 }
 
-export const MIN_SECRET_LENGTH = 16;
-export const MIN_SECRET_ENTROPY = 3.5;
+const MIN_SECRET_LENGTH = 16;
+const MIN_SECRET_ENTROPY = 3.5;
 
 /**
  * Whether a literal value under a secret-looking name looks like a random credential: long

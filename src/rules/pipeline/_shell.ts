@@ -380,9 +380,6 @@ export interface ScriptSite {
   keyPath: string[];
 }
 
-/** The engine's reader of script lines, re-exported for the rules that walk hidden jobs and `default:`. */
-export { scriptLinesOf };
-
 /**
  * Every script line the configuration writes, once per place: `default:` (and top-level
  * aliases), then jobs and hidden jobs in file order. Used by rules about what is *written*

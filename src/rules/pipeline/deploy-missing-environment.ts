@@ -5,7 +5,7 @@ import { defineRule } from '../types.js';
 
 import { deployNameEvidence, describeCommands } from '../deploy.js';
 
-export { nameWords, saysDeploy } from '../deploy.js';
+export { saysDeploy } from '../deploy.js';
 
 /**
  * Protected environments (`doc/ci/environments/protected_environments.md`) only gate jobs that

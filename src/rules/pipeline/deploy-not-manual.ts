@@ -9,7 +9,7 @@ import { codeList, insertUnderJobKey, replaceScalar } from './_trust-text.js';
  * manually — its own `when:` or, without one, the job's (`lib/gitlab/ci/build/rules.rb`: a
  * matching rule without `when` uses the job's `when`, default `on_success`).
  */
-export function manualByYaml(job: Job): boolean {
+function manualByYaml(job: Job): boolean {
   const jobWhen = str(get(job.node, 'when')) ?? 'on_success';
   const rules = get(job.node, 'rules');
   if (!rules || (rules.kind === 'scalar' && rules.value === null)) return jobWhen === 'manual';

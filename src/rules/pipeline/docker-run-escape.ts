@@ -116,7 +116,7 @@ export function findDockerEscapes(text: string): EscapeHit[] {
  * and namespaces in `docker run` are those of the dind container, and the privileged dind
  * itself is the way onto the host, which `privileged-outside-build-tier` reports.
  */
-export function usesDind(job: Job): boolean {
+function usesDind(job: Job): boolean {
   const image = imageName(get(job.node, 'image'));
   if (image && isDindImage(image.name)) return true;
   const services = get(job.node, 'services');

@@ -4,7 +4,7 @@ import { defineRule, type ContextId, type JobTrust } from '../types.js';
 import { codeList, insertUnderJobKey } from './_trust-text.js';
 
 /** The job names a job `needs:` (strings or `{ job: … }`), in this pipeline. */
-export function neededJobs(job: Job): string[] {
+function neededJobs(job: Job): string[] {
   const needs = get(job.node, 'needs');
   if (needs?.kind !== 'seq') return [];
   return needs.items.flatMap((n) => (n.kind === 'map' ? (get(n, 'project') || get(n, 'pipeline') ? [] : strList(get(n, 'job'))) : strList(n)));
@@ -19,7 +19,7 @@ const isFalse = (n: YNode | undefined) => n?.kind === 'scalar' && n.value === fa
  * rule's own `allow_failure` replaces it (`lib/gitlab/ci/build/rules.rb`, `build_attributes`).
  * Returns the `when: manual` value node when that is the case.
  */
-export function manualAllowedToFail(job: Job): YNode | undefined {
+function manualAllowedToFail(job: Job): YNode | undefined {
   const when = entry(job.node, 'when');
   if (str(when?.value) !== 'manual') return undefined;
   if (isFalse(get(job.node, 'allow_failure'))) return undefined;

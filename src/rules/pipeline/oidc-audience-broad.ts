@@ -10,7 +10,7 @@ const options = z.object({
   genericAudiences: z.array(z.string()).default(['https://gitlab.com', 'gitlab.com', 'https://gitlab.com/']),
 });
 
-export interface Audience {
+interface Audience {
   value: string;
   node: YNode;
   token: string;
@@ -19,7 +19,7 @@ export interface Audience {
 }
 
 /** The `aud` values of a job's `id_tokens:` (string or list), with where each is written. */
-export function audiencesOf(job: Job): Audience[] {
+function audiencesOf(job: Job): Audience[] {
   const tokens = get(job.node, 'id_tokens');
   if (tokens?.kind !== 'map') return [];
   const out: Audience[] = [];

@@ -35,7 +35,7 @@ export function isDaemonServiceImage(name: string): boolean {
 }
 
 /** A `services:` item that runs a Docker daemon: a daemon image, or a variable image aliased `docker`. */
-export function isDaemonService(item: YNode): boolean {
+function isDaemonService(item: YNode): boolean {
   const svc = imageName(item);
   if (!svc) return false;
   if (isDaemonServiceImage(svc.name)) return true;
@@ -44,7 +44,7 @@ export function isDaemonService(item: YNode): boolean {
 }
 
 /** Whether a job's scripts start the daemon themselves (`dockerd`, `dockerd-entrypoint.sh`). */
-export function startsDockerd(lines: readonly { text: string }[]): boolean {
+function startsDockerd(lines: readonly { text: string }[]): boolean {
   return lines.some((l) => segments(l.text).some((s) => /^dockerd(-entrypoint\.sh)?$/.test(programName(s.words[commandIndex(s.words)]))));
 }
 

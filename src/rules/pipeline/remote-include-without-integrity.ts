@@ -2,12 +2,12 @@ import { get } from '../../model/node.js';
 import { defineRule } from '../types.js';
 
 /** The URL for messages, without any `user:password@` part. */
-export function displayUrl(url: string): string {
+function displayUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1');
 }
 
 /** The full commit sha a raw-file URL is pinned to, if any. */
-export function commitPinned(url: string): string | undefined {
+function commitPinned(url: string): string | undefined {
   const m = /\/-\/raw\/([0-9a-f]{40})\/|^https:\/\/raw\.githubusercontent\.com\/[^/]+\/[^/]+\/([0-9a-f]{40})\/|\/raw\/([0-9a-f]{40})\//.exec(url);
   return m ? (m[1] ?? m[2] ?? m[3]) : undefined;
 }

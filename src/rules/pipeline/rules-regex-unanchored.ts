@@ -16,7 +16,7 @@ const ATTACKER_TEXT = new Set([
 ]);
 
 /** The top-level alternatives of a regex source (`|` outside groups and classes). */
-export function alternatives(source: string): string[] {
+function alternatives(source: string): string[] {
   const out: string[] = [];
   let depth = 0;
   let inClass = false;

@@ -38,7 +38,7 @@ export const ATTACKER_VARIABLES: Record<string, string> = {
  * Commit messages, authors, user names and payloads are not listed: a merged commit keeps the
  * MR author's message, so they are attacker-controlled everywhere.
  */
-export const CONTROLLED_IN: Record<string, readonly ContextId[]> = {
+const CONTROLLED_IN: Record<string, readonly ContextId[]> = {
   CI_MERGE_REQUEST_TITLE: ['mr', 'mr-fork'],
   CI_MERGE_REQUEST_DESCRIPTION: ['mr', 'mr-fork'],
   CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: ['mr', 'mr-fork'],

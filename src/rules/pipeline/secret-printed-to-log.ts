@@ -35,7 +35,7 @@ export interface PrintHit {
   origin?: TraceOrigin;
 }
 
-export interface TraceOrigin {
+interface TraceOrigin {
   index: number;
   length: number;
   line?: ScriptLine;

@@ -11,7 +11,7 @@ import { codeList, decidingLocation, nameList, untrustedPhrase } from './_trust-
  * scanner, memoised by text). `$$` is GitLab's escape for a literal `$` in `variables:`
  * (`doc/ci/variables/_index.md#use-the--character-in-cicd-variables`).
  */
-export type VariableRef = VarRef;
+type VariableRef = VarRef;
 export const variableRefs = varRefs;
 
 /**
@@ -162,7 +162,7 @@ export default defineRule({
 });
 
 /** Kubernetes contexts a job selects: `KUBE_CONTEXT`, `--kube-context`/`--context`, `kubectl config use-context`. */
-export function kubeContexts(job: Job, lines: readonly ScriptLine[], locate: (line: ScriptLine, index: number, length: number) => SourceLocation): { value: string; at: SourceLocation }[] {
+function kubeContexts(job: Job, lines: readonly ScriptLine[], locate: (line: ScriptLine, index: number, length: number) => SourceLocation): { value: string; at: SourceLocation }[] {
   const out: { value: string; at: SourceLocation }[] = [];
   const v = job.variables.get('KUBE_CONTEXT');
   if (v && v.value && !v.value.startsWith('$')) out.push({ value: v.value, at: v.valueLoc });

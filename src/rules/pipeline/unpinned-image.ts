@@ -23,7 +23,7 @@ export function floatingTag(name: string): 'no-tag' | 'latest' | undefined {
 }
 
 /** Whether a deploy job's image is pinned by content. Variable names are not judged. */
-export function hasDigest(name: string): boolean {
+function hasDigest(name: string): boolean {
   return name.includes('@sha256:') || name.includes('$');
 }
 
