@@ -5,6 +5,7 @@
  * context: data the token cannot read makes the check *skipped*, never passed.
  */
 import type { RelatedLocation, Severity } from '../findings/finding.js';
+import type { MessageData } from '../findings/messages.js';
 import type {
   GitLabProjectCiSettings,
   GitLabProtectedEnvironment,
@@ -62,7 +63,10 @@ export class SkipCheck extends Error {
 
 export interface LiveReport {
   at: SourceLocation;
-  message: string;
+  /** A key of the rule's `meta.messages`: the finding's text is that template filled with `data`. */
+  messageId: string;
+  /** Values for the template's `{{placeholders}}`. */
+  data?: MessageData;
   job?: string;
   keyPath: string[];
   /** Distinguishes several findings at one key path: the runner, variable or environment. */

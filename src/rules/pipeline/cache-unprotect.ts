@@ -15,6 +15,9 @@ export default defineRule({
     defaultSeverity: 'error',
     principle: 'Trusted pipelines must never consume state written by untrusted ones; a shared cache lets a merge request poison what a protected pipeline builds or deploys.',
     fix: 'Remove `unprotect: true` (or set it to `false`) so protected refs keep their own cache.',
+    messages: {
+      cacheUnprotect: 'Job `{{job}}` sets `cache:unprotect: true`{{detail}} and {{why}}.',
+    },
   },
   create(ctx) {
     return {
@@ -41,7 +44,7 @@ export default defineRule({
             at: u.loc,
             job: job.name,
             keyPath: index === undefined ? ['cache', 'unprotect'] : ['cache', String(index), 'unprotect'],
-            message: `Job \`${job.name}\` sets \`cache:unprotect: true\`${key ? ` (key \`${key}\`)` : ''} and ${why}.`,
+            messageId: 'cacheUnprotect', data: { job: job.name, detail: key ? ` (key \`${key}\`)` : '', why },
             fix: replaceScalar(ctx, u.loc, 'false', 'Keep protected and unprotected caches apart'),
           });
         }

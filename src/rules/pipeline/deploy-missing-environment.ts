@@ -20,6 +20,9 @@ export default defineRule({
     defaultSeverity: 'error',
     principle: 'A deployment must be gated by a protected environment, and GitLab only applies one to jobs that declare it.',
     fix: 'Add `environment: { name: <production or staging environment>, action: start }` and protect that environment in Settings > CI/CD > Protected environments.',
+    messages: {
+      deployMissingEnvironment: 'Job `{{job}}` {{why}} but has no `environment:`, so no protected environment (approvals, allowed deployers, environment-scoped variables) can gate it.{{detail}}',
+    },
   },
   create(ctx) {
     return {
@@ -59,7 +62,7 @@ export default defineRule({
           job: job.name,
           keyPath: ['environment'],
           severity,
-          message: `Job \`${job.name}\` ${why} but has no \`environment:\`, so no protected environment (approvals, allowed deployers, environment-scoped variables) can gate it.${severity === 'warning' ? ' (Only its name or stage says so: check what it does.)' : ''}`,
+          messageId: 'deployMissingEnvironment', data: { job: job.name, why, detail: severity === 'warning' ? ' (Only its name or stage says so: check what it does.)' : '' },
         });
       },
     };

@@ -31,6 +31,9 @@ export default defineRule({
     defaultSeverity: 'warning',
     principle: 'A production deployment is a privileged action: it should need a deliberate decision by someone allowed to deploy, not only a merge.',
     fix: 'Add `when: manual` to the job (or to every rule that runs it on protected refs) and require approvals on the protected environment.',
+    messages: {
+      deployNotManual: 'Production deploy job `{{job}}`{{detail}} starts automatically{{where}}{{detail2}}: make it `when: manual` so a deployer decides.',
+    },
   },
   create(ctx) {
     return {
@@ -60,7 +63,7 @@ export default defineRule({
           at,
           job: job.name,
           keyPath: ['when'],
-          message: `Production deploy job \`${job.name}\`${deploy.environmentName ? ` (environment \`${deploy.environmentName}\`)` : ''} starts automatically${where}${whenText ? ` (\`when: ${whenText}\`)` : ''}: make it \`when: manual\` so a deployer decides.`,
+          messageId: 'deployNotManual', data: { job: job.name, detail: deploy.environmentName ? ` (environment \`${deploy.environmentName}\`)` : '', where, detail2: whenText ? ` (\`when: ${whenText}\`)` : '' },
           fix,
         });
       },

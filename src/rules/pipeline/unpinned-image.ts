@@ -48,6 +48,10 @@ export default defineRule({
     defaultSeverity: 'warning',
     principle: 'What runs in a job changes only through a reviewed change; deploy jobs run only content-addressed images.',
     fix: 'Use an explicit version tag (`node:20.11-alpine`); in deploy jobs pin the digest (`image: registry/tool:1.4@sha256:…`) and update it through merge requests (Renovate can).',
+    messages: {
+      unpinnedImage1: 'deploy job `{{job}}`{{detail}} uses {{what}} `{{img}}` {{how}}: a re-pushed tag changes what runs with deploy credentials; pin `@sha256:…`',
+      unpinnedImage2: '{{what}} `{{name}}` {{detail}}: whatever is pushed there next runs in {{detail2}} {{jobs}}',
+    },
   },
   create(ctx) {
     return {
@@ -77,7 +81,7 @@ export default defineRule({
                 job: job.name,
                 keyPath: img.keyPath,
                 discriminator: 'digest:' + img.name,
-                message: `deploy job \`${job.name}\`${deploy.tier ? ` (${deploy.tier})` : ''} uses ${img.what} \`${img.name}\` ${how}: a re-pushed tag changes what runs with deploy credentials; pin \`@sha256:…\``,
+                messageId: 'unpinnedImage1', data: { job: job.name, detail: deploy.tier ? ` (${deploy.tier})` : '', what: img.what, img: img.name, how },
               });
               continue;
             }
@@ -96,7 +100,7 @@ export default defineRule({
             job: u.jobs[0],
             keyPath: u.keyPath,
             discriminator: u.name,
-            message: `${u.what} \`${u.name}\` ${u.kind === 'latest' ? 'is at `:latest`' : 'has no tag (pulls `latest`)'}: whatever is pushed there next runs in ${u.jobs.length > 1 ? 'jobs' : 'job'} ${jobs}`,
+            messageId: 'unpinnedImage2', data: { what: u.what, name: u.name, detail: u.kind === 'latest' ? 'is at `:latest`' : 'has no tag (pulls `latest`)', detail2: u.jobs.length > 1 ? 'jobs' : 'job', jobs },
           });
         }
       },
