@@ -26,6 +26,8 @@ export function placeholders(template: string): string[] {
 /**
  * The text of a report. A `messageId` must name a template of the rule and every placeholder
  * must have data: otherwise an Error naming the rule and the message id (a bug in the rule).
+ * A template may begin with a placeholder ("{{where}} sets …"): the text still begins with a
+ * capital letter.
  */
 export function resolveMessage(ruleId: string, r: MessageReport, messages?: Readonly<Record<string, string>>): string {
   if (r.messageId === undefined) {
@@ -34,9 +36,10 @@ export function resolveMessage(ruleId: string, r: MessageReport, messages?: Read
   }
   const template = messages && Object.hasOwn(messages, r.messageId) ? messages[r.messageId] : undefined;
   if (template === undefined) throw new Error(`rule ${ruleId} has no message "${r.messageId}" in its meta.messages`);
-  return template.replace(PLACEHOLDER, (_, name: string) => {
+  const text = template.replace(PLACEHOLDER, (_, name: string) => {
     const value = r.data && Object.hasOwn(r.data, name) ? r.data[name] : undefined;
     if (value === undefined) throw new Error(`rule ${ruleId} message "${r.messageId}" has placeholder {{${name}}} but the report gave no data for it`);
     return String(value);
   });
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

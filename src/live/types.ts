@@ -4,7 +4,7 @@
  * RuleMeta (kind 'live') and an async `run` that loads only the data it needs through the
  * context: data the token cannot read makes the check *skipped*, never passed.
  */
-import type { RelatedLocation, Severity } from '../findings/finding.js';
+import type { FindingDetails, RelatedLocation, Severity } from '../findings/finding.js';
 import type { MessageData } from '../findings/messages.js';
 import type {
   GitLabProjectCiSettings,
@@ -74,6 +74,8 @@ export interface LiveReport {
   related?: RelatedLocation[];
   /** Per-finding severity when a rule has two levels (unless the policy re-rates the rule). */
   severity?: Severity;
+  /** Structured facts for the JSON output (what the one-line message leaves out). */
+  details?: FindingDetails;
 }
 
 export interface LiveRuleContext<O = Record<string, unknown>> {

@@ -120,7 +120,7 @@ export function projectOverrideFindings(rejections: readonly PolicyIssue[], team
       ruleId: 'policy-project-override-rejected',
       severity,
       blocking: severity === 'error',
-      ...policyMessage('policy-project-override-rejected', 'rejected', { reason: r.message }),
+      ...policyMessage('policy-project-override-rejected', 'rejected', { reason: r.message.replace(/\.$/, '') }),
       location,
       keyPath,
       fingerprint: fingerprintOf({ ruleId: 'policy-project-override-rejected', file: r.file, keyPath }),

@@ -14,7 +14,7 @@ export const policyRuleMetas: RuleMeta[] = [
     principle: 'Exceptions are temporary decisions with an owner; an expired one must be renewed on purpose or removed, never linger.',
     fix: 'Fix the finding the exception covered and delete the exception, or renew it with a new `expires` date and reason.',
     messages: {
-      expired: 'the exception for rule "{{rule}}" on {{target}} expired on {{expires}} and no longer applies; renew it with a new date or fix the finding',
+      expired: 'The exception for rule "{{rule}}" on {{target}} expired on {{expires}} and no longer applies; renew it with a new date or fix the finding.',
     },
   },
   {
@@ -25,7 +25,7 @@ export const policyRuleMetas: RuleMeta[] = [
     principle: 'The merge request author controls the CI file, so comments in it may silence warnings only, never the gate itself.',
     fix: 'Fix the finding, or ask the policy owners for an exception (rule, job or file, reason, expiry) in the team policy.',
     messages: {
-      blocking: 'cannot silence blocking rule {{rule}} from the CI file: fix the finding, or ask for a policy exception',
+      blocking: 'A comment in the CI file cannot silence blocking rule {{rule}}: fix the finding, or ask for a policy exception.',
     },
   },
   {
@@ -36,7 +36,7 @@ export const policyRuleMetas: RuleMeta[] = [
     principle: 'A project may tighten its policy or tune warnings, never weaken what its team policy blocks.',
     fix: 'Remove the refused setting from `.gitlab/tierguard.yml`, or ask the team policy owners to change the team policy.',
     messages: {
-      rejected: 'project policy setting ignored: {{reason}}',
+      rejected: 'Project policy setting ignored: {{reason}}.',
     },
   },
 ];

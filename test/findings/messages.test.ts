@@ -26,6 +26,11 @@ describe('rule messages by id', () => {
     expect(() => resolveMessage('demo-rule', {}, messages)).toThrow(/demo-rule/);
   });
 
+  it('starts the text with a capital letter when the template starts with a placeholder', () => {
+    expect(resolveMessage('demo-rule', { messageId: 'where', data: { where: 'global variable' } }, { where: '{{where}} X is set.' })).toBe('Global variable X is set.');
+    expect(resolveMessage('demo-rule', { messageId: 'where', data: { where: '`script` of job' } }, { where: '{{where}} X is set.' })).toBe('`script` of job X is set.');
+  });
+
   it('passes plain text through for findings built outside a rule', () => {
     expect(resolveMessage('demo-rule', { message: 'As is' })).toBe('As is');
   });

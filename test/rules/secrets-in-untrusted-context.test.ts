@@ -79,7 +79,7 @@ describe('secrets-in-untrusted-context', () => {
         {
           name: 'same KUBE_CONTEXT as production: at the review value',
           code: prod + 'review:\n  environment: review/$CI_COMMIT_REF_SLUG\n  variables:\n    KUBE_CONTEXT: acme/infra:prod-agent\n  script: helm upgrade --install r ./chart\n' + MR,
-          errors: [{ line: 11, column: 19, job: 'review', severity: 'error', message: /Review job `review` \(environment `review\/\$CI_COMMIT_REF_SLUG`\) runs in `mr-fork` and `mr` pipelines with the Kubernetes context `acme\/infra:prod-agent` of production deploy job `deploy`/ }],
+          errors: [{ line: 11, column: 19, job: 'review', severity: 'error', message: /Review job `review` \(environment `review\/\$CI_COMMIT_REF_SLUG`\) runs in `mr-fork` and `mr` pipelines with the production Kubernetes context `acme\/infra:prod-agent` \(of `deploy`\)/ }],
         },
         {
           name: '--kube-context in the script',

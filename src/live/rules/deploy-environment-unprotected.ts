@@ -26,9 +26,9 @@ export default defineLiveRule<Options>({
     fix: 'Protect the environment in Settings > CI/CD > Protected environments (`POST /projects/:id/protected_environments`) with the deployers allowed, and required approvals for production where the policy asks for them.',
     options: Options as z.ZodType<Options>,
     messages: {
-      deployEnvironmentUnprotected1: 'Deploy job `{{job}}` deploys to `{{name}}`, a name built from variables: a protected environment matches one exact name, so this {{tier}} deploy cannot be protected by name.',
-      deployEnvironmentUnprotected2: 'Deploy job `{{job}}` deploys to the {{tier}} environment `{{name}}`, which is not a protected environment of this project: anyone who can run the job can deploy (group-level protection by tier, if any, was not read).',
-      deployEnvironmentUnprotected3: 'Deploy job `{{job}}` deploys to the protected {{tier}} environment `{{name}}`, which requires no approval; the policy wants approvals for {{tier}} deployments.',
+      variableName: 'Deploy job `{{job}}` deploys to `{{name}}`, a name built from variables: a protected environment matches one exact name, so this {{tier}} deploy cannot be protected by name.',
+      unprotected: 'Deploy job `{{job}}` deploys to the {{tier}} environment `{{name}}`, which is not protected in this project: anyone who can run the job can deploy (group-level protection not read).',
+      noApproval: 'Deploy job `{{job}}` deploys to the protected {{tier}} environment `{{name}}`, which requires no approval; the policy wants approvals for {{tier}} deployments.',
     },
   },
   async run(ctx) {
@@ -48,7 +48,7 @@ export default defineLiveRule<Options>({
           keyPath: ['environment', 'name'],
           discriminator: name,
           severity,
-          messageId: 'deployEnvironmentUnprotected1', data: { job: job.name, name, tier },
+          messageId: 'variableName', data: { job: job.name, name, tier },
         });
         continue;
       }
@@ -60,7 +60,7 @@ export default defineLiveRule<Options>({
           keyPath: ['environment', 'name'],
           discriminator: name,
           severity,
-          messageId: 'deployEnvironmentUnprotected2', data: { job: job.name, tier, name },
+          messageId: 'unprotected', data: { job: job.name, tier, name },
         });
         continue;
       }
@@ -71,7 +71,7 @@ export default defineLiveRule<Options>({
           keyPath: ['environment', 'name'],
           discriminator: `${name}:approval`,
           severity,
-          messageId: 'deployEnvironmentUnprotected3', data: { job: job.name, tier, name },
+          messageId: 'noApproval', data: { job: job.name, tier, name },
         });
       }
     }

@@ -18,8 +18,8 @@ export default defineLiveRule({
     principle: 'A deploy-tier runner takes deploy jobs only; a runner shared with untagged or merge request jobs lets MR code run where deploy credentials and caches live.',
     fix: 'On the deploy runner turn off "Run untagged jobs" (`run_untagged=false`) and make it Protected (`access_level=ref_protected`); give merge request jobs tags of the general tier, never a tag the deploy runner has.',
     messages: {
-      deployRunnerServesUntrusted1: 'Deploy job `{{job}}` can be picked up by {{runnerLabel}}, which also runs untagged jobs: every job without `tags:` may land on the deploy runner.',
-      deployRunnerServesUntrusted2: 'Deploy job `{{job}}` can be picked up by {{runnerLabel}}, which also takes merge request jobs of this pipeline ({{list}}{{detail}}).',
+      untaggedJobs: 'Deploy job `{{job}}` can be picked up by {{runner}}, which also runs untagged jobs: every job without `tags:` may land on the deploy runner.',
+      mergeRequestJobs: 'Deploy job `{{job}}` can be picked up by {{runner}}, which also takes merge request jobs of this pipeline ({{list}}{{more}}): MR code runs where the deploy runs.',
     },
   },
   async run(ctx) {
@@ -36,7 +36,7 @@ export default defineLiveRule({
             job: job.name,
             keyPath: ['tags'],
             discriminator: `runner:${r.id}:untagged`,
-            messageId: 'deployRunnerServesUntrusted1', data: { job: job.name, runnerLabel: runnerLabel(r) },
+            messageId: 'untaggedJobs', data: { job: job.name, runner: runnerLabel(r) },
           });
         }
         const served = mrJobs.filter((m) => m.name !== job.name && canPick(r, m.tags, { refProtected: false, settings }));
@@ -48,7 +48,7 @@ export default defineLiveRule({
             keyPath: ['tags'],
             discriminator: `runner:${r.id}:mr`,
             related: served.slice(0, 5).map((m) => ({ location: m.keyLoc, message: `\`${m.name}\` runs for merge requests and can land on the same runner` })),
-            messageId: 'deployRunnerServesUntrusted2', data: { job: job.name, runnerLabel: runnerLabel(r), list: codeList(names), detail: served.length > names.length ? ` and ${served.length - names.length} more` : '' },
+            messageId: 'mergeRequestJobs', data: { job: job.name, runner: runnerLabel(r), list: codeList(names), more: served.length > names.length ? ` and ${served.length - names.length} more` : '' },
           });
         }
       }

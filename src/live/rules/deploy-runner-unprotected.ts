@@ -17,7 +17,7 @@ export default defineLiveRule({
     principle: 'Deploy jobs run only on runners that take jobs from protected refs alone, so nothing an MR or branch job left on the machine can reach a deployment.',
     fix: "Set the runner's access level to `ref_protected` (Protected) in Settings > CI/CD > Runners (or `PUT /runners/:id access_level=ref_protected`), or remove from it a tag the deploy job needs so that it can no longer pick the job.",
     messages: {
-      deployRunnerUnprotected: 'Deploy job `{{job}}` can be picked up by {{runnerLabel}}, which is not protected: it also runs jobs from unprotected branches and merge requests{{detail}}.',
+      unprotectedRunner: 'Deploy job `{{job}}` can be picked up by {{runner}}, which is not protected: it also runs jobs from unprotected branches and merge requests{{tags}}.',
     },
   },
   async run(ctx) {
@@ -35,7 +35,7 @@ export default defineLiveRule({
           keyPath: ['tags'],
           discriminator: `runner:${r.id}`,
           related: [{ location: environmentLocation(info, job), message: 'the deploy environment' }],
-          messageId: 'deployRunnerUnprotected', data: { job: job.name, runnerLabel: runnerLabel(r), detail: job.tags.length ? ` (its tags ${r.tagList.map((t) => `\`${t}\``).join(', ')} cover the job's tags)` : ' (the job has no tags and the runner takes untagged jobs)' },
+          messageId: 'unprotectedRunner', data: { job: job.name, runner: runnerLabel(r), tags: job.tags.length ? ` (its tags ${r.tagList.map((t) => `\`${t}\``).join(', ')} cover the job's tags)` : ' (the job has no tags and the runner takes untagged jobs)' },
         });
       }
     }

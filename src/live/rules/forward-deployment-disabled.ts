@@ -15,7 +15,7 @@ export default defineLiveRule({
     principle: 'What is deployed is the newest approved state; an older pipeline cannot silently roll it back.',
     fix: 'Turn on "Prevent outdated deployment jobs" (`PUT /projects/:id ci_forward_deployment_enabled=true`); allow rollbacks explicitly with `ci_forward_deployment_rollback_allowed`.',
     messages: {
-      forwardDeploymentDisabled: 'Project setting `ci_forward_deployment_enabled` is off: an older pipeline\'s `{{job}}` can deploy after a newer one and roll the environment back.',
+      forwardDeployment: 'Project setting `ci_forward_deployment_enabled` is off: an older pipeline\'s `{{job}}` can deploy after a newer one and roll the environment back.',
     },
   },
   async run(ctx) {
@@ -29,7 +29,7 @@ export default defineLiveRule({
       at: environmentLocation(info, job),
       job: job.name,
       keyPath: [SETTINGS_KEY, 'ci_forward_deployment_enabled'],
-      messageId: 'forwardDeploymentDisabled', data: { job: job.name },
+      messageId: 'forwardDeployment', data: { job: job.name },
     });
   },
 });

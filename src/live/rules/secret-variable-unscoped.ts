@@ -17,7 +17,7 @@ export default defineLiveRule({
     principle: 'A deployment credential reaches only the jobs that deploy with it.',
     fix: "Set the variable's environment scope to the deploy jobs' environment (for example `production`), and keep it Protected.",
     messages: {
-      secretVariableUnscoped: '{{variable}} looks like a credential and is used only by deploy jobs ({{list}}) but is available to every job{{detail}}.',
+      unscoped: '{{variable}} looks like a credential and is used only by deploy jobs ({{list}}) but is available to every job{{scope}}.',
     },
   },
   async run(ctx) {
@@ -36,7 +36,7 @@ export default defineLiveRule({
         job: first.job.name,
         keyPath: ['variables', v.variable.key],
         discriminator: v.source,
-        messageId: 'secretVariableUnscoped', data: { variable: describeVariable(v), list: codeList(users.map((u) => u.name)), detail: envs.length ? `: scope it to ${codeList(envs)}` : '' },
+        messageId: 'unscoped', data: { variable: describeVariable(v), list: codeList(users.map((u) => u.name)), scope: envs.length ? `: scope it to ${codeList(envs)}` : '' },
       });
     }
   },

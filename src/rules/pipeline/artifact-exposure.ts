@@ -52,9 +52,9 @@ export default defineRule({
     fix: 'List only the build outputs in `artifacts:paths` (write credential files outside the project directory or delete them in the script), drop `untracked: true`, and set `artifacts:access: developer` (or `none`) on jobs that handle credentials.',
     options,
     messages: {
-      artifactExposure1: 'Job `{{job}}` {{uses}} and uploads every untracked file (`artifacts:untracked: true`): credential files it writes into the project directory go to {{who}}',
-      artifactExposure2: 'Job `{{job}}` {{uses}} and uploads `{{path}}`, a file that commonly holds credentials, as an artifact for {{who}}',
-      artifactExposure3: 'Job `{{job}}` {{uses}} and its artifacts are open to everyone who can see the pipeline{{detail}}: set `access: developer` or `none`',
+      untracked: 'Job `{{job}}` {{uses}} and uploads every untracked file (`artifacts:untracked: true`): credential files it writes into the project directory go to {{who}}.',
+      credentialFile: 'Job `{{job}}` {{uses}} and uploads `{{path}}`, a file that commonly holds credentials, as an artifact for {{who}}.',
+      openAccess: 'Job `{{job}}` {{uses}} and its artifacts are open to everyone who can see the pipeline{{access}}: set `access: developer` or `none`.',
     },
   },
   create(ctx) {
@@ -82,7 +82,7 @@ export default defineRule({
               job: job.name,
               keyPath: ['artifacts', 'untracked'],
               related,
-              messageId: 'artifactExposure1', data: { job: job.name, uses, who },
+              messageId: 'untracked', data: { job: job.name, uses, who },
             });
           }
           for (const item of a.paths) {
@@ -93,7 +93,7 @@ export default defineRule({
               job: job.name,
               keyPath: ['artifacts', 'paths', item.path],
               related,
-              messageId: 'artifactExposure2', data: { job: job.name, uses, path: item.path, who },
+              messageId: 'credentialFile', data: { job: job.name, uses, path: item.path, who },
             });
           }
           const explicitAll = access === 'all';
@@ -103,7 +103,7 @@ export default defineRule({
               job: job.name,
               keyPath: ['artifacts', 'access'],
               related,
-              messageId: 'artifactExposure3', data: { job: job.name, uses, detail: explicitAll ? ' (`artifacts:access: all`)' : ' of this public project (no `artifacts:access`)' },
+              messageId: 'openAccess', data: { job: job.name, uses, access: explicitAll ? ' (`artifacts:access: all`)' : ' of this public project (no `artifacts:access`)' },
             });
           }
         }

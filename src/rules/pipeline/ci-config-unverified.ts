@@ -21,7 +21,7 @@ export default defineRule({
     principle: 'A gate that cannot read part of the pipeline must not pass it: what it did not read may define or change the jobs that reach deploy runners and secrets.',
     fix: 'Make the include readable for tierguard (allowlist the remote host in the policy, give the token access to the project, pin the include to a file that exists) or inline the configuration; lower the rule in the policy only if you accept unverified verdicts.',
     messages: {
-      ciConfigUnverified: '`include:{{kind}}` `{{target}}` could not be read ({{reason}}): tierguard cannot vouch for what it defines{{jobs}}',
+      unread: '`include:{{kind}}` `{{target}}` could not be read ({{reason}}): tierguard cannot vouch for what it defines{{jobs}}.',
     },
   },
   create(ctx) {
@@ -44,7 +44,7 @@ export default defineRule({
                 .join(', ')}${names.length > MAX_NAMED ? ` and ${names.length - MAX_NAMED} more` : ''} use templates that may live there`;
         ctx.report({
           at: inc.loc,
-          messageId: 'ciConfigUnverified', data: { kind: inc.kind, target: inc.target, reason: inc.reason ?? 'unavailable', jobs },
+          messageId: 'unread', data: { kind: inc.kind, target: inc.target, reason: inc.reason ?? 'unavailable', jobs },
           keyPath: ['include', inc.kind, inc.target],
           discriminator: `${inc.from}:${inc.target}`,
         });

@@ -92,7 +92,7 @@ export default defineRule({
     principle: 'Only reviewed, pinned code runs in a job: nothing fetched at run time is executed unverified.',
     fix: 'Download to a file, verify it against a pinned checksum (`echo "<sha256>  install.sh" | sha256sum -c -`) or signature, then run it; better, bake the tool into a pinned image.',
     messages: {
-      curlPipeShell: '`{{key}}`{{detail}} runs code downloaded{{from}} by `{{downloader}}` straight in `{{interpreter}}`: whatever the server returns runs unreviewed with the job\'s credentials',
+      pipeToShell: '`{{key}}`{{ofJob}} runs code downloaded{{from}} by `{{downloader}}` straight in `{{interpreter}}`: whatever the server returns runs unreviewed with the job\'s credentials.',
     },
   },
   create(ctx) {
@@ -113,7 +113,7 @@ export default defineRule({
               job: site.job,
               keyPath: site.keyPath,
               discriminator: `${h.downloader}|${h.interpreter}|${i}`,
-              messageId: 'curlPipeShell', data: { key: site.line.key, detail: site.job ? ` of job \`${site.job}\`` : '', from, downloader: h.downloader, interpreter: h.interpreter },
+              messageId: 'pipeToShell', data: { key: site.line.key, ofJob: site.job ? ` of job \`${site.job}\`` : '', from, downloader: h.downloader, interpreter: h.interpreter },
             });
           }
         }

@@ -26,8 +26,8 @@ export default defineRule({
     principle: 'Secrets stay in the trusted tier: job logs are readable far more widely than CI/CD variables.',
     fix: 'Remove the variable or set it to "false"; to debug one run, set it for a single manual pipeline run and delete that job log afterwards.',
     messages: {
-      debugTraceEnabled1: '{{where}} {{def}} is set to true and job `{{job}}` reads {{nameList}} in untrusted contexts {{list}}: the trace prints their values into a log the author of that code can read',
-      debugTraceEnabled2: '{{where}} {{def}} is set to true: {{detail}}, so secrets leak to everyone who can read job logs',
+      leaks: '{{where}} {{variable}} is set to true and job `{{job}}` reads {{names}} in untrusted contexts {{contexts}}: the trace prints their values into a log the author of that code can read.',
+      enabled: '{{where}} {{variable}} is set to true: {{effect}}, so secrets leak to everyone who can read job logs.',
     },
   },
   create(ctx) {
@@ -70,7 +70,7 @@ export default defineRule({
             fix,
             severity: leak ? 'error' : undefined,
             details: leak ? { job: leak.job.name, variables: leak.names } : undefined,
-            ...(leak ? { messageId: 'debugTraceEnabled1', data: { where: site.where, def: def.name, job: leak.job.name, nameList: nameList(leak.names.map((n) => '$' + n)), list: codeList(leak.trust.untrusted) } } : { messageId: 'debugTraceEnabled2', data: { where: site.where, def: def.name, detail: def.name === 'CI_DEBUG_TRACE' ? 'the job log shows every command with its expanded variables' : 'service containers log into the job log' } }),
+            ...(leak ? { messageId: 'leaks', data: { where: site.where, variable: def.name, job: leak.job.name, names: nameList(leak.names.map((n) => '$' + n)), contexts: codeList(leak.trust.untrusted) } } : { messageId: 'enabled', data: { where: site.where, variable: def.name, effect: def.name === 'CI_DEBUG_TRACE' ? 'the job log shows every command with its expanded variables' : 'service containers log into the job log' } }),
           });
         }
       },

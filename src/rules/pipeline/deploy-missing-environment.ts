@@ -21,7 +21,8 @@ export default defineRule({
     principle: 'A deployment must be gated by a protected environment, and GitLab only applies one to jobs that declare it.',
     fix: 'Add `environment: { name: <production or staging environment>, action: start }` and protect that environment in Settings > CI/CD > Protected environments.',
     messages: {
-      deployMissingEnvironment: 'Job `{{job}}` {{why}} but has no `environment:`, so no protected environment (approvals, allowed deployers, environment-scoped variables) can gate it.{{detail}}',
+      noEnvironment: 'Job `{{job}}` {{why}} but has no `environment:`, so no protected environment (approvals, allowed deployers, environment-scoped variables) can gate it.',
+      byNameOnly: 'Job `{{job}}` {{why}} but has no `environment:`, so no protected environment can gate it; only its name or stage says it deploys: check what it does.',
     },
   },
   create(ctx) {
@@ -62,7 +63,8 @@ export default defineRule({
           job: job.name,
           keyPath: ['environment'],
           severity,
-          messageId: 'deployMissingEnvironment', data: { job: job.name, why, detail: severity === 'warning' ? ' (Only its name or stage says so: check what it does.)' : '' },
+          messageId: severity === 'warning' ? 'byNameOnly' : 'noEnvironment',
+          data: { job: job.name, why },
         });
       },
     };

@@ -32,7 +32,7 @@ export default defineRule({
     principle: 'A production deployment is a privileged action: it should need a deliberate decision by someone allowed to deploy, not only a merge.',
     fix: 'Add `when: manual` to the job (or to every rule that runs it on protected refs) and require approvals on the protected environment.',
     messages: {
-      deployNotManual: 'Production deploy job `{{job}}`{{detail}} starts automatically{{where}}{{detail2}}: make it `when: manual` so a deployer decides.',
+      automatic: 'Production deploy job `{{job}}`{{environment}} starts automatically{{where}}{{when}}: make it `when: manual` so a deployer decides.',
     },
   },
   create(ctx) {
@@ -63,7 +63,7 @@ export default defineRule({
           at,
           job: job.name,
           keyPath: ['when'],
-          messageId: 'deployNotManual', data: { job: job.name, detail: deploy.environmentName ? ` (environment \`${deploy.environmentName}\`)` : '', where, detail2: whenText ? ` (\`when: ${whenText}\`)` : '' },
+          messageId: 'automatic', data: { job: job.name, environment: deploy.environmentName ? ` (environment \`${deploy.environmentName}\`)` : '', where, when: whenText ? ` (\`when: ${whenText}\`)` : '' },
           fix,
         });
       },

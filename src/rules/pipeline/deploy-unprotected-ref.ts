@@ -18,7 +18,7 @@ export default defineRule({
     principle: 'Only code that reached a protected ref may deploy: every untrusted context lets someone who cannot merge run the deploy script with deploy credentials and runners.',
     fix: 'Restrict the job with `rules:` to protected refs (e.g. `if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH` or `if: $CI_COMMIT_REF_PROTECTED == "true"`) and end with no catch-all rule.',
     messages: {
-      deployUnprotectedRef: 'Deploy job `{{job}}` ({{what}}) {{untrustedPhrase}}: a deploy must run only for protected refs.',
+      untrustedDeploy: 'Deploy job `{{job}}` ({{what}}) {{untrusted}}: a deploy must run only for protected refs.',
     },
   },
   create(ctx) {
@@ -44,7 +44,7 @@ export default defineRule({
           at,
           job: job.name,
           keyPath: deploy.reason === 'environment' ? ['environment'] : deploy.reason === 'tags' ? ['tags'] : ['script'],
-          messageId: 'deployUnprotectedRef', data: { job: job.name, what, untrustedPhrase: untrustedPhrase(trust) },
+          messageId: 'untrustedDeploy', data: { job: job.name, what, untrusted: untrustedPhrase(trust) },
           related: related.length ? related : undefined,
         });
       },

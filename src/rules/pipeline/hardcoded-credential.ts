@@ -118,10 +118,10 @@ export default defineRule({
       'Credentials belong to the trusted tier: stored as masked, protected CI/CD variables or in a secrets manager, never in a file every branch, fork and MR author can read.',
     fix: 'Revoke and rotate the credential now (it stays in git history), store the new one as a masked and protected CI/CD variable (or fetch it with `secrets:`), and reference it by name.',
     messages: {
-      hardcodedCredential1: '{{where}} {{def}} holds a literal {{label}} used only for the job\'s own service containers; keep it out of the file anyway (value masked)',
-      hardcodedCredential2: '{{where}} {{def}} holds a literal {{label}}; everyone who can read the repository has it (value masked)',
-      hardcodedCredential3: '`{{key}}`{{detail}} contains a {{label}} for a database the job runs itself; use a variable anyway (value masked)',
-      hardcodedCredential4: '`{{key}}`{{detail}} contains a {{detail2}}{{label}}; it is visible in the repository and in job logs (value masked)',
+      serviceOnly: '{{where}} {{variable}} holds a literal {{label}} used only for the job\'s own service containers; keep it out of the file anyway (value masked).',
+      literal: '{{where}} {{variable}} holds a literal {{label}}: everyone who can read the repository has it; revoke it and use a masked CI/CD variable (value masked).',
+      serviceOnlyInScript: '`{{key}}`{{ofJob}} contains a {{label}} for a database the job runs itself; use a variable anyway (value masked).',
+      literalInScript: '`{{key}}`{{ofJob}} contains a {{literal}}{{label}}: it is visible in the repository and in job logs; use a masked CI/CD variable (value masked).',
     },
   },
   create(ctx) {
@@ -151,7 +151,7 @@ export default defineRule({
               keyPath: site.keyPath,
               discriminator: String(i),
               severity: local ? 'warning' : undefined,
-              ...(local ? { messageId: 'hardcodedCredential1', data: { where: site.where, def: def.name, label: h.label } } : { messageId: 'hardcodedCredential2', data: { where: site.where, def: def.name, label: h.label } }),
+              ...(local ? { messageId: 'serviceOnly', data: { where: site.where, variable: def.name, label: h.label } } : { messageId: 'literal', data: { where: site.where, variable: def.name, label: h.label } }),
             });
           });
         }
@@ -195,7 +195,7 @@ export default defineRule({
               keyPath: site.keyPath,
               discriminator: String(i),
               severity: localAt.has(h.index) ? 'warning' : undefined,
-              ...(localAt.has(h.index) ? { messageId: 'hardcodedCredential3', data: { key: site.line.key, detail: site.job ? ` of job \`${site.job}\`` : '', label: h.label } } : { messageId: 'hardcodedCredential4', data: { key: site.line.key, detail: site.job ? ` of job \`${site.job}\`` : '', detail2: h.label.startsWith('literal') ? '' : 'literal ', label: h.label } }),
+              ...(localAt.has(h.index) ? { messageId: 'serviceOnlyInScript', data: { key: site.line.key, ofJob: site.job ? ` of job \`${site.job}\`` : '', label: h.label } } : { messageId: 'literalInScript', data: { key: site.line.key, ofJob: site.job ? ` of job \`${site.job}\`` : '', literal: h.label.startsWith('literal') ? '' : 'literal ', label: h.label } }),
             });
           });
         }

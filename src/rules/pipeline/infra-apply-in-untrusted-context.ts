@@ -22,7 +22,7 @@ export default defineRule({
     principle: 'Only code that reached a protected ref changes real infrastructure: untrusted pipelines may plan, never apply.',
     fix: 'Run only `plan`/`diff`/`--dry-run` in merge request and branch pipelines; move `apply`/`up`/`upgrade` into a job restricted to protected refs (`if: $CI_COMMIT_REF_PROTECTED == "true"`), ideally manual and on a protected environment.',
     messages: {
-      infraApplyInUntrustedContext: 'Job `{{job}}` runs {{text}} and can run in {{where}}: it applies configuration from unreviewed code to real infrastructure with the job\'s credentials{{detail}}.',
+      untrustedApply: 'Job `{{job}}` runs {{text}} and can run in {{where}}: it applies configuration from unreviewed code to real infrastructure with the job\'s credentials{{reviewNote}}.',
     },
   },
   create(ctx) {
@@ -55,7 +55,7 @@ export default defineRule({
             discriminator: e.text,
             severity: review ? 'warning' : 'error',
             related: decider ? [{ location: decider, message: 'the rule that lets it run in an untrusted context' }] : undefined,
-            messageId: 'infraApplyInUntrustedContext', data: { job: job.name, text: e.text, where, detail: review ? ' (a review app: scope its credentials to the review namespace)' : '' },
+            messageId: 'untrustedApply', data: { job: job.name, text: e.text, where, reviewNote: review ? ' (a review app: scope its credentials to the review namespace)' : '' },
           };
           ctx.report(r);
         }

@@ -120,9 +120,9 @@ export default defineRule({
     fix: 'Use the job token only with `$CI_SERVER_HOST`, `$CI_API_V4_URL` and `$CI_REGISTRY`; for other services use a dedicated, narrowly scoped Protected and Masked CI/CD variable; never print it or write it into files under artifact paths.',
     options,
     messages: {
-      host: "{{where}} sends `CI_JOB_TOKEN` to `{{target}}`, which is not this GitLab instance: that host can act as the pipeline's user until the job ends",
-      print: "{{where}} prints `CI_JOB_TOKEN` to the job log: masking only hides the exact value, and the token acts as the pipeline's user",
-      artifact: "{{where}} writes `CI_JOB_TOKEN` into `{{target}}`, which the job uploads as an artifact: anyone who can download it can act as the pipeline's user while the job runs",
+      host: '{{where}} sends `CI_JOB_TOKEN` to `{{target}}`, which is not this GitLab instance: that host can act as the pipeline\'s user until the job ends.',
+      print: '{{where}} prints `CI_JOB_TOKEN` to the job log: masking only hides the exact value, and the token acts as the pipeline\'s user.',
+      artifact: '{{where}} writes `CI_JOB_TOKEN` into `{{target}}`, which the job uploads as an artifact: anyone who can download it can act as the pipeline\'s user while the job runs.',
     },
   },
   create(ctx) {

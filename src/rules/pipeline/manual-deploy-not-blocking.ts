@@ -70,7 +70,7 @@ export default defineRule({
     principle: 'What runs after a production deploy, and the pipeline status others rely on, must reflect whether the deploy happened.',
     fix: 'Add `allow_failure: false` to the manual deploy job, so the pipeline is blocked until someone runs it and later stages wait for it.',
     messages: {
-      manualDeployNotBlocking: 'Production deploy job `{{job}}` is `when: manual`{{explicit}}: {{consequence}}; set `allow_failure: false`.',
+      notBlocking: 'Production deploy job `{{job}}` is `when: manual`{{explicit}}: {{consequence}}; set `allow_failure: false`.',
     },
   },
   create(ctx) {
@@ -99,7 +99,7 @@ export default defineRule({
           keyPath: ['when'],
           fix,
           related: after.slice(0, 3).map((j) => ({ location: j.keyLoc, message: `\`${j.name}\` runs without waiting for the deploy` })),
-          messageId: 'manualDeployNotBlocking', data: { job: job.name, explicit, consequence },
+          messageId: 'notBlocking', data: { job: job.name, explicit, consequence },
         });
       },
     };

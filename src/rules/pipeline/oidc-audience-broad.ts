@@ -52,8 +52,8 @@ export default defineRule({
     fix: 'Give each role its own audience (`aud: https://deploy.example.com/prod`), request ID tokens only in the jobs that need them, and pin the cloud-side trust policy to `sub` claims with protected refs or environments.',
     options,
     messages: {
-      oidcAudienceBroad1: '{{where}} is also the audience of deploy job `{{job}}`{{detail}}: a cloud role that trusts this audience cannot tell the two apart by it',
-      oidcAudienceBroad2: '{{where}} is {{detail}}, and the job can run in {{list}}: only a `sub` condition on the cloud side keeps this token out of deploy roles',
+      sharedWithDeploy: '{{where}} is also the audience of deploy job `{{job}}`{{untrusted}}: a cloud role that trusts this audience cannot tell the two apart by it.',
+      generic: '{{where}} is {{why}}, and the job can run in {{contexts}}: only a `sub` condition on the cloud side keeps this token out of deploy roles.',
     },
   },
   create(ctx) {
@@ -85,7 +85,7 @@ export default defineRule({
                 discriminator: a.value,
                 severity: untrusted.length ? 'error' : 'warning',
                 related: [{ location: shared.at, message: `the same audience in deploy job \`${shared.job.name}\`` }],
-                messageId: 'oidcAudienceBroad1', data: { where, job: shared.job.name, detail: untrusted.length ? `, and \`${job.name}\` can run in ${codeList(untrusted.slice(0, 3))}` : '' },
+                messageId: 'sharedWithDeploy', data: { where, job: shared.job.name, untrusted: untrusted.length ? `, and \`${job.name}\` can run in ${codeList(untrusted.slice(0, 3))}` : '' },
               });
               continue;
             }
@@ -95,7 +95,7 @@ export default defineRule({
                 job: job.name,
                 keyPath: ['id_tokens', a.token, 'aud'],
                 discriminator: a.value,
-                messageId: 'oidcAudienceBroad2', data: { where, detail: generic(a.value) ? 'the GitLab instance URL, an audience any job can request' : 'given to every job through `default:`', list: codeList(untrusted.slice(0, 3)) },
+                messageId: 'generic', data: { where, why: generic(a.value) ? 'the GitLab instance URL, an audience any job can request' : 'given to every job through `default:`', contexts: codeList(untrusted.slice(0, 3)) },
               });
             }
           }

@@ -79,8 +79,8 @@ export default defineRule({
     principle: 'Privileged containers are root on the runner host: only build-tier runners, which take no deploy jobs and no unrelated projects, may run them.',
     fix: 'Route the job to the build tier with its tags (`tags: [ci-build]` by default), or build without a privileged daemon (Kaniko, Buildah, BuildKit rootless).',
     messages: {
-      privilegedOutsideBuildTier1: 'job `{{job}}` talks to a Docker-in-Docker daemon (DOCKER_HOST {{m}}), which needs a privileged runner, but {{tags}}',
-      privilegedOutsideBuildTier2: 'job `{{job}}` runs Docker-in-Docker ({{what}}), which needs a privileged runner, but {{tags}}',
+      dindHost: 'Job `{{job}}` talks to a Docker-in-Docker daemon (DOCKER_HOST {{host}}), which needs a privileged runner, but {{tags}}.',
+      dindService: 'Job `{{job}}` runs Docker-in-Docker ({{what}}), which needs a privileged runner, but {{tags}}.',
     },
   },
   create(ctx) {
@@ -122,7 +122,7 @@ export default defineRule({
               at: dh.valueLoc,
               job: job.name,
               keyPath: ['variables', 'DOCKER_HOST'],
-              messageId: 'privilegedOutsideBuildTier1', data: { job: job.name, m: m![0], tags: describeTags(job, tier) },
+              messageId: 'dindHost', data: { job: job.name, host: m![0], tags: describeTags(job, tier) },
             });
           }
           return;
@@ -132,7 +132,7 @@ export default defineRule({
             at: h.node.loc,
             job: job.name,
             keyPath: h.keyPath,
-            messageId: 'privilegedOutsideBuildTier2', data: { job: job.name, what: h.what, tags: describeTags(job, tier) },
+            messageId: 'dindService', data: { job: job.name, what: h.what, tags: describeTags(job, tier) },
           });
         }
       },

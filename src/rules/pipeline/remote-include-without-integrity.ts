@@ -27,8 +27,8 @@ export default defineRule({
     principle: 'Configuration that decides what runs on trusted runners must come from a source the project controls, or be pinned by content.',
     fix: 'Add `integrity: sha256-<base64 of the SHA-256 of the file>` (GitLab 17.9+; `curl -s URL | openssl dgst -sha256 -binary | base64`), or vendor the file and use `include:local` / `include:project` with a pinned `ref`.',
     messages: {
-      remoteIncludeWithoutIntegrity1: '`include:remote` {{displayUrl}} is pinned to commit {{pinned}} but has no `integrity:`: only {{host}} itself could serve other content; add `integrity:` or use `include:project` with that `ref`',
-      remoteIncludeWithoutIntegrity2: '`include:remote` {{displayUrl}} has no `integrity:`: whoever controls {{host}} (or the network path to it) decides what this pipeline runs',
+      pinnedWithoutIntegrity: '`include:remote` {{url}} is pinned to commit {{commit}} but has no `integrity:`: {{host}} could still serve other content; add `integrity:` or use `include:project` with that `ref`.',
+      noIntegrity: '`include:remote` {{url}} has no `integrity:`: whoever controls {{host}} (or the network path to it) decides what this pipeline runs.',
     },
   },
   create(ctx) {
@@ -52,7 +52,7 @@ export default defineRule({
           keyPath: ['include', 'remote'],
           discriminator: displayUrl(inc.target),
           severity: pinned ? 'warning' : undefined,
-          ...(pinned ? { messageId: 'remoteIncludeWithoutIntegrity1', data: { displayUrl: displayUrl(inc.target), pinned: pinned.slice(0, 12), host } } : { messageId: 'remoteIncludeWithoutIntegrity2', data: { displayUrl: displayUrl(inc.target), host } }),
+          ...(pinned ? { messageId: 'pinnedWithoutIntegrity', data: { url: displayUrl(inc.target), commit: pinned.slice(0, 12), host } } : { messageId: 'noIntegrity', data: { url: displayUrl(inc.target), host } }),
         });
       },
     };

@@ -108,8 +108,8 @@ export default defineRule({
     principle: 'Trusted actions are gated on protected refs, not on names or text that anyone who pushes can choose.',
     fix: 'Anchor ref patterns at both ends (`$CI_COMMIT_TAG =~ /^v\\d+\\.\\d+\\.\\d+$/`) and protect the matching refs; gate on `$CI_COMMIT_REF_PROTECTED == "true"` or a protected branch, never on commit messages or MR titles.',
     messages: {
-      rulesRegexUnanchored1: '`rules:{{i}}:if` of {{what}} matches `${{variable}}` against `{{text}}`, which is not anchored with `^`: any branch or tag that contains the text matches',
-      rulesRegexUnanchored2: '`rules:{{i}}:if` of {{what}} tests `${{variable}}`, which whoever pushes or opens the merge request writes: they decide when the job runs',
+      unanchored: '`rules:{{i}}:if` of {{what}} matches `${{variable}}` against `{{text}}`, which is not anchored with `^`: any branch or tag that contains the text matches.',
+      attackerText: '`rules:{{i}}:if` of {{what}} tests `${{variable}}`, which whoever pushes or opens the merge request writes: they decide when the job runs.',
     },
   },
   create(ctx) {
@@ -140,7 +140,7 @@ export default defineRule({
               job: job.name,
               keyPath: ['rules', String(i), 'if'],
               discriminator: g.variable,
-              ...(g.kind === 'unanchored' ? { messageId: 'rulesRegexUnanchored1', data: { i, what, variable: g.variable, text: g.text } } : { messageId: 'rulesRegexUnanchored2', data: { i, what, variable: g.variable } }),
+              ...(g.kind === 'unanchored' ? { messageId: 'unanchored', data: { i, what, variable: g.variable, text: g.text } } : { messageId: 'attackerText', data: { i, what, variable: g.variable } }),
             });
           }
         });

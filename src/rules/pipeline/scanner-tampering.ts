@@ -51,9 +51,9 @@ export default defineRule({
     fix: 'Keep `SECURE_ANALYZERS_PREFIX` at GitLab\'s registry (or a mirror listed in the rule option `allowedPrefixes`), remove `*_DISABLED`, and exclude paths or analyzers with `SAST_EXCLUDED_PATHS`/`SAST_EXCLUDED_ANALYZERS` instead of disabling jobs.',
     options,
     messages: {
-      scannerTampering1: '{{where}} SECURE_ANALYZERS_PREFIX points the security analyzers at `{{withoutUserinfo}}`, not GitLab\'s registry: the scan runs whatever images that registry serves, with the job token and the source',
-      scannerTampering2: 'global variable {{def}} is "{{def2}}": {{scan}} is switched off in every pipeline of the project',
-      scannerTampering3: 'security job `{{job}}` is overridden with an unconditional `rules: - when: never`: the scan never runs',
+      analyzersPrefix: '{{where}} SECURE_ANALYZERS_PREFIX points the security analyzers at `{{registry}}`, not GitLab\'s registry: the scan runs whatever images that registry serves, with the job token and the source.',
+      scanDisabled: 'Global variable {{variable}} is "{{value}}": {{scan}} is switched off in every pipeline of the project.',
+      neverRuns: 'Security job `{{job}}` is overridden with an unconditional `rules: - when: never`: the scan never runs.',
     },
   },
   create(ctx) {
@@ -70,7 +70,7 @@ export default defineRule({
               at: def.valueLoc,
               job: site.job,
               keyPath: site.keyPath,
-              messageId: 'scannerTampering1', data: { where: site.where, withoutUserinfo: withoutUserinfo(v) },
+              messageId: 'analyzersPrefix', data: { where: site.where, registry: withoutUserinfo(v) },
             });
             continue;
           }
@@ -79,7 +79,7 @@ export default defineRule({
             ctx.report({
               at: def.valueLoc,
               keyPath: site.keyPath,
-              messageId: 'scannerTampering2', data: { def: def.name, def2: def.value.trim(), scan },
+              messageId: 'scanDisabled', data: { variable: def.name, value: def.value.trim(), scan },
             });
           }
         }
@@ -100,7 +100,7 @@ export default defineRule({
             at: whenNode.loc,
             job: job.name,
             keyPath: ['rules', '0', 'when'],
-            messageId: 'scannerTampering3', data: { job: job.name },
+            messageId: 'neverRuns', data: { job: job.name },
           });
         }
       },

@@ -229,9 +229,9 @@ export default defineRule({
       'Whoever can name a branch, write a commit message or open a merge request must not be able to choose the commands, images or targets of a job: their text stays data.',
     fix: 'Pass the value as data: reference it quoted ("$CI_COMMIT_MESSAGE") in a plain command, or let the inner program read it from the environment (sh -c \'echo "$CI_COMMIT_TITLE"\', os.environ in Python); in keywords use a sanitised value such as $CI_COMMIT_REF_SLUG or a fixed name.',
     messages: {
-      include: '`include:{{key}}` contains ${{name}} ({{source}}), which GitLab expands while building the pipeline: whoever chooses it chooses which configuration the pipeline runs',
-      keyword: 'job `{{job}}`: `{{keyword}}` contains {{variable}}, which GitLab expands itself before the job starts, so that person chooses the {{what}}',
-      script: 'job `{{job}}`: {{variable}} is expanded into code that {{sink}} parses again, so a crafted value runs arbitrary commands in the job',
+      include: '`include:{{key}}` contains ${{name}} ({{source}}), which GitLab expands while building the pipeline: whoever chooses it chooses which configuration the pipeline runs.',
+      keyword: 'Job `{{job}}`: `{{keyword}}` contains {{variable}}, which GitLab expands itself before the job starts, so that person chooses the {{what}}.',
+      script: 'Job `{{job}}`: {{variable}} is expanded into code that {{sink}} parses again, so a crafted value runs arbitrary commands in the job.',
     },
   },
   create(ctx) {

@@ -164,11 +164,11 @@ export default defineRule({
     fix: 'Do not print secrets: pass them on stdin (`printf %s "$TOKEN" | docker login --password-stdin …`) or in files outside artifact paths, turn `set -x` off around commands that use them, and never `env`/`printenv` in a job that has credentials.',
     options,
     messages: {
-      print: '{{where}} prints the credential-like variable `{{what}}` to the job log (`{{command}}`): everyone who can read the log reads it{{tail}}',
-      readFile: '{{where}} prints the contents of the credential file `{{what}}` to the job log (`{{command}}`){{tail}}',
-      dump: '{{where}} prints every variable to the job log (`{{command}}`), unmasked credentials included{{tail}}',
-      xtrace: '{{where}} turns on shell tracing (`set -x`) before a command that uses `{{what}}`: the trace prints it to the job log{{tail}}',
-      artifact: '{{where}} writes `{{what}}` into `{{artifact}}`, which the job uploads as {{upload}}{{tail}}',
+      print: '{{where}} prints the credential-like variable `{{what}}` to the job log (`{{command}}`): everyone who can read the log reads it{{tail}}.',
+      readFile: '{{where}} prints the contents of the credential file `{{what}}` to the job log (`{{command}}`): everyone who can read the log reads it{{tail}}.',
+      dump: '{{where}} prints every variable to the job log (`{{command}}`), unmasked credentials included{{tail}}.',
+      xtrace: '{{where}} turns on shell tracing (`set -x`) before a command that uses `{{what}}`: the trace prints it to the job log{{tail}}.',
+      artifact: '{{where}} writes `{{what}}` into `{{artifact}}`, which the job uploads as {{upload}}{{tail}}.',
     },
   },
   create(ctx) {

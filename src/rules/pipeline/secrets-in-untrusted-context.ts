@@ -29,10 +29,10 @@ export default defineRule({
     principle: 'Credentials belong to trusted code only: a job that runs for merge requests or unprotected refs runs code anyone with push or fork access wrote.',
     fix: 'Move the secret-using work into a job restricted to protected refs; mark the CI/CD variables Protected (and Masked) so unprotected pipelines never receive them.',
     messages: {
-      secretsInUntrustedContext1: 'Review job `{{job}}` (environment `{{name}}`) runs in {{list}} pipelines with the Kubernetes context `{{value}}` of production deploy job `{{prodJob}}`: merge request code deploys with production cluster access.',
-      secretsInUntrustedContext2: 'Review job `{{job}}` (environment `{{name}}`) runs in {{list}} pipelines with production credentials {{nameList}}: merge request code would receive them.',
-      secretsInUntrustedContext3: 'Job `{{job}}` requests {{what}} and {{where}}: code from an unprotected ref or merge request would receive them.',
-      secretsInUntrustedContext4: 'Job `{{job}}` uses the credential-like variable `${{name}}` ({{where2}}) and {{where}}: make sure it is Protected (and Masked) so those pipelines never receive it.',
+      reviewProductionContext: 'Review job `{{job}}` (environment `{{name}}`) runs in {{list}} pipelines with the production Kubernetes context `{{value}}` (of `{{prodJob}}`): MR code gets cluster access.',
+      reviewProductionCredentials: 'Review job `{{job}}` (environment `{{name}}`) runs in {{list}} pipelines with production credentials {{nameList}}: merge request code would receive them.',
+      requested: 'Job `{{job}}` requests {{what}} and {{where}}: code from an unprotected ref or merge request would receive them.',
+      credentialVariable: 'Job `{{job}}` uses the credential-like variable `${{name}}` ({{where2}}) and {{where}}: make sure it is Protected (and Masked) so those pipelines never receive it.',
     },
   },
   create(ctx) {
@@ -82,7 +82,7 @@ export default defineRule({
           job: job.name,
           keyPath: ['kube-context'],
           discriminator: c.value,
-          messageId: 'secretsInUntrustedContext1', data: { job: job.name, name, list: codeList(mr), value: c.value, prodJob },
+          messageId: 'reviewProductionContext', data: { job: job.name, name, list: codeList(mr), value: c.value, prodJob },
         });
         return;
       }
@@ -97,7 +97,7 @@ export default defineRule({
         keyPath: ['variables', first],
         discriminator: 'prod:' + first,
         details: prodCreds.length > 5 ? { variables: prodCreds } : undefined,
-        messageId: 'secretsInUntrustedContext2', data: { job: job.name, name, list: codeList(mr), nameList: nameList(prodCreds.map((n) => '$' + n)) },
+        messageId: 'reviewProductionCredentials', data: { job: job.name, name, list: codeList(mr), nameList: nameList(prodCreds.map((n) => '$' + n)) },
       });
     };
 
@@ -124,7 +124,7 @@ export default defineRule({
             job: job.name,
             keyPath: [k],
             related: describe().related,
-            messageId: 'secretsInUntrustedContext3', data: { job: job.name, what, where: describe().where },
+            messageId: 'requested', data: { job: job.name, what, where: describe().where },
           });
         }
 
@@ -143,7 +143,7 @@ export default defineRule({
             discriminator: name,
             severity: 'warning',
             related: describe().related,
-            messageId: 'secretsInUntrustedContext4', data: { job: job.name, name, where2, where: describe().where },
+            messageId: 'credentialVariable', data: { job: job.name, name, where2, where: describe().where },
           });
         };
         // Values defined in the YAML or computed by the script itself are not inputs.

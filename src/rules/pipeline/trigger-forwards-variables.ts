@@ -17,7 +17,7 @@ export default defineRule({
     principle: 'Values an untrusted pipeline starter chose must not flow into another pipeline, where they override its configuration.',
     fix: 'Remove `forward:pipeline_variables: true` (pass the needed values explicitly in `variables:`), or restrict the trigger job to protected refs.',
     messages: {
-      triggerForwardsVariables: 'Trigger job `{{job}}` forwards pipeline variables downstream and {{untrustedPhrase}}: whoever starts such a pipeline can override the downstream pipeline\'s variables.',
+      forwards: 'Trigger job `{{job}}` forwards pipeline variables downstream and {{untrusted}}: whoever starts such a pipeline can override the downstream pipeline\'s variables.',
     },
   },
   create(ctx) {
@@ -31,7 +31,7 @@ export default defineRule({
           at: v.loc,
           job: job.name,
           keyPath: ['trigger', 'forward', 'pipeline_variables'],
-          messageId: 'triggerForwardsVariables', data: { job: job.name, untrustedPhrase: untrustedPhrase(trust) },
+          messageId: 'forwards', data: { job: job.name, untrusted: untrustedPhrase(trust) },
           fix: replaceScalar(ctx, v.loc, 'false', 'Do not forward pipeline variables'),
         });
       },

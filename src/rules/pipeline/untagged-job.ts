@@ -17,8 +17,8 @@ export default defineRule({
     principle: 'Every job should be routed to the runner tier that matches its trust; untagged jobs land on whatever runner takes untagged jobs, often one that serves several tiers.',
     fix: 'Give the job (or `default:`) the tags of its tier, e.g. the general tier for jobs that run for merge requests.',
     messages: {
-      untaggedJob1: 'Job `{{job}}` may have no runner tags ({{unsure}}): then it runs on any runner that takes untagged jobs, whatever trust tier that runner serves.',
-      untaggedJob2: 'Job `{{job}}` has no runner tags: it runs on any runner that takes untagged jobs, whatever trust tier that runner serves.',
+      maybeUntagged: 'Job `{{job}}` may have no runner tags ({{unsure}}): then it runs on any runner that takes untagged jobs, whatever trust tier that runner serves.',
+      untagged: 'Job `{{job}}` has no runner tags: it runs on any runner that takes untagged jobs, whatever trust tier that runner serves; add `tags:` for its tier.',
     },
   },
   create(ctx) {
@@ -38,7 +38,7 @@ export default defineRule({
           at: tagsNode?.loc ?? job.keyLoc,
           job: job.name,
           keyPath: ['tags'],
-          ...(unsure ? { messageId: 'untaggedJob1', data: { job: job.name, unsure } } : { messageId: 'untaggedJob2', data: { job: job.name } }),
+          ...(unsure ? { messageId: 'maybeUntagged', data: { job: job.name, unsure } } : { messageId: 'untagged', data: { job: job.name } }),
           fix,
         });
       },

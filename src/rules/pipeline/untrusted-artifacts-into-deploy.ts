@@ -30,8 +30,8 @@ export default defineRule({
     principle: 'What is deployed must be built from protected code: artifacts produced by an unprotected ref are attacker-controlled input to the deploy.',
     fix: 'Take artifacts from a protected ref (the default branch or a protected tag) with a literal `ref:`, or build them in the same pipeline with `needs:`/`dependencies:`.',
     messages: {
-      untrustedArtifactsIntoDeploy1: 'Job `{{job}}` runs in trusted contexts {{where}} and takes artifacts of job `{{jobName}}` {{why}} (`needs:`): untrusted code produced what a trusted job runs with its secrets.',
-      untrustedArtifactsIntoDeploy2: 'Deploy job `{{job}}` {{message}}: a pipeline on an unprotected ref could have produced what it deploys.',
+      trustedNeedsUntrusted: 'Job `{{job}}` runs in trusted contexts {{where}} and takes artifacts of job `{{jobName}}` {{why}} (`needs:`): untrusted code produced what a trusted job runs with its secrets.',
+      deployFromUntrusted: 'Deploy job `{{job}}` {{message}}: a pipeline on an unprotected ref could have produced what it deploys.',
     },
   },
   create(ctx) {
@@ -72,7 +72,7 @@ export default defineRule({
           job: job.name,
           keyPath: ['needs', bad === pipelineNode ? 'pipeline' : bad === projectNode ? 'project' : 'ref'],
           discriminator: `trusted:${jobName}`,
-          messageId: 'untrustedArtifactsIntoDeploy1', data: { job: job.name, where, jobName, why },
+          messageId: 'trustedNeedsUntrusted', data: { job: job.name, where, jobName, why },
         });
       }
     };
@@ -96,7 +96,7 @@ export default defineRule({
           return;
         }
         const report = (at: SourceLocation, keyPath: string[], discriminator: string, message: string) =>
-          ctx.report({ at, job: job.name, keyPath, discriminator, messageId: 'untrustedArtifactsIntoDeploy2', data: { job: job.name, message } });
+          ctx.report({ at, job: job.name, keyPath, discriminator, messageId: 'deployFromUntrusted', data: { job: job.name, message } });
 
         const needs = get(job.node, 'needs');
         if (needs?.kind === 'seq') {

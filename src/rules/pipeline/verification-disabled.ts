@@ -158,8 +158,8 @@ export default defineRule({
     principle: 'A job only talks to the servers it means to: certificates, host keys and signatures are checked, above all where deploy credentials are sent.',
     fix: 'Remove the switch and trust the right thing instead: add the internal CA to the image or `CI_SERVER_TLS_CA_FILE`/`SSL_CERT_FILE`, pin SSH host keys in `known_hosts` (from a CI/CD variable), import the repository signing key.',
     messages: {
-      script: "`{{key}}` of {{job}} switches off {{what}}: anyone on the network path can read what it sends and answer in the server's place",
-      variable: "{{where}} {{name}} switches off {{what}}{{deployJob}}: anyone on the network path can read what jobs send and answer in the server's place",
+      script: '`{{key}}` of {{job}} switches off {{what}}: anyone on the network path can read what it sends and answer in the server\'s place.',
+      variable: '{{where}} {{name}} switches off {{what}}{{deployJob}}: anyone on the network path can read what jobs send and answer in the server\'s place.',
     },
   },
   create(ctx) {

@@ -16,8 +16,8 @@ export const runnerHostMount: RunnerRule = {
     principle: 'A job must not reach the host: the Docker socket or host system directories let any job escape to the host and to other jobs.',
     fix: 'Remove the host mount; build images with rootless BuildKit or Kaniko instead of the host Docker socket, and pass data through artifacts or the distributed cache.',
     messages: {
-      runnerHostMount1: '{{runner}} mounts host path `{{source}}` into every job (denied host path `{{hit}}`): any job can escape to the host.',
-      runnerHostMount2: '{{runner}} mounts node path `{{source}}` into every job pod (denied host path `{{hit}}`): any job can escape to the node.',
+      hostPath: '{{runner}} mounts host path `{{source}}` into every job (denied host path `{{hit}}`): any job can escape to the host.',
+      nodePath: '{{runner}} mounts node path `{{source}}` into every job pod (denied host path `{{hit}}`): any job can escape to the node.',
     },
   },
   check(runner, ctx) {
@@ -35,7 +35,7 @@ export const runnerHostMount: RunnerRule = {
             at: ctx.at(['docker', 'volumes', i]),
             keyPath: ['docker', 'volumes'],
             discriminator: v.source,
-            messageId: 'runnerHostMount1', data: { runner: describeRunner(runner), source: v.source, hit },
+            messageId: 'hostPath', data: { runner: describeRunner(runner), source: v.source, hit },
           });
         });
       }
@@ -55,7 +55,7 @@ export const runnerHostMount: RunnerRule = {
             at: ctx.at(['kubernetes', 'volumes', 'host_path', i, key]),
             keyPath: ['kubernetes', 'volumes', 'host_path'],
             discriminator: source,
-            messageId: 'runnerHostMount2', data: { runner: describeRunner(runner), source, hit },
+            messageId: 'nodePath', data: { runner: describeRunner(runner), source, hit },
           });
         });
       }

@@ -17,7 +17,7 @@ export const runnerK8sLimits: RunnerRule = {
       'A job must not starve its neighbours: without limits, one untrusted job can exhaust the node that runs trusted jobs or the runner manager.',
     fix: 'Set `cpu_limit`, `memory_limit`, `helper_cpu_limit` and `helper_memory_limit` in `[runners.kubernetes]` (and a namespace LimitRange).',
     messages: {
-      runnerK8sLimits: '{{runner}} sets no {{missing}}: a job can use all of the node\'s CPU and memory.',
+      noLimits: '{{runner}} sets no {{missing}}: a job can use all of the node\'s CPU and memory.',
     },
   },
   check(runner, ctx) {
@@ -30,7 +30,7 @@ export const runnerK8sLimits: RunnerRule = {
     ctx.report({
       at: ctx.at(['kubernetes'], 'key'),
       keyPath: ['kubernetes', 'limits'],
-      messageId: 'runnerK8sLimits', data: { runner: describeRunner(runner), missing: missing.map((k) => `\`${k}\``).join(', ') },
+      messageId: 'noLimits', data: { runner: describeRunner(runner), missing: missing.map((k) => `\`${k}\``).join(', ') },
     });
   },
 };

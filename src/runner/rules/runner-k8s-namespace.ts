@@ -17,11 +17,11 @@ export const runnerK8sNamespace: RunnerRule = {
       'Each trust tier gets its own namespace and service account: deploy credentials and cluster rights must not be reachable from jobs of a lower tier.',
     fix: 'Give each tier its own `namespace` (not `default`) and a dedicated `service_account` with only the rights that tier needs; leave `*_overwrite_allowed` unset on deploy runners.',
     messages: {
-      runnerK8sNamespace1: '{{runner}} runs job pods in {{detail}}: give each tier its own namespace.',
-      runnerK8sNamespace2: '{{runner}} shares namespace `{{ns}}` with {{runner2}}: pods of both tiers reach each other\'s secrets and services.',
-      runnerK8sNamespace3: '{{runner}} runs job pods as {{detail}}: give the tier a dedicated service account with only the rights it needs.',
-      runnerK8sNamespace4: '{{runner}} shares service account `{{sa}}` with {{runner2}}: jobs of both tiers get the same cluster rights.',
-      runnerK8sNamespace5: '{{runner}} lets jobs pick their own {{detail}} (`{{key}}`): a deploy runner\'s jobs must stay in the tier\'s own.',
+      defaultNamespace: '{{runner}} runs job pods in {{namespace}}: give each tier its own namespace.',
+      sharedNamespace: '{{runner}} shares namespace `{{ns}}` with {{other}}: pods of both tiers reach each other\'s secrets and services.',
+      defaultServiceAccount: '{{runner}} runs job pods as {{account}}: give the tier a dedicated service account with only the rights it needs.',
+      sharedServiceAccount: '{{runner}} shares service account `{{sa}}` with {{other}}: jobs of both tiers get the same cluster rights.',
+      jobOverride: '{{runner}} lets jobs pick their own {{what}} (`{{key}}`): a deploy runner\'s jobs must stay in the tier\'s own.',
     },
   },
   check(runner, ctx) {
@@ -36,7 +36,7 @@ export const runnerK8sNamespace: RunnerRule = {
         at: ctx.at(['kubernetes', 'namespace']),
         keyPath: ['kubernetes', 'namespace'],
         severity,
-        messageId: 'runnerK8sNamespace1', data: { runner: describeRunner(runner), detail: typeof ns === 'string' && ns.trim() !== '' ? 'the `default` namespace' : 'no configured namespace (the cluster default)' },
+        messageId: 'defaultNamespace', data: { runner: describeRunner(runner), namespace: typeof ns === 'string' && ns.trim() !== '' ? 'the `default` namespace' : 'no configured namespace (the cluster default)' },
       });
     } else {
       const sharer = others.find((r) => k8s(r, 'namespace') === ns);
@@ -46,7 +46,7 @@ export const runnerK8sNamespace: RunnerRule = {
           keyPath: ['kubernetes', 'namespace'],
           severity,
           discriminator: 'shared',
-          messageId: 'runnerK8sNamespace2', data: { runner: describeRunner(runner), ns, runner2: describeRunner(sharer) },
+          messageId: 'sharedNamespace', data: { runner: describeRunner(runner), ns, other: describeRunner(sharer) },
         });
       }
     }
@@ -57,7 +57,7 @@ export const runnerK8sNamespace: RunnerRule = {
         at: ctx.at(['kubernetes', 'service_account']),
         keyPath: ['kubernetes', 'service_account'],
         severity,
-        messageId: 'runnerK8sNamespace3', data: { runner: describeRunner(runner), detail: typeof sa === 'string' && sa.trim() !== '' ? 'the `default` service account' : 'the namespace\'s `default` service account (none set)' },
+        messageId: 'defaultServiceAccount', data: { runner: describeRunner(runner), account: typeof sa === 'string' && sa.trim() !== '' ? 'the `default` service account' : 'the namespace\'s `default` service account (none set)' },
       });
     } else {
       const sharer = others.find((r) => k8s(r, 'service_account') === sa);
@@ -67,7 +67,7 @@ export const runnerK8sNamespace: RunnerRule = {
           keyPath: ['kubernetes', 'service_account'],
           severity,
           discriminator: 'shared',
-          messageId: 'runnerK8sNamespace4', data: { runner: describeRunner(runner), sa, runner2: describeRunner(sharer) },
+          messageId: 'sharedServiceAccount', data: { runner: describeRunner(runner), sa, other: describeRunner(sharer) },
         });
       }
     }
@@ -80,7 +80,7 @@ export const runnerK8sNamespace: RunnerRule = {
           at: ctx.at(['kubernetes', key]),
           keyPath: ['kubernetes', key],
           severity,
-          messageId: 'runnerK8sNamespace5', data: { runner: describeRunner(runner), detail: key.startsWith('namespace') ? 'namespace' : 'service account', key },
+          messageId: 'jobOverride', data: { runner: describeRunner(runner), what: key.startsWith('namespace') ? 'namespace' : 'service account', key },
         });
       }
     }

@@ -19,8 +19,8 @@ export const runnerPersistentBuilds: RunnerRule = {
       'Each job starts clean: a builds or cache directory that survives the job lets an untrusted job leave files that a later, trusted job picks up.',
     fix: 'Drop the host or named volume for `/builds` and `/cache`; use the distributed cache (separate for protected refs) and ephemeral volumes. On general-tier Docker runners set `disable_cache = true` or remove the `/cache` volume.',
     messages: {
-      runnerPersistentBuilds1: '{{runner}}: `{{target}}` {{how}}; files from one job reach later jobs.',
-      runnerPersistentBuilds2: '{{runner}}: `{{mount_path}}` is a {{detail}} shared across job pods; files from one job reach later jobs.',
+      volume: '{{runner}}: `{{target}}` {{how}}; files from one job reach later jobs.',
+      podVolume: '{{runner}}: `{{mount_path}}` is a {{kind}} shared across job pods; files from one job reach later jobs.',
     },
   },
   check(runner, ctx) {
@@ -47,7 +47,7 @@ export const runnerPersistentBuilds: RunnerRule = {
             at: ctx.at(['docker', 'volumes', i]),
             keyPath: ['docker', 'volumes'],
             discriminator: v.target,
-            messageId: 'runnerPersistentBuilds1', data: { runner: describeRunner(runner), target: v.target, how },
+            messageId: 'volume', data: { runner: describeRunner(runner), target: v.target, how },
           });
         });
       }
@@ -64,7 +64,7 @@ export const runnerPersistentBuilds: RunnerRule = {
               at: ctx.at(['kubernetes', 'volumes', kind, i, 'mount_path']),
               keyPath: ['kubernetes', 'volumes', kind],
               discriminator: vol.mount_path,
-              messageId: 'runnerPersistentBuilds2', data: { runner: describeRunner(runner), mount_path: vol.mount_path, detail: kind === 'pvc' ? 'persistent volume claim' : 'node host path' },
+              messageId: 'podVolume', data: { runner: describeRunner(runner), mount_path: vol.mount_path, kind: kind === 'pvc' ? 'persistent volume claim' : 'node host path' },
             });
           });
         }

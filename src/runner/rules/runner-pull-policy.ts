@@ -20,9 +20,9 @@ export const runnerPullPolicy: RunnerRule = {
       'A job must run the image its registry serves now, with the job\'s own credentials: a locally cached image may have been planted or pulled by another project.',
     fix: 'Set `pull_policy = ["always"]` and leave `allowed_pull_policies` unset or `["always"]`.',
     messages: {
-      runnerPullPolicy1: '{{runner}} has `pull_policy` {{weak}}: jobs may run a locally cached image left by another job instead of the registry\'s.',
-      runnerPullPolicy2: '{{runner}} sets no `pull_policy`: the cluster default (`IfNotPresent` for tagged images) reuses images cached on the node; deploy runners must pull `always`.',
-      runnerPullPolicy3: '{{runner}} lets jobs choose pull policy {{bad}} through `allowed_pull_policies`: a job can run a locally cached image without a registry check.',
+      weak: '{{runner}} has `pull_policy` {{weak}}: jobs may run a locally cached image left by another job instead of the registry\'s.',
+      unset: '{{runner}} sets no `pull_policy`: the cluster default (`IfNotPresent` for tagged images) reuses images cached on the node; deploy runners must pull `always`.',
+      allowedWeak: '{{runner}} lets jobs choose pull policy {{bad}} through `allowed_pull_policies`: a job can run a locally cached image without a registry check.',
     },
   },
   check(runner, ctx) {
@@ -38,13 +38,13 @@ export const runnerPullPolicy: RunnerRule = {
         ctx.report({
           at: ctx.at(policyPath),
           keyPath: policyPath,
-          messageId: 'runnerPullPolicy1', data: { runner: describeRunner(runner), weak: weak.map((p) => `\`${p}\``).join(', ') },
+          messageId: 'weak', data: { runner: describeRunner(runner), weak: weak.map((p) => `\`${p}\``).join(', ') },
         });
       } else if (raw === undefined && section === 'kubernetes' && runner.tier === 'deploy') {
         ctx.report({
           at: ctx.at(policyPath),
           keyPath: policyPath,
-          messageId: 'runnerPullPolicy2', data: { runner: describeRunner(runner) },
+          messageId: 'unset', data: { runner: describeRunner(runner) },
         });
       }
       const allowedPath = [section, 'allowed_pull_policies'];
@@ -55,7 +55,7 @@ export const runnerPullPolicy: RunnerRule = {
           ctx.report({
             at: ctx.at(allowedPath),
             keyPath: allowedPath,
-            messageId: 'runnerPullPolicy3', data: { runner: describeRunner(runner), bad: bad.map((p) => `\`${p}\``).join(', ') },
+            messageId: 'allowedWeak', data: { runner: describeRunner(runner), bad: bad.map((p) => `\`${p}\``).join(', ') },
           });
         }
       }

@@ -11,7 +11,7 @@ export const runnerShellExecutor: RunnerRule = {
       'Every job is remote code execution: with the shell executor, jobs of unrelated projects and refs run as the same host user, with the same files, caches and credentials.',
     fix: 'Use an isolating executor (`docker`, `docker-autoscaler` or `kubernetes`) with ephemeral containers; if a shell runner is unavoidable, dedicate the host to one project and protected refs only.',
     messages: {
-      runnerShellExecutor: '{{runner}} uses `executor = "shell"`: jobs run directly on the host as the runner user and can read or poison what other jobs leave behind.',
+      shellExecutor: '{{runner}} uses `executor = "shell"`: jobs run directly on the host as the runner user and can read or poison what other jobs leave behind.',
     },
   },
   check(runner, ctx) {
@@ -19,7 +19,7 @@ export const runnerShellExecutor: RunnerRule = {
     ctx.report({
       at: ctx.at(['executor']),
       keyPath: ['executor'],
-      messageId: 'runnerShellExecutor', data: { runner: describeRunner(runner) },
+      messageId: 'shellExecutor', data: { runner: describeRunner(runner) },
     });
   },
 };

@@ -20,9 +20,9 @@ export const runnerTlsVerifyDisabled: RunnerRule = {
       'Without TLS verification anyone on the network path can impersonate GitLab or the Docker daemon: steal the runner token and job secrets, or hand the runner forged jobs and code.',
     fix: 'Remove `tls-skip-verify` and `GIT_SSL_NO_VERIFY`; trust a private CA with `tls-ca-file` instead. For a remote Docker daemon set `tls_verify = true` with `tls_cert_path`.',
     messages: {
-      runnerTlsVerifyDisabled1: '{{runner}} sets `{{key}} = true`: the GitLab server\'s certificate is not verified.',
-      runnerTlsVerifyDisabled2: '{{runner}} sets `GIT_SSL_NO_VERIFY` for every job: git clones do not verify GitLab\'s certificate.',
-      runnerTlsVerifyDisabled3: '{{runner}} talks to the Docker daemon at `{{host}}` without `tls_verify = true`: the daemon\'s identity is not verified.',
+      skipVerify: '{{runner}} sets `{{key}} = true`: the GitLab server\'s certificate is not verified.',
+      gitSslNoVerify: '{{runner}} sets `GIT_SSL_NO_VERIFY` for every job: git clones do not verify GitLab\'s certificate.',
+      dockerWithoutTls: '{{runner}} talks to the Docker daemon at `{{host}}` without `tls_verify = true`: the daemon\'s identity is not verified.',
     },
   },
   check(runner, ctx) {
@@ -31,7 +31,7 @@ export const runnerTlsVerifyDisabled: RunnerRule = {
       ctx.report({
         at: ctx.at([key]),
         keyPath: [key],
-        messageId: 'runnerTlsVerifyDisabled1', data: { runner: describeRunner(runner), key },
+        messageId: 'skipVerify', data: { runner: describeRunner(runner), key },
       });
     }
     const env = asStringList(ctx.get(['environment']));
@@ -41,7 +41,7 @@ export const runnerTlsVerifyDisabled: RunnerRule = {
         at: ctx.at(['environment', i]),
         keyPath: ['environment'],
         discriminator: 'GIT_SSL_NO_VERIFY',
-        messageId: 'runnerTlsVerifyDisabled2', data: { runner: describeRunner(runner) },
+        messageId: 'gitSslNoVerify', data: { runner: describeRunner(runner) },
       });
     });
     if (usesDocker(runner)) {
@@ -51,7 +51,7 @@ export const runnerTlsVerifyDisabled: RunnerRule = {
         ctx.report({
           at: written ? ctx.at(['docker', 'tls_verify']) : ctx.at(['docker', 'host']),
           keyPath: ['docker', 'tls_verify'],
-          messageId: 'runnerTlsVerifyDisabled3', data: { runner: describeRunner(runner), host },
+          messageId: 'dockerWithoutTls', data: { runner: describeRunner(runner), host },
         });
       }
     }

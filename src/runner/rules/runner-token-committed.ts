@@ -32,8 +32,8 @@ export const runnerTokenCommitted: RunnerRule = {
       'A runner token lets anyone who reads the repository register as that runner and receive its jobs, with their CI/CD variables and deploy credentials.',
     fix: 'Remove the value (use `REDACTED` or a `${RUNNER_TOKEN}` reference filled in at deploy time, or the Helm chart `runners.secret`), then revoke the token in GitLab and create a new one: it is in the git history.',
     messages: {
-      literal: '{{runner}} has a literal {{what}} in `{{key}}` (value masked).',
-      helm: 'Helm values hold a literal {{what}} (value masked).',
+      literal: '{{runner}} has a literal {{what}} in `{{key}}`: everyone who can read this file has it; load it from a secret (value masked).',
+      helm: 'Helm values hold a literal {{what}}: everyone who can read this file has it; use an existing Kubernetes Secret (value masked).',
     },
   },
   check(runner, ctx) {
