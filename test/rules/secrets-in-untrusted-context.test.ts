@@ -37,7 +37,7 @@ describe('secrets-in-untrusted-context', () => {
           name: 'script reference: at the exact place, once per name',
           code: `publish:\n  script:\n    - npm config set //registry.npmjs.org/:_authToken \${NPM_TOKEN}\n    - echo $NPM_TOKEN\n    - curl -u "bot:$REGISTRY_PASSWORD" https://r.example.com\n`,
           errors: [
-            { line: 3, column: 55, job: 'publish', severity: 'warning', message: /`\$NPM_TOKEN` \(in `script`\) and can run .*make sure it is Protected/ },
+            { line: 3, column: 55, job: 'publish', severity: 'warning', message: /`\$NPM_TOKEN` \(in `script`\) and can run .*make it Protected/ },
             { line: 5, column: 20, job: 'publish', severity: 'warning', message: /`\$REGISTRY_PASSWORD`/ },
           ],
         },

@@ -26,7 +26,7 @@ export default defineRule({
     principle: 'Secrets stay in the trusted tier: job logs are readable far more widely than CI/CD variables.',
     fix: 'Remove the variable or set it to "false"; to debug one run, set it for a single manual pipeline run and delete that job log afterwards.',
     messages: {
-      leaks: '{{where}} {{variable}} is set to true and job `{{job}}` reads {{names}} in untrusted contexts {{contexts}}: the trace prints their values into a log the author of that code can read.',
+      leaks: '{{where}} {{variable}} is set to true and job `{{job}}` reads {{names}} in untrusted contexts {{contexts}}: the trace prints their values where that code\'s author can read them.',
       enabled: '{{where}} {{variable}} is set to true: {{effect}}, so secrets leak to everyone who can read job logs.',
     },
   },

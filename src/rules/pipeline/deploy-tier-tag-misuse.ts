@@ -17,7 +17,7 @@ export default defineRule({
     principle: 'Deploy- and build-tier runners hold credentials and privileges for trusted code only; untrusted code must never be routed to them.',
     fix: 'Give the job a general-tier tag, or restrict it with `rules:` to protected refs if it really needs the deploy or build tier.',
     messages: {
-      untrustedOnTier: 'Job `{{job}}` carries the {{tier}}-tier runner tag `{{tag}}` but {{untrusted}}: code from an unprotected ref would run on {{tier}}-tier runners.',
+      untrustedOnTier: 'Job `{{job}}` has the {{tier}}-tier runner tag `{{tag}}` but {{untrusted}}: unprotected code would reach those runners.',
     },
   },
   create(ctx) {
@@ -46,7 +46,7 @@ export default defineRule({
             keyPath: ['tags'],
             discriminator: tag,
             related: decider ? [{ location: decider, message: 'the rule that lets it run in an untrusted context' }] : undefined,
-            messageId: 'untrustedOnTier', data: { job: job.name, tier: String(tierOf(tag)), tag, untrusted: untrustedPhrase(trust) },
+            messageId: 'untrustedOnTier', data: { job: job.name, tier: String(tierOf(tag)), tag, untrusted: untrustedPhrase(trust, trust.untrusted, decider) },
           });
         }
       },

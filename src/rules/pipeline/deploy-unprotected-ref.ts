@@ -44,7 +44,7 @@ export default defineRule({
           at,
           job: job.name,
           keyPath: deploy.reason === 'environment' ? ['environment'] : deploy.reason === 'tags' ? ['tags'] : ['script'],
-          messageId: 'untrustedDeploy', data: { job: job.name, what, untrusted: untrustedPhrase(trust) },
+          messageId: 'untrustedDeploy', data: { job: job.name, what, untrusted: untrustedPhrase(trust, trust.untrusted, decidingLocation(trust)) },
           related: related.length ? related : undefined,
         });
       },

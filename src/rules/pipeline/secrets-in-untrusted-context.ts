@@ -32,7 +32,7 @@ export default defineRule({
       reviewProductionContext: 'Review job `{{job}}` (environment `{{name}}`) runs in {{list}} pipelines with the production Kubernetes context `{{value}}` (of `{{prodJob}}`): MR code gets cluster access.',
       reviewProductionCredentials: 'Review job `{{job}}` (environment `{{name}}`) runs in {{list}} pipelines with production credentials {{nameList}}: merge request code would receive them.',
       requested: 'Job `{{job}}` requests {{what}} and {{where}}: code from an unprotected ref or merge request would receive them.',
-      credentialVariable: 'Job `{{job}}` uses the credential-like variable `${{name}}` ({{where2}}) and {{where}}: make sure it is Protected (and Masked) so those pipelines never receive it.',
+      credentialVariable: 'Job `{{job}}` uses the credential-like variable `${{name}}` ({{where2}}) and {{where}}: make it Protected (and Masked) so those pipelines never get it.',
     },
   },
   create(ctx) {
@@ -110,7 +110,7 @@ export default defineRule({
         const describe = () => {
           if (!phrase) {
             const decider = decidingLocation(trust);
-            phrase = { where: untrustedPhrase(trust), related: decider ? [{ location: decider, message: 'the rule that lets it run in an untrusted context' }] : undefined };
+            phrase = { where: untrustedPhrase(trust, trust.untrusted, decider), related: decider ? [{ location: decider, message: 'the rule that lets it run in an untrusted context' }] : undefined };
           }
           return phrase;
         };
