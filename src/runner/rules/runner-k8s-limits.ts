@@ -17,7 +17,7 @@ export const runnerK8sLimits: RunnerRule = {
       'A job must not starve its neighbours: without limits, one untrusted job can exhaust the node that runs trusted jobs or the runner manager.',
     fix: 'Set `cpu_limit`, `memory_limit`, `helper_cpu_limit` and `helper_memory_limit` in `[runners.kubernetes]` (and a namespace LimitRange).',
     messages: {
-      noLimits: '{{runner}} sets no {{missing}}: a job can use all of the node\'s CPU and memory.',
+      noLimits: '{{runner}} sets no {{missing}}: a job can use all of the node\'s CPU and memory; set them.',
     },
   },
   check(runner, ctx) {

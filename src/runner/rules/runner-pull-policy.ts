@@ -20,7 +20,7 @@ export const runnerPullPolicy: RunnerRule = {
       'A job must run the image its registry serves now, with the job\'s own credentials: a locally cached image may have been planted or pulled by another project.',
     fix: 'Set `pull_policy = ["always"]` and leave `allowed_pull_policies` unset or `["always"]`.',
     messages: {
-      weak: '{{runner}} has `pull_policy` {{weak}}: jobs may run a locally cached image left by another job instead of the registry\'s.',
+      weak: '{{runner}} has `pull_policy` {{weak}}: jobs may run a locally cached image left by another job instead of the registry\'s; use `always`.',
       unset: '{{runner}} sets no `pull_policy`: the cluster default (`IfNotPresent` for tagged images) reuses images cached on the node; deploy runners must pull `always`.',
       allowedWeak: '{{runner}} lets jobs choose pull policy {{bad}} through `allowed_pull_policies`: a job can run a locally cached image without a registry check.',
     },

@@ -15,7 +15,7 @@ export const runnerSharedCache: RunnerRule = {
       'Caches must not cross trust zones: a cache shared across runners lets a job on a general-tier runner poison what a build or deploy runner restores.',
     fix: 'Set `Shared = false` (the default), and give each trust tier its own bucket or path.',
     messages: {
-      sharedCache: '{{runner}} shares its distributed cache with every runner on the same storage (`Shared = true`): caches cross trust tiers.',
+      sharedCache: '{{runner}} shares its distributed cache with every runner on the same storage (`Shared = true`): caches cross trust tiers; set `Shared = false`.',
     },
   },
   check(runner, ctx) {

@@ -20,9 +20,9 @@ export const runnerTlsVerifyDisabled: RunnerRule = {
       'Without TLS verification anyone on the network path can impersonate GitLab or the Docker daemon: steal the runner token and job secrets, or hand the runner forged jobs and code.',
     fix: 'Remove `tls-skip-verify` and `GIT_SSL_NO_VERIFY`; trust a private CA with `tls-ca-file` instead. For a remote Docker daemon set `tls_verify = true` with `tls_cert_path`.',
     messages: {
-      skipVerify: '{{runner}} sets `{{key}} = true`: the GitLab server\'s certificate is not verified.',
-      gitSslNoVerify: '{{runner}} sets `GIT_SSL_NO_VERIFY` for every job: git clones do not verify GitLab\'s certificate.',
-      dockerWithoutTls: '{{runner}} talks to the Docker daemon at `{{host}}` without `tls_verify = true`: the daemon\'s identity is not verified.',
+      skipVerify: '{{runner}} sets `{{key}} = true`: the GitLab server\'s certificate is not verified; remove it and trust the CA with `tls-ca-file`.',
+      gitSslNoVerify: '{{runner}} sets `GIT_SSL_NO_VERIFY` for every job: git clones do not verify GitLab\'s certificate; remove it.',
+      dockerWithoutTls: '{{runner}} talks to the Docker daemon at `{{host}}` without `tls_verify = true`: the daemon\'s identity is not verified; set `tls_verify = true`.',
     },
   },
   check(runner, ctx) {
