@@ -2,7 +2,6 @@
 // Thin launcher: the CLI is bundled into dist/bundle/ by `npm run build` (run by `npm install`
 // through `prepare`; scripts/build-cli.mjs), one file to load instead of hundreds of modules.
 import module from 'node:module';
-import v8 from 'node:v8';
 
 // Node >= 22.1 keeps compiled code between runs (in the OS temp folder); older Nodes lack it.
 // A cache that cannot be written (read-only file system) only costs the speed-up.
@@ -17,7 +16,7 @@ try {
 // exits (measured on real-pipelines/cmake: `lint` 750 → 480 ms CPU, `jobs` 440 → 270 ms on
 // Node 20; on a 900 KB, 1,900-job pipeline, GitLab's scale, no slower). Ignition, Sparkplug and
 // (Node 22+) Maglev still run. `serve` and `audit` run long and keep every tier.
-if (['lint', 'jobs', 'check-runner'].includes(process.argv[2] ?? '')) v8.setFlagsFromString('--no-opt');
+if (['lint', 'jobs', 'check-runner'].includes(process.argv[2] ?? '')) (await import('node:v8')).setFlagsFromString('--no-opt');
 
 const { main } = await import('../dist/bundle/tierguard.mjs');
 
