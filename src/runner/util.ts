@@ -21,7 +21,7 @@ export function isPlaceholder(value: string): boolean {
 }
 
 /** GitLab token prefixes (runner authentication `glrt-`, router `glrtr-`, legacy registration `GR1348941`, PATs). */
-export const TOKEN_PATTERN = /(?:\bglrtr?-|\bGR1348941|\bglpat-|\bgldt-|\bglcbt-)[A-Za-z0-9_.-]{ 8 }/;
+export const TOKEN_PATTERN = /(?:\bglrtr?-|\bGR1348941|\bglpat-|\bgldt-|\bglcbt-)[A-Za-z0-9_.-]{8,}/;
 
 export interface DockerVolume {
   /** Host path for a bind mount, volume name for a named volume, undefined for an anonymous one. */

@@ -2,6 +2,7 @@ import { fingerprintOf, type Finding, type Fix } from '../../src/findings/findin
 import { SourceFiles } from '../../src/findings/sources.js';
 import type { DiffRefs, GitLabDiff, GitLabDiscussion, GitLabNote } from '../../src/gitlab/types.js';
 import type { Job, Pipeline } from '../../src/model/pipeline.js';
+import type { YMap } from '../../src/model/node.js';
 import type { Evaluation } from '../../src/rules/engine.js';
 import type { ContextId, JobTrust } from '../../src/rules/types.js';
 import type { ReviewInput } from '../../src/review/types.js';
@@ -53,7 +54,12 @@ export interface JobSpec {
 export function evaluation(o: { files?: Record<string, string>; findings?: Finding[]; jobs?: JobSpec[]; notes?: string[] }): Evaluation {
   const sources = new SourceFiles();
   for (const [name, text] of Object.entries(o.files ?? {})) sources.add(name, text);
-  const jobs = (o.jobs ?? []).map((j) => ({ name: j.name, tags: j.tags ?? [], file: '.gitlab-ci.yml' }) as unknown as Job);
+  // A job as the model builds it, with no keys of its own beyond its tags.
+  const jobs = (o.jobs ?? []).map((j, i): Job => {
+    const loc = { file: '.gitlab-ci.yml', line: i + 1, column: 1, endLine: i + 1, endColumn: 1 };
+    const node: YMap = { kind: 'map', entries: new Map(), loc };
+    return { name: j.name, kind: 'job', keyLoc: loc, file: '.gitlab-ci.yml', node, stage: 'test', tags: j.tags ?? [], variables: new Map(), jobVariables: new Map() };
+  });
   const trust = new Map<string, JobTrust>();
   for (const j of o.jobs ?? []) {
     trust.set(j.name, { byContext: {} as JobTrust['byContext'], untrusted: j.untrusted ?? [], trusted: j.trusted ?? ['default-branch'] });

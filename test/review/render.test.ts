@@ -146,9 +146,12 @@ describe('renderTrustGraph', () => {
     expect(g).toContain('(["trusted refs only"])');
     expect(g).toContain('(["mr #40;untrusted#41;"])');
     // deploy (untrusted mr → production tier) is the dangerous group; release is trusted only.
-    const deployNode = /\s(g\d+)\["deploy"\]/.exec(g)![1];
+    // Both run on the production deploy tier, so both are deploy jobs (🚀).
+    const deployNode = /\s(g\d+)\["🚀 deploy"\]/.exec(g)?.[1];
+    expect(deployNode).toBeDefined();
     expect(g).toContain(`class ${deployNode} danger`);
-    const releaseNode = /\s(g\d+)\["release"\]/.exec(g)![1];
+    const releaseNode = /\s(g\d+)\["🚀 release"\]/.exec(g)?.[1];
+    expect(releaseNode).toBeDefined();
     expect(g).not.toMatch(new RegExp(`class .*\\b${releaseNode}\\b`));
   });
 
