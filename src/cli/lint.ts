@@ -5,7 +5,6 @@ import { SourceFiles } from '../findings/sources.js';
 import { renderFindings, type RenderFormat } from '../findings/render/index.js';
 import { DirectorySource } from '../model/source.js';
 import type { Policy } from '../policy/types.js';
-import { applyExceptions } from '../policy/apply.js';
 import { lintPipeline } from '../rules/run.js';
 import type { Evaluation } from '../rules/engine.js';
 import { checkRunnerConfig, looksLikeRunnerConfig, RunnerConfigError } from '../runner/check.js';
@@ -96,10 +95,9 @@ async function lintPipelineAt(dir: string, rootFile: string, prefix: string, run
 async function lintRunnerFile(dir: string, rel: string, prefix: string, run: LintRun, opts: LintTargetOptions): Promise<void> {
   const text = await readFile(path.join(dir, rel), 'utf8');
   try {
-    const r = checkRunnerConfig(rel, text, opts.policy);
+    const r = checkRunnerConfig(rel, text, opts.policy, { today: opts.today });
     run.sources.absorb(r.sources, prefix);
-    // Exceptions apply here too; expired ones are reported once, by the pipeline evaluation.
-    run.findings.push(...applyExceptions(r.findings, opts.policy, opts.today ?? new Date()).map((f) => withPrefix(f, prefix)));
+    run.findings.push(...r.findings.map((f) => withPrefix(f, prefix)));
   } catch (err) {
     if (err instanceof RunnerConfigError) throw new UsageError(prefix + err.message);
     throw err;

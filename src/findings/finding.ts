@@ -60,29 +60,65 @@ export function fingerprintOf(parts: {
   return h.digest('hex').slice(0, 16);
 }
 
-/** What a rule reports; the engine adds the rule id, severity and fingerprint. */
-export interface FindingReport {
+/**
+ * What a rule of any kind (pipeline, runner, live, policy) reports; the Reporter adds the rule
+ * id, the severity the policy gives it and the fingerprint. The text is either `message` or a
+ * `messageId` of the rule's `meta.messages` with `data` for its `{{name}}` placeholders.
+ */
+export interface Report {
   at: SourceLocation;
-  message: string;
+  message?: string;
+  messageId?: string;
+  data?: Record<string, string | number>;
   job?: string;
+  /**
+   * The job's name in the fingerprint when it differs from `job` (a runner name written twice
+   * in one file is told apart by its index).
+   */
+  identity?: string;
   keyPath: string[];
+  /** Distinguishes several findings of one rule at one key path (e.g. the variable name). */
   discriminator?: string;
   related?: RelatedLocation[];
   fix?: Fix;
+  /** A range holding a secret value: masked in every output. */
+  secret?: SourceLocation;
+  /** Per-finding severity when a rule has two levels (unless the policy re-rates the rule). */
+  severity?: Severity;
+  /** Structured facts for the JSON output (the full list a message shortens to "and N more"). */
   details?: FindingDetails;
 }
 
-/** The one place a finding is built from a rule's report (pipeline, live and runner rules). */
-export function makeFinding(ruleId: string, severity: Severity, r: FindingReport): Finding {
+/** A rule's context reports through this (every rule kind has it). */
+export interface ReportSink {
+  report(r: Report): void;
+}
+
+/** The report's text: its message, or its message template filled with its data. */
+export function reportMessage(ruleId: string, r: Pick<Report, 'message' | 'messageId' | 'data'>, messages?: Readonly<Record<string, string>>): string {
+  if (r.messageId === undefined) {
+    if (r.message === undefined) throw new Error(`rule ${ruleId} reported a finding without a message or messageId`);
+    return r.message;
+  }
+  const template = messages?.[r.messageId];
+  if (template === undefined) throw new Error(`rule ${ruleId} has no message "${r.messageId}" in meta.messages`);
+  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (all, name: string) => {
+    const v = r.data?.[name];
+    return v === undefined ? all : String(v);
+  });
+}
+
+/** The one place a finding is built from a rule's report (every rule kind, through the Reporter). */
+export function makeFinding(ruleId: string, severity: Severity, r: Report, messages?: Readonly<Record<string, string>>): Finding {
   return {
     ruleId,
     severity,
     blocking: severity === 'error',
-    message: r.message,
+    message: reportMessage(ruleId, r, messages),
     location: r.at,
     job: r.job,
     keyPath: r.keyPath,
-    fingerprint: fingerprintOf({ ruleId, file: r.at.file, job: r.job, keyPath: r.keyPath, discriminator: r.discriminator }),
+    fingerprint: fingerprintOf({ ruleId, file: r.at.file, job: r.identity ?? r.job, keyPath: r.keyPath, discriminator: r.discriminator }),
     related: r.related,
     fix: r.fix,
     ...(r.details ? { details: r.details } : {}),

@@ -20,6 +20,8 @@ export interface RuleMeta<O = Record<string, unknown>> {
   fix: string;
   /** Options schema with defaults; `{}` parses to the defaults. */
   options?: ZodType<O>;
+  /** Message templates by id (`{{name}}` placeholders), for reports that give a `messageId`. */
+  messages?: Readonly<Record<string, string>>;
 }
 
 export function docsPath(id: string): string {

@@ -1,15 +1,15 @@
-import { makeFinding, sortFindings, type Finding } from '../findings/finding.js';
+import { sortFindings, type Finding } from '../findings/finding.js';
 import { SourceFiles } from '../findings/sources.js';
 import type { SourceLocation } from '../model/location.js';
 import { get, type YMap, type YNode } from '../model/node.js';
 import type { Job, Pipeline } from '../model/pipeline.js';
-import { configureRule, parseInlineIgnores, suppress, type InlineIgnore } from '../policy/apply.js';
+import { parseInlineIgnores, type InlineIgnore } from '../policy/apply.js';
+import { Reporter } from '../policy/reporter.js';
 import type { Policy } from '../policy/types.js';
 import type { VariableAssumptions } from '../contexts/contexts.js';
 import { childPipelineTrust as childTrustFactory } from '../contexts/trust.js';
 import { deployInfo, tagTier, type DeployInfo } from './deploy.js';
-import type { ContextId, JobTrust, PipelineRule, ReportInput, RuleContext, RuleHooks, ScriptLine } from './types.js';
-import { CONTEXT_IDS, TRUSTED_CONTEXTS, UNTRUSTED_CONTEXTS } from './types.js';
+import type { ContextId, JobTrust, PipelineRule, RuleContext, RuleHooks, ScriptLine } from './types.js';
 
 /** Computes each job's trust contexts (implemented by `src/contexts`). */
 export type TrustFactory = (pipeline: Pipeline, policy: Policy, defaultBranch: string, variables?: VariableAssumptions) => (job: Job) => JobTrust;
@@ -48,13 +48,6 @@ export interface ChildEvaluation {
   evaluation: Evaluation;
 }
 
-/** A conservative trust answer: runs everywhere, for unknown reasons. */
-export function unknownTrust(reason = 'not evaluated'): JobTrust {
-  const byContext = {} as JobTrust['byContext'];
-  for (const c of CONTEXT_IDS) byContext[c] = { runs: 'unknown', when: 'on_success', reason };
-  return { byContext, untrusted: [...UNTRUSTED_CONTEXTS], trusted: [...TRUSTED_CONTEXTS] };
-}
-
 /** Run every enabled rule over the pipeline in one traversal and apply the policy. */
 export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Evaluation {
   const { policy } = opts;
@@ -88,16 +81,15 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
     return deployCache.get(job.name);
   };
 
-  const findings: Finding[] = [];
+  const reporter = new Reporter(policy, { today: opts.today ?? new Date(), sources });
   const active: { rule: PipelineRule<any>; hooks: RuleHooks }[] = [];
   for (const rule of opts.rules) {
-    const configured = configureRule(policy, rule.meta);
+    const { configured, report } = reporter.rule(rule.meta);
     if (!configured) continue;
-    const { options, policySeverity } = configured;
     const ctx: RuleContext<any> = {
       pipeline,
       policy,
-      options,
+      options: configured.options,
       sources,
       defaultBranch,
       strict: opts.strict ?? false,
@@ -106,13 +98,9 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
       tagTier: (tags) => tagTier(tags, policy),
       scriptLines,
       locateInScript: locate,
-      report: (r: ReportInput) => {
-        const severity = policySeverity ?? r.severity ?? configured.severity;
-        if (r.secret) sources.addSecret(r.secret);
-        findings.push(makeFinding(rule.meta.id, severity, r));
-      },
+      report,
     };
-    active.push({ rule, hooks: rule.meta && rule.create(ctx) });
+    active.push({ rule, hooks: rule.create(ctx) });
   }
 
   for (const { hooks } of active) hooks.pipeline?.(pipeline);
@@ -128,7 +116,7 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
   // Secrets first, so the inline-ignore scan and every output see masked text.
   const ignores: InlineIgnore[] = [];
   for (const f of pipeline.files) if (f.text.includes('tierguard-ignore')) ignores.push(...parseInlineIgnores(f.name, f.text));
-  const final = suppress(dedupe(findings), policy, { today: opts.today ?? new Date(), inlineIgnores: ignores });
+  const final = reporter.finish({ inlineIgnores: ignores, expiredExceptions: true });
 
   // In strict mode unread includes are findings (ci-config-unverified), not also notes; the
   // other unresolved diagnostics (extends parents that may live there) stay notes.

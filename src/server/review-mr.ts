@@ -13,7 +13,6 @@ import type { ReadResult } from '../model/source.js';
 import { LiveCache, runLiveChecks, type LiveCheckResult } from '../live/index.js';
 import { protectedTagsFallbackNote, readProtectedRefs, withProtectedRefs, type ProtectedRefs } from '../live/protected-refs.js';
 import type { GitLabApi, GitLabDiscussion, GitLabMergeRequest, GitLabProject } from '../gitlab/types.js';
-import { applyExceptions } from '../policy/apply.js';
 import { PolicyError } from '../policy/errors.js';
 import { applyProjectOverride, projectOverrideFindings, PROJECT_POLICY_FILE } from '../policy/project.js';
 import type { Policy } from '../policy/types.js';
@@ -265,10 +264,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       }
 
       const readFiles = new Set<string>([rootFile, ...head.pipeline.files.map((f) => f.name), ...(base?.pipeline.files.map((f) => f.name) ?? [])]);
-      const runner = await runnerConfigs(job.projectId, diffs, headSha, diffRefs.baseSha, policy, opts.maxRunnerCandidates ?? 50);
-      // Policy exceptions for runner rules: the same verdict as `tierguard lint` gives.
-      runner.headFindings = applyExceptions(runner.headFindings, policy, today);
-      runner.baseFindings = applyExceptions(runner.baseFindings, policy, today);
+      const runner = await runnerConfigs(job.projectId, diffs, headSha, diffRefs.baseSha, policy, today, opts.maxRunnerCandidates ?? 50);
       const ciTouched = [...changed].some((p) => readFiles.has(p)) || runner.files.length > 0;
       if (!ciTouched && !(await hasOwnDiscussions())) return await noCiChanges(job, mr, log);
 
@@ -424,6 +420,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
     headSha: string,
     baseSha: string,
     policy: Policy,
+    today: Date,
     max: number,
   ): Promise<{ files: string[]; headFindings: Finding[]; baseFindings: Finding[]; sources: SourceFiles; notes: string[] }> {
     const out = { files: [] as string[], headFindings: [] as Finding[], baseFindings: [] as Finding[], sources: new SourceFiles(), notes: [] as string[] };
@@ -437,7 +434,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       out.files.push(d.newPath);
       if (headText !== null && isRunner(d.newPath, headText)) {
         try {
-          const r = checkRunnerConfig(d.newPath, headText, policy);
+          const r = checkRunnerConfig(d.newPath, headText, policy, { today });
           out.headFindings.push(...r.findings);
           out.sources.absorb(r.sources);
         } catch (err) {
@@ -446,7 +443,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       }
       if (baseText !== null && isRunner(d.oldPath, baseText)) {
         try {
-          out.baseFindings.push(...checkRunnerConfig(d.oldPath, baseText, policy).findings);
+          out.baseFindings.push(...checkRunnerConfig(d.oldPath, baseText, policy, { today }).findings);
         } catch {
           // An unreadable base file has no findings to compare with.
         }

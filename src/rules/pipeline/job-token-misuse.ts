@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Job } from '../../model/pipeline.js';
-import { defineRule, type ReportInput } from '../types.js';
+import type { Report } from '../../findings/finding.js';
+import { defineRule } from '../types.js';
 import { locateInLine, artifactsOf, expandedRefs, followOutput, inArtifactPath, JOB_TOKEN_NAMES } from './_script-facts.js';
 import { commandIndex, programName, segments, unquote, type Segment } from './_shell.js';
 
@@ -123,7 +124,7 @@ export default defineRule({
   create(ctx) {
     return {
       pipeline(p) {
-        const found = new Map<string, ReportInput>();
+        const found = new Map<string, Report>();
         for (const job of p.jobs) {
           const a = artifactsOf(job);
           const artifactPaths = [...a.paths.map((x) => x.path), ...a.dotenv.map((x) => x.path)];
