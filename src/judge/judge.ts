@@ -31,8 +31,12 @@ export interface JudgeInput {
   policy: Policy;
   /** The CI configuration: its root file, read through `source` with its includes. */
   ci?: { source: ConfigSource; rootFile: string };
-  /** Runner configuration files (`config.toml`, gitlab-runner Helm values) as text. */
-  runnerFiles?: readonly RunnerFile[];
+  /**
+   * Runner configuration files (`config.toml`, gitlab-runner Helm values) as text, or how to
+   * read them: called after the CI files were read (the service's file cache then serves the CI
+   * files among them as the configuration source read them).
+   */
+  runnerFiles?: readonly RunnerFile[] | (() => Promise<readonly RunnerFile[]>);
   /** Offline default: `main`. */
   defaultBranch?: string;
   /** Unread configuration is a blocking `ci-config-unverified` finding (service, `--strict`). */
@@ -44,8 +48,16 @@ export interface JudgeInput {
   budget?: Partial<EvaluationBudget>;
   /** Settings a project file tried and the team policy refused (`policy-project-override-rejected`), rated by `teamPolicy`. */
   projectOverride?: { rejections: readonly PolicyIssue[]; teamPolicy: Policy };
-  /** Live checks against the project as GitLab has it (needs `ci`). */
-  live?: { api: GitLabApi; projectId: number | string; protectedRefs?: ProtectedRefs; cache?: LiveCache };
+  /** Live checks against the project as GitLab has it (needs `ci`; see `judgeLive`). */
+  live?: LiveAccess;
+}
+
+export interface LiveAccess {
+  api: GitLabApi;
+  projectId: number | string;
+  /** The project's protected refs when the caller has read them already. */
+  protectedRefs?: ProtectedRefs;
+  cache?: LiveCache;
 }
 
 export interface Judgment {
@@ -92,7 +104,8 @@ export async function judge(input: JudgeInput): Promise<Judgment> {
     j.notes.push(...ev.notes);
   }
 
-  for (const file of input.runnerFiles ?? []) {
+  const runnerFiles = typeof input.runnerFiles === 'function' ? await input.runnerFiles() : (input.runnerFiles ?? []);
+  for (const file of runnerFiles) {
     try {
       const r = checkRunnerConfig(file.path, file.text, policy, { today });
       j.runnerFiles.push(file.path);
@@ -107,23 +120,31 @@ export async function judge(input: JudgeInput): Promise<Judgment> {
 
   if (input.projectOverride) j.findings.push(...projectOverrideFindings(input.projectOverride.rejections, input.projectOverride.teamPolicy));
 
-  if (input.live && j.evaluation) {
-    const { runLiveChecks } = await import('../live/check.js');
-    const { api, projectId, protectedRefs, cache } = input.live;
-    try {
-      const r = await runLiveChecks(api, { projectId, evaluation: j.evaluation, policy, ...(protectedRefs ? { protectedRefs } : {}) }, { ...(cache ? { cache } : {}), today });
-      j.findings.push(...r.findings);
-      j.skipped.push(...r.skipped);
-      j.liveNotes.push(...r.notes);
-    } catch (err) {
-      // A transient GitLab failure is retried by the caller; anything else (a bad rule option in
-      // the policy, …) skips every live check with the reason rather than failing the judgment.
-      if (isTransient(err)) throw err;
-      j.liveError = firstLine(err instanceof Error ? err.message : String(err));
-      j.skipped.push({ check: 'live checks', needs: 'a valid policy and GitLab access', reason: j.liveError });
-    }
-  }
+  if (input.live) await judgeLive(j, { policy, today, live: input.live });
   return j;
+}
+
+/**
+ * The live checks of a judgment (its head pipeline against what GitLab has now), added to it:
+ * `judge()` runs them when given live access; the service runs them once it knows the MR changes
+ * what tierguard judges (no GitLab reads for an MR that does not).
+ */
+export async function judgeLive(j: Judgment, opts: { policy: Policy; today: Date; live: LiveAccess }): Promise<void> {
+  if (!j.evaluation) return;
+  const { runLiveChecks } = await import('../live/check.js');
+  const { api, projectId, protectedRefs, cache } = opts.live;
+  try {
+    const r = await runLiveChecks(api, { projectId, evaluation: j.evaluation, policy: opts.policy, ...(protectedRefs ? { protectedRefs } : {}) }, { ...(cache ? { cache } : {}), today: opts.today });
+    j.findings.push(...r.findings);
+    j.skipped.push(...r.skipped);
+    j.liveNotes.push(...r.notes);
+  } catch (err) {
+    // A transient GitLab failure is retried by the caller; anything else (a bad rule option in
+    // the policy, …) skips every live check with the reason rather than failing the judgment.
+    if (isTransient(err)) throw err;
+    j.liveError = firstLine(err instanceof Error ? err.message : String(err));
+    j.skipped.push({ check: 'live checks', needs: 'a valid policy and GitLab access', reason: j.liveError });
+  }
 }
 
 /** A short, single-line error text. */
