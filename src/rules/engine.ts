@@ -1,6 +1,6 @@
 import { sortFindings, type Finding } from '../findings/finding.js';
 import { SourceFiles } from '../findings/sources.js';
-import type { SourceLocation } from '../model/location.js';
+import { locate } from '../model/location.js';
 import { get, type YMap, type YNode } from '../model/node.js';
 import type { Job, Pipeline } from '../model/pipeline.js';
 import { parseInlineIgnores, type InlineIgnore } from '../policy/apply.js';
@@ -74,10 +74,10 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
     }
     return s;
   };
-  const locate = (line: ScriptLine, index: number, length: number) => locateInScript(sources, line, index, length);
+  const locateInScript = (line: ScriptLine, index: number, length: number) => locate((n) => sources.rawLine(line.loc.file, n), line.loc, line.text, index, length);
   const deployCache = new Map<string, DeployInfo | undefined>();
   const deploy = (job: Job): DeployInfo | undefined => {
-    if (!deployCache.has(job.name)) deployCache.set(job.name, deployInfo(job, policy, { locate, lines: scriptLines(job), pipeline }));
+    if (!deployCache.has(job.name)) deployCache.set(job.name, deployInfo(job, policy, { locate: locateInScript, lines: scriptLines(job), pipeline }));
     return deployCache.get(job.name);
   };
 
@@ -97,7 +97,7 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
       deploy,
       tagTier: (tags) => tagTier(tags, policy),
       scriptLines,
-      locateInScript: locate,
+      locateInScript,
       report,
     };
     active.push({ rule, hooks: rule.create(ctx) });
@@ -189,30 +189,6 @@ export function scriptLinesOf(node: YMap): ScriptLine[] {
   for (const k of SCRIPT_KEYS) push(k, get(node, k));
   push('pre_get_sources_script', get(node, 'hooks', 'pre_get_sources_script'));
   return out;
-}
-
-/**
- * Map an offset in a script item to the file. Plain and quoted scalars sit on the item's line;
- * block scalars (`|`, `>`) start on the next line. We find the text on the expected line to get
- * an exact column, and fall back to the item's start.
- */
-export function locateInScript(sources: SourceFiles, line: ScriptLine, index: number, length: number): SourceLocation {
-  const before = line.text.slice(0, index);
-  const lineOffset = before.split('\n').length - 1;
-  const needle = line.text.slice(index, index + Math.max(1, length)).split('\n')[0];
-  const first = sources.rawLine(line.loc.file, line.loc.line) ?? '';
-  const isBlock = /^[|>]/.test(first.slice(line.loc.column - 1));
-  const candidates = isBlock ? [line.loc.line + 1 + lineOffset] : [line.loc.line + lineOffset, line.loc.line];
-  for (const ln of candidates) {
-    const src = sources.rawLine(line.loc.file, ln);
-    if (src === undefined) continue;
-    const from = ln === line.loc.line ? line.loc.column - 1 : 0;
-    const col = src.indexOf(needle, from);
-    if (col >= 0 && needle) {
-      return { file: line.loc.file, line: ln, column: col + 1, endLine: ln, endColumn: col + 1 + needle.length };
-    }
-  }
-  return line.loc;
 }
 
 export type { ContextId };
