@@ -455,14 +455,6 @@ export function contextScope(ctx: TrustContext, yamlVariables: Record<string, st
   };
 }
 
-/** Is a concrete ref name protected under these options? */
-export function isProtectedBranch(opts: ContextOptions, name: string): boolean {
-  return name === opts.defaultBranch || matchesAny(name, opts.protectedBranches);
-}
-export function isProtectedTag(opts: ContextOptions, name: string): boolean {
-  return matchesAny(name, opts.protectedTags);
-}
-
 /**
  * Predefined variables whose value whoever pushes, tags or opens the merge request chooses
  * (`doc/ci/variables/predefined_variables.md`): ref names (and their slug), merge request and
