@@ -7,7 +7,6 @@
  * `branch` when `main` is protected, while `$CI_COMMIT_BRANCH =~ /^feature/` stays unknown).
  */
 import type { Policy } from '../policy/types.js';
-import { matchesAny } from '../util/glob.js';
 import type { UnknownString, VarValue, VariableScope } from './expression.js';
 
 export type ContextId =
