@@ -226,11 +226,8 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       await liveStep(deps, ev, judged);
 
       const plan = await planStep(deps, ev, collected, judged);
-      const applied = await applyReview(api, { projectId: job.projectId, mrIid: job.mrIid }, plan, { paceMs: opts.paceMs ?? 1000, logger: log });
-      const summaryNoteId = applied.summaryNoteId || plan.summary.noteId;
-      const targetUrl = summaryNoteId !== undefined ? `${mr.webUrl}#note_${summaryNoteId}` : mr.webUrl;
-      await statuses.set(job.projectId, mr, plan.status.state, plan.status.description, targetUrl);
-      await statuses.answer(job.projectId, job.mrIid, headSha, plan.status.state === 'success', log);
+      const summaryNoteId = await applyStep(deps, ev, plan);
+      await reportStatus(statuses, ev, plan, summaryNoteId);
 
       for (const f of judged.head.findings) if (f.ruleId !== PROJECT_OVERRIDE_RULE) metrics?.findings.inc({ severity: f.severity });
       if (plan.overBudget) metrics?.findingsOverBudget.inc(plan.overBudget);
@@ -416,6 +413,20 @@ async function planStep(deps: ReviewDeps, ev: ReviewEvent, c: Collected, j: Judg
   });
 }
 
+/** Step 5: the plan carried out on the MR (idempotent); the summary note's id. */
+async function applyStep(deps: ReviewDeps, ev: ReviewEvent, plan: ReviewPlan): Promise<number | undefined> {
+  const applied = await applyReview(deps.api, { projectId: ev.job.projectId, mrIid: ev.job.mrIid }, plan, { paceMs: deps.opts.paceMs ?? 1000, logger: ev.log });
+  return applied.summaryNoteId || plan.summary.noteId;
+}
+
+/** Step 6: the verdict as the commit status (linking the summary note) and the External Status Check answer. */
+async function reportStatus(statuses: StatusReporter, ev: ReviewEvent, plan: ReviewPlan, summaryNoteId: number | undefined): Promise<void> {
+  const { job, mr, log } = ev;
+  const targetUrl = summaryNoteId !== undefined ? `${mr.webUrl}#note_${summaryNoteId}` : mr.webUrl;
+  await statuses.set(job.projectId, mr, plan.status.state, plan.status.description, targetUrl);
+  await statuses.answer(job.projectId, job.mrIid, mr.sha, plan.status.state === 'success', log);
+}
+
 /** Load a file at a commit through the shared FileCache (same keys as GitLabConfigSource). */
 async function rawAt(deps: ReviewDeps, projectId: number, path: string, sha: string): Promise<string | null> {
   const r: ReadResult = await deps.cache.get(`${projectId}\0${sha}\0${path}`, async () => {
@@ -482,8 +493,13 @@ async function runnerConfigs(deps: ReviewDeps, projectId: number, diffs: readonl
   return out;
 }
 
+interface StatusReporter {
+  set(projectId: number, mr: StatusMr, state: CommitState, description: string, targetUrl?: string): Promise<void>;
+  answer(projectId: number, iid: number, sha: string, passed: boolean, log: Logger): Promise<void>;
+}
+
 /** Sets commit statuses (always on the target `statusTarget` names) and answers the External Status Check. */
-function createStatusReporter(api: GitLabApi, statusCheckProjects: 'all' | number[]) {
+function createStatusReporter(api: GitLabApi, statusCheckProjects: 'all' | number[]): StatusReporter {
   const checkIds = new Map<number, { id: number | null; at: number }>();
 
   async function statusCheckId(projectId: number, log: Logger): Promise<number | null> {
