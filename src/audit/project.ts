@@ -98,8 +98,7 @@ export async function auditProject(p: OrgProject, deps: ProjectAuditDeps): Promi
       cache: deps.cache,
       remote: { allowedHosts: deps.remoteHosts ?? policy.remoteIncludeHosts },
     });
-    const judgment = await judge({ policy, ci: { source: new PrefetchedSource(inner, ciFile, text), rootFile: ciFile }, defaultBranch: p.defaultBranch });
-    const evaluation = judgment.evaluation!;
+    const { evaluation } = await judge({ policy, ci: { source: new PrefetchedSource(inner, ciFile, text), rootFile: ciFile }, defaultBranch: p.defaultBranch });
     out.notes.push(...evaluation.notes);
     for (const f of evaluation.findings) {
       if (f.suppressed) continue;

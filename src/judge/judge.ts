@@ -84,6 +84,11 @@ export interface Judgment {
   liveError?: string;
 }
 
+/** A judgment of a CI configuration: it has the pipeline evaluation. */
+export type CiJudgment = Judgment & { evaluation: Evaluation };
+
+export async function judge(input: JudgeInput & Required<Pick<JudgeInput, 'ci'>>): Promise<CiJudgment>;
+export async function judge(input: JudgeInput): Promise<Judgment>;
 export async function judge(input: JudgeInput): Promise<Judgment> {
   const today = input.today ?? new Date();
   const { policy } = input;

@@ -8,7 +8,7 @@ import { allRuleMetas } from '../catalogue/catalogue.js';
 import { FileCache, GitLabConfigSource, type RemoteFetchOptions } from '../gitlab/config-source.js';
 import { isPermanent, isTransient } from '../gitlab/errors.js';
 import type { DiffRefs, GitLabApi, GitLabDiff, GitLabDiscussion, GitLabMergeRequest, GitLabProject } from '../gitlab/types.js';
-import { judge, judgeLive, type Judgment, type RunnerFile } from '../judge/judge.js';
+import { judge, judgeLive, type CiJudgment, type Judgment, type RunnerFile } from '../judge/judge.js';
 import { LiveCache } from '../live/cache.js';
 import { protectedTagsFallbackNote, readProtectedRefs, withProtectedRefs, type ProtectedRefs } from '../live/protected-refs.js';
 import type { ReadResult } from '../model/source.js';
@@ -130,7 +130,7 @@ interface Judged {
   today: Date;
   /** Notes about the policy (invalid project file, protected tags read from the policy). */
   policyNotes: string[];
-  head: Judgment;
+  head: CiJudgment;
   base: Judgment;
   /** Changed files judged as runner configurations (head or base). */
   runnerFiles: string[];
@@ -388,7 +388,6 @@ async function liveStep(deps: ReviewDeps, ev: ReviewEvent, j: Judged): Promise<v
 /** Step 4: what tierguard says on the MR (the summary rendered once, skipped live checks included). */
 async function planStep(deps: ReviewDeps, ev: ReviewEvent, c: Collected, j: Judged): Promise<ReviewPlan> {
   const { head, base, policy } = j;
-  const evaluation = head.evaluation!;
   // runLiveChecks words its own skip lines; the summary shows them in one fixed form.
   const own = new Set(head.skipped.map((s) => `Live check \`${s.check}\` skipped: ${s.reason} (needs ${s.needs}).`));
   const liveNotes = deps.liveCache ? [...skippedLiveNotes(head.skipped, RULE_CATALOGUE), ...head.liveNotes.filter((n) => !own.has(n))] : [];
@@ -398,7 +397,7 @@ async function planStep(deps: ReviewDeps, ev: ReviewEvent, c: Collected, j: Judg
     headSha: ev.mr.sha,
     diffRefs: ev.diffRefs,
     diffs: c.diffs,
-    head: { ...evaluation, findings: head.findings, sources: head.sources, notes: head.notes },
+    head: { ...head.evaluation, findings: head.findings, sources: head.sources, notes: head.notes },
     baseFindings: base.findings,
     existing: await ev.discussions(),
     botUserId: ev.botUserId,
