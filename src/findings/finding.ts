@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SourceLocation } from '../model/location.js';
+import { resolveMessage, type MessageData } from './messages.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -31,6 +32,8 @@ export interface Finding {
   /** true when this finding fails the commit status / CLI exit code. */
   blocking: boolean;
   message: string;
+  /** The rule's message id the text was built from (`meta.messages`), for tests and tooling. */
+  messageId?: string;
   location: SourceLocation;
   job?: string;
   /** Key path inside the job or file (e.g. ["environment", "name"]); part of the fingerprint. */
@@ -67,9 +70,12 @@ export function fingerprintOf(parts: {
  */
 export interface Report {
   at: SourceLocation;
-  message?: string;
+  /** A key of the rule's `meta.messages`; the finding's text is that template filled with `data`. */
   messageId?: string;
-  data?: Record<string, string | number>;
+  /** Values for the template's `{{placeholders}}`. */
+  data?: MessageData;
+  /** Plain text, only for findings built outside a rule (a rule reports `messageId`). */
+  message?: string;
   job?: string;
   /**
    * The job's name in the fingerprint when it differs from `job` (a runner name written twice
@@ -89,32 +95,25 @@ export interface Report {
   details?: FindingDetails;
 }
 
+/** What a rule reports: a Report by message id (the rule's texts live in its `meta.messages`). */
+export type RuleReport = Report & { messageId: string };
+
 /** A rule's context reports through this (every rule kind has it). */
 export interface ReportSink {
-  report(r: Report): void;
+  report(r: RuleReport): void;
 }
 
-/** The report's text: its message, or its message template filled with its data. */
-export function reportMessage(ruleId: string, r: Pick<Report, 'message' | 'messageId' | 'data'>, messages?: Readonly<Record<string, string>>): string {
-  if (r.messageId === undefined) {
-    if (r.message === undefined) throw new Error(`rule ${ruleId} reported a finding without a message or messageId`);
-    return r.message;
-  }
-  const template = messages?.[r.messageId];
-  if (template === undefined) throw new Error(`rule ${ruleId} has no message "${r.messageId}" in meta.messages`);
-  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (all, name: string) => {
-    const v = r.data?.[name];
-    return v === undefined ? all : String(v);
-  });
-}
-
-/** The one place a finding is built from a rule's report (every rule kind, through the Reporter). */
+/**
+ * The one place a finding is built from a rule's report (every rule kind, through the Reporter):
+ * `messages` is the rule's `meta.messages`, which `r.messageId` names (see messages.ts).
+ */
 export function makeFinding(ruleId: string, severity: Severity, r: Report, messages?: Readonly<Record<string, string>>): Finding {
   return {
     ruleId,
     severity,
     blocking: severity === 'error',
-    message: reportMessage(ruleId, r, messages),
+    message: resolveMessage(ruleId, r, messages),
+    ...(r.messageId !== undefined ? { messageId: r.messageId } : {}),
     location: r.at,
     job: r.job,
     keyPath: r.keyPath,

@@ -18,10 +18,13 @@ export interface RuleMeta<O = Record<string, unknown>> {
   principle: string;
   /** How to fix a finding. */
   fix: string;
+  /**
+   * The rule's messages by id (ESLint style): one sentence-case line each — what is wrong, why
+   * it matters, the short fix — with `{{name}}` placeholders that a report fills with `data`.
+   */
+  messages: Readonly<Record<string, string>>;
   /** Options schema with defaults; `{}` parses to the defaults. */
   options?: ZodType<O>;
-  /** Message templates by id (`{{name}}` placeholders), for reports that give a `messageId`. */
-  messages?: Readonly<Record<string, string>>;
 }
 
 export function docsPath(id: string): string {

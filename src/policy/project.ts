@@ -116,7 +116,8 @@ export function projectOverrideFindings(rejections: readonly PolicyIssue[], team
   const { report } = reporter.rule(PROJECT_OVERRIDE_RULE);
   for (const r of rejections) {
     report({
-      message: `project policy setting ignored: ${r.message}`,
+      messageId: 'rejected',
+      data: { reason: r.message.replace(/\.$/, '') },
       at: pointLocation(r.file, Math.max(1, r.line), Math.max(1, r.column)),
       keyPath: r.path ? [r.path] : [],
     });

@@ -156,7 +156,8 @@ export function suppress(findings: readonly Finding[], policy: Policy, opts: Sup
         .filter(Boolean)
         .join(' in ');
       rule.report({
-        message: `the exception for rule "${ex.rule}" on ${target} expired on ${ex.expires} and no longer applies; renew it with a new date or fix the finding`,
+        messageId: 'expired',
+        data: { rule: ex.rule, target, expires: ex.expires },
         at: pointLocation(src.file, src.line, src.column),
         keyPath: ['exceptions'],
         discriminator: [ex.rule, ex.job ?? '', ex.file ?? '', ex.expires].join('|'),
@@ -168,7 +169,8 @@ export function suppress(findings: readonly Finding[], policy: Policy, opts: Sup
   const { reporter, rule } = policyRule(policy, opts.today, 'inline-ignore-blocking');
   for (const { ig, rule: blockedRule, fp } of blockedIgnores.values()) {
     rule.report({
-      message: `cannot silence blocking rule ${blockedRule} from the CI file: fix the finding, or ask for a policy exception`,
+      messageId: 'blocking',
+      data: { rule: blockedRule },
       at: { ...ig.location },
       keyPath: ['tierguard-ignore', blockedRule],
       // The silenced finding's own (line-free) fingerprint keeps two comments apart.

@@ -221,6 +221,8 @@ function tokenize(text: string): Segment[] {
 
 /** A word without its quotes (backslash escapes removed); good enough to recognise commands. */
 export function unquote(raw: string): string {
+  // Most words have nothing to remove: no character-by-character copy for them (a hot path).
+  if (!/['"\\]/.test(raw)) return raw;
   let out = '';
   let state: Quote = 'none';
   for (let i = 0; i < raw.length; i++) {

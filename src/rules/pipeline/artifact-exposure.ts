@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { globToRegExp } from '../../util/glob.js';
-import type { Report } from '../../findings/finding.js';
+import type { RuleReport } from '../../findings/finding.js';
 import { defineRule } from '../types.js';
 import { artifactsOf, credentialNames, jobUsesSecrets } from './_script-facts.js';
 
@@ -52,13 +52,18 @@ export default defineRule({
     principle: 'Secrets stay in the trusted tier: artifacts are readable by everyone who can see the pipeline.',
     fix: 'List only the build outputs in `artifacts:paths` (write credential files outside the project directory or delete them in the script), drop `untracked: true`, and set `artifacts:access: developer` (or `none`) on jobs that handle credentials.',
     options,
+    messages: {
+      untracked: 'Job `{{job}}` {{uses}} and uploads every untracked file (`artifacts:untracked: true`): credential files it writes into the project directory go to {{who}}.',
+      credentialFile: 'Job `{{job}}` {{uses}} and uploads `{{path}}`, a file that commonly holds credentials, as an artifact for {{who}}.',
+      openAccess: 'Job `{{job}}` {{uses}} and its artifacts are open to everyone who can see the pipeline{{access}}: set `access: developer` or `none`.',
+    },
   },
   create(ctx) {
     const names = credentialNames(ctx.policy);
     return {
       pipeline(p) {
-        const found = new Map<string, Report>();
-        const add = (r: Report) => {
+        const found = new Map<string, RuleReport>();
+        const add = (r: RuleReport) => {
           const k = `${r.at.file}:${r.at.line}:${r.at.column}`;
           if (!found.has(k)) found.set(k, r);
         };
@@ -78,7 +83,7 @@ export default defineRule({
               job: job.name,
               keyPath: ['artifacts', 'untracked'],
               related,
-              message: `Job \`${job.name}\` ${uses} and uploads every untracked file (\`artifacts:untracked: true\`): credential files it writes into the project directory go to ${who}`,
+              messageId: 'untracked', data: { job: job.name, uses, who },
             });
           }
           for (const item of a.paths) {
@@ -89,7 +94,7 @@ export default defineRule({
               job: job.name,
               keyPath: ['artifacts', 'paths', item.path],
               related,
-              message: `Job \`${job.name}\` ${uses} and uploads \`${item.path}\`, a file that commonly holds credentials, as an artifact for ${who}`,
+              messageId: 'credentialFile', data: { job: job.name, uses, path: item.path, who },
             });
           }
           const explicitAll = access === 'all';
@@ -99,7 +104,7 @@ export default defineRule({
               job: job.name,
               keyPath: ['artifacts', 'access'],
               related,
-              message: `Job \`${job.name}\` ${uses} and its artifacts are open to everyone who can see the pipeline${explicitAll ? ' (`artifacts:access: all`)' : ' of this public project (no `artifacts:access`)'}: set \`access: developer\` or \`none\``,
+              messageId: 'openAccess', data: { job: job.name, uses, access: explicitAll ? ' (`artifacts:access: all`)' : ' of this public project (no `artifacts:access`)' },
             });
           }
         }

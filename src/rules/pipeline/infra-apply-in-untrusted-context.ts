@@ -1,6 +1,6 @@
 import { get, str } from '../../model/node.js';
 import { deployCommandEvidence, type DeployCommandKind } from '../deploy.js';
-import type { Report } from '../../findings/finding.js';
+import type { RuleReport } from '../../findings/finding.js';
 import { defineRule } from '../types.js';
 import { codeList, decidingLocation } from './_trust-text.js';
 
@@ -22,6 +22,9 @@ export default defineRule({
     defaultSeverity: 'error',
     principle: 'Only code that reached a protected ref changes real infrastructure: untrusted pipelines may plan, never apply.',
     fix: 'Run only `plan`/`diff`/`--dry-run` in merge request and branch pipelines; move `apply`/`up`/`upgrade` into a job restricted to protected refs (`if: $CI_COMMIT_REF_PROTECTED == "true"`), ideally manual and on a protected environment.',
+    messages: {
+      untrustedApply: 'Job `{{job}}` runs {{text}} and can run in {{where}}: it applies configuration from unreviewed code to real infrastructure with the job\'s credentials{{reviewNote}}.',
+    },
   },
   create(ctx) {
     const reported = new Set<string>();
@@ -46,14 +49,14 @@ export default defineRule({
           if (reported.has(k)) continue;
           reported.add(k);
           const where = codeList(trust.untrusted.slice(0, 3)) + (trust.untrusted.length > 3 ? ' …' : '');
-          const r: Report = {
+          const r: RuleReport = {
             at: e.at,
             job: job.name,
             keyPath: e.line ? [e.line.key, String(e.line.index)] : ['script'],
             discriminator: e.text,
             severity: review ? 'warning' : 'error',
             related: decider ? [{ location: decider, message: 'the rule that lets it run in an untrusted context' }] : undefined,
-            message: `Job \`${job.name}\` runs ${e.text} and can run in ${where}: it applies configuration from unreviewed code to real infrastructure with the job's credentials${review ? ' (a review app: scope its credentials to the review namespace)' : ''}.`,
+            messageId: 'untrustedApply', data: { job: job.name, text: e.text, where, reviewNote: review ? ' (a review app: scope its credentials to the review namespace)' : '' },
           };
           ctx.report(r);
         }
