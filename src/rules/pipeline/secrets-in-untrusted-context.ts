@@ -2,8 +2,8 @@ import type { SourceLocation } from '../../model/location.js';
 import { entry, get, str } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
 import { matchesNamePatterns } from '../../util/glob.js';
-import { defineRule, type JobTrust, type RuleContext, type ScriptLine } from '../types.js';
-import { credentialInputs, scriptAssignedNames, segments, unquote, varRefs, type VarRef } from './_shell.js';
+import { defineRule, type JobTrust, type ScriptLine } from '../types.js';
+import { credentialInputs, locateInScalar, scriptAssignedNames, segments, unquote, varRefs } from './_shell.js';
 import { codeList, decidingLocation, nameList, untrustedPhrase } from './_trust-text.js';
 
 /**
@@ -11,7 +11,6 @@ import { codeList, decidingLocation, nameList, untrustedPhrase } from './_trust-
  * scanner, memoised by text). `$$` is GitLab's escape for a literal `$` in `variables:`
  * (`doc/ci/variables/_index.md#use-the--character-in-cicd-variables`).
  */
-type VariableRef = VarRef;
 export const variableRefs = varRefs;
 
 /**
@@ -159,7 +158,7 @@ export default defineRule({
           if (!def.expand) continue;
           for (const r of variableRefs(def.value)) {
             if (r.name === def.name || !isCredentialName(r.name) || definedInYaml(r.name)) continue;
-            warn(r.name, locateInValue(ctx, def.valueLoc, def.value, r), `in variable \`${def.name}\``);
+            warn(r.name, locateInScalar(ctx.pipeline, def.valueLoc, def.value, r.index, r.length), `in variable \`${def.name}\``);
           }
         }
       },
@@ -191,12 +190,3 @@ function kubeContexts(job: Job, lines: readonly ScriptLine[], locate: (line: Scr
   return out;
 }
 
-/** The position of a reference inside a single-line variable value, else the value. */
-function locateInValue(ctx: RuleContext<unknown>, loc: SourceLocation, value: string, r: VariableRef): SourceLocation {
-  const text = ctx.sources.line(loc.file, loc.line);
-  const needle = value.slice(r.index, r.index + r.length);
-  if (text === undefined || !needle) return loc;
-  const col = text.indexOf(needle, loc.column - 1);
-  if (col < 0) return loc;
-  return { file: loc.file, line: loc.line, column: col + 1, endLine: loc.line, endColumn: col + 1 + needle.length };
-}
