@@ -227,6 +227,17 @@ export function deployNameEvidence(job: Job): DeployEvidence[] {
  * deploys.
  */
 export function deployCommandEvidence(job: Job, opts: DeployOptions = {}): DeployEvidence[] {
+  // The engine's deploy classification and the rules that read commands ask with the same
+  // lines, locator and pipeline: compute once per job.
+  const hit = commandCache.get(job);
+  if (hit && hit.lines === opts.lines && hit.locate === opts.locate && hit.pipeline === opts.pipeline) return [...hit.evidence];
+  const evidence = computeCommandEvidence(job, opts);
+  commandCache.set(job, { lines: opts.lines, locate: opts.locate, pipeline: opts.pipeline, evidence });
+  return [...evidence];
+}
+const commandCache = new WeakMap<Job, { lines?: readonly ScriptLine[]; locate?: ScriptLocator; pipeline?: Pipeline; evidence: DeployEvidence[] }>();
+
+function computeCommandEvidence(job: Job, opts: DeployOptions): DeployEvidence[] {
   const lines = opts.lines ?? scriptLinesOf(job.node);
   const locate: ScriptLocator = opts.locate ?? ((line) => line.loc);
   const jobText = lines.map((l) => l.text).join('\n');

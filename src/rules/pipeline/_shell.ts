@@ -102,6 +102,26 @@ function scanVarRefs(text: string): VarRef[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Memoising by text
+
+/**
+ * `f` memoised by its text argument. Pipelines repeat script lines through anchors, `extends`
+ * and `!reference` (the CMake pipeline runs 1,345 script lines of 83 distinct texts), so
+ * per-text results are computed once. Results are shared: callers must not mutate them.
+ */
+export function memoByText<T>(f: (text: string) => T, max = 20_000): (text: string) => T {
+  const cache = new Map<string, T>();
+  return (text) => {
+    let hit = cache.get(text);
+    if (hit === undefined && !cache.has(text)) {
+      if (cache.size >= max) cache.clear();
+      cache.set(text, (hit = f(text)));
+    }
+    return hit as T;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Shell tokenising
 
 export type Quote = 'none' | 'single' | 'double';
@@ -248,8 +268,20 @@ function tokenize(text: string): Segment[] {
   return out.filter((s) => s.words.length > 0);
 }
 
+const unquoteCache = new Map<string, string>();
+
 /** A word without its quotes (backslash escapes removed); good enough to recognise commands. */
 export function unquote(raw: string): string {
+  // Memoised by text: every script rule unquotes the words of the same (cached) segments.
+  let hit = unquoteCache.get(raw);
+  if (hit === undefined) {
+    if (unquoteCache.size > 50_000) unquoteCache.clear();
+    unquoteCache.set(raw, (hit = unquoteUncached(raw)));
+  }
+  return hit;
+}
+
+function unquoteUncached(raw: string): string {
   let out = '';
   let state: Quote = 'none';
   for (let i = 0; i < raw.length; i++) {
@@ -277,6 +309,15 @@ const PREFIXES = new Set(['sudo', 'env', 'command', 'exec', 'time', 'nohup', 'ni
  * prefixes such as `sudo`, `env`, `xargs` (with their options).
  */
 export function commandIndex(words: readonly Word[], from = 0): number {
+  if (from !== 0) return commandIndexFrom(words, from);
+  // The words of a cached segment are shared by every rule and job that reads the line.
+  let hit = commandIndexCache.get(words);
+  if (hit === undefined) commandIndexCache.set(words, (hit = commandIndexFrom(words, 0)));
+  return hit;
+}
+const commandIndexCache = new WeakMap<readonly Word[], number>();
+
+function commandIndexFrom(words: readonly Word[], from: number): number {
   let i = from;
   while (i < words.length) {
     const w = unquote(words[i].raw);
@@ -304,9 +345,14 @@ export function commandIndex(words: readonly Word[], from = 0): number {
 /** The program name of a command word (`/usr/bin/bash` → `bash`, `python3.11` stays). */
 export function programName(word: Word | undefined): string {
   if (!word) return '';
-  const w = unquote(word.raw);
-  return (w.split('/').pop() ?? w).replace(/\.exe$/i, '');
+  let hit = programNameCache.get(word);
+  if (hit === undefined) {
+    const w = unquote(word.raw);
+    programNameCache.set(word, (hit = (w.split('/').pop() ?? w).replace(/\.exe$/i, '')));
+  }
+  return hit;
 }
+const programNameCache = new WeakMap<Word, string>();
 
 // ---------------------------------------------------------------------------------------------
 // Where values are written
