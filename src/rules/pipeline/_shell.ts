@@ -2,6 +2,7 @@ import type { SourceLocation } from '../../model/location.js';
 import { get, type YMap, type YNode } from '../../model/node.js';
 import { RESERVED_KEYS, type Pipeline } from '../../model/pipeline.js';
 import { readVariables, type VariableDef } from '../../model/variables.js';
+import { variableRefs, type VarRef } from '../../model/var-refs.js';
 import type { ScriptLine } from '../types.js';
 import { scriptLinesOf } from '../engine.js';
 
@@ -69,37 +70,14 @@ export function locateInScalar(pipeline: Pipeline, loc: SourceLocation, value: s
 // ---------------------------------------------------------------------------------------------
 // Variable references
 
-export interface VarRef {
-  name: string;
-  index: number;
-  length: number;
-}
-
-/** `$NAME`, `${NAME}`, PowerShell `$env:NAME` / `${env:NAME}`, cmd `%NAME%`. `$$` is an escaped `$`. */
-const VAR_REF = /\$\$|\$\{env:([A-Za-z_]\w*)\}|\$env:([A-Za-z_]\w*)|\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)|%([A-Za-z_]\w*)%/gi;
-
-const varRefCache = new Map<string, VarRef[]>();
-
-/** Memoised by text: jobs built from anchors and `extends` repeat the same lines. */
+/**
+ * `$NAME`, `${NAME}`, PowerShell `$env:NAME` / `${env:NAME}`, cmd `%NAME%`; `$$` is an escaped
+ * `$` (the model's scanner, `src/model/var-refs.ts`, with its default options; memoised, read only).
+ */
 export function varRefs(text: string): VarRef[] {
-  let hit = varRefCache.get(text);
-  if (!hit) {
-    if (varRefCache.size > 20_000) varRefCache.clear();
-    varRefCache.set(text, (hit = scanVarRefs(text)));
-  }
-  return hit;
+  return variableRefs(text);
 }
-
-function scanVarRefs(text: string): VarRef[] {
-  if (!text.includes('$') && !text.includes('%')) return [];
-  const out: VarRef[] = [];
-  VAR_REF.lastIndex = 0;
-  for (let m = VAR_REF.exec(text); m; m = VAR_REF.exec(text)) {
-    const name = m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5];
-    if (name) out.push({ name, index: m.index, length: m[0].length });
-  }
-  return out;
-}
+export type { VarRef };
 
 // ---------------------------------------------------------------------------------------------
 // Memoising by text
