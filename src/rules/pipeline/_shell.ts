@@ -298,7 +298,7 @@ const commandIndexCache = new WeakMap<readonly Word[], number>();
 function commandIndexFrom(words: readonly Word[], from: number): number {
   let i = from;
   while (i < words.length) {
-    const w = unquote(words[i].raw);
+    const w = unquote(words[i]?.raw ?? '');
     if (/^[A-Za-z_]\w*=/.test(w)) {
       i++;
       continue;
@@ -306,13 +306,13 @@ function commandIndexFrom(words: readonly Word[], from: number): number {
     const base = w.split('/').pop() ?? w;
     if (PREFIXES.has(base)) {
       i++;
-      while (i < words.length && unquote(words[i].raw).startsWith('-')) {
-        const opt = unquote(words[i].raw);
+      while (i < words.length && unquote(words[i]?.raw ?? '').startsWith('-')) {
+        const opt = unquote(words[i]?.raw ?? '');
         i++;
         // Options with an argument (`sudo -u user`, `timeout 10`, `xargs -I {}`).
         if (/^-(u|g|I|n|P|s|k|L)$/.test(opt) && i < words.length) i++;
       }
-      if (base === 'timeout' && i < words.length && /^\d/.test(unquote(words[i].raw))) i++;
+      if (base === 'timeout' && i < words.length && /^\d/.test(unquote(words[i]?.raw ?? ''))) i++;
       continue;
     }
     return i;
@@ -452,28 +452,34 @@ export function onceAt(): (loc: SourceLocation, extra?: string) => boolean {
  */
 export function scriptAssignedNames(lines: readonly { text: string }[]): Set<string> {
   const out = new Set<string>();
-  for (const line of lines) {
-    for (const seg of segments(line.text)) {
-      const w = seg.words.map((x) => unquote(x.raw));
-      let i = 0;
-      if (['export', 'declare', 'local', 'readonly', 'typeset'].includes(w[0])) {
-        i = 1;
-        while (i < w.length && w[i].startsWith('-')) i++;
-      }
-      for (; i < w.length; i++) {
-        const m = /^([A-Za-z_]\w*)\+?=/.exec(w[i]);
-        if (!m) break;
-        out.add(m[1]);
-      }
-      if (w[0] === 'read') for (const x of w.slice(1)) if (/^[A-Za-z_]\w*$/.test(x)) out.add(x);
-      if (w[0] === 'for' && /^[A-Za-z_]\w*$/.test(w[1] ?? '') && w[2] === 'in') out.add(w[1]);
-      // PowerShell `$env:X = …`
-      const ps = /^\s*\$env:([A-Za-z_]\w*)\s*=/.exec(line.text.slice(seg.start, seg.end));
-      if (ps) out.add(ps[1]);
-    }
-  }
+  for (const line of lines) for (const name of assignedIn(line.text)) out.add(name);
   return out;
 }
+
+/** The names one script item assigns (memoised by text: jobs share their lines). */
+const assignedIn = memoByText((text: string): readonly string[] => {
+  const out = new Set<string>();
+  for (const seg of segments(text)) {
+    const w = seg.words.map((x) => unquote(x.raw));
+    const [first = '', second = '', third] = w;
+    let i = 0;
+    if (['export', 'declare', 'local', 'readonly', 'typeset'].includes(first)) {
+      i = 1;
+      while (w[i]?.startsWith('-')) i++;
+    }
+    for (; i < w.length; i++) {
+      const m = /^([A-Za-z_]\w*)\+?=/.exec(w[i] ?? '');
+      if (!m?.[1]) break;
+      out.add(m[1]);
+    }
+    if (first === 'read') for (const x of w.slice(1)) if (/^[A-Za-z_]\w*$/.test(x)) out.add(x);
+    if (first === 'for' && /^[A-Za-z_]\w*$/.test(second) && third === 'in') out.add(second);
+    // PowerShell `$env:X = …`
+    const ps = /^\s*\$env:([A-Za-z_]\w*)\s*=/.exec(text.slice(seg.start, seg.end));
+    if (ps?.[1]) out.add(ps[1]);
+  }
+  return [...out];
+});
 
 /**
  * Credential-like variables (policy `secretVariables`, never `CI_*`) a job reads from outside its
