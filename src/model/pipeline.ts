@@ -415,6 +415,9 @@ function applyExtends(
 function resolveReferences(config: YMap, invalid: Invalid): YMap {
   const resolving = new Set<string>();
   const walk = (n: YNode, depth: number, topKey: string): YNode => {
+    // A subtree without `!reference` stays as it is (most of a configuration, and `extends`
+    // shares subtrees between many jobs): skip it without copying.
+    if (!hasReference(n)) return n;
     if (n.kind === 'reference') {
       const keyStr = n.path.join('\u0000');
       const label = `!reference ${JSON.stringify(n.path).replace(/,/g, ', ')}`;
@@ -458,6 +461,22 @@ function resolveReferences(config: YMap, invalid: Invalid): YMap {
   for (const [k, e] of config.entries) entries.set(k, { ...e, value: walk(e.value, 0, k) });
   return { ...config, entries };
 }
+
+/** Whether a `!reference` is written anywhere in `n` (memoised per immutable node). */
+function hasReference(n: YNode): boolean {
+  if (n.kind === 'scalar') return false;
+  if (n.kind === 'reference') return true;
+  let hit = referenceCache.get(n);
+  if (hit === undefined) {
+    hit = false;
+    if (n.kind === 'seq') {
+      for (const it of n.items) if (hasReference(it)) hit = true;
+    } else for (const e of n.entries.values()) if (hasReference(e.value)) hit = true;
+    referenceCache.set(n, hit);
+  }
+  return hit;
+}
+const referenceCache = new WeakMap<YNode, boolean>();
 
 /** Keywords GitLab reads as commands (`entry/commands.rb`): a string or nested lists of strings. */
 const COMMAND_KEYS = ['before_script', 'script', 'after_script'] as const;
