@@ -159,6 +159,16 @@ export default defineRule({
             });
           });
         }
+        // The service hosts of each job, looked up once per job rather than once per line.
+        const hosts = new Map<string | undefined, ReadonlySet<string>>();
+        const hostsOf = (name: string | undefined): ReadonlySet<string> => {
+          let h = hosts.get(name);
+          if (!h) {
+            const job = name ? p.jobs.find((j) => j.name === name) : undefined;
+            hosts.set(name, (h = job ? serviceHosts(job) : new Set()));
+          }
+          return h;
+        };
         for (const site of scriptSites(p)) {
           const text = site.line.text;
           const hits = formatHits(text);
@@ -181,8 +191,7 @@ export default defineRule({
             }
           }
           const localAt = new Set<number>();
-          const jobOf = site.job ? p.jobs.find((j) => j.name === site.job) : undefined;
-          for (const h of passwordOptionHits(text, jobOf ? serviceHosts(jobOf) : new Set())) {
+          for (const h of passwordOptionHits(text, hostsOf(site.job))) {
             if (overlaps(hits, h.index, h.length)) continue;
             hits.push(h);
             if (h.local) localAt.add(h.index);
