@@ -98,28 +98,29 @@ export async function startLiteGitLab(options = {}) {
       if (branch) p.refs.set(branch, sha);
       return sha;
     },
-    /** An MR from two file trees (the head pipeline is created so statuses attach to it). */
-    addMergeRequest(projectId, { base, head, sourceBranch }) {
+    /**
+     * An MR from two file trees (the head pipeline is created so statuses attach to it);
+     * `baseSha`: start from that commit of the project (an MR on the same target tip) instead.
+     */
+    addMergeRequest(projectId, { base, head, sourceBranch, baseSha: onSha }) {
       const p = projects.get(projectId);
       const iid = mrs.filter((m) => m.projectId === projectId).length + 1;
-      const baseSha = api.addCommit(projectId, base, p.defaultBranch);
+      if (onSha) base = p.commits.get(onSha);
+      const baseSha = onSha ?? api.addCommit(projectId, base, p.defaultBranch);
       const headSha = api.addCommit(projectId, head, sourceBranch ?? `feature-${iid}`);
-      const diffs = [];
-      for (const path of [...new Set([...Object.keys(base), ...Object.keys(head)])].sort()) {
-        if (base[path] === head[path]) continue;
-        diffs.push({
-          old_path: path,
-          new_path: path,
-          new_file: base[path] === undefined,
-          renamed_file: false,
-          deleted_file: head[path] === undefined,
-          diff: wholeFileDiff(base[path] ?? '', head[path] ?? ''),
-        });
-      }
+      const diffs = diffsOf(base, head);
       const pipelineId = nextId();
       pipelines.push({ id: pipelineId, projectId, sha: headSha });
       const mr = { iid, projectId, sourceBranch: sourceBranch ?? `feature-${iid}`, targetBranch: p.defaultBranch, baseSha, headSha, headPipelineId: pipelineId, state: 'opened', diffs, discussions: [] };
       mrs.push(mr);
+      return mr;
+    },
+    /** A push to the MR's source branch: a new head commit (same base), a new head pipeline. */
+    pushToMergeRequest(mr, head) {
+      mr.headSha = api.addCommit(mr.projectId, head, mr.sourceBranch);
+      mr.diffs = diffsOf(projects.get(mr.projectId).commits.get(mr.baseSha), head);
+      mr.headPipelineId = nextId();
+      pipelines.push({ id: mr.headPipelineId, projectId: mr.projectId, sha: mr.headSha });
       return mr;
     },
     close: () =>
@@ -128,6 +129,22 @@ export async function startLiteGitLab(options = {}) {
         server.close(() => resolve());
       }),
   };
+
+  function diffsOf(base, head) {
+    const diffs = [];
+    for (const path of [...new Set([...Object.keys(base), ...Object.keys(head)])].sort()) {
+      if (base[path] === head[path]) continue;
+      diffs.push({
+        old_path: path,
+        new_path: path,
+        new_file: base[path] === undefined,
+        renamed_file: false,
+        deleted_file: head[path] === undefined,
+        diff: wholeFileDiff(base[path] ?? '', head[path] ?? ''),
+      });
+    }
+    return diffs;
+  }
 
   const project = (raw) => {
     const key = decodeURIComponent(raw);

@@ -457,11 +457,9 @@ async function main() {
     console.log('total'.padEnd(62) + scenarios.map((s) => String([...s.calls.values()].reduce((a, n) => a + n, 0)).padStart(5)).join(''));
     scenarios.forEach((s, i) => console.log(`  #${i + 1}: ${s.label}`));
     console.log(`
+  (the project and its protected refs are cached per project for LIVE_CACHE_TTL_SECONDS: the
+  project was seen by the runs of part 2; scripts/bench-calls.mjs counts a cold replica too)
   Could be cached or skipped:
-  - GET /projects/:id on every review (ci_config_path, default branch, namespace): a short TTL
-    per project would serve a burst of MRs; the live checks' settings read is the same route.
-  - GET protected_branches / protected_tags on every evaluated review: stable per project,
-    cacheable for the LiveCache TTL (invalidated by a settings webhook, if one is wired).
   - A recheck of the same sha re-reads MR, project, diffs and discussions (needed: the MR may
     have moved) but no file: the FileCache already serves every raw read at an immutable sha.
   - The 'running' status is a write per review, a burst of MRs pays one each; it could be

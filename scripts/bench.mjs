@@ -174,6 +174,16 @@ if (existsSync(cmake)) {
   else targets.push({ name: 'lint/jobs vs gitlab-ci-local, cmake (≥10x faster)', shown: 'not measured', met: null });
 }
 
+// GitLab calls per review (scripts/bench-calls.mjs): counts, collected from its `target:` lines.
+{
+  console.log('\nGitLab API calls per review');
+  const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'bench-calls.mjs')], { encoding: 'utf8' });
+  process.stdout.write(r.stdout + r.stderr);
+  const lines = [...(r.stdout ?? '').matchAll(/^target: (.*) \| (.*) \| (met|NOT MET)$/gm)];
+  if (lines.length) for (const [, name, shown, met] of lines) targets.push({ name: `GitLab calls: ${name}`, shown, met: met === 'met' });
+  else targets.push({ name: 'GitLab calls per review', shown: 'not measured', met: null });
+}
+
 console.log('\nIssue 19 targets (ratios from this run)');
 for (const t of targets) console.log(`  ${t.name.padEnd(66)} ${t.shown.padStart(12)}  ${t.met === null ? '-' : t.met ? 'met' : 'NOT MET'}`);
 

@@ -62,13 +62,40 @@ function jobJson(job: Job, ev: Evaluation): Record<string, unknown> {
   };
 }
 
+/** A pipeline with its child pipelines under their trigger jobs: what the listing walks. */
+interface JobTree {
+  pipeline: Pipeline;
+  children: { trigger: string; tree: JobTree }[];
+}
+
+const treeOfEvaluation = (ev: Evaluation): JobTree => ({
+  pipeline: ev.pipeline,
+  children: (ev.children ?? []).map((c) => ({ trigger: c.trigger, tree: treeOfEvaluation(c.evaluation) })),
+});
+
+/** The same tree from the model alone: a child counts when its trigger job exists, as in evaluatePipeline. */
+const treeOfPipeline = (p: Pipeline): JobTree => ({
+  pipeline: p,
+  children: (p.children ?? []).filter((c) => p.jobs.some((j) => j.name === c.trigger)).map((c) => ({ trigger: c.trigger, tree: treeOfPipeline(c.pipeline) })),
+});
+
+/**
+ * The notes evaluatePipeline (src/rules/engine.ts) gives without rules, from the model alone: the
+ * diagnostics that are not errors, then the child pipelines' ones not already said.
+ */
+function modelNotes(t: JobTree): string[] {
+  const notes = t.pipeline.diagnostics.filter((d) => d.kind !== 'invalid').map((d) => `${d.location.file}:${d.location.line}: ${d.message}`);
+  for (const c of t.children) for (const n of modelNotes(c.tree)) if (!notes.includes(n)) notes.push(n);
+  return notes;
+}
+
 /** Rows of the job listing: each job, and under a trigger job the jobs of its child pipeline. */
-function jobRows(ev: Evaluation, depth = 0): string[][] {
+function jobRows(t: JobTree, depth = 0): string[][] {
   const pad = depth ? '  '.repeat(depth - 1) + '└ ' : '';
   const rows: string[][] = [];
-  for (const j of ev.pipeline.jobs) {
+  for (const j of t.pipeline.jobs) {
     rows.push([pad + j.name, j.stage, (j.tags.join(',') || '-') + (j.partial && keyUncertainty(j, 'tags') ? '?' : ''), imageName(j.node.entries.get('image')?.value) ?? '-', `${j.file}:${j.keyLoc.line}`]);
-    for (const c of ev.children ?? []) if (c.trigger === j.name) rows.push(...jobRows(c.evaluation, depth + 1));
+    for (const c of t.children) if (c.trigger === j.name) rows.push(...jobRows(c.tree, depth + 1));
   }
   return rows;
 }
@@ -83,8 +110,8 @@ function contextRows(ev: Evaluation, depth = 0): { job: string; reach: Partial<R
   return rows;
 }
 
-function childJobCount(ev: Evaluation): number {
-  return (ev.children ?? []).reduce((n, c) => n + c.evaluation.pipeline.jobs.length + childJobCount(c.evaluation), 0);
+function childJobCount(t: JobTree): number {
+  return t.children.reduce((n, c) => n + c.tree.pipeline.jobs.length + childJobCount(c.tree), 0);
 }
 
 function allUnread(p: Pipeline): IncludeRecord[] {
@@ -124,8 +151,6 @@ export async function jobsCommand(args: string[], io: CliIO): Promise<number> {
   if (positionals.length > 1) throw new UsageError('jobs takes at most one PATH');
   const format = values.format ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json (got "${format}")`);
-  const { policyFromArgs } = await import('./main.js');
-  const policy = await policyFromArgs(values, io.cwd);
   const defaultBranch = values['default-branch'] ?? 'main';
   const target = path.resolve(io.cwd, positionals[0] ?? '.');
   const { statSync } = await import('node:fs');
@@ -141,7 +166,15 @@ export async function jobsCommand(args: string[], io: CliIO): Promise<number> {
   }
   const pipeline = await buildPipeline(new DirectorySource(dir, values.templates ? path.resolve(io.cwd, values.templates) : undefined), root);
   // Trust only (no rules): the same contexts `lint` uses, child pipelines under their trigger jobs.
-  const ev = evaluatePipeline(pipeline, { policy, rules: [], trust: defaultTrustFactory, defaultBranch });
+  // The plain listing shows no context, so it skips them (a fifth of the run on a large pipeline).
+  const needsTrust = format === 'json' || values.contexts === true;
+  // The policy (protected refs) matters to the contexts alone; one named on the command line is
+  // still loaded, so a bad one is still an error.
+  const { policyFromArgs } = await import('./main.js');
+  const policy = needsTrust || values.policy !== undefined || values.group !== undefined ? await policyFromArgs(values, io.cwd) : undefined;
+  const ev = needsTrust && policy ? evaluatePipeline(pipeline, { policy, rules: [], trust: defaultTrustFactory, defaultBranch }) : undefined;
+  const tree = ev ? treeOfEvaluation(ev) : treeOfPipeline(pipeline);
+  const notes = ev ? ev.notes : modelNotes(tree);
   const unresolved = allUnread(pipeline);
   const invalid: Pipeline['diagnostics'] = [];
   const collect = (p: Pipeline) => {
@@ -150,7 +183,7 @@ export async function jobsCommand(args: string[], io: CliIO): Promise<number> {
   };
   collect(pipeline);
 
-  if (format === 'json') {
+  if (format === 'json' && ev) {
     io.stdout.write(
       JSON.stringify(
         {
@@ -160,7 +193,7 @@ export async function jobsCommand(args: string[], io: CliIO): Promise<number> {
           stages: pipeline.stages,
           files: pipeline.files.map((f) => f.name),
           unresolvedIncludes: unresolved.map(unreadJson),
-          notes: ev.notes,
+          notes,
           errors: invalid.map((d) => ({ message: d.message, file: d.location.file, line: d.location.line, column: d.location.column })),
         },
         null,
@@ -170,13 +203,13 @@ export async function jobsCommand(args: string[], io: CliIO): Promise<number> {
     return invalid.length ? EXIT.blocking : EXIT.ok;
   }
 
-  const rows = jobRows(ev);
+  const rows = jobRows(tree);
   const header = ['JOB', 'STAGE', 'TAGS', 'IMAGE', 'DEFINED AT'];
   const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => r[i].length))));
   const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
   let out = fmt(header) + '\n' + rows.map(fmt).join('\n') + (rows.length ? '\n' : '');
   if (values.verbose) {
-    const explain = (e: Evaluation, prefix: string) => {
+    const explain = (e: JobTree, prefix: string) => {
       for (const j of e.pipeline.jobs) {
         out += `\n${prefix}${j.name}\n`;
         for (const k of SHOWN_KEYS) {
@@ -186,16 +219,16 @@ export async function jobsCommand(args: string[], io: CliIO): Promise<number> {
           if (u) out += `  ${''.padEnd(12)} ${u}\n`;
         }
         if (j.partial) out += `  ${''.padEnd(12)} ${keyUncertainty(j, '*')!.replace('`*` may be set', 'any other keyword may be set')}\n`;
-        for (const c of e.children ?? []) if (c.trigger === j.name) explain(c.evaluation, `${prefix}${j.name} › `);
+        for (const c of e.children) if (c.trigger === j.name) explain(c.tree, `${prefix}${j.name} › `);
       }
     };
-    explain(ev, '');
+    explain(tree, '');
   }
-  if (values.contexts) out += `\nTrust contexts (default branch ${defaultBranch}):\n` + renderContextTable(contextRows(ev));
-  const children = childJobCount(ev);
+  if (ev && values.contexts) out += `\nTrust contexts (default branch ${defaultBranch}):\n` + renderContextTable(contextRows(ev));
+  const children = childJobCount(tree);
   out += `\n${pipeline.jobs.length} jobs${children ? ` (+${children} in child pipelines)` : ''}, ${pipeline.hiddenJobs.length} hidden, from ${pipeline.files.length} files\n`;
   for (const i of unresolved) out += `not read offline: ${unreadLine(i)} (${i.loc.file}:${i.loc.line})${i.reason && i.kind === 'artifact' ? `: ${i.reason}` : ''}\n`;
-  for (const d of ev.notes) if (!/ was not read \(/.test(d)) out += `note: ${d}\n`;
+  for (const d of notes) if (!/ was not read \(/.test(d)) out += `note: ${d}\n`;
   for (const d of invalid) out += `error: ${d.location.file}:${d.location.line}:${d.location.column}: ${d.message}\n`;
   io.stdout.write(out);
   return invalid.length ? EXIT.blocking : EXIT.ok;

@@ -10,7 +10,7 @@ import type { ServiceConfig } from './config.js';
 import type { Metrics } from './metrics.js';
 import type { PolicyLoader } from './policies.js';
 import type { WorkQueue } from './queue.js';
-import { classify, tokenMatches } from './webhook.js';
+import { classify, projectSignal, tokenMatches, type ProjectSignal } from './webhook.js';
 
 export interface AppDeps {
   config: Pick<ServiceConfig, 'WEBHOOK_SECRET' | 'BODY_LIMIT'> & Partial<ServiceConfig>;
@@ -27,6 +27,8 @@ export interface AppDeps {
   notReadyReason?: () => string | undefined;
   /** While draining, still take webhooks (the queue is durable: another replica reviews them). */
   acceptWhileDraining?: boolean;
+  /** A delivery said a project changed, or showed its current settings (cached reads drop it). */
+  onProjectSignal?: (signal: ProjectSignal) => void;
 }
 
 export interface TierguardApp extends FastifyInstance {
@@ -157,6 +159,10 @@ export async function buildApp(deps: AppDeps): Promise<TierguardApp> {
       if (draining && !deps.acceptWhileDraining) {
         metrics.webhookEvents.inc({ event: eventLabel, result: 'draining' });
         return reply.code(503).header('retry-after', '5').send({ error: 'shutting down' });
+      }
+      if (deps.onProjectSignal) {
+        const signal = projectSignal(event, req.body);
+        if (signal) deps.onProjectSignal(signal);
       }
       const c = classify(event, req.body, {
         deliveryId: String(req.id),

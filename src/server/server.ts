@@ -4,7 +4,9 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream, Logger } from 'pino';
+import { withProjectCache } from '../gitlab/cached-api.js';
 import { createGitLabApi, type GitLabApiOptions } from '../gitlab/client.js';
+import { ProjectCache } from '../gitlab/project-cache.js';
 import type { GitLabApi } from '../gitlab/types.js';
 import { buildApp, type TierguardApp } from './app.js';
 import type { ServiceConfig } from './config.js';
@@ -74,20 +76,26 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       tokenRejected = `GitLab rejected GITLAB_TOKEN (401 Unauthorized on ${route})`;
     } else if (status >= 200 && status < 300) tokenRejected = undefined;
   };
-  const api = createGitLabApi({
+  const gitlab = createGitLabApi({
     ...opts.gitlab,
     url: config.GITLAB_URL,
     token: config.GITLAB_TOKEN,
     logger: logger.child({ component: 'gitlab' }),
     onCall,
   });
+  // One per-project TTL cache (LIVE_CACHE_TTL_SECONDS, per replica) for the project, its
+  // protected refs and the live checks' reads; GET /user once per process; webhooks that say a
+  // project changed drop its entries (src/gitlab/cached-api.ts says which GitLab sends).
+  const projectCache = new ProjectCache({ ttlMs: config.LIVE_CACHE_TTL_SECONDS * 1000 });
+  const api = withProjectCache(gitlab, projectCache);
+  const live = liveOptionsFromConfig(config);
   const reviewer = createReviewer({
     api,
     logger,
     metrics,
     policies: policyLoader,
     statusCheckProjects: config.STATUS_CHECK_PROJECTS,
-    live: liveOptionsFromConfig(config),
+    live: live && { ...live, cache: projectCache },
     ...opts.reviewer,
   });
   const queueHooks = {
@@ -128,9 +136,10 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   // here is not fatal: the reviewer asks again.
   let userKnown = false;
   let lastUserCheck = 0;
-  const checkUser = (): void => {
+  // The first look fills the process-wide cache; a later one (token rejected) asks GitLab again.
+  const checkUser = (again = false): void => {
     lastUserCheck = Date.now();
-    api.currentUser().then(
+    (again ? gitlab : api).currentUser().then(
       () => {
         userKnown = true;
       },
@@ -153,10 +162,14 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     notReadyReason: () => {
       if (tokenRejected === undefined) return undefined;
       // Look again now and then, so a replaced token (a restarted secret mount) turns ready.
-      if (Date.now() - lastUserCheck > 30_000) checkUser();
+      if (Date.now() - lastUserCheck > 30_000) checkUser(true);
       return tokenRejected;
     },
     acceptWhileDraining: queue.durable === true,
+    onProjectSignal: (signal) => {
+      if (signal.kind === 'changed') api.invalidateProject(signal.projectId);
+      else api.projectSeen(signal.projectId, signal);
+    },
   });
   const address = await app.listen({ port: opts.port ?? config.PORT, host: opts.host ?? config.HOST });
   const { port } = app.server.address() as AddressInfo;

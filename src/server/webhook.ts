@@ -134,6 +134,37 @@ function note(body: unknown, meta: DeliveryMeta): Classified {
   };
 }
 
+/** What a delivery says about a project's settings (see src/gitlab/cached-api.ts for what GitLab sends). */
+export type ProjectSignal =
+  | { kind: 'changed'; projectId: number }
+  | { kind: 'seen'; projectId: number; defaultBranch?: string | null; ciConfigPath?: string | null };
+
+/** System hook events about a project (app/services/system_hooks_service.rb `build_event_name`). */
+const PROJECT_SYSTEM_EVENTS = new Set(['project_update', 'project_rename', 'project_transfer', 'project_destroy']);
+
+const SystemHookProject = z.object({ event_name: z.string(), project_id: id });
+const HookProject = z.object({
+  project: z.object({ id, default_branch: z.string().nullish(), ci_config_path: z.string().nullish() }),
+});
+
+/**
+ * A system hook saying a project changed, or the project attributes a merge request hook carries
+ * (app/models/project.rb `hook_attrs`: `default_branch`, `ci_config_path`); undefined otherwise.
+ */
+export function projectSignal(eventHeader: string | undefined, body: unknown): ProjectSignal | undefined {
+  if (eventHeader === 'System Hook') {
+    const p = SystemHookProject.safeParse(body);
+    return p.success && PROJECT_SYSTEM_EVENTS.has(p.data.event_name) ? { kind: 'changed', projectId: p.data.project_id } : undefined;
+  }
+  if (eventHeader === 'Merge Request Hook') {
+    const p = HookProject.safeParse(body);
+    if (!p.success) return undefined;
+    const { id: projectId, default_branch: defaultBranch, ci_config_path: ciConfigPath } = p.data.project;
+    return { kind: 'seen', projectId, ...(defaultBranch !== undefined ? { defaultBranch } : {}), ...(ciConfigPath !== undefined ? { ciConfigPath } : {}) };
+  }
+  return undefined;
+}
+
 /**
  * Constant-time comparison of the X-Gitlab-Token header with the secret: both sides are hashed
  * first so the comparison never leaks the secret's length.

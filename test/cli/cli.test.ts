@@ -82,6 +82,28 @@ describe('tierguard jobs: lint options, child pipelines, unread parts', () => {
   });
 });
 
+describe('tierguard jobs without contexts', () => {
+  it('lists the same jobs, counts and notes as with --contexts, which alone evaluates the trust contexts', async () => {
+    const dir = tempCheckout({
+      '.gitlab-ci.yml':
+        'include:\n  - local: ci/missing.yml\n  - project: grp/lib\n    file: ci.yml\nbuild:\n  extends: .from-lib\n  script: make\nchild:\n  trigger:\n    include: ci/child.yml\n',
+      'ci/child.yml': 'child-a:\n  extends: .elsewhere\n  script: a\nchild-b:\n  script: b\n',
+    });
+    for (const extra of [[], ['-v']]) {
+      const plain = await run(['jobs', ...extra], dir);
+      const withContexts = await run(['jobs', ...extra, '--contexts'], dir);
+      expect(plain.code).toBe(withContexts.code);
+      expect(plain.out).toContain('note: ');
+      const [before, after] = withContexts.out.split(/\nTrust contexts \(default branch main\):\n/);
+      expect(before && after).toBeTruthy();
+      // The table ends where the summary line starts.
+      expect(plain.out).toBe(`${before}\n${after!.slice(after!.indexOf('2 jobs'))}`);
+    }
+    // A policy named on the command line is still read (a bad one is still an error).
+    expect((await run(['jobs', '--policy', path.join(dir, 'no-such-policies')], dir)).code).toBe(2);
+  });
+});
+
 describe('tierguard lint', () => {
   it('exits 2 on a usage error', async () => {
     expect((await run(['lint', '--format', 'xml'])).code).toBe(2);

@@ -6,11 +6,13 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGitLabApi } from '../../src/gitlab/client.js';
+import { loadConfig } from '../../src/server/config.js';
 import { createPolicyLoader } from '../../src/server/policies.js';
 import type { ReviewJob } from '../../src/server/queue.js';
 import { createReviewer, type Reviewer } from '../../src/server/review-mr.js';
+import { startServer, type RunningServer } from '../../src/server/server.js';
 import { startFakeGitLab, type FakeGitLab, type FakeMergeRequest } from '../support/fake-gitlab.js';
-import { CLEAN_CI, UNSAFE_CI, policyDir, pushToMr } from './helpers.js';
+import { CLEAN_CI, SECRET, UNSAFE_CI, mrHook, policyDir, pushToMr } from './helpers.js';
 
 let gl: FakeGitLab;
 let rv: Reviewer;
@@ -113,5 +115,107 @@ describe('GitLab API calls per review', () => {
     const raw = rawReads(mark);
     expect(raw.filter((r) => r.startsWith('deploy/values.yaml')).length).toBe(2);
     expect(raw.filter((r) => r.startsWith('.gitlab-ci.yml')).length).toBe(1);
+  });
+});
+
+describe('GitLab API calls per review through the service (its caches)', () => {
+  let s: RunningServer | undefined;
+  afterEach(async () => {
+    await s?.close();
+    s = undefined;
+  });
+
+  const ROOT = `stages: [build, test]\ninclude:\n  - local: ci/build.yml\n  - local: ci/test.yml\n`;
+  const BUILD = `build:\n  stage: build\n  tags: [ci-general]\n  script: [make]\n`;
+  const TEST = (cmd: string) => `unit:\n  stage: test\n  tags: [ci-general]\n  script: [${cmd}]\n`;
+  const BASE = { '.gitlab-ci.yml': ROOT, 'ci/build.yml': BUILD, 'ci/test.yml': TEST('make test'), 'README.md': 'a\n' };
+  const N = 3;
+
+  async function service(): Promise<RunningServer> {
+    s = await startServer({
+      config: loadConfig({ GITLAB_URL: gl.url, GITLAB_TOKEN: gl.token, WEBHOOK_SECRET: SECRET, POLICY_DIR: policyDir(), LOG_LEVEL: 'silent', LIVE_CHECKS: 'off', RECONCILE_INTERVAL_SECONDS: '0' }),
+      port: 0,
+      host: '127.0.0.1',
+      gitlab: { retry: { retries: 1, baseMs: 1, maxMs: 2 }, timeoutMs: 5000, ambiguousSettleMs: 1 },
+      reviewer: { paceMs: 0 },
+    });
+    await s.api.currentUser();
+    return s;
+  }
+  const deliver = async (srv: RunningServer, event: string, body: unknown): Promise<number> => {
+    const res = await fetch(`${srv.url}/webhooks/gitlab`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-gitlab-event': event, 'x-gitlab-token': SECRET },
+      body: JSON.stringify(body),
+    });
+    await res.arrayBuffer();
+    await srv.queue.drain();
+    return res.status;
+  };
+  const total = (c: Record<string, number>): number => Object.values(c).reduce((a, n) => a + n, 0);
+  const projectReads = (c: Record<string, number>) => [c['GET /projects/:id'] ?? 0, c['GET /projects/:id/protected_branches'] ?? 0, c['GET /projects/:id/protected_tags'] ?? 0];
+
+  it('reads the project and its protected refs once per TTL, files once per sha, and no file on a recheck', async () => {
+    const srv = await service();
+    const project = gl.addProject({ path: 'acme/app' });
+    const mr = gl.addMergeRequest(project.id, { base: BASE, head: { ...BASE, 'ci/test.yml': TEST('make check') }, headPipeline: true });
+
+    let mark = gl.requests.length;
+    expect(await deliver(srv, 'Merge Request Hook', mrHook(gl, mr, { action: 'open' }))).toBe(202);
+    const cold = routes(mark);
+    // A replica that never saw the project: N files at head and base, the policy file at base,
+    // the project and its protected branches and tags, then MR, diffs, discussions, 2 statuses, 1 note.
+    expect(cold['GET /projects/:id/repository/files/:path/raw']).toBe(N + N + 1);
+    expect(projectReads(cold)).toEqual([1, 1, 1]);
+    expect(cold['GET /user'] ?? 0).toBe(0);
+    expect(total(cold)).toBe(N + N + 1 + 3 + 6);
+
+    mark = gl.requests.length;
+    expect(await deliver(srv, 'Note Hook', { object_kind: 'note', user: { id: 42 }, project: { id: project.id }, object_attributes: { note: '/tierguard recheck', noteable_type: 'MergeRequest', action: 'create' }, merge_request: { iid: mr.iid, target_project_id: project.id, last_commit: { id: mr.headSha } } })).toBe(202);
+    const recheck = routes(mark);
+    expect(rawReads(mark)).toEqual([]);
+    expect(recheck).toEqual({
+      'GET /projects/:id/merge_requests/:iid': 1,
+      'GET /projects/:id/merge_requests/:iid/diffs': 1,
+      'GET /projects/:id/merge_requests/:iid/discussions': 1,
+      'POST /projects/:id/statuses/:sha': 2,
+    });
+
+    // Another MR after the target branch moved (a new base sha): the project is not read again.
+    const moved = { ...BASE, 'README.md': 'b\n' };
+    const mr2 = gl.addMergeRequest(project.id, { base: moved, head: { ...moved, 'ci/test.yml': TEST('make bench') }, headPipeline: true });
+    mark = gl.requests.length;
+    await deliver(srv, 'Merge Request Hook', mrHook(gl, mr2, { action: 'open' }));
+    const second = routes(mark);
+    expect(projectReads(second)).toEqual([0, 0, 0]);
+    expect(second['GET /projects/:id/repository/files/:path/raw']).toBe(N + N + 1);
+    expect(total(second)).toBe(N + N + 1 + 6);
+  });
+
+  it('drops the cached project when a system hook says it changed or a merge request hook shows other settings', async () => {
+    const srv = await service();
+    const project = gl.addProject({ path: 'acme/app' });
+    const mr = gl.addMergeRequest(project.id, { base: BASE, head: { ...BASE, 'ci/test.yml': TEST('make check') }, headPipeline: true });
+    await deliver(srv, 'Merge Request Hook', mrHook(gl, mr, { action: 'open' }));
+
+    // project_update (app/services/system_hooks_service.rb): read again on the next review.
+    expect(await deliver(srv, 'System Hook', { event_name: 'project_update', project_id: project.id, path_with_namespace: 'acme/app' })).toBe(200);
+    let mark = gl.requests.length;
+    const push1 = pushToMr(gl, mr, BASE, { ...BASE, 'ci/test.yml': TEST('make check2') }, { pipeline: true });
+    await deliver(srv, 'Merge Request Hook', mrHook(gl, mr, { action: 'update', oldrev: push1.oldrev }));
+    expect(projectReads(routes(mark))).toEqual([1, 1, 1]);
+
+    // The same settings in a merge request hook keep the cache; another CI config path drops it.
+    mark = gl.requests.length;
+    const push2 = pushToMr(gl, mr, BASE, { ...BASE, 'ci/test.yml': TEST('make check3') }, { pipeline: true });
+    await deliver(srv, 'Merge Request Hook', mrHook(gl, mr, { action: 'update', oldrev: push2.oldrev }));
+    expect(projectReads(routes(mark))).toEqual([0, 0, 0]);
+
+    gl.state.projects.get(project.id)!.ciConfigPath = 'ci/root.yml';
+    const push3 = pushToMr(gl, mr, BASE, { ...BASE, 'ci/root.yml': ROOT, 'ci/test.yml': TEST('make check4') }, { pipeline: true });
+    mark = gl.requests.length;
+    await deliver(srv, 'Merge Request Hook', mrHook(gl, mr, { action: 'update', oldrev: push3.oldrev }));
+    expect(routes(mark)['GET /projects/:id']).toBe(1);
+    expect(rawReads(mark)).toContain(`ci/root.yml@${mr.headSha.slice(0, 7)}`);
   });
 });

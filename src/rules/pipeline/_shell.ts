@@ -250,7 +250,9 @@ const unquoteCache = new Map<string, string>();
 
 /** A word without its quotes (backslash escapes removed); good enough to recognise commands. */
 export function unquote(raw: string): string {
-  // Memoised by text: every script rule unquotes the words of the same (cached) segments.
+  // Most words have nothing to remove: no character-by-character copy for them (a hot path).
+  if (!/['"\\]/.test(raw)) return raw;
+  // The others memoised by text: every script rule unquotes the words of the same (cached) segments.
   let hit = unquoteCache.get(raw);
   if (hit === undefined) {
     if (unquoteCache.size > 50_000) unquoteCache.clear();
