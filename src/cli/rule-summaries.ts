@@ -1,7 +1,7 @@
 import type { RuleMeta } from '../findings/rule-meta.js';
 
-/** What `tierguard rules` and `tierguard explain` print of a rule: its metadata less the options schema. */
-export type RuleSummary = Omit<RuleMeta, 'options'>;
+/** What `tierguard rules` and `tierguard explain` print of a rule: its metadata less the options schema and message templates. */
+export type RuleSummary = Omit<RuleMeta, 'options' | 'messages'>;
 
 /**
  * Every rule's summary, in catalogue order (`allRuleMetas`). The CLI bundle replaces this module

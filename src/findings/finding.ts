@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SourceLocation } from '../model/location.js';
+import { resolveMessage, type MessageData } from './messages.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -31,6 +32,8 @@ export interface Finding {
   /** true when this finding fails the commit status / CLI exit code. */
   blocking: boolean;
   message: string;
+  /** The rule's message id the text was built from (`meta.messages`), for tests and tooling. */
+  messageId?: string;
   location: SourceLocation;
   job?: string;
   /** Key path inside the job or file (e.g. ["environment", "name"]); part of the fingerprint. */
@@ -63,7 +66,12 @@ export function fingerprintOf(parts: {
 /** What a rule reports; the engine adds the rule id, severity and fingerprint. */
 export interface FindingReport {
   at: SourceLocation;
-  message: string;
+  /** A key of the rule's `meta.messages`; the finding's text is that template filled with `data`. */
+  messageId?: string;
+  /** Values for the template's `{{placeholders}}`. */
+  data?: MessageData;
+  /** Plain text, only for findings built outside a rule (a rule reports `messageId`). */
+  message?: string;
   job?: string;
   keyPath: string[];
   discriminator?: string;
@@ -72,13 +80,17 @@ export interface FindingReport {
   details?: FindingDetails;
 }
 
-/** The one place a finding is built from a rule's report (pipeline, live and runner rules). */
-export function makeFinding(ruleId: string, severity: Severity, r: FindingReport): Finding {
+/**
+ * The one place a finding is built from a rule's report (pipeline, live and runner rules):
+ * `messages` is the rule's `meta.messages`, which `r.messageId` names (see messages.ts).
+ */
+export function makeFinding(ruleId: string, severity: Severity, r: FindingReport, messages?: Readonly<Record<string, string>>): Finding {
   return {
     ruleId,
     severity,
     blocking: severity === 'error',
-    message: r.message,
+    message: resolveMessage(ruleId, r, messages),
+    ...(r.messageId !== undefined ? { messageId: r.messageId } : {}),
     location: r.at,
     job: r.job,
     keyPath: r.keyPath,

@@ -18,6 +18,11 @@ export interface RuleMeta<O = Record<string, unknown>> {
   principle: string;
   /** How to fix a finding. */
   fix: string;
+  /**
+   * The rule's messages by id (ESLint style): one sentence-case line each — what is wrong, why
+   * it matters, the short fix — with `{{name}}` placeholders that a report fills with `data`.
+   */
+  messages: Readonly<Record<string, string>>;
   /** Options schema with defaults; `{}` parses to the defaults. */
   options?: ZodType<O>;
 }

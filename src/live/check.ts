@@ -159,7 +159,7 @@ export async function runLiveChecks(api: GitLabApi, input: LiveCheckInput, opts:
       skipPart: (needs, reason) => skipped.push({ check: id, needs, reason }),
       report: (r) => {
         const severity = policySeverity ?? r.severity ?? configured.severity;
-        const f = makeFinding(id, severity, { ...r, fix: undefined });
+        const f = makeFinding(id, severity, { ...r, fix: undefined }, rule.meta.messages);
         const ex = activeExceptions.find((e) => exceptionMatches(e, f));
         findings.push(ex ? { ...f, blocking: false, suppressed: { kind: 'exception', reason: ex.reason } } : f);
       },

@@ -5,6 +5,7 @@ import { pointLocation, type SourceLocation } from '../model/location.js';
 import { matchesAny } from '../util/glob.js';
 import type { Policy, PolicyException, RuleSetting } from './types.js';
 import { PolicyError } from './errors.js';
+import { policyMessage } from './rules.js';
 
 /**
  * A rule's effective setting: the merged policy entry over the rule's defaults. A policy
@@ -217,7 +218,7 @@ export function suppress(findings: readonly Finding[], policy: Policy, opts: Sup
         ruleId: 'policy-exception-expired',
         severity: expired.severity,
         blocking: expired.severity === 'error',
-        message: `the exception for rule "${ex.rule}" on ${target} expired on ${ex.expires} and no longer applies; renew it with a new date or fix the finding`,
+        ...policyMessage('policy-exception-expired', 'expired', { rule: ex.rule, target, expires: ex.expires }),
         location: pointLocation(src.file, src.line, src.column),
         keyPath: ['exceptions'],
         fingerprint: fingerprintOf({
@@ -237,7 +238,7 @@ export function suppress(findings: readonly Finding[], policy: Policy, opts: Sup
         ruleId: 'inline-ignore-blocking',
         severity: blocked.severity,
         blocking: blocked.severity === 'error',
-        message: `cannot silence blocking rule ${rule} from the CI file: fix the finding, or ask for a policy exception`,
+        ...policyMessage('inline-ignore-blocking', 'blocking', { rule }),
         location: { ...ig.location },
         keyPath: ['tierguard-ignore', rule],
         fingerprint: fingerprintOf({

@@ -4,6 +4,7 @@ import { pointLocation } from '../model/location.js';
 import { effectiveSetting } from './apply.js';
 import { formatIssue, type PathSeg, type PolicyIssue } from './errors.js';
 import { mergeLayer, parseLayer, type RuleCatalogue } from './merge.js';
+import { policyMessage } from './rules.js';
 import type { PolicyFile } from './schema.js';
 import type { Policy, PolicyException } from './types.js';
 
@@ -119,7 +120,7 @@ export function projectOverrideFindings(rejections: readonly PolicyIssue[], team
       ruleId: 'policy-project-override-rejected',
       severity,
       blocking: severity === 'error',
-      message: `project policy setting ignored: ${r.message}`,
+      ...policyMessage('policy-project-override-rejected', 'rejected', { reason: r.message.replace(/\.$/, '') }),
       location,
       keyPath,
       fingerprint: fingerprintOf({ ruleId: 'policy-project-override-rejected', file: r.file, keyPath }),

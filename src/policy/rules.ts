@@ -1,3 +1,4 @@
+import { resolveMessage, type MessageData } from '../findings/messages.js';
 import type { RuleMeta } from '../findings/rule-meta.js';
 
 /**
@@ -12,6 +13,9 @@ export const policyRuleMetas: RuleMeta[] = [
     defaultSeverity: 'warning',
     principle: 'Exceptions are temporary decisions with an owner; an expired one must be renewed on purpose or removed, never linger.',
     fix: 'Fix the finding the exception covered and delete the exception, or renew it with a new `expires` date and reason.',
+    messages: {
+      expired: 'The exception for rule "{{rule}}" on {{target}} expired on {{expires}} and no longer applies; renew it with a new date or fix the finding.',
+    },
   },
   {
     id: 'inline-ignore-blocking',
@@ -20,6 +24,9 @@ export const policyRuleMetas: RuleMeta[] = [
     defaultSeverity: 'warning',
     principle: 'The merge request author controls the CI file, so comments in it may silence warnings only, never the gate itself.',
     fix: 'Fix the finding, or ask the policy owners for an exception (rule, job or file, reason, expiry) in the team policy.',
+    messages: {
+      blocking: 'A comment in the CI file cannot silence blocking rule {{rule}}: fix the finding, or ask for a policy exception.',
+    },
   },
   {
     id: 'policy-project-override-rejected',
@@ -28,5 +35,14 @@ export const policyRuleMetas: RuleMeta[] = [
     defaultSeverity: 'warning',
     principle: 'A project may tighten its policy or tune warnings, never weaken what its team policy blocks.',
     fix: 'Remove the refused setting from `.gitlab/tierguard.yml`, or ask the team policy owners to change the team policy.',
+    messages: {
+      rejected: 'Project policy setting ignored: {{reason}}.',
+    },
   },
 ];
+
+/** The text and message id of a policy finding (the policy rules' `messages`, as for every rule). */
+export function policyMessage(ruleId: string, messageId: string, data: MessageData): { message: string; messageId: string } {
+  const meta = policyRuleMetas.find((m) => m.id === ruleId);
+  return { message: resolveMessage(ruleId, { messageId, data }, meta?.messages), messageId };
+}

@@ -109,7 +109,7 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
       report: (r: ReportInput) => {
         const severity = policySeverity ?? r.severity ?? configured.severity;
         if (r.secret) sources.addSecret(r.secret);
-        findings.push(makeFinding(rule.meta.id, severity, r));
+        findings.push(makeFinding(rule.meta.id, severity, r, rule.meta.messages));
       },
     };
     active.push({ rule, hooks: rule.meta && rule.create(ctx) });

@@ -1,4 +1,5 @@
 import type { FindingDetails, Fix, RelatedLocation, Severity } from '../findings/finding.js';
+import type { MessageData } from '../findings/messages.js';
 import type { SourceFiles } from '../findings/sources.js';
 import type { IncludeRecord } from '../model/include.js';
 import type { SourceLocation } from '../model/location.js';
@@ -24,7 +25,10 @@ export interface ScriptLine {
 
 export interface ReportInput {
   at: SourceLocation;
-  message: string;
+  /** A key of the rule's `meta.messages`: the finding's text is that template filled with `data`. */
+  messageId: string;
+  /** Values for the template's `{{placeholders}}`. */
+  data?: MessageData;
   job?: string;
   keyPath: string[];
   /** Distinguishes several findings of one rule at one key path (e.g. the variable name). */

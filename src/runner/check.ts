@@ -12,6 +12,7 @@ import { SourceFiles } from '../findings/sources.js';
 import type { Policy } from '../policy/types.js';
 import { matchesAny } from '../util/glob.js';
 import { blankTemplateLines, extractHelmRunnerConfig, HelmValuesError, type HelmExtract } from './helm.js';
+import { resolveMessage } from '../findings/messages.js';
 import { isTable, type RunnerConfigDoc, type RunnerEntry, type RunnerReport, type RunnerRule, type RunnerTier, type TomlTable } from './model.js';
 import { pathKey, scanTomlPositions, type KeyPath, type TextPos } from './positions.js';
 import { runnerRules } from './rules/index.js';
@@ -184,7 +185,8 @@ export function checkRunnerConfig(file: string, text: string, policy: Policy): R
       ruleId: rule.meta.id,
       severity,
       blocking: severity === 'error',
-      message: r.message,
+      message: resolveMessage(rule.meta.id, r, rule.meta.messages),
+      messageId: r.messageId,
       location: r.at,
       ...(runner ? { job: runner.name } : {}),
       keyPath: r.keyPath,

@@ -1,5 +1,6 @@
 import type { SourceLocation } from '../model/location.js';
 import type { Severity } from '../findings/finding.js';
+import type { MessageData } from '../findings/messages.js';
 import type { Policy } from '../policy/types.js';
 import type { RuleMeta } from '../findings/rule-meta.js';
 import type { KeyPath } from './positions.js';
@@ -41,7 +42,10 @@ export interface RunnerConfigDoc {
 
 export interface RunnerReport {
   at: SourceLocation;
-  message: string;
+  /** A key of the rule's `meta.messages`: the finding's text is that template filled with `data`. */
+  messageId: string;
+  /** Values for the template's `{{placeholders}}`. */
+  data?: MessageData;
   /** Key path relative to the runner (e.g. `['docker', 'privileged']`); part of the fingerprint. */
   keyPath: string[];
   /** Distinguishes several findings of one rule on one key path (e.g. the mounted host path). */

@@ -115,7 +115,7 @@ describe('tierguard lint', () => {
     const dir = tempCheckout({ '.gitlab-ci.yml': 'build:\n  stage: nope\n  script: make\n' });
     const r = await run(['lint'], dir);
     expect(r.code).toBe(1);
-    expect(r.out).toContain('.gitlab-ci.yml:2:10: error: jobs:build chosen stage nope does not exist');
+    expect(r.out).toContain('.gitlab-ci.yml:2:10: error: GitLab would reject this configuration: jobs:build chosen stage nope does not exist');
     expect(r.out).toContain('[ci-config-invalid]');
     expect(r.out).toMatch(/\n\s+\|\s+\^~~~\n/);
   });

@@ -35,6 +35,7 @@ export const catalogue: RuleMeta[] = [
     defaultSeverity: 'error',
     principle: 'Only protected refs may deploy.',
     fix: 'Restrict the job to protected refs with rules.',
+    messages: {},
   },
   {
     id: 'hardcoded-credential',
@@ -43,6 +44,7 @@ export const catalogue: RuleMeta[] = [
     defaultSeverity: 'error',
     principle: 'Credentials live in protected CI/CD variables, never in the repository.',
     fix: 'Revoke the credential and move it to a protected, masked variable.',
+    messages: {},
   },
   {
     id: 'untagged-job',
@@ -51,6 +53,7 @@ export const catalogue: RuleMeta[] = [
     defaultSeverity: 'warning',
     principle: 'Every job is routed to a runner of its trust tier.',
     fix: 'Add tags for the right tier.',
+    messages: {},
   },
   {
     id: 'runner-privileged',
@@ -59,6 +62,7 @@ export const catalogue: RuleMeta[] = [
     defaultSeverity: 'error',
     principle: 'Privileged containers are root on the host.',
     fix: 'Set privileged = false.',
+    messages: {},
   },
 ];
 

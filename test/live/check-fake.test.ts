@@ -193,7 +193,7 @@ describe('runLiveChecks against the fake GitLab', () => {
     project.protectedEnvironments = [];
     let r = await runLiveChecks(api, { projectId: project.id, evaluation: await evaluate(PIPELINE), policy: builtinPolicy() });
     expect(r.findings.map((f) => [f.ruleId, f.severity, f.location.line, f.location.column])).toEqual([['deploy-environment-unprotected', 'error', 8, 16]]);
-    expect(r.findings[0].message).toMatch(/`production`, which is not a protected environment/);
+    expect(r.findings[0].message).toMatch(/`production`, which is not protected in this project/);
 
     r = await runLiveChecks(api, { projectId: project.id, evaluation: await evaluate(PIPELINE.replace('environment: production', 'environment: staging').replace('ci-deploy-prod', 'ci-deploy-staging')), policy: builtinPolicy() });
     expect(r.findings.filter((f) => f.ruleId === 'deploy-environment-unprotected').map((f) => f.severity)).toEqual(['warning']);

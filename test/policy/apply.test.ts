@@ -76,7 +76,7 @@ describe('exceptions', () => {
       severity: 'warning',
       blocking: false,
       location: { file: 'policies/default.yaml', line: 5, column: 5 },
-      message: 'the exception for rule "untagged-job" on job "test" expired on 2026-02-28 and no longer applies; renew it with a new date or fix the finding',
+      message: 'The exception for rule "untagged-job" on job "test" expired on 2026-02-28 and no longer applies; renew it with a new date or fix the finding.',
     });
     // The day after, the first exception expires too.
     const later = suppress([], policy, { today: new Date('2026-03-02T00:00:00Z') });
@@ -176,7 +176,7 @@ describe('inline ignore comments', () => {
       severity: 'warning',
       blocking: false,
       location: { file: '.gitlab-ci.yml', line: 13, column: 28 },
-      message: 'cannot silence blocking rule deploy-unprotected-ref from the CI file: fix the finding, or ask for a policy exception',
+      message: 'A comment in the CI file cannot silence blocking rule deploy-unprotected-ref: fix the finding, or ask for a policy exception.',
     });
   });
 

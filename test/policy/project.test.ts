@@ -142,7 +142,7 @@ describe('applyProjectOverride', () => {
       severity: 'warning',
       blocking: false,
       location: { file: P, line: 2, column: 20 },
-      message: 'project policy setting ignored: a project file cannot lower rule "curl-pipe-shell" from error to off',
+      message: 'Project policy setting ignored: a project file cannot lower rule "curl-pipe-shell" from error to off.',
     });
   });
 

@@ -59,7 +59,7 @@ describe('renderInline', () => {
 
   it('shows rule, message, new/existing, fix text and the docs path', () => {
     const f = finding({ rule: 'deploy-runner-tier', job: 'deploy', message: 'Job `deploy` deploys to production on `general` runners' });
-    const meta = { id: 'deploy-runner-tier', kind: 'pipeline' as const, title: 'Deploy job on the wrong tier', defaultSeverity: 'error' as const, principle: 'p', fix: 'Set `tags:` to the deploy tier.' };
+    const meta = { id: 'deploy-runner-tier', kind: 'pipeline' as const, title: 'Deploy job on the wrong tier', defaultSeverity: 'error' as const, principle: 'p', fix: 'Set `tags:` to the deploy tier.', messages: {} };
     const body = renderInline(f, { isNew: false, meta, masker: noMask }).body;
     expect(body.split('\n')[0]).toBe(`<!-- tierguard:finding fp=${f.fingerprint} -->`);
     expect(body).toContain('🛑 **Error** `deploy-runner-tier` — Deploy job on the wrong tier');

@@ -30,7 +30,7 @@ describe('evaluation budget', () => {
   it('two separate extends errors: GitLab reports the first one only, and so does tierguard', async () => {
     const root = 'a:\n  extends: .missing\n  script: [x]\nb:\n  extends: b\n  script: [y]\n';
     const ev = await lintPipeline(new MemorySource({ '.gitlab-ci.yml': root }), '.gitlab-ci.yml', { policy });
-    expect(ev.findings.filter((f) => f.ruleId === 'ci-config-invalid').map((f) => f.message)).toEqual(['`a`: unknown keys in `extends` (.missing)']);
+    expect(ev.findings.filter((f) => f.ruleId === 'ci-config-invalid').map((f) => f.message)).toEqual(['GitLab would reject this configuration: `a`: unknown keys in `extends` (.missing).']);
   });
 
   it('more jobs than the budget: one "too complex to evaluate" finding instead of one per job', async () => {
@@ -43,7 +43,7 @@ describe('evaluation budget', () => {
     expect(ev.findings).toHaveLength(1);
     expect(ev.findings[0]).toMatchObject({ ruleId: 'ci-config-invalid', severity: 'error', blocking: true });
     expect(ev.findings[0].message).toBe(
-      "the CI configuration is too complex to evaluate within tierguard's budget of 200 jobs (it has 300); it is not judged job by job",
+      "The CI configuration is too complex to evaluate within tierguard's budget of 200 jobs (it has 300); it is not judged job by job.",
     );
     expect(ev.findings[0].location).toMatchObject({ file: '.gitlab-ci.yml', line: 1 });
   });
@@ -51,7 +51,7 @@ describe('evaluation budget', () => {
   it('more templates than the budget: the same single finding', async () => {
     const ev = await lintPipeline(new MemorySource(extendsCycle(300, 2)), '.gitlab-ci.yml', { policy, budget: { maxTemplates: 100 } });
     expect(ev.findings.map((f) => f.message)).toEqual([
-      "the CI configuration is too complex to evaluate within tierguard's budget of 100 templates (it has 300); it is not judged job by job",
+      "The CI configuration is too complex to evaluate within tierguard's budget of 100 templates (it has 300); it is not judged job by job.",
     ]);
   });
 });

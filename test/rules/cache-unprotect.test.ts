@@ -18,13 +18,13 @@ describe('cache-unprotect', () => {
         {
           name: 'no rules: branches (untrusted) and the default branch (trusted)',
           code: 'build:\n  script: make\n  cache:\n    key: deps\n    unprotect: true\n',
-          errors: [{ line: 5, column: 16, job: 'build', message: /runs in trusted contexts `default-branch`.* and can run in untrusted contexts? .*`branch`/ }],
+          errors: [{ line: 5, column: 16, job: 'build', messageId: 'mixedContexts', message: /runs in trusted contexts `default-branch`.* and can run in untrusted contexts? .*`branch`/ }],
         },
         {
           name: 'a cache list item in a deploy job',
           code:
             'deploy:\n  script: ./deploy.sh\n  environment: production\n  rules:\n    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n  cache:\n    - key: a\n      paths: [a]\n    - key: b\n      unprotect: true\n',
-          errors: [{ line: 10, column: 18, job: 'deploy', message: /\(key `b`\) and is a deploy job \(environment `production`\)/ }],
+          errors: [{ line: 10, column: 18, job: 'deploy', messageId: 'deployJob', message: /^Deploy job `deploy` \(environment `production`\) sets `cache:unprotect: true` \(key `b`\)/ }],
         },
         {
           name: 'from default: in an include',

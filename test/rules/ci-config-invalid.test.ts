@@ -25,7 +25,7 @@ describe('ci-config-invalid', () => {
   });
 
   it('rejects a script item YAML reads as a mapping, a number or null, at the item, once (entry/commands.rb)', async () => {
-    const msg = (k: string) => new RegExp(`^${k} config should be a string or a nested array of strings up to 10 levels deep$`);
+    const msg = (k: string) => new RegExp(`^GitLab would reject this configuration: ${k} config should be a string or a nested array of strings up to 10 levels deep\\.$`);
     await checkRule(rule, {
       valid: [
         "build:\n  script:\n    - 'curl -H \"A: b\" https://x'\n    - [echo, nested]\n  after_script: echo done\n",

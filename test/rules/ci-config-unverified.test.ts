@@ -18,14 +18,14 @@ describe('ci-config-unverified', () => {
           name: 'remote include not read',
           code: 'include:\n  - remote: https://templates.example.net/ci.yml\n    integrity: sha256-abc\nbuild:\n  script: make\n',
           options: strict,
-          errors: [{ line: 2, column: 5, message: /^`include:remote` `https:\/\/templates\.example\.net\/ci\.yml` could not be read \(not available\): tierguard cannot vouch for what it defines$/ }],
+          errors: [{ line: 2, column: 5, message: /^`include:remote` `https:\/\/templates\.example\.net\/ci\.yml` could not be read \(not available\): tierguard cannot vouch for what it defines\.$/ }],
         },
         {
           name: 'project and template includes, and the jobs that extend templates that may live there',
           code: 'include:\n  - project: group/ci\n    ref: v1\n    file: build.yml\n  - template: Jobs/Build.gitlab-ci.yml\nbuild:\n  extends: .from-ci\n  script: make\n',
           options: strict,
           errors: [
-            { line: 2, column: 5, message: /^`include:project` `build\.yml` could not be read \(not available\): .*; `build` use templates that may live there$/ },
+            { line: 2, column: 5, message: /^`include:project` `build\.yml` could not be read \(not available\): .*; `build` use templates that may live there\.$/ },
             { line: 5, column: 5, message: /^`include:template` `Jobs\/Build\.gitlab-ci\.yml` could not be read/ },
           ],
         },

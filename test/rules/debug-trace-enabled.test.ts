@@ -14,7 +14,7 @@ describe('debug-trace-enabled', () => {
         {
           code: 'variables:\n  CI_DEBUG_TRACE: "true"\nbuild:\n  variables:\n    CI_DEBUG_SERVICES:\n      value: true\n      description: debug\n  script: make\n',
           errors: [
-            { line: 2, column: 19, severity: 'warning', message: /^global variable CI_DEBUG_TRACE is set to true: the job log shows every command/ },
+            { line: 2, column: 19, severity: 'warning', message: /^Global variable CI_DEBUG_TRACE is set to true: the job log shows every command/ },
             { line: 6, column: 14, job: 'build', message: /CI_DEBUG_SERVICES is set to true: service containers log/ },
           ],
         },

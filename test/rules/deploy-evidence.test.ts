@@ -7,7 +7,7 @@ import { runRules } from './harness.js';
 async function classify(yaml: string): Promise<Record<string, { reason?: DeployInfo['reason']; evidence: string[]; all: string[] }>> {
   const out: Record<string, { reason?: DeployInfo['reason']; evidence: string[]; all: string[] }> = {};
   const probe = defineRule({
-    meta: { id: 'probe', kind: 'pipeline', title: 'probe', defaultSeverity: 'warning', principle: '', fix: '' },
+    meta: { id: 'probe', kind: 'pipeline', title: 'probe', defaultSeverity: 'warning', principle: '', fix: '', messages: {} },
     create(ctx) {
       return {
         job(job) {

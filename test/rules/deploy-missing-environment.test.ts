@@ -49,7 +49,7 @@ describe('deploy-missing-environment', () => {
         {
           name: 'a build type named release that pushes to the own registry: a warning on the name only',
           code: 'linux-release:\n  script:\n    - make BUILD_TYPE=release\n    - docker push "$CI_REGISTRY_IMAGE/linux:$CI_COMMIT_SHA"\n',
-          errors: [{ line: 1, column: 1, job: 'linux-release', severity: 'warning', message: /Only its name or stage says so/ }],
+          errors: [{ line: 1, column: 1, job: 'linux-release', severity: 'warning', messageId: 'byNameOnly' }],
         },
         {
           name: 'a package upload on tags: blocking',

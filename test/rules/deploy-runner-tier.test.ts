@@ -20,7 +20,7 @@ describe('deploy-runner-tier', () => {
         {
           name: 'untagged production deploy: at the environment',
           code: 'deploy:\n  script: ./deploy.sh\n  environment: production\n',
-          errors: [{ line: 3, column: 16, job: 'deploy', message: /has no runner tags: .*`ci-deploy-prod`/ }],
+          errors: [{ line: 3, column: 16, job: 'deploy', messageId: 'noTags', message: /`ci-deploy-prod`/ }],
         },
         {
           name: 'general tier tag',
@@ -35,7 +35,7 @@ describe('deploy-runner-tier', () => {
         {
           name: 'mixed tiers',
           code: 'deploy:\n  script: ./deploy.sh\n  environment: production\n  tags: [ci-deploy-prod, ci-build]\n',
-          errors: [{ line: 4, column: 26, job: 'deploy', message: /also carries `ci-build`, a build tier/ }],
+          errors: [{ line: 4, column: 26, job: 'deploy', messageId: 'mixedTiers', message: /also carries `ci-build`, a build tier/ }],
         },
         {
           name: 'unknown tags only',

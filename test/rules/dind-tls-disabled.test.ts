@@ -15,13 +15,13 @@ describe('dind-tls-disabled', () => {
           code: 'variables:\n  DOCKER_TLS_CERTDIR: ""\nbuild:\n  variables:\n    DOCKER_HOST:\n      value: tcp://docker:2375\n  script: docker build .\n',
           errors: [
             // One daemon, one finding: the DOCKER_HOST of the same job is not reported again.
-            { line: 2, column: 23, severity: 'warning', message: /^global variable DOCKER_TLS_CERTDIR is empty: the dind daemon then serves on port 2375/ },
+            { line: 2, column: 23, severity: 'warning', message: /^Global variable DOCKER_TLS_CERTDIR is empty: the dind daemon then serves on port 2375/ },
           ],
         },
         {
           name: 'DOCKER_HOST on 2375 with TLS settings left alone: reported',
           code: 'build:\n  services: [docker:24-dind]\n  variables:\n    DOCKER_HOST: tcp://docker:2375\n  script: docker build .\n',
-          errors: [{ line: 4, column: 18, job: 'build', message: /^variable of job `build` DOCKER_HOST uses port 2375/ }],
+          errors: [{ line: 4, column: 18, job: 'build', message: /^Variable of job `build` DOCKER_HOST uses port 2375/ }],
         },
         {
           name: 'two daemons in two jobs: one finding each',

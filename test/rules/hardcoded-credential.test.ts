@@ -50,12 +50,12 @@ describe('hardcoded-credential', () => {
         {
           name: 'known prefix, global, plain',
           code: `variables:\n  DEPLOY_TOKEN: ${GLPAT}\nbuild:\n  script: make\n`,
-          errors: [{ line: 2, column: 17, message: /^global variable DEPLOY_TOKEN holds a literal GitLab personal.*\(glpat-…\)/ }],
+          errors: [{ line: 2, column: 17, message: /^Global variable DEPLOY_TOKEN holds a literal GitLab personal.*\(glpat-…\)/ }],
         },
         {
           name: 'quoted, map form, job',
           code: `build:\n  variables:\n    RUNNER:\n      value: "${GLRT}"\n      description: runner\n  script: make\n`,
-          errors: [{ line: 4, column: 15, job: 'build', message: /variable of job `build` RUNNER holds a literal GitLab runner authentication token/ }],
+          errors: [{ line: 4, column: 15, job: 'build', message: /^Variable of job `build` RUNNER holds a literal GitLab runner authentication token/ }],
         },
         {
           name: 'high entropy under a secret name',
@@ -76,7 +76,7 @@ describe('hardcoded-credential', () => {
           name: 'rules:variables and hidden job reached through extends (once)',
           code: `.base:\n  variables:\n    AWS_ACCESS_KEY_ID: ${AKIA}\nbuild:\n  extends: .base\n  script: make\ntest:\n  extends: .base\n  script: make\n  rules:\n    - variables:\n        GH: ${GHP}\n`,
           errors: [
-            { line: 3, column: 24, message: /variable of `\.base` AWS_ACCESS_KEY_ID holds a literal AWS access key id/ },
+            { line: 3, column: 24, message: /Variable of `\.base` AWS_ACCESS_KEY_ID holds a literal AWS access key id/ },
             { line: 12, column: 13, job: 'test', message: /GitHub token/ },
           ],
         },

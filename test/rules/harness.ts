@@ -45,6 +45,8 @@ export interface Expected {
   file?: string;
   severity?: 'error' | 'warning';
   message?: RegExp;
+  /** The rule's `meta.messages` id the finding was built from. */
+  messageId?: string;
 }
 
 export interface RuleCases {
@@ -77,6 +79,7 @@ export async function checkRule(rule: PipelineRule<any>, cases: RuleCases): Prom
           job: e.job ?? f?.job,
           severity: e.severity ?? f?.severity ?? rule.meta.defaultSeverity,
           message: f && e.message && !e.message.test(f.message) ? `<message not matching ${e.message}>` : (f?.message ?? ''),
+          messageId: e.messageId ?? f?.messageId,
         } as Finding);
       }),
     );
@@ -84,5 +87,5 @@ export async function checkRule(rule: PipelineRule<any>, cases: RuleCases): Prom
 }
 
 function describe(f: Finding): string {
-  return `${f.ruleId} ${f.location.file}:${f.location.line}:${f.location.column} job=${f.job ?? '-'} ${f.severity} ${f.message}`;
+  return `${f.ruleId}${f.messageId ? `/${f.messageId}` : ''} ${f.location.file}:${f.location.line}:${f.location.column} job=${f.job ?? '-'} ${f.severity} ${f.message}`;
 }

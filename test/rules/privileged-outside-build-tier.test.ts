@@ -31,7 +31,7 @@ describe('privileged-outside-build-tier', () => {
         {
           name: 'string service, general tags',
           code: 'build:\n  image: docker:24\n  services:\n    - docker:24-dind\n  tags: [ci-general]\n  script: docker build .\n',
-          errors: [{ line: 4, column: 7, job: 'build', message: /^job `build` runs Docker-in-Docker \(service `docker:24-dind`\).*its tags \(ci-general\) route to the general tier, not to the build tier \(ci-build\)/ }],
+          errors: [{ line: 4, column: 7, job: 'build', message: /^Job `build` runs Docker-in-Docker \(service `docker:24-dind`\).*its tags \(ci-general\) route to the general tier, not to the build tier \(ci-build\)/ }],
         },
         {
           name: 'map service from default, untagged, rootless',

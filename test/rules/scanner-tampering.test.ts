@@ -27,8 +27,8 @@ describe('scanner-tampering', () => {
           name: 'prefix and disabled flags in the root variables',
           code: 'variables:\n  SECURE_ANALYZERS_PREFIX: docker.io/someone\n  SECRET_DETECTION_DISABLED: "true"\n  DEPENDENCY_SCANNING_DISABLED: 1\ntest:\n  script: make\n',
           errors: [
-            { line: 2, column: 28, severity: 'warning', message: /^global variable SECURE_ANALYZERS_PREFIX points the security analyzers at `docker\.io\/someone`, not GitLab's registry/ },
-            { line: 3, column: 30, message: /^global variable SECRET_DETECTION_DISABLED is "true": secret detection is switched off/ },
+            { line: 2, column: 28, severity: 'warning', message: /^Global variable SECURE_ANALYZERS_PREFIX points the security analyzers at `docker\.io\/someone`, not GitLab's registry/ },
+            { line: 3, column: 30, message: /^Global variable SECRET_DETECTION_DISABLED is "true": secret detection is switched off/ },
             { line: 4, column: 33, message: /dependency scanning is switched off/ },
           ],
         },
@@ -41,7 +41,7 @@ describe('scanner-tampering', () => {
           name: 'template job overridden with when: never',
           code: 'include: ci/sast.yml\nsemgrep-sast:\n  rules:\n    - when: never\n',
           options: { files: SAST },
-          errors: [{ line: 4, column: 13, job: 'semgrep-sast', message: /^security job `semgrep-sast` is overridden with an unconditional `rules: - when: never`/ }],
+          errors: [{ line: 4, column: 13, job: 'semgrep-sast', message: /^Security job `semgrep-sast` is overridden with an unconditional `rules: - when: never`/ }],
         },
       ],
     });

@@ -59,7 +59,7 @@ describe('script-injection', () => {
       invalid: [
         {
           code: 'build:\n  script:\n    - make\n    - eval "echo $CI_COMMIT_MESSAGE"\n',
-          errors: [{ line: 4, column: 18, job: 'build', message: /^job `build`: \$CI_COMMIT_MESSAGE \(the commit message.*`eval` parses again/ }],
+          errors: [{ line: 4, column: 18, job: 'build', message: /^Job `build`: \$CI_COMMIT_MESSAGE \(the commit message.*`eval` parses again/ }],
         },
         {
           name: 'block scalar, through extends, once per place',

@@ -37,7 +37,7 @@ describe('secrets-in-untrusted-context', () => {
           name: 'script reference: at the exact place, once per name',
           code: `publish:\n  script:\n    - npm config set //registry.npmjs.org/:_authToken \${NPM_TOKEN}\n    - echo $NPM_TOKEN\n    - curl -u "bot:$REGISTRY_PASSWORD" https://r.example.com\n`,
           errors: [
-            { line: 3, column: 55, job: 'publish', severity: 'warning', message: /`\$NPM_TOKEN` \(in `script`\) and can run .*make sure it is Protected/ },
+            { line: 3, column: 55, job: 'publish', severity: 'warning', message: /`\$NPM_TOKEN` \(in `script`\) and can run .*make it Protected/ },
             { line: 5, column: 20, job: 'publish', severity: 'warning', message: /`\$REGISTRY_PASSWORD`/ },
           ],
         },
@@ -79,7 +79,7 @@ describe('secrets-in-untrusted-context', () => {
         {
           name: 'same KUBE_CONTEXT as production: at the review value',
           code: prod + 'review:\n  environment: review/$CI_COMMIT_REF_SLUG\n  variables:\n    KUBE_CONTEXT: acme/infra:prod-agent\n  script: helm upgrade --install r ./chart\n' + MR,
-          errors: [{ line: 11, column: 19, job: 'review', severity: 'error', message: /Review job `review` \(environment `review\/\$CI_COMMIT_REF_SLUG`\) runs in `mr-fork` and `mr` pipelines with the Kubernetes context `acme\/infra:prod-agent` of production deploy job `deploy`/ }],
+          errors: [{ line: 11, column: 19, job: 'review', severity: 'error', message: /Review job `review` \(environment `review\/\$CI_COMMIT_REF_SLUG`\) runs in `mr-fork` and `mr` pipelines with the production Kubernetes context `acme\/infra:prod-agent` \(of `deploy`\)/ }],
         },
         {
           name: '--kube-context in the script',

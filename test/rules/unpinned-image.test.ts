@@ -30,14 +30,14 @@ describe('unpinned-image', () => {
           name: 'no tag, latest, map service; default image shared by jobs is reported once',
           code: 'default:\n  image: python\na:\n  script: make\nb:\n  services:\n    - name: postgres:latest\n  script: make\nc:\n  script: make\n',
           errors: [
-            { line: 2, column: 10, job: 'a', message: /^image `python` has no tag \(pulls `latest`\): whatever is pushed there next runs in jobs `a`, `b`, `c`$/ },
-            { line: 7, column: 13, job: 'b', message: /^service `postgres:latest` is at `:latest`: .* job `b`$/ },
+            { line: 2, column: 10, job: 'a', message: /^Image `python` has no tag \(pulls `latest`\): whatever is pushed there next runs in jobs `a`, `b`, `c`; pin a version tag\.$/ },
+            { line: 7, column: 13, job: 'b', message: /^Service `postgres:latest` is at `:latest`: .* job `b`; pin a version tag\.$/ },
           ],
         },
         {
           name: 'deploy job without digest, through extends',
           code: '.deploy:\n  image: registry.example.com/tools/kubectl:1.29\n  environment:\n    name: production\nprod:\n  extends: .deploy\n  script: ./deploy.sh\n',
-          errors: [{ line: 2, column: 10, job: 'prod', message: /^deploy job `prod` \(production\) uses image `registry\.example\.com\/tools\/kubectl:1\.29` by tag, without a digest/ }],
+          errors: [{ line: 2, column: 10, job: 'prod', message: /^Deploy job `prod` \(production\) uses image `registry\.example\.com\/tools\/kubectl:1\.29` by tag, without a digest/ }],
         },
       ],
     });

@@ -45,7 +45,7 @@ describe('verification-disabled', () => {
         {
           name: 'a global variable inherited by a deploy-like job (kubectl apply)',
           code: 'variables:\n  NODE_TLS_REJECT_UNAUTHORIZED: "0"\nrollout:\n  script: kubectl apply -f k8s/\n',
-          errors: [{ line: 2, column: 33, severity: 'error', message: /^global variable NODE_TLS_REJECT_UNAUTHORIZED switches off TLS certificate verification .* for deploy-like job `rollout`/ }],
+          errors: [{ line: 2, column: 33, severity: 'error', message: /^Global variable NODE_TLS_REJECT_UNAUTHORIZED switches off TLS certificate verification .* for deploy-like job `rollout`/ }],
         },
         {
           name: 'shared before_script: once, error because one receiver deploys',

@@ -25,6 +25,11 @@ export default defineLiveRule<Options>({
     principle: 'Who may deploy is decided by GitLab (protected environments, approvals), not by the YAML an MR author can edit.',
     fix: 'Protect the environment in Settings > CI/CD > Protected environments (`POST /projects/:id/protected_environments`) with the deployers allowed, and required approvals for production where the policy asks for them.',
     options: Options as z.ZodType<Options>,
+    messages: {
+      variableName: 'Deploy job `{{job}}` deploys to `{{name}}`, a name built from variables: a protected environment matches one exact name, so this {{tier}} deploy cannot be protected by name.',
+      unprotected: 'Deploy job `{{job}}` deploys to the {{tier}} environment `{{name}}`, which is not protected in this project: anyone who can run the job can deploy (group-level protection not read).',
+      noApproval: 'Deploy job `{{job}}` deploys to the protected {{tier}} environment `{{name}}`, which requires no approval; the policy wants approvals for {{tier}} deployments.',
+    },
   },
   async run(ctx) {
     const deploys = deployJobs(ctx.evaluation, ctx.policy).filter((d) => d.info.environmentName !== undefined);
@@ -43,7 +48,7 @@ export default defineLiveRule<Options>({
           keyPath: ['environment', 'name'],
           discriminator: name,
           severity,
-          message: `Deploy job \`${job.name}\` deploys to \`${name}\`, a name built from variables: a protected environment matches one exact name, so this ${tier} deploy cannot be protected by name.`,
+          messageId: 'variableName', data: { job: job.name, name, tier },
         });
         continue;
       }
@@ -55,7 +60,7 @@ export default defineLiveRule<Options>({
           keyPath: ['environment', 'name'],
           discriminator: name,
           severity,
-          message: `Deploy job \`${job.name}\` deploys to the ${tier} environment \`${name}\`, which is not a protected environment of this project: anyone who can run the job can deploy (group-level protection by tier, if any, was not read).`,
+          messageId: 'unprotected', data: { job: job.name, tier, name },
         });
         continue;
       }
@@ -66,7 +71,7 @@ export default defineLiveRule<Options>({
           keyPath: ['environment', 'name'],
           discriminator: `${name}:approval`,
           severity,
-          message: `Deploy job \`${job.name}\` deploys to the protected ${tier} environment \`${name}\`, which requires no approval; the policy wants approvals for ${tier} deployments.`,
+          messageId: 'noApproval', data: { job: job.name, tier, name },
         });
       }
     }

@@ -17,6 +17,10 @@ export default defineLiveRule({
     defaultSeverity: 'error',
     principle: 'A deploy-tier runner takes deploy jobs only; a runner shared with untagged or merge request jobs lets MR code run where deploy credentials and caches live.',
     fix: 'On the deploy runner turn off "Run untagged jobs" (`run_untagged=false`) and make it Protected (`access_level=ref_protected`); give merge request jobs tags of the general tier, never a tag the deploy runner has.',
+    messages: {
+      untaggedJobs: 'Deploy job `{{job}}` can be picked up by {{runner}}, which also runs untagged jobs: every job without `tags:` may land on the deploy runner.',
+      mergeRequestJobs: 'Deploy job `{{job}}` can be picked up by {{runner}}, which also takes merge request jobs of this pipeline ({{list}}{{more}}): MR code runs where the deploy runs.',
+    },
   },
   async run(ctx) {
     const deploys = deployJobs(ctx.evaluation, ctx.policy);
@@ -32,7 +36,7 @@ export default defineLiveRule({
             job: job.name,
             keyPath: ['tags'],
             discriminator: `runner:${r.id}:untagged`,
-            message: `Deploy job \`${job.name}\` can be picked up by ${runnerLabel(r)}, which also runs untagged jobs: every job without \`tags:\` may land on the deploy runner.`,
+            messageId: 'untaggedJobs', data: { job: job.name, runner: runnerLabel(r) },
           });
         }
         const served = mrJobs.filter((m) => m.name !== job.name && canPick(r, m.tags, { refProtected: false, settings }));
@@ -44,7 +48,7 @@ export default defineLiveRule({
             keyPath: ['tags'],
             discriminator: `runner:${r.id}:mr`,
             related: served.slice(0, 5).map((m) => ({ location: m.keyLoc, message: `\`${m.name}\` runs for merge requests and can land on the same runner` })),
-            message: `Deploy job \`${job.name}\` can be picked up by ${runnerLabel(r)}, which also takes merge request jobs of this pipeline (${codeList(names)}${served.length > names.length ? ` and ${served.length - names.length} more` : ''}).`,
+            messageId: 'mergeRequestJobs', data: { job: job.name, runner: runnerLabel(r), list: codeList(names), more: served.length > names.length ? ` and ${served.length - names.length} more` : '' },
           });
         }
       }

@@ -16,6 +16,9 @@ export default defineLiveRule({
     defaultSeverity: 'error',
     principle: 'Deploy jobs run only on runners that take jobs from protected refs alone, so nothing an MR or branch job left on the machine can reach a deployment.',
     fix: "Set the runner's access level to `ref_protected` (Protected) in Settings > CI/CD > Runners (or `PUT /runners/:id access_level=ref_protected`), or remove from it a tag the deploy job needs so that it can no longer pick the job.",
+    messages: {
+      unprotectedRunner: 'Deploy job `{{job}}` can be picked up by {{runner}}, which is not protected: it also runs jobs from unprotected branches and merge requests{{tags}}.',
+    },
   },
   async run(ctx) {
     const deploys = deployJobs(ctx.evaluation, ctx.policy);
@@ -32,10 +35,7 @@ export default defineLiveRule({
           keyPath: ['tags'],
           discriminator: `runner:${r.id}`,
           related: [{ location: environmentLocation(info, job), message: 'the deploy environment' }],
-          message:
-            `Deploy job \`${job.name}\` can be picked up by ${runnerLabel(r)}, which is not protected: it also runs jobs from unprotected branches and merge requests` +
-            (job.tags.length ? ` (its tags ${r.tagList.map((t) => `\`${t}\``).join(', ')} cover the job's tags)` : ' (the job has no tags and the runner takes untagged jobs)') +
-            '.',
+          messageId: 'unprotectedRunner', data: { job: job.name, runner: runnerLabel(r), tags: job.tags.length ? ` (its tags ${r.tagList.map((t) => `\`${t}\``).join(', ')} cover the job's tags)` : ' (the job has no tags and the runner takes untagged jobs)' },
         });
       }
     }

@@ -16,6 +16,9 @@ export default defineLiveRule({
     defaultSeverity: 'warning',
     principle: "Code from a fork runs with the fork's resources, not the parent project's runners and variables.",
     fix: 'Turn off `ci_allow_fork_pipelines_to_run_in_parent_project` (`PUT /projects/:id ci_allow_fork_pipelines_to_run_in_parent_project=false`) unless the project reviews every fork MR before running it, and keep secrets Protected.',
+    messages: {
+      forkPipelines: 'Project setting `ci_allow_fork_pipelines_to_run_in_parent_project` is on: fork merge request pipelines run here with this project\'s runners and unprotected variables (jobs such as {{list}}).',
+    },
   },
   async run(ctx) {
     const { evaluation } = ctx;
@@ -31,7 +34,7 @@ export default defineLiveRule({
       at: rootLocation(evaluation),
       keyPath: [SETTINGS_KEY, 'ci_allow_fork_pipelines_to_run_in_parent_project'],
       related: forkJobs.slice(0, 3).map((j) => ({ location: j.keyLoc, message: `\`${j.name}\` runs in fork merge request pipelines` })),
-      message: `Project setting \`ci_allow_fork_pipelines_to_run_in_parent_project\` is on: a fork's merge request pipeline can run in this project with its runners and unprotected variables, and jobs such as ${codeList(names)} run for fork MRs.`,
+      messageId: 'forkPipelines', data: { list: codeList(names) },
     });
   },
 });

@@ -14,6 +14,9 @@ export default defineLiveRule({
     defaultSeverity: 'warning',
     principle: 'What is deployed is the newest approved state; an older pipeline cannot silently roll it back.',
     fix: 'Turn on "Prevent outdated deployment jobs" (`PUT /projects/:id ci_forward_deployment_enabled=true`); allow rollbacks explicitly with `ci_forward_deployment_rollback_allowed`.',
+    messages: {
+      forwardDeployment: 'Project setting `ci_forward_deployment_enabled` is off: an older pipeline\'s `{{job}}` can deploy after a newer one and roll the environment back.',
+    },
   },
   async run(ctx) {
     const deploys = deployJobs(ctx.evaluation, ctx.policy);
@@ -26,7 +29,7 @@ export default defineLiveRule({
       at: environmentLocation(info, job),
       job: job.name,
       keyPath: [SETTINGS_KEY, 'ci_forward_deployment_enabled'],
-      message: `Project setting \`ci_forward_deployment_enabled\` is off: an older pipeline's \`${job.name}\` can deploy after a newer one and roll the environment back.`,
+      messageId: 'forwardDeployment', data: { job: job.name },
     });
   },
 });

@@ -16,6 +16,10 @@ export default defineLiveRule({
     defaultSeverity: 'warning',
     principle: 'The people who may steer a pipeline with variables are chosen in GitLab, not everyone with the Developer role.',
     fix: 'Set the minimum role for pipeline variables to Maintainer or "no one allowed" (`PUT /projects/:id ci_pipeline_variables_minimum_override_role=maintainer`, with `restrict_user_defined_variables=true` on older GitLab).',
+    messages: {
+      unrestricted: 'Project setting `restrict_user_defined_variables` is off: anyone who can run a pipeline (Developer role) may set pipeline variables that override the YAML and decide `rules:if`.',
+      developerOverride: 'Project setting `ci_pipeline_variables_minimum_override_role` is `developer`: anyone who can run a pipeline may set variables that override the YAML and decide `rules:if`.',
+    },
   },
   async run(ctx) {
     const s = await ctx.load('settings');
@@ -28,10 +32,7 @@ export default defineLiveRule({
     ctx.report({
       at: rootLocation(ctx.evaluation),
       keyPath: [SETTINGS_KEY, 'ci_pipeline_variables_minimum_override_role'],
-      message:
-        restrict === false
-          ? 'Project setting `restrict_user_defined_variables` is off: anyone who can run a pipeline (Developer role) may set pipeline variables that override the YAML and decide `rules:if`.'
-          : 'Project setting `ci_pipeline_variables_minimum_override_role` is `developer`: anyone who can run a pipeline may set pipeline variables that override the YAML and decide `rules:if`.',
+      ...(restrict === false ? { messageId: 'unrestricted' } : { messageId: 'developerOverride' }),
     });
   },
 });

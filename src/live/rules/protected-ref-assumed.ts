@@ -23,6 +23,9 @@ export default defineLiveRule({
     defaultSeverity: 'error',
     principle: 'Only GitLab decides which refs are protected; a deploy gated on a ref pattern is only as safe as the protection GitLab enforces on it.',
     fix: 'Protect the branch or tag pattern in Settings > Repository > Protected branches / Protected tags (`POST /projects/:id/protected_tags name=v*`), or gate the job on a ref GitLab already protects.',
+    messages: {
+      assumed: '{{who}} is safe only if {{assumed}} is protected, but GitLab does not protect it in this project: then {{rules}} applies; protect the ref in GitLab.',
+    },
   },
   async run(ctx) {
     const refs = await ctx.load('protectedRefs');
@@ -72,7 +75,9 @@ export default defineLiveRule({
         keyPath: f.keyPath,
         discriminator: assumed,
         related: group.filter((x) => x !== f).map((x) => ({ location: x.location, message: x.message })),
-        message: `${who} is safe only if ${assumed} is protected, but GitLab does not protect it in this project; then ${rules} apply: ${f.message.length > 140 ? f.message.slice(0, 139) + '…' : f.message}`,
+        details: { finding: f.message },
+        messageId: 'assumed',
+        data: { who, assumed, rules },
       });
     }
   },

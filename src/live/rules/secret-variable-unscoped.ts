@@ -16,6 +16,9 @@ export default defineLiveRule({
     defaultSeverity: 'warning',
     principle: 'A deployment credential reaches only the jobs that deploy with it.',
     fix: "Set the variable's environment scope to the deploy jobs' environment (for example `production`), and keep it Protected.",
+    messages: {
+      unscoped: '{{variable}} looks like a credential and is used only by deploy jobs ({{list}}) but is available to every job{{scope}}.',
+    },
   },
   async run(ctx) {
     const { evaluation, policy } = ctx;
@@ -33,7 +36,7 @@ export default defineLiveRule({
         job: first.job.name,
         keyPath: ['variables', v.variable.key],
         discriminator: v.source,
-        message: `${describeVariable(v)} looks like a credential and is used only by deploy jobs (${codeList(users.map((u) => u.name))}) but is available to every job${envs.length ? `: scope it to ${codeList(envs)}` : ''}.`,
+        messageId: 'unscoped', data: { variable: describeVariable(v), list: codeList(users.map((u) => u.name)), scope: envs.length ? `: scope it to ${codeList(envs)}` : '' },
       });
     }
   },

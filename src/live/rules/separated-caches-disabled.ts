@@ -15,6 +15,9 @@ export default defineLiveRule({
     defaultSeverity: 'error',
     principle: 'Nothing written by an unprotected ref is restored into a protected pipeline.',
     fix: 'Turn on "Use separate caches for protected branches" (`PUT /projects/:id ci_separated_caches=true`).',
+    messages: {
+      sharedCaches: 'Project setting `ci_separated_caches` is off: protected and unprotected refs share caches (like that of `{{job}}`), so a merge request job can poison what protected pipelines restore.',
+    },
   },
   async run(ctx) {
     const { evaluation } = ctx;
@@ -29,7 +32,7 @@ export default defineLiveRule({
       job: job.name,
       keyPath: ['cache'],
       related: [{ location: rootLocation(evaluation), message: 'project setting `ci_separated_caches` is off' }],
-      message: `Project setting \`ci_separated_caches\` is off: caches (like the one of \`${job.name}\`) are shared between protected and unprotected refs, so a merge request job can poison what protected pipelines restore.`,
+      messageId: 'sharedCaches', data: { job: job.name },
     });
   },
 });

@@ -17,6 +17,10 @@ export default defineLiveRule({
     defaultSeverity: 'error',
     principle: 'Secrets reach only pipelines on protected refs; merge request code must never see them.',
     fix: 'Mark the variable Protected (Settings > CI/CD > Variables, or `PUT /projects/:id/variables/:key protected=true`), and rotate it if merge request pipelines have already run with it.',
+    messages: {
+      usedInMergeRequests: '{{variable}} looks like a credential and is not Protected: merge request jobs such as {{list}} use it, and MR code can read it{{scopeNote}}.',
+      mergeRequestJobs: '{{variable}} looks like a credential and is not Protected: this pipeline has jobs that run for merge requests ({{list}}{{more}}), and every such job receives it{{scopeNote}}.',
+    },
   },
   async run(ctx) {
     const { evaluation, policy } = ctx;
@@ -34,9 +38,7 @@ export default defineLiveRule({
         keyPath: ['variables', v.variable.key],
         discriminator: `${v.source}:${v.variable.environmentScope}`,
         related: users.slice(1, 4).map((j) => ({ location: j.keyLoc, message: `\`${j.name}\` also uses \`$${v.variable.key}\` and runs for merge requests` })),
-        message: users.length
-          ? `${describeVariable(v)} looks like a credential and is not Protected: merge request jobs such as ${codeList(sample)} use it, and MR code can read it${scopeNote}.`
-          : `${describeVariable(v)} looks like a credential and is not Protected: this pipeline has jobs that run for merge requests (${codeList(sample)}${mrJobs.length > sample.length ? ' …' : ''}), and every such job receives it${scopeNote}.`,
+        ...(users.length ? { messageId: 'usedInMergeRequests', data: { variable: describeVariable(v), list: codeList(sample), scopeNote } } : { messageId: 'mergeRequestJobs', data: { variable: describeVariable(v), list: codeList(sample), more: mrJobs.length > sample.length ? ' …' : '', scopeNote } }),
       });
     }
   },

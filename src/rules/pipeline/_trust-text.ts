@@ -29,24 +29,35 @@ export function nameList(items: readonly string[], max = 5): string {
 /**
  * One phrase saying where a job can run untrusted and why, e.g.
  * "can run in untrusted contexts `mr-fork` and `mr` (rules[0] `if: …` matches)" or
- * "may run in `branch` (depends on $DEPLOY)". Contexts are grouped by their reason.
+ * "may run in `branch` (depends on $DEPLOY)". Contexts are grouped by their reason. `shown`:
+ * the deciding rule the finding already points at (its location or a related location), whose
+ * text the phrase then leaves out to keep the message short.
  */
-export function untrustedPhrase(trust: JobTrust, contexts: readonly ContextId[] = trust.untrusted): string {
+export function untrustedPhrase(trust: JobTrust, contexts: readonly ContextId[] = trust.untrusted, shown?: SourceLocation): string {
   const sure = contexts.filter((c) => trust.byContext[c]?.runs === 'yes');
   const maybe = contexts.filter((c) => trust.byContext[c]?.runs !== 'yes');
   const parts: string[] = [];
-  if (sure.length) parts.push(`can run in untrusted ${sure.length > 1 ? 'contexts' : 'context'} ${codeList(sure)}${reasons(trust, sure)}`);
-  if (maybe.length) parts.push(`${sure.length ? 'and may run' : 'may run'} in untrusted ${maybe.length > 1 ? 'contexts' : 'context'} ${codeList(maybe)}${reasons(trust, maybe)}`);
+  if (sure.length) parts.push(`can run in untrusted ${sure.length > 1 ? 'contexts' : 'context'} ${codeList(sure)}${reasons(trust, sure, shown)}`);
+  if (maybe.length) parts.push(`${sure.length ? 'and may run' : 'may run'} in untrusted ${maybe.length > 1 ? 'contexts' : 'context'} ${codeList(maybe)}${reasons(trust, maybe, shown)}`);
   return parts.join(' ');
 }
 
-function reasons(trust: JobTrust, contexts: readonly ContextId[]): string {
+const sameLocation = (a: SourceLocation | undefined, b: SourceLocation | undefined) =>
+  !!a && !!b && a.file === b.file && a.line === b.line && a.column === b.column;
+
+function reasons(trust: JobTrust, contexts: readonly ContextId[], shown?: SourceLocation): string {
   const groups = new Map<string, ContextId[]>();
+  let left = 0;
   for (const c of contexts) {
     const r = trust.byContext[c];
+    // The finding points at this context's deciding rule: its text need not be repeated.
+    if (r?.runs === 'yes' && !r.assumptions?.length && sameLocation(r.at, shown)) {
+      left++;
+      continue;
+    }
     const unknown = r?.runs === 'unknown' ? (r.unknownVariables ?? []) : [];
-    const shown = unknown.slice(0, 5).map((v) => `$${v}`).join(', ') + (unknown.length > 5 ? ` and ${unknown.length - 5} more` : '');
-    const vars = unknown.length ? `depends on ${shown}` : '';
+    const named = unknown.slice(0, 5).map((v) => `$${v}`).join(', ') + (unknown.length > 5 ? ` and ${unknown.length - 5} more` : '');
+    const vars = unknown.length ? `depends on ${named}` : '';
     // which assumption about YAML variables the verdict rests on (overridable, or the YAML value)
     const assumed = r?.assumptions?.length ? `; ${r.assumptions.join('; ')}` : '';
     const text = (vars || shortReason(r?.reason ?? '')) + (vars || r?.reason ? assumed : '');
@@ -56,7 +67,7 @@ function reasons(trust: JobTrust, contexts: readonly ContextId[]): string {
     groups.set(text, list);
   }
   if (groups.size === 0) return '';
-  if (groups.size === 1) return ` (${[...groups.keys()][0]})`;
+  if (groups.size === 1 && left === 0) return ` (${[...groups.keys()][0]})`;
   return ` (${[...groups].map(([text, cs]) => `${cs.join(', ')}: ${text}`).join('; ')})`;
 }
 

@@ -51,6 +51,11 @@ export default defineRule({
     principle: 'Secrets stay in the trusted tier: artifacts are readable by everyone who can see the pipeline.',
     fix: 'List only the build outputs in `artifacts:paths` (write credential files outside the project directory or delete them in the script), drop `untracked: true`, and set `artifacts:access: developer` (or `none`) on jobs that handle credentials.',
     options,
+    messages: {
+      untracked: 'Job `{{job}}` {{uses}} and uploads every untracked file (`artifacts:untracked: true`): credential files it writes into the project directory go to {{who}}.',
+      credentialFile: 'Job `{{job}}` {{uses}} and uploads `{{path}}`, a file that commonly holds credentials, as an artifact for {{who}}.',
+      openAccess: 'Job `{{job}}` {{uses}} and its artifacts are open to everyone who can see the pipeline{{access}}: set `access: developer` or `none`.',
+    },
   },
   create(ctx) {
     const names = credentialNames(ctx.policy);
@@ -77,7 +82,7 @@ export default defineRule({
               job: job.name,
               keyPath: ['artifacts', 'untracked'],
               related,
-              message: `Job \`${job.name}\` ${uses} and uploads every untracked file (\`artifacts:untracked: true\`): credential files it writes into the project directory go to ${who}`,
+              messageId: 'untracked', data: { job: job.name, uses, who },
             });
           }
           for (const item of a.paths) {
@@ -88,7 +93,7 @@ export default defineRule({
               job: job.name,
               keyPath: ['artifacts', 'paths', item.path],
               related,
-              message: `Job \`${job.name}\` ${uses} and uploads \`${item.path}\`, a file that commonly holds credentials, as an artifact for ${who}`,
+              messageId: 'credentialFile', data: { job: job.name, uses, path: item.path, who },
             });
           }
           const explicitAll = access === 'all';
@@ -98,7 +103,7 @@ export default defineRule({
               job: job.name,
               keyPath: ['artifacts', 'access'],
               related,
-              message: `Job \`${job.name}\` ${uses} and its artifacts are open to everyone who can see the pipeline${explicitAll ? ' (`artifacts:access: all`)' : ' of this public project (no `artifacts:access`)'}: set \`access: developer\` or \`none\``,
+              messageId: 'openAccess', data: { job: job.name, uses, access: explicitAll ? ' (`artifacts:access: all`)' : ' of this public project (no `artifacts:access`)' },
             });
           }
         }

@@ -15,6 +15,10 @@ export default defineRule({
     defaultSeverity: 'error',
     principle: 'Trusted pipelines must never consume state written by untrusted ones; a shared cache lets a merge request poison what a protected pipeline builds or deploys.',
     fix: 'Remove `unprotect: true` (or set it to `false`) so protected refs keep their own cache.',
+    messages: {
+      deployJob: 'Deploy job `{{job}}`{{environment}} sets `cache:unprotect: true`{{key}}: its cache is shared with every unprotected ref that uses the same key.',
+      mixedContexts: 'Job `{{job}}` sets `cache:unprotect: true`{{key}}, runs in trusted contexts {{trusted}} and {{untrusted}}: those pipelines read and write the same cache.',
+    },
   },
   create(ctx) {
     return {
@@ -31,9 +35,9 @@ export default defineRule({
         const trust = ctx.trust(job);
         const mixed = trust.trusted.length > 0 && trust.untrusted.length > 0;
         if (!deploy && !mixed) return;
-        const why = deploy
-          ? `is a deploy job${deploy.environmentName ? ` (environment \`${deploy.environmentName}\`)` : ''}: its cache is shared with every unprotected ref that uses the same key`
-          : `runs in trusted contexts ${codeList(trust.trusted)} and ${untrustedPhrase(trust)}: those pipelines would read and write the same cache`;
+        const why: { messageId: string; data: Record<string, string> } = deploy
+          ? { messageId: 'deployJob', data: { environment: deploy.environmentName ? ` (environment \`${deploy.environmentName}\`)` : '' } }
+          : { messageId: 'mixedContexts', data: { trusted: codeList(trust.trusted), untrusted: untrustedPhrase(trust) } };
         for (const { node, index } of flagged) {
           const u = get(node, 'unprotect')!;
           const key = str(get(node, 'key'));
@@ -41,7 +45,8 @@ export default defineRule({
             at: u.loc,
             job: job.name,
             keyPath: index === undefined ? ['cache', 'unprotect'] : ['cache', String(index), 'unprotect'],
-            message: `Job \`${job.name}\` sets \`cache:unprotect: true\`${key ? ` (key \`${key}\`)` : ''} and ${why}.`,
+            messageId: why.messageId,
+            data: { job: job.name, key: key ? ` (key \`${key}\`)` : '', ...why.data },
             fix: replaceScalar(ctx, u.loc, 'false', 'Keep protected and unprotected caches apart'),
           });
         }

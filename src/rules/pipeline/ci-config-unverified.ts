@@ -20,6 +20,9 @@ export default defineRule({
     defaultSeverity: 'error',
     principle: 'A gate that cannot read part of the pipeline must not pass it: what it did not read may define or change the jobs that reach deploy runners and secrets.',
     fix: 'Make the include readable for tierguard (allowlist the remote host in the policy, give the token access to the project, pin the include to a file that exists) or inline the configuration; lower the rule in the policy only if you accept unverified verdicts.',
+    messages: {
+      unread: '`include:{{kind}}` `{{target}}` could not be read ({{reason}}): tierguard cannot vouch for what it defines{{jobs}}.',
+    },
   },
   create(ctx) {
     if (!ctx.strict) return {};
@@ -41,7 +44,7 @@ export default defineRule({
                 .join(', ')}${names.length > MAX_NAMED ? ` and ${names.length - MAX_NAMED} more` : ''} use templates that may live there`;
         ctx.report({
           at: inc.loc,
-          message: `\`include:${inc.kind}\` \`${inc.target}\` could not be read (${inc.reason ?? 'unavailable'}): tierguard cannot vouch for what it defines${jobs}`,
+          messageId: 'unread', data: { kind: inc.kind, target: inc.target, reason: inc.reason ?? 'unavailable', jobs },
           keyPath: ['include', inc.kind, inc.target],
           discriminator: `${inc.from}:${inc.target}`,
         });

@@ -91,6 +91,9 @@ export default defineRule({
     defaultSeverity: 'warning',
     principle: 'Only reviewed, pinned code runs in a job: nothing fetched at run time is executed unverified.',
     fix: 'Download to a file, verify it against a pinned checksum (`echo "<sha256>  install.sh" | sha256sum -c -`) or signature, then run it; better, bake the tool into a pinned image.',
+    messages: {
+      pipeToShell: '`{{key}}`{{ofJob}} runs code downloaded{{from}} by `{{downloader}}` straight in `{{interpreter}}`: whatever the server returns runs unreviewed with the job\'s credentials.',
+    },
   },
   create(ctx) {
     return {
@@ -110,7 +113,7 @@ export default defineRule({
               job: site.job,
               keyPath: site.keyPath,
               discriminator: `${h.downloader}|${h.interpreter}|${i}`,
-              message: `\`${site.line.key}\`${site.job ? ` of job \`${site.job}\`` : ''} runs code downloaded${from} by \`${h.downloader}\` straight in \`${h.interpreter}\`: whatever the server returns runs unreviewed with the job's credentials`,
+              messageId: 'pipeToShell', data: { key: site.line.key, ofJob: site.job ? ` of job \`${site.job}\`` : '', from, downloader: h.downloader, interpreter: h.interpreter },
             });
           }
         }

@@ -25,6 +25,10 @@ export default defineRule({
     defaultSeverity: 'warning',
     principle: 'Secrets stay in the trusted tier: job logs are readable far more widely than CI/CD variables.',
     fix: 'Remove the variable or set it to "false"; to debug one run, set it for a single manual pipeline run and delete that job log afterwards.',
+    messages: {
+      leaks: '{{where}} {{variable}} is set to true and job `{{job}}` reads {{names}} in untrusted contexts {{contexts}}: the trace prints their values where that code\'s author can read them.',
+      enabled: '{{where}} {{variable}} is set to true: {{effect}}, so secrets leak to everyone who can read job logs.',
+    },
   },
   create(ctx) {
     const isCredentialName = (name: string) => matchesNamePatterns(name, ctx.policy.secretVariables);
@@ -66,9 +70,7 @@ export default defineRule({
             fix,
             severity: leak ? 'error' : undefined,
             details: leak ? { job: leak.job.name, variables: leak.names } : undefined,
-            message: leak
-              ? `${site.where} ${def.name} is set to true and job \`${leak.job.name}\` reads ${nameList(leak.names.map((n) => '$' + n))} in untrusted contexts ${codeList(leak.trust.untrusted)}: the trace prints their values into a log the author of that code can read`
-              : `${site.where} ${def.name} is set to true: ${def.name === 'CI_DEBUG_TRACE' ? 'the job log shows every command with its expanded variables' : 'service containers log into the job log'}, so secrets leak to everyone who can read job logs`,
+            ...(leak ? { messageId: 'leaks', data: { where: site.where, variable: def.name, job: leak.job.name, names: nameList(leak.names.map((n) => '$' + n)), contexts: codeList(leak.trust.untrusted) } } : { messageId: 'enabled', data: { where: site.where, variable: def.name, effect: def.name === 'CI_DEBUG_TRACE' ? 'the job log shows every command with its expanded variables' : 'service containers log into the job log' } }),
           });
         }
       },

@@ -14,6 +14,9 @@ export default defineRule({
     defaultSeverity: 'warning',
     principle: 'A deploy should consume exactly the artifacts it means to ship; implicit downloads let any earlier job (including ones added later) slip files into the deploy workspace.',
     fix: 'List the jobs whose artifacts the deploy needs with `needs:` or `dependencies:` (an empty list for none).',
+    messages: {
+      implicitArtifacts: 'Deploy job `{{job}}` has neither `needs:` nor `dependencies:`, so it downloads the artifacts of every job in earlier stages and deploys with whatever they contain.',
+    },
   },
   create(ctx) {
     return {
@@ -26,7 +29,7 @@ export default defineRule({
           at: job.keyLoc,
           job: job.name,
           keyPath: ['dependencies'],
-          message: `Deploy job \`${job.name}\` has neither \`needs:\` nor \`dependencies:\`, so it downloads the artifacts of every job in earlier stages and deploys with whatever they contain.`,
+          messageId: 'implicitArtifacts', data: { job: job.name },
         });
       },
     };

@@ -20,6 +20,10 @@ export default defineRule({
     defaultSeverity: 'error',
     principle: 'A deployment must be gated by a protected environment, and GitLab only applies one to jobs that declare it.',
     fix: 'Add `environment: { name: <production or staging environment>, action: start }` and protect that environment in Settings > CI/CD > Protected environments.',
+    messages: {
+      noEnvironment: 'Job `{{job}}` {{why}} but has no `environment:`, so no protected environment (approvals, allowed deployers, environment-scoped variables) can gate it.',
+      byNameOnly: 'Job `{{job}}` {{why}} but has no `environment:`, so no protected environment can gate it; only its name or stage says it deploys: check what it does.',
+    },
   },
   create(ctx) {
     return {
@@ -59,7 +63,8 @@ export default defineRule({
           job: job.name,
           keyPath: ['environment'],
           severity,
-          message: `Job \`${job.name}\` ${why} but has no \`environment:\`, so no protected environment (approvals, allowed deployers, environment-scoped variables) can gate it.${severity === 'warning' ? ' (Only its name or stage says so: check what it does.)' : ''}`,
+          messageId: severity === 'warning' ? 'byNameOnly' : 'noEnvironment',
+          data: { job: job.name, why },
         });
       },
     };

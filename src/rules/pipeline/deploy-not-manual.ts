@@ -31,6 +31,9 @@ export default defineRule({
     defaultSeverity: 'warning',
     principle: 'A production deployment is a privileged action: it should need a deliberate decision by someone allowed to deploy, not only a merge.',
     fix: 'Add `when: manual` to the job (or to every rule that runs it on protected refs) and require approvals on the protected environment.',
+    messages: {
+      automatic: 'Production deploy job `{{job}}`{{environment}} starts automatically{{where}}{{when}}: make it `when: manual` so a deployer decides.',
+    },
   },
   create(ctx) {
     return {
@@ -60,7 +63,7 @@ export default defineRule({
           at,
           job: job.name,
           keyPath: ['when'],
-          message: `Production deploy job \`${job.name}\`${deploy.environmentName ? ` (environment \`${deploy.environmentName}\`)` : ''} starts automatically${where}${whenText ? ` (\`when: ${whenText}\`)` : ''}: make it \`when: manual\` so a deployer decides.`,
+          messageId: 'automatic', data: { job: job.name, environment: deploy.environmentName ? ` (environment \`${deploy.environmentName}\`)` : '', where, when: whenText ? ` (\`when: ${whenText}\`)` : '' },
           fix,
         });
       },

@@ -15,6 +15,12 @@ export default defineRule({
     defaultSeverity: 'error',
     principle: 'Deploy credentials and network access live on deploy-tier runners that take nothing else; a deploy job on another runner either runs where untrusted jobs ran before it, or mixes tiers.',
     fix: "Set the job's `tags:` to the deploy-tier tags for its environment tier (policy `tiers.deploy.production` / `tiers.deploy.staging`) and nothing else.",
+    messages: {
+      noTags: 'Deploy job `{{job}}` ({{envText}}) has no runner tags, so any runner that takes untagged jobs may run it; tag it with {{want}}.',
+      mixedTiers: 'Deploy job `{{job}}` ({{envText}}) also carries `{{value}}`, a {{tier}} runner tag: only a runner of both tiers could take it, which mixes trust tiers.',
+      wrongTier: 'Deploy job `{{job}}` ({{envText}}) is routed to `{{value}}`, a {{tier}} runner tag, instead of {{want}}.',
+      noDeployTag: 'Deploy job `{{job}}` ({{envText}}) has runner tags {{list}}, none of which is {{want}}.',
+    },
   },
   create(ctx) {
     return {
@@ -33,7 +39,7 @@ export default defineRule({
             at: tagsNode?.loc ?? envLoc ?? job.keyLoc,
             job: job.name,
             keyPath: ['tags'],
-            message: `Deploy job \`${job.name}\` (${envText}) has no runner tags: it runs on any runner that takes untagged jobs instead of ${want}.`,
+            messageId: 'noTags', data: { job: job.name, envText, want },
           });
           return;
         }
@@ -59,9 +65,7 @@ export default defineRule({
             keyPath: ['tags'],
             discriminator: String(it.value),
             related: envLoc ? [{ location: envLoc, message: `the ${deploy.tier} environment` }] : undefined,
-            message: hasExpected
-              ? `Deploy job \`${job.name}\` (${envText}) also carries \`${it.value}\`, a ${tier} runner tag: only a runner of both tiers could take it, which mixes trust tiers.`
-              : `Deploy job \`${job.name}\` (${envText}) is routed to \`${it.value}\`, a ${tier} runner tag, instead of ${want}.`,
+            ...(hasExpected ? { messageId: 'mixedTiers', data: { job: job.name, envText, value: String(it.value), tier } } : { messageId: 'wrongTier', data: { job: job.name, envText, value: String(it.value), tier, want } }),
           });
         }
         if (!hasExpected && !reported) {
@@ -70,7 +74,7 @@ export default defineRule({
             job: job.name,
             keyPath: ['tags'],
             related: envLoc ? [{ location: envLoc, message: `the ${deploy.tier} environment` }] : undefined,
-            message: `Deploy job \`${job.name}\` (${envText}) has runner tags ${codeList(job.tags)}, none of which is ${want}.`,
+            messageId: 'noDeployTag', data: { job: job.name, envText, list: codeList(job.tags), want },
           });
         }
       },

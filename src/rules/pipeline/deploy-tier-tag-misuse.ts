@@ -16,6 +16,9 @@ export default defineRule({
     defaultSeverity: 'error',
     principle: 'Deploy- and build-tier runners hold credentials and privileges for trusted code only; untrusted code must never be routed to them.',
     fix: 'Give the job a general-tier tag, or restrict it with `rules:` to protected refs if it really needs the deploy or build tier.',
+    messages: {
+      untrustedOnTier: 'Job `{{job}}` has the {{tier}}-tier runner tag `{{tag}}` but {{untrusted}}: unprotected code would reach those runners.',
+    },
   },
   create(ctx) {
     const { policy } = ctx;
@@ -43,7 +46,7 @@ export default defineRule({
             keyPath: ['tags'],
             discriminator: tag,
             related: decider ? [{ location: decider, message: 'the rule that lets it run in an untrusted context' }] : undefined,
-            message: `Job \`${job.name}\` carries the ${tierOf(tag)}-tier runner tag \`${tag}\` but ${untrustedPhrase(trust)}: code from an unprotected ref would run on ${tierOf(tag)}-tier runners.`,
+            messageId: 'untrustedOnTier', data: { job: job.name, tier: String(tierOf(tag)), tag, untrusted: untrustedPhrase(trust, trust.untrusted, decider) },
           });
         }
       },

@@ -17,6 +17,9 @@ export default defineRule({
     defaultSeverity: 'error',
     principle: 'Only code that reached a protected ref may deploy: every untrusted context lets someone who cannot merge run the deploy script with deploy credentials and runners.',
     fix: 'Restrict the job with `rules:` to protected refs (e.g. `if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH` or `if: $CI_COMMIT_REF_PROTECTED == "true"`) and end with no catch-all rule.',
+    messages: {
+      untrustedDeploy: 'Deploy job `{{job}}` ({{what}}) {{untrusted}}: a deploy must run only for protected refs.',
+    },
   },
   create(ctx) {
     return {
@@ -41,7 +44,7 @@ export default defineRule({
           at,
           job: job.name,
           keyPath: deploy.reason === 'environment' ? ['environment'] : deploy.reason === 'tags' ? ['tags'] : ['script'],
-          message: `Deploy job \`${job.name}\` (${what}) ${untrustedPhrase(trust)}: a deploy must run only for protected refs.`,
+          messageId: 'untrustedDeploy', data: { job: job.name, what, untrusted: untrustedPhrase(trust, trust.untrusted, decidingLocation(trust)) },
           related: related.length ? related : undefined,
         });
       },

@@ -20,6 +20,12 @@ export default defineRule({
     defaultSeverity: 'warning',
     principle: 'A privileged Docker daemon is root on the runner: only the job that owns it may talk to it, authenticated.',
     fix: 'Keep TLS on: `DOCKER_TLS_CERTDIR: "/certs"` (the dind default), `DOCKER_HOST: tcp://docker:2376` and `DOCKER_TLS_VERIFY: 1` with `DOCKER_CERT_PATH: "$DOCKER_TLS_CERTDIR/client"`.',
+    messages: {
+      certdirEmpty: '{{where}} DOCKER_TLS_CERTDIR is empty: the dind daemon then serves on port 2375 without TLS or authentication, so anything that reaches it drives a privileged daemon.',
+      certdirEmptiedInScript: '`{{key}}`{{ofJob}} empties DOCKER_TLS_CERTDIR, which turns TLS off for the dind daemon; keep it at `/certs`.',
+      plainPort: '{{where}} DOCKER_HOST uses port 2375, the Docker API without TLS or authentication; use port 2376 with TLS.',
+      plainPortInScript: '`{{key}}`{{ofJob}} sets DOCKER_HOST to port 2375, the Docker API without TLS or authentication; use port 2376 with TLS.',
+    },
   },
   create(ctx) {
     const sameLoc = (a: SourceLocation | undefined, b: SourceLocation) => !!a && a.file === b.file && a.line === b.line && a.column === b.column;
@@ -44,7 +50,7 @@ export default defineRule({
             at: def.valueLoc,
             job: site.job,
             keyPath: site.keyPath,
-            message: `${site.where} DOCKER_TLS_CERTDIR is empty: the dind daemon then serves on port 2375 without TLS or authentication, so anything that reaches it drives a privileged daemon`,
+            messageId: 'certdirEmpty', data: { where: site.where },
           });
         }
         for (const site of scripts) {
@@ -57,7 +63,7 @@ export default defineRule({
               job: site.job,
               keyPath: site.keyPath,
               discriminator: 'certdir',
-              message: `\`${site.line.key}\`${site.job ? ` of job \`${site.job}\`` : ''} empties DOCKER_TLS_CERTDIR, which turns TLS off for the dind daemon`,
+              messageId: 'certdirEmptiedInScript', data: { key: site.line.key, ofJob: site.job ? ` of job \`${site.job}\`` : '' },
             });
             if (m[0].length === 0) SCRIPT_CERTDIR.lastIndex++;
           }
@@ -71,7 +77,7 @@ export default defineRule({
             at: locateInScalar(p, def.valueLoc, def.value, start, m[0].length - start),
             job: site.job,
             keyPath: site.keyPath,
-            message: `${site.where} DOCKER_HOST uses port 2375, the Docker API without TLS or authentication`,
+            messageId: 'plainPort', data: { where: site.where },
           });
         }
         for (const site of scripts) {
@@ -87,7 +93,7 @@ export default defineRule({
               job: site.job,
               keyPath: site.keyPath,
               discriminator: 'host',
-              message: `\`${site.line.key}\`${site.job ? ` of job \`${site.job}\`` : ''} sets DOCKER_HOST to port 2375, the Docker API without TLS or authentication`,
+              messageId: 'plainPortInScript', data: { key: site.line.key, ofJob: site.job ? ` of job \`${site.job}\`` : '' },
             });
           }
         }

@@ -82,6 +82,9 @@ export default defineRule({
     defaultSeverity: 'error',
     principle: 'Trust tiers do not share state: a daemon used by merge request pipelines must not also build or run what protected pipelines ship.',
     fix: 'Give each job its own daemon (a `docker:<version>-dind` service with TLS on a build-tier runner) or daemonless builds (BuildKit rootless, Kaniko, Buildah); if a shared daemon is unavoidable, use separate daemons for protected and unprotected refs.',
+    messages: {
+      sharedDaemon: 'DOCKER_HOST {{address}} is one Docker daemon shared by untrusted ({{untrusted}}) and trusted ({{trusted}}) pipelines: merge request code can replace the images protected pipelines build and run.',
+    },
   },
   create(ctx) {
     return {
@@ -112,8 +115,9 @@ export default defineRule({
               at: use.at,
               job: job.name,
               keyPath: use.where === 'variable' ? ['variables', 'DOCKER_HOST'] : ['script', 'DOCKER_HOST'],
-              details: jobs.length > 5 ? { jobs } : undefined,
-              message: `DOCKER_HOST ${address} is one remote Docker daemon shared by untrusted (${codeList(untrusted)}) and trusted (${codeList(trusted)}) pipelines (${jobs.length} job${jobs.length > 1 ? 's' : ''}): merge request code can replace the images and read the containers that protected pipelines build and run.`,
+              details: { jobs },
+              messageId: 'sharedDaemon',
+              data: { address, untrusted: codeList(untrusted), trusted: codeList(trusted) },
             });
           }
         }

@@ -145,6 +145,9 @@ export default defineRule({
     defaultSeverity: 'error',
     principle: 'A job stays inside its container: host namespaces, the host filesystem and the container daemon belong to build-tier runners only.',
     fix: 'Drop the option (mount only the project directory, use the default network and namespaces, add single capabilities), or route the job to the build tier with its tags (`tags: [ci-build]` by default).',
+    messages: {
+      escape: '`{{engine}} {{sub}}` in job `{{job}}` uses `{{what}}`, a way out of the container onto the runner host, but {{route}}, not to the build tier.',
+    },
   },
   create(ctx) {
     return {
@@ -164,7 +167,7 @@ export default defineRule({
                 job: job.name,
                 keyPath: [line.key, String(line.index)],
                 discriminator: h.what,
-                message: `\`${h.engine} ${h.sub}\` in job \`${job.name}\` uses \`${h.what}\`, a way out of the container onto the runner host, but ${route}, not to the build tier`,
+                messageId: 'escape', data: { engine: h.engine, sub: h.sub, job: job.name, what: h.what, route },
               });
             }
           }

@@ -120,6 +120,12 @@ export default defineRule({
     principle:
       'Credentials belong to the trusted tier: stored as masked, protected CI/CD variables or in a secrets manager, never in a file every branch, fork and MR author can read.',
     fix: 'Revoke and rotate the credential now (it stays in git history), store the new one as a masked and protected CI/CD variable (or fetch it with `secrets:`), and reference it by name.',
+    messages: {
+      serviceOnly: '{{where}} {{variable}} holds a literal {{label}} used only for the job\'s own service containers; keep it out of the file anyway (value masked).',
+      literal: '{{where}} {{variable}} holds a literal {{label}}: everyone who can read the repository has it; revoke it and use a masked CI/CD variable (value masked).',
+      serviceOnlyInScript: '`{{key}}`{{ofJob}} contains a {{label}} for a database the job runs itself; use a variable anyway (value masked).',
+      literalInScript: '`{{key}}`{{ofJob}} contains a {{literal}}{{label}}: it is visible in the repository and in job logs; use a masked CI/CD variable (value masked).',
+    },
   },
   create(ctx) {
     const names = new Map<string, boolean>();
@@ -153,9 +159,7 @@ export default defineRule({
               keyPath: site.keyPath,
               discriminator: String(i),
               severity: local ? 'warning' : undefined,
-              message: local
-                ? `${site.where} ${def.name} holds a literal ${h.label} used only for the job's own service containers; keep it out of the file anyway (value masked)`
-                : `${site.where} ${def.name} holds a literal ${h.label}; everyone who can read the repository has it (value masked)`,
+              ...(local ? { messageId: 'serviceOnly', data: { where: site.where, variable: def.name, label: h.label } } : { messageId: 'literal', data: { where: site.where, variable: def.name, label: h.label } }),
             });
           });
         }
@@ -208,9 +212,7 @@ export default defineRule({
               keyPath: site.keyPath,
               discriminator: String(i),
               severity: localAt.has(h.index) ? 'warning' : undefined,
-              message: localAt.has(h.index)
-                ? `\`${site.line.key}\`${site.job ? ` of job \`${site.job}\`` : ''} contains a ${h.label} for a database the job runs itself; use a variable anyway (value masked)`
-                : `\`${site.line.key}\`${site.job ? ` of job \`${site.job}\`` : ''} contains a ${h.label.startsWith('literal') ? '' : 'literal '}${h.label}; it is visible in the repository and in job logs (value masked)`,
+              ...(localAt.has(h.index) ? { messageId: 'serviceOnlyInScript', data: { key: site.line.key, ofJob: site.job ? ` of job \`${site.job}\`` : '', label: h.label } } : { messageId: 'literalInScript', data: { key: site.line.key, ofJob: site.job ? ` of job \`${site.job}\`` : '', literal: h.label.startsWith('literal') ? '' : 'literal ', label: h.label } }),
             });
           });
         }

@@ -21,6 +21,9 @@ export default defineRule({
     defaultSeverity: 'error',
     principle: 'Only code that reached a protected ref changes real infrastructure: untrusted pipelines may plan, never apply.',
     fix: 'Run only `plan`/`diff`/`--dry-run` in merge request and branch pipelines; move `apply`/`up`/`upgrade` into a job restricted to protected refs (`if: $CI_COMMIT_REF_PROTECTED == "true"`), ideally manual and on a protected environment.',
+    messages: {
+      untrustedApply: 'Job `{{job}}` runs {{text}} and can run in {{where}}: it applies configuration from unreviewed code to real infrastructure with the job\'s credentials{{reviewNote}}.',
+    },
   },
   create(ctx) {
     const reported = new Set<string>();
@@ -52,7 +55,7 @@ export default defineRule({
             discriminator: e.text,
             severity: review ? 'warning' : 'error',
             related: decider ? [{ location: decider, message: 'the rule that lets it run in an untrusted context' }] : undefined,
-            message: `Job \`${job.name}\` runs ${e.text} and can run in ${where}: it applies configuration from unreviewed code to real infrastructure with the job's credentials${review ? ' (a review app: scope its credentials to the review namespace)' : ''}.`,
+            messageId: 'untrustedApply', data: { job: job.name, text: e.text, where, reviewNote: review ? ' (a review app: scope its credentials to the review namespace)' : '' },
           };
           ctx.report(r);
         }

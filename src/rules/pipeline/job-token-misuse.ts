@@ -121,6 +121,11 @@ export default defineRule({
     principle: "The job token acts as the pipeline's user on this GitLab instance: it never leaves the instance, the job's process or its logs.",
     fix: 'Use the job token only with `$CI_SERVER_HOST`, `$CI_API_V4_URL` and `$CI_REGISTRY`; for other services use a dedicated, narrowly scoped Protected and Masked CI/CD variable; never print it or write it into files under artifact paths.',
     options,
+    messages: {
+      host: '{{where}} sends `CI_JOB_TOKEN` to `{{target}}`, which is not this GitLab instance: that host can act as the pipeline\'s user until the job ends.',
+      print: '{{where}} prints `CI_JOB_TOKEN` to the job log: masking only hides the exact value, and the token acts as the pipeline\'s user.',
+      artifact: '{{where}} writes `CI_JOB_TOKEN` into `{{target}}`, which the job uploads as an artifact: anyone who can download it can act as the pipeline\'s user while the job runs.',
+    },
   },
   create(ctx) {
     return {
@@ -135,7 +140,7 @@ export default defineRule({
               const at = locateInLine(ctx, line, h.index, h.length);
               const k = `${at.file}:${at.line}:${at.column}:${h.kind}`;
               if (found.has(k)) continue;
-              found.set(k, { at, job: job.name, keyPath: [line.key, String(line.index)], discriminator: `${h.kind}|${h.target}`, message: message(job, line.key, h) });
+              found.set(k, { at, job: job.name, keyPath: [line.key, String(line.index)], discriminator: `${h.kind}|${h.target}`, ...message(job, line.key, h) });
             }
           }
         }
@@ -145,15 +150,15 @@ export default defineRule({
   },
 });
 
-function message(job: Job, key: string, h: TokenHit): string {
+function message(job: Job, key: string, h: TokenHit): Pick<ReportInput, 'messageId' | 'data'> {
   const where = `\`${key}\` of job \`${job.name}\``;
   switch (h.kind) {
     case 'host':
-      return `${where} sends \`CI_JOB_TOKEN\` to \`${h.target}\`, which is not this GitLab instance: that host can act as the pipeline's user until the job ends`;
+      return { messageId: 'host', data: { where, target: h.target } };
     case 'print':
-      return `${where} prints \`CI_JOB_TOKEN\` to the job log: masking only hides the exact value, and the token acts as the pipeline's user`;
+      return { messageId: 'print', data: { where } };
     default:
-      return `${where} writes \`CI_JOB_TOKEN\` into \`${h.target}\`, which the job uploads as an artifact: anyone who can download it can act as the pipeline's user while the job runs`;
+      return { messageId: 'artifact', data: { where, target: h.target } };
   }
 }
 

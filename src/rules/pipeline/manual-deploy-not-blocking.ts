@@ -69,6 +69,9 @@ export default defineRule({
     defaultSeverity: 'warning',
     principle: 'What runs after a production deploy, and the pipeline status others rely on, must reflect whether the deploy happened.',
     fix: 'Add `allow_failure: false` to the manual deploy job, so the pipeline is blocked until someone runs it and later stages wait for it.',
+    messages: {
+      notBlocking: 'Production deploy job `{{job}}` is `when: manual`{{explicit}}: {{consequence}}; set `allow_failure: false`.',
+    },
   },
   create(ctx) {
     return {
@@ -96,7 +99,7 @@ export default defineRule({
           keyPath: ['when'],
           fix,
           related: after.slice(0, 3).map((j) => ({ location: j.keyLoc, message: `\`${j.name}\` runs without waiting for the deploy` })),
-          message: `Production deploy job \`${job.name}\` is \`when: manual\`${explicit}: ${consequence}; set \`allow_failure: false\`.`,
+          messageId: 'notBlocking', data: { job: job.name, explicit, consequence },
         });
       },
     };

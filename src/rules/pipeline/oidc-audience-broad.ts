@@ -51,6 +51,10 @@ export default defineRule({
     principle: 'A credential issued to untrusted code must not be accepted where trusted code is: each trust level gets its own audience.',
     fix: 'Give each role its own audience (`aud: https://deploy.example.com/prod`), request ID tokens only in the jobs that need them, and pin the cloud-side trust policy to `sub` claims with protected refs or environments.',
     options,
+    messages: {
+      sharedWithDeploy: '{{where}} is also the audience of deploy job `{{job}}`{{untrusted}}: a cloud role that trusts this audience cannot tell the two apart by it.',
+      generic: '{{where}} is {{why}}, and the job can run in {{contexts}}: only a `sub` condition on the cloud side keeps this token out of deploy roles.',
+    },
   },
   create(ctx) {
     const generic = (v: string) => /^\$\{?CI_SERVER_(URL|HOST|FQDN)\}?\/?$/.test(v.trim()) || ctx.options.genericAudiences.includes(v.trim());
@@ -81,7 +85,7 @@ export default defineRule({
                 discriminator: a.value,
                 severity: untrusted.length ? 'error' : 'warning',
                 related: [{ location: shared.at, message: `the same audience in deploy job \`${shared.job.name}\`` }],
-                message: `${where} is also the audience of deploy job \`${shared.job.name}\`${untrusted.length ? `, and \`${job.name}\` can run in ${codeList(untrusted.slice(0, 3))}` : ''}: a cloud role that trusts this audience cannot tell the two apart by it`,
+                messageId: 'sharedWithDeploy', data: { where, job: shared.job.name, untrusted: untrusted.length ? `, and \`${job.name}\` can run in ${codeList(untrusted.slice(0, 3))}` : '' },
               });
               continue;
             }
@@ -91,7 +95,7 @@ export default defineRule({
                 job: job.name,
                 keyPath: ['id_tokens', a.token, 'aud'],
                 discriminator: a.value,
-                message: `${where} is ${generic(a.value) ? 'the GitLab instance URL, an audience any job can request' : 'given to every job through `default:`'}, and the job can run in ${codeList(untrusted.slice(0, 3))}: only a \`sub\` condition on the cloud side keeps this token out of deploy roles`,
+                messageId: 'generic', data: { where, why: generic(a.value) ? 'the GitLab instance URL, an audience any job can request' : 'given to every job through `default:`', contexts: codeList(untrusted.slice(0, 3)) },
               });
             }
           }

@@ -78,6 +78,10 @@ export default defineRule({
     defaultSeverity: 'error',
     principle: 'Privileged containers are root on the runner host: only build-tier runners, which take no deploy jobs and no unrelated projects, may run them.',
     fix: 'Route the job to the build tier with its tags (`tags: [ci-build]` by default), or build without a privileged daemon (Kaniko, Buildah, BuildKit rootless).',
+    messages: {
+      dindHost: 'Job `{{job}}` talks to a Docker-in-Docker daemon (DOCKER_HOST {{host}}), which needs a privileged runner, but {{tags}}.',
+      dindService: 'Job `{{job}}` runs Docker-in-Docker ({{what}}), which needs a privileged runner, but {{tags}}.',
+    },
   },
   create(ctx) {
     const buildTags = () => (ctx.policy.tiers.build.length ? ` (${ctx.policy.tiers.build.join(', ')})` : '');
@@ -118,7 +122,7 @@ export default defineRule({
               at: dh.valueLoc,
               job: job.name,
               keyPath: ['variables', 'DOCKER_HOST'],
-              message: `job \`${job.name}\` talks to a Docker-in-Docker daemon (DOCKER_HOST ${m![0]}), which needs a privileged runner, but ${describeTags(job, tier)}`,
+              messageId: 'dindHost', data: { job: job.name, host: m![0], tags: describeTags(job, tier) },
             });
           }
           return;
@@ -128,7 +132,7 @@ export default defineRule({
             at: h.node.loc,
             job: job.name,
             keyPath: h.keyPath,
-            message: `job \`${job.name}\` runs Docker-in-Docker (${h.what}), which needs a privileged runner, but ${describeTags(job, tier)}`,
+            messageId: 'dindService', data: { job: job.name, what: h.what, tags: describeTags(job, tier) },
           });
         }
       },

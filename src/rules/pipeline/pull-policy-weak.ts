@@ -17,6 +17,9 @@ export default defineRule({
     defaultSeverity: 'warning',
     principle: 'A deploy must run the image the registry serves, not one left on the runner host by an earlier job.',
     fix: 'Use `pull_policy: always` (or drop `pull_policy`) and pin the image by digest.',
+    messages: {
+      weakPullPolicy: 'Deploy job `{{job}}` allows `pull_policy: {{v}}`: the runner may use an image an earlier job built or tagged on its host instead of the registry\'s; use `always`.',
+    },
   },
   create(ctx) {
     return {
@@ -34,7 +37,7 @@ export default defineRule({
             job: job.name,
             keyPath: ['image', 'pull_policy'],
             discriminator: v,
-            message: `Deploy job \`${job.name}\` allows \`pull_policy: ${v}\`: the runner may use an image already on its host, possibly one an earlier job built or tagged, instead of the registry's.`,
+            messageId: 'weakPullPolicy', data: { job: job.name, v },
             fix: policy.kind === 'scalar' ? replaceScalar(ctx, it.loc, 'always', 'Always pull the deploy image') : undefined,
           });
         }

@@ -26,6 +26,10 @@ export default defineRule({
     defaultSeverity: 'error',
     principle: 'Configuration that decides what runs on trusted runners must come from a source the project controls, or be pinned by content.',
     fix: 'Add `integrity: sha256-<base64 of the SHA-256 of the file>` (GitLab 17.9+; `curl -s URL | openssl dgst -sha256 -binary | base64`), or vendor the file and use `include:local` / `include:project` with a pinned `ref`.',
+    messages: {
+      pinnedWithoutIntegrity: '`include:remote` {{url}} is pinned to commit {{commit}} but has no `integrity:`: {{host}} could still serve other content; add `integrity:` or use `include:project` with that `ref`.',
+      noIntegrity: '`include:remote` {{url}} has no `integrity:`: whoever controls {{host}} (or the network path to it) decides what this pipeline runs.',
+    },
   },
   create(ctx) {
     return {
@@ -48,9 +52,7 @@ export default defineRule({
           keyPath: ['include', 'remote'],
           discriminator: displayUrl(inc.target),
           severity: pinned ? 'warning' : undefined,
-          message: pinned
-            ? `\`include:remote\` ${displayUrl(inc.target)} is pinned to commit ${pinned.slice(0, 12)} but has no \`integrity:\`: only ${host} itself could serve other content; add \`integrity:\` or use \`include:project\` with that \`ref\``
-            : `\`include:remote\` ${displayUrl(inc.target)} has no \`integrity:\`: whoever controls ${host} (or the network path to it) decides what this pipeline runs`,
+          ...(pinned ? { messageId: 'pinnedWithoutIntegrity', data: { url: displayUrl(inc.target), commit: pinned.slice(0, 12), host } } : { messageId: 'noIntegrity', data: { url: displayUrl(inc.target), host } }),
         });
       },
     };

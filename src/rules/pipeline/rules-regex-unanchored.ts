@@ -107,6 +107,10 @@ export default defineRule({
     defaultSeverity: 'warning',
     principle: 'Trusted actions are gated on protected refs, not on names or text that anyone who pushes can choose.',
     fix: 'Anchor ref patterns at both ends (`$CI_COMMIT_TAG =~ /^v\\d+\\.\\d+\\.\\d+$/`) and protect the matching refs; gate on `$CI_COMMIT_REF_PROTECTED == "true"` or a protected branch, never on commit messages or MR titles.',
+    messages: {
+      unanchored: '`rules:{{i}}:if` of {{what}} matches `${{variable}}` against `{{text}}`, which is not anchored with `^`: any branch or tag that contains the text matches.',
+      attackerText: '`rules:{{i}}:if` of {{what}} tests `${{variable}}`, which whoever pushes or opens the merge request writes: they decide when the job runs.',
+    },
   },
   create(ctx) {
     const names = credentialNames(ctx.policy);
@@ -136,10 +140,7 @@ export default defineRule({
               job: job.name,
               keyPath: ['rules', String(i), 'if'],
               discriminator: g.variable,
-              message:
-                g.kind === 'unanchored'
-                  ? `\`rules:${i}:if\` of ${what} matches \`$${g.variable}\` against \`${g.text}\`, which is not anchored with \`^\`: any branch or tag that contains the text matches`
-                  : `\`rules:${i}:if\` of ${what} tests \`$${g.variable}\`, which whoever pushes or opens the merge request writes: they decide when the job runs`,
+              ...(g.kind === 'unanchored' ? { messageId: 'unanchored', data: { i, what, variable: g.variable, text: g.text } } : { messageId: 'attackerText', data: { i, what, variable: g.variable } }),
             });
           }
         });

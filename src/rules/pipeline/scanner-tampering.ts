@@ -50,6 +50,11 @@ export default defineRule({
     principle: "Checks that guard the trusted tier are not switched off or replaced by the code they check.",
     fix: 'Keep `SECURE_ANALYZERS_PREFIX` at GitLab\'s registry (or a mirror listed in the rule option `allowedPrefixes`), remove `*_DISABLED`, and exclude paths or analyzers with `SAST_EXCLUDED_PATHS`/`SAST_EXCLUDED_ANALYZERS` instead of disabling jobs.',
     options,
+    messages: {
+      analyzersPrefix: '{{where}} SECURE_ANALYZERS_PREFIX points the security analyzers at `{{registry}}`, not GitLab\'s registry: the scan runs whatever images that registry serves, with the job token and the source.',
+      scanDisabled: 'Global variable {{variable}} is "{{value}}": {{scan}} is switched off in every pipeline of the project.',
+      neverRuns: 'Security job `{{job}}` is overridden with an unconditional `rules: - when: never`: the scan never runs.',
+    },
   },
   create(ctx) {
     return {
@@ -65,7 +70,7 @@ export default defineRule({
               at: def.valueLoc,
               job: site.job,
               keyPath: site.keyPath,
-              message: `${site.where} SECURE_ANALYZERS_PREFIX points the security analyzers at \`${withoutUserinfo(v)}\`, not GitLab's registry: the scan runs whatever images that registry serves, with the job token and the source`,
+              messageId: 'analyzersPrefix', data: { where: site.where, registry: withoutUserinfo(v) },
             });
             continue;
           }
@@ -74,7 +79,7 @@ export default defineRule({
             ctx.report({
               at: def.valueLoc,
               keyPath: site.keyPath,
-              message: `global variable ${def.name} is "${def.value.trim()}": ${scan} is switched off in every pipeline of the project`,
+              messageId: 'scanDisabled', data: { variable: def.name, value: def.value.trim(), scan },
             });
           }
         }
@@ -95,7 +100,7 @@ export default defineRule({
             at: whenNode.loc,
             job: job.name,
             keyPath: ['rules', '0', 'when'],
-            message: `security job \`${job.name}\` is overridden with an unconditional \`rules: - when: never\`: the scan never runs`,
+            messageId: 'neverRuns', data: { job: job.name },
           });
         }
       },

@@ -3,7 +3,7 @@ import type { SourceLocation } from '../../model/location.js';
 import { get, str, type YNode } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
 import type { VariableDef } from '../../model/variables.js';
-import { type ContextId, defineRule } from '../types.js';
+import { type ContextId, defineRule, type ReportInput } from '../types.js';
 import { commandIndex, locateInScalar, onceAt, programName, quoteStates, segments, unquote, varRefs, type Word } from './_shell.js';
 
 /**
@@ -228,6 +228,11 @@ export default defineRule({
     principle:
       'Whoever can name a branch, write a commit message or open a merge request must not be able to choose the commands, images or targets of a job: their text stays data.',
     fix: 'Pass the value as data: reference it quoted ("$CI_COMMIT_MESSAGE") in a plain command, or let the inner program read it from the environment (sh -c \'echo "$CI_COMMIT_TITLE"\', os.environ in Python); in keywords use a sanitised value such as $CI_COMMIT_REF_SLUG or a fixed name.',
+    messages: {
+      include: '`include:{{key}}` contains ${{name}} ({{source}}), which GitLab expands while building the pipeline: whoever chooses it chooses which configuration the pipeline runs.',
+      keyword: 'Job `{{job}}`: `{{keyword}}` contains {{variable}}, which GitLab expands itself before the job starts, so that person chooses the {{what}}.',
+      script: 'Job `{{job}}`: {{variable}} is expanded into code that {{sink}} parses again, so a crafted value runs arbitrary commands in the job.',
+    },
   },
   create(ctx) {
     const once = onceAt();
@@ -265,9 +270,9 @@ export default defineRule({
       const untrusted = ctx.trust(job).untrusted;
       return where.some((c) => untrusted.includes(c));
     };
-    const report = (job: Job | undefined, at: SourceLocation, keyPath: string[], name: string, message: string, related?: RelatedLocation[]) => {
+    const report = (job: Job | undefined, at: SourceLocation, keyPath: string[], name: string, message: Pick<ReportInput, 'messageId' | 'data'>, related?: RelatedLocation[]) => {
       if (!once(at, name)) return;
-      ctx.report({ at, job: job?.name, keyPath, discriminator: name, message, related });
+      ctx.report({ at, job: job?.name, keyPath, discriminator: name, ...message, related });
     };
     return {
       include(inc) {
@@ -287,7 +292,7 @@ export default defineRule({
               locateInScalar(ctx.pipeline, node.loc, value, r.index, r.length),
               ['include', key],
               r.name,
-              `\`include:${key}\` contains $${r.name} (${ATTACKER_VARIABLES[r.name]}), which GitLab expands while building the pipeline: whoever chooses it chooses which configuration the pipeline runs`,
+              { messageId: 'include', data: { key, name: r.name, source: ATTACKER_VARIABLES[r.name] } },
             );
           }
         }
@@ -305,7 +310,7 @@ export default defineRule({
               locateInScalar(ctx.pipeline, k.node.loc, value, r.index, r.length),
               k.path,
               r.name,
-              `job \`${job.name}\`: \`${k.label}\` contains ${d.text}, which GitLab expands itself before the job starts, so that person chooses the ${k.label.replace(/:/g, ' ')}`,
+              { messageId: 'keyword', data: { job: job.name, keyword: k.label, variable: d.text, what: k.label.replace(/:/g, ' ') } },
               d.related,
             );
           }
@@ -323,7 +328,7 @@ export default defineRule({
             locateInScalar(ctx.pipeline, line.loc, line.text, h.index, h.length),
             [line.key === 'pre_get_sources_script' ? 'hooks' : line.key, String(line.index)],
             h.name,
-            `job \`${job.name}\`: ${d.text} is expanded into code that ${h.sink} parses again, so a crafted value runs arbitrary commands in the job`,
+            { messageId: 'script', data: { job: job.name, variable: d.text, sink: h.sink } },
             d.related,
           );
         }

@@ -163,6 +163,13 @@ export default defineRule({
     principle: 'Secrets stay in the trusted tier: job logs and artifacts are readable far more widely than CI/CD variables.',
     fix: 'Do not print secrets: pass them on stdin (`printf %s "$TOKEN" | docker login --password-stdin …`) or in files outside artifact paths, turn `set -x` off around commands that use them, and never `env`/`printenv` in a job that has credentials.',
     options,
+    messages: {
+      print: '{{where}} prints the credential-like variable `{{what}}` to the job log (`{{command}}`): everyone who can read the log reads it{{tail}}.',
+      readFile: '{{where}} prints the contents of the credential file `{{what}}` to the job log (`{{command}}`): everyone who can read the log reads it{{tail}}.',
+      dump: '{{where}} prints every variable to the job log (`{{command}}`), unmasked credentials included{{tail}}.',
+      xtrace: '{{where}} turns on shell tracing (`set -x`) before a command that uses `{{what}}`: the trace prints it to the job log{{tail}}.',
+      artifact: '{{where}} writes `{{what}}` into `{{artifact}}`, which the job uploads as {{upload}}{{tail}}.',
+    },
   },
   create(ctx) {
     const names = credentialNames(ctx.policy);
@@ -204,26 +211,23 @@ export default defineRule({
         function report(job: Job, line: ScriptLine, usedIn: ScriptLine, h: PrintHit, at: SourceLocation, severity: Severity, untrusted: readonly string[], dotenv: Set<string>): ReportInput & { severity: Severity } {
           const where = `\`${line.key}\` of job \`${job.name}\``;
           const tail = untrusted.length ? ` (the job can run in ${codeList(untrusted.slice(0, 3))}${untrusted.length > 3 ? ' …' : ''})` : ctx.options.publicLogs ? ' (the project\'s job logs are public)' : '';
-          let message: string;
-          switch (h.kind) {
-            case 'print':
-              message = `${where} prints the credential-like variable \`${h.what}\` to the job log (\`${h.command}\`): everyone who can read the log reads it${tail}`;
-              break;
-            case 'read-file':
-              message = `${where} prints the contents of the credential file \`${h.what}\` to the job log (\`${h.command}\`)${tail}`;
-              break;
-            case 'dump':
-              message = `${where} prints every variable to the job log (\`${h.command}\`), unmasked credentials included${tail}`;
-              break;
-            case 'xtrace':
-              message = `${where} turns on shell tracing (\`set -x\`) before a command that uses \`${h.what}\`: the trace prints it to the job log${tail}`;
-              break;
-            default:
-              message = `${where} writes \`${h.what}\` into \`${h.artifact}\`, which the job uploads as ${dotenv.has(h.artifact ?? '') ? 'a dotenv report (later jobs and the pipeline page see it)' : 'an artifact'}${tail}`;
-          }
+          const command = h.command ?? '';
+          const message: Pick<ReportInput, 'messageId' | 'data'> =
+            h.kind === 'print'
+              ? { messageId: 'print', data: { where, what: h.what, command, tail } }
+              : h.kind === 'read-file'
+                ? { messageId: 'readFile', data: { where, what: h.what, command, tail } }
+                : h.kind === 'dump'
+                  ? { messageId: 'dump', data: { where, command, tail } }
+                  : h.kind === 'xtrace'
+                    ? { messageId: 'xtrace', data: { where, what: h.what, tail } }
+                    : {
+                        messageId: 'artifact',
+                        data: { where, what: h.what, artifact: h.artifact ?? '', upload: dotenv.has(h.artifact ?? '') ? 'a dotenv report (later jobs and the pipeline page see it)' : 'an artifact', tail },
+                      };
           const related =
             h.kind === 'xtrace' && h.tracedIndex !== undefined ? [{ location: locateInLine(ctx, usedIn, h.tracedIndex, h.tracedLength ?? 1), message: `the traced use of ${h.what}` }] : undefined;
-          return { at, job: job.name, keyPath: [line.key, String(line.index)], discriminator: `${h.kind}|${h.what}`, message, related, severity };
+          return { at, job: job.name, keyPath: [line.key, String(line.index)], discriminator: `${h.kind}|${h.what}`, ...message, related, severity };
         }
       },
     };

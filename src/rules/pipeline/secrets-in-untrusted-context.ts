@@ -28,6 +28,12 @@ export default defineRule({
     defaultSeverity: 'error',
     principle: 'Credentials belong to trusted code only: a job that runs for merge requests or unprotected refs runs code anyone with push or fork access wrote.',
     fix: 'Move the secret-using work into a job restricted to protected refs; mark the CI/CD variables Protected (and Masked) so unprotected pipelines never receive them.',
+    messages: {
+      reviewProductionContext: 'Review job `{{job}}` (environment `{{name}}`) runs in {{list}} pipelines with the production Kubernetes context `{{value}}` (of `{{prodJob}}`): MR code gets cluster access.',
+      reviewProductionCredentials: 'Review job `{{job}}` (environment `{{name}}`) runs in {{list}} pipelines with production credentials {{nameList}}: merge request code would receive them.',
+      requested: 'Job `{{job}}` requests {{what}} and {{where}}: code from an unprotected ref or merge request would receive them.',
+      credentialVariable: 'Job `{{job}}` uses the credential-like variable `${{name}}` ({{where2}}) and {{where}}: make it Protected (and Masked) so those pipelines never get it.',
+    },
   },
   create(ctx) {
     const reported = new Set<string>();
@@ -76,7 +82,7 @@ export default defineRule({
           job: job.name,
           keyPath: ['kube-context'],
           discriminator: c.value,
-          message: `Review job \`${job.name}\` (environment \`${name}\`) runs in ${codeList(mr)} pipelines with the Kubernetes context \`${c.value}\` of production deploy job \`${prodJob}\`: merge request code deploys with production cluster access.`,
+          messageId: 'reviewProductionContext', data: { job: job.name, name, list: codeList(mr), value: c.value, prodJob },
         });
         return;
       }
@@ -91,7 +97,7 @@ export default defineRule({
         keyPath: ['variables', first],
         discriminator: 'prod:' + first,
         details: prodCreds.length > 5 ? { variables: prodCreds } : undefined,
-        message: `Review job \`${job.name}\` (environment \`${name}\`) runs in ${codeList(mr)} pipelines with production credentials ${nameList(prodCreds.map((n) => '$' + n))}: merge request code would receive them.`,
+        messageId: 'reviewProductionCredentials', data: { job: job.name, name, list: codeList(mr), nameList: nameList(prodCreds.map((n) => '$' + n)) },
       });
     };
 
@@ -104,7 +110,7 @@ export default defineRule({
         const describe = () => {
           if (!phrase) {
             const decider = decidingLocation(trust);
-            phrase = { where: untrustedPhrase(trust), related: decider ? [{ location: decider, message: 'the rule that lets it run in an untrusted context' }] : undefined };
+            phrase = { where: untrustedPhrase(trust, trust.untrusted, decider), related: decider ? [{ location: decider, message: 'the rule that lets it run in an untrusted context' }] : undefined };
           }
           return phrase;
         };
@@ -118,7 +124,7 @@ export default defineRule({
             job: job.name,
             keyPath: [k],
             related: describe().related,
-            message: `Job \`${job.name}\` requests ${what} and ${describe().where}: code from an unprotected ref or merge request would receive them.`,
+            messageId: 'requested', data: { job: job.name, what, where: describe().where },
           });
         }
 
@@ -137,7 +143,7 @@ export default defineRule({
             discriminator: name,
             severity: 'warning',
             related: describe().related,
-            message: `Job \`${job.name}\` uses the credential-like variable \`$${name}\` (${where2}) and ${describe().where}: make sure it is Protected (and Masked) so those pipelines never receive it.`,
+            messageId: 'credentialVariable', data: { job: job.name, name, where2, where: describe().where },
           });
         };
         // Values defined in the YAML or computed by the script itself are not inputs.

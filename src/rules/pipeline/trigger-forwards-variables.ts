@@ -16,6 +16,9 @@ export default defineRule({
     defaultSeverity: 'warning',
     principle: 'Values an untrusted pipeline starter chose must not flow into another pipeline, where they override its configuration.',
     fix: 'Remove `forward:pipeline_variables: true` (pass the needed values explicitly in `variables:`), or restrict the trigger job to protected refs.',
+    messages: {
+      forwards: 'Trigger job `{{job}}` forwards pipeline variables downstream and {{untrusted}}: whoever starts such a pipeline can override the downstream pipeline\'s variables.',
+    },
   },
   create(ctx) {
     return {
@@ -28,7 +31,7 @@ export default defineRule({
           at: v.loc,
           job: job.name,
           keyPath: ['trigger', 'forward', 'pipeline_variables'],
-          message: `Trigger job \`${job.name}\` forwards pipeline variables downstream and ${untrustedPhrase(trust)}: whoever starts such a pipeline can override the downstream pipeline's variables.`,
+          messageId: 'forwards', data: { job: job.name, untrusted: untrustedPhrase(trust) },
           fix: replaceScalar(ctx, v.loc, 'false', 'Do not forward pipeline variables'),
         });
       },

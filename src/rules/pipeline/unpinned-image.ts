@@ -48,6 +48,10 @@ export default defineRule({
     defaultSeverity: 'warning',
     principle: 'What runs in a job changes only through a reviewed change; deploy jobs run only content-addressed images.',
     fix: 'Use an explicit version tag (`node:20.11-alpine`); in deploy jobs pin the digest (`image: registry/tool:1.4@sha256:…`) and update it through merge requests (Renovate can).',
+    messages: {
+      deployWithoutDigest: 'Deploy job `{{job}}`{{tier}} uses {{what}} `{{image}}` {{how}}: a re-pushed tag changes what runs with deploy credentials; pin `@sha256:…`.',
+      floating: '{{what}} `{{name}}` {{state}}: whatever is pushed there next runs in {{jobWord}} {{jobs}}; pin a version tag.',
+    },
   },
   create(ctx) {
     return {
@@ -77,7 +81,7 @@ export default defineRule({
                 job: job.name,
                 keyPath: img.keyPath,
                 discriminator: 'digest:' + img.name,
-                message: `deploy job \`${job.name}\`${deploy.tier ? ` (${deploy.tier})` : ''} uses ${img.what} \`${img.name}\` ${how}: a re-pushed tag changes what runs with deploy credentials; pin \`@sha256:…\``,
+                messageId: 'deployWithoutDigest', data: { job: job.name, tier: deploy.tier ? ` (${deploy.tier})` : '', what: img.what, image: img.name, how },
               });
               continue;
             }
@@ -96,7 +100,7 @@ export default defineRule({
             job: u.jobs[0],
             keyPath: u.keyPath,
             discriminator: u.name,
-            message: `${u.what} \`${u.name}\` ${u.kind === 'latest' ? 'is at `:latest`' : 'has no tag (pulls `latest`)'}: whatever is pushed there next runs in ${u.jobs.length > 1 ? 'jobs' : 'job'} ${jobs}`,
+            messageId: 'floating', data: { what: u.what, name: u.name, state: u.kind === 'latest' ? 'is at `:latest`' : 'has no tag (pulls `latest`)', jobWord: u.jobs.length > 1 ? 'jobs' : 'job', jobs },
           });
         }
       },

@@ -30,6 +30,12 @@ export default defineRule({
     defaultSeverity: 'warning',
     principle: 'What runs in this project’s pipelines changes only through a reviewed change in this project.',
     fix: 'Pin `include:project` with `ref:` set to a tag (`v1.4.0`) or a full commit sha, and components to a released version (`@1.4.0`) instead of `~latest` or a branch.',
+    messages: {
+      projectWithoutRef: '`include:project` {{project}} has no `ref`: it follows that project\'s default branch, so any push there changes this pipeline; pin a tag or commit SHA.',
+      projectBranchRef: '`include:project` {{project}} uses {{what}}, not a tag or commit SHA: any push to it changes this pipeline.',
+      componentWithoutVersion: '`include:component` {{address}} has no version: pin it to a released version.',
+      componentFloating: '`include:component` {{address}} is at {{version}}: every new release or push changes this pipeline; pin a released version.',
+    },
   },
   create(ctx) {
     return {
@@ -44,7 +50,7 @@ export default defineRule({
               at: projectNode.loc,
               keyPath: ['include', 'project'],
               discriminator: inc.project,
-              message: `\`include:project\` ${inc.project ?? ''} has no \`ref\`: it follows that project's default branch, so any push there changes this pipeline`,
+              messageId: 'projectWithoutRef', data: { project: inc.project ?? '' },
             });
           } else if (!isPinnedRef(ref)) {
             const what = /\$/.test(ref) ? `a variable ref (\`${ref}\`)` : `the branch-like ref \`${ref}\``;
@@ -52,7 +58,7 @@ export default defineRule({
               at: refNode!.loc,
               keyPath: ['include', 'ref'],
               discriminator: inc.project,
-              message: `\`include:project\` ${inc.project ?? ''} uses ${what}, not a tag or commit sha: any push to it changes this pipeline`,
+              messageId: 'projectBranchRef', data: { project: inc.project ?? '', what },
             });
           }
         } else if (inc.kind === 'component') {
@@ -67,10 +73,7 @@ export default defineRule({
             at: loc,
             keyPath: ['include', 'component'],
             discriminator: at >= 0 ? address.slice(0, at) : address,
-            message:
-              at < 0
-                ? `\`include:component\` ${address} has no version: pin it to a released version`
-                : `\`include:component\` ${address.slice(0, at)} is at ${version === '~latest' ? '`~latest`' : `the branch-like version \`${version}\``}: every new release or push changes this pipeline`,
+            ...(at < 0 ? { messageId: 'componentWithoutVersion', data: { address } } : { messageId: 'componentFloating', data: { address: address.slice(0, at), version: version === '~latest' ? '`~latest`' : `the branch-like version \`${version}\`` } }),
           });
         }
       },

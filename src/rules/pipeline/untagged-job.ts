@@ -16,6 +16,10 @@ export default defineRule({
     defaultSeverity: 'warning',
     principle: 'Every job should be routed to the runner tier that matches its trust; untagged jobs land on whatever runner takes untagged jobs, often one that serves several tiers.',
     fix: 'Give the job (or `default:`) the tags of its tier, e.g. the general tier for jobs that run for merge requests.',
+    messages: {
+      maybeUntagged: 'Job `{{job}}` may have no runner tags ({{unsure}}): then it runs on any runner that takes untagged jobs, whatever trust tier that runner serves.',
+      untagged: 'Job `{{job}}` has no runner tags: it runs on any runner that takes untagged jobs, whatever trust tier that runner serves; add `tags:` for its tier.',
+    },
   },
   create(ctx) {
     return {
@@ -34,9 +38,7 @@ export default defineRule({
           at: tagsNode?.loc ?? job.keyLoc,
           job: job.name,
           keyPath: ['tags'],
-          message: unsure
-            ? `Job \`${job.name}\` may have no runner tags (${unsure}): then it runs on any runner that takes untagged jobs, whatever trust tier that runner serves.`
-            : `Job \`${job.name}\` has no runner tags: it runs on any runner that takes untagged jobs, whatever trust tier that runner serves.`,
+          ...(unsure ? { messageId: 'maybeUntagged', data: { job: job.name, unsure } } : { messageId: 'untagged', data: { job: job.name } }),
           fix,
         });
       },

@@ -29,6 +29,10 @@ export default defineRule({
     defaultSeverity: 'error',
     principle: 'What is deployed must be built from protected code: artifacts produced by an unprotected ref are attacker-controlled input to the deploy.',
     fix: 'Take artifacts from a protected ref (the default branch or a protected tag) with a literal `ref:`, or build them in the same pipeline with `needs:`/`dependencies:`.',
+    messages: {
+      trustedNeedsUntrusted: 'Job `{{job}}` runs in trusted contexts {{where}} and takes artifacts of job `{{jobName}}` {{why}} (`needs:`): untrusted code produced what a trusted job runs with its secrets.',
+      deployFromUntrusted: 'Deploy job `{{job}}` {{message}}: a pipeline on an unprotected ref could have produced what it deploys.',
+    },
   },
   create(ctx) {
     /**
@@ -68,7 +72,7 @@ export default defineRule({
           job: job.name,
           keyPath: ['needs', bad === pipelineNode ? 'pipeline' : bad === projectNode ? 'project' : 'ref'],
           discriminator: `trusted:${jobName}`,
-          message: `Job \`${job.name}\` runs in trusted contexts ${where} and takes artifacts of job \`${jobName}\` ${why} (\`needs:\`): untrusted code produced what a trusted job runs with its secrets.`,
+          messageId: 'trustedNeedsUntrusted', data: { job: job.name, where, jobName, why },
         });
       }
     };
@@ -92,7 +96,7 @@ export default defineRule({
           return;
         }
         const report = (at: SourceLocation, keyPath: string[], discriminator: string, message: string) =>
-          ctx.report({ at, job: job.name, keyPath, discriminator, message: `Deploy job \`${job.name}\` ${message}: a pipeline on an unprotected ref could have produced what it deploys.` });
+          ctx.report({ at, job: job.name, keyPath, discriminator, messageId: 'deployFromUntrusted', data: { job: job.name, message } });
 
         const needs = get(job.node, 'needs');
         if (needs?.kind === 'seq') {

@@ -157,6 +157,10 @@ export default defineRule({
     defaultSeverity: 'error',
     principle: 'A job only talks to the servers it means to: certificates, host keys and signatures are checked, above all where deploy credentials are sent.',
     fix: 'Remove the switch and trust the right thing instead: add the internal CA to the image or `CI_SERVER_TLS_CA_FILE`/`SSL_CERT_FILE`, pin SSH host keys in `known_hosts` (from a CI/CD variable), import the repository signing key.',
+    messages: {
+      script: '`{{key}}` of {{job}} switches off {{what}}: anyone on the network path can read what it sends and answer in the server\'s place.',
+      variable: '{{where}} {{name}} switches off {{what}}{{deployJob}}: anyone on the network path can read what jobs send and answer in the server\'s place.',
+    },
   },
   create(ctx) {
     return {
@@ -180,7 +184,8 @@ export default defineRule({
                   job: job.name,
                   keyPath: [line.key, String(line.index)],
                   discriminator: h.what,
-                  message: `\`${line.key}\` of ${deployText(job.name, deploy)} switches off ${h.what}: anyone on the network path can read what it sends and answer in the server's place`,
+                  messageId: 'script',
+                  data: { key: line.key, job: deployText(job.name, deploy), what: h.what },
                 },
                 severity,
               );
@@ -199,7 +204,8 @@ export default defineRule({
             {
               job: site.job,
               keyPath: site.keyPath,
-              message: `${site.where} ${site.def.name} switches off ${rule.what}${deployJob ? ` for deploy-like job \`${deployJob.name}\`` : ''}: anyone on the network path can read what jobs send and answer in the server's place`,
+              messageId: 'variable',
+              data: { where: site.where, name: site.def.name, what: rule.what, deployJob: deployJob ? ` for deploy-like job \`${deployJob.name}\`` : '' },
             },
             deployJob ? 'error' : 'warning',
           );

@@ -15,6 +15,10 @@ export const runnerHostMount: RunnerRule = {
     defaultSeverity: 'error',
     principle: 'A job must not reach the host: the Docker socket or host system directories let any job escape to the host and to other jobs.',
     fix: 'Remove the host mount; build images with rootless BuildKit or Kaniko instead of the host Docker socket, and pass data through artifacts or the distributed cache.',
+    messages: {
+      hostPath: '{{runner}} mounts host path `{{source}}` into every job (denied host path `{{hit}}`): any job can escape to the host.',
+      nodePath: '{{runner}} mounts node path `{{source}}` into every job pod (denied host path `{{hit}}`): any job can escape to the node.',
+    },
   },
   check(runner, ctx) {
     const denied = ctx.policy.runners.deniedHostPaths;
@@ -31,7 +35,7 @@ export const runnerHostMount: RunnerRule = {
             at: ctx.at(['docker', 'volumes', i]),
             keyPath: ['docker', 'volumes'],
             discriminator: v.source,
-            message: `${describeRunner(runner)} mounts host path \`${v.source}\` into every job (denied host path \`${hit}\`): any job can escape to the host.`,
+            messageId: 'hostPath', data: { runner: describeRunner(runner), source: v.source, hit },
           });
         });
       }
@@ -51,7 +55,7 @@ export const runnerHostMount: RunnerRule = {
             at: ctx.at(['kubernetes', 'volumes', 'host_path', i, key]),
             keyPath: ['kubernetes', 'volumes', 'host_path'],
             discriminator: source,
-            message: `${describeRunner(runner)} mounts node path \`${source}\` into every job pod (denied host path \`${hit}\`): any job can escape to the node.`,
+            messageId: 'nodePath', data: { runner: describeRunner(runner), source, hit },
           });
         });
       }

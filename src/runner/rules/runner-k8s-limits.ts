@@ -16,6 +16,9 @@ export const runnerK8sLimits: RunnerRule = {
     principle:
       'A job must not starve its neighbours: without limits, one untrusted job can exhaust the node that runs trusted jobs or the runner manager.',
     fix: 'Set `cpu_limit`, `memory_limit`, `helper_cpu_limit` and `helper_memory_limit` in `[runners.kubernetes]` (and a namespace LimitRange).',
+    messages: {
+      noLimits: '{{runner}} sets no {{missing}}: a job can use all of the node\'s CPU and memory; set them.',
+    },
   },
   check(runner, ctx) {
     if (!usesKubernetes(runner)) return;
@@ -27,7 +30,7 @@ export const runnerK8sLimits: RunnerRule = {
     ctx.report({
       at: ctx.at(['kubernetes'], 'key'),
       keyPath: ['kubernetes', 'limits'],
-      message: `${describeRunner(runner)} sets no ${missing.map((k) => `\`${k}\``).join(', ')}: a job can use all of the node's CPU and memory.`,
+      messageId: 'noLimits', data: { runner: describeRunner(runner), missing: missing.map((k) => `\`${k}\``).join(', ') },
     });
   },
 };

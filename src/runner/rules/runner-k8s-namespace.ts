@@ -16,6 +16,13 @@ export const runnerK8sNamespace: RunnerRule = {
     principle:
       'Each trust tier gets its own namespace and service account: deploy credentials and cluster rights must not be reachable from jobs of a lower tier.',
     fix: 'Give each tier its own `namespace` (not `default`) and a dedicated `service_account` with only the rights that tier needs; leave `*_overwrite_allowed` unset on deploy runners.',
+    messages: {
+      defaultNamespace: '{{runner}} runs job pods in {{namespace}}: give each tier its own namespace.',
+      sharedNamespace: '{{runner}} shares namespace `{{ns}}` with {{other}}: pods of both tiers reach each other\'s secrets and services.',
+      defaultServiceAccount: '{{runner}} runs job pods as {{account}}: give the tier a dedicated service account with only the rights it needs.',
+      sharedServiceAccount: '{{runner}} shares service account `{{sa}}` with {{other}}: jobs of both tiers get the same cluster rights.',
+      jobOverride: '{{runner}} lets jobs pick their own {{what}} (`{{key}}`): a deploy runner\'s jobs must stay in the tier\'s own.',
+    },
   },
   check(runner, ctx) {
     if (!usesKubernetes(runner)) return;
@@ -29,7 +36,7 @@ export const runnerK8sNamespace: RunnerRule = {
         at: ctx.at(['kubernetes', 'namespace']),
         keyPath: ['kubernetes', 'namespace'],
         severity,
-        message: `${describeRunner(runner)} runs job pods in ${typeof ns === 'string' && ns.trim() !== '' ? 'the `default` namespace' : 'no configured namespace (the cluster default)'}: give each tier its own namespace.`,
+        messageId: 'defaultNamespace', data: { runner: describeRunner(runner), namespace: typeof ns === 'string' && ns.trim() !== '' ? 'the `default` namespace' : 'no configured namespace (the cluster default)' },
       });
     } else {
       const sharer = others.find((r) => k8s(r, 'namespace') === ns);
@@ -39,7 +46,7 @@ export const runnerK8sNamespace: RunnerRule = {
           keyPath: ['kubernetes', 'namespace'],
           severity,
           discriminator: 'shared',
-          message: `${describeRunner(runner)} shares namespace \`${ns}\` with ${describeRunner(sharer)}: pods of both tiers reach each other's secrets and services.`,
+          messageId: 'sharedNamespace', data: { runner: describeRunner(runner), ns, other: describeRunner(sharer) },
         });
       }
     }
@@ -50,7 +57,7 @@ export const runnerK8sNamespace: RunnerRule = {
         at: ctx.at(['kubernetes', 'service_account']),
         keyPath: ['kubernetes', 'service_account'],
         severity,
-        message: `${describeRunner(runner)} runs job pods as ${typeof sa === 'string' && sa.trim() !== '' ? 'the `default` service account' : 'the namespace\'s `default` service account (none set)'}: give the tier a dedicated service account with only the rights it needs.`,
+        messageId: 'defaultServiceAccount', data: { runner: describeRunner(runner), account: typeof sa === 'string' && sa.trim() !== '' ? 'the `default` service account' : 'the namespace\'s `default` service account (none set)' },
       });
     } else {
       const sharer = others.find((r) => k8s(r, 'service_account') === sa);
@@ -60,7 +67,7 @@ export const runnerK8sNamespace: RunnerRule = {
           keyPath: ['kubernetes', 'service_account'],
           severity,
           discriminator: 'shared',
-          message: `${describeRunner(runner)} shares service account \`${sa}\` with ${describeRunner(sharer)}: jobs of both tiers get the same cluster rights.`,
+          messageId: 'sharedServiceAccount', data: { runner: describeRunner(runner), sa, other: describeRunner(sharer) },
         });
       }
     }
@@ -73,7 +80,7 @@ export const runnerK8sNamespace: RunnerRule = {
           at: ctx.at(['kubernetes', key]),
           keyPath: ['kubernetes', key],
           severity,
-          message: `${describeRunner(runner)} lets jobs pick their own ${key.startsWith('namespace') ? 'namespace' : 'service account'} (\`${key}\`): a deploy runner's jobs must stay in the tier's own.`,
+          messageId: 'jobOverride', data: { runner: describeRunner(runner), what: key.startsWith('namespace') ? 'namespace' : 'service account', key },
         });
       }
     }

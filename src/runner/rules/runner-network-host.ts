@@ -10,6 +10,9 @@ export const runnerNetworkHost: RunnerRule = {
     principle:
       'Jobs must be network-isolated from the host: on the host network a job reaches every service bound to the host (metadata endpoints, the runner session server, local daemons).',
     fix: 'Remove `network_mode` (Docker bridge network) or use a dedicated network; set `FF_NETWORK_PER_BUILD` for a network per job.',
+    messages: {
+      hostNetwork: '{{runner}} runs job containers with `network_mode = "host"`: jobs share the host\'s network stack and reach every local service; remove `network_mode`.',
+    },
   },
   check(runner, ctx) {
     if (!usesDocker(runner)) return;
@@ -18,7 +21,7 @@ export const runnerNetworkHost: RunnerRule = {
     ctx.report({
       at: ctx.at(['docker', 'network_mode']),
       keyPath: ['docker', 'network_mode'],
-      message: `${describeRunner(runner)} runs job containers with \`network_mode = "host"\`: jobs share the host's network stack and reach every local service.`,
+      messageId: 'hostNetwork', data: { runner: describeRunner(runner) },
     });
   },
 };

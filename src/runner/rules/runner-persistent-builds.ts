@@ -18,6 +18,10 @@ export const runnerPersistentBuilds: RunnerRule = {
     principle:
       'Each job starts clean: a builds or cache directory that survives the job lets an untrusted job leave files that a later, trusted job picks up.',
     fix: 'Drop the host or named volume for `/builds` and `/cache`; use the distributed cache (separate for protected refs) and ephemeral volumes. On general-tier Docker runners set `disable_cache = true` or remove the `/cache` volume.',
+    messages: {
+      volume: '{{runner}}: `{{target}}` {{how}}; files from one job reach later jobs.',
+      podVolume: '{{runner}}: `{{mount_path}}` is a {{kind}} shared across job pods; files from one job reach later jobs.',
+    },
   },
   check(runner, ctx) {
     const dirs = ['/builds', '/cache'];
@@ -43,7 +47,7 @@ export const runnerPersistentBuilds: RunnerRule = {
             at: ctx.at(['docker', 'volumes', i]),
             keyPath: ['docker', 'volumes'],
             discriminator: v.target,
-            message: `${describeRunner(runner)}: \`${v.target}\` ${how}; files from one job reach later jobs.`,
+            messageId: 'volume', data: { runner: describeRunner(runner), target: v.target, how },
           });
         });
       }
@@ -60,7 +64,7 @@ export const runnerPersistentBuilds: RunnerRule = {
               at: ctx.at(['kubernetes', 'volumes', kind, i, 'mount_path']),
               keyPath: ['kubernetes', 'volumes', kind],
               discriminator: vol.mount_path,
-              message: `${describeRunner(runner)}: \`${vol.mount_path}\` is a ${kind === 'pvc' ? 'persistent volume claim' : 'node host path'} shared across job pods; files from one job reach later jobs.`,
+              messageId: 'podVolume', data: { runner: describeRunner(runner), mount_path: vol.mount_path, kind: kind === 'pvc' ? 'persistent volume claim' : 'node host path' },
             });
           });
         }

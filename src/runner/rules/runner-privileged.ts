@@ -15,6 +15,9 @@ export const runnerPrivileged: RunnerRule = {
     principle:
       'A privileged container is root on the host: only build-tier runners that take protected refs only, named in policy, may run them.',
     fix: 'Set `privileged = false` (build images with rootless BuildKit or Kaniko), or move the runner to the build tier and list it in `runners.privilegedAllowed`.',
+    messages: {
+      privileged: '{{what}} on {{runner}}: {{why}}.',
+    },
   },
   check(runner, ctx) {
     if (runner.privilegedAllowed) return;
@@ -26,7 +29,7 @@ export const runnerPrivileged: RunnerRule = {
           : 'only build-tier runners named in policy `runners.privilegedAllowed` may run privileged containers';
     const flag = (path: string[], what: string): void => {
       if (ctx.get(path) !== true) return;
-      ctx.report({ at: ctx.at(path), keyPath: path, message: `${what} on ${describeRunner(runner)}: ${why}.` });
+      ctx.report({ at: ctx.at(path), keyPath: path, messageId: 'privileged', data: { what, runner: describeRunner(runner), why } });
     };
     if (usesDocker(runner)) {
       flag(['docker', 'privileged'], '`privileged = true`');

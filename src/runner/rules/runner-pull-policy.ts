@@ -19,6 +19,11 @@ export const runnerPullPolicy: RunnerRule = {
     principle:
       'A job must run the image its registry serves now, with the job\'s own credentials: a locally cached image may have been planted or pulled by another project.',
     fix: 'Set `pull_policy = ["always"]` and leave `allowed_pull_policies` unset or `["always"]`.',
+    messages: {
+      weak: '{{runner}} has `pull_policy` {{weak}}: jobs may run a locally cached image left by another job instead of the registry\'s; use `always`.',
+      unset: '{{runner}} sets no `pull_policy`: the cluster default (`IfNotPresent` for tagged images) reuses images cached on the node; deploy runners must pull `always`.',
+      allowedWeak: '{{runner}} lets jobs choose pull policy {{bad}} through `allowed_pull_policies`: a job can run a locally cached image without a registry check.',
+    },
   },
   check(runner, ctx) {
     const sections: ('docker' | 'kubernetes')[] = [];
@@ -33,13 +38,13 @@ export const runnerPullPolicy: RunnerRule = {
         ctx.report({
           at: ctx.at(policyPath),
           keyPath: policyPath,
-          message: `${describeRunner(runner)} has \`pull_policy\` ${weak.map((p) => `\`${p}\``).join(', ')}: jobs may run a locally cached image left by another job instead of the registry's.`,
+          messageId: 'weak', data: { runner: describeRunner(runner), weak: weak.map((p) => `\`${p}\``).join(', ') },
         });
       } else if (raw === undefined && section === 'kubernetes' && runner.tier === 'deploy') {
         ctx.report({
           at: ctx.at(policyPath),
           keyPath: policyPath,
-          message: `${describeRunner(runner)} sets no \`pull_policy\`: the cluster default (\`IfNotPresent\` for tagged images) reuses images cached on the node; deploy runners must pull \`always\`.`,
+          messageId: 'unset', data: { runner: describeRunner(runner) },
         });
       }
       const allowedPath = [section, 'allowed_pull_policies'];
@@ -50,7 +55,7 @@ export const runnerPullPolicy: RunnerRule = {
           ctx.report({
             at: ctx.at(allowedPath),
             keyPath: allowedPath,
-            message: `${describeRunner(runner)} lets jobs choose pull policy ${bad.map((p) => `\`${p}\``).join(', ')} through \`allowed_pull_policies\`: a job can run a locally cached image without a registry check.`,
+            messageId: 'allowedWeak', data: { runner: describeRunner(runner), bad: bad.map((p) => `\`${p}\``).join(', ') },
           });
         }
       }

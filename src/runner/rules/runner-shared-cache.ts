@@ -14,13 +14,16 @@ export const runnerSharedCache: RunnerRule = {
     principle:
       'Caches must not cross trust zones: a cache shared across runners lets a job on a general-tier runner poison what a build or deploy runner restores.',
     fix: 'Set `Shared = false` (the default), and give each trust tier its own bucket or path.',
+    messages: {
+      sharedCache: '{{runner}} shares its distributed cache with every runner on the same storage (`Shared = true`): caches cross trust tiers; set `Shared = false`.',
+    },
   },
   check(runner, ctx) {
     if (ctx.get(['cache', 'Shared']) !== true) return;
     ctx.report({
       at: ctx.at(['cache', 'Shared']),
       keyPath: ['cache', 'Shared'],
-      message: `${describeRunner(runner)} shares its distributed cache with every runner on the same storage (\`Shared = true\`): caches cross trust tiers.`,
+      messageId: 'sharedCache', data: { runner: describeRunner(runner) },
     });
   },
 };

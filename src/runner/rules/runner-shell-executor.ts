@@ -10,13 +10,16 @@ export const runnerShellExecutor: RunnerRule = {
     principle:
       'Every job is remote code execution: with the shell executor, jobs of unrelated projects and refs run as the same host user, with the same files, caches and credentials.',
     fix: 'Use an isolating executor (`docker`, `docker-autoscaler` or `kubernetes`) with ephemeral containers; if a shell runner is unavoidable, dedicate the host to one project and protected refs only.',
+    messages: {
+      shellExecutor: '{{runner}} uses `executor = "shell"`: jobs run directly on the host as the runner user and can read or poison what other jobs leave behind.',
+    },
   },
   check(runner, ctx) {
     if (runner.executor?.trim().toLowerCase() !== 'shell') return;
     ctx.report({
       at: ctx.at(['executor']),
       keyPath: ['executor'],
-      message: `${describeRunner(runner)} uses \`executor = "shell"\`: jobs run directly on the host as the runner user and can read or poison what other jobs leave behind.`,
+      messageId: 'shellExecutor', data: { runner: describeRunner(runner) },
     });
   },
 };

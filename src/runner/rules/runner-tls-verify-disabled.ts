@@ -19,6 +19,11 @@ export const runnerTlsVerifyDisabled: RunnerRule = {
     principle:
       'Without TLS verification anyone on the network path can impersonate GitLab or the Docker daemon: steal the runner token and job secrets, or hand the runner forged jobs and code.',
     fix: 'Remove `tls-skip-verify` and `GIT_SSL_NO_VERIFY`; trust a private CA with `tls-ca-file` instead. For a remote Docker daemon set `tls_verify = true` with `tls_cert_path`.',
+    messages: {
+      skipVerify: '{{runner}} sets `{{key}} = true`: the GitLab server\'s certificate is not verified; remove it and trust the CA with `tls-ca-file`.',
+      gitSslNoVerify: '{{runner}} sets `GIT_SSL_NO_VERIFY` for every job: git clones do not verify GitLab\'s certificate; remove it.',
+      dockerWithoutTls: '{{runner}} talks to the Docker daemon at `{{host}}` without `tls_verify = true`: the daemon\'s identity is not verified; set `tls_verify = true`.',
+    },
   },
   check(runner, ctx) {
     for (const key of ['tls-skip-verify', 'tls_skip_verify']) {
@@ -26,7 +31,7 @@ export const runnerTlsVerifyDisabled: RunnerRule = {
       ctx.report({
         at: ctx.at([key]),
         keyPath: [key],
-        message: `${describeRunner(runner)} sets \`${key} = true\`: the GitLab server's certificate is not verified.`,
+        messageId: 'skipVerify', data: { runner: describeRunner(runner), key },
       });
     }
     const env = asStringList(ctx.get(['environment']));
@@ -36,7 +41,7 @@ export const runnerTlsVerifyDisabled: RunnerRule = {
         at: ctx.at(['environment', i]),
         keyPath: ['environment'],
         discriminator: 'GIT_SSL_NO_VERIFY',
-        message: `${describeRunner(runner)} sets \`GIT_SSL_NO_VERIFY\` for every job: git clones do not verify GitLab's certificate.`,
+        messageId: 'gitSslNoVerify', data: { runner: describeRunner(runner) },
       });
     });
     if (usesDocker(runner)) {
@@ -46,7 +51,7 @@ export const runnerTlsVerifyDisabled: RunnerRule = {
         ctx.report({
           at: written ? ctx.at(['docker', 'tls_verify']) : ctx.at(['docker', 'host']),
           keyPath: ['docker', 'tls_verify'],
-          message: `${describeRunner(runner)} talks to the Docker daemon at \`${host}\` without \`tls_verify = true\`: the daemon's identity is not verified.`,
+          messageId: 'dockerWithoutTls', data: { runner: describeRunner(runner), host },
         });
       }
     }

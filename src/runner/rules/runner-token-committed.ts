@@ -1,5 +1,5 @@
 import type { KeyPath } from '../positions.js';
-import { describeRunner, isTable, type RunnerRule, type RunnerRuleContext } from '../model.js';
+import { describeRunner, isTable, type RunnerReport, type RunnerRule, type RunnerRuleContext } from '../model.js';
 import { isPlaceholder, TOKEN_PATTERN } from '../util.js';
 
 /** Keys under `[[runners]]` that hold credentials (gitlab-runner `common/config.go`). */
@@ -31,6 +31,10 @@ export const runnerTokenCommitted: RunnerRule = {
     principle:
       'A runner token lets anyone who reads the repository register as that runner and receive its jobs, with their CI/CD variables and deploy credentials.',
     fix: 'Remove the value (use `REDACTED` or a `${RUNNER_TOKEN}` reference filled in at deploy time, or the Helm chart `runners.secret`), then revoke the token in GitLab and create a new one: it is in the git history.',
+    messages: {
+      literal: '{{runner}} has a literal {{what}} in `{{key}}`: everyone who can read this file has it; load it from a secret (value masked).',
+      helm: 'Helm values hold a literal {{what}}: everyone who can read this file has it; use an existing Kubernetes Secret (value masked).',
+    },
   },
   check(runner, ctx) {
     const done = new Set<string>();
@@ -38,13 +42,13 @@ export const runnerTokenCommitted: RunnerRule = {
       const v = ctx.get(path);
       if (typeof v !== 'string' || isPlaceholder(v)) continue;
       done.add(path.join('.'));
-      report(ctx, path, `${describeRunner(runner)} has a literal ${what} in \`${path.join('.')}\` (value masked).`);
+      report(ctx, path, { messageId: 'literal', data: { runner: describeRunner(runner), what, key: path.join('.') } });
     }
     // Any other string under the runner that carries a GitLab token prefix.
     const walk = (value: unknown, path: (string | number)[]): void => {
       if (typeof value === 'string') {
         if (!done.has(path.join('.')) && TOKEN_PATTERN.test(value)) {
-          report(ctx, path, `${describeRunner(runner)} has a literal GitLab token in \`${path.join('.')}\` (value masked).`);
+          report(ctx, path, { messageId: 'literal', data: { runner: describeRunner(runner), what: 'GitLab token', key: path.join('.') } });
         }
       } else if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...path, i]));
       else if (isTable(value)) for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
@@ -59,13 +63,13 @@ export const runnerTokenCommitted: RunnerRule = {
         at: entry.valueLoc,
         secret: entry.innerLoc ?? entry.valueLoc,
         keyPath: [key],
-        message: `Helm values hold a literal ${what} (value masked).`,
+        messageId: 'helm', data: { what },
       });
     }
   },
 };
 
-function report(ctx: RunnerRuleContext, path: KeyPath, message: string): void {
+function report(ctx: RunnerRuleContext, path: KeyPath, message: Pick<RunnerReport, 'messageId' | 'data'>): void {
   const strPath = path.map(String);
-  ctx.report({ at: ctx.at(path), secret: ctx.at(path, 'inner'), keyPath: strPath, message });
+  ctx.report({ at: ctx.at(path), secret: ctx.at(path, 'inner'), keyPath: strPath, ...message });
 }
