@@ -306,13 +306,8 @@ function readWhen(n: YNode | undefined, errors: { message: string; at?: SourceLo
 
 /** Flatten nested sequences (from `!reference`) up to 10 levels, as GitLab does. */
 function flattenSeq(n: YNode): YNode[] {
-  if (!isSeq(n)) return [n];
-  // Each job evaluates its rules under every context: flatten a (shared, immutable) list once.
-  let hit = flatCache.get(n);
-  if (!hit) flatCache.set(n, (hit = flattenFrom(n, 0)));
-  return hit;
+  return flattenFrom(n, 0);
 }
-const flatCache = new WeakMap<YNode, YNode[]>();
 
 function flattenFrom(n: YNode, depth: number): YNode[] {
   if (!isSeq(n)) return [n];

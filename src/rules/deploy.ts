@@ -230,13 +230,18 @@ export function deployNameEvidence(job: Job): DeployEvidence[] {
 export function deployCommandEvidence(job: Job, opts: DeployOptions = {}): DeployEvidence[] {
   // The engine's deploy classification and the rules that read commands ask with the same
   // lines, locator and pipeline: compute once per job.
-  const hit = commandCache.get(job);
-  if (hit && hit.lines === opts.lines && hit.locate === opts.locate && hit.pipeline === opts.pipeline) return [...hit.evidence];
+  // One weak entry per pipeline, not per job: weak maps keyed by short-lived objects cost
+  // every young-generation GC.
+  if (!opts.pipeline) return computeCommandEvidence(job, opts);
+  let byJob = commandCache.get(opts.pipeline);
+  if (!byJob) commandCache.set(opts.pipeline, (byJob = new Map()));
+  const hit = byJob.get(job);
+  if (hit && hit.lines === opts.lines && hit.locate === opts.locate) return [...hit.evidence];
   const evidence = computeCommandEvidence(job, opts);
-  commandCache.set(job, { lines: opts.lines, locate: opts.locate, pipeline: opts.pipeline, evidence });
+  byJob.set(job, { lines: opts.lines, locate: opts.locate, evidence });
   return [...evidence];
 }
-const commandCache = new WeakMap<Job, { lines?: readonly ScriptLine[]; locate?: ScriptLocator; pipeline?: Pipeline; evidence: DeployEvidence[] }>();
+const commandCache = new WeakMap<Pipeline, Map<Job, { lines?: readonly ScriptLine[]; locate?: ScriptLocator; evidence: DeployEvidence[] }>>();
 
 function computeCommandEvidence(job: Job, opts: DeployOptions): DeployEvidence[] {
   const lines = opts.lines ?? scriptLinesOf(job.node);
