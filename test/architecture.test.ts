@@ -79,11 +79,14 @@ describe('architecture', () => {
     expect(found).toEqual([]);
   });
 
-  it('keeps the named boundaries: contexts and findings below rules, the server apart from the CLI, gitbeaker in the adapter only', () => {
+  it('keeps the named boundaries: contexts and findings below rules, judge between the rule families and their callers, the server apart from the CLI, gitbeaker in the adapter only', () => {
     const imports = (a: string, b: string) => graph.get(a)?.has(b) ?? false;
     expect(imports('contexts', 'rules')).toBe(false);
     expect(imports('findings', 'rules')).toBe(false);
     expect(imports('server', 'cli')).toBe(false);
+    // judge sits between the rule families and their callers (CLI, service, audit).
+    for (const below of ['rules', 'runner', 'live', 'policy', 'findings', 'model', 'contexts', 'gitlab', 'review']) expect(imports(below, 'judge')).toBe(false);
+    for (const above of ['review', 'server', 'cli', 'audit', 'catalogue']) expect(imports('judge', above)).toBe(false);
     const gitbeaker = tsFiles(src).filter((f) => /from ['"]@gitbeaker\//.test(readFileSync(f, 'utf8'))).map((f) => path.relative(src, f).split(path.sep)[0]);
     expect([...new Set(gitbeaker)]).toEqual(['gitlab']);
   });

@@ -15,7 +15,7 @@ import { variableRefs, type VarRefOptions } from '../model/var-refs.js';
 import type { ConfigSource, FileRef, ReadResult } from '../model/source.js';
 import type { Policy } from '../policy/types.js';
 import { deployInfo } from '../rules/deploy.js';
-import { lintPipeline } from '../rules/run.js';
+import { judge } from '../judge/judge.js';
 import { CONTEXT_IDS, TRUSTED_CONTEXTS, type ContextId } from '../rules/types.js';
 import { matchesAny } from '../util/glob.js';
 import type { AuditJob, AuditProject } from './types.js';
@@ -99,7 +99,7 @@ export async function auditProject(p: OrgProject, deps: ProjectAuditDeps): Promi
       cache: deps.cache,
       remote: { allowedHosts: deps.remoteHosts ?? policy.remoteIncludeHosts },
     });
-    const evaluation = await lintPipeline(new PrefetchedSource(inner, ciFile, text), ciFile, { policy, defaultBranch: p.defaultBranch });
+    const { evaluation } = await judge({ policy, ci: { source: new PrefetchedSource(inner, ciFile, text), rootFile: ciFile }, defaultBranch: p.defaultBranch });
     out.notes.push(...evaluation.notes);
     for (const f of evaluation.findings) {
       if (f.suppressed) continue;

@@ -5,10 +5,9 @@ import { SourceFiles } from '../findings/sources.js';
 import { renderFindings, type RenderFormat } from '../findings/render/index.js';
 import { DirectorySource } from '../model/source.js';
 import type { Policy } from '../policy/types.js';
-import { applyExceptions } from '../policy/apply.js';
-import { lintPipeline } from '../rules/run.js';
+import { judge } from '../judge/judge.js';
 import type { Evaluation } from '../rules/engine.js';
-import { checkRunnerConfig, looksLikeRunnerConfig, RunnerConfigError } from '../runner/check.js';
+import { looksLikeRunnerConfig, RunnerConfigError } from '../runner/check.js';
 import type { Outcome } from '../contexts/reach.js';
 import { renderContextTable } from './context-table.js';
 import type { ContextId, VariableAssumptions } from '../contexts/contexts.js';
@@ -64,46 +63,37 @@ export async function lintTargets(paths: string[], cwd: string, opts: LintTarget
       if (!hasCi && runnerFiles.length === 0) {
         throw new UsageError(`${p}: no ${ciFile} and no runner configuration here (give a checkout, a CI file, or --ci-file NAME)`);
       }
-      if (hasCi) await lintPipelineAt(abs, ciFile, prefix, run, opts);
-      else run.notes.push(`${prefix}${ciFile}: not present; only runner configuration files were judged`);
-      for (const file of runnerFiles) await lintRunnerFile(abs, file, prefix, run, opts);
+      if (!hasCi) run.notes.push(`${prefix}${ciFile}: not present; only runner configuration files were judged`);
+      await judgeCheckout(abs, hasCi ? ciFile : undefined, runnerFiles, prefix, run, opts);
     } else {
       const dir = path.dirname(abs);
       const base = path.basename(abs);
       const prefix = paths.length > 1 ? prefixFor(path.dirname(p) || '.') : '';
       const text = await readFile(abs, 'utf8');
-      if (looksLikeRunnerConfig(base, text)) await lintRunnerFile(dir, base, prefix, run, opts);
-      else await lintPipelineAt(dir, base, prefix, run, opts);
+      if (looksLikeRunnerConfig(base, text)) await judgeCheckout(dir, undefined, [base], prefix, run, opts);
+      else await judgeCheckout(dir, base, [], prefix, run, opts);
     }
   }
   return run;
 }
 
-async function lintPipelineAt(dir: string, rootFile: string, prefix: string, run: LintRun, opts: LintTargetOptions): Promise<void> {
-  const ev = await lintPipeline(new DirectorySource(dir, opts.templatesDir), rootFile, {
+/** One checkout (or one file of it) judged by `judge()`, the call the service makes too. */
+async function judgeCheckout(dir: string, rootFile: string | undefined, runnerFiles: string[], prefix: string, run: LintRun, opts: LintTargetOptions): Promise<void> {
+  const j = await judge({
     policy: opts.policy,
+    ...(rootFile !== undefined ? { ci: { source: new DirectorySource(dir, opts.templatesDir), rootFile } } : {}),
+    runnerFiles: await Promise.all(runnerFiles.map(async (rel) => ({ path: rel, text: await readFile(path.join(dir, rel), 'utf8') }))),
     defaultBranch: opts.defaultBranch,
     today: opts.today,
     strict: opts.strict,
     variables: opts.variables,
   });
-  run.evaluations.push(ev);
-  run.sources.absorb(ev.sources, prefix);
-  run.findings.push(...ev.findings.map((f) => withPrefix(f, prefix)));
-  run.notes.push(...ev.notes.map((n) => prefix + n));
-}
-
-async function lintRunnerFile(dir: string, rel: string, prefix: string, run: LintRun, opts: LintTargetOptions): Promise<void> {
-  const text = await readFile(path.join(dir, rel), 'utf8');
-  try {
-    const r = checkRunnerConfig(rel, text, opts.policy);
-    run.sources.absorb(r.sources, prefix);
-    // Exceptions apply here too; expired ones are reported once, by the pipeline evaluation.
-    run.findings.push(...applyExceptions(r.findings, opts.policy, opts.today ?? new Date()).map((f) => withPrefix(f, prefix)));
-  } catch (err) {
-    if (err instanceof RunnerConfigError) throw new UsageError(prefix + err.message);
-    throw err;
-  }
+  const bad = j.unreadable[0];
+  if (bad) throw bad.error instanceof RunnerConfigError ? new UsageError(prefix + bad.error.message) : bad.error;
+  if (j.evaluation) run.evaluations.push(j.evaluation);
+  run.sources.absorb(j.sources, prefix);
+  run.findings.push(...j.findings.map((f) => withPrefix(f, prefix)));
+  run.notes.push(...j.notes.map((n) => prefix + n));
 }
 
 function withPrefix(f: Finding, prefix: string): Finding {

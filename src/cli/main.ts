@@ -189,11 +189,12 @@ async function checkRunnerCommand(args: string[], io: CliIO): Promise<number> {
   const [{ checkRunnerConfig }, { SourceFiles }, { suppress }, { renderFindings }, { summarize }, { allRuleMetas }] = await Promise.all([
     import('../runner/check.js'),
     import('../findings/sources.js'),
-    import('../policy/apply.js'),
+    import('../policy/reporter.js'),
     import('../findings/render/index.js'),
     import('../findings/finding.js'),
     import('../catalogue/catalogue.js'),
   ]);
+  const today = new Date();
   const sources = new SourceFiles();
   const findings = [];
   for (const file of positionals) {
@@ -203,11 +204,11 @@ async function checkRunnerCommand(args: string[], io: CliIO): Promise<number> {
     } catch {
       throw new UsageError(`${file}: no such file`);
     }
-    const r = checkRunnerConfig(file, text, policy);
+    const r = checkRunnerConfig(file, text, policy, { today });
     sources.absorb(r.sources);
     findings.push(...r.findings);
   }
-  const judged = suppress(findings, policy, { today: new Date() });
+  const judged = suppress(findings, policy, { today });
   io.stdout.write(renderFindings(format, { findings: judged, sources, rules: allRuleMetas(), toolVersion: toolVersion(), color: values.color }));
   return summarize(judged).blocking > 0 ? EXIT.blocking : EXIT.ok;
 }

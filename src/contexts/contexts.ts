@@ -7,7 +7,6 @@
  * `branch` when `main` is protected, while `$CI_COMMIT_BRANCH =~ /^feature/` stays unknown).
  */
 import type { Policy } from '../policy/types.js';
-import { matchesAny } from '../util/glob.js';
 import type { UnknownString, VarValue, VariableScope } from './expression.js';
 import { variableRefs, type VarRefOptions } from '../model/var-refs.js';
 
@@ -454,14 +453,6 @@ export function contextScope(ctx: TrustContext, yamlVariables: Record<string, st
       return { kind: 'unknown' };
     },
   };
-}
-
-/** Is a concrete ref name protected under these options? */
-export function isProtectedBranch(opts: ContextOptions, name: string): boolean {
-  return name === opts.defaultBranch || matchesAny(name, opts.protectedBranches);
-}
-export function isProtectedTag(opts: ContextOptions, name: string): boolean {
-  return matchesAny(name, opts.protectedTags);
 }
 
 /**

@@ -63,8 +63,12 @@ export function fingerprintOf(parts: {
   return h.digest('hex').slice(0, 16);
 }
 
-/** What a rule reports; the engine adds the rule id, severity and fingerprint. */
-export interface FindingReport {
+/**
+ * What a rule of any kind (pipeline, runner, live, policy) reports; the Reporter adds the rule
+ * id, the severity the policy gives it and the fingerprint. The text is either `message` or a
+ * `messageId` of the rule's `meta.messages` with `data` for its `{{name}}` placeholders.
+ */
+export interface Report {
   at: SourceLocation;
   /** A key of the rule's `meta.messages`; the finding's text is that template filled with `data`. */
   messageId?: string;
@@ -73,18 +77,37 @@ export interface FindingReport {
   /** Plain text, only for findings built outside a rule (a rule reports `messageId`). */
   message?: string;
   job?: string;
+  /**
+   * The job's name in the fingerprint when it differs from `job` (a runner name written twice
+   * in one file is told apart by its index).
+   */
+  identity?: string;
   keyPath: string[];
+  /** Distinguishes several findings of one rule at one key path (e.g. the variable name). */
   discriminator?: string;
   related?: RelatedLocation[];
   fix?: Fix;
+  /** A range holding a secret value: masked in every output. */
+  secret?: SourceLocation;
+  /** Per-finding severity when a rule has two levels (unless the policy re-rates the rule). */
+  severity?: Severity;
+  /** Structured facts for the JSON output (the full list a message shortens to "and N more"). */
   details?: FindingDetails;
 }
 
+/** What a rule reports: a Report by message id (the rule's texts live in its `meta.messages`). */
+export type RuleReport = Report & { messageId: string };
+
+/** A rule's context reports through this (every rule kind has it). */
+export interface ReportSink {
+  report(r: RuleReport): void;
+}
+
 /**
- * The one place a finding is built from a rule's report (pipeline, live and runner rules):
+ * The one place a finding is built from a rule's report (every rule kind, through the Reporter):
  * `messages` is the rule's `meta.messages`, which `r.messageId` names (see messages.ts).
  */
-export function makeFinding(ruleId: string, severity: Severity, r: FindingReport, messages?: Readonly<Record<string, string>>): Finding {
+export function makeFinding(ruleId: string, severity: Severity, r: Report, messages?: Readonly<Record<string, string>>): Finding {
   return {
     ruleId,
     severity,
@@ -94,7 +117,7 @@ export function makeFinding(ruleId: string, severity: Severity, r: FindingReport
     location: r.at,
     job: r.job,
     keyPath: r.keyPath,
-    fingerprint: fingerprintOf({ ruleId, file: r.at.file, job: r.job, keyPath: r.keyPath, discriminator: r.discriminator }),
+    fingerprint: fingerprintOf({ ruleId, file: r.at.file, job: r.identity ?? r.job, keyPath: r.keyPath, discriminator: r.discriminator }),
     related: r.related,
     fix: r.fix,
     ...(r.details ? { details: r.details } : {}),

@@ -4,10 +4,10 @@
  * optional per-project `LiveCache` across runs. A read the token is not allowed to make
  * (401/403/404) turns the checks that need it into *skipped* entries — never into a pass.
  */
-import { makeFinding, sortFindings, type Finding } from '../findings/finding.js';
+import type { Finding } from '../findings/finding.js';
 import { GitLabError } from '../gitlab/errors.js';
 import type { GitLabApi, GitLabVariable } from '../gitlab/types.js';
-import { configureRule, exceptionMatches, isExpired } from '../policy/apply.js';
+import { Reporter } from '../policy/reporter.js';
 import type { Policy } from '../policy/types.js';
 import type { Evaluation } from '../rules/engine.js';
 import { LiveCache } from './cache.js';
@@ -139,30 +139,23 @@ export async function runLiveChecks(api: GitLabApi, input: LiveCheckInput, opts:
     return r.data;
   }
 
-  const findings: Finding[] = [];
+  const reporter = new Reporter(policy, { today });
   const skipped: SkippedCheck[] = [];
   const notes: string[] = [];
-  const activeExceptions = policy.exceptions.filter((e) => !isExpired(e, today));
 
   for (const rule of opts.rules ?? liveRules) {
     const id = rule.meta.id;
-    const configured = configureRule(policy, rule.meta);
+    const { configured, report } = reporter.rule(rule.meta);
     if (!configured) continue;
-    const { options, policySeverity } = configured;
     const ctx: LiveRuleContext<any> = {
       projectId,
       evaluation,
       policy,
-      options,
+      options: configured.options,
       load: need,
       note: (text) => notes.push(text),
       skipPart: (needs, reason) => skipped.push({ check: id, needs, reason }),
-      report: (r) => {
-        const severity = policySeverity ?? r.severity ?? configured.severity;
-        const f = makeFinding(id, severity, { ...r, fix: undefined }, rule.meta.messages);
-        const ex = activeExceptions.find((e) => exceptionMatches(e, f));
-        findings.push(ex ? { ...f, blocking: false, suppressed: { kind: 'exception', reason: ex.reason } } : f);
-      },
+      report,
     };
     try {
       await rule.run(ctx);
@@ -183,14 +176,7 @@ export async function runLiveChecks(api: GitLabApi, input: LiveCheckInput, opts:
   });
   for (const s of uniqueSkipped) notes.push(`Live check \`${s.check}\` skipped: ${s.reason} (needs ${s.needs}).`);
 
-  const seen = new Set<string>();
-  const unique = findings.filter((f) => {
-    const k = `${f.fingerprint}:${f.location.line}:${f.location.column}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-  return { findings: sortFindings(unique), skipped: uniqueSkipped, notes };
+  return { findings: reporter.finish(), skipped: uniqueSkipped, notes };
 }
 
 /** "Untagged jobs are reported with the runners they would actually land on." */

@@ -20,11 +20,6 @@ export function mrReachable(trust: JobTrust | undefined): boolean {
   return MR_CONTEXTS.some((c) => trust.byContext[c]?.runs !== 'no');
 }
 
-/** Can the job run on an unprotected ref at all (any untrusted context)? */
-export function untrustedReachable(trust: JobTrust | undefined): boolean {
-  return !trust || trust.untrusted.length > 0;
-}
-
 /** A job of the pipeline or of one of its child pipelines, with its trust and its pipeline. */
 export interface LiveJob {
   job: Job;

@@ -4,15 +4,13 @@
  * RuleMeta (kind 'live') and an async `run` that loads only the data it needs through the
  * context: data the token cannot read makes the check *skipped*, never passed.
  */
-import type { FindingDetails, RelatedLocation, Severity } from '../findings/finding.js';
-import type { MessageData } from '../findings/messages.js';
+import type { ReportSink } from '../findings/finding.js';
 import type {
   GitLabProjectCiSettings,
   GitLabProtectedEnvironment,
   GitLabRunner,
   GitLabVariable,
 } from '../gitlab/types.js';
-import type { SourceLocation } from '../model/location.js';
 import type { Policy } from '../policy/types.js';
 import type { ProtectedRefs } from './protected-refs.js';
 import type { Evaluation } from '../rules/engine.js';
@@ -61,31 +59,13 @@ export class SkipCheck extends Error {
   }
 }
 
-export interface LiveReport {
-  at: SourceLocation;
-  /** A key of the rule's `meta.messages`: the finding's text is that template filled with `data`. */
-  messageId: string;
-  /** Values for the template's `{{placeholders}}`. */
-  data?: MessageData;
-  job?: string;
-  keyPath: string[];
-  /** Distinguishes several findings at one key path: the runner, variable or environment. */
-  discriminator?: string;
-  related?: RelatedLocation[];
-  /** Per-finding severity when a rule has two levels (unless the policy re-rates the rule). */
-  severity?: Severity;
-  /** Structured facts for the JSON output (what the one-line message leaves out). */
-  details?: FindingDetails;
-}
-
-export interface LiveRuleContext<O = Record<string, unknown>> {
+export interface LiveRuleContext<O = Record<string, unknown>> extends ReportSink {
   projectId: number | string;
   evaluation: Evaluation;
   policy: Policy;
   options: O;
   /** Fetch (or take from the cache) one kind of GitLab data; throws SkipCheck when unreadable. */
   load<K extends LiveDataKey>(key: K): Promise<LiveData[K]>;
-  report(r: LiveReport): void;
   /** An informational line for the summary note (never a finding). */
   note(text: string): void;
   /** A part of this check could not run (e.g. one group's variables): reported as skipped. */

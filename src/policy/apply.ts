@@ -1,11 +1,9 @@
 import { Lexer } from 'yaml';
 import type { Finding, Severity } from '../findings/finding.js';
-import { fingerprintOf } from '../findings/finding.js';
-import { pointLocation, type SourceLocation } from '../model/location.js';
+import type { SourceLocation } from '../model/location.js';
 import { matchesAny } from '../util/glob.js';
 import type { Policy, PolicyException, RuleSetting } from './types.js';
 import { PolicyError } from './errors.js';
-import { policyMessage } from './rules.js';
 
 /**
  * A rule's effective setting: the merged policy entry over the rule's defaults. A policy
@@ -145,111 +143,9 @@ export function parseInlineIgnores(file: string, text: string): InlineIgnore[] {
   return out;
 }
 
-function ignoreCovers(ig: InlineIgnore, f: Finding): boolean {
+export function ignoreCovers(ig: InlineIgnore, f: Finding): boolean {
   if (ig.file !== f.location.file || !ig.rules.includes(f.ruleId)) return false;
   if (ig.target === 'file') return true;
   return f.location.line <= ig.target && ig.target <= Math.max(f.location.line, f.location.endLine);
 }
 
-export interface SuppressOptions {
-  today: Date;
-  /** Ignore comments of every CI file evaluated (see `parseInlineIgnores`). */
-  inlineIgnores?: readonly InlineIgnore[];
-}
-
-/**
- * Applies the policy's exceptions and the CI files' inline ignore comments to findings whose
- * severity is already the effective one. Returns a new list (inputs are not modified):
- * - a finding matched by an exception that has not expired is suppressed (kind `exception`,
- *   never blocking) — exceptions come from administrators, so they may silence errors;
- * - every expired exception is reported once (`policy-exception-expired`, warning by default);
- * - an inline ignore silences a matching `warning` finding (kind `inline`); for an `error`
- *   finding it silences nothing and is itself reported (`inline-ignore-blocking`), because
- *   the MR author controls the CI file.
- * `policy.rules` may re-rate or turn off the two policy rules like any other.
- */
-/**
- * Exceptions only (no inline ignores, no expired-exception findings: those are reported once, by
- * the pipeline evaluation): for findings judged outside the pipeline traversal, such as runner
- * configurations, so the CLI and the service give them the same verdict.
- */
-export function applyExceptions(findings: readonly Finding[], policy: Policy, today: Date): Finding[] {
-  return suppress(findings, { ...policy, exceptions: policy.exceptions.filter((e) => !isExpired(e, today)) }, { today });
-}
-
-export function suppress(findings: readonly Finding[], policy: Policy, opts: SuppressOptions): Finding[] {
-  const active = policy.exceptions.filter((e) => !isExpired(e, opts.today));
-  const ignores = opts.inlineIgnores ?? [];
-  const blockedIgnores = new Map<string, { ig: InlineIgnore; rule: string; fp: string }>();
-  const out: Finding[] = [];
-
-  for (const f of findings) {
-    if (f.suppressed) {
-      out.push({ ...f });
-      continue;
-    }
-    const ex = active.find((e) => exceptionMatches(e, f));
-    if (ex) {
-      out.push({ ...f, blocking: false, suppressed: { kind: 'exception', reason: ex.reason } });
-      continue;
-    }
-    const igs = ignores.filter((ig) => ignoreCovers(ig, f));
-    if (igs.length > 0 && f.severity === 'warning') {
-      out.push({ ...f, blocking: false, suppressed: { kind: 'inline', reason: igs[0].reason ?? 'tierguard-ignore comment' } });
-      continue;
-    }
-    for (const ig of igs) {
-      const l = ig.location;
-      const key = `${l.file}:${l.line}:${l.column}:${f.ruleId}`;
-      if (!blockedIgnores.has(key)) blockedIgnores.set(key, { ig, rule: f.ruleId, fp: f.fingerprint });
-    }
-    out.push({ ...f });
-  }
-
-  const expired = effectiveSetting(policy, 'policy-exception-expired', 'warning');
-  if (expired.severity !== 'off') {
-    for (const ex of policy.exceptions) {
-      if (!isExpired(ex, opts.today)) continue;
-      const src = ex.source ?? { file: policy.sources[policy.sources.length - 1] ?? '<policy>', line: 1, column: 1 };
-      const target = [ex.job !== undefined ? `job "${ex.job}"` : '', ex.file !== undefined ? `file "${ex.file}"` : '']
-        .filter(Boolean)
-        .join(' in ');
-      out.push({
-        ruleId: 'policy-exception-expired',
-        severity: expired.severity,
-        blocking: expired.severity === 'error',
-        ...policyMessage('policy-exception-expired', 'expired', { rule: ex.rule, target, expires: ex.expires }),
-        location: pointLocation(src.file, src.line, src.column),
-        keyPath: ['exceptions'],
-        fingerprint: fingerprintOf({
-          ruleId: 'policy-exception-expired',
-          file: src.file,
-          keyPath: ['exceptions'],
-          discriminator: [ex.rule, ex.job ?? '', ex.file ?? '', ex.expires].join('|'),
-        }),
-      });
-    }
-  }
-
-  const blocked = effectiveSetting(policy, 'inline-ignore-blocking', 'warning');
-  if (blocked.severity !== 'off') {
-    for (const { ig, rule, fp } of blockedIgnores.values()) {
-      out.push({
-        ruleId: 'inline-ignore-blocking',
-        severity: blocked.severity,
-        blocking: blocked.severity === 'error',
-        ...policyMessage('inline-ignore-blocking', 'blocking', { rule }),
-        location: { ...ig.location },
-        keyPath: ['tierguard-ignore', rule],
-        fingerprint: fingerprintOf({
-          ruleId: 'inline-ignore-blocking',
-          file: ig.file,
-          keyPath: ['tierguard-ignore', rule],
-          // The silenced finding's own (line-free) fingerprint keeps two comments apart.
-          discriminator: `${ig.target === 'file' ? 'file' : 'line'}:${fp}`,
-        }),
-      });
-    }
-  }
-  return out;
-}

@@ -9,9 +9,8 @@ export {
   exceptionMatches,
   isExpired,
   parseInlineIgnores,
-  suppress,
   type InlineIgnore,
-  type SuppressOptions,
 } from './apply.js';
+export { Reporter, suppress, type SuppressOptions } from './reporter.js';
 export { policyRuleMetas } from './rules.js';
 export { PolicyFileSchema, type PolicyFile } from './schema.js';

@@ -1,10 +1,10 @@
 import type { Finding, Severity } from '../findings/finding.js';
-import { fingerprintOf } from '../findings/finding.js';
 import { pointLocation } from '../model/location.js';
-import { effectiveSetting } from './apply.js';
+import { builtinPolicy } from './defaults.js';
+import { Reporter } from './reporter.js';
+import { policyRuleMetas } from './rules.js';
 import { formatIssue, type PathSeg, type PolicyIssue } from './errors.js';
 import { mergeLayer, parseLayer, type RuleCatalogue } from './merge.js';
-import { policyMessage } from './rules.js';
 import type { PolicyFile } from './schema.js';
 import type { Policy, PolicyException } from './types.js';
 
@@ -18,6 +18,8 @@ export interface ProjectOverrideResult {
   /** The same, structured (for findings / the summary note). */
   rejections: PolicyIssue[];
 }
+
+const PROJECT_OVERRIDE_RULE = policyRuleMetas.find((m) => m.id === 'policy-project-override-rejected')!;
 
 const RANK: Record<Severity | 'off', number> = { off: 0, warning: 1, error: 2 };
 
@@ -109,21 +111,16 @@ export function applyProjectOverride(
  * default), rated by the team policy the project file was applied to — never by the project file
  * itself: the team may make them blocking or turn them off like any rule.
  */
-export function projectOverrideFindings(rejections: readonly PolicyIssue[], teamPolicy?: Policy): Finding[] {
-  const setting = teamPolicy ? effectiveSetting(teamPolicy, 'policy-project-override-rejected', 'warning') : { severity: 'warning' as const };
-  if (setting.severity === 'off') return [];
-  const severity: Severity = setting.severity;
-  return rejections.map((r) => {
-    const location = pointLocation(r.file, Math.max(1, r.line), Math.max(1, r.column));
-    const keyPath = r.path ? [r.path] : [];
-    return {
-      ruleId: 'policy-project-override-rejected',
-      severity,
-      blocking: severity === 'error',
-      ...policyMessage('policy-project-override-rejected', 'rejected', { reason: r.message.replace(/\.$/, '') }),
-      location,
-      keyPath,
-      fingerprint: fingerprintOf({ ruleId: 'policy-project-override-rejected', file: r.file, keyPath }),
-    };
-  });
+export function projectOverrideFindings(rejections: readonly PolicyIssue[], teamPolicy: Policy = builtinPolicy()): Finding[] {
+  const reporter = new Reporter(teamPolicy, { today: new Date() });
+  const { report } = reporter.rule(PROJECT_OVERRIDE_RULE);
+  for (const r of rejections) {
+    report({
+      messageId: 'rejected',
+      data: { reason: r.message.replace(/\.$/, '') },
+      at: pointLocation(r.file, Math.max(1, r.line), Math.max(1, r.column)),
+      keyPath: r.path ? [r.path] : [],
+    });
+  }
+  return reporter.reported();
 }

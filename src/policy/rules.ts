@@ -1,4 +1,3 @@
-import { resolveMessage, type MessageData } from '../findings/messages.js';
 import type { RuleMeta } from '../findings/rule-meta.js';
 
 /**
@@ -40,9 +39,3 @@ export const policyRuleMetas: RuleMeta[] = [
     },
   },
 ];
-
-/** The text and message id of a policy finding (the policy rules' `messages`, as for every rule). */
-export function policyMessage(ruleId: string, messageId: string, data: MessageData): { message: string; messageId: string } {
-  const meta = policyRuleMetas.find((m) => m.id === ruleId);
-  return { message: resolveMessage(ruleId, { messageId, data }, meta?.messages), messageId };
-}

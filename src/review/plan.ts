@@ -167,7 +167,7 @@ export function planReview(input: ReviewInput): ReviewPlan {
   const otherErrors = counts.errors - active.filter((r) => r.blocksStatus && r.finding.severity === 'error').length;
   const status = {
     state: counts.blocking > 0 ? ('failed' as const) : ('success' as const),
-    description: statusDescription(counts.blocking, counts.warnings, otherErrors),
+    description: withLiveSkipped(statusDescription(counts.blocking, counts.warnings, otherErrors), input.liveSkipped ?? 0),
   };
 
   const summaryInput: SummaryInput = {
@@ -252,6 +252,16 @@ function withJobs(body: string, jobs: readonly string[], masker: Masker): string
   const line = masker.maskText(`**The same finding on this line for ${jobs.length} jobs:** ${shown}${more}.`);
   const at = body.lastIndexOf('\n<sub>tierguard');
   return at < 0 ? `${body}\n\n${line}` : `${body.slice(0, at)}\n${line}\n${body.slice(at)}`;
+}
+
+/**
+ * Live checks that could not run are not a pass: the status description (and so the summary's
+ * headline) says how many were skipped; the summary lists which and why.
+ */
+function withLiveSkipped(description: string, skipped: number): string {
+  if (skipped === 0) return description;
+  const suffix = `; ${skipped} live check${skipped === 1 ? '' : 's'} skipped (not verified)`;
+  return description.length + suffix.length <= DESCRIPTION_MAX ? description + suffix : description.slice(0, DESCRIPTION_MAX - suffix.length - 1) + '…' + suffix;
 }
 
 /**

@@ -45,6 +45,8 @@ export interface ReviewInput {
   docsBaseUrl?: string;
   /** Cap on job names in the summary's Mermaid picture (default 40). */
   maxGraphJobs?: number;
+  /** How many live checks could not run (said in the status and the summary, never a pass). */
+  liveSkipped?: number;
   /** At most this many inline discussions (default: policy review.maxInlineDiscussions, else 25). */
   maxInlineDiscussions?: number;
 }

@@ -1,15 +1,15 @@
-import { makeFinding, sortFindings, type Finding } from '../findings/finding.js';
+import { sortFindings, type Finding } from '../findings/finding.js';
 import { SourceFiles } from '../findings/sources.js';
-import type { SourceLocation } from '../model/location.js';
+import { locate } from '../model/location.js';
 import { get, type YMap, type YNode } from '../model/node.js';
 import type { Job, Pipeline } from '../model/pipeline.js';
-import { configureRule, parseInlineIgnores, suppress, type InlineIgnore } from '../policy/apply.js';
+import { parseInlineIgnores, type InlineIgnore } from '../policy/apply.js';
+import { Reporter } from '../policy/reporter.js';
 import type { Policy } from '../policy/types.js';
 import type { VariableAssumptions } from '../contexts/contexts.js';
 import { childPipelineTrust as childTrustFactory } from '../contexts/trust.js';
 import { deployInfo, tagTier, type DeployInfo } from './deploy.js';
-import type { ContextId, JobTrust, PipelineRule, ReportInput, RuleContext, RuleHooks, ScriptLine } from './types.js';
-import { CONTEXT_IDS, TRUSTED_CONTEXTS, UNTRUSTED_CONTEXTS } from './types.js';
+import type { ContextId, JobTrust, PipelineRule, RuleContext, RuleHooks, ScriptLine } from './types.js';
 
 /** Computes each job's trust contexts (implemented by `src/contexts`). */
 export type TrustFactory = (pipeline: Pipeline, policy: Policy, defaultBranch: string, variables?: VariableAssumptions) => (job: Job) => JobTrust;
@@ -48,13 +48,6 @@ export interface ChildEvaluation {
   evaluation: Evaluation;
 }
 
-/** A conservative trust answer: runs everywhere, for unknown reasons. */
-export function unknownTrust(reason = 'not evaluated'): JobTrust {
-  const byContext = {} as JobTrust['byContext'];
-  for (const c of CONTEXT_IDS) byContext[c] = { runs: 'unknown', when: 'on_success', reason };
-  return { byContext, untrusted: [...UNTRUSTED_CONTEXTS], trusted: [...TRUSTED_CONTEXTS] };
-}
-
 /** Run every enabled rule over the pipeline in one traversal and apply the policy. */
 export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Evaluation {
   const { policy } = opts;
@@ -81,23 +74,22 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
     }
     return s;
   };
-  const locate = (line: ScriptLine, index: number, length: number) => locateInScript(sources, line, index, length);
+  const locateInScript = (line: ScriptLine, index: number, length: number) => locate((n) => sources.rawLine(line.loc.file, n), line.loc, line.text, index, length);
   const deployCache = new Map<string, DeployInfo | undefined>();
   const deploy = (job: Job): DeployInfo | undefined => {
-    if (!deployCache.has(job.name)) deployCache.set(job.name, deployInfo(job, policy, { locate, lines: scriptLines(job), pipeline }));
+    if (!deployCache.has(job.name)) deployCache.set(job.name, deployInfo(job, policy, { locate: locateInScript, lines: scriptLines(job), pipeline }));
     return deployCache.get(job.name);
   };
 
-  const findings: Finding[] = [];
+  const reporter = new Reporter(policy, { today: opts.today ?? new Date(), sources });
   const active: { rule: PipelineRule<any>; hooks: RuleHooks }[] = [];
   for (const rule of opts.rules) {
-    const configured = configureRule(policy, rule.meta);
+    const { configured, report } = reporter.rule(rule.meta);
     if (!configured) continue;
-    const { options, policySeverity } = configured;
     const ctx: RuleContext<any> = {
       pipeline,
       policy,
-      options,
+      options: configured.options,
       sources,
       defaultBranch,
       strict: opts.strict ?? false,
@@ -105,14 +97,10 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
       deploy,
       tagTier: (tags) => tagTier(tags, policy),
       scriptLines,
-      locateInScript: locate,
-      report: (r: ReportInput) => {
-        const severity = policySeverity ?? r.severity ?? configured.severity;
-        if (r.secret) sources.addSecret(r.secret);
-        findings.push(makeFinding(rule.meta.id, severity, r, rule.meta.messages));
-      },
+      locateInScript,
+      report,
     };
-    active.push({ rule, hooks: rule.meta && rule.create(ctx) });
+    active.push({ rule, hooks: rule.create(ctx) });
   }
 
   for (const { hooks } of active) hooks.pipeline?.(pipeline);
@@ -128,7 +116,7 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
   // Secrets first, so the inline-ignore scan and every output see masked text.
   const ignores: InlineIgnore[] = [];
   for (const f of pipeline.files) if (f.text.includes('tierguard-ignore')) ignores.push(...parseInlineIgnores(f.name, f.text));
-  const final = suppress(dedupe(findings), policy, { today: opts.today ?? new Date(), inlineIgnores: ignores });
+  const final = reporter.finish({ inlineIgnores: ignores, expiredExceptions: true });
 
   // In strict mode unread includes are findings (ci-config-unverified), not also notes; the
   // other unresolved diagnostics (extends parents that may live there) stay notes.
@@ -201,30 +189,6 @@ export function scriptLinesOf(node: YMap): ScriptLine[] {
   for (const k of SCRIPT_KEYS) push(k, get(node, k));
   push('pre_get_sources_script', get(node, 'hooks', 'pre_get_sources_script'));
   return out;
-}
-
-/**
- * Map an offset in a script item to the file. Plain and quoted scalars sit on the item's line;
- * block scalars (`|`, `>`) start on the next line. We find the text on the expected line to get
- * an exact column, and fall back to the item's start.
- */
-export function locateInScript(sources: SourceFiles, line: ScriptLine, index: number, length: number): SourceLocation {
-  const before = line.text.slice(0, index);
-  const lineOffset = before.split('\n').length - 1;
-  const needle = line.text.slice(index, index + Math.max(1, length)).split('\n')[0];
-  const first = sources.rawLine(line.loc.file, line.loc.line) ?? '';
-  const isBlock = /^[|>]/.test(first.slice(line.loc.column - 1));
-  const candidates = isBlock ? [line.loc.line + 1 + lineOffset] : [line.loc.line + lineOffset, line.loc.line];
-  for (const ln of candidates) {
-    const src = sources.rawLine(line.loc.file, ln);
-    if (src === undefined) continue;
-    const from = ln === line.loc.line ? line.loc.column - 1 : 0;
-    const col = src.indexOf(needle, from);
-    if (col >= 0 && needle) {
-      return { file: line.loc.file, line: ln, column: col + 1, endLine: ln, endColumn: col + 1 + needle.length };
-    }
-  }
-  return line.loc;
 }
 
 export type { ContextId };

@@ -33,7 +33,7 @@ export interface EvaluationBudget {
 
 export const EVALUATION_BUDGET: EvaluationBudget = { maxJobs: 2000, maxTemplates: 5000 };
 
-/** Build the pipeline from `rootFile` and judge it with the whole catalogue: the one entry point the CLI and the service share. */
+/** Build the pipeline from `rootFile` and judge it with the pipeline rules (`judge()` calls it for the CLI, the service and the audit). */
 export async function lintPipeline(source: ConfigSource, rootFile: string, opts: LintOptions): Promise<Evaluation> {
   const pipeline = await buildPipeline(source, rootFile);
   const budget = { ...EVALUATION_BUDGET, ...opts.budget };

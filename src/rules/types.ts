@@ -1,5 +1,4 @@
-import type { FindingDetails, Fix, RelatedLocation, Severity } from '../findings/finding.js';
-import type { MessageData } from '../findings/messages.js';
+import type { ReportSink } from '../findings/finding.js';
 import type { SourceFiles } from '../findings/sources.js';
 import type { IncludeRecord } from '../model/include.js';
 import type { SourceLocation } from '../model/location.js';
@@ -23,27 +22,7 @@ export interface ScriptLine {
   loc: SourceLocation;
 }
 
-export interface ReportInput {
-  at: SourceLocation;
-  /** A key of the rule's `meta.messages`: the finding's text is that template filled with `data`. */
-  messageId: string;
-  /** Values for the template's `{{placeholders}}`. */
-  data?: MessageData;
-  job?: string;
-  keyPath: string[];
-  /** Distinguishes several findings of one rule at one key path (e.g. the variable name). */
-  discriminator?: string;
-  related?: RelatedLocation[];
-  fix?: Fix;
-  /** A range holding a secret value: masked in every output. */
-  secret?: SourceLocation;
-  /** Per-finding severity when a rule has two levels (unless the policy re-rates the rule). */
-  severity?: Severity;
-  /** Structured facts for the JSON output (the full list a message shortens to "and N more"). */
-  details?: FindingDetails;
-}
-
-export interface RuleContext<O = Record<string, unknown>> {
+export interface RuleContext<O = Record<string, unknown>> extends ReportSink {
   pipeline: Pipeline;
   policy: Policy;
   options: O;
@@ -62,7 +41,6 @@ export interface RuleContext<O = Record<string, unknown>> {
   scriptLines(job: Job): ScriptLine[];
   /** Locate `index` (a character offset into `line.text`) in the source file. */
   locateInScript(line: ScriptLine, index: number, length: number): SourceLocation;
-  report(r: ReportInput): void;
 }
 
 /** Hooks a rule implements (one traversal of the model calls them in order). */

@@ -7,13 +7,13 @@ import type TomlModule from '@iarna/toml';
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import type { SourceLocation } from '../model/location.js';
-import { fingerprintOf, sortFindings, type Finding, type Severity } from '../findings/finding.js';
+import type { Finding } from '../findings/finding.js';
 import { SourceFiles } from '../findings/sources.js';
 import type { Policy } from '../policy/types.js';
 import { matchesAny } from '../util/glob.js';
 import { blankTemplateLines, extractHelmRunnerConfig, HelmValuesError, type HelmExtract } from './helm.js';
-import { resolveMessage } from '../findings/messages.js';
-import { isTable, type RunnerConfigDoc, type RunnerEntry, type RunnerReport, type RunnerRule, type RunnerTier, type TomlTable } from './model.js';
+import { Reporter } from '../policy/reporter.js';
+import { isTable, type RunnerConfigDoc, type RunnerEntry, type RunnerTier, type TomlTable } from './model.js';
 import { pathKey, scanTomlPositions, type KeyPath, type TextPos } from './positions.js';
 import { runnerRules } from './rules/index.js';
 
@@ -163,40 +163,22 @@ export function parseRunnerConfig(file: string, text: string, policy: Policy): R
   return { file, format, root, runners, locate, helmValues: helm?.values };
 }
 
-/** Judge one runner config file with every runner rule. Throws RunnerConfigError on bad input. */
-export function checkRunnerConfig(file: string, text: string, policy: Policy): RunnerCheckResult {
+/**
+ * Judge one runner config file with every runner rule, through the Reporter (policy severity,
+ * exceptions as of `today`). Throws RunnerConfigError on bad input.
+ */
+export function checkRunnerConfig(file: string, text: string, policy: Policy, opts: { today?: Date } = {}): RunnerCheckResult {
   const doc = parseRunnerConfig(file, text, policy);
   const sources = new SourceFiles();
   sources.add(file, text);
-  const findings: Finding[] = [];
-  const seen = new Set<string>();
-
-  const emit = (rule: RunnerRule, runner: RunnerEntry | undefined, r: RunnerReport): void => {
-    // Secrets are masked even when the rule that found them is disabled.
-    if (r.secret) sources.addSecret(r.secret);
-    const setting = policy.rules[rule.meta.id];
-    const severity: Severity | 'off' = setting?.severity ?? r.severity ?? rule.meta.defaultSeverity;
-    if (severity === 'off') return;
-    const job = runner ? runnerKey(doc, runner) : undefined;
-    const fingerprint = fingerprintOf({ ruleId: rule.meta.id, file, job, keyPath: r.keyPath, discriminator: r.discriminator });
-    if (seen.has(fingerprint)) return;
-    seen.add(fingerprint);
-    findings.push({
-      ruleId: rule.meta.id,
-      severity,
-      blocking: severity === 'error',
-      message: resolveMessage(rule.meta.id, r, rule.meta.messages),
-      messageId: r.messageId,
-      location: r.at,
-      ...(runner ? { job: runner.name } : {}),
-      keyPath: r.keyPath,
-      fingerprint,
-    });
-  };
+  // Runner configs quote their values in messages: mask them there too.
+  const reporter = new Reporter(policy, { today: opts.today ?? new Date(), sources, maskMessages: true, oncePerFingerprint: true });
 
   for (const rule of runnerRules) {
+    const { report } = reporter.rule(rule.meta);
     for (const runner of doc.runners) {
       const base: KeyPath = ['runners', runner.index];
+      const identity = runnerKey(doc, runner);
       rule.check(runner, {
         file,
         policy,
@@ -209,15 +191,14 @@ export function checkRunnerConfig(file: string, text: string, policy: Policy): R
           }
           return runner.loc;
         },
-        report: (r) => emit(rule, runner, r),
+        report: (r) => report({ ...r, job: runner.name, identity }),
       });
     }
-    rule.checkFile?.(doc, { file, policy, doc, report: (r) => emit(rule, undefined, r) });
+    rule.checkFile?.(doc, { file, policy, doc, report });
   }
 
-  for (const f of findings) f.message = sources.maskText(f.message);
   return {
-    findings: sortFindings(findings),
+    findings: reporter.finish(),
     sources,
     runners: doc.runners.map((r) => ({ name: r.name, tier: r.tier, executor: r.executor, loc: r.loc })),
   };

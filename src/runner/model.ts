@@ -1,6 +1,5 @@
 import type { SourceLocation } from '../model/location.js';
-import type { Severity } from '../findings/finding.js';
-import type { MessageData } from '../findings/messages.js';
+import type { ReportSink } from '../findings/finding.js';
 import type { Policy } from '../policy/types.js';
 import type { RuleMeta } from '../findings/rule-meta.js';
 import type { KeyPath } from './positions.js';
@@ -40,23 +39,7 @@ export interface RunnerConfigDoc {
   helmValues?: Map<string, { value: unknown; keyLoc: SourceLocation; valueLoc: SourceLocation; innerLoc?: SourceLocation }>;
 }
 
-export interface RunnerReport {
-  at: SourceLocation;
-  /** A key of the rule's `meta.messages`: the finding's text is that template filled with `data`. */
-  messageId: string;
-  /** Values for the template's `{{placeholders}}`. */
-  data?: MessageData;
-  /** Key path relative to the runner (e.g. `['docker', 'privileged']`); part of the fingerprint. */
-  keyPath: string[];
-  /** Distinguishes several findings of one rule on one key path (e.g. the mounted host path). */
-  discriminator?: string;
-  /** The range of a secret value: masked in every output. */
-  secret?: SourceLocation;
-  /** The rule's severity for this case when the policy does not re-rate the rule. */
-  severity?: Severity;
-}
-
-export interface RunnerRuleContext {
+export interface RunnerRuleContext extends ReportSink {
   file: string;
   policy: Policy;
   doc: RunnerConfigDoc;
@@ -67,15 +50,13 @@ export interface RunnerRuleContext {
    * ancestor (e.g. the `[runners.kubernetes]` header for a missing key) and then the runner.
    */
   at(path: KeyPath, part?: 'key' | 'value' | 'inner'): SourceLocation;
-  report(r: RunnerReport): void;
 }
 
-export interface FileRuleContext {
+/** Reports a finding that belongs to no single runner (job omitted from the finding). */
+export interface FileRuleContext extends ReportSink {
   file: string;
   policy: Policy;
   doc: RunnerConfigDoc;
-  /** Report a finding that belongs to no single runner (job omitted from the finding). */
-  report(r: RunnerReport): void;
 }
 
 export interface RunnerRule {

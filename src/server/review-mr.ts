@@ -5,25 +5,20 @@
  */
 import type { Logger } from 'pino';
 import { allRuleMetas } from '../catalogue/catalogue.js';
-import type { Finding } from '../findings/finding.js';
-import { SourceFiles } from '../findings/sources.js';
 import { FileCache, GitLabConfigSource, type RemoteFetchOptions } from '../gitlab/config-source.js';
 import { isPermanent, isTransient } from '../gitlab/errors.js';
-import type { ReadResult } from '../model/source.js';
-import { LiveCache, runLiveChecks, type LiveCheckResult } from '../live/index.js';
+import type { DiffRefs, GitLabApi, GitLabDiff, GitLabDiscussion, GitLabMergeRequest, GitLabProject } from '../gitlab/types.js';
+import { judge, judgeLive, type CiJudgment, type Judgment, type RunnerFile } from '../judge/judge.js';
+import { LiveCache } from '../live/cache.js';
 import { protectedTagsFallbackNote, readProtectedRefs, withProtectedRefs, type ProtectedRefs } from '../live/protected-refs.js';
-import type { GitLabApi, GitLabDiscussion, GitLabMergeRequest, GitLabProject } from '../gitlab/types.js';
-import { applyExceptions } from '../policy/apply.js';
-import { PolicyError } from '../policy/errors.js';
-import { applyProjectOverride, projectOverrideFindings, PROJECT_POLICY_FILE } from '../policy/project.js';
+import type { ReadResult } from '../model/source.js';
+import { PolicyError, type PolicyIssue } from '../policy/errors.js';
+import { applyProjectOverride, PROJECT_POLICY_FILE } from '../policy/project.js';
 import type { Policy } from '../policy/types.js';
 import { applyReview } from '../review/apply.js';
 import { planReview } from '../review/plan.js';
-import { renderSummary, sameNoteBody } from '../review/render.js';
 import type { ReviewPlan } from '../review/types.js';
-import type { Evaluation } from '../rules/engine.js';
-import { lintPipeline } from '../rules/run.js';
-import { checkRunnerConfig, looksLikeRunnerConfig, MAX_RUNNER_CONFIG_BYTES } from '../runner/check.js';
+import { looksLikeRunnerConfig, MAX_RUNNER_CONFIG_BYTES } from '../runner/check.js';
 import type { ServiceConfig } from './config.js';
 import type { Metrics } from './metrics.js';
 import type { PolicyLoader } from './policies.js';
@@ -93,9 +88,6 @@ export type ReviewOutcome =
   | { result: 'no_ci_changes'; sha: string }
   | { result: 'success' | 'failed'; sha: string; blocking: number; warnings: number; summaryNoteId?: number };
 
-/** Files whose change can change what tierguard judges: includes must end in .yml/.yaml, runner configs are .toml or Helm values. */
-const CONFIG_EXT = /\.(ya?ml|toml)$/i;
-
 export interface Reviewer {
   review(job: ReviewJob): Promise<ReviewOutcome>;
   /** After the last failed attempt: make sure the status says so (fail closed), once. */
@@ -104,66 +96,65 @@ export interface Reviewer {
   botUserId(): number | undefined;
 }
 
+/** What every step of a review may use: the adapter, the options, the caches of this reviewer. */
+interface ReviewDeps {
+  api: GitLabApi;
+  opts: ReviewerOptions;
+  cache: FileCache;
+  liveCache?: LiveCache;
+}
+
+/** One review's event: the job, its log, the MR as read, and the MR's discussions (listed once). */
+interface ReviewEvent {
+  job: ReviewJob;
+  log: Logger;
+  mr: GitLabMergeRequest;
+  diffRefs: DiffRefs;
+  botUserId: number;
+  discussions(): Promise<GitLabDiscussion[]>;
+}
+
+/** Step 1: the MR's project and diffs. */
+interface Collected {
+  project: GitLabProject;
+  diffs: GitLabDiff[];
+  /** Old and new paths of every changed file. */
+  changed: Set<string>;
+  rootFile: string;
+}
+
+/** Step 2: the policy as it applies to the project, and the MR judged at its head and base. */
+interface Judged {
+  policy: Policy;
+  protectedRefs: ProtectedRefs;
+  today: Date;
+  /** Notes about the policy (invalid project file, protected tags read from the policy). */
+  policyNotes: string[];
+  head: CiJudgment;
+  base: Judgment;
+  /** Changed files judged as runner configurations (head or base). */
+  runnerFiles: string[];
+}
+
 export function createReviewer(opts: ReviewerOptions): Reviewer {
   const { api, metrics } = opts;
-  const cache = new FileCache();
-  const liveCache =
-    opts.live === undefined || opts.live === false ? undefined : (opts.live.cache ?? new LiveCache({ ttlMs: Math.max(0, opts.live.cacheTtlSeconds ?? 60) * 1000 }));
+  const deps: ReviewDeps = {
+    api,
+    opts,
+    cache: new FileCache(),
+    ...(opts.live === undefined || opts.live === false ? {} : { liveCache: opts.live.cache ?? new LiveCache({ ttlMs: Math.max(0, opts.live.cacheTtlSeconds ?? 60) * 1000 }) }),
+  };
+  const statuses = createStatusReporter(api, opts.statusCheckProjects ?? []);
   /** project:iid → last head sha fully evaluated (stale events for older shas are skipped). */
   const done = new Map<string, string>();
   /** project:iid → the MR as the last attempt saw it (where the failure report sets its status). */
   const lastTarget = new Map<string, StatusMr & { webUrl: string }>();
-  const checkIds = new Map<number, { id: number | null; at: number }>();
   let botId: number | undefined;
 
   const remember = (key: string, sha: string): void => {
     done.set(key, sha);
     if (done.size > 10_000) done.delete(done.keys().next().value as string);
   };
-
-  async function statusCheckId(projectId: number, log: Logger): Promise<number | null> {
-    const list = opts.statusCheckProjects ?? [];
-    if (list !== 'all' && !list.includes(projectId)) return null;
-    const hit = checkIds.get(projectId);
-    if (hit && Date.now() - hit.at < 5 * 60_000) return hit.id;
-    try {
-      const checks = await api.listExternalStatusChecks(projectId);
-      const found = checks.find((c) => c.name.toLowerCase() === STATUS_CHECK_NAME);
-      checkIds.set(projectId, { id: found?.id ?? null, at: Date.now() });
-      return found?.id ?? null;
-    } catch (err) {
-      // 403/404: not GitLab Ultimate, or no permission: nothing to answer.
-      log.warn({ err: errText(err) }, 'external status checks are not available for this project');
-      checkIds.set(projectId, { id: null, at: Date.now() });
-      return null;
-    }
-  }
-
-  async function answerCheck(projectId: number, iid: number, sha: string, passed: boolean, log: Logger): Promise<void> {
-    const id = await statusCheckId(projectId, log);
-    if (id === null) return;
-    try {
-      await api.postStatusCheckResponse(projectId, iid, { sha, externalStatusCheckId: id, status: passed ? 'passed' : 'failed' });
-    } catch (err) {
-      log.warn({ err: errText(err) }, 'could not answer the external status check');
-    }
-  }
-
-  async function setStatus(
-    projectId: number,
-    mr: Pick<GitLabMergeRequest, 'iid' | 'sha' | 'headPipelineId' | 'sourceProjectId' | 'targetProjectId'>,
-    state: 'pending' | 'running' | 'success' | 'failed',
-    description: string,
-    targetUrl?: string,
-  ): Promise<void> {
-    await api.setCommitStatus(projectId, mr.sha, {
-      state,
-      name: STATUS_NAME,
-      description,
-      ...(targetUrl ? { targetUrl } : {}),
-      ...statusTarget(mr),
-    });
-  }
 
   async function review(job: ReviewJob): Promise<ReviewOutcome> {
     const started = process.hrtime.bigint();
@@ -206,105 +197,39 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       metrics?.evaluations.inc({ result: 'error' });
       throw new Error('GitLab has not computed the merge request diff yet (no diff_refs)');
     }
-    const diffRefs = mr.diffRefs;
     lastTarget.set(key, mr);
+    const ev: ReviewEvent = { job, log, mr, diffRefs: mr.diffRefs, botUserId: me.id, discussions: listOnce(() => api.listDiscussions(job.projectId, job.mrIid)) };
 
-    // One listing of the MR's discussions per review (the no-CI check and the plan share it).
-    let discussions: Promise<GitLabDiscussion[]> | undefined;
-    const listDiscussionsOnce = (): Promise<GitLabDiscussion[]> => {
-      discussions ??= api.listDiscussions(job.projectId, job.mrIid);
-      discussions.catch(() => {
-        discussions = undefined;
-      });
-      return discussions;
+    /** The one "no CI configuration changes" answer: success, nothing else said on the MR. */
+    const noCiChanges = async (description = 'no CI configuration changes'): Promise<ReviewOutcome> => {
+      await statuses.set(job.projectId, mr, 'success', description, mr.webUrl);
+      await statuses.answer(job.projectId, job.mrIid, mr.sha, true, log);
+      remember(key, mr.sha);
+      metrics?.evaluations.inc({ result: 'no_ci_changes' });
+      log.info({ sha: mr.sha }, description);
+      return { result: 'no_ci_changes', sha: mr.sha };
     };
-    const hasOwnDiscussions = async (): Promise<boolean> =>
-      (await listDiscussionsOnce()).some((d) => d.notes[0]?.authorId === botId && d.notes[0].body.includes('<!-- tierguard:'));
 
     try {
-      const project = await api.getProject(job.projectId);
-      await setStatus(job.projectId, mr, 'running', 'tierguard is evaluating the CI configuration');
+      const collected = await collect(deps, ev);
+      // The configuration lives in another project or at a URL (ci_config_path `file@group/project`):
+      // this MR cannot change it.
+      if (/@|^https?:\/\//i.test(collected.rootFile)) return await noCiChanges('CI configuration is outside this project');
 
-      const diffs = await api.listMergeRequestDiffs(job.projectId, job.mrIid);
-      const changed = new Set<string>();
-      for (const d of diffs) {
-        changed.add(d.newPath);
-        changed.add(d.oldPath);
-      }
-      const rootFile = project.ciConfigPath ?? '.gitlab-ci.yml';
-      if (/@|^https?:\/\//i.test(rootFile)) {
-        // The configuration lives in another project or at a URL (ci_config_path `file@group/project`):
-        // this MR cannot change it.
-        return await noCiChanges(job, mr, log, 'CI configuration is outside this project');
-      }
-      const anyConfigish = [...changed].some((p) => CONFIG_EXT.test(p) || p === rootFile);
-      if (!anyConfigish && !(await hasOwnDiscussions())) return await noCiChanges(job, mr, log);
+      // Does the MR change what tierguard judges? Decided once: only a changed YAML/TOML file (or
+      // the root file) can be one, so nothing is judged when none changed; tierguard's own
+      // discussions on the MR are kept up to date either way.
+      const mayChange = [...collected.changed].some((p) => CONFIG_EXT.test(p) || p === collected.rootFile);
+      let judged = mayChange ? await judgeMr(deps, ev, collected) : undefined;
+      if (!(judged && touchesJudged(collected, judged)) && !(await ownDiscussions(ev))) return await noCiChanges();
+      judged ??= await judgeMr(deps, ev, collected);
+      await liveStep(deps, ev, judged);
 
-      const { policy, protectedRefs, extraFindings: policyFindings, notes: policyNotes } = await projectPolicy(project, diffRefs.baseSha, log);
-      const today = opts.today?.() ?? new Date();
-      // strict: what tierguard could not read is a blocking ci-config-unverified finding.
-      const lintOpts = { policy, defaultBranch: project.defaultBranch ?? 'main', today, strict: true };
-      const source = (sha: string) =>
-        new GitLabConfigSource({
-          api,
-          projectId: job.projectId,
-          sha,
-          cache,
-          remote: { ...opts.remote, allowedHosts: policy.remoteIncludeHosts },
-          // GitLab reads other projects' includes as the pipeline's user: check the author may.
-          pipelineUserId: mr.authorId,
-        });
+      const plan = await planStep(deps, ev, collected, judged);
+      const summaryNoteId = await applyStep(deps, ev, plan);
+      await reportStatus(statuses, ev, plan, summaryNoteId);
 
-      const head = await lintPipeline(source(headSha), rootFile, lintOpts);
-      let base: Evaluation | undefined;
-      try {
-        base = await lintPipeline(source(diffRefs.baseSha), rootFile, lintOpts);
-      } catch (err) {
-        if (isTransient(err)) throw err;
-        log.warn({ err: errText(err) }, 'base commit could not be evaluated; its findings are treated as empty');
-      }
-
-      const readFiles = new Set<string>([rootFile, ...head.pipeline.files.map((f) => f.name), ...(base?.pipeline.files.map((f) => f.name) ?? [])]);
-      const runner = await runnerConfigs(job.projectId, diffs, headSha, diffRefs.baseSha, policy, opts.maxRunnerCandidates ?? 50);
-      // Policy exceptions for runner rules: the same verdict as `tierguard lint` gives.
-      runner.headFindings = applyExceptions(runner.headFindings, policy, today);
-      runner.baseFindings = applyExceptions(runner.baseFindings, policy, today);
-      const ciTouched = [...changed].some((p) => readFiles.has(p)) || runner.files.length > 0;
-      if (!ciTouched && !(await hasOwnDiscussions())) return await noCiChanges(job, mr, log);
-
-      // Live checks judge the head configuration against what GitLab has now: their findings
-      // have no base counterpart, so they count as new (they describe the current state).
-      const live = liveCache ? await liveChecks(job.projectId, head, policy, protectedRefs, today, log) : undefined;
-
-      const existing = await listDiscussionsOnce();
-      const plan = planReview({
-        projectId: job.projectId,
-        mrIid: job.mrIid,
-        headSha,
-        diffRefs,
-        diffs,
-        head,
-        baseFindings: [...(base?.findings ?? []), ...runner.baseFindings],
-        extraFindings: [...runner.headFindings, ...policyFindings, ...(live?.findings ?? [])],
-        extraSources: runner.sources,
-        existing,
-        botUserId: me.id,
-        policySources: policy.sources,
-        notes: [...head.notes, ...runner.notes, ...policyNotes, ...(live?.notes ?? [])],
-        blockOn: policy.review.blockOn,
-        mrWebUrl: mr.webUrl,
-        // For the runner tiers of the picture and the "how to fix" text of each rule.
-        policy,
-        catalogue: RULE_CATALOGUE,
-      });
-      if (live && live.skipped.length > 0) markLiveSkipped(plan, live.skipped);
-      const applied = await applyReview(api, { projectId: job.projectId, mrIid: job.mrIid }, plan, { paceMs: opts.paceMs ?? 1000, logger: log });
-      const summaryNoteId = applied.summaryNoteId || plan.summary.noteId;
-      const targetUrl = summaryNoteId !== undefined ? `${mr.webUrl}#note_${summaryNoteId}` : mr.webUrl;
-      await setStatus(job.projectId, mr, plan.status.state, plan.status.description, targetUrl);
-      await answerCheck(job.projectId, job.mrIid, headSha, plan.status.state === 'success', log);
-
-      for (const f of [...head.findings, ...runner.headFindings, ...(live?.findings ?? [])]) metrics?.findings.inc({ severity: f.severity });
+      for (const f of judged.head.findings) if (f.ruleId !== PROJECT_OVERRIDE_RULE) metrics?.findings.inc({ severity: f.severity });
       if (plan.overBudget) metrics?.findingsOverBudget.inc(plan.overBudget);
       remember(key, headSha);
       return finish({
@@ -320,7 +245,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       if (isPermanent(err)) {
         // 401/403/404 will not heal by retrying: one clear failed status, and the job ends.
         metrics?.reviewsAbandoned.inc({ kind: 'permanent' });
-        await setStatus(job.projectId, mr, 'failed', `tierguard could not evaluate: ${errText(err)}`, mr.webUrl).catch((e: unknown) =>
+        await statuses.set(job.projectId, mr, 'failed', `tierguard could not evaluate: ${errText(err)}`, mr.webUrl).catch((e: unknown) =>
           log.error({ err: errText(e) }, 'could not set the failed status (the token may lack the Developer role)'),
         );
         return finish({ result: 'refused', why: errText(err), sha: headSha });
@@ -330,129 +255,12 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       // and never a stale `success` (posting pending over `running` is a no-op: the status
       // stays `running`). When the queue gives up, reportFailure posts the one `failed` status.
       if (isTransient(err)) {
-        await setStatus(job.projectId, mr, 'pending', `tierguard is waiting for GitLab (will retry): ${errText(err)}`, mr.webUrl).catch((e: unknown) =>
+        await statuses.set(job.projectId, mr, 'pending', `tierguard is waiting for GitLab (will retry): ${errText(err)}`, mr.webUrl).catch((e: unknown) =>
           log.warn({ err: errText(e) }, 'could not set the pending status'),
         );
       }
       throw err;
     }
-  }
-
-  async function noCiChanges(job: ReviewJob, mr: GitLabMergeRequest, log: Logger, description = 'no CI configuration changes'): Promise<ReviewOutcome> {
-    await setStatus(job.projectId, mr, 'success', description, mr.webUrl);
-    await answerCheck(job.projectId, job.mrIid, mr.sha, true, log);
-    remember(`${job.projectId}:${job.mrIid}`, mr.sha);
-    metrics?.evaluations.inc({ result: 'no_ci_changes' });
-    log.info({ sha: mr.sha }, description);
-    return { result: 'no_ci_changes', sha: mr.sha };
-  }
-
-  /**
-   * Run the live checks for the head evaluation. Checks the token cannot run come back as
-   * `skipped` (shown as such, never as passed); a failure of the checks as a whole (e.g. bad
-   * rule options in the policy) skips them all with the reason rather than failing the review.
-   */
-  async function liveChecks(
-    projectId: number,
-    head: Evaluation,
-    policy: Policy,
-    protectedRefs: ProtectedRefs,
-    today: Date,
-    log: Logger,
-  ): Promise<{ findings: Finding[]; notes: string[]; skipped: LiveCheckResult['skipped'] }> {
-    let r: LiveCheckResult;
-    try {
-      r = await runLiveChecks(api, { projectId, evaluation: head, policy, protectedRefs }, { cache: liveCache, today });
-    } catch (err) {
-      if (isTransient(err)) throw err;
-      log.warn({ err: errText(err) }, 'live checks could not run');
-      const skipped = [{ check: 'live checks', needs: 'a valid policy and GitLab access', reason: errText(err) }];
-      return { findings: [], notes: skippedLiveNotes(skipped, RULE_CATALOGUE), skipped };
-    }
-    // runLiveChecks words its own skip lines; the summary shows them in one fixed form.
-    const own = new Set(r.skipped.map((s) => `Live check \`${s.check}\` skipped: ${s.reason} (needs ${s.needs}).`));
-    const notes = [...skippedLiveNotes(r.skipped, RULE_CATALOGUE), ...r.notes.filter((n) => !own.has(n))];
-    if (r.skipped.length) log.info({ skipped: [...new Set(r.skipped.map((s) => s.check))] }, 'live checks skipped');
-    return { findings: r.findings, notes, skipped: r.skipped };
-  }
-
-  /** Load a file at a commit through the shared FileCache (same keys as GitLabConfigSource). */
-  async function rawAt(projectId: number, path: string, sha: string): Promise<string | null> {
-    const r: ReadResult = await cache.get(`${projectId}\0${sha}\0${path}`, async () => {
-      const text = await api.getRawFile(projectId, path, sha);
-      return text === null ? { status: 'missing' } : { status: 'ok', text };
-    });
-    if (r.status === 'ok') return r.text;
-    if (r.status === 'missing') return null;
-    // 'unavailable' (too large for an include, or no access): nothing tierguard can judge.
-    return null;
-  }
-
-  async function projectPolicy(
-    project: GitLabProject,
-    baseSha: string,
-    log: Logger,
-  ): Promise<{ policy: Policy; protectedRefs: ProtectedRefs; extraFindings: Finding[]; notes: string[] }> {
-    const teamPolicy = opts.policies.forGroup(project.namespaceFullPath);
-    // The project's real protected branches and tags join the policy's patterns; a ref the
-    // pipeline relies on that GitLab does not protect is the live check protected-ref-assumed.
-    const protectedRefs = await readProtectedRefs(api, project.id);
-    let policy = withProtectedRefs(teamPolicy, protectedRefs);
-    const notes: string[] = [];
-    const fallback = protectedTagsFallbackNote(protectedRefs, teamPolicy.protected.tags);
-    if (fallback) notes.push(fallback);
-    const extraFindings: Finding[] = [];
-    // Read from the target branch at the base commit only: the MR must not weaken its own gate.
-    const text = await rawAt(project.id, PROJECT_POLICY_FILE, baseSha);
-    if (text !== null) {
-      try {
-        const r = applyProjectOverride(policy, PROJECT_POLICY_FILE, text, { rules: RULE_CATALOGUE });
-        policy = r.policy;
-        extraFindings.push(...projectOverrideFindings(r.rejections, teamPolicy));
-      } catch (err) {
-        if (!(err instanceof PolicyError)) throw err;
-        notes.push(`${PROJECT_POLICY_FILE} on the target branch is invalid and was ignored: ${err.message}`);
-        log.warn({ err: err.message }, 'invalid project policy file ignored');
-      }
-    }
-    return { policy, protectedRefs, extraFindings, notes };
-  }
-
-  async function runnerConfigs(
-    projectId: number,
-    diffs: { newPath: string; oldPath: string; deletedFile: boolean; newFile: boolean }[],
-    headSha: string,
-    baseSha: string,
-    policy: Policy,
-    max: number,
-  ): Promise<{ files: string[]; headFindings: Finding[]; baseFindings: Finding[]; sources: SourceFiles; notes: string[] }> {
-    const out = { files: [] as string[], headFindings: [] as Finding[], baseFindings: [] as Finding[], sources: new SourceFiles(), notes: [] as string[] };
-    const candidates = diffs.filter((d) => /\.(toml|ya?ml)$/i.test(d.newPath)).slice(0, max);
-    for (const d of candidates) {
-      // The CI files among them were read for the evaluation already: the FileCache serves them.
-      const headText = d.deletedFile ? null : await rawAt(projectId, d.newPath, headSha);
-      const baseText = d.newFile ? null : await rawAt(projectId, d.oldPath, baseSha);
-      const isRunner = (f: string, t: string | null) => t !== null && Buffer.byteLength(t) <= MAX_RUNNER_CONFIG_BYTES && looksLikeRunnerConfig(f, t) !== undefined;
-      if (!isRunner(d.newPath, headText) && !isRunner(d.oldPath, baseText)) continue;
-      out.files.push(d.newPath);
-      if (headText !== null && isRunner(d.newPath, headText)) {
-        try {
-          const r = checkRunnerConfig(d.newPath, headText, policy);
-          out.headFindings.push(...r.findings);
-          out.sources.absorb(r.sources);
-        } catch (err) {
-          out.notes.push(`${d.newPath}: runner configuration could not be read: ${errText(err)}`);
-        }
-      }
-      if (baseText !== null && isRunner(d.oldPath, baseText)) {
-        try {
-          out.baseFindings.push(...checkRunnerConfig(d.oldPath, baseText, policy).findings);
-        } catch {
-          // An unreadable base file has no findings to compare with.
-        }
-      }
-    }
-    return out;
   }
 
   async function reportFailure(job: ReviewJob, err: unknown, info?: FinalFailureInfo): Promise<void> {
@@ -470,7 +278,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
         }
       }
       const why = info?.kind === 'transient' || info?.kind === 'other' ? `${info.why}: ` : '';
-      await setStatus(job.projectId, target, 'failed', `tierguard could not evaluate: ${why}${errText(err)}`, target.webUrl);
+      await statuses.set(job.projectId, target, 'failed', `tierguard could not evaluate: ${why}${errText(err)}`, target.webUrl);
     } catch (e) {
       log.error({ err: errText(e) }, 'could not report the evaluation failure on the merge request');
     }
@@ -479,22 +287,262 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
   return { review, reportFailure, botUserId: () => botId };
 }
 
-/**
- * Live checks that could not run are not a pass: the status description and the summary's
- * headline say how many were skipped (the summary lists which and why).
- */
-function markLiveSkipped(plan: ReviewPlan, skipped: readonly { check: string }[]): void {
-  const n = new Set(skipped.map((s) => s.check)).size;
-  const suffix = `; ${n} live check${n === 1 ? '' : 's'} skipped (not verified)`;
-  const max = 255;
-  const base = plan.status.description;
-  const description = base.length + suffix.length <= max ? base + suffix : base.slice(0, max - suffix.length - 1) + '…' + suffix;
-  plan.status = { ...plan.status, description };
-  if (plan.summaryInput) {
-    plan.summaryInput = { ...plan.summaryInput, status: plan.status };
-    const body = renderSummary(plan.summaryInput);
-    plan.summary = { ...plan.summary, body, ...(plan.summary.previousBody !== undefined ? { unchanged: sameNoteBody(plan.summary.previousBody, body) } : {}) };
+/** Files whose change can change what tierguard judges: includes must end in .yml/.yaml, runner configs are .toml or Helm values. */
+const CONFIG_EXT = /\.(ya?ml|toml)$/i;
+
+const PROJECT_OVERRIDE_RULE = 'policy-project-override-rejected';
+
+/** A read made once per review (a failed read is tried again by the next caller). */
+function listOnce<T>(read: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => {
+    p ??= read();
+    p.catch(() => {
+      p = undefined;
+    });
+    return p;
+  };
+}
+
+/** tierguard has discussions on the MR (to resolve or keep, whatever changed). */
+async function ownDiscussions(ev: ReviewEvent): Promise<boolean> {
+  return (await ev.discussions()).some((d) => d.notes[0]?.authorId === ev.botUserId && d.notes[0].body.includes('<!-- tierguard:'));
+}
+
+/** Step 1: the project and the MR's diffs; the status says tierguard is at work. */
+async function collect(deps: ReviewDeps, ev: ReviewEvent): Promise<Collected> {
+  const { api } = deps;
+  const project = await api.getProject(ev.job.projectId);
+  await statusOf(api, ev.job.projectId, ev.mr, 'running', 'tierguard is evaluating the CI configuration');
+  const diffs = await api.listMergeRequestDiffs(ev.job.projectId, ev.job.mrIid);
+  const changed = new Set<string>();
+  for (const d of diffs) {
+    changed.add(d.newPath);
+    changed.add(d.oldPath);
   }
+  return { project, diffs, changed, rootFile: project.ciConfigPath ?? '.gitlab-ci.yml' };
+}
+
+/** Whether a changed file is one the judgment read: a CI file of either side, or a runner config. */
+function touchesJudged(c: Collected, j: Judged): boolean {
+  const read = new Set<string>([c.rootFile, ...(j.head.evaluation?.pipeline.files.map((f) => f.name) ?? []), ...(j.base.evaluation?.pipeline.files.map((f) => f.name) ?? [])]);
+  return [...c.changed].some((p) => read.has(p)) || j.runnerFiles.length > 0;
+}
+
+/**
+ * Step 2: the policy for the project, then one `judge()` of the head and one of the base commit
+ * (the same call `tierguard lint` makes). Strict: what tierguard could not read is a blocking
+ * ci-config-unverified finding. Live checks judge the head against what GitLab has now: their
+ * findings have no base counterpart, so they count as new (they describe the current state).
+ */
+async function judgeMr(deps: ReviewDeps, ev: ReviewEvent, c: Collected): Promise<Judged> {
+  const { api, opts } = deps;
+  const { job, mr, diffRefs, log } = ev;
+  const { policy, teamPolicy, protectedRefs, rejections, notes: policyNotes } = await projectPolicy(deps, c.project, diffRefs.baseSha, log);
+  const today = opts.today?.() ?? new Date();
+  const source = (sha: string) =>
+    new GitLabConfigSource({
+      api,
+      projectId: job.projectId,
+      sha,
+      cache: deps.cache,
+      remote: { ...opts.remote, allowedHosts: policy.remoteIncludeHosts },
+      // GitLab reads other projects' includes as the pipeline's user: check the author may.
+      pipelineUserId: mr.authorId,
+    });
+  const common = { policy, defaultBranch: c.project.defaultBranch ?? 'main', today, strict: true } as const;
+  // Runner config candidates are read after the head's CI files: the FileCache then serves the
+  // CI files among them as the configuration source read them.
+  let runners: Promise<RunnerCandidates> | undefined;
+  const runnerFiles = () => (runners ??= runnerConfigs(deps, job.projectId, c.diffs, mr.sha, diffRefs.baseSha, opts.maxRunnerCandidates ?? 50));
+
+  const head = await judge({
+    ...common,
+    ci: { source: source(mr.sha), rootFile: c.rootFile },
+    runnerFiles: async () => (await runnerFiles()).head,
+    ...(rejections.length ? { projectOverride: { rejections, teamPolicy } } : {}),
+  });
+
+  let base: Judgment;
+  try {
+    base = await judge({ ...common, ci: { source: source(diffRefs.baseSha), rootFile: c.rootFile }, runnerFiles: async () => (await runnerFiles()).base });
+  } catch (err) {
+    if (isTransient(err)) throw err;
+    log.warn({ err: errText(err) }, 'base commit could not be evaluated; its findings are treated as empty');
+    base = await judge({ ...common, runnerFiles: async () => (await runnerFiles()).base });
+  }
+  return { policy, protectedRefs, today, policyNotes, head, base, runnerFiles: (await runnerFiles()).files };
+}
+
+/**
+ * Step 3: the live checks of the head judgment (runners, environments, variables, settings as
+ * GitLab has them now), once the MR is known to change what tierguard judges.
+ */
+async function liveStep(deps: ReviewDeps, ev: ReviewEvent, j: Judged): Promise<void> {
+  if (!deps.liveCache) return;
+  await judgeLive(j.head, { policy: j.policy, today: j.today, live: { api: deps.api, projectId: ev.job.projectId, protectedRefs: j.protectedRefs, cache: deps.liveCache } });
+  if (j.head.liveError) ev.log.warn({ err: j.head.liveError }, 'live checks could not run');
+  if (j.head.skipped.length) ev.log.info({ skipped: [...new Set(j.head.skipped.map((s) => s.check))] }, 'live checks skipped');
+}
+
+/** Step 4: what tierguard says on the MR (the summary rendered once, skipped live checks included). */
+async function planStep(deps: ReviewDeps, ev: ReviewEvent, c: Collected, j: Judged): Promise<ReviewPlan> {
+  const { head, base, policy } = j;
+  // runLiveChecks words its own skip lines; the summary shows them in one fixed form.
+  const own = new Set(head.skipped.map((s) => `Live check \`${s.check}\` skipped: ${s.reason} (needs ${s.needs}).`));
+  const liveNotes = deps.liveCache ? [...skippedLiveNotes(head.skipped, RULE_CATALOGUE), ...head.liveNotes.filter((n) => !own.has(n))] : [];
+  return planReview({
+    projectId: ev.job.projectId,
+    mrIid: ev.job.mrIid,
+    headSha: ev.mr.sha,
+    diffRefs: ev.diffRefs,
+    diffs: c.diffs,
+    head: { ...head.evaluation, findings: head.findings, sources: head.sources, notes: head.notes },
+    baseFindings: base.findings,
+    existing: await ev.discussions(),
+    botUserId: ev.botUserId,
+    policySources: policy.sources,
+    notes: [...j.policyNotes, ...liveNotes],
+    blockOn: policy.review.blockOn,
+    mrWebUrl: ev.mr.webUrl,
+    // For the runner tiers of the picture and the "how to fix" text of each rule.
+    policy,
+    catalogue: RULE_CATALOGUE,
+    liveSkipped: new Set(head.skipped.map((s) => s.check)).size,
+  });
+}
+
+/** Step 5: the plan carried out on the MR (idempotent); the summary note's id. */
+async function applyStep(deps: ReviewDeps, ev: ReviewEvent, plan: ReviewPlan): Promise<number | undefined> {
+  const applied = await applyReview(deps.api, { projectId: ev.job.projectId, mrIid: ev.job.mrIid }, plan, { paceMs: deps.opts.paceMs ?? 1000, logger: ev.log });
+  return applied.summaryNoteId || plan.summary.noteId;
+}
+
+/** Step 6: the verdict as the commit status (linking the summary note) and the External Status Check answer. */
+async function reportStatus(statuses: StatusReporter, ev: ReviewEvent, plan: ReviewPlan, summaryNoteId: number | undefined): Promise<void> {
+  const { job, mr, log } = ev;
+  const targetUrl = summaryNoteId !== undefined ? `${mr.webUrl}#note_${summaryNoteId}` : mr.webUrl;
+  await statuses.set(job.projectId, mr, plan.status.state, plan.status.description, targetUrl);
+  await statuses.answer(job.projectId, job.mrIid, mr.sha, plan.status.state === 'success', log);
+}
+
+/** Load a file at a commit through the shared FileCache (same keys as GitLabConfigSource). */
+async function rawAt(deps: ReviewDeps, projectId: number, path: string, sha: string): Promise<string | null> {
+  const r: ReadResult = await deps.cache.get(`${projectId}\0${sha}\0${path}`, async () => {
+    const text = await deps.api.getRawFile(projectId, path, sha);
+    return text === null ? { status: 'missing' } : { status: 'ok', text };
+  });
+  if (r.status === 'ok') return r.text;
+  // 'missing', or 'unavailable' (too large for an include, or no access): nothing tierguard can judge.
+  return null;
+}
+
+/** The team policy, the project's protected refs, and the project file from the target branch. */
+async function projectPolicy(
+  deps: ReviewDeps,
+  project: GitLabProject,
+  baseSha: string,
+  log: Logger,
+): Promise<{ policy: Policy; teamPolicy: Policy; protectedRefs: ProtectedRefs; rejections: PolicyIssue[]; notes: string[] }> {
+  const teamPolicy = deps.opts.policies.forGroup(project.namespaceFullPath);
+  // The project's real protected branches and tags join the policy's patterns; a ref the
+  // pipeline relies on that GitLab does not protect is the live check protected-ref-assumed.
+  const protectedRefs = await readProtectedRefs(deps.api, project.id);
+  let policy = withProtectedRefs(teamPolicy, protectedRefs);
+  const notes: string[] = [];
+  const fallback = protectedTagsFallbackNote(protectedRefs, teamPolicy.protected.tags);
+  if (fallback) notes.push(fallback);
+  let rejections: PolicyIssue[] = [];
+  // Read from the target branch at the base commit only: the MR must not weaken its own gate.
+  const text = await rawAt(deps, project.id, PROJECT_POLICY_FILE, baseSha);
+  if (text !== null) {
+    try {
+      const r = applyProjectOverride(policy, PROJECT_POLICY_FILE, text, { rules: RULE_CATALOGUE });
+      policy = r.policy;
+      rejections = r.rejections;
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      notes.push(`${PROJECT_POLICY_FILE} on the target branch is invalid and was ignored: ${err.message}`);
+      log.warn({ err: err.message }, 'invalid project policy file ignored');
+    }
+  }
+  return { policy, teamPolicy, protectedRefs, rejections, notes };
+}
+
+interface RunnerCandidates {
+  files: string[];
+  head: RunnerFile[];
+  base: RunnerFile[];
+}
+
+/** Changed files that are runner configurations at the head or the base commit, with their text. */
+async function runnerConfigs(deps: ReviewDeps, projectId: number, diffs: readonly GitLabDiff[], headSha: string, baseSha: string, max: number): Promise<RunnerCandidates> {
+  const out: RunnerCandidates = { files: [], head: [], base: [] };
+  const candidates = diffs.filter((d) => /\.(toml|ya?ml)$/i.test(d.newPath)).slice(0, max);
+  for (const d of candidates) {
+    // The CI files among them were read for the evaluation already: the FileCache serves them.
+    const headText = d.deletedFile ? null : await rawAt(deps, projectId, d.newPath, headSha);
+    const baseText = d.newFile ? null : await rawAt(deps, projectId, d.oldPath, baseSha);
+    const isRunner = (f: string, t: string | null): t is string => t !== null && Buffer.byteLength(t) <= MAX_RUNNER_CONFIG_BYTES && looksLikeRunnerConfig(f, t) !== undefined;
+    if (!isRunner(d.newPath, headText) && !isRunner(d.oldPath, baseText)) continue;
+    out.files.push(d.newPath);
+    if (isRunner(d.newPath, headText)) out.head.push({ path: d.newPath, text: headText });
+    if (isRunner(d.oldPath, baseText)) out.base.push({ path: d.oldPath, text: baseText });
+  }
+  return out;
+}
+
+interface StatusReporter {
+  set(projectId: number, mr: StatusMr, state: CommitState, description: string, targetUrl?: string): Promise<void>;
+  answer(projectId: number, iid: number, sha: string, passed: boolean, log: Logger): Promise<void>;
+}
+
+/** Sets commit statuses (always on the target `statusTarget` names) and answers the External Status Check. */
+function createStatusReporter(api: GitLabApi, statusCheckProjects: 'all' | number[]): StatusReporter {
+  const checkIds = new Map<number, { id: number | null; at: number }>();
+
+  async function statusCheckId(projectId: number, log: Logger): Promise<number | null> {
+    if (statusCheckProjects !== 'all' && !statusCheckProjects.includes(projectId)) return null;
+    const hit = checkIds.get(projectId);
+    if (hit && Date.now() - hit.at < 5 * 60_000) return hit.id;
+    try {
+      const checks = await api.listExternalStatusChecks(projectId);
+      const found = checks.find((c) => c.name.toLowerCase() === STATUS_CHECK_NAME);
+      checkIds.set(projectId, { id: found?.id ?? null, at: Date.now() });
+      return found?.id ?? null;
+    } catch (err) {
+      // 403/404: not GitLab Ultimate, or no permission: nothing to answer.
+      log.warn({ err: errText(err) }, 'external status checks are not available for this project');
+      checkIds.set(projectId, { id: null, at: Date.now() });
+      return null;
+    }
+  }
+
+  return {
+    set: (projectId: number, mr: StatusMr, state: CommitState, description: string, targetUrl?: string) => statusOf(api, projectId, mr, state, description, targetUrl),
+    async answer(projectId: number, iid: number, sha: string, passed: boolean, log: Logger): Promise<void> {
+      const id = await statusCheckId(projectId, log);
+      if (id === null) return;
+      try {
+        await api.postStatusCheckResponse(projectId, iid, { sha, externalStatusCheckId: id, status: passed ? 'passed' : 'failed' });
+      } catch (err) {
+        log.warn({ err: errText(err) }, 'could not answer the external status check');
+      }
+    },
+  };
+}
+
+type CommitState = 'pending' | 'running' | 'success' | 'failed';
+
+/** The one place a commit status is built: every status goes where `statusTarget` says. */
+async function statusOf(api: GitLabApi, projectId: number, mr: StatusMr, state: CommitState, description: string, targetUrl?: string): Promise<void> {
+  await api.setCommitStatus(projectId, mr.sha, {
+    state,
+    name: STATUS_NAME,
+    description,
+    ...(targetUrl ? { targetUrl } : {}),
+    ...statusTarget(mr),
+  });
 }
 
 type StatusMr = Pick<GitLabMergeRequest, 'iid' | 'sha' | 'headPipelineId' | 'sourceProjectId' | 'targetProjectId'>;
@@ -515,5 +563,5 @@ function statusTarget(mr: StatusMr): { pipelineId: number } | { ref: string } | 
 /** A short, token-free description of an error for statuses and logs. */
 export function errText(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return msg.split('\n')[0].slice(0, 200);
+  return (msg.split('\n')[0] ?? '').slice(0, 200);
 }

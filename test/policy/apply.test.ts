@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fingerprintOf, type Finding, type Severity } from '../../src/findings/finding.js';
-import { effectiveSetting, parseInlineIgnores, suppress } from '../../src/policy/apply.js';
+import { effectiveSetting, parseInlineIgnores } from '../../src/policy/apply.js';
+import { suppress } from '../../src/policy/reporter.js';
 import { builtinPolicy } from '../../src/policy/defaults.js';
 import { layerPolicy, loadPolicy } from '../../src/policy/load.js';
 

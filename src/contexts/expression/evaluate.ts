@@ -73,11 +73,6 @@ export function makeScope(init: ScopeInit): VariableScope {
   };
 }
 
-/** A scope whose own values shadow `base`. */
-export function layerScope(base: VariableScope, top: VariableScope, has: (name: string) => boolean): VariableScope {
-  return { lookup: (name) => (has(name) ? top.lookup(name) : base.lookup(name)) };
-}
-
 export type Tri = 'yes' | 'no' | 'unknown';
 
 export interface EvalResult {

@@ -1,4 +1,4 @@
-import type { SourceLocation } from '../../model/location.js';
+import { locate, type SourceLocation } from '../../model/location.js';
 import { get, type YMap, type YNode } from '../../model/node.js';
 import { RESERVED_KEYS, type Pipeline } from '../../model/pipeline.js';
 import { readVariables, type VariableDef } from '../../model/variables.js';
@@ -32,39 +32,10 @@ export function rawLines(pipeline: Pipeline, file: string): string[] {
   return lines;
 }
 
-/**
- * Where `value.slice(index, index + length)` is written, for a scalar whose parsed value is
- * `value` and whose node spans `loc` (plain, quoted or block scalar). Falls back to the whole
- * scalar when the text cannot be found verbatim (escape sequences, folding).
- */
+/** `locate` (the one locator, src/model/location.ts) over the pipeline's raw file text. */
 export function locateInScalar(pipeline: Pipeline, loc: SourceLocation, value: string, index: number, length: number): SourceLocation {
-  const sub = value.slice(index, index + length);
-  const parts = sub.split('\n');
-  const first = parts[0];
-  const last = parts[parts.length - 1];
-  if (!first) return loc;
   const lines = rawLines(pipeline, loc.file);
-  // Which occurrence of `first` in the value this is (same text twice on one line).
-  let nth = 0;
-  for (let i = value.indexOf(first); i >= 0 && i < index; i = value.indexOf(first, i + 1)) nth++;
-  const lastLine = Math.min(lines.length, Math.max(loc.endLine, loc.line + value.split('\n').length));
-  for (let ln = loc.line; ln <= lastLine; ln++) {
-    const text = lines[ln - 1] ?? '';
-    let col = text.indexOf(first, ln === loc.line ? loc.column - 1 : 0);
-    while (col >= 0) {
-      if (nth === 0) {
-        if (parts.length === 1) return { file: loc.file, line: ln, column: col + 1, endLine: ln, endColumn: col + 1 + first.length };
-        const endLn = ln + parts.length - 1;
-        const endText = lines[endLn - 1] ?? '';
-        const endCol = endText.indexOf(last);
-        if (endCol < 0 || !last) return loc;
-        return { file: loc.file, line: ln, column: col + 1, endLine: endLn, endColumn: endCol + 1 + last.length };
-      }
-      nth--;
-      col = text.indexOf(first, col + 1);
-    }
-  }
-  return loc;
+  return locate((n) => lines[n - 1], loc, value, index, length);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { globToRegExp } from '../../util/glob.js';
-import { defineRule, type ReportInput } from '../types.js';
+import type { RuleReport } from '../../findings/finding.js';
+import { defineRule } from '../types.js';
 import { artifactsOf, credentialNames, jobUsesSecrets } from './_script-facts.js';
 
 const options = z.object({
@@ -61,8 +62,8 @@ export default defineRule({
     const names = credentialNames(ctx.policy);
     return {
       pipeline(p) {
-        const found = new Map<string, ReportInput>();
-        const add = (r: ReportInput) => {
+        const found = new Map<string, RuleReport>();
+        const add = (r: RuleReport) => {
           const k = `${r.at.file}:${r.at.line}:${r.at.column}`;
           if (!found.has(k)) found.set(k, r);
         };

@@ -1,7 +1,8 @@
 import { get } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
 import type { RunnerTier } from '../deploy.js';
-import { defineRule, type ReportInput } from '../types.js';
+import type { RuleReport } from '../../findings/finding.js';
+import { defineRule } from '../types.js';
 import { commandIndex, programName, segments, unquote } from './_shell.js';
 import { imageName, isDindImage } from './privileged-outside-build-tier.js';
 import { locateInLine } from './_script-facts.js';
@@ -152,7 +153,7 @@ export default defineRule({
   create(ctx) {
     return {
       pipeline(p) {
-        const found = new Map<string, ReportInput>();
+        const found = new Map<string, RuleReport>();
         for (const job of p.jobs) {
           const tier = ctx.tagTier(job.tags);
           if (tier === 'build' || usesDind(job)) continue;

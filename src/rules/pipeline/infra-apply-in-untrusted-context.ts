@@ -1,6 +1,7 @@
 import { get, str } from '../../model/node.js';
 import { deployCommandEvidence, type DeployCommandKind } from '../deploy.js';
-import { defineRule, type ReportInput } from '../types.js';
+import type { RuleReport } from '../../findings/finding.js';
+import { defineRule } from '../types.js';
 import { codeList, decidingLocation } from './_trust-text.js';
 
 /** Commands that change real infrastructure (the deploy-like classification of `src/rules/deploy.ts`). */
@@ -48,7 +49,7 @@ export default defineRule({
           if (reported.has(k)) continue;
           reported.add(k);
           const where = codeList(trust.untrusted.slice(0, 3)) + (trust.untrusted.length > 3 ? ' …' : '');
-          const r: ReportInput = {
+          const r: RuleReport = {
             at: e.at,
             job: job.name,
             keyPath: e.line ? [e.line.key, String(e.line.index)] : ['script'],

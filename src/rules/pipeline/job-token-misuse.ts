@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Job } from '../../model/pipeline.js';
-import { defineRule, type ReportInput } from '../types.js';
+import type { RuleReport } from '../../findings/finding.js';
+import { defineRule } from '../types.js';
 import { locateInLine, artifactsOf, expandedRefs, followOutput, inArtifactPath, JOB_TOKEN_NAMES } from './_script-facts.js';
 import { commandIndex, programName, segments, unquote, type Segment } from './_shell.js';
 
@@ -130,7 +131,7 @@ export default defineRule({
   create(ctx) {
     return {
       pipeline(p) {
-        const found = new Map<string, ReportInput>();
+        const found = new Map<string, RuleReport>();
         for (const job of p.jobs) {
           const a = artifactsOf(job);
           const artifactPaths = [...a.paths.map((x) => x.path), ...a.dotenv.map((x) => x.path)];
@@ -150,7 +151,7 @@ export default defineRule({
   },
 });
 
-function message(job: Job, key: string, h: TokenHit): Pick<ReportInput, 'messageId' | 'data'> {
+function message(job: Job, key: string, h: TokenHit): Pick<RuleReport, 'messageId' | 'data'> {
   const where = `\`${key}\` of job \`${job.name}\``;
   switch (h.kind) {
     case 'host':

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { SourceLocation } from '../../model/location.js';
 import { get, str, type YNode } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
-import { defineRule, type ReportInput } from '../types.js';
+import type { RuleReport } from '../../findings/finding.js';
+import { defineRule } from '../types.js';
 import { codeList } from './_trust-text.js';
 
 const options = z.object({
@@ -65,7 +66,7 @@ export default defineRule({
           if (!ctx.deploy(job)) continue;
           for (const a of audiencesOf(job)) if (!deployAud.has(a.value)) deployAud.set(a.value, { job, at: a.node.loc });
         }
-        const found = new Map<string, ReportInput>();
+        const found = new Map<string, RuleReport>();
         for (const job of p.jobs) {
           const auds = audiencesOf(job);
           if (auds.length === 0) continue;

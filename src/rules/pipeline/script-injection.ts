@@ -1,9 +1,9 @@
-import type { RelatedLocation } from '../../findings/finding.js';
+import type { RelatedLocation, RuleReport } from '../../findings/finding.js';
 import type { SourceLocation } from '../../model/location.js';
 import { get, str, type YNode } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
 import type { VariableDef } from '../../model/variables.js';
-import { type ContextId, defineRule, type ReportInput } from '../types.js';
+import { type ContextId, defineRule } from '../types.js';
 import { commandIndex, locateInScalar, onceAt, programName, quoteStates, segments, unquote, varRefs, type Word } from './_shell.js';
 
 /**
@@ -270,7 +270,7 @@ export default defineRule({
       const untrusted = ctx.trust(job).untrusted;
       return where.some((c) => untrusted.includes(c));
     };
-    const report = (job: Job | undefined, at: SourceLocation, keyPath: string[], name: string, message: Pick<ReportInput, 'messageId' | 'data'>, related?: RelatedLocation[]) => {
+    const report = (job: Job | undefined, at: SourceLocation, keyPath: string[], name: string, message: Pick<RuleReport, 'messageId' | 'data'>, related?: RelatedLocation[]) => {
       if (!once(at, name)) return;
       ctx.report({ at, job: job?.name, keyPath, discriminator: name, ...message, related });
     };

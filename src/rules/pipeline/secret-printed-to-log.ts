@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { Severity } from '../../findings/finding.js';
+import type { RuleReport, Severity } from '../../findings/finding.js';
 import type { SourceLocation } from '../../model/location.js';
 import type { Job } from '../../model/pipeline.js';
-import { defineRule, type ReportInput, type ScriptLine } from '../types.js';
+import { defineRule, type ScriptLine } from '../types.js';
 import { locateInLine, artifactsOf, credentialNames, expandedRefs, followOutput, inArtifactPath, type CredentialNames } from './_script-facts.js';
 import { commandIndex, programName, segments, unquote, type Segment } from './_shell.js';
 import { codeList } from './_trust-text.js';
@@ -175,7 +175,7 @@ export default defineRule({
     const names = credentialNames(ctx.policy);
     return {
       pipeline(p) {
-        const found = new Map<string, ReportInput & { severity: Severity }>();
+        const found = new Map<string, RuleReport & { severity: Severity }>();
         const keyOf = (l: SourceLocation, extra: string) => `${l.file}:${l.line}:${l.column}:${extra}`;
         for (const job of p.jobs) {
           const trust = ctx.trust(job);
@@ -208,11 +208,11 @@ export default defineRule({
         }
         for (const r of found.values()) ctx.report(r);
 
-        function report(job: Job, line: ScriptLine, usedIn: ScriptLine, h: PrintHit, at: SourceLocation, severity: Severity, untrusted: readonly string[], dotenv: Set<string>): ReportInput & { severity: Severity } {
+        function report(job: Job, line: ScriptLine, usedIn: ScriptLine, h: PrintHit, at: SourceLocation, severity: Severity, untrusted: readonly string[], dotenv: Set<string>): RuleReport & { severity: Severity } {
           const where = `\`${line.key}\` of job \`${job.name}\``;
           const tail = untrusted.length ? ` (the job can run in ${codeList(untrusted.slice(0, 3))}${untrusted.length > 3 ? ' …' : ''})` : ctx.options.publicLogs ? ' (the project\'s job logs are public)' : '';
           const command = h.command ?? '';
-          const message: Pick<ReportInput, 'messageId' | 'data'> =
+          const message: Pick<RuleReport, 'messageId' | 'data'> =
             h.kind === 'print'
               ? { messageId: 'print', data: { where, what: h.what, command, tail } }
               : h.kind === 'read-file'

@@ -2,8 +2,8 @@ import type { SourceLocation } from '../../model/location.js';
 import { entry, get, str } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
 import { matchesNamePatterns } from '../../util/glob.js';
-import { defineRule, type JobTrust, type RuleContext, type ScriptLine } from '../types.js';
-import { credentialInputs, scriptAssignedNames, segments, unquote, varRefs, type VarRef } from './_shell.js';
+import { defineRule, type JobTrust, type ScriptLine } from '../types.js';
+import { credentialInputs, locateInScalar, scriptAssignedNames, segments, unquote, varRefs, type VarRef } from './_shell.js';
 import { codeList, decidingLocation, nameList, untrustedPhrase } from './_trust-text.js';
 
 /**
@@ -159,7 +159,7 @@ export default defineRule({
           if (!def.expand) continue;
           for (const r of variableRefs(def.value)) {
             if (r.name === def.name || !isCredentialName(r.name) || definedInYaml(r.name)) continue;
-            warn(r.name, locateInValue(ctx, def.valueLoc, def.value, r), `in variable \`${def.name}\``);
+            warn(r.name, locateInScalar(ctx.pipeline, def.valueLoc, def.value, r.index, r.length), `in variable \`${def.name}\``);
           }
         }
       },
@@ -194,12 +194,3 @@ export function kubeContexts(job: Job, lines: readonly ScriptLine[], locate: (li
   return out;
 }
 
-/** The position of a reference inside a single-line variable value, else the value. */
-function locateInValue(ctx: RuleContext<any>, loc: SourceLocation, value: string, r: VariableRef): SourceLocation {
-  const text = ctx.sources.line(loc.file, loc.line);
-  const needle = value.slice(r.index, r.index + r.length);
-  if (text === undefined || !needle) return loc;
-  const col = text.indexOf(needle, loc.column - 1);
-  if (col < 0) return loc;
-  return { file: loc.file, line: loc.line, column: col + 1, endLine: loc.line, endColumn: col + 1 + needle.length };
-}

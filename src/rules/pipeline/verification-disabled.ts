@@ -1,6 +1,6 @@
-import type { Severity } from '../../findings/finding.js';
+import type { RuleReport, Severity } from '../../findings/finding.js';
 import type { SourceLocation } from '../../model/location.js';
-import { defineRule, type ReportInput } from '../types.js';
+import { defineRule } from '../types.js';
 import { locateInLine } from './_script-facts.js';
 import { commandIndex, memoByText, programName, segments, unquote, variableSites, type Segment, type Word } from './_shell.js';
 
@@ -165,8 +165,8 @@ export default defineRule({
   create(ctx) {
     return {
       pipeline(p) {
-        const found = new Map<string, ReportInput & { severity: Severity }>();
-        const add = (at: SourceLocation, r: Omit<ReportInput, 'at'>, severity: Severity) => {
+        const found = new Map<string, RuleReport & { severity: Severity }>();
+        const add = (at: SourceLocation, r: Omit<RuleReport, 'at'>, severity: Severity) => {
           const k = `${at.file}:${at.line}:${at.column}`;
           const prev = found.get(k);
           if (prev && !(prev.severity === 'warning' && severity === 'error')) return;

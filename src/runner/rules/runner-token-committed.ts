@@ -1,5 +1,6 @@
 import type { KeyPath } from '../positions.js';
-import { describeRunner, isTable, type RunnerReport, type RunnerRule, type RunnerRuleContext } from '../model.js';
+import type { RuleReport } from '../../findings/finding.js';
+import { describeRunner, isTable, type RunnerRule, type RunnerRuleContext } from '../model.js';
 import { isPlaceholder, TOKEN_PATTERN } from '../util.js';
 
 /** Keys under `[[runners]]` that hold credentials (gitlab-runner `common/config.go`). */
@@ -69,7 +70,7 @@ export const runnerTokenCommitted: RunnerRule = {
   },
 };
 
-function report(ctx: RunnerRuleContext, path: KeyPath, message: Pick<RunnerReport, 'messageId' | 'data'>): void {
+function report(ctx: RunnerRuleContext, path: KeyPath, message: Pick<RuleReport, 'messageId' | 'data'>): void {
   const strPath = path.map(String);
   ctx.report({ at: ctx.at(path), secret: ctx.at(path, 'inner'), keyPath: strPath, ...message });
 }
