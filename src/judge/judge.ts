@@ -52,7 +52,7 @@ export interface JudgeInput {
   live?: LiveAccess;
 }
 
-interface LiveAccess {
+export interface LiveAccess {
   api: GitLabApi;
   projectId: number | string;
   /** The project's protected refs when the caller has read them already. */
