@@ -5,12 +5,12 @@ import { SourceFiles } from '../findings/sources.js';
 import { renderFindings, type RenderFormat } from '../findings/render/index.js';
 import { DirectorySource } from '../model/source.js';
 import type { Policy } from '../policy/types.js';
-import { judge, type LiveAccess } from '../judge/judge.js';
+import { judge, type JudgeInput, type LiveAccess } from '../judge/judge.js';
 import type { Evaluation } from '../rules/engine.js';
 import { looksLikeRunnerConfig, RunnerConfigError } from '../runner/check.js';
 import type { Outcome } from '../contexts/reach.js';
 import { renderContextTable } from './context-table.js';
-import type { ContextId, VariableAssumptions } from '../contexts/contexts.js';
+import type { ContextId } from '../contexts/contexts.js';
 import { allRuleMetas } from '../catalogue/catalogue.js';
 import { UsageError } from './io.js';
 import { toolVersion } from '../util/package-info.js';
@@ -33,8 +33,8 @@ export interface LintTargetOptions {
   ciFile?: string;
   /** Unread includes are blocking `ci-config-unverified` findings (`--strict`), not notes. */
   strict?: boolean;
-  /** Live data about variables that override YAML values. */
-  variables?: VariableAssumptions;
+  /** Live data about variables that override YAML values (as `judge()` takes it). */
+  variables?: JudgeInput['variables'];
   /** Live checks of the CI configuration against the project as GitLab has it (one checkout). */
   live?: LiveAccess;
 }

@@ -166,7 +166,8 @@ async function lintCommand(args: string[], io: CliIO): Promise<number> {
     }
   }
   // Live data decides whether YAML variables may be overridden (pipeline variables, CI/CD variables).
-  const variables = liveAccess ? await (await import('../live/assumptions.js')).readVariableAssumptions(liveAccess.api, liveAccess.projectId) : undefined;
+  // Read through the run's live cache: the live checks reuse these reads.
+  const variables = liveAccess ? await (await import('../live/assumptions.js')).readLiveVariables(liveAccess.api, liveAccess.projectId, { cache: liveAccess.cache }) : undefined;
   const run = await lintTargets(positionals.length ? positionals : ['.'], io.cwd, {
     policy,
     variables,

@@ -11,6 +11,7 @@ import type { Finding } from '../findings/finding.js';
 import { SourceFiles } from '../findings/sources.js';
 import { isTransient } from '../gitlab/errors.js';
 import type { GitLabApi } from '../gitlab/types.js';
+import type { LiveVariables } from '../live/assumptions.js';
 import type { LiveCache } from '../live/cache.js';
 import type { SkippedCheck } from '../live/check.js';
 import type { ProtectedRefs } from '../live/protected-refs.js';
@@ -43,8 +44,11 @@ export interface JudgeInput {
   strict?: boolean;
   /** For exception expiry (default: now). */
   today?: Date;
-  /** What live data says about variables that override YAML values. */
-  variables?: VariableAssumptions;
+  /**
+   * What live data says about variables that override YAML values: the assumptions, or as read
+   * by `readLiveVariables` (its unread parts are skipped checks of the judgment).
+   */
+  variables?: VariableAssumptions | LiveVariables;
   budget?: Partial<EvaluationBudget>;
   /** Settings a project file tried and the team policy refused (`policy-project-override-rejected`), rated by `teamPolicy`. */
   projectOverride?: { rejections: readonly PolicyIssue[]; teamPolicy: Policy };
@@ -94,13 +98,22 @@ export async function judge(input: JudgeInput): Promise<Judgment> {
   const { policy } = input;
   const j: Judgment = { findings: [], notes: [], sources: new SourceFiles(), runnerFiles: [], unreadable: [], skipped: [], liveNotes: [] };
 
+  const given = input.variables;
+  const liveVariables = given && 'assumptions' in given ? given : undefined;
+  const variables = given && 'assumptions' in given ? given.assumptions : given;
+  if (liveVariables) {
+    // Worded as runLiveChecks words its skipped reads.
+    j.skipped.push(...liveVariables.skipped);
+    j.liveNotes.push(...liveVariables.skipped.map((s) => `Live check \`${s.check}\` skipped: ${s.reason} (needs ${s.needs}).`));
+  }
+
   if (input.ci) {
     const ev = await lintPipeline(input.ci.source, input.ci.rootFile, {
       policy,
       defaultBranch: input.defaultBranch,
       today,
       strict: input.strict,
-      variables: input.variables,
+      variables,
       budget: input.budget,
     });
     j.evaluation = ev;
