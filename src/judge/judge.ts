@@ -19,7 +19,7 @@ import type { ConfigSource } from '../model/source.js';
 import type { PolicyIssue } from '../policy/errors.js';
 import { projectOverrideFindings } from '../policy/project.js';
 import type { Policy } from '../policy/types.js';
-import type { Evaluation } from '../rules/engine.js';
+import { jobsWithTrust, type Evaluation, type JudgedJob } from '../rules/engine.js';
 import { lintPipeline, type EvaluationBudget } from '../rules/run.js';
 import { checkRunnerConfig } from '../runner/check.js';
 
@@ -76,6 +76,11 @@ export interface Judgment {
   sources: SourceFiles;
   /** The pipeline evaluation when a CI file was judged: per-job trust, child evaluations, the model. */
   evaluation?: Evaluation;
+  /**
+   * Every job judged, child pipeline jobs included (after their trigger job): its trust and the
+   * DeployInfo the rules judged it by, for consumers that must not recompute either.
+   */
+  jobs: JudgedJob[];
   /** Runner files judged (read and parsed). */
   runnerFiles: string[];
   /** Runner files that could not be read, with why. */
@@ -96,7 +101,7 @@ export async function judge(input: JudgeInput): Promise<Judgment>;
 export async function judge(input: JudgeInput): Promise<Judgment> {
   const today = input.today ?? new Date();
   const { policy } = input;
-  const j: Judgment = { findings: [], notes: [], sources: new SourceFiles(), runnerFiles: [], unreadable: [], skipped: [], liveNotes: [] };
+  const j: Judgment = { findings: [], notes: [], sources: new SourceFiles(), jobs: [], runnerFiles: [], unreadable: [], skipped: [], liveNotes: [] };
 
   const given = input.variables;
   const liveVariables = given && 'assumptions' in given ? given : undefined;
@@ -117,6 +122,7 @@ export async function judge(input: JudgeInput): Promise<Judgment> {
       budget: input.budget,
     });
     j.evaluation = ev;
+    j.jobs = jobsWithTrust(ev);
     j.sources.absorb(ev.sources);
     j.findings.push(...ev.findings);
     j.notes.push(...ev.notes);

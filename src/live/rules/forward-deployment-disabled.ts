@@ -19,7 +19,7 @@ export default defineLiveRule({
     },
   },
   async run(ctx) {
-    const deploys = deployJobs(ctx.evaluation, ctx.policy);
+    const deploys = deployJobs(ctx.evaluation);
     if (deploys.length === 0) return;
     const s = await ctx.load('settings');
     if (s.forwardDeploymentEnabled === null) throw new SkipCheck(NEEDS.settings, 'the token cannot see the project CI/CD settings');
