@@ -11,6 +11,7 @@ import type { OrgProject, GitLabOrgApi } from '../gitlab/org.js';
 import type { GitLabApi } from '../gitlab/types.js';
 import { get, str, type YNode } from '../model/node.js';
 import type { Job } from '../model/pipeline.js';
+import { variableRefs, type VarRefOptions } from '../model/var-refs.js';
 import type { ConfigSource, FileRef, ReadResult } from '../model/source.js';
 import type { Policy } from '../policy/types.js';
 import { judge } from '../judge/judge.js';
@@ -177,11 +178,14 @@ export async function auditProject(p: OrgProject, deps: ProjectAuditDeps): Promi
   return out;
 }
 
+/** Any `$NAME` or `${NAME` (conservative: `$$` not treated as an escape, rule expressions included). */
+const ANY_DOLLAR_REFS: VarRefOptions = { dollarEscape: false, powershell: false, percent: false, openBrace: true };
+
 /** `$NAME` / `${NAME}` references in the job's resolved keywords and inherited variables that look like credentials. */
 export function secretsOf(job: Job, policy: Policy): string[] {
   const names = new Set<string>();
   const scan = (text: string) => {
-    for (const m of text.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) names.add(m[1]);
+    for (const r of variableRefs(text, ANY_DOLLAR_REFS)) names.add(r.name);
   };
   const walk = (n: YNode | undefined, depth = 0): void => {
     if (!n || depth > 64) return;

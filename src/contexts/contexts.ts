@@ -8,6 +8,7 @@
  */
 import type { Policy } from '../policy/types.js';
 import type { UnknownString, VarValue, VariableScope } from './expression.js';
+import { variableRefs, type VarRefOptions } from '../model/var-refs.js';
 
 export type ContextId =
   | 'mr-fork'
@@ -480,10 +481,11 @@ export const CHOSEN_BY_PUSHER: ReadonlySet<string> = new Set([
   'CHAT_INPUT',
 ]);
 
-/** `$NAME` / `${NAME}` references in a value (`$$` is a literal dollar). */
+/** `$NAME` / `${NAME}` references in a value (`$$` is a literal dollar), in order, repeats kept. */
 export function variableReferences(text: string): string[] {
-  return [...text.replace(/\$\$/g, '').matchAll(/\$(?:\{(\w+)\}|(\w+))/g)].map((m) => m[1] ?? m[2]);
+  return variableRefs(text, VALUE_REFS).map((r) => r.name);
 }
+const VALUE_REFS: VarRefOptions = { powershell: false, percent: false, names: 'word' };
 
 /**
  * Why the value of `name` is chosen by whoever starts the pipeline in an untrusted context, or

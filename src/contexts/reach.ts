@@ -21,6 +21,9 @@ import { buildContexts, CONTEXT_IDS, CONTEXT_TRUSTED, contextScope, type Context
 import {
   evaluate,
   parseExpression,
+  variablesOf,
+  type EvalResult,
+  type Expr,
   regexFromValue,
   safeRegexTest,
   translateRegex,
@@ -186,9 +189,51 @@ function mergeErrors(a?: Outcome['errors'], b?: Outcome['errors']): Outcome['err
 
 function workflowOutcome(rules: YNode | undefined, ctx: TrustContext, opts: ReachOptions): Outcome {
   if (!hasRules(rules)) return { runs: 'yes', when: 'always', reason: 'no workflow:rules' };
-  const scope = contextScope(ctx, opts.variables);
+  // Every job re-reads the workflow in every context: its outcome depends only on the context
+  // and on the YAML values of the variables its `if:`s read (no `exists` callback given).
+  if (opts.exists) return evaluateRules(rules!, ctx, contextScope(ctx, opts.variables), opts, 'always', 'workflow:rules');
+  let byCtx = workflowMemo.get(rules!);
+  if (!byCtx) workflowMemo.set(rules!, (byCtx = new WeakMap()));
+  let memo = byCtx.get(ctx);
+  if (!memo) byCtx.set(ctx, (memo = new Map()));
+  const key = variablesKey(expressionVariables(rules!), opts.variables);
+  let o = memo.get(key);
   // workflow:rules `when`: `always` (default) or `never`
-  return evaluateRules(rules!, ctx, scope, opts, 'always', 'workflow:rules');
+  if (!o) memo.set(key, (o = evaluateRules(rules!, ctx, contextScope(ctx, opts.variables), opts, 'always', 'workflow:rules')));
+  return o;
+}
+const workflowMemo = new WeakMap<YNode, WeakMap<TrustContext, Map<string, Outcome>>>();
+const nodeVariables = new WeakMap<YNode, string[]>();
+
+/** Every variable any expression written under `node` reads (memoised per node). */
+function expressionVariables(node: YNode): string[] {
+  let hit = nodeVariables.get(node);
+  if (!hit) {
+    const out = new Set<string>();
+    const walk = (n: YNode) => {
+      if (n.kind === 'scalar') {
+        if (typeof n.value === 'string' && n.value.includes('$')) {
+          const p = parseExpression(n.value);
+          if (p.ok) variablesOf(p.expr, out);
+        }
+      } else if (n.kind === 'seq') n.items.forEach(walk);
+      else if (n.kind === 'map') for (const e of n.entries.values()) walk(e.value);
+    };
+    walk(node);
+    nodeVariables.set(node, (hit = [...out]));
+  }
+  return hit;
+}
+
+/** The YAML values of `names` (own, unknown, or not a YAML variable), as a key. */
+function variablesKey(names: readonly string[], variables: Record<string, string | undefined> | undefined): string {
+  let key = '';
+  for (const name of names) {
+    const own = variables !== undefined && Object.prototype.hasOwnProperty.call(variables, name);
+    const v = own ? variables[name] : undefined;
+    key += own ? (v === undefined ? '\u0000?' : `\u0000${v.length}=${v}`) : '\u0000-';
+  }
+  return key;
 }
 
 function jobOutcome(job: JobReachInput, ctx: TrustContext, opts: ReachOptions, workflowHasRules: boolean): Outcome {
@@ -260,10 +305,14 @@ function readWhen(n: YNode | undefined, errors: { message: string; at?: SourceLo
 }
 
 /** Flatten nested sequences (from `!reference`) up to 10 levels, as GitLab does. */
-function flattenSeq(n: YNode, depth = 0): YNode[] {
+function flattenSeq(n: YNode): YNode[] {
+  return flattenFrom(n, 0);
+}
+
+function flattenFrom(n: YNode, depth: number): YNode[] {
   if (!isSeq(n)) return [n];
   if (depth > 10) return n.items;
-  return n.items.flatMap((i) => (isSeq(i) ? flattenSeq(i, depth + 1) : [i]));
+  return n.items.flatMap((i) => (isSeq(i) ? flattenFrom(i, depth + 1) : [i]));
 }
 
 interface Branch {
@@ -383,7 +432,7 @@ function ruleMatches(
   let at: SourceLocation | undefined;
   const ifE = rule.entries.get('if');
   if (ifE) {
-    const r = evalIf(ifE.value, scope, errors, `${name}:if`);
+    const r = evalIf(ifE.value, scope, errors, `${name}:if`, ctx, opts.variables);
     result = and3(result, r.result);
     r.unknownVariables.forEach((v) => vars.add(v));
     desc.push(r.desc);
@@ -421,11 +470,18 @@ function listOf(n: YNode | undefined): string[] {
   return s === undefined ? [] : [s];
 }
 
+/**
+ * `scope` is `contextScope(ctx, variables)`: an expression's value depends only on the context
+ * and on the YAML values of the variables it reads, so results are memoised per context by the
+ * text and those values (jobs share most of their `if:`s, and every job re-reads the workflow).
+ */
 function evalIf(
   n: YNode,
   scope: VariableScope,
   errors: { message: string; at?: SourceLocation }[],
   where: string,
+  ctx: TrustContext,
+  variables: Record<string, string | undefined> | undefined,
 ): ClauseResult {
   const text = isScalar(n) && typeof n.value === 'string' ? n.value : undefined;
   if (text === undefined) {
@@ -441,8 +497,26 @@ function evalIf(
     });
     return { result: 'unknown', unknownVariables: [], desc: `${desc} (invalid expression)`, at: n.loc };
   }
-  const r = evaluate(p.expr, scope);
+  const r = evaluateIn(text, p.expr, scope, ctx, variables);
   return { result: r.result, unknownVariables: r.unknownVariables, desc, at: n.loc };
+}
+
+const evalMemo = new WeakMap<TrustContext, Map<string, EvalResult>>();
+const exprVariables = new WeakMap<Expr, string[]>();
+const EVAL_MEMO_MAX = 20_000;
+
+function evaluateIn(text: string, expr: Expr, scope: VariableScope, ctx: TrustContext, variables: Record<string, string | undefined> | undefined): EvalResult {
+  let names = exprVariables.get(expr);
+  if (!names) exprVariables.set(expr, (names = [...variablesOf(expr)]));
+  const key = text + variablesKey(names, variables);
+  let memo = evalMemo.get(ctx);
+  if (!memo) evalMemo.set(ctx, (memo = new Map()));
+  let r = memo.get(key);
+  if (!r) {
+    if (memo.size >= EVAL_MEMO_MAX) memo.clear();
+    memo.set(key, (r = evaluate(expr, scope)));
+  }
+  return r;
 }
 
 /** Best-effort location of a column inside a single-line scalar. */
@@ -500,7 +574,7 @@ function policySatisfied(
       const items = isSeq(spec.node) ? flattenSeq(spec.node) : [spec.node];
       const descs: string[] = [];
       for (const it of items) {
-        const e = evalIf(it, scope, errors, `${key}:variables`);
+        const e = evalIf(it, scope, errors, `${key}:variables`, ctx, opts.variables);
         e.unknownVariables.forEach((v) => vars.add(v));
         if (e.result !== 'no' && (r === 'no' || e.result === 'yes')) where = it.loc;
         r = or3(r, e.result);

@@ -1,4 +1,5 @@
 import type { YNode } from '../model/node.js';
+import { variableRefs, type VarRefOptions } from '../model/var-refs.js';
 import { keyUncertainty, type Job, type Pipeline } from '../model/pipeline.js';
 import type { Policy } from '../policy/types.js';
 import { buildContexts, chosenInContext, contextOptionsFromPolicy, variableReferences, yamlVariableStatus, type ContextId, type TrustContext, type VariableAssumptions } from './contexts.js';
@@ -196,6 +197,9 @@ function keyOf(n: YNode | undefined): string {
   return n.kind === 'seq' ? 's' + n.items.map(idOf).join(',') : String(idOf(n));
 }
 
+/** Any `$NAME` or `${NAME` in rule texts (expressions, `changes`, `exists` …); `$$` not special. */
+const RULE_TEXT_REFS: VarRefOptions = { dollarEscape: false, powershell: false, percent: false, names: 'word', openBrace: true };
+
 /** Every `$NAME` written anywhere in a rules / only / except node (memoised per node). */
 function variableNames(node: YNode | undefined, cache: WeakMap<object, string[]>): string[] {
   if (!node) return [];
@@ -212,7 +216,7 @@ function variableNames(node: YNode | undefined, cache: WeakMap<object, string[]>
   const out = new Set<string>();
   const walk = (n: YNode) => {
     if (n.kind === 'scalar') {
-      if (typeof n.value === 'string' && n.value.includes('$')) for (const m of n.value.matchAll(/\$\{?(\w+)/g)) out.add(m[1]);
+      if (typeof n.value === 'string' && n.value.includes('$')) for (const r of variableRefs(n.value, RULE_TEXT_REFS)) out.add(r.name);
     } else if (n.kind === 'seq') n.items.forEach(walk);
     else if (n.kind === 'map') for (const e of n.entries.values()) walk(e.value);
   };

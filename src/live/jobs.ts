@@ -6,6 +6,7 @@ import type { SourceLocation } from '../model/location.js';
 import { pointLocation } from '../model/location.js';
 import { get, type YNode } from '../model/node.js';
 import type { Job, Pipeline } from '../model/pipeline.js';
+import { referencedNames } from '../model/var-refs.js';
 import type { DeployInfo } from '../rules/deploy.js';
 import type { Evaluation } from '../rules/engine.js';
 import type { JobTrust } from '../rules/types.js';
@@ -88,25 +89,25 @@ function strings(node: YNode | undefined, out: string[], depth = 0): void {
 }
 
 /**
- * Whether the job references the variable `$KEY`, `${KEY}` or `%KEY%` (Windows) anywhere in its
- * resolved keywords or in the global variables it inherits. A tool may also read a variable
- * from the environment without any reference; such implicit use cannot be seen in YAML.
+ * Whether the job references the variable `$KEY`, `${KEY}`, `$env:KEY` (PowerShell) or `%KEY%`
+ * (cmd) anywhere in its resolved keywords or in the global variables it inherits (`$$KEY` is
+ * the text `$KEY`). A tool may also read a variable from the environment without any
+ * reference; such implicit use cannot be seen in YAML.
  */
 export function referencesVariable(job: Job, key: string): boolean {
-  let texts = jobTexts.get(job);
-  if (!texts) {
-    texts = [];
+  let names = jobNames.get(job);
+  if (!names) {
+    const texts: string[] = [];
     strings(job.node, texts);
     for (const v of job.variables.values()) texts.push(v.value);
-    jobTexts.set(job, texts);
+    names = new Set(texts.flatMap((t) => referencedNames(t)));
+    jobNames.set(job, names);
   }
-  const esc = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const re = new RegExp(`\\$(?:${esc}(?![A-Za-z0-9_])|\\{${esc}\\})|%${esc}%`);
-  return texts.some((t) => re.test(t));
+  return names.has(key);
 }
 
-/** The strings of each job, collected once per evaluation (many variables × many jobs). */
-const jobTexts = new WeakMap<Job, string[]>();
+/** The names each job references, collected once per evaluation (many variables × many jobs). */
+const jobNames = new WeakMap<Job, Set<string>>();
 
 /** `rootLocation` with the setting's name in the message is how settings findings point. */
 export const SETTINGS_KEY = 'project-settings';

@@ -414,7 +414,11 @@ function applyExtends(
  */
 function resolveReferences(config: YMap, invalid: Invalid): YMap {
   const resolving = new Set<string>();
+  const refs = new Map<YNode, boolean>();
   const walk = (n: YNode, depth: number, topKey: string): YNode => {
+    // A subtree without `!reference` stays as it is (most of a configuration, and `extends`
+    // shares subtrees between many jobs): skip it without copying.
+    if (!hasReference(n, refs)) return n;
     if (n.kind === 'reference') {
       const keyStr = n.path.join('\u0000');
       const label = `!reference ${JSON.stringify(n.path).replace(/,/g, ', ')}`;
@@ -457,6 +461,21 @@ function resolveReferences(config: YMap, invalid: Invalid): YMap {
   const entries = new Map<string, YMapEntry>();
   for (const [k, e] of config.entries) entries.set(k, { ...e, value: walk(e.value, 0, k) });
   return { ...config, entries };
+}
+
+/** Whether a `!reference` is written anywhere in `n` (memoised in `seen`: nodes are shared and immutable). */
+function hasReference(n: YNode, seen: Map<YNode, boolean>): boolean {
+  if (n.kind === 'scalar') return false;
+  if (n.kind === 'reference') return true;
+  let hit = seen.get(n);
+  if (hit === undefined) {
+    hit = false;
+    if (n.kind === 'seq') {
+      for (const it of n.items) if (hasReference(it, seen)) hit = true;
+    } else for (const e of n.entries.values()) if (hasReference(e.value, seen)) hit = true;
+    seen.set(n, hit);
+  }
+  return hit;
 }
 
 /** Keywords GitLab reads as commands (`entry/commands.rb`): a string or nested lists of strings. */

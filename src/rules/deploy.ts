@@ -1,6 +1,7 @@
 import type { SourceLocation } from '../model/location.js';
 import { get, str, type YNode } from '../model/node.js';
 import type { Job, Pipeline } from '../model/pipeline.js';
+import { replaceVariableRefs, type VarRefOptions } from '../model/var-refs.js';
 import type { Policy } from '../policy/types.js';
 import { matchesAny } from '../util/glob.js';
 import { scriptLinesOf } from './engine.js';
@@ -227,6 +228,22 @@ export function deployNameEvidence(job: Job): DeployEvidence[] {
  * deploys.
  */
 export function deployCommandEvidence(job: Job, opts: DeployOptions = {}): DeployEvidence[] {
+  // The engine's deploy classification and the rules that read commands ask with the same
+  // lines, locator and pipeline: compute once per job.
+  // One weak entry per pipeline, not per job: weak maps keyed by short-lived objects cost
+  // every young-generation GC.
+  if (!opts.pipeline) return computeCommandEvidence(job, opts);
+  let byJob = commandCache.get(opts.pipeline);
+  if (!byJob) commandCache.set(opts.pipeline, (byJob = new Map()));
+  const hit = byJob.get(job);
+  if (hit && hit.lines === opts.lines && hit.locate === opts.locate) return [...hit.evidence];
+  const evidence = computeCommandEvidence(job, opts);
+  byJob.set(job, { lines: opts.lines, locate: opts.locate, evidence });
+  return [...evidence];
+}
+const commandCache = new WeakMap<Pipeline, Map<Job, { lines?: readonly ScriptLine[]; locate?: ScriptLocator; evidence: DeployEvidence[] }>>();
+
+function computeCommandEvidence(job: Job, opts: DeployOptions): DeployEvidence[] {
   const lines = opts.lines ?? scriptLinesOf(job.node);
   const locate: ScriptLocator = opts.locate ?? ((line) => line.loc);
   const jobText = lines.map((l) => l.text).join('\n');
@@ -579,14 +596,14 @@ function isLocalRegistry(image: string): boolean {
   return /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\//.test(image);
 }
 
+/** `$X` and `${X}` as a shell expands them in a value (no `$$` escape there: that is the PID). */
+const SHELL_DOLLAR_REFS: VarRefOptions = { dollarEscape: false, powershell: false, percent: false };
+
 /** `$X`/`${X}` replaced by known values (a few rounds, for values that name other variables). */
 export function expandVars(text: string, vars: ReadonlyMap<string, string>): string {
   let out = text;
   for (let round = 0; round < 4 && out.includes('$'); round++) {
-    const next = out.replace(/\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)/g, (m, a: string | undefined, b: string | undefined) => {
-      const v = vars.get((a ?? b)!);
-      return v === undefined ? m : v;
-    });
+    const next = replaceVariableRefs(out, (name) => vars.get(name), SHELL_DOLLAR_REFS);
     if (next === out) break;
     out = next;
   }

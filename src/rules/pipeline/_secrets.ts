@@ -1,3 +1,4 @@
+import { hasVariableRef, type VarRefOptions } from '../../model/var-refs.js';
 /**
  * Credential detectors. Token formats follow the vendors' documentation: GitLab
  * `doc/security/tokens/_index.md` ("Token prefixes"), GitHub, AWS, Slack, Stripe, Google, npm,
@@ -88,10 +89,11 @@ export function findPrivateKeys(text: string): SecretHit[] {
   return out;
 }
 
-/** A value that references another variable: `$X`, `${X}`, `$env:X`, `%X%`. */
+/** A value that references another variable: `$X`, `${X}` (or an unclosed `${X`), `$env:X`, `%X%`. */
 export function isVariableReference(value: string): boolean {
-  return /\$\{?[A-Za-z_]\w*\}?|\$env:\w+|%\w+%/.test(value.replace(/\$\$/g, ''));
+  return hasVariableRef(value, SECRET_VALUE_REFS);
 }
+const SECRET_VALUE_REFS: VarRefOptions = { openBrace: true, percent: 'word' };
 
 const URL_CREDS = /\b([a-z][a-z0-9+.-]*):\/\/([^\s:@/'"]+):([^\s@/'"]+)@([^\s/'"@:]+)/gi;
 

@@ -2,6 +2,7 @@ import { locate, type SourceLocation } from '../../model/location.js';
 import { get, type YMap, type YNode } from '../../model/node.js';
 import { RESERVED_KEYS, type Pipeline } from '../../model/pipeline.js';
 import { readVariables, type VariableDef } from '../../model/variables.js';
+import { variableRefs, type VarRef } from '../../model/var-refs.js';
 import type { ScriptLine } from '../types.js';
 import { scriptLinesOf } from '../engine.js';
 
@@ -40,36 +41,33 @@ export function locateInScalar(pipeline: Pipeline, loc: SourceLocation, value: s
 // ---------------------------------------------------------------------------------------------
 // Variable references
 
-export interface VarRef {
-  name: string;
-  index: number;
-  length: number;
-}
-
-/** `$NAME`, `${NAME}`, PowerShell `$env:NAME` / `${env:NAME}`, cmd `%NAME%`. `$$` is an escaped `$`. */
-const VAR_REF = /\$\$|\$\{env:([A-Za-z_]\w*)\}|\$env:([A-Za-z_]\w*)|\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)|%([A-Za-z_]\w*)%/gi;
-
-const varRefCache = new Map<string, VarRef[]>();
-
-/** Memoised by text: jobs built from anchors and `extends` repeat the same lines. */
+/**
+ * `$NAME`, `${NAME}`, PowerShell `$env:NAME` / `${env:NAME}`, cmd `%NAME%`; `$$` is an escaped
+ * `$` (the model's scanner, `src/model/var-refs.ts`, with its default options; memoised, read only).
+ */
 export function varRefs(text: string): VarRef[] {
-  let hit = varRefCache.get(text);
-  if (!hit) {
-    if (varRefCache.size > 20_000) varRefCache.clear();
-    varRefCache.set(text, (hit = scanVarRefs(text)));
-  }
-  return hit;
+  return variableRefs(text);
 }
+export type { VarRef };
 
-function scanVarRefs(text: string): VarRef[] {
-  if (!text.includes('$') && !text.includes('%')) return [];
-  const out: VarRef[] = [];
-  VAR_REF.lastIndex = 0;
-  for (let m = VAR_REF.exec(text); m; m = VAR_REF.exec(text)) {
-    const name = m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5];
-    if (name) out.push({ name, index: m.index, length: m[0].length });
-  }
-  return out;
+// ---------------------------------------------------------------------------------------------
+// Memoising by text
+
+/**
+ * `f` memoised by its text argument. Pipelines repeat script lines through anchors, `extends`
+ * and `!reference` (the CMake pipeline runs 1,345 script lines of 83 distinct texts), so
+ * per-text results are computed once. Results are shared: callers must not mutate them.
+ */
+export function memoByText<T>(f: (text: string) => T, max = 20_000): (text: string) => T {
+  const cache = new Map<string, T>();
+  return (text) => {
+    let hit = cache.get(text);
+    if (hit === undefined && !cache.has(text)) {
+      if (cache.size >= max) cache.clear();
+      cache.set(text, (hit = f(text)));
+    }
+    return hit as T;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -219,10 +217,22 @@ function tokenize(text: string): Segment[] {
   return out.filter((s) => s.words.length > 0);
 }
 
+const unquoteCache = new Map<string, string>();
+
 /** A word without its quotes (backslash escapes removed); good enough to recognise commands. */
 export function unquote(raw: string): string {
   // Most words have nothing to remove: no character-by-character copy for them (a hot path).
   if (!/['"\\]/.test(raw)) return raw;
+  // The others memoised by text: every script rule unquotes the words of the same (cached) segments.
+  let hit = unquoteCache.get(raw);
+  if (hit === undefined) {
+    if (unquoteCache.size > 50_000) unquoteCache.clear();
+    unquoteCache.set(raw, (hit = unquoteUncached(raw)));
+  }
+  return hit;
+}
+
+function unquoteUncached(raw: string): string {
   let out = '';
   let state: Quote = 'none';
   for (let i = 0; i < raw.length; i++) {
@@ -250,9 +260,18 @@ const PREFIXES = new Set(['sudo', 'env', 'command', 'exec', 'time', 'nohup', 'ni
  * prefixes such as `sudo`, `env`, `xargs` (with their options).
  */
 export function commandIndex(words: readonly Word[], from = 0): number {
+  if (from !== 0) return commandIndexFrom(words, from);
+  // The words of a cached segment are shared by every rule and job that reads the line.
+  let hit = commandIndexCache.get(words);
+  if (hit === undefined) commandIndexCache.set(words, (hit = commandIndexFrom(words, 0)));
+  return hit;
+}
+const commandIndexCache = new WeakMap<readonly Word[], number>();
+
+function commandIndexFrom(words: readonly Word[], from: number): number {
   let i = from;
   while (i < words.length) {
-    const w = unquote(words[i].raw);
+    const w = unquote(words[i]?.raw ?? '');
     if (/^[A-Za-z_]\w*=/.test(w)) {
       i++;
       continue;
@@ -260,13 +279,13 @@ export function commandIndex(words: readonly Word[], from = 0): number {
     const base = w.split('/').pop() ?? w;
     if (PREFIXES.has(base)) {
       i++;
-      while (i < words.length && unquote(words[i].raw).startsWith('-')) {
-        const opt = unquote(words[i].raw);
+      while (i < words.length && unquote(words[i]?.raw ?? '').startsWith('-')) {
+        const opt = unquote(words[i]?.raw ?? '');
         i++;
         // Options with an argument (`sudo -u user`, `timeout 10`, `xargs -I {}`).
         if (/^-(u|g|I|n|P|s|k|L)$/.test(opt) && i < words.length) i++;
       }
-      if (base === 'timeout' && i < words.length && /^\d/.test(unquote(words[i].raw))) i++;
+      if (base === 'timeout' && i < words.length && /^\d/.test(unquote(words[i]?.raw ?? ''))) i++;
       continue;
     }
     return i;
@@ -277,9 +296,14 @@ export function commandIndex(words: readonly Word[], from = 0): number {
 /** The program name of a command word (`/usr/bin/bash` → `bash`, `python3.11` stays). */
 export function programName(word: Word | undefined): string {
   if (!word) return '';
-  const w = unquote(word.raw);
-  return (w.split('/').pop() ?? w).replace(/\.exe$/i, '');
+  let hit = programNameCache.get(word);
+  if (hit === undefined) {
+    const w = unquote(word.raw);
+    programNameCache.set(word, (hit = (w.split('/').pop() ?? w).replace(/\.exe$/i, '')));
+  }
+  return hit;
 }
+const programNameCache = new WeakMap<Word, string>();
 
 // ---------------------------------------------------------------------------------------------
 // Where values are written
@@ -401,28 +425,34 @@ export function onceAt(): (loc: SourceLocation, extra?: string) => boolean {
  */
 export function scriptAssignedNames(lines: readonly { text: string }[]): Set<string> {
   const out = new Set<string>();
-  for (const line of lines) {
-    for (const seg of segments(line.text)) {
-      const w = seg.words.map((x) => unquote(x.raw));
-      let i = 0;
-      if (['export', 'declare', 'local', 'readonly', 'typeset'].includes(w[0])) {
-        i = 1;
-        while (i < w.length && w[i].startsWith('-')) i++;
-      }
-      for (; i < w.length; i++) {
-        const m = /^([A-Za-z_]\w*)\+?=/.exec(w[i]);
-        if (!m) break;
-        out.add(m[1]);
-      }
-      if (w[0] === 'read') for (const x of w.slice(1)) if (/^[A-Za-z_]\w*$/.test(x)) out.add(x);
-      if (w[0] === 'for' && /^[A-Za-z_]\w*$/.test(w[1] ?? '') && w[2] === 'in') out.add(w[1]);
-      // PowerShell `$env:X = …`
-      const ps = /^\s*\$env:([A-Za-z_]\w*)\s*=/.exec(line.text.slice(seg.start, seg.end));
-      if (ps) out.add(ps[1]);
-    }
-  }
+  for (const line of lines) for (const name of assignedIn(line.text)) out.add(name);
   return out;
 }
+
+/** The names one script item assigns (memoised by text: jobs share their lines). */
+const assignedIn = memoByText((text: string): readonly string[] => {
+  const out = new Set<string>();
+  for (const seg of segments(text)) {
+    const w = seg.words.map((x) => unquote(x.raw));
+    const [first = '', second = '', third] = w;
+    let i = 0;
+    if (['export', 'declare', 'local', 'readonly', 'typeset'].includes(first)) {
+      i = 1;
+      while (w[i]?.startsWith('-')) i++;
+    }
+    for (; i < w.length; i++) {
+      const m = /^([A-Za-z_]\w*)\+?=/.exec(w[i] ?? '');
+      if (!m?.[1]) break;
+      out.add(m[1]);
+    }
+    if (first === 'read') for (const x of w.slice(1)) if (/^[A-Za-z_]\w*$/.test(x)) out.add(x);
+    if (first === 'for' && /^[A-Za-z_]\w*$/.test(second) && third === 'in') out.add(second);
+    // PowerShell `$env:X = …`
+    const ps = /^\s*\$env:([A-Za-z_]\w*)\s*=/.exec(text.slice(seg.start, seg.end));
+    if (ps?.[1]) out.add(ps[1]);
+  }
+  return [...out];
+});
 
 /**
  * Credential-like variables (policy `secretVariables`, never `CI_*`) a job reads from outside its

@@ -81,10 +81,13 @@ export default defineRule({
           });
         }
         for (const site of scripts) {
-          if (covered(jobsOfScript(site))) continue;
           const text = site.line.text;
           SCRIPT_HOST.lastIndex = 0;
+          // Which jobs run the line is asked only of lines that set DOCKER_HOST (it walks every job).
+          let skip: boolean | undefined;
           for (let m = SCRIPT_HOST.exec(text); m; m = SCRIPT_HOST.exec(text)) {
+            skip ??= covered(jobsOfScript(site));
+            if (skip) break;
             ctx.report({
               at: locateInScalar(p, site.line.loc, text, m.index, m[0].length),
               job: site.job,

@@ -5,7 +5,7 @@ import { get } from '../../model/node.js';
 import type { Job, Pipeline } from '../../model/pipeline.js';
 import { scriptLinesOf } from '../engine.js';
 import { findKnownTokens, findPrivateKeys, findUrlPasswords, isPlaceholder, looksLikeSecretValue, type SecretHit } from './_secrets.js';
-import { commandIndex, locateInScalar, programName, scriptSites, segments, unquote, variableSites, varRefs, type Word } from './_shell.js';
+import { commandIndex, locateInScalar, memoByText, programName, scriptSites, segments, unquote, variableSites, varRefs, type Word } from './_shell.js';
 import { serviceHosts } from './docker-daemon-shared.js';
 
 /** `export NAME=value`, `NAME="value"`, `NAME='value'` in a script. */
@@ -95,12 +95,15 @@ function overlaps(hits: readonly SecretHit[], index: number, length: number): bo
   return hits.some((h) => index < h.index + h.length && h.index < index + length);
 }
 
-/** Known formats, key blocks and URL passwords anywhere in `text`. */
+/** Known formats, key blocks and URL passwords anywhere in `text` (a fresh array: callers add to it). */
 function formatHits(text: string): SecretHit[] {
+  return [...formatHitsOf(text)];
+}
+const formatHitsOf = memoByText((text: string): readonly SecretHit[] => {
   const hits: SecretHit[] = [...findPrivateKeys(text)];
   for (const h of [...findKnownTokens(text), ...findUrlPasswords(text), ...dockerAuthHits(text)]) if (!overlaps(hits, h.index, h.length)) hits.push(h);
   return hits;
-}
+});
 
 /**
  * A literal credential written in the CI configuration is readable by everyone who can read
@@ -125,7 +128,12 @@ export default defineRule({
     },
   },
   create(ctx) {
-    const secretName = (name: string) => matchesNamePatterns(name, ctx.policy.secretVariables);
+    const names = new Map<string, boolean>();
+    const secretName = (name: string) => {
+      let v = names.get(name);
+      if (v === undefined) names.set(name, (v = matchesNamePatterns(name, ctx.policy.secretVariables)));
+      return v;
+    };
     return {
       pipeline(p) {
         for (const site of variableSites(p)) {
@@ -155,6 +163,16 @@ export default defineRule({
             });
           });
         }
+        // The service hosts of each job, looked up once per job rather than once per line.
+        const hosts = new Map<string | undefined, ReadonlySet<string>>();
+        const hostsOf = (name: string | undefined): ReadonlySet<string> => {
+          let h = hosts.get(name);
+          if (!h) {
+            const job = name ? p.jobs.find((j) => j.name === name) : undefined;
+            hosts.set(name, (h = job ? serviceHosts(job) : new Set()));
+          }
+          return h;
+        };
         for (const site of scriptSites(p)) {
           const text = site.line.text;
           const hits = formatHits(text);
@@ -177,8 +195,7 @@ export default defineRule({
             }
           }
           const localAt = new Set<number>();
-          const jobOf = site.job ? p.jobs.find((j) => j.name === site.job) : undefined;
-          for (const h of passwordOptionHits(text, jobOf ? serviceHosts(jobOf) : new Set())) {
+          for (const h of passwordOptionHits(text, hostsOf(site.job))) {
             if (overlaps(hits, h.index, h.length)) continue;
             hits.push(h);
             if (h.local) localAt.add(h.index);

@@ -66,6 +66,8 @@ function loginRegistry(seg: Segment, ci: number): string | undefined {
  */
 export function findTokenMisuse(text: string, allowed: (dest: string) => boolean | undefined, artifactPaths: readonly string[] = []): TokenHit[] {
   const out: TokenHit[] = [];
+  // Every name in JOB_TOKEN_NAMES contains CI_: a line without it references none of them.
+  if (!text.includes('CI_')) return out;
   const segs = segments(text);
   segs.forEach((seg, i) => {
     const refs = seg.words.flatMap((w) => expandedRefs(w.raw).filter((r) => JOB_TOKEN_NAMES.has(r.name)).map((r) => ({ ...r, index: w.start + r.index, word: w })));

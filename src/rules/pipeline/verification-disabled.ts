@@ -2,7 +2,7 @@ import type { RuleReport, Severity } from '../../findings/finding.js';
 import type { SourceLocation } from '../../model/location.js';
 import { defineRule } from '../types.js';
 import { locateInLine } from './_script-facts.js';
-import { commandIndex, programName, segments, unquote, variableSites, type Segment, type Word } from './_shell.js';
+import { commandIndex, memoByText, programName, segments, unquote, variableSites, type Segment, type Word } from './_shell.js';
 
 export interface VerificationHit {
   index: number;
@@ -135,12 +135,12 @@ function judgeSegment(seg: Segment): VerificationHit[] {
   return out;
 }
 
-/** Everything a script item switches off, in text order. */
-export function findVerificationDisabled(text: string): VerificationHit[] {
-  return segments(text)
+/** Everything a script item switches off, in text order (shared result: read only). */
+export const findVerificationDisabled: (text: string) => readonly VerificationHit[] = memoByText((text) =>
+  segments(text)
     .flatMap(judgeSegment)
-    .sort((a, b) => a.index - b.index);
-}
+    .sort((a, b) => a.index - b.index),
+);
 
 /**
  * TLS certificates, SSH host keys and package signatures are what make "the server I meant"
