@@ -170,8 +170,10 @@ export function jobsWithTrust(ev: Evaluation): JudgedJob[] {
   const out: JudgedJob[] = [];
   const walk = (e: Evaluation, trigger?: string) => {
     for (const job of e.pipeline.jobs) {
+      const trust = e.trust.get(job.name);
       const deploy = e.deploy.get(job.name);
-      out.push({ job, trust: e.trust.get(job.name)!, ...(deploy ? { deploy } : {}), ...(trigger ? { trigger } : {}) });
+      // Every job of an evaluation has its trust (evaluatePipeline sets it for each).
+      if (trust) out.push({ job, trust, ...(deploy ? { deploy } : {}), ...(trigger ? { trigger } : {}) });
       for (const c of e.children ?? []) if (c.trigger === job.name) walk(c.evaluation, c.trigger);
     }
   };

@@ -48,9 +48,18 @@ describe('variable assumptions from live data', () => {
   it('reads through the live cache: a second reader (the live checks) makes no GitLab call', async () => {
     let calls = 0;
     const api = {
-      getProjectCiSettings: async () => (calls++, { namespaceFullPath: 'org', namespaceKind: 'group', restrictUserDefinedVariables: false, pipelineVariablesMinimumOverrideRole: null }),
-      listProjectVariables: async () => (calls++, [{ key: 'A' }]),
-      listGroupVariables: async () => (calls++, [{ key: 'B' }]),
+      getProjectCiSettings: async () => {
+        calls++;
+        return { namespaceFullPath: 'org', namespaceKind: 'group', restrictUserDefinedVariables: false, pipelineVariablesMinimumOverrideRole: null };
+      },
+      listProjectVariables: async () => {
+        calls++;
+        return [{ key: 'A' }];
+      },
+      listGroupVariables: async () => {
+        calls++;
+        return [{ key: 'B' }];
+      },
     } as unknown as GitLabApi;
     const cache = new LiveCache({ ttlMs: 60_000 });
     const first = await readLiveVariables(api, 7, { cache });
