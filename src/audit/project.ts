@@ -14,7 +14,6 @@ import type { Job } from '../model/pipeline.js';
 import { variableRefs, type VarRefOptions } from '../model/var-refs.js';
 import type { ConfigSource, FileRef, ReadResult } from '../model/source.js';
 import type { Policy } from '../policy/types.js';
-import { deployInfo } from '../rules/deploy.js';
 import { judge } from '../judge/judge.js';
 import { CONTEXT_IDS, TRUSTED_CONTEXTS } from '../rules/types.js';
 import { matchesAny } from '../util/glob.js';
@@ -99,7 +98,7 @@ export async function auditProject(p: OrgProject, deps: ProjectAuditDeps): Promi
       cache: deps.cache,
       remote: { allowedHosts: deps.remoteHosts ?? policy.remoteIncludeHosts },
     });
-    const { evaluation } = await judge({ policy, ci: { source: new PrefetchedSource(inner, ciFile, text), rootFile: ciFile }, defaultBranch: p.defaultBranch });
+    const { evaluation, jobs } = await judge({ policy, ci: { source: new PrefetchedSource(inner, ciFile, text), rootFile: ciFile }, defaultBranch: p.defaultBranch });
     out.notes.push(...evaluation.notes);
     for (const f of evaluation.findings) {
       if (f.suppressed) continue;
@@ -114,11 +113,10 @@ export async function auditProject(p: OrgProject, deps: ProjectAuditDeps): Promi
         fingerprint: f.fingerprint,
       });
     }
-    for (const job of evaluation.pipeline.jobs) {
-      if (job.kind === 'bridge') continue;
-      const trust = evaluation.trust.get(job.name);
-      const contexts = trust ? CONTEXT_IDS.filter((c) => trust.byContext[c].runs !== 'no') : [...CONTEXT_IDS];
-      const info = deployInfo(job, policy);
+    // The pipeline's own jobs, with the trust and deploy info the judgment holds.
+    for (const { job, trust, deploy: info, trigger } of jobs) {
+      if (job.kind === 'bridge' || trigger !== undefined) continue;
+      const contexts = CONTEXT_IDS.filter((c) => trust.byContext[c].runs !== 'no');
       out.jobs.push({
         name: job.name,
         file: job.keyLoc.file,

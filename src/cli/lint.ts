@@ -5,12 +5,12 @@ import { SourceFiles } from '../findings/sources.js';
 import { renderFindings, type RenderFormat } from '../findings/render/index.js';
 import { DirectorySource } from '../model/source.js';
 import type { Policy } from '../policy/types.js';
-import { judge } from '../judge/judge.js';
+import { judge, type JudgeInput, type LiveAccess } from '../judge/judge.js';
 import type { Evaluation } from '../rules/engine.js';
 import { looksLikeRunnerConfig, RunnerConfigError } from '../runner/check.js';
 import type { Outcome } from '../contexts/reach.js';
 import { renderContextTable } from './context-table.js';
-import type { ContextId, VariableAssumptions } from '../contexts/contexts.js';
+import type { ContextId } from '../contexts/contexts.js';
 import { allRuleMetas } from '../catalogue/catalogue.js';
 import { UsageError } from './io.js';
 import { toolVersion } from '../util/package-info.js';
@@ -20,6 +20,8 @@ export interface LintRun {
   sources: SourceFiles;
   notes: string[];
   evaluations: Evaluation[];
+  /** Why the live checks as a whole could not run (`judge()`'s liveError), when they could not. */
+  liveError?: string;
 }
 
 export interface LintTargetOptions {
@@ -31,8 +33,10 @@ export interface LintTargetOptions {
   ciFile?: string;
   /** Unread includes are blocking `ci-config-unverified` findings (`--strict`), not notes. */
   strict?: boolean;
-  /** Live data about variables that override YAML values. */
-  variables?: VariableAssumptions;
+  /** Live data about variables that override YAML values (as `judge()` takes it). */
+  variables?: JudgeInput['variables'];
+  /** Live checks of the CI configuration against the project as GitLab has it (one checkout). */
+  live?: LiveAccess;
 }
 
 const RUNNER_SCAN_LIMIT = 2000;
@@ -87,6 +91,7 @@ async function judgeCheckout(dir: string, rootFile: string | undefined, runnerFi
     today: opts.today,
     strict: opts.strict,
     variables: opts.variables,
+    ...(opts.live && rootFile !== undefined ? { live: opts.live } : {}),
   });
   const bad = j.unreadable[0];
   if (bad) throw bad.error instanceof RunnerConfigError ? new UsageError(prefix + bad.error.message) : bad.error;
@@ -94,6 +99,9 @@ async function judgeCheckout(dir: string, rootFile: string | undefined, runnerFi
   run.sources.absorb(j.sources, prefix);
   run.findings.push(...j.findings.map((f) => withPrefix(f, prefix)));
   run.notes.push(...j.notes.map((n) => prefix + n));
+  // The live checks' notes word their own skip lines (`Live check \`…\` skipped: …`).
+  run.notes.push(...j.liveNotes);
+  if (j.liveError) run.liveError ??= j.liveError;
 }
 
 function withPrefix(f: Finding, prefix: string): Finding {

@@ -1,26 +1,28 @@
 /**
- * `tierguard lint --gitlab-url URL --project PATH` (token from GITLAB_TOKEN): the live checks
- * for the CLI. The token is only ever sent to `gitlabUrl` (the adapter pins the origin).
+ * `tierguard lint --gitlab-url URL --project PATH` (token from GITLAB_TOKEN): the live access the
+ * CLI hands to `judge()`, the route the service's live checks take too. The token is only ever
+ * sent to `gitlabUrl` (the adapter pins the origin).
  */
-import type { Finding } from '../findings/finding.js';
 import { createGitLabApi } from '../gitlab/client.js';
 import { GitLabError } from '../gitlab/errors.js';
 import type { GitLabApi } from '../gitlab/types.js';
-import { runLiveChecks, type SkippedCheck } from '../live/check.js';
-import type { Policy } from '../policy/types.js';
-import type { VariableAssumptions } from '../contexts/contexts.js';
-import { readVariableAssumptions } from '../live/assumptions.js';
-import type { Evaluation } from '../rules/engine.js';
+import { LiveCache } from '../live/cache.js';
 
 export interface LiveLintOptions {
   gitlabUrl: string;
   token: string;
   /** Project path (`group/app`) or numeric id. */
   project: string;
-  evaluation: Evaluation;
-  policy: Policy;
   /** For tests: use this client instead of creating one. */
   api?: GitLabApi;
+}
+
+/** What `judge()` needs for live reads: the client, the project's numeric id, one cache for the run. */
+export interface LiveLintAccess {
+  api: GitLabApi;
+  projectId: number;
+  /** Shared by the variable assumptions and the live checks: each GitLab read once per run. */
+  cache: LiveCache;
 }
 
 /** GitLab could not be used at all (token rejected, project not visible): exit 2 with this message. */
@@ -28,7 +30,8 @@ export class LiveLintError extends Error {
   override readonly name = 'LiveLintError';
 }
 
-export async function liveLint(opts: LiveLintOptions): Promise<{ findings: Finding[]; skipped: SkippedCheck[]; notes: string[] }> {
+/** Connect to GitLab and resolve the project, or say why not (LiveLintError). */
+export async function connectLive(opts: LiveLintOptions): Promise<LiveLintAccess> {
   const project = opts.project.trim().replace(/^\/+|\/+$/g, '');
   if (!project) throw new LiveLintError('--project needs a project path (group/app) or id');
   if (!opts.api && !opts.token) throw new LiveLintError('--gitlab-url needs a token in GITLAB_TOKEN');
@@ -45,13 +48,6 @@ export async function liveLint(opts: LiveLintOptions): Promise<{ findings: Findi
     }
     throw new LiveLintError(`GitLab at ${opts.gitlabUrl} could not be read: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return runLiveChecks(api, { projectId, evaluation: opts.evaluation, policy: opts.policy });
-}
-
-/** Live data about variables that override YAML values, read before the pipeline is judged. */
-export async function liveVariableAssumptions(opts: Pick<LiveLintOptions, 'gitlabUrl' | 'token' | 'project' | 'api'>): Promise<VariableAssumptions> {
-  const api = opts.api ?? createGitLabApi({ url: opts.gitlabUrl, token: opts.token });
-  const project = opts.project.trim();
-  const projectId: number | string = /^\d+$/.test(project) ? Number(project) : project.replace(/^\/+|\/+$/g, '');
-  return readVariableAssumptions(api, projectId);
+  // One run: the TTL only has to outlast it.
+  return { api, projectId, cache: new LiveCache({ ttlMs: 10 * 60_000 }) };
 }

@@ -152,8 +152,22 @@ async function lintCommand(args: string[], io: CliIO): Promise<number> {
     if (positionals.length > 1) throw new UsageError('live checks judge one checkout: give at most one PATH');
   }
   const [{ lintTargets, renderLint }, { summarize }] = await Promise.all([import('./lint.js'), import('../findings/finding.js')]);
+  // Live checks go through judge() as the service's do: connect and resolve the project first
+  // (never "0 errors" for checks that could not run: a rejected token or an invisible project is exit 2).
+  let liveAccess: Awaited<ReturnType<typeof import('./live.js').connectLive>> | undefined;
+  if (live) {
+    const { connectLive, LiveLintError } = await import('./live.js');
+    try {
+      liveAccess = await connectLive({ gitlabUrl: values['gitlab-url']!, token: io.env.GITLAB_TOKEN!, project: values.project! });
+    } catch (err) {
+      if (!(err instanceof LiveLintError)) throw err;
+      io.stderr.write(`tierguard: ${err.message}\n`);
+      return EXIT.usage;
+    }
+  }
   // Live data decides whether YAML variables may be overridden (pipeline variables, CI/CD variables).
-  const variables = live ? await (await import('./live.js')).liveVariableAssumptions({ gitlabUrl: values['gitlab-url']!, token: io.env.GITLAB_TOKEN!, project: values.project! }) : undefined;
+  // Read through the run's live cache: the live checks reuse these reads.
+  const variables = liveAccess ? await (await import('../live/assumptions.js')).readLiveVariables(liveAccess.api, liveAccess.projectId, { cache: liveAccess.cache }) : undefined;
   const run = await lintTargets(positionals.length ? positionals : ['.'], io.cwd, {
     policy,
     variables,
@@ -161,21 +175,11 @@ async function lintCommand(args: string[], io: CliIO): Promise<number> {
     templatesDir: values.templates ? path.resolve(io.cwd, values.templates) : undefined,
     ciFile: values['ci-file'],
     strict: values.strict ?? false,
+    ...(liveAccess ? { live: liveAccess } : {}),
   });
-  if (live && run.evaluations[0]) {
-    const { liveLint, LiveLintError } = await import('./live.js');
-    try {
-      const r = await liveLint({ gitlabUrl: values['gitlab-url']!, token: io.env.GITLAB_TOKEN!, project: values.project!, evaluation: run.evaluations[0], policy });
-      run.findings.push(...r.findings);
-      run.notes.push(...r.notes);
-    } catch (err) {
-      // Never "0 errors" for checks that could not run: a rejected token or an invisible project is exit 2.
-      if (err instanceof LiveLintError) {
-        io.stderr.write(`tierguard: ${err.message}\n`);
-        return EXIT.usage;
-      }
-      throw err;
-    }
+  if (run.liveError) {
+    io.stderr.write(`tierguard: live checks could not run: ${run.liveError}\n`);
+    return EXIT.usage;
   }
   io.stdout.write(renderLint(run, format, { contexts: values.contexts, color: values.color }));
   return summarize(run.findings).blocking > 0 ? EXIT.blocking : EXIT.ok;

@@ -11,6 +11,7 @@ import type { Finding } from '../findings/finding.js';
 import { SourceFiles } from '../findings/sources.js';
 import { isTransient } from '../gitlab/errors.js';
 import type { GitLabApi } from '../gitlab/types.js';
+import type { LiveVariables } from '../live/assumptions.js';
 import type { LiveCache } from '../live/cache.js';
 import type { SkippedCheck } from '../live/check.js';
 import type { ProtectedRefs } from '../live/protected-refs.js';
@@ -18,7 +19,7 @@ import type { ConfigSource } from '../model/source.js';
 import type { PolicyIssue } from '../policy/errors.js';
 import { projectOverrideFindings } from '../policy/project.js';
 import type { Policy } from '../policy/types.js';
-import type { Evaluation } from '../rules/engine.js';
+import { jobsWithTrust, type Evaluation, type JudgedJob } from '../rules/engine.js';
 import { lintPipeline, type EvaluationBudget } from '../rules/run.js';
 import { checkRunnerConfig } from '../runner/check.js';
 
@@ -43,8 +44,11 @@ export interface JudgeInput {
   strict?: boolean;
   /** For exception expiry (default: now). */
   today?: Date;
-  /** What live data says about variables that override YAML values. */
-  variables?: VariableAssumptions;
+  /**
+   * What live data says about variables that override YAML values: the assumptions, or as read
+   * by `readLiveVariables` (its unread parts are skipped checks of the judgment).
+   */
+  variables?: VariableAssumptions | LiveVariables;
   budget?: Partial<EvaluationBudget>;
   /** Settings a project file tried and the team policy refused (`policy-project-override-rejected`), rated by `teamPolicy`. */
   projectOverride?: { rejections: readonly PolicyIssue[]; teamPolicy: Policy };
@@ -52,7 +56,7 @@ export interface JudgeInput {
   live?: LiveAccess;
 }
 
-interface LiveAccess {
+export interface LiveAccess {
   api: GitLabApi;
   projectId: number | string;
   /** The project's protected refs when the caller has read them already. */
@@ -72,6 +76,11 @@ export interface Judgment {
   sources: SourceFiles;
   /** The pipeline evaluation when a CI file was judged: per-job trust, child evaluations, the model. */
   evaluation?: Evaluation;
+  /**
+   * Every job judged, child pipeline jobs included (after their trigger job): its trust and the
+   * DeployInfo the rules judged it by, for consumers that must not recompute either.
+   */
+  jobs: JudgedJob[];
   /** Runner files judged (read and parsed). */
   runnerFiles: string[];
   /** Runner files that could not be read, with why. */
@@ -92,7 +101,16 @@ export async function judge(input: JudgeInput): Promise<Judgment>;
 export async function judge(input: JudgeInput): Promise<Judgment> {
   const today = input.today ?? new Date();
   const { policy } = input;
-  const j: Judgment = { findings: [], notes: [], sources: new SourceFiles(), runnerFiles: [], unreadable: [], skipped: [], liveNotes: [] };
+  const j: Judgment = { findings: [], notes: [], sources: new SourceFiles(), jobs: [], runnerFiles: [], unreadable: [], skipped: [], liveNotes: [] };
+
+  const given = input.variables;
+  const liveVariables = given && 'assumptions' in given ? given : undefined;
+  const variables = given && 'assumptions' in given ? given.assumptions : given;
+  if (liveVariables) {
+    // Worded as runLiveChecks words its skipped reads.
+    j.skipped.push(...liveVariables.skipped);
+    j.liveNotes.push(...liveVariables.skipped.map((s) => `Live check \`${s.check}\` skipped: ${s.reason} (needs ${s.needs}).`));
+  }
 
   if (input.ci) {
     const ev = await lintPipeline(input.ci.source, input.ci.rootFile, {
@@ -100,10 +118,11 @@ export async function judge(input: JudgeInput): Promise<Judgment> {
       defaultBranch: input.defaultBranch,
       today,
       strict: input.strict,
-      variables: input.variables,
+      variables,
       budget: input.budget,
     });
     j.evaluation = ev;
+    j.jobs = jobsWithTrust(ev);
     j.sources.absorb(ev.sources);
     j.findings.push(...ev.findings);
     j.notes.push(...ev.notes);

@@ -1,10 +1,20 @@
 /**
  * What live data says about variables that override YAML values (`VariableAssumptions` of
  * src/contexts): who may set pipeline variables, and which CI/CD variables exist. Read before
- * the pipeline is judged, so `rules:if` on a YAML variable is decided as GitLab would.
+ * the pipeline is judged, so `rules:if` on a YAML variable is decided as GitLab would. Project,
+ * group and pipeline variables all take precedence over YAML `variables:`
+ * (doc/ci/variables/_index.md, "CI/CD variable precedence").
+ *
+ * Read through the live loader (./load.ts): with the per-project LiveCache the service keeps,
+ * these are the very reads the live checks make (settings, project variables, group variables),
+ * so they cost no extra GitLab call within the TTL.
  */
 import type { VariableAssumptions } from '../contexts/contexts.js';
 import type { GitLabApi, GitLabProjectCiSettings } from '../gitlab/types.js';
+import type { LiveCache } from './cache.js';
+import type { SkippedCheck } from './check.js';
+import { liveLoader, type Loaded } from './load.js';
+import { NEEDS, type LiveData, type LiveDataKey } from './types.js';
 
 /**
  * `ci_pipeline_variables_minimum_override_role` (app/models/project_ci_cd_setting.rb) applies
@@ -19,25 +29,44 @@ export function userPipelineVariables(s: Pick<GitLabProjectCiSettings, 'restrict
   return undefined;
 }
 
-/** Read the settings and the project and ancestor-group variable names; what cannot be read stays unknown. */
-export async function readVariableAssumptions(api: GitLabApi, projectId: number | string): Promise<VariableAssumptions> {
-  const tryRead = async <T>(read: () => Promise<T>): Promise<T | null> => {
+/** The assumptions, and the reads they could not use (shown as skipped, like the live checks' reads). */
+export interface LiveVariables {
+  assumptions: VariableAssumptions;
+  skipped: SkippedCheck[];
+}
+
+/** How a skipped read for the assumptions is named (a summary line groups it with the live checks' skips). */
+export const VARIABLE_ASSUMPTIONS_CHECK = 'CI/CD and pipeline variables overriding YAML values';
+
+/**
+ * Read the settings and the project and ancestor-group variable names. What cannot be read
+ * stays unknown, which keeps the offline (conservative) assumption: users may set pipeline
+ * variables; unread CI/CD variables are not known to override anything.
+ */
+export async function readLiveVariables(api: GitLabApi, projectId: number | string, opts: { cache?: LiveCache } = {}): Promise<LiveVariables> {
+  const load = liveLoader(api, projectId, opts.cache ? { cache: opts.cache } : {});
+  const skipped: SkippedCheck[] = [];
+  const skip = (key: LiveDataKey, reason: string) => skipped.push({ check: VARIABLE_ASSUMPTIONS_CHECK, needs: NEEDS[key], reason });
+  const read = async <K extends LiveDataKey>(key: K): Promise<LiveData[K] | null> => {
+    let r: Loaded<LiveData[K]>;
     try {
-      return await read();
-    } catch {
+      r = await load(key);
+    } catch (err) {
+      skip(key, `GitLab could not be read: ${err instanceof Error ? err.message : String(err)}`);
       return null;
     }
+    if (!r.ok) skip(key, r.reason);
+    return r.ok ? r.data : null;
   };
-  const settings = api.getProjectCiSettings ? await tryRead(() => api.getProjectCiSettings!(projectId)) : null;
+  const settings = await read('settings');
   const names = new Set<string>();
-  for (const v of (await tryRead(() => api.listProjectVariables(projectId))) ?? []) names.add(v.key);
-  if (settings && settings.namespaceKind !== 'user' && api.listGroupVariables) {
-    const parts = settings.namespaceFullPath.split('/').filter(Boolean);
-    for (let i = parts.length; i > 0; i--) for (const v of (await tryRead(() => api.listGroupVariables!(parts.slice(0, i).join('/')))) ?? []) names.add(v.key);
-  }
-  const out: VariableAssumptions = {};
+  for (const v of (await read('projectVariables')) ?? []) names.add(v.key);
+  const groups = await read('groupVariables');
+  for (const g of groups?.groups ?? []) for (const v of g.variables) names.add(v.key);
+  for (const u of groups?.unreadable ?? []) skip('groupVariables', `variables of group \`${u.group}\` not read: ${u.reason}`);
+  const assumptions: VariableAssumptions = {};
   const users = userPipelineVariables(settings);
-  if (users !== undefined) out.userPipelineVariables = users;
-  if (names.size) out.cicdVariables = [...names].sort();
-  return out;
+  if (users !== undefined) assumptions.userPipelineVariables = users;
+  if (names.size) assumptions.cicdVariables = [...names].sort();
+  return { assumptions, skipped };
 }

@@ -5,14 +5,14 @@
  * (401/403/404) turns the checks that need it into *skipped* entries — never into a pass.
  */
 import type { Finding } from '../findings/finding.js';
-import { GitLabError } from '../gitlab/errors.js';
-import type { GitLabApi, GitLabVariable } from '../gitlab/types.js';
+import type { GitLabApi } from '../gitlab/types.js';
 import { Reporter } from '../policy/reporter.js';
 import type { Policy } from '../policy/types.js';
 import type { Evaluation } from '../rules/engine.js';
 import { LiveCache } from './cache.js';
 import { liveRules } from './catalogue.js';
-import { readProtectedRefs, type ProtectedRefs } from './protected-refs.js';
+import { liveLoader, type Loaded } from './load.js';
+import type { ProtectedRefs } from './protected-refs.js';
 import { allJobs } from './jobs.js';
 import { pickers, runnerLabel } from './runners.js';
 import { NEEDS, SkipCheck, type LiveData, type LiveDataKey, type LiveRule, type LiveRuleContext } from './types.js';
@@ -46,86 +46,11 @@ export interface LiveCheckResult {
   notes: string[];
 }
 
-/** A read's outcome as cached: the data, or why this token cannot have it. */
-type Loaded<T> = { ok: true; data: T } | { ok: false; reason: string };
-
-/** 401/403/404 are answers about this token (or tier), stable for the TTL; the rest is transient. */
-function deniedReason(err: unknown): string | undefined {
-  if (!(err instanceof GitLabError)) return undefined;
-  if (err.status === 401) return 'the token was rejected (401 Unauthorized)';
-  if (err.status === 403) return 'the token lacks the role or scope (403 Forbidden)';
-  if (err.status === 404) return 'not found (404): not available on this GitLab tier, or not visible to the token';
-  return undefined;
-}
-
-async function settle<T>(read: () => Promise<T>): Promise<Loaded<T>> {
-  try {
-    return { ok: true, data: await read() };
-  } catch (err) {
-    const reason = deniedReason(err);
-    if (reason) return { ok: false, reason };
-    throw err;
-  }
-}
-
-/** `a/b/c` → [`a/b/c`, `a/b`, `a`] (nearest group first). */
-function ancestorGroups(fullPath: string): string[] {
-  const parts = fullPath.split('/').filter(Boolean);
-  const out: string[] = [];
-  for (let i = parts.length; i > 0; i--) out.push(parts.slice(0, i).join('/'));
-  return out;
-}
-
 export async function runLiveChecks(api: GitLabApi, input: LiveCheckInput, opts: LiveCheckOptions = {}): Promise<LiveCheckResult> {
   const { projectId, evaluation, policy } = input;
   const now = opts.now ?? Date.now;
   const today = opts.today ?? new Date(now());
-  const memo = new Map<LiveDataKey, Promise<Loaded<unknown>>>();
-
-  const readers: { [K in LiveDataKey]: () => Promise<Loaded<LiveData[K]>> } = {
-    runners: () => settle(() => api.listProjectRunners(projectId)),
-    protectedEnvironments: () => settle(() => api.listProtectedEnvironments(projectId)),
-    projectVariables: () => settle(() => api.listProjectVariables(projectId)),
-    protectedRefs: () => (input.protectedRefs ? Promise.resolve({ ok: true, data: input.protectedRefs }) : settle(() => readProtectedRefs(api, projectId))),
-    settings: async () => {
-      if (!api.getProjectCiSettings) return { ok: false, reason: 'this GitLab client cannot read project settings' };
-      const get = api.getProjectCiSettings.bind(api);
-      return settle(() => get(projectId));
-    },
-    groupVariables: async () => {
-      if (!api.listGroupVariables) return { ok: false, reason: 'this GitLab client cannot read group variables' };
-      const list = api.listGroupVariables.bind(api);
-      const s = await load('settings');
-      let namespace: string;
-      let kind: string | null = null;
-      if (s.ok) {
-        namespace = s.data.namespaceFullPath;
-        kind = s.data.namespaceKind;
-      } else {
-        const p = await settle(() => api.getProject(projectId));
-        if (!p.ok) return p;
-        namespace = p.data.namespaceFullPath;
-      }
-      const result: LiveData['groupVariables'] = { groups: [], unreadable: [] };
-      if (kind === 'user') return { ok: true, data: result };
-      for (const group of ancestorGroups(namespace)) {
-        const r = await settle<GitLabVariable[]>(() => list(group));
-        if (r.ok) result.groups.push({ group, variables: r.data });
-        else result.unreadable.push({ group, reason: r.reason });
-      }
-      return { ok: true, data: result };
-    },
-  };
-
-  function load<K extends LiveDataKey>(key: K): Promise<Loaded<LiveData[K]>> {
-    let p = memo.get(key) as Promise<Loaded<LiveData[K]>> | undefined;
-    if (!p) {
-      const read = readers[key] as () => Promise<Loaded<LiveData[K]>>;
-      p = opts.cache ? opts.cache.get(projectId, key, read, now) : read();
-      memo.set(key, p);
-    }
-    return p;
-  }
+  const load = liveLoader(api, projectId, { ...(opts.cache ? { cache: opts.cache } : {}), now, ...(input.protectedRefs ? { protectedRefs: input.protectedRefs } : {}) });
 
   async function need<K extends LiveDataKey>(key: K): Promise<LiveData[K]> {
     let r: Loaded<LiveData[K]>;

@@ -7,8 +7,7 @@ import { pointLocation } from '../model/location.js';
 import { get, type YNode } from '../model/node.js';
 import type { Job, Pipeline } from '../model/pipeline.js';
 import { referencedNames } from '../model/var-refs.js';
-import type { Policy } from '../policy/types.js';
-import { deployInfo, type DeployInfo } from '../rules/deploy.js';
+import type { DeployInfo } from '../rules/deploy.js';
 import type { Evaluation } from '../rules/engine.js';
 import type { JobTrust } from '../rules/types.js';
 
@@ -25,6 +24,8 @@ export interface LiveJob {
   job: Job;
   trust: JobTrust | undefined;
   pipeline: Pipeline;
+  /** What the job deploys, as the pipeline rules judged it (undefined: it does not deploy). */
+  deploy: DeployInfo | undefined;
 }
 
 /**
@@ -34,7 +35,7 @@ export interface LiveJob {
 export function allJobs(evaluation: Evaluation): LiveJob[] {
   const out: LiveJob[] = [];
   const walk = (e: Evaluation, depth: number): void => {
-    for (const job of e.pipeline.jobs) out.push({ job, trust: e.trust.get(job.name), pipeline: e.pipeline });
+    for (const job of e.pipeline.jobs) out.push({ job, trust: e.trust.get(job.name), pipeline: e.pipeline, deploy: e.deploy.get(job.name) });
     if (depth < 3) for (const c of e.children ?? []) walk(c.evaluation, depth + 1);
   };
   walk(evaluation, 0);
@@ -47,12 +48,14 @@ export interface DeployJob {
   trust?: JobTrust;
 }
 
-/** Deploy jobs that run on a runner (bridges trigger another pipeline and run nowhere), child pipelines included. */
-export function deployJobs(evaluation: Evaluation, policy: Policy): DeployJob[] {
+/**
+ * Deploy jobs that run on a runner (bridges trigger another pipeline and run nowhere), child
+ * pipelines included, with the deploy info the evaluation holds (not recomputed).
+ */
+export function deployJobs(evaluation: Evaluation): DeployJob[] {
   const out: DeployJob[] = [];
-  for (const { job, trust, pipeline } of allJobs(evaluation)) {
+  for (const { job, trust, deploy: info } of allJobs(evaluation)) {
     if (job.kind === 'bridge') continue;
-    const info = deployInfo(job, policy, { pipeline });
     if (info) out.push({ job, info, ...(trust ? { trust } : {}) });
   }
   return out;

@@ -1,6 +1,6 @@
 import type { Finding } from '../findings/finding.js';
 import type { Policy } from '../policy/types.js';
-import { deployInfo, tagTier } from '../rules/deploy.js';
+import { tagTier } from '../rules/deploy.js';
 import type { Evaluation } from '../rules/engine.js';
 import type { RuleMeta } from '../findings/rule-meta.js';
 import { docsPath } from '../findings/rule-meta.js';
@@ -259,19 +259,19 @@ function tierLabel(tags: readonly string[], policy: Policy | undefined): { key: 
  * grouped by (untrusted contexts, tier); deploy jobs are marked 🚀; groups that untrusted
  * contexts reach on a build or deploy tier, or that hold a deploy job, are drawn as dangerous. At most `maxJobs` job names are listed, then "… and N more".
  */
-export function renderTrustGraph(ev: Pick<Evaluation, 'pipeline' | 'trust' | 'children'>, opts: TrustGraphOptions = {}): string {
+export function renderTrustGraph(ev: Pick<Evaluation, 'pipeline' | 'trust' | 'deploy' | 'children'>, opts: TrustGraphOptions = {}): string {
   const maxJobs = opts.maxJobs ?? 40;
   interface Group { untrusted: ContextId[]; trustedOnly: boolean; tier: ReturnType<typeof tierLabel>; jobs: { name: string; deploy: boolean }[]; deploys: number }
   const groups = new Map<string, Group>();
   let idle = 0;
   // The pipeline's jobs and those of the child pipelines it starts (named `trigger › job`).
-  const all: { job: Evaluation['pipeline']['jobs'][number]; t: ReturnType<Evaluation['trust']['get']>; pipeline: Evaluation['pipeline']; name: string }[] = [];
-  const walk = (e: Pick<Evaluation, 'pipeline' | 'trust' | 'children'>, prefix: string, depth: number): void => {
-    for (const job of e.pipeline.jobs) all.push({ job, t: e.trust.get(job.name), pipeline: e.pipeline, name: prefix + job.name });
+  const all: { job: Evaluation['pipeline']['jobs'][number]; t: ReturnType<Evaluation['trust']['get']>; deploys: boolean; name: string }[] = [];
+  const walk = (e: Pick<Evaluation, 'pipeline' | 'trust' | 'deploy' | 'children'>, prefix: string, depth: number): void => {
+    for (const job of e.pipeline.jobs) all.push({ job, t: e.trust.get(job.name), deploys: e.deploy.has(job.name), name: prefix + job.name });
     if (depth < 3) for (const c of e.children ?? []) walk(c.evaluation, `${prefix}${c.trigger} › `, depth + 1);
   };
   walk(ev, '', 0);
-  for (const { job, t, pipeline, name } of all) {
+  for (const { job, t, deploys, name } of all) {
     const untrusted = [...(t?.untrusted ?? [])].sort();
     const trusted = t?.trusted ?? [];
     if (t && untrusted.length === 0 && trusted.length === 0) {
@@ -281,7 +281,7 @@ export function renderTrustGraph(ev: Pick<Evaluation, 'pipeline' | 'trust' | 'ch
     const tier = tierLabel(job.tags, opts.policy);
     const key = `${untrusted.join(',')}|${tier.key}`;
     const g = groups.get(key) ?? { untrusted, trustedOnly: untrusted.length === 0, tier, jobs: [], deploys: 0 };
-    const deploys = opts.policy ? deployInfo(job, opts.policy, { pipeline }) !== undefined : false;
+    // Deploy jobs as the pipeline rules judged them (the evaluation's deploy info).
     if (deploys) g.deploys += 1;
     g.jobs.push({ name, deploy: deploys });
     groups.set(key, g);

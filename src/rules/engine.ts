@@ -34,6 +34,11 @@ export interface Evaluation {
   /** Informational notes (unresolved includes …), never findings. */
   notes: string[];
   trust: Map<string, JobTrust>;
+  /**
+   * The deploy jobs of this pipeline (job name → the DeployInfo the rules judged them by);
+   * a job not here does not deploy. Child pipelines' are in their own evaluations.
+   */
+  deploy: Map<string, DeployInfo>;
   defaultBranch: string;
   /**
    * Child pipelines (`trigger: include`), each judged under the contexts where its trigger job
@@ -125,6 +130,11 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
     .map((d) => `${d.location.file}:${d.location.line}: ${d.message}`);
   const trustMap = new Map<string, JobTrust>();
   for (const job of pipeline.jobs) trustMap.set(job.name, trust(job));
+  const deployMap = new Map<string, DeployInfo>();
+  for (const job of pipeline.jobs) {
+    const info = deploy(job);
+    if (info) deployMap.set(job.name, info);
+  }
 
   // Child pipelines: the same rules and policy, under the contexts where the trigger job runs.
   const children: ChildEvaluation[] = [];
@@ -139,18 +149,31 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
     all = [...all, ...evaluation.findings];
   }
   if (children.length) all = dedupe(all);
-  return { pipeline, findings: sortFindings(all), sources, notes, trust: trustMap, defaultBranch, children };
+  return { pipeline, findings: sortFindings(all), sources, notes, trust: trustMap, deploy: deployMap, defaultBranch, children };
+}
+
+/** A job as judged: its trust, what it deploys (when it does), and the trigger job of its child pipeline. */
+export interface JudgedJob {
+  job: Job;
+  trust: JobTrust;
+  deploy?: DeployInfo;
+  /** The trigger job in the parent pipeline, for a child pipeline's job. */
+  trigger?: string;
 }
 
 /**
- * Every job of an evaluation with its trust, child pipeline jobs included (after their trigger
- * job, with `trigger` naming it): for consumers that look at all jobs (summaries, live checks).
+ * Every job of an evaluation with its trust and deploy info, child pipeline jobs included (after
+ * their trigger job, with `trigger` naming it): for consumers that look at all jobs (summaries,
+ * the audit, live checks).
  */
-export function jobsWithTrust(ev: Evaluation): { job: Job; trust: JobTrust; trigger?: string }[] {
-  const out: { job: Job; trust: JobTrust; trigger?: string }[] = [];
+export function jobsWithTrust(ev: Evaluation): JudgedJob[] {
+  const out: JudgedJob[] = [];
   const walk = (e: Evaluation, trigger?: string) => {
     for (const job of e.pipeline.jobs) {
-      out.push({ job, trust: e.trust.get(job.name)!, ...(trigger ? { trigger } : {}) });
+      const trust = e.trust.get(job.name);
+      const deploy = e.deploy.get(job.name);
+      // Every job of an evaluation has its trust (evaluatePipeline sets it for each).
+      if (trust) out.push({ job, trust, ...(deploy ? { deploy } : {}), ...(trigger ? { trigger } : {}) });
       for (const c of e.children ?? []) if (c.trigger === job.name) walk(c.evaluation, c.trigger);
     }
   };

@@ -9,6 +9,7 @@ import { FileCache, GitLabConfigSource, type RemoteFetchOptions } from '../gitla
 import { isPermanent, isTransient } from '../gitlab/errors.js';
 import type { DiffRefs, GitLabApi, GitLabDiff, GitLabDiscussion, GitLabMergeRequest, GitLabProject } from '../gitlab/types.js';
 import { judge, judgeLive, type CiJudgment, type Judgment, type RunnerFile } from '../judge/judge.js';
+import { readLiveVariables } from '../live/assumptions.js';
 import { LiveCache } from '../live/cache.js';
 import { protectedTagsFallbackNote, readProtectedRefs, withProtectedRefs, type ProtectedRefs } from '../live/protected-refs.js';
 import type { ReadResult } from '../model/source.js';
@@ -350,7 +351,10 @@ async function judgeMr(deps: ReviewDeps, ev: ReviewEvent, c: Collected): Promise
       // GitLab reads other projects' includes as the pipeline's user: check the author may.
       pipelineUserId: mr.authorId,
     });
-  const common = { policy, defaultBranch: c.project.defaultBranch ?? 'main', today, strict: true } as const;
+  // With live checks on: the variables GitLab has that override YAML values, read through the
+  // live cache (the reads the live checks make too), for the head and the base alike.
+  const variables = deps.liveCache ? await readLiveVariables(api, job.projectId, { cache: deps.liveCache }) : undefined;
+  const common = { policy, defaultBranch: c.project.defaultBranch ?? 'main', today, strict: true, ...(variables ? { variables } : {}) } as const;
   // Runner config candidates are read after the head's CI files: the FileCache then serves the
   // CI files among them as the configuration source read them.
   let runners: Promise<RunnerCandidates> | undefined;

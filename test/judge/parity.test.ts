@@ -10,10 +10,12 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lintTargets } from '../../src/cli/lint.js';
+import { main } from '../../src/cli/main.js';
 import { summarize, type Finding } from '../../src/findings/finding.js';
 import { createGitLabApi } from '../../src/gitlab/client.js';
 import { FileCache, GitLabConfigSource } from '../../src/gitlab/config-source.js';
 import { judge } from '../../src/judge/judge.js';
+import { liveRuleMetas } from '../../src/live/catalogue.js';
 import { readProtectedRefs, withProtectedRefs } from '../../src/live/protected-refs.js';
 import { createPolicyLoader } from '../../src/server/policies.js';
 import { createReviewer } from '../../src/server/review-mr.js';
@@ -160,5 +162,60 @@ describe('one judgment for the CLI and the service', () => {
       .discussions.flatMap((d) => d.notes)
       .find((n) => n.body.includes('tierguard'))?.body;
     expect(summary).toContain('11 suppressed');
+  });
+});
+
+describe('one live route for the CLI and the service', () => {
+  const LIVE_IDS = new Set(liveRuleMetas().map((m) => m.id));
+  const DEPLOY = `stages: [build, deploy]
+build:
+  stage: build
+  tags: [ci-general]
+  script: [make]
+deploy:
+  stage: deploy
+  image: alpine@sha256:${'a'.repeat(64)}
+  tags: [ci-deploy-prod]
+  environment: production
+  rules:
+    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH
+      when: manual
+  script: [./deploy.sh]
+`;
+
+  it('`lint --gitlab-url` and the review report the same live findings, read through judge()', async () => {
+    const p = gl.addProject({ path: `acme/live-${Math.random().toString(36).slice(2, 8)}` });
+    p.roles.set(gl.botUser.id, 40);
+    // A shared runner takes the deploy tag on any ref, and production is not a protected environment.
+    gl.addRunner(null, { description: 'shared-docker', tag_list: ['ci-deploy-prod', 'ci-general'], run_untagged: false });
+
+    const dir = mkdtempSync(path.join(tmpdir(), 'tg-judge-live-'));
+    writeFileSync(path.join(dir, '.gitlab-ci.yml'), DEPLOY);
+    let out = '';
+    let err = '';
+    const code = await main(['lint', '--strict', '--format', 'json', '--policy', policyDir, '--group', 'acme', '--gitlab-url', gl.url, '--project', p.pathWithNamespace, dir], {
+      stdout: { write: (t: string) => (out += t) },
+      stderr: { write: (t: string) => (err += t) },
+      cwd: dir,
+      env: { GITLAB_TOKEN: gl.token },
+    });
+    expect(err).toBe('');
+    const cliFindings = JSON.parse(out).findings as { ruleId: string; severity: string }[];
+    const cliLive = cliFindings.map((f) => f.ruleId).filter((id) => LIVE_IDS.has(id)).sort();
+    expect(cliLive).toEqual(expect.arrayContaining(['deploy-environment-unprotected', 'deploy-runner-unprotected']));
+
+    const mr = gl.addMergeRequest(p.id, { base: { 'README.md': 'x\n' }, head: { '.gitlab-ci.yml': DEPLOY }, headPipeline: true });
+    const reviewer = createReviewer({ api: createGitLabApi({ url: gl.url, token: gl.token }), logger: pino({ level: 'silent' }), policies: createPolicyLoader(policyDir), paceMs: 0, today: () => TODAY, live: { cacheTtlSeconds: 60 } });
+    const outcome = await reviewer.review({ projectId: p.id, mrIid: mr.iid, sha: mr.headSha, reason: 'merge_request:open', deliveryId: 'd', receivedAt: 0 });
+    const blocking = cliFindings.filter((f) => f.severity === 'error').length;
+    expect(code).toBe(blocking > 0 ? 1 : 0);
+    expect(outcome).toMatchObject({ result: blocking > 0 ? 'failed' : 'success', blocking });
+    const said = gl
+      .getMergeRequest(p.id, mr.iid)
+      .discussions.flatMap((d) => d.notes)
+      .map((n) => n.body)
+      .join('\n');
+    const reviewLive = [...LIVE_IDS].filter((id) => said.includes(id)).sort();
+    expect(reviewLive).toEqual([...new Set(cliLive)]);
   });
 });

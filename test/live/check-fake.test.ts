@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGitLabApi } from '../../src/gitlab/client.js';
 import type { GitLabApi } from '../../src/gitlab/types.js';
 import { LiveCache, runLiveChecks } from '../../src/live/index.js';
-import { liveLint } from '../../src/cli/live.js';
+import { connectLive } from '../../src/cli/live.js';
 import { builtinPolicy } from '../../src/policy/defaults.js';
 import { startFakeGitLab, type FakeGitLab, type FakeProject } from '../support/fake-gitlab.js';
 import { PIPELINE, evaluate } from './helpers.js';
@@ -254,11 +254,13 @@ describe('runLiveChecks against the fake GitLab', () => {
     expect(gl.requests.length).toBe(first * 2);
   });
 
-  it('liveLint (CLI) reads the project by path', async () => {
+  it('connectLive (CLI) resolves the project by path to its id, which the live checks then use', async () => {
     gl.addRunner(null, { description: 'shared-docker', tag_list: ['ci-deploy-prod'], run_untagged: false });
-    const r = await liveLint({ gitlabUrl: gl.url, token: gl.token, project: 'acme/web/app', evaluation: await evaluate(PIPELINE), policy: builtinPolicy() });
+    const access = await connectLive({ gitlabUrl: gl.url, token: gl.token, project: 'acme/web/app' });
+    expect(access.projectId).toBe(project.id);
+    const r = await runLiveChecks(access.api, { projectId: access.projectId, evaluation: await evaluate(PIPELINE), policy: builtinPolicy() }, { cache: access.cache });
     expect(r.findings.map((f) => f.ruleId)).toContain('deploy-runner-unprotected');
     expect(gl.requests.every((q) => q.authenticated)).toBe(true);
-    await expect(liveLint({ gitlabUrl: gl.url, token: '', project: 'acme/web/app', evaluation: await evaluate(PIPELINE), policy: builtinPolicy() })).rejects.toThrow(/GITLAB_TOKEN/);
+    await expect(connectLive({ gitlabUrl: gl.url, token: '', project: 'acme/web/app' })).rejects.toThrow(/GITLAB_TOKEN/);
   });
 });

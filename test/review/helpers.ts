@@ -65,7 +65,7 @@ export function evaluation(o: { files?: Record<string, string>; findings?: Findi
     trust.set(j.name, { byContext: {} as JobTrust['byContext'], untrusted: j.untrusted ?? [], trusted: j.trusted ?? ['default-branch'] });
   }
   const pipeline = { rootFile: '.gitlab-ci.yml', files: [], jobs, hiddenJobs: [], stages: [], variables: new Map(), includes: [], diagnostics: [] } as unknown as Pipeline;
-  return { pipeline, findings: o.findings ?? [], sources, notes: o.notes ?? [], trust, defaultBranch: 'main' };
+  return { pipeline, findings: o.findings ?? [], sources, notes: o.notes ?? [], trust, deploy: new Map(), defaultBranch: 'main' };
 }
 
 export function diffsFor(base: Record<string, string>, head: Record<string, string>): GitLabDiff[] {

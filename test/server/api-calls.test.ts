@@ -118,6 +118,47 @@ describe('GitLab API calls per review', () => {
   });
 });
 
+describe('GitLab API calls per review with live checks on', () => {
+  // A release job gated by a YAML variable: whether someone may override it decides where it runs.
+  const GATED = `variables:\n  RELEASE: "false"\npublish:\n  tags: [ci-deploy-prod]\n  environment: production\n  rules:\n    - if: $RELEASE == "true"\n  script: [./publish.sh]\n`;
+
+  it('the variable assumptions and the live checks share their reads (settings, project and group variables once per TTL)', async () => {
+    const api = createGitLabApi({ url: gl.url, token: gl.token, retry: { retries: 1, baseMs: 1, maxMs: 2 }, timeoutMs: 5000, ambiguousSettleMs: 1 });
+    const live = createReviewer({ api, logger: pino({ level: 'silent' }), policies: createPolicyLoader(policyDir()), paceMs: 0, live: { cacheTtlSeconds: 60 } });
+    gl.addGroup('acme');
+    const project = gl.addProject({ path: 'acme/app' });
+    project.variables.push({ key: 'REGISTRY_USER', value: 'bot', protected: false, masked: false, environment_scope: '*' });
+    const mr = gl.addMergeRequest(project.id, { base: { '.gitlab-ci.yml': CLEAN_CI }, head: { '.gitlab-ci.yml': GATED }, headPipeline: true });
+
+    await live.review(job(mr));
+    const c1 = routes(0);
+    expect(c1['GET /projects/:id/variables']).toBe(1);
+    expect(c1['GET /groups/acme/variables']).toBe(1);
+
+    const mark = gl.requests.length;
+    await live.review(job(mr, 'note:recheck'));
+    const c2 = routes(mark);
+    expect(c2['GET /projects/:id/variables'] ?? 0).toBe(0);
+    expect(c2['GET /groups/acme/variables'] ?? 0).toBe(0);
+  });
+
+  it('the service judges with them: only Maintainers may set pipeline variables, so the YAML gate holds', async () => {
+    const api = createGitLabApi({ url: gl.url, token: gl.token, retry: { retries: 1, baseMs: 1, maxMs: 2 }, timeoutMs: 5000, ambiguousSettleMs: 1 });
+    const review = async (restricted: boolean) => {
+      const live = createReviewer({ api, logger: pino({ level: 'silent' }), policies: createPolicyLoader(policyDir()), paceMs: 0, live: { cacheTtlSeconds: 60 } });
+      const project = gl.addProject({ path: `acme/app-${restricted ? 'r' : 'o'}` });
+      project.ciSettings = { restrict_user_defined_variables: restricted, ci_pipeline_variables_minimum_override_role: restricted ? 'maintainer' : 'developer' };
+      const mr = gl.addMergeRequest(project.id, { base: { '.gitlab-ci.yml': CLEAN_CI }, head: { '.gitlab-ci.yml': GATED }, headPipeline: true });
+      await live.review(job(mr));
+      return mr.discussions.flatMap((d) => d.notes.map((n) => n.body)).join('\n');
+    };
+    const open = await review(false);
+    const restricted = await review(true);
+    expect(open).toContain('`deploy-unprotected-ref` —');
+    expect(restricted).not.toContain('`deploy-unprotected-ref` —');
+  });
+});
+
 describe('GitLab API calls per review through the service (its caches)', () => {
   let s: RunningServer | undefined;
   afterEach(async () => {

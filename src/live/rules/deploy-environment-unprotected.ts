@@ -32,7 +32,7 @@ export default defineLiveRule<Options>({
     },
   },
   async run(ctx) {
-    const deploys = deployJobs(ctx.evaluation, ctx.policy).filter((d) => d.info.environmentName !== undefined);
+    const deploys = deployJobs(ctx.evaluation).filter((d) => d.info.environmentName !== undefined);
     if (deploys.length === 0) return;
     const protectedEnvs = await ctx.load('protectedEnvironments');
     const byName = new Map(protectedEnvs.map((e) => [e.name, e]));

@@ -21,7 +21,7 @@ export default defineLiveRule({
     },
   },
   async run(ctx) {
-    const deploys = deployJobs(ctx.evaluation, ctx.policy);
+    const deploys = deployJobs(ctx.evaluation);
     if (deploys.length === 0) return;
     const runners = await ctx.load('runners');
     const settings = await ctx.load('settings').catch(() => null);

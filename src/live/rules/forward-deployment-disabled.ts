@@ -19,7 +19,7 @@ export default defineLiveRule({
     },
   },
   async run(ctx) {
-    const [deploy] = deployJobs(ctx.evaluation, ctx.policy);
+    const [deploy] = deployJobs(ctx.evaluation);
     if (!deploy) return;
     const s = await ctx.load('settings');
     if (s.forwardDeploymentEnabled === null) throw new SkipCheck(NEEDS.settings, 'the token cannot see the project CI/CD settings');

@@ -22,7 +22,7 @@ export default defineLiveRule({
   },
   async run(ctx) {
     const { evaluation, policy } = ctx;
-    const deploys = deployJobs(evaluation, policy);
+    const deploys = deployJobs(evaluation);
     if (deploys.length === 0) return;
     const deployNames = new Set(deploys.map((d) => d.job.name));
     for (const v of await visibleVariables(ctx)) {
