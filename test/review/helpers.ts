@@ -4,6 +4,8 @@ import type { DiffRefs, GitLabDiff, GitLabDiscussion, GitLabNote } from '../../s
 import type { Job, Pipeline } from '../../src/model/pipeline.js';
 import type { YMap } from '../../src/model/node.js';
 import type { Evaluation } from '../../src/rules/engine.js';
+import { deployInfo, type DeployInfo } from '../../src/rules/deploy.js';
+import type { Policy } from '../../src/policy/types.js';
 import type { ContextId, JobTrust } from '../../src/rules/types.js';
 import type { ReviewInput } from '../../src/review/types.js';
 import { unifiedDiff } from '../support/fake-gitlab.js';
@@ -51,7 +53,11 @@ export interface JobSpec {
   trusted?: ContextId[];
 }
 
-export function evaluation(o: { files?: Record<string, string>; findings?: Finding[]; jobs?: JobSpec[]; notes?: string[] }): Evaluation {
+/**
+ * A stand-in evaluation. With `policy`, its deploy info is what the engine computes for these
+ * jobs (tags on a deploy tier make a deploy job); without, no job is a deploy.
+ */
+export function evaluation(o: { files?: Record<string, string>; findings?: Finding[]; jobs?: JobSpec[]; notes?: string[]; policy?: Policy }): Evaluation {
   const sources = new SourceFiles();
   for (const [name, text] of Object.entries(o.files ?? {})) sources.add(name, text);
   // A job as the model builds it, with no keys of its own beyond its tags.
@@ -65,7 +71,14 @@ export function evaluation(o: { files?: Record<string, string>; findings?: Findi
     trust.set(j.name, { byContext: {} as JobTrust['byContext'], untrusted: j.untrusted ?? [], trusted: j.trusted ?? ['default-branch'] });
   }
   const pipeline = { rootFile: '.gitlab-ci.yml', files: [], jobs, hiddenJobs: [], stages: [], variables: new Map(), includes: [], diagnostics: [] } as unknown as Pipeline;
-  return { pipeline, findings: o.findings ?? [], sources, notes: o.notes ?? [], trust, deploy: new Map(), defaultBranch: 'main' };
+  const deploy = new Map<string, DeployInfo>();
+  if (o.policy) {
+    for (const job of jobs) {
+      const info = deployInfo(job, o.policy, { pipeline });
+      if (info) deploy.set(job.name, info);
+    }
+  }
+  return { pipeline, findings: o.findings ?? [], sources, notes: o.notes ?? [], trust, deploy, defaultBranch: 'main' };
 }
 
 export function diffsFor(base: Record<string, string>, head: Record<string, string>): GitLabDiff[] {

@@ -127,6 +127,9 @@ describe('Markdown safety', () => {
 
 describe('renderTrustGraph', () => {
   it('groups jobs by untrusted contexts and tier, and marks untrusted jobs on deploy tiers', () => {
+    const policy = builtinPolicy();
+    policy.tiers.general = ['general'];
+    policy.tiers.deploy.production = ['prod-deploy'];
     const ev = evaluation({
       jobs: [
         { name: 'build', tags: ['general'], untrusted: ['mr', 'branch'] },
@@ -134,10 +137,8 @@ describe('renderTrustGraph', () => {
         { name: 'deploy', tags: ['prod-deploy'], untrusted: ['mr'] },
         { name: 'release', tags: ['prod-deploy'], untrusted: [] },
       ],
+      policy,
     });
-    const policy = builtinPolicy();
-    policy.tiers.general = ['general'];
-    policy.tiers.deploy.production = ['prod-deploy'];
     const g = renderTrustGraph(ev, { policy });
     expect(g.startsWith('```mermaid\nflowchart LR\n')).toBe(true);
     expect(g).toContain('["build<br/>test"]');
