@@ -95,7 +95,7 @@ const EnvSchema = z.object({
       ctx.addIssue({ code: 'custom', message: 'must be "on" or "off"' });
       return z.NEVER;
     }),
-  /** How long the live data of a project (runner list, variables…) is reused, in seconds (default 60; 0: not cached). */
+  /** How long project-level reads (settings, protected refs, the project policy file, runners, variables…) are reused, in seconds (default 60; 0: not cached). */
   LIVE_CACHE_TTL_SECONDS: intIn('LIVE_CACHE_TTL_SECONDS', 0, 86_400, 60),
   /** How long transient GitLab failures (5xx, 429, timeouts) of a review are retried, in seconds (default 900). */
   RETRY_WINDOW_SECONDS: intIn('RETRY_WINDOW_SECONDS', 0, 86_400, 900),

@@ -11,6 +11,7 @@ import type { DiffRefs, GitLabApi, GitLabDiff, GitLabDiscussion, GitLabMergeRequ
 import { judge, judgeLive, type CiJudgment, type Judgment, type RunnerFile } from '../judge/judge.js';
 import { readLiveVariables } from '../live/assumptions.js';
 import { LiveCache } from '../live/cache.js';
+import type { ProjectCache } from '../gitlab/project-cache.js';
 import { protectedTagsFallbackNote, readProtectedRefs, withProtectedRefs, type ProtectedRefs } from '../live/protected-refs.js';
 import type { ReadResult } from '../model/source.js';
 import { PolicyError, type PolicyIssue } from '../policy/errors.js';
@@ -51,6 +52,12 @@ export interface ReviewerOptions {
    * `liveOptionsFromConfig(config)` (LIVE_CHECKS, LIVE_CACHE_TTL_SECONDS).
    */
   live?: LiveReviewOptions | false;
+  /**
+   * Per-project TTL cache of project-level reads (the composition root passes the one it shares
+   * with the GitLab adapter wrapper and the live checks). The project policy file is kept there
+   * per target branch, so a review on a new base sha does not read it again within the TTL.
+   */
+  projectCache?: ProjectCache;
 }
 
 export interface LiveReviewOptions {
@@ -339,7 +346,7 @@ function touchesJudged(c: Collected, j: Judged): boolean {
 async function judgeMr(deps: ReviewDeps, ev: ReviewEvent, c: Collected): Promise<Judged> {
   const { api, opts } = deps;
   const { job, mr, diffRefs, log } = ev;
-  const { policy, teamPolicy, protectedRefs, rejections, notes: policyNotes } = await projectPolicy(deps, c.project, diffRefs.baseSha, log);
+  const { policy, teamPolicy, protectedRefs, rejections, notes: policyNotes } = await projectPolicy(deps, c.project, { sha: diffRefs.baseSha, branch: mr.targetBranch }, log);
   const today = opts.today?.() ?? new Date();
   const source = (sha: string) =>
     new GitLabConfigSource({
@@ -445,7 +452,7 @@ async function rawAt(deps: ReviewDeps, projectId: number, path: string, sha: str
 async function projectPolicy(
   deps: ReviewDeps,
   project: GitLabProject,
-  baseSha: string,
+  base: { sha: string; branch: string },
   log: Logger,
 ): Promise<{ policy: Policy; teamPolicy: Policy; protectedRefs: ProtectedRefs; rejections: PolicyIssue[]; notes: string[] }> {
   const teamPolicy = deps.opts.policies.forGroup(project.namespaceFullPath);
@@ -458,7 +465,11 @@ async function projectPolicy(
   if (fallback) notes.push(fallback);
   let rejections: PolicyIssue[] = [];
   // Read from the target branch at the base commit only: the MR must not weaken its own gate.
-  const text = await rawAt(deps, project.id, PROJECT_POLICY_FILE, baseSha);
+  // Like the project's settings and protected refs, the file is kept per project (and target
+  // branch) for the project cache's TTL: MRs on a moving target branch do not read it again per
+  // base sha; a change to it on the target branch applies within the TTL. Never the MR head.
+  const read = () => rawAt(deps, project.id, PROJECT_POLICY_FILE, base.sha);
+  const text = await (deps.opts.projectCache?.get(project.id, `file:${PROJECT_POLICY_FILE}@${base.branch}`, read) ?? read());
   if (text !== null) {
     try {
       const r = applyProjectOverride(policy, PROJECT_POLICY_FILE, text, { rules: RULE_CATALOGUE });

@@ -96,6 +96,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     policies: policyLoader,
     statusCheckProjects: config.STATUS_CHECK_PROJECTS,
     live: live && { ...live, cache: projectCache },
+    projectCache,
     ...opts.reviewer,
   });
   const queueHooks = {

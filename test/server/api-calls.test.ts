@@ -222,15 +222,25 @@ describe('GitLab API calls per review through the service (its caches)', () => {
       'POST /projects/:id/statuses/:sha': 2,
     });
 
-    // Another MR after the target branch moved (a new base sha): the project is not read again.
+    // Another MR after the target branch moved (a new base sha): neither the project nor the
+    // project policy file is read again within the TTL: N + N + 6 calls.
     const moved = { ...BASE, 'README.md': 'b\n' };
     const mr2 = gl.addMergeRequest(project.id, { base: moved, head: { ...moved, 'ci/test.yml': TEST('make bench') }, headPipeline: true });
     mark = gl.requests.length;
     await deliver(srv, 'Merge Request Hook', mrHook(gl, mr2, { action: 'open' }));
     const second = routes(mark);
     expect(projectReads(second)).toEqual([0, 0, 0]);
-    expect(second['GET /projects/:id/repository/files/:path/raw']).toBe(N + N + 1);
-    expect(total(second)).toBe(N + N + 1 + 6);
+    expect(rawReads(mark).some((r) => r.startsWith('.gitlab/tierguard.yml@'))).toBe(false);
+    expect(second['GET /projects/:id/repository/files/:path/raw']).toBe(N + N);
+    expect(total(second)).toBe(N + N + 6);
+
+    // A system hook saying the project changed drops the kept policy file with the project.
+    expect(await deliver(srv, 'System Hook', { event_name: 'project_update', project_id: project.id, path_with_namespace: 'acme/app' })).toBe(200);
+    const moved2 = { ...moved, 'README.md': 'c\n' };
+    const mr3 = gl.addMergeRequest(project.id, { base: moved2, head: { ...moved2, 'ci/test.yml': TEST('make lint') }, headPipeline: true });
+    mark = gl.requests.length;
+    await deliver(srv, 'Merge Request Hook', mrHook(gl, mr3, { action: 'open' }));
+    expect(rawReads(mark)).toContain(`.gitlab/tierguard.yml@${mr3.baseSha.slice(0, 7)}`);
   });
 
   it('drops the cached project when a system hook says it changed or a merge request hook shows other settings', async () => {
