@@ -27,6 +27,7 @@
  * Not for Redis Cluster (the per-MR keys and BullMQ's keys are not hash-tagged together).
  */
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -191,6 +192,7 @@ export class RedisQueue implements WorkQueue {
       },
     });
     this.queue.on('error', (err) => this.warn('redis queue error', err));
+    quietAfterClose(this.queue);
     if (opts.registry) {
       this.failedTotal = new Counter({
         name: 'tierguard_review_jobs_failed_total',
@@ -295,6 +297,7 @@ export class RedisQueue implements WorkQueue {
       },
     });
     this.worker.on('error', (err) => this.warn('redis worker error', err));
+    quietAfterClose(this.worker);
     this.worker.on('completed', () => this.refreshDepth());
     this.worker.on('failed', () => this.refreshDepth());
     this.depthTimer = setInterval(() => this.refreshDepth(), 5000);
@@ -469,5 +472,24 @@ export class RedisQueue implements WorkQueue {
       cursor = next;
       if (keys.length) await this.producer.del(...keys);
     } while (cursor !== '0');
+  }
+}
+
+/**
+ * BullMQ 5 (dist/cjs/classes/redis-connection.js): each internal RedisConnection starts with
+ * `this.initializing.catch(err => this.emit('error', err))`, and its close() removes every
+ * listener. A connection whose first connect fails after the worker or queue was closed (Redis
+ * unreachable, closed at once) then emits 'error' with no listener, which throws inside that
+ * catch: an unhandled rejection that can take the process down. Once closed, such an error has
+ * nowhere to go and is dropped here (while open, the worker's and queue's own 'error' listeners
+ * receive it and tierguard logs it).
+ */
+function quietAfterClose(owner: Queue | Worker): void {
+  const internals = owner as unknown as Record<string, unknown>;
+  for (const key of ['connection', 'blockingConnection']) {
+    const conn = internals[key];
+    if (!(conn instanceof EventEmitter)) continue;
+    const emit = conn.emit.bind(conn);
+    conn.emit = (event: string | symbol, ...args: unknown[]): boolean => (event === 'error' && conn.listenerCount('error') === 0 ? false : emit(event, ...args));
   }
 }
