@@ -8,6 +8,7 @@
  */
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { quietAfterClose } from '../util/bullmq-close.js';
 import type { OrgProject } from '../gitlab/org.js';
 import { auditProject, type ProjectAuditDeps } from './project.js';
 import type { AuditProject } from './types.js';
@@ -36,6 +37,7 @@ export function startAuditWorker(opts: FanoutOptions & { concurrency?: number; d
     concurrency: opts.concurrency ?? 4,
   });
   worker.on('error', (err) => opts.onError?.(err));
+  quietAfterClose(worker);
   return {
     async close() {
       await worker.close();
@@ -50,8 +52,13 @@ export async function fanOutProjects(projects: OrgProject[], runId: string, opts
   const prefix = opts.prefix ?? 'tierguard';
   const name = opts.queueName ?? 'audits';
   const producer = conn(opts.redisUrl);
-  const events = new QueueEvents(name, { connection: conn(opts.redisUrl), prefix });
+  // QueueEvents blocks on its own connection; a connection passed in is BullMQ's "shared" one,
+  // which close() leaves open, so it is quit here with the producer.
+  const eventsConn = conn(opts.redisUrl);
+  const events = new QueueEvents(name, { connection: eventsConn, prefix });
   const queue = new Queue<JobData, AuditProject>(name, { connection: producer, prefix });
+  quietAfterClose(events);
+  quietAfterClose(queue);
   const ids = new Map(projects.map((p) => [`${runId}-${p.id}`, p]));
   const pending = new Set(ids.keys());
   try {
@@ -92,6 +99,6 @@ export async function fanOutProjects(projects: OrgProject[], runId: string, opts
   } finally {
     await queue.close();
     await events.close();
-    await producer.quit().catch(() => undefined);
+    for (const c of [producer, eventsConn]) await c.quit().catch(() => undefined);
   }
 }

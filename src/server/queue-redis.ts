@@ -27,12 +27,12 @@
  * Not for Redis Cluster (the per-MR keys and BullMQ's keys are not hash-tagged together).
  */
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EnqueueOptions, EnqueueResult, FinalFailureInfo, ReviewJob, WorkQueue } from './queue.js';
 import { RetryPolicy } from './retry-policy.js';
+import { quietAfterClose } from '../util/bullmq-close.js';
 
 export interface RedisQueueOptions {
   /** redis:// or rediss:// URL. */
@@ -472,24 +472,5 @@ export class RedisQueue implements WorkQueue {
       cursor = next;
       if (keys.length) await this.producer.del(...keys);
     } while (cursor !== '0');
-  }
-}
-
-/**
- * BullMQ 5 (dist/cjs/classes/redis-connection.js): each internal RedisConnection starts with
- * `this.initializing.catch(err => this.emit('error', err))`, and its close() removes every
- * listener. A connection whose first connect fails after the worker or queue was closed (Redis
- * unreachable, closed at once) then emits 'error' with no listener, which throws inside that
- * catch: an unhandled rejection that can take the process down. Once closed, such an error has
- * nowhere to go and is dropped here (while open, the worker's and queue's own 'error' listeners
- * receive it and tierguard logs it).
- */
-function quietAfterClose(owner: Queue | Worker): void {
-  const internals = owner as unknown as Record<string, unknown>;
-  for (const key of ['connection', 'blockingConnection']) {
-    const conn = internals[key];
-    if (!(conn instanceof EventEmitter)) continue;
-    const emit = conn.emit.bind(conn);
-    conn.emit = (event: string | symbol, ...args: unknown[]): boolean => (event === 'error' && conn.listenerCount('error') === 0 ? false : emit(event, ...args));
   }
 }
