@@ -54,8 +54,9 @@ export interface ReviewerOptions {
   live?: LiveReviewOptions | false;
   /**
    * Per-project TTL cache of project-level reads (the composition root passes the one it shares
-   * with the GitLab adapter wrapper and the live checks). The project policy file is kept there
-   * per target branch, so a review on a new base sha does not read it again within the TTL.
+   * with the GitLab adapter wrapper). The project policy file is kept there per target branch, so
+   * a review on a new base sha does not read it again within the TTL; the live checks use it too
+   * (without it they get their own, with `live.cacheTtlSeconds`).
    */
   projectCache?: ProjectCache;
 }
@@ -63,8 +64,6 @@ export interface ReviewerOptions {
 export interface LiveReviewOptions {
   /** TTL of the per-project live data cache in seconds (default 60; 0: no caching). */
   cacheTtlSeconds?: number;
-  /** A cache to use instead of a new one (tests, or sharing between reviewers). */
-  cache?: LiveCache;
 }
 
 /** LIVE_CHECKS=off → false; else the cache TTL from LIVE_CACHE_TTL_SECONDS. */
@@ -150,7 +149,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
     api,
     opts,
     cache: new FileCache(),
-    ...(opts.live === undefined || opts.live === false ? {} : { liveCache: opts.live.cache ?? new LiveCache({ ttlMs: Math.max(0, opts.live.cacheTtlSeconds ?? 60) * 1000 }) }),
+    ...(opts.live === undefined || opts.live === false ? {} : { liveCache: opts.projectCache ?? new LiveCache({ ttlMs: Math.max(0, opts.live.cacheTtlSeconds ?? 60) * 1000 }) }),
   };
   const statuses = createStatusReporter(api, opts.statusCheckProjects ?? []);
   /** project:iid → last head sha fully evaluated (stale events for older shas are skipped). */

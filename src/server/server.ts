@@ -95,7 +95,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     metrics,
     policies: policyLoader,
     statusCheckProjects: config.STATUS_CHECK_PROJECTS,
-    live: live && { ...live, cache: projectCache },
+    live,
     projectCache,
     ...opts.reviewer,
   });
