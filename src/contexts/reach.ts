@@ -304,9 +304,13 @@ function readWhen(n: YNode | undefined, errors: { message: string; at?: SourceLo
 }
 
 /** Flatten nested sequences (from `!reference`) up to 10 levels, as GitLab does. */
-function flattenSeq(n: YNode): YNode[] {
-  return flattenFrom(n, 0);
+function flattenSeq(n: YNode): readonly YNode[] {
+  // Every context reads the same list: flatten each (immutable) node once.
+  let hit = flatMemo.get(n);
+  if (!hit) flatMemo.set(n, (hit = flattenFrom(n, 0)));
+  return hit;
 }
+const flatMemo = new WeakMap<YNode, readonly YNode[]>();
 
 function flattenFrom(n: YNode, depth: number): YNode[] {
   if (!isSeq(n)) return [n];
