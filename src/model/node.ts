@@ -71,20 +71,25 @@ export function isScalar(n: YNode | undefined): n is YScalar {
   return n?.kind === 'scalar';
 }
 
-/** Follow a key path through maps (and numeric indexes through sequences). */
-export function get(node: YNode | undefined, ...path: (string | number)[]): YNode | undefined {
-  let cur = node;
-  for (const p of path) {
-    if (!cur) return undefined;
-    if (typeof p === 'number') {
-      if (cur.kind !== 'seq') return undefined;
-      cur = cur.items[p];
-    } else {
-      if (cur.kind !== 'map') return undefined;
-      cur = cur.entries.get(p)?.value;
-    }
-  }
-  return cur;
+/**
+ * Follow a key path through maps (and numeric indexes through sequences). Up to four steps as
+ * plain parameters: every rule calls this for every job, and a rest parameter allocates an array
+ * per call where V8 does not optimise (the CLI runs without TurboFan, bin/tierguard.js).
+ */
+export function get(node: YNode | undefined, a: string | number, b?: string | number, c?: string | number, d?: string | number): YNode | undefined {
+  let cur = step(node, a);
+  if (b === undefined || !cur) return cur;
+  cur = step(cur, b);
+  if (c === undefined || !cur) return cur;
+  cur = step(cur, c);
+  if (d === undefined || !cur) return cur;
+  return step(cur, d);
+}
+
+function step(cur: YNode | undefined, p: string | number): YNode | undefined {
+  if (!cur) return undefined;
+  if (typeof p === 'number') return cur.kind === 'seq' ? cur.items[p] : undefined;
+  return cur.kind === 'map' ? cur.entries.get(p)?.value : undefined;
 }
 
 export function entry(node: YNode | undefined, key: string): YMapEntry | undefined {
