@@ -72,7 +72,7 @@ export class RedisProjectStore implements SharedProjectStore {
       commandTimeout: opts.timeoutMs ?? 250,
       maxRetriesPerRequest: 0,
     });
-    this.redis.on('error', (err: Error) => opts.onWarning?.('shared project cache: redis connection error', { err: err.message }));
+    this.redis.on('error', (err: Error) => opts.onWarning?.('shared project cache: redis error (reads fall back to this replica\'s own cache)', { err: err.message }));
   }
 
   /** Resolves when connected, or at the first connection error or after `ms` (never rejects). */
