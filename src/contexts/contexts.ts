@@ -8,6 +8,7 @@
  */
 import type { Policy } from '../policy/types.js';
 import { single } from '../util/array.js';
+import { blank } from '../util/table.js';
 import type { UnknownString, VarValue, VariableScope } from './expression.js';
 import { variableRefs, type VarRefOptions } from '../model/var-refs.js';
 
@@ -315,11 +316,11 @@ export function buildContexts(opts: ContextOptions): Record<ContextId, TrustCont
   ): TrustContext => {
     const sources = facts.sources;
     const oneSource = single(sources);
-    const variables: Record<string, VarValue> = {
-      ...base,
+    // No prototype: expressions look names up here (`$constructor` is a variable like any other).
+    const variables: Record<string, VarValue> = Object.assign(blank<VarValue>(), base, {
       CI_PIPELINE_SOURCE: oneSource !== undefined ? set(oneSource) : defined({ oneOf: sources }),
       ...vars,
-    };
+    });
     const how = opts.variables?.userPipelineVariables === false ? undefined : USER_VARIABLES[id];
     const out: TrustContext = { id, trusted, label, description, possible: !impossibleReason, impossibleReason, facts, variables, cicdVariables };
     if (how) out.userVariables = how;

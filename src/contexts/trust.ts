@@ -4,6 +4,8 @@ import { keyUncertainty, type Job, type Pipeline } from '../model/pipeline.js';
 import type { Policy } from '../policy/types.js';
 import { buildContexts, chosenInContext, contextOptionsFromPolicy, variableReferences, yamlVariableStatus, type ContextId, type TrustContext, type VariableAssumptions } from './contexts.js';
 import { jobReachInput, reachJob, reachWorkflow, trustedContexts, untrustedContexts, type JobReach, type JobTrust } from './reach.js';
+import { blank } from '../util/table.js';
+import type { VarValue } from './expression.js';
 
 /**
  * Trust of every job of a pipeline: `workflow:rules`, then the job's `rules` or
@@ -61,7 +63,7 @@ function childContexts(parent: Record<ContextId, TrustContext>): Record<ContextI
   if (!c) {
     c = {} as Record<ContextId, TrustContext>;
     for (const [id, ctx] of Object.entries(parent) as [ContextId, TrustContext][]) {
-      c[id] = { ...ctx, facts: { ...ctx.facts, sources: ['parent_pipeline'] }, variables: { ...ctx.variables, CI_PIPELINE_SOURCE: { kind: 'set', value: 'parent_pipeline' } } };
+      c[id] = { ...ctx, facts: { ...ctx.facts, sources: ['parent_pipeline'] }, variables: Object.assign(blank<VarValue>(), ctx.variables, { CI_PIPELINE_SOURCE: { kind: 'set', value: 'parent_pipeline' } }) };
     }
     childContextCache.set(parent, c);
   }
@@ -76,7 +78,7 @@ function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext
   let wf: JobReach | undefined;
   const workflowReach = (): JobReach => {
     if (!wf) {
-      const variables: Record<string, string | undefined> = {};
+      const variables = blank<string | undefined>();
       for (const [n, v] of pipeline.variables) variables[n] = v.expand && v.value.includes('$') ? undefined : v.value;
       wf = reachWorkflow(workflowRules, { variables, contexts });
     }
@@ -94,7 +96,7 @@ function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext
     const key = [keyOf(input.rules), keyOf(input.only), keyOf(input.except), keyOf(input.when), ...names.map((n) => `${n}=${known(n) ?? '\u0000'}`)].join('|');
     let byContext = memo.get(key);
     if (!byContext) {
-      const variables: Record<string, string | undefined> = {};
+      const variables = blank<string | undefined>();
       for (const name of job.variables.keys()) variables[name] = known(name);
       byContext = reachJob(input, { workflowRules, variables, contexts });
       memo.set(key, byContext);

@@ -1,3 +1,4 @@
+import { table } from '../util/table.js';
 import type { SourceLocation } from '../model/location.js';
 import { get, str, type YNode } from '../model/node.js';
 import type { Job, Pipeline } from '../model/pipeline.js';
@@ -524,7 +525,7 @@ function classifyCommand(words: readonly Word[], ci: number, env: CommandEnv): C
 }
 
 /** Deployment CLIs and the subcommands that deploy ('' = the bare command with `--prod`). */
-const DEPLOY_CLIS: Record<string, string[]> = {
+const DEPLOY_CLIS = table<string[]>({
   firebase: ['deploy'],
   netlify: ['deploy'],
   vercel: ['deploy', ''],
@@ -545,7 +546,7 @@ const DEPLOY_CLIS: Record<string, string[]> = {
   ansible: [],
   surge: [],
   now: ['deploy'],
-};
+});
 
 function packageUpload(words: readonly Word[], ci: number, subs: string[], label: string, env: CommandEnv, dry: boolean): CommandHit | undefined {
   if (dry) return undefined;

@@ -108,14 +108,21 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
     active.push({ rule, hooks: rule.create(ctx) });
   }
 
-  for (const { hooks } of active) hooks.pipeline?.(pipeline);
-  for (const inc of pipeline.includes) for (const { hooks } of active) hooks.include?.(inc);
-  const wantsScript = active.some((a) => a.hooks.scriptLine);
+  // Each hook kind's rules listed once: the job and script-line loops run for every job and
+  // every script line, and most rules have only one or two of the hooks.
+  const hooksOf = <K extends keyof RuleHooks>(kind: K): NonNullable<RuleHooks[K]>[] =>
+    active.flatMap(({ hooks }) => {
+      const h = hooks[kind];
+      return h ? [h.bind(hooks) as NonNullable<RuleHooks[K]>] : [];
+    });
+  for (const h of hooksOf('pipeline')) h(pipeline);
+  const includeHooks = hooksOf('include');
+  for (const inc of pipeline.includes) for (const h of includeHooks) h(inc);
+  const jobHooks = hooksOf('job');
+  const lineHooks = hooksOf('scriptLine');
   for (const job of pipeline.jobs) {
-    for (const { hooks } of active) hooks.job?.(job);
-    if (wantsScript) {
-      for (const line of scriptLines(job)) for (const { hooks } of active) hooks.scriptLine?.(line, job);
-    }
+    for (const h of jobHooks) h(job);
+    if (lineHooks.length) for (const line of scriptLines(job)) for (const h of lineHooks) h(line, job);
   }
 
   // Secrets first, so the inline-ignore scan and every output see masked text.

@@ -7,9 +7,11 @@
  * turns a variable's `/…/flags` value into one.
  */
 
+import { table } from '../../util/table.js';
+
 export type RegexTranslation = { ok: true; re: RegExp } | { ok: false; reason: string };
 
-const POSIX_CLASSES: Record<string, string> = {
+const POSIX_CLASSES = table<string>({
   alpha: 'a-zA-Z',
   digit: '0-9',
   alnum: 'a-zA-Z0-9',
@@ -23,7 +25,7 @@ const POSIX_CLASSES: Record<string, string> = {
   cntrl: '\\x00-\\x1f\\x7f',
   print: '\\x20-\\x7e',
   graph: '\\x21-\\x7e',
-};
+});
 
 const translateCache = new Map<string, RegexTranslation>();
 

@@ -1,3 +1,4 @@
+import { table } from '../../util/table.js';
 import { matchesNamePatterns } from '../../util/glob.js';
 import { defineRule } from '../types.js';
 import type { SourceLocation } from '../../model/location.js';
@@ -42,7 +43,7 @@ function credentialValue(name: string, value: string): boolean {
 }
 
 /** Database and cache clients' password options: `sqlcmd -P x`, `mysql -px`, `redis-cli -a x`, `--password x`. */
-const PASSWORD_CLIENTS: Record<string, { opts: string[]; attached?: string; host: string[] }> = {
+const PASSWORD_CLIENTS = table<{ opts: string[]; attached?: string; host: string[] }>({
   sqlcmd: { opts: ['-P'], host: ['-S'] },
   bcp: { opts: ['-P'], host: ['-S'] },
   mysql: { opts: [], attached: '-p', host: ['-h', '--host'] },
@@ -53,7 +54,7 @@ const PASSWORD_CLIENTS: Record<string, { opts: string[]; attached?: string; host
   mongo: { opts: ['-p'], host: ['--host', '-h'] },
   mongosh: { opts: ['-p'], host: ['--host', '-h'] },
   'redis-cli': { opts: ['-a'], host: ['-h'] },
-};
+});
 
 interface PasswordHit extends SecretHit {
   /** The host the password is for is one of the job's own containers (or localhost). */

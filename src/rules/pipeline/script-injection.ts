@@ -1,3 +1,4 @@
+import { table } from '../../util/table.js';
 import type { RelatedLocation, RuleReport } from '../../findings/finding.js';
 import type { SourceLocation } from '../../model/location.js';
 import { get, str, type YNode } from '../../model/node.js';
@@ -11,7 +12,7 @@ import { commandIndex, locateInScalar, onceAt, programName, quoteStates, segment
  * git ref names may contain `$ ( ) ; |` and backquotes). `CI_COMMIT_REF_SLUG` is excluded:
  * GitLab reduces it to `[a-z0-9-]`.
  */
-export const ATTACKER_VARIABLES: Record<string, string> = {
+export const ATTACKER_VARIABLES = table<string>({
   CI_MERGE_REQUEST_TITLE: 'the merge request title',
   CI_MERGE_REQUEST_DESCRIPTION: 'the merge request description',
   CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: 'the merge request source branch name',
@@ -29,7 +30,7 @@ export const ATTACKER_VARIABLES: Record<string, string> = {
   GITLAB_USER_NAME: "the triggering user's display name",
   TRIGGER_PAYLOAD: 'the trigger webhook payload',
   CHAT_INPUT: 'the ChatOps command arguments',
-};
+});
 
 /**
  * Where a ref- or MR-derived variable is attacker-controlled: only in the untrusted contexts
@@ -38,7 +39,7 @@ export const ATTACKER_VARIABLES: Record<string, string> = {
  * Commit messages, authors, user names and payloads are not listed: a merged commit keeps the
  * MR author's message, so they are attacker-controlled everywhere.
  */
-const CONTROLLED_IN: Record<string, readonly ContextId[]> = {
+const CONTROLLED_IN = table<readonly ContextId[]>({
   CI_MERGE_REQUEST_TITLE: ['mr', 'mr-fork'],
   CI_MERGE_REQUEST_DESCRIPTION: ['mr', 'mr-fork'],
   CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: ['mr', 'mr-fork'],
@@ -49,7 +50,7 @@ const CONTROLLED_IN: Record<string, readonly ContextId[]> = {
   CI_COMMIT_TAG: ['unprotected-tag', 'web-unprotected'],
   CI_COMMIT_TAG_MESSAGE: ['unprotected-tag', 'web-unprotected'],
   CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_NAME: ['branch', 'mr', 'mr-fork'],
-};
+});
 
 const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'mksh', 'fish']);
 const STDIN_INTERPRETERS = /^(sh|bash|zsh|dash|ksh|ash|mksh|python[0-9.]*|node|nodejs|perl|ruby|php|pwsh|powershell|iex|invoke-expression)$/i;

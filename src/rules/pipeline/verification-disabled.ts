@@ -1,3 +1,4 @@
+import { table } from '../../util/table.js';
 import type { RuleReport, Severity } from '../../findings/finding.js';
 import type { SourceLocation } from '../../model/location.js';
 import { defineRule } from '../types.js';
@@ -16,7 +17,7 @@ const HOST_KEY = 'SSH host key verification';
 const SIGNATURES = 'package signature verification';
 
 /** Environment variables that switch verification off, with the values that do it. */
-const VARIABLES: Record<string, { off: (v: string) => boolean; what: string }> = {
+const VARIABLES = table<{ off: (v: string) => boolean; what: string }>({
   GIT_SSL_NO_VERIFY: { off: (v) => v !== '' && !/^(0|false|no)$/i.test(v), what: `${TLS} (\`GIT_SSL_NO_VERIFY\`)` },
   NODE_TLS_REJECT_UNAUTHORIZED: { off: (v) => v === '0', what: `${TLS} (\`NODE_TLS_REJECT_UNAUTHORIZED=0\`)` },
   PYTHONHTTPSVERIFY: { off: (v) => v === '0', what: `${TLS} (\`PYTHONHTTPSVERIFY=0\`)` },
@@ -24,7 +25,7 @@ const VARIABLES: Record<string, { off: (v: string) => boolean; what: string }> =
   PIP_TRUSTED_HOST: { off: (v) => v.trim() !== '', what: `${TLS} (\`PIP_TRUSTED_HOST\`)` },
   GIT_SSH_COMMAND: { off: (v) => SSH_OFF.test(v), what: `${HOST_KEY} (\`GIT_SSH_COMMAND\`)` },
   HELM_KUBEINSECURE_SKIP_TLS_VERIFY: { off: (v) => /^(1|true)$/i.test(v), what: `${TLS} (\`HELM_KUBEINSECURE_SKIP_TLS_VERIFY\`)` },
-};
+});
 const SSH_OFF = /StrictHostKeyChecking\s*[= ]\s*["']?(no|off)\b|UserKnownHostsFile\s*[= ]\s*["']?\/dev\/null/i;
 
 /** A variable name as the tool reads it (`npm_config_*` is case-insensitive). */

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { pipelineRules } from '../../src/rules/index.js';
+import { runRules } from './harness.js';
+
+/**
+ * Names an MR author writes (programs, variables, job names, regex classes) are looked up in
+ * tables. `Object.prototype`'s members must be names like any other: a script line
+ * `toString deploy` once crashed every rule run with "Cannot read properties of undefined".
+ * Each name is judged against a neutral name of the same length (same columns), and the
+ * findings and trust must be the same, the name aside.
+ */
+const PROTO_NAMES = ['toString', 'constructor', '__proto__', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString', '__defineGetter__', '__lookupGetter__'];
+
+const pipeline = (n: string) => `variables:
+  ${n}: "x"
+${n}:
+  stage: deploy
+  tags: [${n}]
+  image: ${n}:latest
+  variables:
+    ${n}: "$CI_COMMIT_BRANCH"
+  rules:
+    - if: $${n} == "x" || $CI_COMMIT_BRANCH =~ /^[[:${n}:]]+$/
+  script:
+    - ${n} deploy --prod
+    - ${n} -u admin --password hunter2secret -h db.example.com
+    - echo "$${n}" > ${n}.env
+    - eval "$${n}"
+    - curl -H "PRIVATE-TOKEN: $${n}" https://example.com/api/v4/projects/1/packages/generic
+  artifacts:
+    paths: [${n}.env]
+deploy-${n}:
+  stage: deploy
+  environment: production
+  only:
+    variables: [$${n} == "x"]
+  script:
+    - ${n} apply
+`;
+
+async function judged(name: string, as: string) {
+  const ev = await runRules(pipelineRules, pipeline(name));
+  const findings = ev.findings.map((f) => ({ rule: f.ruleId, line: f.location.line, column: f.location.column, severity: f.severity, message: f.message.replaceAll(name, as) }));
+  const trust = [...ev.trust].map(([job, t]) => [job.replaceAll(name, as), Object.values(t.byContext).map((o) => o.runs), t.untrusted]);
+  return { findings, trust };
+}
+
+describe('names that are Object.prototype members', () => {
+  for (const name of PROTO_NAMES) {
+    it(`judges \`${name}\` like any other name`, async () => {
+      const neutral = 'q'.repeat(name.length);
+      const got = await judged(name, neutral);
+      const want = await judged(neutral, neutral);
+      expect(want.findings.length).toBeGreaterThan(3);
+      expect(got).toEqual(want);
+    });
+  }
+});
