@@ -2,7 +2,11 @@
  * The shared part of the project cache (src/gitlab/project-cache.ts) on Redis, for REDIS_URL
  * mode: every replica reads and fills the same entries, and an invalidation is one DEL.
  *
- * One hash per project, `<prefix>:project-cache:<project>`:
+ * One hash per project, `<prefix>:project-cache:v<format>:<scope hash>:<project>`, where the
+ * scope is what the answers depend on besides the project: the GitLab instance and the token
+ * (a 403 is an answer about this token), so deployments or tokens sharing a Redis never read
+ * each other's entries; only a hash of it is in the key. The format number changes when a cached
+ * value changes shape, so replicas of two releases (a rolling update) do not share entries:
  *   v:<key>   the value as its codec wrote it (JSON)
  *   t:<key>   when it was written (ms, Redis's clock: replicas' clocks do not matter)
  *   epoch     a random token; a value loaded on a miss is written only while the epoch it
@@ -15,7 +19,7 @@
  * fails at once and the cache falls back to the process's own entries) and a short command
  * timeout (a Redis that stops answering costs at most that per read).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { SharedProjectStore } from '../gitlab/project-cache.js';
 
@@ -24,11 +28,16 @@ export interface RedisProjectStoreOptions {
   url: string;
   /** Key prefix (default `tierguard`, the queue's); tests use their own per test. */
   prefix?: string;
+  /** What cached answers depend on besides the project (the service: GitLab URL and token); hashed into the key. */
+  scope?: string;
   /** A command not answered within this long fails (and the cache goes on without Redis); default 250 ms. */
   timeoutMs?: number;
   /** Connection trouble (the message only). */
   onWarning?: (msg: string, detail: Record<string, unknown>) => void;
 }
+
+/** Bump when a cached value (src/gitlab/types.ts, the live data, the settled answers) changes shape. */
+const FORMAT = 1;
 
 const NOW_MS = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
@@ -62,10 +71,11 @@ return 0
 
 export class RedisProjectStore implements SharedProjectStore {
   private readonly redis: Redis;
-  private readonly prefix: string;
+  private readonly base: string;
 
   constructor(opts: RedisProjectStoreOptions) {
-    this.prefix = opts.prefix ?? 'tierguard';
+    const scope = createHash('sha256').update(opts.scope ?? '').digest('hex').slice(0, 16);
+    this.base = `${opts.prefix ?? 'tierguard'}:project-cache:v${String(FORMAT)}:${scope}`;
     this.redis = new Redis(opts.url, {
       connectionName: 'tierguard-cache',
       enableOfflineQueue: false,
@@ -92,7 +102,7 @@ export class RedisProjectStore implements SharedProjectStore {
   }
 
   private key(project: string): string {
-    return `${this.prefix}:project-cache:${project}`;
+    return `${this.base}:${project}`;
   }
 
   async read(project: string, key: string, ttlMs: number): Promise<{ hit: true; value: string } | { hit: false; epoch: string }> {

@@ -94,7 +94,14 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const cacheWarning = throttled((msg, detail) => logger.warn(detail, msg));
   const sharedCache =
     config.REDIS_URL && config.LIVE_CACHE_TTL_SECONDS > 0
-      ? new RedisProjectStore({ prefix: opts.redisQueue?.prefix, ...opts.sharedCache, url: opts.sharedCache?.url ?? config.REDIS_URL, onWarning: cacheWarning })
+      ? new RedisProjectStore({
+          prefix: opts.redisQueue?.prefix,
+          // Answers are about this GitLab and this token: shared only by replicas with both.
+          scope: `${config.GITLAB_URL}\0${config.GITLAB_TOKEN}`,
+          ...opts.sharedCache,
+          url: opts.sharedCache?.url ?? config.REDIS_URL,
+          onWarning: cacheWarning,
+        })
       : undefined;
   // Connected before the first review when Redis answers (bounded: a start never waits on it).
   await sharedCache?.ready(2000);

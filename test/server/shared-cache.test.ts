@@ -255,6 +255,24 @@ describe('the project cache shared by replicas through Redis', () => {
     expect(await b.get(1, 'k', async () => 'new', { shared: json })).toBe('new');
     expect(await a.get(1, 'k', async () => 'newer', { shared: json })).toBe('new');
   });
+
+  it('entries are shared only within one scope (the service: GitLab URL and token)', async () => {
+    prefix = freshPrefix();
+    const stores = ['https://gitlab.example\0token-a', 'https://gitlab.example\0token-a', 'https://gitlab.example\0token-b'].map((scope) => new RedisProjectStore({ url: REDIS_URL, prefix, scope }));
+    closers.push(...stores.map((s) => () => s.close()));
+    for (const s of stores) expect(await s.ready(2000)).toBe(true);
+    const json = { encode: (v: string) => JSON.stringify(v), decode: (t: string) => JSON.parse(t) as string };
+    const [same1, same2, other] = stores.map((shared) => new ProjectCache({ shared }));
+    expect(await same1!.get(1, 'k', async () => 'a', { shared: json })).toBe('a');
+    expect(await same2!.get(1, 'k', async () => 'again', { shared: json })).toBe('a');
+    expect(await other!.get(1, 'k', async () => 'b', { shared: json })).toBe('b');
+    // Only a hash of the scope is in the key, never the token.
+    const r = new Redis(REDIS_URL);
+    const keys = await r.keys(`${prefix}:*`);
+    await r.quit();
+    expect(keys).toHaveLength(2);
+    expect(keys.join(' ')).not.toContain('token');
+  });
 });
 
 /** A "Redis" that completes the handshake and then never answers: every command times out. */
