@@ -19,6 +19,7 @@ import { auditProject, denial } from './project.js';
 import type { Progress } from './progress.js';
 import { openState } from './state.js';
 import { AUDIT_SCHEMA, type AuditProgress, type AuditProject, type AuditReport, type AuditRunner, type RunnerConfigFacts } from './types.js';
+import { blank } from '../util/table.js';
 
 interface RunnerConfigInput {
   file: string;
@@ -166,7 +167,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   const projects = selectProjects(listed, top.fullPath, opts.include, opts.exclude);
 
   // Runner inventory: group runners per (sub)group, instance runners, then per project.
-  const groupRunners: Record<string, number[]> = {};
+  const groupRunners = blank<number[]>();
   const seenIn = new Map<number, Set<string>>();
   const see = (id: number, where: string) => {
     const s = seenIn.get(id) ?? new Set<string>();

@@ -33,6 +33,7 @@ import {
   type VariableScope,
 } from './expression.js';
 import { matchesAny } from '../util/glob.js';
+import { blank } from '../util/table.js';
 
 type When = 'on_success' | 'manual' | 'delayed' | 'always' | 'on_failure' | 'never';
 const WHENS: readonly When[] = ['on_success', 'manual', 'delayed', 'always', 'on_failure', 'never'];
@@ -724,7 +725,7 @@ function nameCanBe(ref: UnknownString, name: string): boolean {
  * references another variable (`$X`, `${X}`) is marked unknown (`undefined`) unless `expand: false`.
  */
 export function variablesFromYaml(...maps: (YNode | undefined)[]): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
+  const out = blank<string | undefined>();
   for (const m of maps) {
     if (!isMap(m)) continue;
     for (const [k, e] of m.entries) {

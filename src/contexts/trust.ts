@@ -74,6 +74,8 @@ function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext
   const workflowRules = pipeline.workflow?.entries.get('rules')?.value;
 
   const memo = new Map<string, JobReach>();
+  const namesByNodes = new Map<string, string[]>();
+  const judgedMemo = new Map<string, Pick<JobTrust, 'byContext' | 'untrusted' | 'trusted'>>();
   const workflowNames = variableNames(workflowRules, namesOf);
   let wf: JobReach | undefined;
   const workflowReach = (): JobReach => {
@@ -92,21 +94,29 @@ function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext
       const v = job.variables.get(name);
       return v === undefined || (v.expand && v.value.includes('$')) ? undefined : v.value;
     };
-    const names = [...workflowNames, ...variableNames(input.rules, namesOf), ...variableNames(input.only, namesOf), ...variableNames(input.except, namesOf)];
-    const key = [keyOf(input.rules), keyOf(input.only), keyOf(input.except), keyOf(input.when), ...names.map((n) => `${n}=${known(n) ?? '\u0000'}`)].join('|');
-    let byContext = memo.get(key);
-    if (!byContext) {
-      const variables = blank<string | undefined>();
-      for (const name of job.variables.keys()) variables[name] = known(name);
-      byContext = reachJob(input, { workflowRules, variables, contexts });
-      memo.set(key, byContext);
+    const nodesKey = [keyOf(input.rules), keyOf(input.only), keyOf(input.except), keyOf(input.when)].join('|');
+    // Jobs that share rule items (through `extends` or `!reference`) read the same names.
+    let names = namesByNodes.get(nodesKey);
+    if (!names) namesByNodes.set(nodesKey, (names = [...workflowNames, ...variableNames(input.rules, namesOf), ...variableNames(input.only, namesOf), ...variableNames(input.except, namesOf)]));
+    let key = nodesKey;
+    for (const n of names) key += `|${n}=${known(n) ?? '\u0000'}`;
+    // Jobs with the same rules and the same YAML values of the variables those rules read (as
+    // written: the assumptions quote them) are judged alike; a job with unread parents is not.
+    const full = job.partial ? undefined : key + '\u0003' + names.map((n) => { const v = job.variables.get(n); return v ? '=' + v.value : '-'; }).join('\u0001');
+    let judged = full === undefined ? undefined : judgedMemo.get(full);
+    if (!judged) {
+      let byContext = memo.get(key);
+      if (!byContext) {
+        const variables = blank<string | undefined>();
+        for (const name of job.variables.keys()) variables[name] = known(name);
+        byContext = reachJob(input, { workflowRules, variables, contexts });
+        memo.set(key, byContext);
+      }
+      byContext = withAssumptions(withUnreadParents(job, byContext, workflowReach()), names, job, contexts);
+      judged = { byContext, untrusted: untrustedContexts(byContext, contexts), trusted: trustedContexts(byContext, contexts) };
+      if (full !== undefined) judgedMemo.set(full, judged);
     }
-    byContext = withAssumptions(withUnreadParents(job, byContext, workflowReach()), names, job, contexts);
-    const out: JobTrust = {
-      byContext,
-      untrusted: untrustedContexts(byContext, contexts),
-      trusted: trustedContexts(byContext, contexts),
-    };
+    const out: JobTrust = { ...judged };
     const chosen = attackerChosenTags(job, out.untrusted, contexts);
     if (chosen) out.attackerChosenTags = chosen;
     return out;

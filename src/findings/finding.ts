@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { SourceLocation } from '../model/location.js';
 import { resolveMessage, type MessageData } from './messages.js';
 
@@ -58,7 +57,8 @@ export function fingerprintOf(parts: {
   keyPath: string[];
   discriminator?: string;
 }): string {
-  const h = createHash('sha256');
+  // Loaded on first use: `tierguard jobs` and `rules` make no finding and skip node:crypto's load.
+  const h = process.getBuiltinModule('node:crypto').createHash('sha256');
   h.update([parts.ruleId, parts.file, parts.job ?? '', parts.keyPath.join('.'), parts.discriminator ?? ''].join('\u0000'));
   return h.digest('hex').slice(0, 16);
 }

@@ -1,4 +1,5 @@
 import type { SourceLocation } from './location.js';
+import { blank } from '../util/table.js';
 
 /**
  * The positioned value tree every part of tierguard reads. It is built from the `yaml`
@@ -122,7 +123,8 @@ export function toJS(node: YNode | undefined): unknown {
     case 'reference':
       return { '!reference': node.path };
     case 'map': {
-      const o: Record<string, unknown> = {};
+      // No prototype: a YAML key `__proto__` is a key like any other.
+      const o = blank<unknown>();
       for (const [k, e] of node.entries) o[k] = toJS(e.value);
       return o;
     }

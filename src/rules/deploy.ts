@@ -247,13 +247,37 @@ const commandCache = new WeakMap<Pipeline, Map<Job, { lines?: readonly ScriptLin
 function computeCommandEvidence(job: Job, opts: DeployOptions): DeployEvidence[] {
   const lines = opts.lines ?? scriptLinesOf(job.node);
   const locate: ScriptLocator = opts.locate ?? ((line) => line.loc);
-  const jobText = lines.map((l) => l.text).join('\n');
-  const localCluster = LOCAL_CLUSTER.test(jobText) || servicesText(job).some((s) => LOCAL_CLUSTER_IMAGE.test(s));
-  const ownPackages = OWN_PACKAGE_REGISTRY.test(jobText + '\n' + [...job.variables.values()].map((v) => v.value).join('\n')) && /CI_JOB_TOKEN/.test(jobText + [...job.variables.values()].map((v) => v.value).join(' '));
   const vars = new Map<string, string>();
   for (const [k, v] of job.variables) vars.set(k, v.value);
-  const logins = registryLogins(lines, vars);
-  const pipelineOwnPackages = opts.pipeline ? ownPackagesConfigured(opts.pipeline) : false;
+  // What the whole job says, worked out the first time a command that could deploy asks
+  // (most jobs have none): with the YAML variables as written, before the script's assignments.
+  const yamlVars = new Map(vars);
+  const pipeline = opts.pipeline;
+  const once = <T>(f: () => T): (() => T) => {
+    let box: { v: T } | undefined;
+    return () => (box ??= { v: f() }).v;
+  };
+  const jobText = once(() => lines.map((l) => l.text).join('\n'));
+  const valuesText = once(() => [...job.variables.values()].map((v) => v.value));
+  const localCluster = once(() => LOCAL_CLUSTER.test(jobText()) || servicesText(job).some((s) => LOCAL_CLUSTER_IMAGE.test(s)));
+  const ownPackages = once(() => OWN_PACKAGE_REGISTRY.test(jobText() + '\n' + valuesText().join('\n')) && /CI_JOB_TOKEN/.test(jobText() + valuesText().join(' ')));
+  const logins = once(() => registryLogins(lines, yamlVars));
+  const pipelineOwnPackages = once(() => (pipeline ? ownPackagesConfigured(pipeline) : false));
+  const env: CommandEnv = {
+    vars,
+    get localCluster() {
+      return localCluster();
+    },
+    get ownPackages() {
+      return ownPackages();
+    },
+    get pipelineOwnPackages() {
+      return pipelineOwnPackages();
+    },
+    get logins() {
+      return logins();
+    },
+  };
   const out: DeployEvidence[] = [];
   for (const line of lines) {
     for (const seg of segments(line.text)) {
@@ -263,7 +287,7 @@ function computeCommandEvidence(job: Job, opts: DeployOptions): DeployEvidence[]
       const ci = commandIndex(words);
       const first = words[ci];
       if (!first) continue; // no command word (only assignments or redirections)
-      const hit = classifyCommand(words, ci, { vars, localCluster, ownPackages, pipelineOwnPackages, logins });
+      const hit = classifyCommand(words, ci, env);
       if (!hit) continue;
       const last = words[hit.lastWord] ?? first;
       out.push({
@@ -380,11 +404,12 @@ const GENERIC_VALUE_OPTS = new Set(['-r', '--repository', '--repository-url', '-
 function classifyCommand(words: readonly Word[], ci: number, env: CommandEnv): CommandHit | undefined {
   const prog = programName(words[ci]);
   const base = prog.toLowerCase();
-  const dry = hasOpt(words, ci + 1, DRY_RUN);
+  // Asked only by the commands that can deploy: most script commands are none of them.
+  const dry = () => hasOpt(words, ci + 1, DRY_RUN);
   switch (base) {
     case 'kubectl':
     case 'oc': {
-      if (env.localCluster || dry) return undefined;
+      if (env.localCluster || dry()) return undefined;
       const pos = positionals(words, ci, KUBECTL_VALUE_OPTS);
       const sub = pos.text(0);
       const sub2 = pos.text(1);
@@ -395,7 +420,7 @@ function classifyCommand(words: readonly Word[], ci: number, env: CommandEnv): C
     }
     case 'helm':
     case 'helm3': {
-      if (dry) return undefined;
+      if (dry()) return undefined;
       const pos = positionals(words, ci, HELM_VALUE_OPTS);
       const sub = pos.text(0);
       if (['upgrade', 'install', 'rollback'].includes(sub)) {
@@ -430,7 +455,7 @@ function classifyCommand(words: readonly Word[], ci: number, env: CommandEnv): C
     case 'aws':
     case 'gcloud':
     case 'az': {
-      if (dry) return undefined;
+      if (dry()) return undefined;
       const pos = positionals(words, ci, new Set(['--region', '--profile', '--project', '--output', '--query', '-g', '--resource-group', '--subscription', '--name', '-n', '--zone', '--configuration', '--endpoint-url']));
       const subs = Array.from({ length: Math.min(pos.count, 4) }, (_, i) => pos.text(i));
       const readOnly = subs.some((x) => /^(list|show|describe|get|validate|what-if|wait|status|help|create-plan)$/.test(x) || /^(list|describe|get)-/.test(x));
@@ -475,33 +500,33 @@ function classifyCommand(words: readonly Word[], ci: number, env: CommandEnv): C
       return pushHit([target], env, { kind: 'registry-push', text: `${base} ${sub}${k ? ' ' + pos.text(1) : ''}`, lastWord: pos.word(k) });
     }
     case 'twine':
-      return packageUpload(words, ci, ['upload'], 'twine', env, dry);
+      return packageUpload(words, ci, ['upload'], 'twine', env, dry());
     case 'python':
     case 'python3':
     case 'py': {
-      if (u(words[ci + 1]) === '-m' && u(words[ci + 2]) === 'twine') return packageUpload(words, ci + 2, ['upload'], 'python -m twine', env, dry);
+      if (u(words[ci + 1]) === '-m' && u(words[ci + 2]) === 'twine') return packageUpload(words, ci + 2, ['upload'], 'python -m twine', env, dry());
       return undefined;
     }
     case 'npm':
     case 'pnpm':
     case 'yarn': {
       const sub = u(words[ci + 1]);
-      if (base === 'yarn' && sub === 'npm') return packageUpload(words, ci + 1, ['publish'], 'yarn npm', env, dry);
-      return packageUpload(words, ci, ['publish'], base, env, dry);
+      if (base === 'yarn' && sub === 'npm') return packageUpload(words, ci + 1, ['publish'], 'yarn npm', env, dry());
+      return packageUpload(words, ci, ['publish'], base, env, dry());
     }
     case 'gem':
-      return packageUpload(words, ci, ['push'], 'gem', env, dry);
+      return packageUpload(words, ci, ['push'], 'gem', env, dry());
     case 'cargo':
     case 'poetry':
     case 'uv':
     case 'flit':
     case 'hatch':
-      return packageUpload(words, ci, ['publish'], base, env, dry);
+      return packageUpload(words, ci, ['publish'], base, env, dry());
     case 'dotnet':
-      if (u(words[ci + 1]) === 'nuget') return packageUpload(words, ci + 1, ['push'], 'dotnet nuget', env, dry);
+      if (u(words[ci + 1]) === 'nuget') return packageUpload(words, ci + 1, ['push'], 'dotnet nuget', env, dry());
       return undefined;
     case 'nuget':
-      return packageUpload(words, ci, ['push'], 'nuget', env, dry);
+      return packageUpload(words, ci, ['push'], 'nuget', env, dry());
     case 'glab': {
       const pos = positionals(words, ci, GENERIC_VALUE_OPTS);
       if (pos.text(0) === 'release' && ['create', 'upload'].includes(pos.text(1))) return { kind: 'release', text: `glab release ${pos.text(1)}`, lastWord: pos.word(1) };
@@ -513,7 +538,7 @@ function classifyCommand(words: readonly Word[], ci: number, env: CommandEnv): C
       // Hosting and deployment CLIs whose deploy subcommand publishes (`firebase deploy`,
       // `theme deploy`, `serverless deploy`, `cf push` …).
       const subs = DEPLOY_CLIS[base];
-      if (!subs || dry) return undefined;
+      if (!subs || dry()) return undefined;
       const pos = positionals(words, ci, GENERIC_VALUE_OPTS);
       const sub = pos.text(0);
       if (subs.includes(sub)) return { kind: 'cloud-deploy', text: `${base} ${sub}`, lastWord: pos.word(0) };

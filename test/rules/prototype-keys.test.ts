@@ -56,3 +56,16 @@ describe('names that are Object.prototype members', () => {
     });
   }
 });
+
+describe('YAML keys that are Object.prototype members', () => {
+  it('keeps a `__proto__` key as a key when the tree becomes plain data', async () => {
+    const { parseCiYaml } = await import('../../src/model/yaml.js');
+    const { toJS } = await import('../../src/model/node.js');
+    const parsed = parseCiYaml('.gitlab-ci.yml', 'job:\n  variables:\n    __proto__: {polluted: yes}\n    toString: x\n  script: [echo]\n');
+    const data = toJS(parsed.root) as Record<string, Record<string, Record<string, unknown>>>;
+    const vars = data.job!.variables!;
+    expect(Object.keys(vars)).toEqual(['__proto__', 'toString']);
+    expect(JSON.parse(JSON.stringify(vars))).toEqual(JSON.parse('{"__proto__":{"polluted":true},"toString":"x"}'));
+    expect((vars as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+});

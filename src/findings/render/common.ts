@@ -1,5 +1,6 @@
 import { sortFindings, type Finding, type Suppression } from '../finding.js';
 import type { SourceFiles } from '../sources.js';
+import { blank } from '../../util/table.js';
 
 /**
  * A sorted copy: every format lists findings in the same order (file, line, column, rule, as
@@ -54,7 +55,7 @@ export function maskDeep<T>(value: T, sources: SourceFiles): T {
     if (typeof v === 'string') return sources.maskText(v);
     if (Array.isArray(v)) return v.map(walk);
     if (v !== null && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
+      const out = blank<unknown>();
       for (const [k, x] of Object.entries(v)) out[k] = walk(x);
       return out;
     }
