@@ -10,10 +10,16 @@
 //   4. first review of another MR after the target branch moved (new base sha), project seen
 //      within the cache TTL;
 //   5. another MR on the same target tip (its base sha already read);
-//   6. an MR with no CI change.
+//   6. an MR with no CI change;
+//   7. when Redis answers (REDIS_URL, default redis://127.0.0.1:6379): two more replicas sharing
+//      Redis (REDIS_URL set: the project cache is shared; each with its own in-memory queue, so
+//      each reviews what it was sent): replica A reviews an MR of a new project (not counted),
+//      then replica B, which never saw the project, reviews another MR on a new base sha.
 // Target: a first review makes at most N + N (head + base files) + 6 calls; a recheck reads no file.
 // Lines starting `target:` are collected into the targets summary of scripts/bench.mjs.
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +33,8 @@ if (!existsSync(dist('server/server.js'))) {
 const { startLiteGitLab } = await import(path.join(root, 'bench/fake-gitlab-lite.mjs'));
 const { loadConfig } = await import(dist('server/config.js'));
 const { startServer } = await import(dist('server/server.js'));
+const { MemoryQueue } = await import(dist('server/queue.js'));
+const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 
 const SECRET = 'bench-webhook-secret-0123456789';
 const DEADLINE = setTimeout(() => {
@@ -61,8 +69,8 @@ writeFileSync(path.join(policyDir, 'default.yaml'), 'version: 1\n');
 
 const lite = await startLiteGitLab();
 const project = lite.addProject('acme/app');
-const server = await startServer({
-  config: loadConfig({
+const serviceConfig = (env = {}) =>
+  loadConfig({
     GITLAB_URL: lite.url,
     GITLAB_TOKEN: lite.token,
     WEBHOOK_SECRET: SECRET,
@@ -71,30 +79,27 @@ const server = await startServer({
     CONCURRENCY: '1',
     RECONCILE_INTERVAL_SECONDS: '0',
     LIVE_CHECKS: 'off',
-  }),
-  port: 0,
-  host: '127.0.0.1',
-  logDestination: { write() {} },
-  reviewer: { paceMs: 0 },
-});
+    ...env,
+  });
+const server = await startServer({ config: serviceConfig(), port: 0, host: '127.0.0.1', logDestination: { write() {} }, reviewer: { paceMs: 0 } });
 
-const projectHook = { id: project.id, name: 'app', path_with_namespace: 'acme/app', default_branch: 'main', ci_config_path: '' };
-const mrHook = (mr, action, oldrev) => ({
+const projectHook = (p) => ({ id: p.id, name: p.path.split('/').pop(), path_with_namespace: p.path, default_branch: 'main', ci_config_path: '' });
+const mrHook = (mr, action, oldrev, p = project) => ({
   object_kind: 'merge_request',
   event_type: 'merge_request',
   user: { id: 77, username: 'dev' },
-  project: projectHook,
-  object_attributes: { iid: mr.iid, action, state: 'opened', target_project_id: project.id, target_branch: 'main', last_commit: { id: mr.headSha }, ...(oldrev ? { oldrev } : {}) },
+  project: projectHook(p),
+  object_attributes: { iid: mr.iid, action, state: 'opened', target_project_id: p.id, target_branch: 'main', last_commit: { id: mr.headSha }, ...(oldrev ? { oldrev } : {}) },
 });
 const noteHook = (mr) => ({
   object_kind: 'note',
   user: { id: 77, username: 'dev' },
-  project: projectHook,
+  project: projectHook(project),
   object_attributes: { note: '/tierguard recheck', noteable_type: 'MergeRequest', action: 'create' },
   merge_request: { iid: mr.iid, target_project_id: project.id, last_commit: { id: mr.headSha }, state: 'opened' },
 });
-async function deliver(event, payload) {
-  const res = await fetch(`${server.url}/webhooks/gitlab`, {
+async function deliver(event, payload, to = server) {
+  const res = await fetch(`${to.url}/webhooks/gitlab`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-gitlab-event': event, 'x-gitlab-token': SECRET },
     body: JSON.stringify(payload),
@@ -105,14 +110,36 @@ async function deliver(event, payload) {
 }
 
 // Let the start-up GET /user land first (it is part of starting, not of a review).
-for (let i = 0; i < 100 && !lite.requests.some((r) => r.route === 'GET /user'); i++) await new Promise((r) => setTimeout(r, 10));
+const started = async (srv) => {
+  await srv.api.currentUser();
+  await new Promise((r) => setTimeout(r, 50));
+};
+await started(server);
+
+/** Does something answer on the Redis URL's port (the shared-cache scenario runs only then)? */
+function redisAnswers() {
+  const u = new URL(REDIS_URL);
+  return new Promise((resolve) => {
+    const s = connect({ host: u.hostname, port: Number(u.port || 6379) });
+    s.setTimeout(500);
+    s.once('connect', () => {
+      s.end();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+    s.once('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+}
 
 const scenarios = [];
-async function scenario(label, run) {
-  await server.queue.drain();
+async function scenario(label, run, srv = server) {
+  await srv.queue.drain();
   const from = lite.requests.length;
   await run();
-  await server.queue.drain();
+  await srv.queue.drain();
   const calls = lite.requests.slice(from);
   const byRoute = new Map();
   for (const r of calls) byRoute.set(r.route, (byRoute.get(r.route) ?? 0) + 1);
@@ -133,6 +160,33 @@ try {
   await scenario('first review, base sha already read', () => deliver('Merge Request Hook', mrHook(mr3, 'open')));
   const mr4 = lite.addMergeRequest(project.id, { baseSha: mr2.baseSha, head: { ...BASE, 'README.md': 'app, documented\n' } });
   await scenario('MR with no CI change', () => deliver('Merge Request Hook', mrHook(mr4, 'open')));
+
+  if (await redisAnswers()) {
+    // Two replicas sharing Redis, keys under a prefix of their own (removed afterwards).
+    const prefix = `bench-calls-${randomBytes(4).toString('hex')}`;
+    const replica = () =>
+      startServer({ config: serviceConfig({ REDIS_URL }), port: 0, host: '127.0.0.1', logDestination: { write() {} }, reviewer: { paceMs: 0 }, workQueue: new MemoryQueue({ concurrency: 1 }), redisQueue: { prefix } });
+    const a = await replica();
+    const b = await replica();
+    try {
+      await started(a);
+      await started(b);
+      const shared = lite.addProject('acme/shared');
+      const first = lite.addMergeRequest(shared.id, { base: BASE, head: head('npm test -- --coverage') });
+      await deliver('Merge Request Hook', mrHook(first, 'open', undefined, shared), a);
+      await a.queue.drain();
+      const other = lite.addMergeRequest(shared.id, { base: { ...BASE, 'README.md': 'app, moved on\n' }, head: { ...head('npm test -- --bail'), 'README.md': 'app, moved on\n' } });
+      await scenario('first review on a second replica sharing Redis (new base sha; replica A reviewed the project)', () => deliver('Merge Request Hook', mrHook(other, 'open', undefined, shared), b), b);
+    } finally {
+      await a.close();
+      await b.close();
+      const { Redis } = await import('ioredis');
+      const r = new Redis(REDIS_URL);
+      const keys = await r.keys(`${prefix}:*`);
+      if (keys.length) await r.del(...keys);
+      await r.quit();
+    }
+  } else console.log(`(Redis not answering at ${REDIS_URL}: the shared-cache scenario is not measured)`);
 } finally {
   await server.close();
   await lite.close();
@@ -156,3 +210,5 @@ line(`first review, cold replica (≤N+N+6=${limit})`, cold.total / limit, `${co
 line(`first review, base sha already read (≤N+N+6=${limit})`, sameBase.total / limit, `${sameBase.total} calls, ${(sameBase.total / limit).toFixed(2)}x`, sameBase.total <= limit);
 line('recheck of an unchanged sha reads no file', recheck.files, `${recheck.files} files, ${recheck.total} calls`, recheck.files === 0);
 line('MR with no CI change (reported)', noCi.total, `${noCi.total} calls`, true);
+const sharedReplica = scenarios[6];
+if (sharedReplica) line(`first review on a second replica sharing Redis (≤N+N+6=${limit})`, sharedReplica.total / limit, `${sharedReplica.total} calls, ${(sharedReplica.total / limit).toFixed(2)}x`, sharedReplica.total <= limit);

@@ -6,6 +6,7 @@
  */
 import { GitLabError } from '../gitlab/errors.js';
 import type { GitLabApi, GitLabVariable } from '../gitlab/types.js';
+import { jsonCodec, type Codec } from '../gitlab/project-cache.js';
 import type { LiveCache } from './cache.js';
 import { readProtectedRefs, type ProtectedRefs } from './protected-refs.js';
 import type { LiveData, LiveDataKey } from './types.js';
@@ -15,6 +16,12 @@ export type Loaded<T> = { ok: true; data: T } | { ok: false; reason: string };
 
 /** Loads one kind of live data (a transient GitLab failure rejects). */
 export type LiveLoad = <K extends LiveDataKey>(key: K) => Promise<Loaded<LiveData[K]>>;
+
+/**
+ * Every live read is plain JSON data (variables never carry a value: VariableSchema strips it),
+ * so with the service's shared store (REDIS_URL) the entries are shared by every replica.
+ */
+const loadedCodec = jsonCodec<Loaded<unknown>>();
 
 export interface LiveLoaderOptions {
   cache?: LiveCache;
@@ -93,7 +100,7 @@ export function liveLoader(api: GitLabApi, projectId: number | string, opts: Liv
     let p = memo.get(key) as Promise<Loaded<LiveData[K]>> | undefined;
     if (!p) {
       const read = readers[key] as () => Promise<Loaded<LiveData[K]>>;
-      p = opts.cache ? opts.cache.get(projectId, key, read, now) : read();
+      p = opts.cache ? opts.cache.get(projectId, key, read, { now, shared: loadedCodec as Codec<Loaded<LiveData[K]>> }) : read();
       memo.set(key, p);
     }
     return p;

@@ -27,8 +27,11 @@ export interface AppDeps {
   notReadyReason?: () => string | undefined;
   /** While draining, still take webhooks (the queue is durable: another replica reviews them). */
   acceptWhileDraining?: boolean;
-  /** A delivery said a project changed, or showed its current settings (cached reads drop it). */
-  onProjectSignal?: (signal: ProjectSignal) => void;
+  /**
+   * A delivery said a project changed, or showed its current settings (cached reads drop it).
+   * Awaited before the delivery is queued; must not reject.
+   */
+  onProjectSignal?: (signal: ProjectSignal) => void | Promise<void>;
 }
 
 export interface TierguardApp extends FastifyInstance {
@@ -162,7 +165,7 @@ export async function buildApp(deps: AppDeps): Promise<TierguardApp> {
       }
       if (deps.onProjectSignal) {
         const signal = projectSignal(event, req.body);
-        if (signal) deps.onProjectSignal(signal);
+        if (signal) await deps.onProjectSignal(signal);
       }
       const c = classify(event, req.body, {
         deliveryId: req.id,

@@ -11,7 +11,7 @@ import type { DiffRefs, GitLabApi, GitLabDiff, GitLabDiscussion, GitLabMergeRequ
 import { judge, judgeLive, type CiJudgment, type Judgment, type RunnerFile } from '../judge/judge.js';
 import { readLiveVariables } from '../live/assumptions.js';
 import { LiveCache } from '../live/cache.js';
-import type { ProjectCache } from '../gitlab/project-cache.js';
+import { jsonCodec, type ProjectCache } from '../gitlab/project-cache.js';
 import { protectedTagsFallbackNote, readProtectedRefs, withProtectedRefs, type ProtectedRefs } from '../live/protected-refs.js';
 import type { ReadResult } from '../model/source.js';
 import { PolicyError, type PolicyIssue } from '../policy/errors.js';
@@ -31,6 +31,8 @@ const RULE_CATALOGUE = allRuleMetas();
 
 export const STATUS_NAME = 'tierguard';
 const STATUS_CHECK_NAME = 'tierguard';
+/** The project policy file's text (null: none) as kept in the project cache, shared with REDIS_URL. */
+const policyFileCodec = jsonCodec<string | null>();
 
 export interface ReviewerOptions {
   api: GitLabApi;
@@ -468,7 +470,7 @@ async function projectPolicy(
   // branch) for the project cache's TTL: MRs on a moving target branch do not read it again per
   // base sha; a change to it on the target branch applies within the TTL. Never the MR head.
   const read = () => rawAt(deps, project.id, PROJECT_POLICY_FILE, base.sha);
-  const text = await (deps.opts.projectCache?.get(project.id, `file:${PROJECT_POLICY_FILE}@${base.branch}`, read) ?? read());
+  const text = await (deps.opts.projectCache?.get(project.id, `file:${PROJECT_POLICY_FILE}@${base.branch}`, read, { shared: policyFileCodec }) ?? read());
   if (text !== null) {
     try {
       const r = applyProjectOverride(policy, PROJECT_POLICY_FILE, text, { rules: RULE_CATALOGUE });

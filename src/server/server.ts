@@ -14,6 +14,7 @@ import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createPolicyLoader, type PolicyLoader } from './policies.js';
 import { MemoryQueue, type FinalFailureInfo, type MemoryQueueOptions, type ReviewJob, type WorkQueue } from './queue.js';
+import { RedisProjectStore, throttled, type RedisProjectStoreOptions } from './project-cache-redis.js';
 import { RedisQueue, type RedisQueueOptions } from './queue-redis.js';
 import { createReconciler, type Reconciler, type ReconcilerOptions } from './reconcile.js';
 import { failureKind } from './retry-policy.js';
@@ -35,6 +36,8 @@ export interface StartServerOptions {
   workQueue?: WorkQueue;
   /** Redis queue tuning when config.REDIS_URL is set (tests: key prefix, short locks). */
   redisQueue?: Partial<Omit<RedisQueueOptions, 'url' | 'concurrency' | 'registry' | 'onFinalFailure' | 'onDepth' | 'onError' | 'onWarning'>>;
+  /** The shared project cache when config.REDIS_URL is set (tests: key prefix, an unreachable URL); prefix defaults to redisQueue.prefix. */
+  sharedCache?: Partial<Omit<RedisProjectStoreOptions, 'onWarning'>>;
   reviewer?: Partial<Pick<ReviewerOptions, 'paceMs' | 'today' | 'remote' | 'maxRunnerCandidates' | 'live'>>;
   /** Wait at most this long for work in progress on close (default SHUTDOWN_TIMEOUT_SECONDS, 25 s). */
   drainTimeoutMs?: number;
@@ -83,10 +86,26 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     logger: logger.child({ component: 'gitlab' }),
     onCall,
   });
-  // One per-project TTL cache (LIVE_CACHE_TTL_SECONDS, per replica) for the project, its
-  // protected refs and the live checks' reads; GET /user once per process; webhooks that say a
-  // project changed drop its entries (src/gitlab/cached-api.ts says which GitLab sends).
-  const projectCache = new ProjectCache({ ttlMs: config.LIVE_CACHE_TTL_SECONDS * 1000 });
+  // One per-project TTL cache (LIVE_CACHE_TTL_SECONDS) for the project, its protected refs, the
+  // project policy file and the live checks' reads; GET /user once per process; webhooks that
+  // say a project changed drop its entries (src/gitlab/cached-api.ts says which GitLab sends).
+  // With REDIS_URL the entries live in Redis, shared by every replica (an invalidation reaches
+  // them all); Redis trouble only costs GitLab calls (./project-cache-redis.ts).
+  const cacheWarning = throttled((msg, detail) => logger.warn(detail, msg));
+  const sharedCache =
+    config.REDIS_URL && config.LIVE_CACHE_TTL_SECONDS > 0
+      ? new RedisProjectStore({
+          prefix: opts.redisQueue?.prefix,
+          // Answers are about this GitLab and this token: shared only by replicas with both.
+          scope: `${config.GITLAB_URL}\0${config.GITLAB_TOKEN}`,
+          ...opts.sharedCache,
+          url: opts.sharedCache?.url ?? config.REDIS_URL,
+          onWarning: cacheWarning,
+        })
+      : undefined;
+  // Connected before the first review when Redis answers (bounded: a start never waits on it).
+  await sharedCache?.ready(2000);
+  const projectCache = new ProjectCache({ ttlMs: config.LIVE_CACHE_TTL_SECONDS * 1000, ...(sharedCache ? { shared: sharedCache, onWarning: cacheWarning } : {}) });
   const api = withProjectCache(gitlab, projectCache);
   const live = liveOptionsFromConfig(config);
   const reviewer = createReviewer({
@@ -167,10 +186,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       return tokenRejected;
     },
     acceptWhileDraining: queue.durable === true,
-    onProjectSignal: (signal) => {
-      if (signal.kind === 'changed') api.invalidateProject(signal.projectId);
-      else api.projectSeen(signal.projectId, signal);
-    },
+    // Awaited before the delivery is queued, so the review (on any replica) sees the drop.
+    onProjectSignal: (signal) => (signal.kind === 'changed' ? api.invalidateProject(signal.projectId) : api.projectSeen(signal.projectId, signal)),
   });
   const address = await app.listen({ port: opts.port ?? config.PORT, host: opts.host ?? config.HOST });
   const { port } = app.server.address() as AddressInfo;
@@ -222,6 +239,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       await reconciler?.idle();
       await app.close();
       await queue.close();
+      await sharedCache?.close();
       logger.info('stopped');
     })();
     return closing;

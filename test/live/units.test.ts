@@ -38,7 +38,7 @@ describe('LiveCache', () => {
     expect(await cache.get(1, 'runners', load)).toBe(1);
     t = 100;
     expect(await cache.get(1, 'runners', load)).toBe(3);
-    cache.invalidate(1);
+    await cache.invalidate(1);
     expect(await cache.get(1, 'runners', load)).toBe(4);
   });
 
