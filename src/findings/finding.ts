@@ -57,11 +57,12 @@ export function fingerprintOf(parts: {
   keyPath: string[];
   discriminator?: string;
 }): string {
-  // Loaded on first use: `tierguard jobs` and `rules` make no finding and skip node:crypto's load.
-  const h = process.getBuiltinModule('node:crypto').createHash('sha256');
-  h.update([parts.ruleId, parts.file, parts.job ?? '', parts.keyPath.join('.'), parts.discriminator ?? ''].join('\u0000'));
-  return h.digest('hex').slice(0, 16);
+  // node:crypto is loaded on first use (`tierguard jobs` and `rules` make no finding), and the
+  // one-shot hash() skips a Hash object per finding.
+  crypto ??= process.getBuiltinModule('node:crypto');
+  return crypto.hash('sha256', [parts.ruleId, parts.file, parts.job ?? '', parts.keyPath.join('.'), parts.discriminator ?? ''].join('\u0000'), 'hex').slice(0, 16);
 }
+let crypto: typeof import('node:crypto') | undefined;
 
 /**
  * What a rule of any kind (pipeline, runner, live, policy) reports; the Reporter adds the rule
