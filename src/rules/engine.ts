@@ -110,19 +110,14 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
 
   // Each hook kind's rules listed once: the job and script-line loops run for every job and
   // every script line, and most rules have only one or two of the hooks.
-  const hooksOf = <K extends keyof RuleHooks>(kind: K): NonNullable<RuleHooks[K]>[] =>
-    active.flatMap(({ hooks }) => {
-      const h = hooks[kind];
-      return h ? [h.bind(hooks) as NonNullable<RuleHooks[K]>] : [];
-    });
-  for (const h of hooksOf('pipeline')) h(pipeline);
-  const includeHooks = hooksOf('include');
-  for (const inc of pipeline.includes) for (const h of includeHooks) h(inc);
-  const jobHooks = hooksOf('job');
-  const lineHooks = hooksOf('scriptLine');
+  const hooks = active.map((a) => a.hooks);
+  const jobHooks = hooks.filter((h) => h.job);
+  const lineHooks = hooks.filter((h) => h.scriptLine);
+  for (const h of hooks) h.pipeline?.(pipeline);
+  for (const inc of pipeline.includes) for (const h of hooks) h.include?.(inc);
   for (const job of pipeline.jobs) {
-    for (const h of jobHooks) h(job);
-    if (lineHooks.length) for (const line of scriptLines(job)) for (const h of lineHooks) h(line, job);
+    for (const h of jobHooks) h.job?.(job);
+    if (lineHooks.length) for (const line of scriptLines(job)) for (const h of lineHooks) h.scriptLine?.(line, job);
   }
 
   // Secrets first, so the inline-ignore scan and every output see masked text.
