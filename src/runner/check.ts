@@ -106,7 +106,8 @@ export function parseRunnerConfig(file: string, text: string, policy: Policy): R
 
   let root: TomlTable;
   try {
-    root = toml().parse(tomlText);
+    // Integers past 2^53 (TOML allows 64 bits, as gitlab-runner reads them) stay exact as BigInt.
+    root = toml().parse(tomlText, { integersAsBigInt: 'asNeeded' });
   } catch (e) {
     // smol-toml's TomlError: 1-based line and column; the message starts with "Invalid TOML
     // document: " and ends with the offending lines.

@@ -56,3 +56,17 @@ describe('runner config names that are Object.prototype members', () => {
     }
   });
 });
+
+describe('what the TOML parser accepts', () => {
+  it('a 64-bit integer is a value, not a parse error', () => {
+    const r = checkRunnerConfig('config.toml', 'concurrent = 9223372036854775807\n[[runners]]\n  name = "r"\n  executor = "docker"\n  output_limit = 4096\n  [runners.docker]\n    privileged = true\n', testPolicy());
+    expect(r.findings.map((f) => [f.ruleId, f.location.line])).toContainEqual(['runner-privileged', 7]);
+  });
+
+  it('an inline table keeps its positions whatever its keys are named, with or without a trailing comma', () => {
+    for (const end of [' }', ', }']) {
+      const r = checkRunnerConfig('config.toml', `[[runners]]\n  name = "r"\n  executor = "docker"\n  docker = { constructor = 1, privileged = true${end}\n`, testPolicy());
+      expect(r.findings.map((f) => [f.ruleId, f.location.line, f.location.column])).toContainEqual(['runner-privileged', 4, 44]);
+    }
+  });
+});
