@@ -77,7 +77,7 @@ const result = await build({
   // Less source to parse at every start; the linked source map gives readable stack traces
   // (`node --enable-source-maps`).
   minify: true,
-  // CommonJS dependencies (yaml's node build, @iarna/toml) call require() for Node built-ins.
+  // CommonJS dependencies (yaml's node build) call require() for Node built-ins.
   banner: { js: "import { createRequire as __tgCreateRequire } from 'node:module'; const require = __tgCreateRequire(import.meta.url);" },
   sourcemap: 'linked',
   legalComments: 'linked',

@@ -131,6 +131,10 @@ async function listFiles(root: string): Promise<string[]> {
   return out;
 }
 
+function own(files: Record<string, string>, name: string): string | undefined {
+  return Object.hasOwn(files, name) ? files[name] : undefined;
+}
+
 /** An in-memory source (tests, and the service's prefetched files). */
 export class MemorySource implements ConfigSource {
   constructor(
@@ -139,11 +143,12 @@ export class MemorySource implements ConfigSource {
   ) {}
 
   async read(ref: FileRef): Promise<ReadResult> {
+    // Own keys only: a path such as `constructor` is a file name, not Object.prototype's member.
     if (ref.kind === 'local' && !ref.project) {
-      const t = this.files[normalizeLocal(ref.path)];
+      const t = own(this.files, normalizeLocal(ref.path));
       return t === undefined ? { status: 'missing' } : { status: 'ok', text: t };
     }
-    const t = this.external[displayName(ref)];
+    const t = own(this.external, displayName(ref));
     return t === undefined ? { status: 'unavailable', reason: 'not available' } : { status: 'ok', text: t };
   }
 

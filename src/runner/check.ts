@@ -3,7 +3,7 @@
  * of gitlab-runner Helm chart values. Public API used by `tierguard check-runner` and by
  * `tierguard lint` for runner config files found in a checkout.
  */
-import type TomlModule from '@iarna/toml';
+import type * as TomlModule from 'smol-toml';
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import type { SourceLocation } from '../model/location.js';
@@ -20,11 +20,16 @@ import { firstLine } from '../util/text.js';
 
 let tomlModule: typeof TomlModule | undefined;
 /**
- * `@iarna/toml`, loaded on the first runner config judged: building its parser costs every
- * `tierguard` start otherwise (the CLI bundle leaves it out; it loads from node_modules).
+ * `smol-toml`, loaded on the first runner config judged (the CLI bundle leaves it out; it loads
+ * from node_modules). Its tables have no prototype: a table or key named `constructor` or
+ * `toString` is a key like any other. `@iarna/toml` (used before) looked such names up through
+ * Object.prototype and used the built-in function it found as the table: `[runners.toString]`
+ * wrote the table's keys onto Object.prototype.toString, for the whole process (a second
+ * parse of the same file then failed with "Can't redefine existing key", and what the table
+ * held was lost to the rules).
  */
 function toml(): typeof TomlModule {
-  return (tomlModule ??= createRequire(import.meta.url)('@iarna/toml') as typeof TomlModule);
+  return (tomlModule ??= createRequire(import.meta.url)('smol-toml') as typeof TomlModule);
 }
 
 export { runnerRules };
@@ -101,11 +106,14 @@ export function parseRunnerConfig(file: string, text: string, policy: Policy): R
 
   let root: TomlTable;
   try {
-    root = toml().parse(tomlText);
+    // Integers past 2^53 (TOML allows 64 bits, as gitlab-runner reads them) stay exact as BigInt.
+    root = toml().parse(tomlText, { integersAsBigInt: 'asNeeded' });
   } catch (e) {
-    const err = e as { line?: number; col?: number; message?: string; fromTOML?: boolean };
-    const where = mapPos({ line: (err.line ?? 0) + 1, column: (err.col ?? 0) + 1 });
-    const what = firstLine(String(err.message ?? e).replace(/ at row \d+, col \d+[\s\S]*$/, ''));
+    // smol-toml's TomlError: 1-based line and column; the message starts with "Invalid TOML
+    // document: " and ends with the offending lines.
+    const err = e as { line?: number; column?: number; message?: string };
+    const where = mapPos({ line: err.line ?? 1, column: err.column ?? 1 });
+    const what = firstLine(String(err.message ?? e).replace(/^Invalid TOML document: /, ''));
     const inside = format === 'helm-values' ? ' in runners.config' : '';
     throw new RunnerConfigError(file, where.line, where.column, `invalid TOML${inside}: ${what}`);
   }

@@ -1,6 +1,6 @@
 /**
- * Source positions for a TOML document. `@iarna/toml` returns plain values with no positions,
- * so this small scanner walks the same text again (after `@iarna/toml` has accepted it) and
+ * Source positions for a TOML document. `smol-toml` returns plain values with no positions,
+ * so this small scanner walks the same text again (after `smol-toml` has accepted it) and
  * records, for every key path, where the key and its value were written: table headers
  * (`[runners.docker]`), arrays of tables (`[[runners]]`, with their index), dotted keys,
  * inline arrays (spanning lines, with comments) and inline tables.

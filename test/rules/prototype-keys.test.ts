@@ -69,3 +69,15 @@ describe('YAML keys that are Object.prototype members', () => {
     expect((vars as { polluted?: unknown }).polluted).toBeUndefined();
   });
 });
+
+describe('file names that are Object.prototype members', () => {
+  it('an in-memory source reads only the files it was given', async () => {
+    const { MemorySource } = await import('../../src/model/source.js');
+    const src = new MemorySource({ toString: 'a:\n  script: [echo]\n' });
+    expect(await src.read({ kind: 'local', path: 'toString' })).toEqual({ status: 'ok', text: 'a:\n  script: [echo]\n' });
+    for (const name of PROTO_NAMES.filter((n) => n !== 'toString')) {
+      expect(await src.read({ kind: 'local', path: name })).toEqual({ status: 'missing' });
+      expect(await src.read({ kind: 'local', path: `/${name}` })).toEqual({ status: 'missing' });
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import TOML from '@iarna/toml';
+import * as TOML from 'smol-toml';
 import { pathKey, scanTomlPositions, type KeyPath } from '../../src/runner/positions.js';
 
 function at(text: string, path: KeyPath, part: 'key' | 'value' | 'inner' = 'value') {
