@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'node_modules/', 'bench/', '.vitest/', 'test/fixtures/'],
+    ignores: ['dist/', 'node_modules/', 'bench/', '.bench/', '.vitest/', 'test/fixtures/'],
   },
   // TypeScript: recommended + strict, type-aware (the tsconfig.json project: src, test, scripts).
   {
