@@ -36,9 +36,11 @@ export class RateLimiter {
   };
 
   readonly pause = (ms: number): void => {
-    const until = this.now() + ms;
+    // One clock read: a second one a millisecond later made a 1000 ms pause count as 999.
+    const now = this.now();
+    const until = now + ms;
     if (until > this.pausedUntil) {
-      this.pausedMs += until - Math.max(this.pausedUntil, this.now());
+      this.pausedMs += until - Math.max(this.pausedUntil, now);
       this.pausedUntil = until;
     }
   };

@@ -36,6 +36,16 @@ describe('RateLimiter (one per audit run)', () => {
   });
 });
 
+describe('RateLimiter pause accounting', () => {
+  it('counts a pause in full when the clock ticks while it is recorded', () => {
+    // A clock that moves one millisecond at every read, like Date.now() across a slow call.
+    let t = 0;
+    const l = new RateLimiter({ perMinute: 0, now: () => t++, sleep: async () => undefined });
+    l.pause(1000);
+    expect(l.pausedMs).toBe(1000);
+  });
+});
+
 describe('audit progress', () => {
   it('writes a bar on a terminal and sparse lines otherwise', () => {
     let t = 0;
