@@ -11,7 +11,7 @@ import { createPolicyLoader } from '../../src/server/policies.js';
 import type { ReviewJob } from '../../src/server/queue.js';
 import { createReviewer, type Reviewer } from '../../src/server/review-mr.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
-import { startFakeGitLab, type FakeGitLab, type FakeMergeRequest } from '../support/fake-gitlab.js';
+import { startFakeGitLab, type FakeGitLab, type FakeMergeRequest, rawReadsSince, routesSince } from '../support/fake-gitlab.js';
 import { CLEAN_CI, SECRET, UNSAFE_CI, mrHook, policyDir, pushToMr } from './helpers.js';
 
 let gl: FakeGitLab;
@@ -35,22 +35,8 @@ const job = (mr: FakeMergeRequest, reason = 'merge_request:open'): ReviewJob => 
   receivedAt: Date.now(),
 });
 
-/** Calls since `from`, by route with ids and shas folded ("GET /projects/:id/repository/files/:path/raw"). */
-function routes(from: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const r of gl.requests.slice(from)) {
-    const path = r.path
-      .replace(/\/projects\/\d+/, '/projects/:id')
-      .replace(/\/merge_requests\/\d+/, '/merge_requests/:iid')
-      .replace(/\/statuses\/[0-9a-f]{40}/, '/statuses/:sha')
-      .replace(/\/files\/[^/]+\/raw/, '/files/:path/raw')
-      .replace(/\/notes\/\d+/, '/notes/:nid');
-    const key = `${r.method} ${path}`;
-    out[key] = (out[key] ?? 0) + 1;
-  }
-  return out;
-}
-const rawReads = (from: number) => gl.requests.slice(from).filter((r) => r.path.endsWith('/raw')).map((r) => `${decodeURIComponent(r.path.split('/files/')[1]?.replace(/\/raw$/, '') ?? '')}@${r.query.ref?.slice(0, 7)}`);
+const routes = (from: number) => routesSince(gl.requests, from);
+const rawReads = (from: number) => rawReadsSince(gl.requests, from);
 
 describe('GitLab API calls per review', () => {
   it('first review of a CI change, then a recheck of the same sha, then an MR without CI change', async () => {

@@ -15,7 +15,7 @@ import { loadConfig } from '../../src/server/config.js';
 import { RedisProjectStore } from '../../src/server/project-cache-redis.js';
 import { MemoryQueue } from '../../src/server/queue.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
-import { startFakeGitLab, type FakeGitLab } from '../support/fake-gitlab.js';
+import { startFakeGitLab, type FakeGitLab, rawReadsSince, routesSince } from '../support/fake-gitlab.js';
 import { CLEAN_CI, SECRET, UNSAFE_CI, mrHook, policyDir } from './helpers.js';
 import { REDIS_URL, ensureRedis, freshPrefix } from './redis-support.js';
 
@@ -77,22 +77,8 @@ async function deliver(srv: RunningServer, event: string, body: unknown): Promis
   return res.status;
 }
 
-/** Calls since `from`, by route with ids and shas folded. */
-function routes(from: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const r of gl!.requests.slice(from)) {
-    const path = r.path
-      .replace(/\/projects\/\d+/, '/projects/:id')
-      .replace(/\/merge_requests\/\d+/, '/merge_requests/:iid')
-      .replace(/\/statuses\/[0-9a-f]{40}/, '/statuses/:sha')
-      .replace(/\/files\/[^/]+\/raw/, '/files/:path/raw')
-      .replace(/\/notes\/\d+/, '/notes/:nid');
-    const key = `${r.method} ${path}`;
-    out[key] = (out[key] ?? 0) + 1;
-  }
-  return out;
-}
-const rawReads = (from: number) => gl!.requests.slice(from).filter((r) => r.path.endsWith('/raw')).map((r) => `${decodeURIComponent(r.path.split('/files/')[1]?.replace(/\/raw$/, '') ?? '')}@${r.query.ref?.slice(0, 7)}`);
+const routes = (from: number) => routesSince(gl!.requests, from);
+const rawReads = (from: number) => rawReadsSince(gl!.requests, from);
 const total = (c: Record<string, number>): number => Object.values(c).reduce((a, n) => a + n, 0);
 const projectReads = (c: Record<string, number>) => [c['GET /projects/:id'] ?? 0, c['GET /projects/:id/protected_branches'] ?? 0, c['GET /projects/:id/protected_tags'] ?? 0];
 const verdict = (sha: string) => gl!.state.statuses.filter((s) => s.sha === sha && s.name === 'tierguard').map((s) => ({ state: s.state, description: s.description })).at(-1);

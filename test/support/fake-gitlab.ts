@@ -1103,3 +1103,28 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       }),
   };
 }
+
+/** Requests logged since `from`, by route with ids and shas folded ("GET /projects/:id/repository/files/:path/raw"). */
+export function routesSince(requests: readonly RequestLogEntry[], from: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of requests.slice(from)) {
+    const path = r.path
+      .replace(/\/projects\/\d+/, '/projects/:id')
+      .replace(/\/merge_requests\/\d+/, '/merge_requests/:iid')
+      .replace(/\/statuses\/[0-9a-f]{40}/, '/statuses/:sha')
+      .replace(/\/files\/[^/]+\/raw/, '/files/:path/raw')
+      .replace(/\/notes\/\d+/, '/notes/:nid');
+    const key = `${r.method} ${path}`;
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** Raw file reads logged since `from`, as `path@sha7`. */
+export function rawReadsSince(requests: readonly RequestLogEntry[], from: number): string[] {
+  return requests
+    .slice(from)
+    .filter((r) => r.path.endsWith('/raw'))
+    .map((r) => `${decodeURIComponent(r.path.split('/files/')[1]?.replace(/\/raw$/, '') ?? '')}@${r.query.ref?.slice(0, 7)}`);
+}
+
