@@ -11,8 +11,8 @@ import { createPolicyLoader } from '../../src/server/policies.js';
 import type { ReviewJob } from '../../src/server/queue.js';
 import { createReviewer, type Reviewer } from '../../src/server/review-mr.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
-import { startFakeGitLab, type FakeGitLab, type FakeMergeRequest, rawReadsSince, routesSince } from '../support/fake-gitlab.js';
-import { CLEAN_CI, SECRET, UNSAFE_CI, mrHook, policyDir, pushToMr } from './helpers.js';
+import { startFakeGitLab, type FakeGitLab, type FakeMergeRequest, projectReads, rawReadsSince, routesSince, totalCalls as total } from '../support/fake-gitlab.js';
+import { CLEAN_CI, SECRET, UNSAFE_CI, mrHook, policyDir, pushToMr, deliverHook as deliver } from './helpers.js';
 
 let gl: FakeGitLab;
 let rv: Reviewer;
@@ -169,18 +169,6 @@ describe('GitLab API calls per review through the service (its caches)', () => {
     await s.api.currentUser();
     return s;
   }
-  const deliver = async (srv: RunningServer, event: string, body: unknown): Promise<number> => {
-    const res = await fetch(`${srv.url}/webhooks/gitlab`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-gitlab-event': event, 'x-gitlab-token': SECRET },
-      body: JSON.stringify(body),
-    });
-    await res.arrayBuffer();
-    await srv.queue.drain();
-    return res.status;
-  };
-  const total = (c: Record<string, number>): number => Object.values(c).reduce((a, n) => a + n, 0);
-  const projectReads = (c: Record<string, number>) => [c['GET /projects/:id'] ?? 0, c['GET /projects/:id/protected_branches'] ?? 0, c['GET /projects/:id/protected_tags'] ?? 0];
 
   it('reads the project and its protected refs once per TTL, files once per sha, and no file on a recheck', async () => {
     const srv = await service();

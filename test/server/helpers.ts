@@ -1,7 +1,7 @@
 /**
  * Webhook payloads shaped like GitLab's documented samples
  * (doc/user/project/integrations/webhook_events.md, lib/gitlab/hook_data/*_builder.rb), and a
- * helper to push a new commit to a fake MR.
+ * helper to push a new commit to a fake MR; `deliverHook` posts one to a running service.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -174,3 +174,16 @@ deploy:
   script:
     - ./deploy.sh
 `;
+
+/** POST a webhook to a running service with the right secret, then wait until its queue is idle; the HTTP status. */
+export async function deliverHook(srv: { url: string; queue: { drain(): Promise<void> } }, event: string, body: unknown): Promise<number> {
+  const res = await fetch(`${srv.url}/webhooks/gitlab`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-gitlab-event': event, 'x-gitlab-token': SECRET },
+    body: JSON.stringify(body),
+  });
+  await res.arrayBuffer();
+  await srv.queue.drain();
+  return res.status;
+}
+

@@ -15,8 +15,8 @@ import { loadConfig } from '../../src/server/config.js';
 import { RedisProjectStore } from '../../src/server/project-cache-redis.js';
 import { MemoryQueue } from '../../src/server/queue.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
-import { startFakeGitLab, type FakeGitLab, rawReadsSince, routesSince } from '../support/fake-gitlab.js';
-import { CLEAN_CI, SECRET, UNSAFE_CI, mrHook, policyDir } from './helpers.js';
+import { startFakeGitLab, type FakeGitLab, projectReads, rawReadsSince, routesSince, totalCalls as total } from '../support/fake-gitlab.js';
+import { CLEAN_CI, SECRET, UNSAFE_CI, mrHook, policyDir, deliverHook as deliver } from './helpers.js';
 import { REDIS_URL, ensureRedis, freshPrefix } from './redis-support.js';
 
 beforeAll(ensureRedis);
@@ -66,21 +66,9 @@ async function replica(env: Record<string, string> = {}, opts: { cacheUrl?: stri
   return s;
 }
 
-async function deliver(srv: RunningServer, event: string, body: unknown): Promise<number> {
-  const res = await fetch(`${srv.url}/webhooks/gitlab`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-gitlab-event': event, 'x-gitlab-token': SECRET },
-    body: JSON.stringify(body),
-  });
-  await res.arrayBuffer();
-  await srv.queue.drain();
-  return res.status;
-}
 
 const routes = (from: number) => routesSince(gl!.requests, from);
 const rawReads = (from: number) => rawReadsSince(gl!.requests, from);
-const total = (c: Record<string, number>): number => Object.values(c).reduce((a, n) => a + n, 0);
-const projectReads = (c: Record<string, number>) => [c['GET /projects/:id'] ?? 0, c['GET /projects/:id/protected_branches'] ?? 0, c['GET /projects/:id/protected_tags'] ?? 0];
 const verdict = (sha: string) => gl!.state.statuses.filter((s) => s.sha === sha && s.name === 'tierguard').map((s) => ({ state: s.state, description: s.description })).at(-1);
 
 const ROOT = `stages: [build, test]\ninclude:\n  - local: ci/build.yml\n  - local: ci/test.yml\n`;

@@ -1128,3 +1128,13 @@ export function rawReadsSince(requests: readonly RequestLogEntry[], from: number
     .map((r) => `${decodeURIComponent(r.path.split('/files/')[1]?.replace(/\/raw$/, '') ?? '')}@${r.query.ref?.slice(0, 7)}`);
 }
 
+/** The number of calls in a `routesSince` count. */
+export function totalCalls(byRoute: Record<string, number>): number {
+  return Object.values(byRoute).reduce((a, n) => a + n, 0);
+}
+
+/** Reads of the project, its protected branches and its protected tags in a `routesSince` count. */
+export function projectReads(byRoute: Record<string, number>): [number, number, number] {
+  return [byRoute['GET /projects/:id'] ?? 0, byRoute['GET /projects/:id/protected_branches'] ?? 0, byRoute['GET /projects/:id/protected_tags'] ?? 0];
+}
+
