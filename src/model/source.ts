@@ -1,5 +1,6 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { own } from '../util/table.js';
 
 /** What an include points at. `project` undefined means the project being evaluated. */
 export type FileRef =
@@ -129,10 +130,6 @@ async function listFiles(root: string): Promise<string[]> {
   };
   await walk(root, '');
   return out;
-}
-
-function own(files: Record<string, string>, name: string): string | undefined {
-  return Object.hasOwn(files, name) ? files[name] : undefined;
 }
 
 /** An in-memory source (tests, and the service's prefetched files). */

@@ -12,3 +12,9 @@ export function table<T>(entries: Record<string, T>): Readonly<Record<string, T 
 export function blank<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
+
+/** `record[key]` when `key` is the record's own (never a member of Object.prototype). */
+export function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
