@@ -224,13 +224,21 @@ function expressionVariables(node: YNode): string[] {
   return hit;
 }
 
+/**
+ * One variable's value in a memo key: known (length-prefixed, so no value can imitate the parts
+ * after it), unknown (`?`: it expands another variable) or not a YAML variable (`-`).
+ */
+export function keyPart(value: string | undefined, isYamlVariable = true): string {
+  if (!isYamlVariable) return '\u0000-';
+  return value === undefined ? '\u0000?' : `\u0000${value.length}=${value}`;
+}
+
 /** The YAML values of `names` (own, unknown, or not a YAML variable), as a key. */
 function variablesKey(names: readonly string[], variables: Record<string, string | undefined> | undefined): string {
   let key = '';
   for (const name of names) {
     const own = variables !== undefined && Object.prototype.hasOwnProperty.call(variables, name);
-    const v = own ? variables[name] : undefined;
-    key += own ? (v === undefined ? '\u0000?' : `\u0000${v.length}=${v}`) : '\u0000-';
+    key += keyPart(own ? variables[name] : undefined, own);
   }
   return key;
 }
@@ -512,7 +520,9 @@ const EVAL_MEMO_MAX = 20_000;
 function evaluateIn(text: string, expr: Expr, scope: VariableScope, ctx: TrustContext, variables: Record<string, string | undefined> | undefined): EvalResult {
   let names = exprVariables.get(expr);
   if (!names) exprVariables.set(expr, (names = [...variablesOf(expr)]));
-  const key = text + variablesKey(names, variables);
+  // The text length-prefixed too: the memo outlives the pipeline (one per context), and no
+  // expression text may imitate another text's values.
+  const key = `${text.length}:${text}${variablesKey(names, variables)}`;
   let memo = evalMemo.get(ctx);
   if (!memo) evalMemo.set(ctx, (memo = new Map<string, EvalResult>()));
   let r = memo.get(key);

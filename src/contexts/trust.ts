@@ -3,7 +3,7 @@ import { variableRefs, type VarRefOptions } from '../model/var-refs.js';
 import { keyUncertainty, type Job, type Pipeline } from '../model/pipeline.js';
 import type { Policy } from '../policy/types.js';
 import { buildContexts, chosenInContext, contextOptionsFromPolicy, variableReferences, yamlVariableStatus, type ContextId, type TrustContext, type VariableAssumptions } from './contexts.js';
-import { jobReachInput, reachJob, reachWorkflow, trustedContexts, untrustedContexts, type JobReach, type JobTrust } from './reach.js';
+import { jobReachInput, keyPart, reachJob, reachWorkflow, trustedContexts, untrustedContexts, type JobReach, type JobTrust } from './reach.js';
 import { blank } from '../util/table.js';
 import type { VarValue } from './expression.js';
 
@@ -98,11 +98,21 @@ function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext
     // Jobs that share rule items (through `extends` or `!reference`) read the same names.
     let names = namesByNodes.get(nodesKey);
     if (!names) namesByNodes.set(nodesKey, (names = [...workflowNames, ...variableNames(input.rules, namesOf), ...variableNames(input.only, namesOf), ...variableNames(input.except, namesOf)]));
+    // The names are fixed by the rule nodes, and every value is length-prefixed (`keyPart`), so
+    // no value written in one job can imitate another job's values: an MR author must not be
+    // able to make a job share the trust of a decoy job.
     let key = nodesKey;
-    for (const n of names) key += `|${n}=${known(n) ?? '\u0000'}`;
+    for (const n of names) key += keyPart(known(n), job.variables.has(n));
     // Jobs with the same rules and the same YAML values of the variables those rules read (as
     // written: the assumptions quote them) are judged alike; a job with unread parents is not.
-    const full = job.partial ? undefined : key + '\u0003' + names.map((n) => { const v = job.variables.get(n); return v ? '=' + v.value : '-'; }).join('\u0001');
+    let full: string | undefined;
+    if (!job.partial) {
+      full = key + '\u0003';
+      for (const n of names) {
+        const v = job.variables.get(n);
+        full += keyPart(v?.value, v !== undefined);
+      }
+    }
     let judged = full === undefined ? undefined : judgedMemo.get(full);
     if (!judged) {
       let byContext = memo.get(key);
