@@ -250,32 +250,32 @@ function computeCommandEvidence(job: Job, opts: DeployOptions): DeployEvidence[]
   const vars = new Map<string, string>();
   for (const [k, v] of job.variables) vars.set(k, v.value);
   // What the whole job says, worked out the first time a command that could deploy asks
-  // (most jobs have none): with the YAML variables as written, before the script's assignments.
+  // (most jobs have none): registry logins with the YAML variables as written, before the
+  // script's assignments change `vars`.
   const yamlVars = new Map(vars);
-  const pipeline = opts.pipeline;
-  const once = <T>(f: () => T): (() => T) => {
-    let box: { v: T } | undefined;
-    return () => (box ??= { v: f() }).v;
-  };
-  const jobText = once(() => lines.map((l) => l.text).join('\n'));
-  const valuesText = once(() => [...job.variables.values()].map((v) => v.value));
-  const localCluster = once(() => LOCAL_CLUSTER.test(jobText()) || servicesText(job).some((s) => LOCAL_CLUSTER_IMAGE.test(s)));
-  const ownPackages = once(() => OWN_PACKAGE_REGISTRY.test(jobText() + '\n' + valuesText().join('\n')) && /CI_JOB_TOKEN/.test(jobText() + valuesText().join(' ')));
-  const logins = once(() => registryLogins(lines, yamlVars));
-  const pipelineOwnPackages = once(() => (pipeline ? ownPackagesConfigured(pipeline) : false));
+  const jobText = () => lines.map((l) => l.text).join('\n');
+  let localCluster: boolean | undefined;
+  let ownPackages: boolean | undefined;
+  let pipelineOwnPackages: boolean | undefined;
+  let logins: { external: boolean } | undefined;
   const env: CommandEnv = {
     vars,
     get localCluster() {
-      return localCluster();
+      return (localCluster ??= LOCAL_CLUSTER.test(jobText()) || servicesText(job).some((s) => LOCAL_CLUSTER_IMAGE.test(s)));
     },
     get ownPackages() {
-      return ownPackages();
+      if (ownPackages === undefined) {
+        const text = jobText();
+        const values = [...job.variables.values()].map((v) => v.value);
+        ownPackages = OWN_PACKAGE_REGISTRY.test(text + '\n' + values.join('\n')) && /CI_JOB_TOKEN/.test(text + values.join(' '));
+      }
+      return ownPackages;
     },
     get pipelineOwnPackages() {
-      return pipelineOwnPackages();
+      return (pipelineOwnPackages ??= opts.pipeline ? ownPackagesConfigured(opts.pipeline) : false);
     },
     get logins() {
-      return logins();
+      return (logins ??= registryLogins(lines, yamlVars));
     },
   };
   const out: DeployEvidence[] = [];
