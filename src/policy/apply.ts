@@ -31,7 +31,26 @@ export interface ConfiguredRule<O = unknown> {
  * schema. `undefined` when the policy turns the rule off. Invalid options are a PolicyError
  * naming the key path (policy files are validated again with exact positions at load time).
  */
-export function configureRule<O>(policy: Policy, meta: { id: string; defaultSeverity: Severity; options?: { safeParse(v: unknown): { success: true; data: O } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } } }): ConfiguredRule<O> | undefined {
+type RuleToConfigure<O> = { id: string; defaultSeverity: Severity; options?: { safeParse(v: unknown): { success: true; data: O } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } } };
+
+export function configureRule<O>(policy: Policy, meta: RuleToConfigure<O>): ConfiguredRule<O> | undefined {
+  // Remembered per rule and per policy entry: every judgment configures every rule, and
+  // validating the options (the rule's zod schema) was the largest fixed cost of judging a small
+  // pipeline. Keyed by the entry's content, not the policy object, so a policy changed in place
+  // is configured afresh. Invalid options throw every time (nothing kept).
+  const entry = policy.rules[meta.id];
+  const key = entry === undefined ? '' : JSON.stringify(entry);
+  let byEntry = configuredMemo.get(meta) as Map<string, ConfiguredRule<O> | undefined> | undefined;
+  if (!byEntry) configuredMemo.set(meta, (byEntry = new Map<string, ConfiguredRule<O> | undefined>()));
+  if (byEntry.has(key)) return byEntry.get(key);
+  const configured = resolveRule(policy, meta);
+  if (byEntry.size >= 64) byEntry.clear();
+  byEntry.set(key, configured);
+  return configured;
+}
+const configuredMemo = new WeakMap<object, Map<string, unknown>>();
+
+function resolveRule<O>(policy: Policy, meta: RuleToConfigure<O>): ConfiguredRule<O> | undefined {
   const setting = effectiveSetting(policy, meta.id, meta.defaultSeverity);
   if (setting.severity === 'off') return undefined;
   let options = setting.options as unknown as O;

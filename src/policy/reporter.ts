@@ -46,7 +46,7 @@ export class Reporter {
 
   /** The rule's reporter: resolves its setting once (a PolicyError for invalid options). */
   rule<O>(meta: RuleMeta<O>): RuleReporter<O> {
-    const configured = configuredRule(this.policy, meta);
+    const configured = configureRule(this.policy, meta);
     const report = (r: Report) => {
       // Secrets are masked even when the rule that found them is off.
       if (r.secret) this.opts.sources?.addSecret(r.secret);
@@ -178,22 +178,3 @@ export function suppress(findings: readonly Finding[], policy: Policy, opts: Sup
   out.push(...reporter.reported());
   return out;
 }
-
-/**
- * `configureRule` remembered per rule and per policy entry: every judgment configures every
- * rule, and validating the options (the rule's zod schema) was the largest fixed cost of
- * judging a small pipeline. Keyed by the entry's content, not the policy object, so a policy
- * changed in place is configured afresh. Invalid options throw every time (nothing kept).
- */
-function configuredRule<O>(policy: Policy, meta: RuleMeta<O>): ConfiguredRule<O> | undefined {
-  const entry = policy.rules[meta.id];
-  const key = entry === undefined ? '' : JSON.stringify(entry);
-  let byEntry = configuredMemo.get(meta) as Map<string, ConfiguredRule<O> | undefined> | undefined;
-  if (!byEntry) configuredMemo.set(meta, (byEntry = new Map<string, ConfiguredRule<O> | undefined>()));
-  if (byEntry.has(key)) return byEntry.get(key);
-  const configured = configureRule(policy, meta);
-  if (byEntry.size >= 64) byEntry.clear();
-  byEntry.set(key, configured);
-  return configured;
-}
-const configuredMemo = new WeakMap<object, Map<string, unknown>>();
