@@ -26,13 +26,13 @@ export interface ConfiguredRule<O = unknown> {
   policySeverity?: Severity;
 }
 
+type RuleToConfigure<O> = { id: string; defaultSeverity: Severity; options?: { safeParse(v: unknown): { success: true; data: O } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } } };
+
 /**
  * Resolve a rule's setting against the policy and validate its options with the rule's
  * schema. `undefined` when the policy turns the rule off. Invalid options are a PolicyError
  * naming the key path (policy files are validated again with exact positions at load time).
  */
-type RuleToConfigure<O> = { id: string; defaultSeverity: Severity; options?: { safeParse(v: unknown): { success: true; data: O } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } } };
-
 export function configureRule<O>(policy: Policy, meta: RuleToConfigure<O>): ConfiguredRule<O> | undefined {
   // Remembered per rule and per policy entry: every judgment configures every rule, and
   // validating the options (the rule's zod schema) was the largest fixed cost of judging a small
