@@ -227,6 +227,8 @@ export async function startLiteGitLab(options = {}) {
       source_branch: mr.sourceBranch,
       target_branch: mr.targetBranch,
       state: mr.state,
+      // Non-system notes, counted live as GitLab does (app/models/concerns/issuable.rb).
+      user_notes_count: mr.discussions.reduce((n, d) => n + d.notes.filter((x) => !x.system).length, 0),
       sha: mr.headSha,
       diff_refs: { base_sha: mr.baseSha, head_sha: mr.headSha, start_sha: mr.baseSha },
       head_pipeline: { id: mr.headPipelineId, sha: mr.headSha, status: 'running' },

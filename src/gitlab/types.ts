@@ -63,6 +63,7 @@ export const MergeRequestSchema = z
     web_url: z.string(),
     state: z.string(),
     author: z.object({ id }).nullish(),
+    user_notes_count: z.number().int().nonnegative().nullish(),
   })
   .transform((m) => ({
     iid: m.iid,
@@ -78,6 +79,12 @@ export const MergeRequestSchema = z
     state: m.state,
     /** The MR author: GitLab reads `include:project` files with the permissions of the pipeline's user. */
     authorId: m.author?.id ?? null,
+    /**
+     * The MR's notes other than system notes, counted when GitLab answered (`notes.user.count` in
+     * app/models/concerns/issuable.rb, exposed by lib/api/entities/merge_request_basic.rb); null
+     * when the answer did not carry it.
+     */
+    userNotesCount: m.user_notes_count ?? null,
   }));
 export type GitLabMergeRequest = z.output<typeof MergeRequestSchema>;
 

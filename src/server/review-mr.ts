@@ -207,7 +207,12 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       throw new Error('GitLab has not computed the merge request diff yet (no diff_refs)');
     }
     lastTarget.set(key, mr);
-    const ev: ReviewEvent = { job, log, mr, diffRefs: mr.diffRefs, botUserId: me.id, discussions: listOnce(() => api.listDiscussions(job.projectId, job.mrIid)) };
+    // An MR without a single user note has no discussion of tierguard's to find: GitLab's
+    // `user_notes_count` is a live count of the MR's non-system notes, tierguard's own included
+    // (app/models/concerns/issuable.rb `notes.user.count`), so the list is not read. An answer
+    // without the count reads the list as before.
+    const discussions = mr.userNotesCount === 0 ? async (): Promise<GitLabDiscussion[]> => [] : listOnce(() => api.listDiscussions(job.projectId, job.mrIid));
+    const ev: ReviewEvent = { job, log, mr, diffRefs: mr.diffRefs, botUserId: me.id, discussions };
 
     /** The one "no CI configuration changes" answer: success, nothing else said on the MR. */
     const noCiChanges = async (description = 'no CI configuration changes'): Promise<ReviewOutcome> => {
@@ -318,11 +323,10 @@ async function ownDiscussions(ev: ReviewEvent): Promise<boolean> {
   return (await ev.discussions()).some((d) => d.notes[0]?.authorId === ev.botUserId && d.notes[0].body.includes('<!-- tierguard:'));
 }
 
-/** Step 1: the project and the MR's diffs; the status says tierguard is at work. */
+/** Step 1: the project and the MR's diffs. */
 async function collect(deps: ReviewDeps, ev: ReviewEvent): Promise<Collected> {
   const { api } = deps;
   const project = await api.getProject(ev.job.projectId);
-  await statusOf(api, ev.job.projectId, ev.mr, 'running', 'tierguard is evaluating the CI configuration');
   const diffs = await api.listMergeRequestDiffs(ev.job.projectId, ev.job.mrIid);
   const changed = new Set<string>();
   for (const d of diffs) {
@@ -347,6 +351,10 @@ function touchesJudged(c: Collected, j: Judged): boolean {
 async function judgeMr(deps: ReviewDeps, ev: ReviewEvent, c: Collected): Promise<Judged> {
   const { api, opts } = deps;
   const { job, mr, diffRefs, log } = ev;
+  // `running` before the judgment, not before the diffs: an MR that changes no configuration file
+  // is answered with its one `success`. Either way nothing green shows before the verdict, and
+  // a failure on the way leaves `pending` or `failed` (review()'s catch, reportFailure).
+  await statusOf(api, job.projectId, mr, 'running', 'tierguard is evaluating the CI configuration');
   const { policy, teamPolicy, protectedRefs, rejections, notes: policyNotes } = await projectPolicy(deps, c.project, { sha: diffRefs.baseSha, branch: mr.targetBranch }, log);
   const today = opts.today?.() ?? new Date();
   const source = (sha: string) =>

@@ -49,7 +49,8 @@ describe('GitLab API calls per review', () => {
     // Each file once per sha: .gitlab-ci.yml at head and base (the runner-config candidate check
     // reuses both), the project policy file at base.
     expect(rawReads(0).sort()).toEqual([`.gitlab-ci.yml@${mr.baseSha.slice(0, 7)}`, `.gitlab-ci.yml@${mr.headSha.slice(0, 7)}`, `.gitlab/tierguard.yml@${mr.baseSha.slice(0, 7)}`].sort());
-    expect(c1['GET /projects/:id/merge_requests/:iid/discussions']).toBe(1);
+    // A new MR has no user note (GitLab's user_notes_count is 0): no discussion to list.
+    expect(c1['GET /projects/:id/merge_requests/:iid/discussions'] ?? 0).toBe(0);
     expect(c1['GET /user']).toBe(1);
     expect(c1['POST /projects/:id/statuses/:sha']).toBe(2);
     expect(c1['POST /projects/:id/merge_requests/:iid/notes']).toBe(1);
@@ -69,15 +70,22 @@ describe('GitLab API calls per review', () => {
     const mark2 = gl.requests.length;
     expect((await rv.review(job(docs))).result).toBe('no_ci_changes');
     const c3 = routes(mark2);
-    // No CI change and no earlier tierguard discussion: one discussions listing decides it.
+    // No CI change on an MR without notes: the MR, its diffs and one `success`; no `running`
+    // first, and no discussions listing (nothing of tierguard's can be there).
     expect(rawReads(mark2)).toEqual([]);
     expect(c3).toEqual({
       'GET /projects/:id/merge_requests/:iid': 1,
       'GET /projects/:id': 1,
-      'POST /projects/:id/statuses/:sha': 2,
+      'POST /projects/:id/statuses/:sha': 1,
       'GET /projects/:id/merge_requests/:iid/diffs': 1,
-      'GET /projects/:id/merge_requests/:iid/discussions': 1,
     });
+    expect(gl.requests.filter((r) => r.method === 'POST' && r.path === `/projects/${project.id}/statuses/${docs.headSha}`).map((r) => (r.body as { state: string }).state)).toEqual(['success']);
+
+    // Someone commented: tierguard may have discussions there too, so one listing decides it.
+    gl.addNote(project.id, docs.iid, 'why no CI change?', gl.addUser('reviewer').id);
+    const mark3 = gl.requests.length;
+    expect((await rv.review(job(docs, 'note:recheck'))).result).toBe('no_ci_changes');
+    expect(routes(mark3)['GET /projects/:id/merge_requests/:iid/discussions']).toBe(1);
   });
 
   it('a CI change reverted after a review: one discussions listing serves the no-CI check and the plan', async () => {
@@ -179,11 +187,13 @@ describe('GitLab API calls per review through the service (its caches)', () => {
     expect(await deliver(srv, 'Merge Request Hook', mrHook(gl, mr, { action: 'open' }))).toBe(202);
     const cold = routes(mark);
     // A replica that never saw the project: N files at head and base, the policy file at base,
-    // the project and its protected branches and tags, then MR, diffs, discussions, 2 statuses, 1 note.
+    // the project and its protected branches and tags, then MR, diffs, 2 statuses, 1 note (a new
+    // MR has no user note, so no discussions listing).
     expect(cold['GET /projects/:id/repository/files/:path/raw']).toBe(N + N + 1);
     expect(projectReads(cold)).toEqual([1, 1, 1]);
     expect(cold['GET /user'] ?? 0).toBe(0);
-    expect(total(cold)).toBe(N + N + 1 + 3 + 6);
+    expect(cold['GET /projects/:id/merge_requests/:iid/discussions'] ?? 0).toBe(0);
+    expect(total(cold)).toBe(N + N + 1 + 3 + 5);
 
     mark = gl.requests.length;
     expect(await deliver(srv, 'Note Hook', { object_kind: 'note', user: { id: 42 }, project: { id: project.id }, object_attributes: { note: '/tierguard recheck', noteable_type: 'MergeRequest', action: 'create' }, merge_request: { iid: mr.iid, target_project_id: project.id, last_commit: { id: mr.headSha } } })).toBe(202);
@@ -197,7 +207,7 @@ describe('GitLab API calls per review through the service (its caches)', () => {
     });
 
     // Another MR after the target branch moved (a new base sha): neither the project nor the
-    // project policy file is read again within the TTL: N + N + 6 calls.
+    // project policy file is read again within the TTL: N + N + 5 calls.
     const moved = { ...BASE, 'README.md': 'b\n' };
     const mr2 = gl.addMergeRequest(project.id, { base: moved, head: { ...moved, 'ci/test.yml': TEST('make bench') }, headPipeline: true });
     mark = gl.requests.length;
@@ -206,7 +216,7 @@ describe('GitLab API calls per review through the service (its caches)', () => {
     expect(projectReads(second)).toEqual([0, 0, 0]);
     expect(rawReads(mark).some((r) => r.startsWith('.gitlab/tierguard.yml@'))).toBe(false);
     expect(second['GET /projects/:id/repository/files/:path/raw']).toBe(N + N);
-    expect(total(second)).toBe(N + N + 6);
+    expect(total(second)).toBe(N + N + 5);
 
     // A system hook saying the project changed drops the kept policy file with the project.
     expect(await deliver(srv, 'System Hook', { event_name: 'project_update', project_id: project.id, path_with_namespace: 'acme/app' })).toBe(200);

@@ -176,6 +176,8 @@ describe('permanent errors', () => {
   it('a 403 on the discussions list ends the review at once with one failed status, not one per attempt', async () => {
     const p = developerProject();
     const mr = gl.addMergeRequest(p.id, { base: { '.gitlab-ci.yml': CLEAN_CI }, head: { '.gitlab-ci.yml': TAG_DEPLOY }, headPipeline: true });
+    // A note on the MR: tierguard reads the list (an MR without user notes has nothing to list).
+    gl.addNote(p.id, mr.iid, 'looks good', gl.addUser('reviewer').id);
     gl.failNext(new RegExp(`^GET /projects/${p.id}/merge_requests/${mr.iid}/discussions$`), { status: 403, count: 10 });
     const outcome = await reviewer().review(job(mr));
     expect(outcome.result).toBe('refused');

@@ -91,7 +91,7 @@ describe('the project cache shared by replicas through Redis', () => {
     const cold = routes(mark);
     expect(projectReads(cold)).toEqual([1, 1, 1]);
     expect(cold['GET /projects/:id/repository/files/:path/raw']).toBe(N + N + 1);
-    expect(total(cold)).toBe(N + N + 1 + 3 + 6);
+    expect(total(cold)).toBe(N + N + 1 + 3 + 5);
 
     // Replica B never saw the project; the target branch moved (a new base sha).
     const moved = { ...BASE, 'README.md': 'b\n' };
@@ -105,11 +105,10 @@ describe('the project cache shared by replicas through Redis', () => {
       'GET /projects/:id/merge_requests/:iid': 1,
       'GET /projects/:id/merge_requests/:iid/diffs': 1,
       'GET /projects/:id/repository/files/:path/raw': N + N,
-      'GET /projects/:id/merge_requests/:iid/discussions': 1,
       'POST /projects/:id/statuses/:sha': 2,
       'POST /projects/:id/merge_requests/:iid/notes': 1,
     });
-    expect(total(second)).toBe(N + N + 6);
+    expect(total(second)).toBe(N + N + 5);
     expect(verdict(mr2.headSha)?.state).toBe('success');
   });
 

@@ -568,6 +568,8 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       source_branch: mr.sourceBranch,
       target_branch: mr.targetBranch,
       state: mr.state,
+      // GitLab counts the MR's non-system notes live (app/models/concerns/issuable.rb, `notes.user.count`).
+      user_notes_count: mr.discussions.reduce((n, d) => n + d.notes.filter((x) => !x.system).length, 0),
       sha: mr.headSha,
       diff_refs: { base_sha: mr.baseSha, head_sha: mr.headSha, start_sha: mr.startSha },
       head_pipeline: mr.headPipelineId === null ? null : { id: mr.headPipelineId, sha: mr.headSha, status: 'running' },
