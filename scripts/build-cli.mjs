@@ -16,6 +16,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { yamlPushPlugin } from './yaml-push.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.join(root, 'dist', 'bundle');
@@ -73,7 +74,9 @@ const result = await build({
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunk-[hash]',
   external: SERVICE_ONLY,
-  plugins: [zodEnglishOnly, summariesAsData],
+  // yaml's lexer, parser and composer with push methods instead of nested generators (same
+  // results, about a third less time for a cold parse): see scripts/yaml-push.mjs.
+  plugins: [zodEnglishOnly, summariesAsData, yamlPushPlugin],
   // Less source to parse at every start; the linked source map gives readable stack traces
   // (`node --enable-source-maps`).
   minify: true,
