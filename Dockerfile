@@ -24,7 +24,7 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` (the build) needs the sources, which are not copied yet.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/build-cli.mjs ./scripts/
+COPY scripts/build-cli.mjs scripts/yaml-push.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 

@@ -173,6 +173,16 @@ describe('Dockerfile runtime stage', () => {
     expect(ci).toContain('--ignore-scripts');
   });
 
+  it('gives the build stage the CLI bundler and every local module it imports', () => {
+    const buildStage = stages.find((s) => s.name === copiesOf(finalStage).find((c) => c.sources.some((src) => src.endsWith('/dist')))?.from)!;
+    const copied = copiesOf(buildStage).flatMap((c) => (c.from ? [] : c.sources.map((src) => src.replace(/\/$/, ''))));
+    const has = (file: string) => copied.some((c) => c === file || file.startsWith(c + '/'));
+    const bundler = readFileSync(join(ROOT, 'scripts', 'build-cli.mjs'), 'utf8');
+    const local = [...bundler.matchAll(/from '\.\/([\w.-]+\.mjs)'/g)].map((m) => `scripts/${m[1]}`);
+    expect(local).toContain('scripts/yaml-push.mjs');
+    for (const file of ['scripts/build-cli.mjs', ...local]) expect(has(file), `${file} is copied into the build stage`).toBe(true);
+  });
+
   it('runs as a numeric non-root user, the one the chart expects', () => {
     const users = all(finalStage, 'USER');
     const last = users.at(-1);
