@@ -341,6 +341,8 @@ export async function startLiteGitLab(options = {}) {
     };
     try {
       const body = await readBody(req);
+      // A GitLab farther away: every answer waits `api.latencyMs` (0 by default).
+      if (api.latencyMs) await new Promise((r) => setTimeout(r, api.latencyMs));
       const auth = req.headers['private-token'] ?? /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
       if (auth !== token) return finish(401, { message: '401 Unauthorized' });
       const r = routes.find((x) => x.method === method && x.re.test(path));

@@ -11,7 +11,9 @@
 //      within the cache TTL;
 //   5. another MR on the same target tip (its base sha already read);
 //   6. an MR with no CI change;
-//   7. when Redis answers (REDIS_URL, default redis://127.0.0.1:6379): two more replicas sharing
+//   7. scenario 4 again (a new MR, a new base sha) with every answer 25 ms away: besides the
+//      count, how many round trips the review waited (a timing, so a ratio: waited / calls);
+//   8. when Redis answers (REDIS_URL, default redis://127.0.0.1:6379): two more replicas sharing
 //      Redis (REDIS_URL set: the project cache is shared; each with its own in-memory queue, so
 //      each reviews what it was sent): replica A reviews an MR of a new project (not counted),
 //      then replica B, which never saw the project, reviews another MR on a new base sha.
@@ -135,6 +137,8 @@ function redisAnswers() {
 }
 
 const scenarios = [];
+const LATENCY_MS = 25;
+let latency;
 async function scenario(label, run, srv = server) {
   await srv.queue.drain();
   const from = lite.requests.length;
@@ -160,6 +164,16 @@ try {
   await scenario('first review, base sha already read', () => deliver('Merge Request Hook', mrHook(mr3, 'open')));
   const mr4 = lite.addMergeRequest(project.id, { baseSha: mr2.baseSha, head: { ...BASE, 'README.md': 'app, documented\n' } });
   await scenario('MR with no CI change', () => deliver('Merge Request Hook', mrHook(mr4, 'open')));
+
+  // Latency: the same first review (a new MR, project cached) with every answer 25 ms away.
+  // How long the MR waits, in round trips, against the calls it makes: reads that overlap
+  // (head and base side by side, a file's includes at once) cost one round trip together.
+  lite.latencyMs = LATENCY_MS;
+  const mr5 = lite.addMergeRequest(project.id, { base: { ...BASE, 'README.md': 'app, far away\n' }, head: { ...head('npm test -- --far'), 'README.md': 'app, far away\n' } });
+  const t0 = process.hrtime.bigint();
+  await scenario(`first review, project seen, GitLab ${LATENCY_MS} ms away`, () => deliver('Merge Request Hook', mrHook(mr5, 'open')));
+  latency = { ms: Number(process.hrtime.bigint() - t0) / 1e6, calls: scenarios.at(-1).total };
+  lite.latencyMs = 0;
 
   if (await redisAnswers()) {
     // Two replicas sharing Redis, keys under a prefix of their own (removed afterwards).
@@ -210,5 +224,9 @@ line(`first review, cold replica (≤N+N+6=${limit})`, cold.total / limit, `${co
 line(`first review, base sha already read (≤N+N+6=${limit})`, sameBase.total / limit, `${sameBase.total} calls, ${(sameBase.total / limit).toFixed(2)}x`, sameBase.total <= limit);
 line('recheck of an unchanged sha reads no file', recheck.files, `${recheck.files} files, ${recheck.total} calls`, recheck.files === 0);
 line('MR with no CI change (reported)', noCi.total, `${noCi.total} calls`, true);
-const sharedReplica = scenarios[6];
+if (latency) {
+  const trips = latency.ms / LATENCY_MS;
+  console.log(`  with every answer ${LATENCY_MS} ms away, a first review waited ${latency.ms.toFixed(0)} ms: ${trips.toFixed(1)} round trips for ${latency.calls} calls (${(trips / latency.calls).toFixed(2)}x of one after the other)`);
+}
+const sharedReplica = scenarios.find((s) => s.label.startsWith('first review on a second replica'));
 if (sharedReplica) line(`first review on a second replica sharing Redis (≤N+N+6=${limit})`, sharedReplica.total / limit, `${sharedReplica.total} calls, ${(sharedReplica.total / limit).toFixed(2)}x`, sharedReplica.total <= limit);

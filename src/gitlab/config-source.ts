@@ -95,6 +95,16 @@ export class GitLabConfigSource implements ConfigSource {
     this.cache = opts.cache ?? new FileCache();
   }
 
+  /**
+   * Over the API every read is a round trip: a file's local includes are read at once instead of
+   * one after the other. The FileCache keeps the read in flight, so read() gets that answer (an
+   * error included), and GitLab is asked once either way.
+   */
+  prefetch(ref: FileRef): void {
+    if (ref.kind !== 'local' || ref.project !== undefined) return;
+    this.read(ref).catch(() => undefined);
+  }
+
   async read(ref: FileRef): Promise<ReadResult> {
     const other = ref.kind === 'project' || ref.kind === 'component' ? ref.project : ref.kind === 'local' ? ref.project : undefined;
     if (other !== undefined) {

@@ -127,12 +127,30 @@ export class IncludeExpander {
     const own = withoutKeys(root, ['include']);
     const specs = this.normalize(incEntry.value, ctx.name);
     if (mark) specs.forEach(mark);
+    this.prefetchLocal(specs, ctx);
     let acc: YMap = emptyMap(root.loc);
     for (const spec of specs) {
       if (this.stopped) break;
       for (const content of await this.resolve(spec, ctx)) acc = deepMerge(acc, content);
     }
     return deepMerge(acc, own);
+  }
+
+  /**
+   * Ask the source to start reading this file's plain local includes (no wildcard, a YAML name,
+   * not excluded by `include:rules`) before they are resolved one by one below: the resolution,
+   * its order, limits and diagnostics stay as they are, the reads overlap.
+   */
+  private prefetchLocal(specs: IncludeRecord[], ctx: FileCtx): void {
+    if (!this.source.prefetch) return;
+    for (const rec of specs) {
+      if (rec.kind !== 'local' || !rec.target || /[*?]/.test(rec.target) || !/\.(yml|yaml)$/i.test(rec.target)) continue;
+      if (rec.node.kind === 'map') {
+        const rules = get(rec.node, 'rules');
+        if (rules && excludedByRules(rules)) continue;
+      }
+      this.source.prefetch({ kind: 'local', path: rec.target, project: ctx.project, ref: ctx.ref });
+    }
   }
 
   private normalize(node: YNode, from: string): IncludeRecord[] {

@@ -28,6 +28,12 @@ export type ReadResult =
  */
 export interface ConfigSource {
   read(ref: FileRef): Promise<ReadResult>;
+  /**
+   * Start reading a file the resolution will ask for next (a file's plain local includes, all at
+   * once). Only for a source that keeps its answers, so the later read() is served from the
+   * same read; what the resolution decides is unchanged.
+   */
+  prefetch?(ref: FileRef): void;
   /** Paths of the evaluated (or named) project's files matching a `local:` wildcard, sorted. */
   glob(pattern: string, project?: string, ref?: string): Promise<string[] | undefined>;
 }

@@ -349,12 +349,27 @@ function touchesJudged(c: Collected, j: Judged): boolean {
  * findings have no base counterpart, so they count as new (they describe the current state).
  */
 async function judgeMr(deps: ReviewDeps, ev: ReviewEvent, c: Collected): Promise<Judged> {
-  const { api, opts } = deps;
-  const { job, mr, diffRefs, log } = ev;
+  const { job, mr } = ev;
   // `running` before the judgment, not before the diffs: an MR that changes no configuration file
   // is answered with its one `success`. Either way nothing green shows before the verdict, and
   // a failure on the way leaves `pending` or `failed` (review()'s catch, reportFailure).
-  await statusOf(api, job.projectId, mr, 'running', 'tierguard is evaluating the CI configuration');
+  const announced = statusOf(deps.api, job.projectId, mr, 'running', 'tierguard is evaluating the CI configuration');
+  // Its failure is handled (below) even while the reads are still under way.
+  announced.catch(() => undefined);
+  // Settled before the judgment's answer is used and before any error leaves (so the verdict's or
+  // the failure's status always comes after `running`), not before the files are read: the
+  // status write overlaps the reads.
+  try {
+    return await judgeWhileAnnounced(deps, ev, c, announced);
+  } catch (err) {
+    await announced.catch(() => undefined);
+    throw err;
+  }
+}
+
+async function judgeWhileAnnounced(deps: ReviewDeps, ev: ReviewEvent, c: Collected, announced: Promise<void>): Promise<Judged> {
+  const { api, opts } = deps;
+  const { job, mr, diffRefs, log } = ev;
   const { policy, teamPolicy, protectedRefs, rejections, notes: policyNotes } = await projectPolicy(deps, c.project, { sha: diffRefs.baseSha, branch: mr.targetBranch }, log);
   const today = opts.today?.() ?? new Date();
   const source = (sha: string) =>
@@ -376,21 +391,29 @@ async function judgeMr(deps: ReviewDeps, ev: ReviewEvent, c: Collected): Promise
   let runners: Promise<RunnerCandidates> | undefined;
   const runnerFiles = () => (runners ??= runnerConfigs(deps, job.projectId, c.diffs, mr.sha, diffRefs.baseSha, opts.maxRunnerCandidates ?? 50));
 
-  const head = await judge({
+  // Head and base are judged side by side: their files are read over the API at the same time
+  // (two immutable shas, nothing shared but the caches), so the MR waits for one chain of reads.
+  const judgeHead = judge({
     ...common,
     ci: { source: source(mr.sha), rootFile: c.rootFile },
     runnerFiles: async () => (await runnerFiles()).head,
     ...(rejections.length ? { projectOverride: { rejections, teamPolicy } } : {}),
   });
-
-  let base: Judgment;
-  try {
-    base = await judge({ ...common, ci: { source: source(diffRefs.baseSha), rootFile: c.rootFile }, runnerFiles: async () => (await runnerFiles()).base });
-  } catch (err) {
-    if (isTransient(err)) throw err;
-    log.warn({ err: errText(err) }, 'base commit could not be evaluated; its findings are treated as empty');
-    base = await judge({ ...common, runnerFiles: async () => (await runnerFiles()).base });
-  }
+  const judgeBase = judge({ ...common, ci: { source: source(diffRefs.baseSha), rootFile: c.rootFile }, runnerFiles: async () => (await runnerFiles()).base }).catch(
+    async (err: unknown): Promise<Judgment> => {
+      if (isTransient(err)) throw err;
+      log.warn({ err: errText(err) }, 'base commit could not be evaluated; its findings are treated as empty');
+      return judge({ ...common, runnerFiles: async () => (await runnerFiles()).base });
+    },
+  );
+  // Both settle before either answer is used: a failed head never leaves the base's read running
+  // unobserved (its rejection is handled here too).
+  const [announcedResult, headResult, baseResult] = await Promise.allSettled([announced, judgeHead, judgeBase]);
+  if (announcedResult.status === 'rejected') throw announcedResult.reason;
+  if (headResult.status === 'rejected') throw headResult.reason;
+  if (baseResult.status === 'rejected') throw baseResult.reason;
+  const head = headResult.value;
+  const base = baseResult.value;
   return { policy, protectedRefs, today, policyNotes, head, base, runnerFiles: (await runnerFiles()).files };
 }
 

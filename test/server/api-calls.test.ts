@@ -88,6 +88,30 @@ describe('GitLab API calls per review', () => {
     expect(routes(mark3)['GET /projects/:id/merge_requests/:iid/discussions']).toBe(1);
   });
 
+  it('reads head and base side by side and a file\'s local includes at once, each file still once', async () => {
+    const root = `include:\n  - local: ci/a.yml\n  - local: ci/b.yml\n  - local: ci/c.yml\n`;
+    const job1 = (n: string, cmd: string) => `${n}:\n  tags: [ci-general]\n  script: [${cmd}]\n`;
+    const base = { '.gitlab-ci.yml': root, 'ci/a.yml': job1('a', 'make a'), 'ci/b.yml': job1('b', 'make b'), 'ci/c.yml': job1('c', 'make c') };
+    const project = gl.addProject({ path: 'acme/app' });
+    const mr = gl.addMergeRequest(project.id, { base, head: { ...base, 'ci/c.yml': job1('c', 'make check') }, headPipeline: true });
+    // Every file read answers only after 40 ms: reads that overlap were asked for together.
+    gl.slowNext(/\/repository\/files\/[^/]+\/raw$/, 40, 100);
+    const mark = gl.requests.length;
+    expect((await rv.review(job(mr))).result).toBe('success');
+    const reads = gl.requests.slice(mark).filter((r) => r.path.endsWith('/raw'));
+    const at = (file: string, sha: string) => {
+      const r = reads.filter((x) => decodeURIComponent(x.path).includes(`/files/${file}/raw`) && x.query.ref === sha);
+      expect(r, `${file}@${sha.slice(0, 7)} read once`).toHaveLength(1);
+      return r[0]!;
+    };
+    const overlap = (a: (typeof reads)[number], b: (typeof reads)[number]) => a.answeredBefore < b.answeredAt! && b.answeredBefore < a.answeredAt!;
+    for (const sha of [mr.headSha, mr.baseSha]) {
+      const [a, b, c] = ['ci/a.yml', 'ci/b.yml', 'ci/c.yml'].map((f) => at(f, sha)) as [(typeof reads)[number], (typeof reads)[number], (typeof reads)[number]];
+      expect(overlap(a, b) && overlap(b, c) && overlap(a, c), `the includes at ${sha.slice(0, 7)} are read at once`).toBe(true);
+    }
+    expect(overlap(at('.gitlab-ci.yml', mr.headSha), at('.gitlab-ci.yml', mr.baseSha)), 'head and base are read side by side').toBe(true);
+  });
+
   it('a CI change reverted after a review: one discussions listing serves the no-CI check and the plan', async () => {
     const project = gl.addProject({ path: 'acme/app' });
     const base = { '.gitlab-ci.yml': CLEAN_CI, 'deploy/values.yaml': 'replicas: 1\n' };

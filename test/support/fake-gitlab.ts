@@ -191,6 +191,9 @@ interface RequestLogEntry {
   body: unknown;
   status: number;
   authenticated: boolean;
+  /** How many requests had been answered when this one arrived, and when it was answered (which requests overlapped). */
+  answeredBefore: number;
+  answeredAt?: number;
 }
 
 interface FaultSpec {
@@ -1011,16 +1014,18 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     });
   };
 
+  let answered = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const base = `http://${req.headers.host ?? '127.0.0.1'}`;
     const url = new URL(req.url ?? '/', base);
     const method = req.method ?? 'GET';
     const path = url.pathname.startsWith('/api/v4') ? url.pathname.slice('/api/v4'.length) : url.pathname;
     const query = Object.fromEntries(url.searchParams.entries());
-    const entry: RequestLogEntry = { method, path, query, body: undefined, status: 0, authenticated: false };
+    const entry: RequestLogEntry = { method, path, query, body: undefined, status: 0, authenticated: false, answeredBefore: answered };
     requests.push(entry);
     const finish = (status: number, body: unknown): void => {
       entry.status = status;
+      entry.answeredAt = ++answered;
       send(res, status, body);
     };
     try {
