@@ -27,9 +27,13 @@ export interface ProtectedRefs {
 export const PROTECTED_TAGS_NEED = 'Maintainer role on the project (GET /projects/:id/protected_tags: read_protected_tags)';
 
 export async function readProtectedRefs(api: GitLabApi, projectId: number | string): Promise<ProtectedRefs> {
-  const branches = (await api.listProtectedBranches(projectId)).map((b) => b.name);
+  // Both lists at once (two round trips become one); both settle before either answer is used.
+  const [branchList, tagList] = await Promise.allSettled([api.listProtectedBranches(projectId), api.listProtectedTags(projectId)]);
+  if (branchList.status === 'rejected') throw branchList.reason;
+  const branches = branchList.value.map((b) => b.name);
   try {
-    const tags = (await api.listProtectedTags(projectId)).map((t) => t.name);
+    if (tagList.status === 'rejected') throw tagList.reason;
+    const tags = tagList.value.map((t) => t.name);
     return { branches, tags, existingProtectedTags: [] };
   } catch (err) {
     if (!(err instanceof GitLabError) || (err.status !== 403 && err.status !== 404)) throw err;

@@ -326,8 +326,12 @@ async function ownDiscussions(ev: ReviewEvent): Promise<boolean> {
 /** Step 1: the project and the MR's diffs. */
 async function collect(deps: ReviewDeps, ev: ReviewEvent): Promise<Collected> {
   const { api } = deps;
-  const project = await api.getProject(ev.job.projectId);
-  const diffs = await api.listMergeRequestDiffs(ev.job.projectId, ev.job.mrIid);
+  // Both at once (the diffs do not depend on the project); both settle before either is used.
+  const [projectRead, diffsRead] = await Promise.allSettled([api.getProject(ev.job.projectId), api.listMergeRequestDiffs(ev.job.projectId, ev.job.mrIid)]);
+  if (projectRead.status === 'rejected') throw projectRead.reason;
+  if (diffsRead.status === 'rejected') throw diffsRead.reason;
+  const project = projectRead.value;
+  const diffs = diffsRead.value;
   const changed = new Set<string>();
   for (const d of diffs) {
     changed.add(d.newPath);
@@ -490,18 +494,25 @@ async function projectPolicy(
   const teamPolicy = deps.opts.policies.forGroup(project.namespaceFullPath);
   // The project's real protected branches and tags join the policy's patterns; a ref the
   // pipeline relies on that GitLab does not protect is the live check protected-ref-assumed.
-  const protectedRefs = await readProtectedRefs(deps.api, project.id);
+  // Read from the target branch at the base commit only: the MR must not weaken its own gate.
+  // Like the project's settings and protected refs, the file is kept per project (and target
+  // branch) for the project cache's TTL: MRs on a moving target branch do not read it again per
+  // base sha; a change to it on the target branch applies within the TTL. Never the MR head.
+  // Read while the protected refs are read; both settle before either is used.
+  const read = () => rawAt(deps, project.id, PROJECT_POLICY_FILE, base.sha);
+  const [refsRead, fileRead] = await Promise.allSettled([
+    readProtectedRefs(deps.api, project.id),
+    deps.opts.projectCache?.get(project.id, `file:${PROJECT_POLICY_FILE}@${base.branch}`, read, { shared: policyFileCodec }) ?? read(),
+  ]);
+  if (refsRead.status === 'rejected') throw refsRead.reason;
+  if (fileRead.status === 'rejected') throw fileRead.reason;
+  const protectedRefs = refsRead.value;
+  const text = fileRead.value;
   let policy = withProtectedRefs(teamPolicy, protectedRefs);
   const notes: string[] = [];
   const fallback = protectedTagsFallbackNote(protectedRefs, teamPolicy.protected.tags);
   if (fallback) notes.push(fallback);
   let rejections: PolicyIssue[] = [];
-  // Read from the target branch at the base commit only: the MR must not weaken its own gate.
-  // Like the project's settings and protected refs, the file is kept per project (and target
-  // branch) for the project cache's TTL: MRs on a moving target branch do not read it again per
-  // base sha; a change to it on the target branch applies within the TTL. Never the MR head.
-  const read = () => rawAt(deps, project.id, PROJECT_POLICY_FILE, base.sha);
-  const text = await (deps.opts.projectCache?.get(project.id, `file:${PROJECT_POLICY_FILE}@${base.branch}`, read, { shared: policyFileCodec }) ?? read());
   if (text !== null) {
     try {
       const r = applyProjectOverride(policy, PROJECT_POLICY_FILE, text, { rules: RULE_CATALOGUE });
