@@ -56,6 +56,9 @@ export interface IncludeLimits {
  */
 export const GITLAB_INCLUDE_LIMITS: IncludeLimits = { maxIncludes: 150 };
 
+/** How many of a file's includes ahead of the one being resolved may be read in advance. */
+const PREFETCH_WINDOW = 8;
+
 const INCLUDE_KEYS = new Set(['local', 'file', 'remote', 'template', 'component', 'artifact', 'inputs', 'job', 'project', 'ref', 'rules', 'integrity', 'cache']);
 
 interface FileCtx {
@@ -127,30 +130,39 @@ export class IncludeExpander {
     const own = withoutKeys(root, ['include']);
     const specs = this.normalize(incEntry.value, ctx.name);
     if (mark) specs.forEach(mark);
-    this.prefetchLocal(specs, ctx);
+    const prefetch = this.prefetcher(specs, ctx);
     let acc: YMap = emptyMap(root.loc);
-    for (const spec of specs) {
+    for (const [i, spec] of specs.entries()) {
       if (this.stopped) break;
+      prefetch(i);
       for (const content of await this.resolve(spec, ctx)) acc = deepMerge(acc, content);
     }
     return deepMerge(acc, own);
   }
 
   /**
-   * Ask the source to start reading this file's plain local includes (no wildcard, a YAML name,
-   * not excluded by `include:rules`) before they are resolved one by one below: the resolution,
-   * its order, limits and diagnostics stay as they are, the reads overlap.
+   * Before the include at index i is resolved, ask the source to start reading the plain local
+   * includes (no wildcard, a YAML name, not excluded by `include:rules`) among the next
+   * PREFETCH_WINDOW of this file: the resolution, its order, limits and diagnostics stay as they
+   * are, the reads overlap. The window and the include budget bound what is asked for ahead: a
+   * file listing thousands of includes never sends thousands of reads at once.
    */
-  private prefetchLocal(specs: IncludeRecord[], ctx: FileCtx): void {
-    if (!this.source.prefetch) return;
-    for (const rec of specs) {
-      if (rec.kind !== 'local' || !rec.target || /[*?]/.test(rec.target) || !/\.(yml|yaml)$/i.test(rec.target)) continue;
-      if (rec.node.kind === 'map') {
-        const rules = get(rec.node, 'rules');
-        if (rules && excludedByRules(rules)) continue;
+  private prefetcher(specs: IncludeRecord[], ctx: FileCtx): (i: number) => void {
+    const source = this.source;
+    if (!source.prefetch) return () => undefined;
+    let next = 0;
+    return (i) => {
+      const end = Math.min(specs.length, i + PREFETCH_WINDOW, i + Math.max(0, this.limits.maxIncludes - this.count));
+      for (; next < end; next++) {
+        const rec = specs[next]!;
+        if (rec.kind !== 'local' || !rec.target || /[*?]/.test(rec.target) || !/\.(yml|yaml)$/i.test(rec.target)) continue;
+        if (rec.node.kind === 'map') {
+          const rules = get(rec.node, 'rules');
+          if (rules && excludedByRules(rules)) continue;
+        }
+        source.prefetch!({ kind: 'local', path: rec.target, project: ctx.project, ref: ctx.ref });
       }
-      this.source.prefetch({ kind: 'local', path: rec.target, project: ctx.project, ref: ctx.ref });
-    }
+    };
   }
 
   private normalize(node: YNode, from: string): IncludeRecord[] {

@@ -112,6 +112,32 @@ describe('GitLab API calls per review', () => {
     expect(overlap(at('.gitlab-ci.yml', mr.headSha), at('.gitlab-ci.yml', mr.baseSha)), 'head and base are read side by side').toBe(true);
   });
 
+  it('reads ahead at most 8 includes per file, and never past GitLab\'s 150-include limit', async () => {
+    const job1 = (n: string) => `${n}:\n  tags: [ci-general]\n  script: [make ${n}]\n`;
+    const files = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`ci/j${i}.yml`, job1(`j${i}`)]));
+    const root = (count: number) => `include:\n${Array.from({ length: count }, (_, i) => `  - local: ci/j${i}.yml\n`).join('')}`;
+    const project = gl.addProject({ path: 'acme/app' });
+    const base = { '.gitlab-ci.yml': root(40), ...files(40) };
+    const mr = gl.addMergeRequest(project.id, { base, head: { ...base, 'ci/j7.yml': job1('j7b') }, headPipeline: true });
+    gl.slowNext(/\/repository\/files\/[^/]+\/raw$/, 5, 1000);
+    let mark = gl.requests.length;
+    await rv.review(job(mr));
+    const outstanding = (reads: typeof gl.requests) => Math.max(...reads.map((r, i) => reads.slice(0, i).filter((q) => q.answeredAt! > r.answeredBefore).length + 1));
+    let reads = gl.requests.slice(mark).filter((r) => r.path.endsWith('/raw'));
+    expect(reads.filter((r) => r.query.ref === mr.headSha)).toHaveLength(41);
+    // Head and base side by side, each reading ahead at most 8 includes.
+    expect(outstanding(reads)).toBeGreaterThan(8);
+    expect(outstanding(reads)).toBeLessThanOrEqual(16);
+
+    // 200 includes: GitLab stops at 150 (`Maximum of 150 nested includes`); so do the reads.
+    const big = { '.gitlab-ci.yml': root(200), ...files(200) };
+    const mr2 = gl.addMergeRequest(project.id, { base: big, head: { ...big, 'ci/j0.yml': job1('j0b') }, headPipeline: true });
+    mark = gl.requests.length;
+    await rv.review(job(mr2));
+    reads = gl.requests.slice(mark).filter((r) => r.path.endsWith('/raw') && r.query.ref === mr2.headSha);
+    expect(reads).toHaveLength(1 + 150);
+  });
+
   it('a CI change reverted after a review: one discussions listing serves the no-CI check and the plan', async () => {
     const project = gl.addProject({ path: 'acme/app' });
     const base = { '.gitlab-ci.yml': CLEAN_CI, 'deploy/values.yaml': 'replicas: 1\n' };
