@@ -459,12 +459,12 @@ async function main() {
   (the project and its protected refs are cached per project for LIVE_CACHE_TTL_SECONDS: the
   project was seen by the runs of part 2; scripts/bench-calls.mjs counts a cold replica too)
   Could be cached or skipped:
-  - A recheck of the same sha re-reads MR, project, diffs and discussions (needed: the MR may
-    have moved) but no file: the FileCache already serves every raw read at an immutable sha.
-  - The 'running' status is a write per review, a burst of MRs pays one each; it could be
-    skipped when the final status follows within ~1 s (but GitLab then shows nothing meanwhile).
-  - The no-CI path lists discussions (to resolve a reverted change's threads): could be skipped
-    when the summary marker of this MR was never posted (needs state tierguard does not keep).`);
+  - A recheck of the same sha re-reads MR, diffs and discussions (needed: the MR may have
+    moved, the recheck note makes the MR's user_notes_count non-zero) but no file: the
+    FileCache already serves every raw read at an immutable sha.
+  - The 'running' status is a write per judged review (an MR without a configuration change
+    gets only its 'success'); it keeps the MR from merging while tierguard judges, so it stays.
+  - Skipped already: the discussions listing while GitLab's user_notes_count is 0 (a new MR).`);
   } finally {
     await server.close();
     await lite.close();
