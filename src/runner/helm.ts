@@ -7,6 +7,7 @@
  */
 import { LineCounter, isMap, isScalar, parseDocument, Scalar } from 'yaml';
 import type { SourceLocation } from '../model/location.js';
+import { MAX_YAML_DEPTH, textTooDeep } from '../util/yaml-depth.js';
 import type { TextPos } from './positions.js';
 
 interface HelmValueEntry {
@@ -40,6 +41,9 @@ const INTERESTING = ['runnerToken', 'runnerRegistrationToken', 'runners.name', '
 
 export function extractHelmRunnerConfig(file: string, text: string): HelmExtract {
   const lc = new LineCounter();
+  // Values files come from MRs: nesting that would exhaust the composer's stack is refused unread.
+  const deep = textTooDeep(text);
+  if (deep) throw new HelmValuesError(`invalid YAML: nested too deeply (over ${MAX_YAML_DEPTH} levels)`, deep.line, deep.col);
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false });
   const err = doc.errors[0];
   if (err) {

@@ -59,6 +59,41 @@ describe('parseCiYaml: GitLab loader semantics (Psych, YAML 1.1)', () => {
     expect(r2.diagnostics[0]?.message).toMatch(/nested too deeply/);
   });
 
+  it('refuses nesting past 100 levels before composing it, at the first collection too deep', () => {
+    // 99 brackets inside the root map: the innermost collection is at depth 100, allowed.
+    expect(parseCiYaml('ok.yml', 'a: ' + '['.repeat(99) + ']'.repeat(99)).diagnostics).toEqual([]);
+    const flow = parseCiYaml('flow.yml', 'a: ' + '['.repeat(100) + ']'.repeat(100));
+    expect(flow.diagnostics).toEqual([{ kind: 'invalid', message: "the YAML is nested too deeply (over 100 levels, GitLab's limit)", location: expect.objectContaining({ file: 'flow.yml', line: 1, column: 103 }), keyPath: [] }]);
+    // Block sequences written compactly (`- - - x`) and block maps by indentation.
+    const compact = parseCiYaml('compact.yml', 'x: 1\n' + '- '.repeat(20000) + 'x\n');
+    expect(compact.diagnostics[0]?.message).toMatch(/nested too deeply \(over 100 levels/);
+    expect(compact.diagnostics[0]?.location).toMatchObject({ line: 2, column: 203 });
+    const maps = parseCiYaml('maps.yml', Array.from({ length: 120 }, (_, i) => ' '.repeat(i) + `k${i}:`).join('\n') + ' v\n');
+    expect(maps.diagnostics[0]?.message).toMatch(/nested too deeply \(over 100 levels/);
+    expect(maps.diagnostics[0]?.location).toMatchObject({ line: 101, column: 101 });
+  });
+
+  it('a process that reads many deeply nested files goes on running (the composer never sees them)', async () => {
+    // Nesting thousands deep exhausts the yaml composer's stack; after a few such files V8 aborted
+    // the process ("RegExpCompiler Allocation failed - process out of memory"), which a try/catch
+    // cannot stop. The compiled module (built before the tests) runs in a child process.
+    const script = `
+      const { parseCiYaml } = await import(${JSON.stringify(new URL('../../dist/model/yaml.js', import.meta.url).href)});
+      for (const n of [100, 1000, 3000, 5000, 8000, 8000, 12000, 20000, 8000, 8000]) {
+        const r = parseCiYaml('deep.yml', 'a: ' + '['.repeat(n) + ']'.repeat(n));
+        if (!/nested too deeply/.test(r.diagnostics[0]?.message ?? '')) throw new Error('not refused at ' + n);
+      }
+      console.log('survived');`;
+    const { execFile } = await import('node:child_process');
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 60_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : child.exitCode) : 0, stdout, stderr }),
+      );
+    });
+    expect(out.stderr).not.toMatch(/FATAL ERROR/);
+    expect(out).toMatchObject({ code: 0, stdout: 'survived\n' });
+  });
+
   it('refuses an oversized file', () => {
     const r = parseCiYaml('big.yml', 'a: "' + 'x'.repeat(2 * 1024 * 1024) + '"');
     expect(r.diagnostics[0]?.message).toMatch(/too big/);

@@ -91,6 +91,12 @@ describe('every invalid policy file is a PolicyError with file:line:col and key 
     expect(rest).toEqual(builtin);
   });
 
+  it('refuses nesting past 100 levels unread, with the line and column', () => {
+    const e = policyError('tiers:\n  general: ' + '['.repeat(20000) + ']'.repeat(20000) + '\n');
+    // The root map is level 1, `tiers` level 2, the first `[` (column 12) level 3: level 101 is 98 columns on.
+    expect(e.message).toBe(`${F}:2:${12 + 98}: the YAML is nested too deeply (over 100 levels)`);
+  });
+
   it('survives an alias bomb with an error instead of hanging', () => {
     const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
     for (let i = 0; i < 12; i++) lines.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`);

@@ -28,6 +28,19 @@ describe('untrusted runner config input', () => {
     survives('config.toml', `[[runners]]\nx = ${'{a = '.repeat(3000)}1${'}'.repeat(3000)}\n`);
   });
 
+  it('Helm values nested past 100 levels are refused unread, with the line and column', () => {
+    const text = 'runners:\n  config: x\nextra: ' + '['.repeat(20000) + ']'.repeat(20000) + '\n';
+    let err: unknown;
+    try {
+      checkRunnerConfig('values.yaml', text, testPolicy());
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(RunnerConfigError);
+    expect((err as RunnerConfigError).message).toMatch(/^values\.yaml:3:\d+: .*nested too deeply \(over 100 levels\)/);
+    expect((err as RunnerConfigError).line).toBe(3);
+  });
+
   it('wrong value types under known keys', () => {
     survives('config.toml', '[[runners]]\nname = 1\nexecutor = ["shell"]\ntoken = 42\n[runners.docker]\nprivileged = "true"\nvolumes = "/var/run/docker.sock:/x"\npull_policy = 3\n[runners.kubernetes]\nnamespace = []\n[[runners.kubernetes.volumes.host_path]]\nhost_path = 1\n');
     survives('config.toml', 'runners = [1, 2]\n');
