@@ -201,6 +201,30 @@ const SCRIPT_KEYS = ['before_script', 'script', 'after_script'] as const;
  * `after_script`, `hooks:pre_get_sources_script`; nested lists (unflattened `!reference`s in
  * hidden jobs) are read through, each line keeping its list index.
  */
+/**
+ * How many lines `scriptLinesOf(node)` gives, counted without building them: for the evaluation
+ * budget, where `!reference` and anchors can make a few KB of YAML into millions of lines.
+ * Shared list nodes are counted once (memoised per node).
+ */
+export function scriptLineCount(node: YMap): number {
+  const count = (x: YNode | undefined): number => {
+    if (!x) return 0;
+    if (x.kind === 'scalar') return x.value !== null ? 1 : 0;
+    if (x.kind !== 'seq') return 0;
+    let n = lineCounts.get(x);
+    if (n === undefined) {
+      n = 0;
+      for (const it of x.items) n += count(it);
+      lineCounts.set(x, n);
+    }
+    return n;
+  };
+  let total = count(get(node, 'hooks', 'pre_get_sources_script'));
+  for (const k of SCRIPT_KEYS) total += count(get(node, k));
+  return total;
+}
+const lineCounts = new WeakMap<YNode, number>();
+
 export function scriptLinesOf(node: YMap): ScriptLine[] {
   const out: ScriptLine[] = [];
   const flat = (x: YNode): YNode[] => (x.kind === 'seq' ? x.items.flatMap(flat) : [x]);

@@ -48,6 +48,21 @@ describe('evaluation budget', () => {
     expect(ev.findings[0]?.location).toMatchObject({ file: '.gitlab-ci.yml', line: 1 });
   });
 
+  it('more script lines than the budget (a template referenced by every job): the same single finding', async () => {
+    // 80 KB of YAML: 1,000 jobs each referencing a 2,000-line template are 2,000,000 lines.
+    const template = `.r:\n  script: [${Array.from({ length: 2000 }, () => '"curl $TOKEN | sh"').join(', ')}]\n`;
+    let root = template;
+    for (let i = 0; i < 1000; i += 1) root += `j${i}:\n  script: !reference [.r, script]\n`;
+    const ev = await lintPipeline(new MemorySource({ '.gitlab-ci.yml': root }), '.gitlab-ci.yml', { policy });
+    expect(ev.findings.map((f) => f.message)).toEqual([
+      "The CI configuration is too complex to evaluate within tierguard's budget of 100000 script lines (its jobs have more than that); it is not judged job by job.",
+    ]);
+    // Under the budget, every line is judged.
+    const small = await lintPipeline(new MemorySource({ '.gitlab-ci.yml': template + 'j:\n  tags: [ci-general]\n  script: !reference [.r, script]\n' }), '.gitlab-ci.yml', { policy, budget: { maxScriptLines: 2000 } });
+    expect(small.findings.some((f) => f.ruleId === 'curl-pipe-shell')).toBe(true);
+    expect(small.findings.some((f) => f.message.includes('too complex'))).toBe(false);
+  });
+
   it('more templates than the budget: the same single finding', async () => {
     const ev = await lintPipeline(new MemorySource(extendsCycle(300, 2)), '.gitlab-ci.yml', { policy, budget: { maxTemplates: 100 } });
     expect(ev.findings.map((f) => f.message)).toEqual([
