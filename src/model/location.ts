@@ -55,7 +55,7 @@ function occurrences(text: string, needle: string): readonly number[] {
   let byNeedle = recent.get(text);
   if (!byNeedle) {
     if (recent.size >= RECENT_TEXTS) recent.delete(recent.keys().next().value as string);
-    recent.set(text, (byNeedle = new Map()));
+    recent.set(text, (byNeedle = new Map<string, number[]>()));
   }
   let at = byNeedle.get(needle);
   if (!at) {
