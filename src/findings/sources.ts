@@ -8,9 +8,17 @@ import type { SourceLocation } from '../model/location.js';
 export class SourceFiles {
   private readonly lines = new Map<string, string[]>();
   private readonly secrets = new Map<string, SourceLocation[]>();
+  /**
+   * Built from `secrets` when first needed after a change: the secret texts by their first four
+   * characters (longest first), and each file's secrets by line. Masking is then one pass over
+   * the text instead of one per secret: a runner config with 1,000 tokens and 4,000 findings
+   * took 17 s to render.
+   */
+  private index: { byPrefix: Map<string, SecretsByLength>; byLine: Map<string, Map<number, SourceLocation[]>> } | undefined;
 
   add(file: string, text: string): void {
     this.lines.set(file, text.split(/\r?\n/));
+    this.index = undefined;
   }
 
   has(file: string): boolean {
@@ -24,6 +32,7 @@ export class SourceFiles {
   /** Take over another evaluation's files and secrets, optionally under a path prefix. */
   absorb(other: SourceFiles, prefix = ''): void {
     for (const [file, lines] of other.lines) this.lines.set(prefix + file, lines);
+    this.index = undefined;
     for (const [file, locs] of other.secrets) for (const l of locs) this.addSecret({ ...l, file: prefix + file });
   }
 
@@ -32,6 +41,8 @@ export class SourceFiles {
     const list = this.secrets.get(loc.file) ?? [];
     list.push(loc);
     this.secrets.set(loc.file, list);
+    // Secrets are registered while findings are reported (and masked): the index grows with them.
+    if (this.index) this.indexSecret(this.index, loc);
   }
 
   /** The 1-based line with secrets masked, or undefined. */
@@ -49,17 +60,66 @@ export class SourceFiles {
     return this.lines.get(file)?.[line - 1];
   }
 
-  /** Any text that may contain a secret value from this file (masks the literal values). */
+  /**
+   * Any text that may contain a secret value from these files: every occurrence of a secret's
+   * text (4 characters or more) is masked, the longest secret first where several start at the
+   * same place.
+   */
   maskText(text: string): string {
-    let out = text;
-    for (const [file, locs] of this.secrets) {
-      for (const loc of locs) {
-        for (const value of this.rawSegments(file, loc)) {
-          if (value.length >= 4) out = out.split(value).join(maskValue(value));
+    const { byPrefix } = this.indexed();
+    if (byPrefix.size === 0) return text;
+    let out = '';
+    let copied = 0;
+    for (let i = 0; i + 4 <= text.length; ) {
+      const group = byPrefix.get(text.slice(i, i + 4));
+      let match: string | undefined;
+      if (group) {
+        for (const length of group.lengths) {
+          const candidate = text.slice(i, i + length);
+          if (group.values.has(candidate)) {
+            match = candidate;
+            break;
+          }
         }
       }
+      if (!match) {
+        i++;
+        continue;
+      }
+      out += text.slice(copied, i) + maskValue(match);
+      i += match.length;
+      copied = i;
     }
-    return out;
+    return copied === 0 ? text : out + text.slice(copied);
+  }
+
+  private indexed(): NonNullable<SourceFiles['index']> {
+    if (this.index) return this.index;
+    const index = { byPrefix: new Map<string, SecretsByLength>(), byLine: new Map<string, Map<number, SourceLocation[]>>() };
+    for (const locs of this.secrets.values()) for (const loc of locs) this.indexSecret(index, loc);
+    return (this.index = index);
+  }
+
+  private indexSecret(index: NonNullable<SourceFiles['index']>, loc: SourceLocation): void {
+    let lines = index.byLine.get(loc.file);
+    if (!lines) index.byLine.set(loc.file, (lines = new Map<number, SourceLocation[]>()));
+    for (let n = loc.line; n <= loc.endLine; n++) {
+      const at = lines.get(n);
+      if (at) at.push(loc);
+      else lines.set(n, [loc]);
+    }
+    for (const value of this.rawSegments(loc.file, loc)) {
+      if (value.length < 4) continue;
+      const key = value.slice(0, 4);
+      let group = index.byPrefix.get(key);
+      if (!group) index.byPrefix.set(key, (group = { lengths: [], values: new Set<string>() }));
+      group.values.add(value);
+      if (!group.lengths.includes(value.length)) {
+        group.lengths.push(value.length);
+        // Longest first: where several secrets start at one place, the longest is masked.
+        group.lengths.sort((a, b) => b - a);
+      }
+    }
   }
 
   /** The secret's text, one piece per source line it spans (trimmed, so a block's indentation does not matter). */
@@ -79,11 +139,10 @@ export class SourceFiles {
   }
 
   private maskLine(file: string, lineNo: number, raw: string): string {
-    const locs = this.secrets.get(file);
+    const locs = this.secrets.has(file) ? this.indexed().byLine.get(file)?.get(lineNo) : undefined;
     if (!locs) return raw;
     let out = raw;
     for (const loc of locs) {
-      if (lineNo < loc.line || lineNo > loc.endLine) continue;
       const start = lineNo === loc.line ? loc.column - 1 : 0;
       const end = lineNo === loc.endLine ? loc.endColumn - 1 : out.length;
       if (end <= start) continue;
@@ -92,6 +151,12 @@ export class SourceFiles {
     }
     return out;
   }
+}
+
+/** Secret texts that start with the same four characters, and their distinct lengths (longest first). */
+interface SecretsByLength {
+  lengths: number[];
+  values: Set<string>;
 }
 
 /** `glpat-abcdef123456` → `glpa************`: keeps a 4-character hint, never the value. */

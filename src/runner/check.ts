@@ -182,11 +182,12 @@ export function checkRunnerConfig(file: string, text: string, policy: Policy, op
   // Runner configs quote their values in messages: mask them there too.
   const reporter = new Reporter(policy, { today: opts.today ?? new Date(), sources, maskMessages: true, oncePerFingerprint: true });
 
+  const identities = runnerKeys(doc);
   for (const rule of runnerRules) {
     const { report } = reporter.rule(rule.meta);
     for (const runner of doc.runners) {
       const base: KeyPath = ['runners', runner.index];
-      const identity = runnerKey(doc, runner);
+      const identity = identities.get(runner)!;
       rule.check(runner, {
         file,
         policy,
@@ -212,10 +213,21 @@ export function checkRunnerConfig(file: string, text: string, policy: Policy, op
   };
 }
 
-/** The runner's name in fingerprints; made unique when a file repeats a name. */
-function runnerKey(doc: RunnerConfigDoc, runner: RunnerEntry): string {
-  const same = doc.runners.filter((r) => r.name === runner.name);
-  return same.length > 1 ? `${runner.name}#${same.indexOf(runner)}` : runner.name;
+/**
+ * Each runner's name in fingerprints; made unique when a file repeats a name (`name#k`, the
+ * k-th runner of that name). One pass over the file, however many runners it has.
+ */
+function runnerKeys(doc: RunnerConfigDoc): Map<RunnerEntry, string> {
+  const total = new Map<string, number>();
+  for (const r of doc.runners) total.set(r.name, (total.get(r.name) ?? 0) + 1);
+  const seen = new Map<string, number>();
+  const out = new Map<RunnerEntry, string>();
+  for (const r of doc.runners) {
+    const k = seen.get(r.name) ?? 0;
+    seen.set(r.name, k + 1);
+    out.set(r, total.get(r.name)! > 1 ? `${r.name}#${k}` : r.name);
+  }
+  return out;
 }
 
 export function getPath(root: unknown, path: KeyPath): unknown {
