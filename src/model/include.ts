@@ -155,11 +155,7 @@ export class IncludeExpander {
       const end = Math.min(specs.length, i + PREFETCH_WINDOW, i + Math.max(0, this.limits.maxIncludes - this.count));
       for (; next < end; next++) {
         const rec = specs[next]!;
-        if (rec.kind !== 'local' || !rec.target || /[*?]/.test(rec.target) || !/\.(yml|yaml)$/i.test(rec.target)) continue;
-        if (rec.node.kind === 'map') {
-          const rules = get(rec.node, 'rules');
-          if (rules && excludedByRules(rules)) continue;
-        }
+        if (rec.kind !== 'local' || !rec.target || /[*?]/.test(rec.target) || !/\.(yml|yaml)$/i.test(rec.target) || excludedInclude(rec)) continue;
         source.prefetch!({ kind: 'local', path: rec.target, project: ctx.project, ref: ctx.ref });
       }
     };
@@ -223,13 +219,10 @@ export class IncludeExpander {
 
   private async resolve(rec: IncludeRecord, ctx: FileCtx): Promise<YMap[]> {
     this.includes.push(rec);
-    if (rec.node.kind === 'map') {
-      const rules = get(rec.node, 'rules');
-      if (rules && excludedByRules(rules)) {
-        rec.status = 'excluded';
-        rec.reason = 'include:rules never match';
-        return [];
-      }
+    if (excludedInclude(rec)) {
+      rec.status = 'excluded';
+      rec.reason = 'include:rules never match';
+      return [];
     }
     const refs = await this.targets(rec, ctx);
     if (!refs) {
@@ -383,6 +376,12 @@ export function describeInclude(rec: IncludeRecord): string {
     default:
       return `include:${rec.kind} \`${rec.target}\``;
   }
+}
+
+/** An include whose `include:rules` can never match (it is never read). */
+function excludedInclude(rec: IncludeRecord): boolean {
+  const rules = rec.node.kind === 'map' ? get(rec.node, 'rules') : undefined;
+  return rules !== undefined && excludedByRules(rules);
 }
 
 /**

@@ -25,6 +25,7 @@ import type { ServiceConfig } from './config.js';
 import type { Metrics } from './metrics.js';
 import type { PolicyLoader } from './policies.js';
 import type { FinalFailureInfo, ReviewJob } from './queue.js';
+import { settleAll } from '../util/async.js';
 
 /** Rule metadata for the review's "how to fix" text and the project-file validation. */
 const RULE_CATALOGUE = allRuleMetas();
@@ -326,12 +327,8 @@ async function ownDiscussions(ev: ReviewEvent): Promise<boolean> {
 /** Step 1: the project and the MR's diffs. */
 async function collect(deps: ReviewDeps, ev: ReviewEvent): Promise<Collected> {
   const { api } = deps;
-  // Both at once (the diffs do not depend on the project); both settle before either is used.
-  const [projectRead, diffsRead] = await Promise.allSettled([api.getProject(ev.job.projectId), api.listMergeRequestDiffs(ev.job.projectId, ev.job.mrIid)]);
-  if (projectRead.status === 'rejected') throw projectRead.reason;
-  if (diffsRead.status === 'rejected') throw diffsRead.reason;
-  const project = projectRead.value;
-  const diffs = diffsRead.value;
+  // Both at once: the diffs do not depend on the project.
+  const [project, diffs] = await settleAll([api.getProject(ev.job.projectId), api.listMergeRequestDiffs(ev.job.projectId, ev.job.mrIid)]);
   const changed = new Set<string>();
   for (const d of diffs) {
     changed.add(d.newPath);
@@ -410,14 +407,8 @@ async function judgeWhileAnnounced(deps: ReviewDeps, ev: ReviewEvent, c: Collect
       return judge({ ...common, runnerFiles: async () => (await runnerFiles()).base });
     },
   );
-  // Both settle before either answer is used: a failed head never leaves the base's read running
-  // unobserved (its rejection is handled here too).
-  const [announcedResult, headResult, baseResult] = await Promise.allSettled([announced, judgeHead, judgeBase]);
-  if (announcedResult.status === 'rejected') throw announcedResult.reason;
-  if (headResult.status === 'rejected') throw headResult.reason;
-  if (baseResult.status === 'rejected') throw baseResult.reason;
-  const head = headResult.value;
-  const base = baseResult.value;
+  // All settle before any answer is used: a failed head never leaves the base's reads running.
+  const [, head, base] = await settleAll([announced, judgeHead, judgeBase]);
   return { policy, protectedRefs, today, policyNotes, head, base, runnerFiles: (await runnerFiles()).files };
 }
 
@@ -498,16 +489,12 @@ async function projectPolicy(
   // Like the project's settings and protected refs, the file is kept per project (and target
   // branch) for the project cache's TTL: MRs on a moving target branch do not read it again per
   // base sha; a change to it on the target branch applies within the TTL. Never the MR head.
-  // Read while the protected refs are read; both settle before either is used.
+  // Read while the protected refs are read.
   const read = () => rawAt(deps, project.id, PROJECT_POLICY_FILE, base.sha);
-  const [refsRead, fileRead] = await Promise.allSettled([
+  const [protectedRefs, text] = await settleAll([
     readProtectedRefs(deps.api, project.id),
     deps.opts.projectCache?.get(project.id, `file:${PROJECT_POLICY_FILE}@${base.branch}`, read, { shared: policyFileCodec }) ?? read(),
   ]);
-  if (refsRead.status === 'rejected') throw refsRead.reason;
-  if (fileRead.status === 'rejected') throw fileRead.reason;
-  const protectedRefs = refsRead.value;
-  const text = fileRead.value;
   let policy = withProtectedRefs(teamPolicy, protectedRefs);
   const notes: string[] = [];
   const fallback = protectedTagsFallbackNote(protectedRefs, teamPolicy.protected.tags);
