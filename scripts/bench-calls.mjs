@@ -22,7 +22,6 @@
 // Lines starting `target:` are collected into the targets summary of scripts/bench.mjs.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,22 +118,19 @@ const started = async (srv) => {
 };
 await started(server);
 
-/** Does something answer on the Redis URL's port (the shared-cache scenario runs only then)? */
-function redisAnswers() {
-  const u = new URL(REDIS_URL);
-  return new Promise((resolve) => {
-    const s = connect({ host: u.hostname, port: Number(u.port || 6379) });
-    s.setTimeout(500);
-    s.once('connect', () => {
-      s.end();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-    s.once('timeout', () => {
-      s.destroy();
-      resolve(false);
-    });
-  });
+/** Does Redis answer a PING at REDIS_URL (the shared-cache scenario runs only then)? */
+async function redisAnswers() {
+  const { Redis } = await import('ioredis');
+  const r = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
 }
 
 const scenarios = [];
