@@ -49,16 +49,10 @@ type Settled<T> = { ok: true; value: T } | { ok: false; error: GitLabError };
 /** A settled answer as JSON: the value, or the 403/404 as status, route and message (no stack). */
 type StoredSettled<T> = { ok: true; value: T } | { ok: false; status: number; route: string; message: string };
 
-/** GitLab's own words in a GitLabError's message (the constructor puts route and status in front). */
-function gitlabMessage(e: GitLabError): string {
-  const prefix = `${e.route} failed (${e.status === 0 ? 'no response' : String(e.status)}): `;
-  return e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
-}
-
 function settledCodec<T>(): Codec<Settled<T>> {
   return {
     encode: (s) => {
-      const stored: StoredSettled<T> = s.ok ? s : { ok: false, status: s.error.status, route: s.error.route, message: gitlabMessage(s.error) };
+      const stored: StoredSettled<T> = s.ok ? s : { ok: false, status: s.error.status, route: s.error.route, message: s.error.detail };
       return JSON.stringify(stored);
     },
     decode: (text) => {

@@ -19,6 +19,8 @@ export class GitLabError extends Error {
   readonly transient: boolean;
   /** A 429's Retry-After (ms) that the adapter did not wait for itself: the queue waits at least this long. */
   readonly retryAfterMs?: number;
+  /** GitLab's own words (already redacted), without the route and status `message` puts in front. */
+  readonly detail: string;
 
   constructor(init: {
     status: number;
@@ -31,6 +33,7 @@ export class GitLabError extends Error {
     super(`${init.route} failed (${init.status === 0 ? 'no response' : init.status}): ${init.message}`);
     this.status = init.status;
     this.route = init.route;
+    this.detail = init.message;
     this.ambiguous = init.ambiguous ?? false;
     this.transient = init.transient ?? false;
     if (init.retryAfterMs !== undefined) this.retryAfterMs = init.retryAfterMs;
