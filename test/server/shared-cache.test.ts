@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { withProjectCache } from '../../src/gitlab/cached-api.js';
 import { GitLabError } from '../../src/gitlab/errors.js';
-import { ProjectCache } from '../../src/gitlab/project-cache.js';
+import { jsonCodec, ProjectCache } from '../../src/gitlab/project-cache.js';
 import type { GitLabApi } from '../../src/gitlab/types.js';
 import { loadConfig } from '../../src/server/config.js';
 import { RedisProjectStore } from '../../src/server/project-cache-redis.js';
@@ -66,6 +66,11 @@ async function replica(env: Record<string, string> = {}, opts: { cacheUrl?: stri
   return s;
 }
 
+/** Two replicas of the fake GitLab started by the test, sharing the project cache under a fresh key prefix. */
+async function twoReplicas(env: Record<string, string> = {}): Promise<[RunningServer, RunningServer]> {
+  prefix = freshPrefix();
+  return [await replica(env), await replica(env)];
+}
 
 const routes = (from: number) => routesSince(gl!.requests, from);
 const rawReads = (from: number) => rawReadsSince(gl!.requests, from);
@@ -79,10 +84,8 @@ const N = 3;
 
 describe('the project cache shared by replicas through Redis', () => {
   it("a second replica's first review of a project the first one reviewed reads no project, protected refs or policy file", async () => {
-    prefix = freshPrefix();
     gl = await startFakeGitLab();
-    const a = await replica();
-    const b = await replica();
+    const [a, b] = await twoReplicas();
     const project = gl.addProject({ path: 'acme/app' });
     const mr1 = gl.addMergeRequest(project.id, { base: BASE, head: { ...BASE, 'ci/test.yml': TEST('make check') }, headPipeline: true });
 
@@ -113,10 +116,8 @@ describe('the project cache shared by replicas through Redis', () => {
   });
 
   it('with live checks on, the live reads are shared too', async () => {
-    prefix = freshPrefix();
     gl = await startFakeGitLab();
-    const a = await replica({ LIVE_CHECKS: 'on' });
-    const b = await replica({ LIVE_CHECKS: 'on' });
+    const [a, b] = await twoReplicas({ LIVE_CHECKS: 'on' });
     gl.addGroup('acme');
     const project = gl.addProject({ path: 'acme/app' });
     const mr1 = gl.addMergeRequest(project.id, { base: { '.gitlab-ci.yml': CLEAN_CI }, head: { '.gitlab-ci.yml': UNSAFE_CI }, headPipeline: true });
@@ -135,10 +136,8 @@ describe('the project cache shared by replicas through Redis', () => {
   });
 
   it("an invalidation on one replica is seen by the other's next review (system hook, and a merge request hook showing other settings)", async () => {
-    prefix = freshPrefix();
     gl = await startFakeGitLab();
-    const a = await replica();
-    const b = await replica();
+    const [a, b] = await twoReplicas();
     const project = gl.addProject({ path: 'acme/app' });
     const mr1 = gl.addMergeRequest(project.id, { base: BASE, head: { ...BASE, 'ci/test.yml': TEST('make check') }, headPipeline: true });
     await deliver(a, 'Merge Request Hook', mrHook(gl, mr1, { action: 'open' }));
@@ -167,10 +166,8 @@ describe('the project cache shared by replicas through Redis', () => {
   });
 
   it('a settled 403 (protected tags, Developer token) is shared and comes back as the same GitLabError', async () => {
-    prefix = freshPrefix();
     gl = await startFakeGitLab();
-    const a = await replica();
-    const b = await replica();
+    const [a, b] = await twoReplicas();
     const project = gl.addProject({ path: 'acme/app' });
     project.roles.set(gl.botUser.id, 30);
     const mr1 = gl.addMergeRequest(project.id, { base: BASE, head: { ...BASE, 'ci/test.yml': TEST('make check') }, headPipeline: true });
@@ -218,7 +215,7 @@ describe('the project cache shared by replicas through Redis', () => {
     expect([await storeA.ready(2000), await storeB.ready(2000)]).toEqual([true, true]);
     const a = new ProjectCache({ shared: storeA });
     const b = new ProjectCache({ shared: storeB });
-    const json = { encode: (v: string) => JSON.stringify(v), decode: (t: string) => JSON.parse(t) as string };
+    const json = jsonCodec<string>();
     let release!: () => void;
     const slow = a.get(1, 'k', () => new Promise<string>((r) => (release = () => r('old'))), { shared: json });
     await new Promise((r) => setTimeout(r, 50));
@@ -234,7 +231,7 @@ describe('the project cache shared by replicas through Redis', () => {
     const stores = ['https://gitlab.example\0token-a', 'https://gitlab.example\0token-a', 'https://gitlab.example\0token-b'].map((scope) => new RedisProjectStore({ url: REDIS_URL, prefix, scope }));
     closers.push(...stores.map((s) => () => s.close()));
     for (const s of stores) expect(await s.ready(2000)).toBe(true);
-    const json = { encode: (v: string) => JSON.stringify(v), decode: (t: string) => JSON.parse(t) as string };
+    const json = jsonCodec<string>();
     const [same1, same2, other] = stores.map((shared) => new ProjectCache({ shared }));
     expect(await same1!.get(1, 'k', async () => 'a', { shared: json })).toBe('a');
     expect(await same2!.get(1, 'k', async () => 'again', { shared: json })).toBe('a');
