@@ -231,6 +231,7 @@ export async function startLiteGitLab(options = {}) {
       user_notes_count: mr.discussions.reduce((n, d) => n + d.notes.filter((x) => !x.system).length, 0),
       sha: mr.headSha,
       diff_refs: { base_sha: mr.baseSha, head_sha: mr.headSha, start_sha: mr.baseSha },
+      changes_count: String(mr.diffs.length),
       head_pipeline: { id: mr.headPipelineId, sha: mr.headSha, status: 'running' },
       web_url: `${base}/${p.path}/-/merge_requests/${mr.iid}`,
     };

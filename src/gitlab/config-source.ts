@@ -42,6 +42,15 @@ export interface GitLabConfigSourceOptions {
    * Undefined: no check (the CLI, which reads with the person's own token).
    */
   pipelineUserId?: number | null;
+  /**
+   * A commit of the same project whose files are this sha's except the paths `changed` names: for
+   * an MR's base commit, its head. The MR's diff is base_sha...head_sha (the merge base of the
+   * target branch and the head: app/models/merge_request_diff.rb `compare` and `find_base_sha`,
+   * a three-dot Gitlab::Git::Compare), so a file it does not list is the same at both. This
+   * project's files outside `changed` are then read at that sha: the head's read (and its cache
+   * entry) serves both. Only for a diff GitLab listed whole (`changes_count` without `+`).
+   */
+  sameAs?: { sha: string; changed: ReadonlySet<string> };
 }
 
 /** GitLab's message when the pipeline's user cannot read an included project (file/project.rb). */
@@ -81,6 +90,9 @@ export class FileCache {
   }
 }
 
+/** A repository path in the form GitLab's diff lists it: segments that are not empty, `.` or `..`. */
+const CANONICAL_PATH = /^(?!.*(?:^|\/)\.{0,2}(?:\/|$))[^\\]+$/;
+
 const SHA_RE = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
 
 export class GitLabConfigSource implements ConfigSource {
@@ -113,10 +125,16 @@ export class GitLabConfigSource implements ConfigSource {
     }
     switch (ref.kind) {
       case 'local': {
-        const project = ref.project ?? this.opts.projectId;
-        const at = ref.project ? (ref.ref ?? (await this.defaultBranch(ref.project))) : this.opts.sha;
+        if (!ref.project) {
+          const path = normalizeLocal(ref.path);
+          const same = this.opts.sameAs;
+          // Only a path written as the diff writes it: `a/./b` or `a//b` could name a changed file.
+          const unchanged = same !== undefined && CANONICAL_PATH.test(path) && !same.changed.has(path);
+          return this.raw(ref.project ?? this.opts.projectId, path, unchanged ? same.sha : this.opts.sha);
+        }
+        const at = ref.ref ?? (await this.defaultBranch(ref.project));
         if (!at) return { status: 'missing' };
-        return this.raw(project, normalizeLocal(ref.path), at);
+        return this.raw(ref.project, normalizeLocal(ref.path), at);
       }
       case 'project': {
         // include:project without ref: the project's HEAD, i.e. its default branch (file/project.rb).

@@ -64,6 +64,7 @@ export const MergeRequestSchema = z
     state: z.string(),
     author: z.object({ id }).nullish(),
     user_notes_count: z.number().int().nonnegative().nullish(),
+    changes_count: z.string().nullish(),
   })
   .transform((m) => ({
     iid: m.iid,
@@ -85,6 +86,14 @@ export const MergeRequestSchema = z
      * when the answer did not carry it.
      */
     userNotesCount: m.user_notes_count ?? null,
+    /**
+     * Whether the MR's diff lists every changed file: GitLab stores at most `diff_max_files` files
+     * of a diff and then says `changes_count: "1000+"` (lib/api/entities/merge_request.rb
+     * `merge_request_diff.real_size`; app/models/merge_request_diff.rb `save_diffs` keeps the
+     * limited collection, Gitlab::Git::DiffCollection#real_size appends `+` on overflow). true:
+     * complete; false: files are missing from the list; null: the answer did not say.
+     */
+    diffComplete: m.changes_count == null ? null : !m.changes_count.endsWith('+'),
   }));
 export type GitLabMergeRequest = z.output<typeof MergeRequestSchema>;
 

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { allRuleMetas } from '../catalogue/catalogue.js';
-import { FileCache, GitLabConfigSource, type RemoteFetchOptions } from '../gitlab/config-source.js';
+import { FileCache, GitLabConfigSource, type GitLabConfigSourceOptions, type RemoteFetchOptions } from '../gitlab/config-source.js';
 import { isPermanent, isTransient } from '../gitlab/errors.js';
 import type { DiffRefs, GitLabApi, GitLabDiff, GitLabDiscussion, GitLabMergeRequest, GitLabProject } from '../gitlab/types.js';
 import { judge, judgeLive, type CiJudgment, type Judgment, type RunnerFile } from '../judge/judge.js';
@@ -128,8 +128,10 @@ interface ReviewEvent {
 interface Collected {
   project: GitLabProject;
   diffs: GitLabDiff[];
-  /** Old and new paths of every changed file. */
+  /** Old and new paths of every changed file GitLab listed. */
   changed: Set<string>;
+  /** GitLab listed only part of the diff (`changes_count` "1000+"): any file may have changed. */
+  partial: boolean;
   rootFile: string;
 }
 
@@ -232,9 +234,10 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       if (/@|^https?:\/\//i.test(collected.rootFile)) return await noCiChanges('CI configuration is outside this project');
 
       // Does the MR change what tierguard judges? Decided once: only a changed YAML/TOML file (or
-      // the root file) can be one, so nothing is judged when none changed; tierguard's own
-      // discussions on the MR are kept up to date either way.
-      const mayChange = [...collected.changed].some((p) => CONFIG_EXT.test(p) || p === collected.rootFile);
+      // the root file) can be one, so nothing is judged when none changed (a diff GitLab listed
+      // only in part is judged: what it left out may be one); tierguard's own discussions on the
+      // MR are kept up to date either way.
+      const mayChange = collected.partial || [...collected.changed].some((p) => CONFIG_EXT.test(p) || p === collected.rootFile);
       let judged = mayChange ? await judgeMr(deps, ev, collected) : undefined;
       if (!(judged && touchesJudged(collected, judged)) && !(await ownDiscussions(ev))) return await noCiChanges();
       judged ??= await judgeMr(deps, ev, collected);
@@ -334,11 +337,12 @@ async function collect(deps: ReviewDeps, ev: ReviewEvent): Promise<Collected> {
     changed.add(d.newPath);
     changed.add(d.oldPath);
   }
-  return { project, diffs, changed, rootFile: project.ciConfigPath ?? '.gitlab-ci.yml' };
+  return { project, diffs, changed, partial: ev.mr.diffComplete === false, rootFile: project.ciConfigPath ?? '.gitlab-ci.yml' };
 }
 
 /** Whether a changed file is one the judgment read: a CI file of either side, or a runner config. */
 function touchesJudged(c: Collected, j: Judged): boolean {
+  if (c.partial) return true;
   const read = new Set<string>([c.rootFile, ...j.head.evaluation.pipeline.files.map((f) => f.name), ...(j.base.evaluation?.pipeline.files.map((f) => f.name) ?? [])]);
   return [...c.changed].some((p) => read.has(p)) || j.runnerFiles.length > 0;
 }
@@ -373,7 +377,7 @@ async function judgeWhileAnnounced(deps: ReviewDeps, ev: ReviewEvent, c: Collect
   const { job, mr, diffRefs, log } = ev;
   const { policy, teamPolicy, protectedRefs, rejections, notes: policyNotes } = await projectPolicy(deps, c.project, { sha: diffRefs.baseSha, branch: mr.targetBranch }, log);
   const today = opts.today?.() ?? new Date();
-  const source = (sha: string) =>
+  const source = (sha: string, sameAs?: GitLabConfigSourceOptions['sameAs']) =>
     new GitLabConfigSource({
       api,
       projectId: job.projectId,
@@ -382,7 +386,11 @@ async function judgeWhileAnnounced(deps: ReviewDeps, ev: ReviewEvent, c: Collect
       remote: { ...opts.remote, allowedHosts: policy.remoteIncludeHosts },
       // GitLab reads other projects' includes as the pipeline's user: check the author may.
       pipelineUserId: mr.authorId,
+      ...(sameAs ? { sameAs } : {}),
     });
+  // The base's files that the MR's diff does not list are the head's: read once, at the head.
+  // Only when GitLab listed the whole diff, and that diff is the one from the base to this head.
+  const baseSameAs = mr.diffComplete === true && diffRefs.headSha === mr.sha ? { sha: mr.sha, changed: c.changed } : undefined;
   // With live checks on: the variables GitLab has that override YAML values, read through the
   // live cache (the reads the live checks make too), for the head and the base alike.
   const variables = deps.liveCache ? await readLiveVariables(api, job.projectId, { cache: deps.liveCache }) : undefined;
@@ -400,7 +408,7 @@ async function judgeWhileAnnounced(deps: ReviewDeps, ev: ReviewEvent, c: Collect
     runnerFiles: async () => (await runnerFiles()).head,
     ...(rejections.length ? { projectOverride: { rejections, teamPolicy } } : {}),
   });
-  const judgeBase = judge({ ...common, ci: { source: source(diffRefs.baseSha), rootFile: c.rootFile }, runnerFiles: async () => (await runnerFiles()).base }).catch(
+  const judgeBase = judge({ ...common, ci: { source: source(diffRefs.baseSha, baseSameAs), rootFile: c.rootFile }, runnerFiles: async () => (await runnerFiles()).base }).catch(
     async (err: unknown): Promise<Judgment> => {
       if (isTransient(err)) throw err;
       log.warn({ err: errText(err) }, 'base commit could not be evaluated; its findings are treated as empty');

@@ -93,7 +93,9 @@ describe('GitLab API calls per review', () => {
     const job1 = (n: string, cmd: string) => `${n}:\n  tags: [ci-general]\n  script: [${cmd}]\n`;
     const base = { '.gitlab-ci.yml': root, 'ci/a.yml': job1('a', 'make a'), 'ci/b.yml': job1('b', 'make b'), 'ci/c.yml': job1('c', 'make c') };
     const project = gl.addProject({ path: 'acme/app' });
-    const mr = gl.addMergeRequest(project.id, { base, head: { ...base, 'ci/c.yml': job1('c', 'make check') }, headPipeline: true });
+    // The MR changes every file: each is read at the head and at the base.
+    const head = { '.gitlab-ci.yml': `${root}# head\n`, 'ci/a.yml': job1('a', 'make a2'), 'ci/b.yml': job1('b', 'make b2'), 'ci/c.yml': job1('c', 'make check') };
+    const mr = gl.addMergeRequest(project.id, { base, head, headPipeline: true });
     // Every file read answers only after 40 ms: reads that overlap were asked for together.
     gl.slowNext(/\/repository\/files\/[^/]+\/raw$/, 40, 100);
     const mark = gl.requests.length;
@@ -110,6 +112,34 @@ describe('GitLab API calls per review', () => {
       expect(overlap(a, b) && overlap(b, c) && overlap(a, c), `the includes at ${sha.slice(0, 7)} are read at once`).toBe(true);
     }
     expect(overlap(at('.gitlab-ci.yml', mr.headSha), at('.gitlab-ci.yml', mr.baseSha)), 'head and base are read side by side').toBe(true);
+  });
+
+  it('reads at the base only the files the MR changed, unless GitLab listed only part of the diff', async () => {
+    const root = `include:\n  - local: ci/a.yml\n  - local: ci/b.yml\n`;
+    const job1 = (n: string, cmd: string) => `${n}:\n  tags: [ci-general]\n  script: [${cmd}]\n`;
+    const base = { '.gitlab-ci.yml': root, 'ci/a.yml': job1('a', 'make a'), 'ci/b.yml': job1('b', 'make b'), 'README.md': 'a\n' };
+    const project = gl.addProject({ path: 'acme/app' });
+    const baseReads = (from: number, mr: FakeMergeRequest) => rawReads(from).filter((r) => r.endsWith(`@${mr.baseSha.slice(0, 7)}`) && !r.startsWith('.gitlab/tierguard.yml'));
+
+    const mr = gl.addMergeRequest(project.id, { base, head: { ...base, 'ci/b.yml': job1('b', 'make check') }, headPipeline: true });
+    let mark = gl.requests.length;
+    expect((await rv.review(job(mr))).result).toBe('success');
+    expect(baseReads(mark, mr)).toEqual([`ci/b.yml@${mr.baseSha.slice(0, 7)}`]);
+
+    // changes_count "1000+": the list may leave changed files out, so every file is read at the base.
+    const big = gl.addMergeRequest(project.id, { base, head: { ...base, 'ci/b.yml': job1('b', 'make big') }, headPipeline: true });
+    big.changesCount = '1000+';
+    mark = gl.requests.length;
+    expect((await rv.review(job(big))).result).toBe('success');
+    expect(baseReads(mark, big).sort()).toEqual(['.gitlab-ci.yml', 'ci/a.yml', 'ci/b.yml'].map((f) => `${f}@${big.baseSha.slice(0, 7)}`));
+
+    // Only a README listed, but the diff overflowed: judged, not "no CI configuration changes".
+    const docs = gl.addMergeRequest(project.id, { base, head: { ...base, 'README.md': 'b\n' }, headPipeline: true });
+    expect((await rv.review(job(docs))).result).toBe('no_ci_changes');
+    docs.changesCount = '1000+';
+    const again = await rv.review(job(docs, 'note:recheck'));
+    expect(again.result).toBe('success');
+    expect(gl.state.statuses.filter((st) => st.sha === docs.headSha && st.name === 'tierguard').at(-1)?.description).not.toMatch(/no CI configuration changes/);
   });
 
   it('reads ahead at most 8 includes per file, and never past GitLab\'s 150-include limit', async () => {
@@ -236,14 +266,17 @@ describe('GitLab API calls per review through the service (its caches)', () => {
     let mark = gl.requests.length;
     expect(await deliver(srv, 'Merge Request Hook', mrHook(gl, mr, { action: 'open' }))).toBe(202);
     const cold = routes(mark);
-    // A replica that never saw the project: N files at head and base, the policy file at base,
-    // the project and its protected branches and tags, then MR, diffs, 2 statuses, 1 note (a new
-    // MR has no user note, so no discussions listing).
-    expect(cold['GET /projects/:id/repository/files/:path/raw']).toBe(N + N + 1);
+    // A replica that never saw the project: N files at head, at base only the one the MR changed
+    // (the others are the head's), the policy file at base, the project and its protected
+    // branches and tags, then MR, diffs, 2 statuses, 1 note (a new MR has no user note, so no
+    // discussions listing).
+    const base = (f: string) => `${f}@${mr.baseSha.slice(0, 7)}`;
+    expect(rawReads(mark).filter((r) => r.endsWith(mr.baseSha.slice(0, 7))).sort()).toEqual([base('.gitlab/tierguard.yml'), base('ci/test.yml')]);
+    expect(cold['GET /projects/:id/repository/files/:path/raw']).toBe(N + 1 + 1);
     expect(projectReads(cold)).toEqual([1, 1, 1]);
     expect(cold['GET /user'] ?? 0).toBe(0);
     expect(cold['GET /projects/:id/merge_requests/:iid/discussions'] ?? 0).toBe(0);
-    expect(total(cold)).toBe(N + N + 1 + 3 + 5);
+    expect(total(cold)).toBe(N + 1 + 1 + 3 + 5);
 
     mark = gl.requests.length;
     expect(await deliver(srv, 'Note Hook', { object_kind: 'note', user: { id: 42 }, project: { id: project.id }, object_attributes: { note: '/tierguard recheck', noteable_type: 'MergeRequest', action: 'create' }, merge_request: { iid: mr.iid, target_project_id: project.id, last_commit: { id: mr.headSha } } })).toBe(202);
@@ -257,7 +290,7 @@ describe('GitLab API calls per review through the service (its caches)', () => {
     });
 
     // Another MR after the target branch moved (a new base sha): neither the project nor the
-    // project policy file is read again within the TTL: N + N + 5 calls.
+    // project policy file is read again within the TTL: N + 1 + 5 calls.
     const moved = { ...BASE, 'README.md': 'b\n' };
     const mr2 = gl.addMergeRequest(project.id, { base: moved, head: { ...moved, 'ci/test.yml': TEST('make bench') }, headPipeline: true });
     mark = gl.requests.length;
@@ -265,8 +298,8 @@ describe('GitLab API calls per review through the service (its caches)', () => {
     const second = routes(mark);
     expect(projectReads(second)).toEqual([0, 0, 0]);
     expect(rawReads(mark).some((r) => r.startsWith('.gitlab/tierguard.yml@'))).toBe(false);
-    expect(second['GET /projects/:id/repository/files/:path/raw']).toBe(N + N);
-    expect(total(second)).toBe(N + N + 5);
+    expect(second['GET /projects/:id/repository/files/:path/raw']).toBe(N + 1);
+    expect(total(second)).toBe(N + 1 + 5);
 
     // A system hook saying the project changed drops the kept policy file with the project.
     expect(await deliver(srv, 'System Hook', { event_name: 'project_update', project_id: project.id, path_with_namespace: 'acme/app' })).toBe(200);

@@ -64,6 +64,21 @@ describe('GitLabConfigSource', () => {
     expect(gl.requests.filter((r) => r.path === `/projects/${app.id}/repository/files/a.yml/raw`)).toHaveLength(1);
   });
 
+  it('with sameAs, reads this project\'s files the diff does not list at that sha, the listed ones and odd paths at its own', async () => {
+    const app = gl.addProject({ path: 'acme/same' });
+    const base = gl.addCommit(app.id, { 'a.yml': 'a', 'ci/b.yml': 'b0', 'ci/c.yml': 'c' });
+    const head = gl.addCommit(app.id, { 'a.yml': 'a', 'ci/b.yml': 'b1', 'ci/c.yml': 'c' });
+    const api = createGitLabApi({ url: gl.url, token: gl.token, retry: { retries: 0 } });
+    const src = new GitLabConfigSource({ api, projectId: app.id, sha: base, remote: { allowedHosts: [] }, sameAs: { sha: head, changed: new Set(['ci/b.yml']) } });
+    const mark = gl.requests.length;
+    expect(await src.read({ kind: 'local', path: '/a.yml' })).toEqual({ status: 'ok', text: 'a' });
+    expect(await src.read({ kind: 'local', path: 'ci/b.yml' })).toEqual({ status: 'ok', text: 'b0' });
+    // `ci//c.yml` is not how the diff names a path: read at the base itself.
+    await src.read({ kind: 'local', path: 'ci//c.yml' });
+    const refs = gl.requests.slice(mark).map((r) => `${decodeURIComponent(r.path.replace(/^.*\/files\/(.*)\/raw$/, '$1'))}@${r.query.ref === head ? 'head' : r.query.ref === base ? 'base' : r.query.ref}`);
+    expect(refs).toEqual(['a.yml@head', 'ci/b.yml@base', 'ci//c.yml@base']);
+  });
+
   it('reads components from templates/<name>.yml or templates/<name>/template.yml at the version, and templates by name', async () => {
     gl.addProject({ path: 'comp/lib', files: {} });
     const lib = [...gl.state.projects.values()].find((p) => p.pathWithNamespace === 'comp/lib')!;

@@ -93,8 +93,9 @@ describe('the project cache shared by replicas through Redis', () => {
     expect(await deliver(a, 'Merge Request Hook', mrHook(gl, mr1, { action: 'open' }))).toBe(202);
     const cold = routes(mark);
     expect(projectReads(cold)).toEqual([1, 1, 1]);
-    expect(cold['GET /projects/:id/repository/files/:path/raw']).toBe(N + N + 1);
-    expect(total(cold)).toBe(N + N + 1 + 3 + 5);
+    // N files at the head; at the base the one file the MR changed and the policy file.
+    expect(cold['GET /projects/:id/repository/files/:path/raw']).toBe(N + 1 + 1);
+    expect(total(cold)).toBe(N + 1 + 1 + 3 + 5);
 
     // Replica B never saw the project; the target branch moved (a new base sha).
     const moved = { ...BASE, 'README.md': 'b\n' };
@@ -107,11 +108,11 @@ describe('the project cache shared by replicas through Redis', () => {
     expect(second).toEqual({
       'GET /projects/:id/merge_requests/:iid': 1,
       'GET /projects/:id/merge_requests/:iid/diffs': 1,
-      'GET /projects/:id/repository/files/:path/raw': N + N,
+      'GET /projects/:id/repository/files/:path/raw': N + 1,
       'POST /projects/:id/statuses/:sha': 2,
       'POST /projects/:id/merge_requests/:iid/notes': 1,
     });
-    expect(total(second)).toBe(N + N + 5);
+    expect(total(second)).toBe(N + 1 + 5);
     expect(verdict(mr2.headSha)?.state).toBe('success');
   });
 

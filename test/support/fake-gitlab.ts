@@ -134,6 +134,8 @@ export interface FakeMergeRequest {
   /** The MR author (GitLab reads `include:project` files as the pipeline's user). */
   authorId: number;
   diffs: FakeDiffEntry[];
+  /** GitLab's `changes_count` (default: the number of diffs, `1000+` past 1,000); set to simulate an overflowing diff. */
+  changesCount?: string;
   discussions: FakeDiscussion[];
   statusCheckResponses: Array<{ sha: string; external_status_check_id: number; status: string }>;
   /** ISO time of the last change (GET …/merge_requests?updated_after= filters on it). */
@@ -575,6 +577,8 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       user_notes_count: mr.discussions.reduce((n, d) => n + d.notes.filter((x) => !x.system).length, 0),
       sha: mr.headSha,
       diff_refs: { base_sha: mr.baseSha, head_sha: mr.headSha, start_sha: mr.startSha },
+      // lib/api/entities/merge_request.rb: merge_request_diff.real_size (`1000+` on overflow).
+      changes_count: mr.changesCount ?? (mr.diffs.length > 1000 ? '1000+' : String(mr.diffs.length)),
       head_pipeline: mr.headPipelineId === null ? null : { id: mr.headPipelineId, sha: mr.headSha, status: 'running' },
       web_url: `${base}/${p.pathWithNamespace}/-/merge_requests/${mr.iid}`,
       author: userJson(mr.authorId),
@@ -937,7 +941,11 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       .filter((mr) => !query.state || query.state === 'all' || mr.state === query.state)
       .filter((mr) => query.updated_after === undefined || Date.parse(mr.updatedAt) >= Date.parse(query.updated_after))
       .sort((a, b) => b.iid - a.iid)
-      .map((mr) => ({ ...mrJson(mr, base), updated_at: mr.updatedAt }));
+      // The list shows Entities::MergeRequestBasic: no `changes_count` (lib/api/merge_requests.rb).
+      .map((mr) => {
+        const { changes_count: _single, ...basic } = mrJson(mr, base);
+        return { ...basic, updated_at: mr.updatedAt };
+      });
     return paginate(res, base, url, list);
   });
   // lib/api/projects.rb GET /projects: membership=true → the user's projects; min_access_level
