@@ -358,16 +358,12 @@ function evaluateRules(
       errors.push({ message: `${name} must be a map`, at: rule.loc });
       continue;
     }
-    const m = ruleMatches(rule, ctx, scope, opts, errors, name);
-    if (m.result === 'no') continue;
-    const when = readWhen(rule.entries.get('when')?.value, errors) ?? defaultWhen;
-    const runs = when !== 'never';
-    const verb = m.result === 'yes' ? 'matches' : 'may match';
-    const unk = m.unknownVariables.length ? ` (unknown: ${m.unknownVariables.map((v) => `$${v}`).join(', ')})` : '';
-    const whenText = rule.entries.has('when') ? ` with \`when: ${when}\`` : '';
-    branches.push({ runs, when, reason: `${name} ${m.desc} ${verb}${whenText}${unk}`, at: m.at ?? rule.loc });
-    m.unknownVariables.forEach((v) => unknownVars.add(v));
-    if (m.result === 'yes') {
+    const b = ruleBranch(rule, ctx, scope, opts, name, defaultWhen);
+    for (const e of b.errors) errors.push(e);
+    if (!b.branch) continue;
+    branches.push(b.branch);
+    for (const v of b.unknownVariables) unknownVars.add(v);
+    if (b.decided) {
       decided = true;
       break;
     }
@@ -381,6 +377,56 @@ function evaluateRules(
     });
   }
   return combine(branches, unknownVars, errors);
+}
+
+/** What one rule of a list says in a context: its branch (none when it cannot match), whether it decides, what it met. */
+interface RuleBranch {
+  branch?: Branch;
+  decided: boolean;
+  unknownVariables: readonly string[];
+  errors: readonly { message: string; at?: SourceLocation }[];
+}
+
+/**
+ * Per context, per rule item (shared between the lists of many jobs through `!reference` and
+ * `extends`), what the rule says by its position, the list's default `when` and the YAML values
+ * of the variables it reads: its expression, reason text and errors are worked out once, not
+ * for every job in every context. Not memoised with an `exists` callback (file existence).
+ */
+const branchMemo = new WeakMap<TrustContext, WeakMap<YMap, Map<string, RuleBranch>>>();
+const BRANCH_MEMO_MAX = 1_000;
+
+function ruleBranch(rule: YMap, ctx: TrustContext, scope: VariableScope, opts: ReachOptions, name: string, defaultWhen: When): RuleBranch {
+  if (opts.exists) return ruleBranchUncached(rule, ctx, scope, opts, name, defaultWhen);
+  let byRule = branchMemo.get(ctx);
+  if (!byRule) branchMemo.set(ctx, (byRule = new WeakMap()));
+  let memo = byRule.get(rule);
+  if (!memo) byRule.set(rule, (memo = new Map<string, RuleBranch>()));
+  // The name and `when` are fixed-form (`rules[3]`, a WHENS value); the values length-prefixed.
+  const key = `${name}\u0001${defaultWhen}\u0001${variablesKey(expressionVariables(rule), opts.variables)}`;
+  let b = memo.get(key);
+  if (!b) {
+    if (memo.size >= BRANCH_MEMO_MAX) memo.clear();
+    memo.set(key, (b = ruleBranchUncached(rule, ctx, scope, opts, name, defaultWhen)));
+  }
+  return b;
+}
+
+function ruleBranchUncached(rule: YMap, ctx: TrustContext, scope: VariableScope, opts: ReachOptions, name: string, defaultWhen: When): RuleBranch {
+  const errors: { message: string; at?: SourceLocation }[] = [];
+  const m = ruleMatches(rule, ctx, scope, opts, errors, name);
+  if (m.result === 'no') return { decided: false, unknownVariables: [], errors };
+  const when = readWhen(rule.entries.get('when')?.value, errors) ?? defaultWhen;
+  const runs = when !== 'never';
+  const verb = m.result === 'yes' ? 'matches' : 'may match';
+  const unk = m.unknownVariables.length ? ` (unknown: ${m.unknownVariables.map((v) => `$${v}`).join(', ')})` : '';
+  const whenText = rule.entries.has('when') ? ` with \`when: ${when}\`` : '';
+  return {
+    branch: { runs, when, reason: `${name} ${m.desc} ${verb}${whenText}${unk}`, at: m.at ?? rule.loc },
+    decided: m.result === 'yes',
+    unknownVariables: m.unknownVariables,
+    errors,
+  };
 }
 
 function combine(branches: Branch[], unknownVars: Set<string>, errors: Outcome['errors']): Outcome {
@@ -509,22 +555,28 @@ function evalIf(
     });
     return { result: 'unknown', unknownVariables: [], desc: `${desc} (invalid expression)`, at: n.loc };
   }
-  const r = evaluateIn(text, p.expr, scope, ctx, variables);
+  const r = evaluateIn(p.expr, scope, ctx, variables);
   return { result: r.result, unknownVariables: r.unknownVariables, desc, at: n.loc };
 }
 
-const evalMemo = new WeakMap<TrustContext, Map<string, EvalResult>>();
+/**
+ * Per context, per parsed expression (parseExpression hands out one tree per text), the results
+ * by the values of the variables it reads: no key is built from the expression's text, which
+ * is long in real pipelines and read for every job in every context.
+ */
+const evalMemo = new WeakMap<TrustContext, WeakMap<Expr, Map<string, EvalResult>>>();
 const exprVariables = new WeakMap<Expr, string[]>();
-const EVAL_MEMO_MAX = 20_000;
+const EVAL_MEMO_MAX = 1_000;
 
-function evaluateIn(text: string, expr: Expr, scope: VariableScope, ctx: TrustContext, variables: Record<string, string | undefined> | undefined): EvalResult {
+function evaluateIn(expr: Expr, scope: VariableScope, ctx: TrustContext, variables: Record<string, string | undefined> | undefined): EvalResult {
   let names = exprVariables.get(expr);
   if (!names) exprVariables.set(expr, (names = [...variablesOf(expr)]));
-  // The text length-prefixed too: the memo outlives the pipeline (one per context), and no
-  // expression text may imitate another text's values.
-  const key = `${text.length}:${text}${variablesKey(names, variables)}`;
-  let memo = evalMemo.get(ctx);
-  if (!memo) evalMemo.set(ctx, (memo = new Map<string, EvalResult>()));
+  let byExpr = evalMemo.get(ctx);
+  if (!byExpr) evalMemo.set(ctx, (byExpr = new WeakMap()));
+  let memo = byExpr.get(expr);
+  if (!memo) byExpr.set(expr, (memo = new Map<string, EvalResult>()));
+  // Length-prefixed values (variablesKey): no value can imitate another variable's.
+  const key = names.length ? variablesKey(names, variables) : '';
   let r = memo.get(key);
   if (!r) {
     if (memo.size >= EVAL_MEMO_MAX) memo.clear();

@@ -47,3 +47,37 @@ describe('jobs sharing rules, judged once per value set', () => {
     expect(a.decoy).toBe('no');
   });
 });
+
+describe('a rule item shared by several lists (`!reference`)', () => {
+  it('is judged by its place in each list and by each job\'s own values', async () => {
+    const yaml = `.mr:
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "merge_request_event" && $RUN_IN_MR == "yes"
+first:
+  variables: { RUN_IN_MR: "yes" }
+  rules:
+    - !reference [.mr, rules]
+  script: [make a]
+second:
+  variables: { RUN_IN_MR: "no" }
+  rules:
+    - if: $CI_COMMIT_TAG
+      when: never
+    - !reference [.mr, rules]
+  script: [make b]
+third:
+  variables: { RUN_IN_MR: "yes" }
+  rules:
+    - if: $CI_COMMIT_TAG
+      when: never
+    - !reference [.mr, rules]
+  script: [make c]
+`;
+    const p = await buildPipeline(new MemorySource({ '.gitlab-ci.yml': yaml }), '.gitlab-ci.yml');
+    const trust = pipelineTrust(p, builtinPolicy(), 'main');
+    const mr = (name: string) => trust(p.jobs.find((j) => j.name === name)!).byContext.mr;
+    expect(mr('first')).toMatchObject({ runs: 'yes', reason: expect.stringMatching(/^rules\[0\] `if: .*RUN_IN_MR == "yes"` matches$/) });
+    expect(mr('second')).toMatchObject({ runs: 'no', reason: 'no rule in `rules` matches' });
+    expect(mr('third')).toMatchObject({ runs: 'yes', reason: expect.stringMatching(/^rules\[1\] `if: /) });
+  });
+});
