@@ -343,9 +343,17 @@ function computeVariableSites(p: Pipeline): VariableSite[] {
   const out: VariableSite[] = [];
   const seen = new Set<string>();
   const jobNames = new Set(p.jobs.map((j) => j.name));
+  // A value a job inherits through `extends` is the parent's node: the same location object,
+  // so most repeats are found without building the text key.
+  const seenAt = new WeakMap<SourceLocation, Set<string>>();
   const add = (node: YNode | undefined, job: string | undefined, path: string[], where: string) => {
+    if (node?.kind !== 'map') return;
     for (const def of readVariables(node).values()) {
+      let names = seenAt.get(def.valueLoc);
+      if (names?.has(def.name)) continue;
       const k = siteKey(def.valueLoc) + ':' + def.name;
+      if (!names) seenAt.set(def.valueLoc, (names = new Set()));
+      names.add(def.name);
       if (seen.has(k)) continue;
       seen.add(k);
       out.push({ def, job, keyPath: [...path, def.name], where });
@@ -353,7 +361,10 @@ function computeVariableSites(p: Pipeline): VariableSite[] {
   };
   const addRules = (rules: YNode | undefined, job: string | undefined, path: string[], where: string) => {
     if (rules?.kind !== 'seq') return;
-    rules.items.forEach((r, i) => add(get(r, 'variables'), job, [...path, 'rules', String(i), 'variables'], where));
+    rules.items.forEach((r, i) => {
+      const vars = get(r, 'variables');
+      if (vars) add(vars, job, [...path, 'rules', String(i), 'variables'], where);
+    });
   };
   add(p.config?.entries.get('variables')?.value, undefined, ['variables'], 'global variable');
   addRules(get(p.workflow, 'rules'), undefined, ['workflow'], 'workflow variable');
