@@ -1,5 +1,5 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { MAX_YAML_DEPTH, textTooDeep } from '../util/yaml-depth.js';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
+import { MAX_YAML_DEPTH, parseDocumentChecked } from '../util/yaml-depth.js';
 import type { z } from 'zod';
 import { firstLine as firstTextLine } from '../util/text.js';
 
@@ -81,9 +81,9 @@ export class PolicyDocument {
   static parse(file: string, text: string): PolicyDocument {
     const lc = new LineCounter();
     // Nesting that would exhaust the composer's stack is refused unread (see util/yaml-depth.ts).
-    const deep = textTooDeep(text);
-    if (deep) throw PolicyError.at(file, deep.line, deep.col, '', `the YAML is nested too deeply (over ${MAX_YAML_DEPTH} levels)`);
-    const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, strict: true });
+    const parsed = parseDocumentChecked(text, lc, { uniqueKeys: true, strict: true });
+    if ('deep' in parsed) throw PolicyError.at(file, parsed.deep.line, parsed.deep.col, '', `the YAML is nested too deeply (over ${MAX_YAML_DEPTH} levels)`);
+    const { doc } = parsed;
     const problems = [...doc.errors, ...doc.warnings];
     if (problems.length > 0) {
       throw new PolicyError(

@@ -5,9 +5,9 @@
  * `templates/configmap.yaml`, `values.yaml`). This module finds that string and maps each
  * line/column of the TOML back to the values file.
  */
-import { LineCounter, isMap, isScalar, parseDocument, Scalar } from 'yaml';
+import { LineCounter, isMap, isScalar, Scalar } from 'yaml';
 import type { SourceLocation } from '../model/location.js';
-import { MAX_YAML_DEPTH, textTooDeep } from '../util/yaml-depth.js';
+import { MAX_YAML_DEPTH, parseDocumentChecked } from '../util/yaml-depth.js';
 import type { TextPos } from './positions.js';
 
 interface HelmValueEntry {
@@ -42,12 +42,12 @@ const INTERESTING = ['runnerToken', 'runnerRegistrationToken', 'runners.name', '
 export function extractHelmRunnerConfig(file: string, text: string): HelmExtract {
   const lc = new LineCounter();
   // Values files come from MRs: nesting that would exhaust the composer's stack is refused unread.
-  const deep = textTooDeep(text);
-  if (deep) throw new HelmValuesError(`invalid YAML: nested too deeply (over ${MAX_YAML_DEPTH} levels)`, deep.line, deep.col);
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false });
+  const parsed = parseDocumentChecked(text, lc, { uniqueKeys: false });
+  if ('deep' in parsed) throw new HelmValuesError(`invalid YAML: nested too deeply (over ${MAX_YAML_DEPTH} levels)`, parsed.deep.line, parsed.deep.col);
+  const { doc } = parsed;
   const err = doc.errors[0];
   if (err) {
-    const p = err.linePos?.[0] ?? { line: 1, col: 1 };
+    const p = lc.linePos(err.pos[0]);
     throw new HelmValuesError(`invalid YAML: ${err.message.split('\n')[0]}`, p.line, p.col);
   }
   const lines = text.split(/\r?\n/);

@@ -1,4 +1,4 @@
-import { LineCounter, Parser, type CST } from 'yaml';
+import { Composer, Parser, YAMLParseError, type CST, type LineCounter, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
 
 /**
  * How deep YAML may nest before it is refused unread: GitLab's own limit for CI configuration
@@ -38,9 +38,30 @@ export function tooDeep(tokens: readonly CST.Token[], maxDepth: number = MAX_YAM
   return undefined;
 }
 
-/** `tooDeep` of a whole text, with the 1-based line and column (for files read once: Helm values, policy files). */
-export function textTooDeep(text: string, maxDepth: number = MAX_YAML_DEPTH): { offset: number; line: number; col: number } | undefined {
-  const lc = new LineCounter();
-  const deep = tooDeep(cstTokens(text, lc.addNewLine), maxDepth);
-  return deep && { ...deep, ...lc.linePos(deep.offset) };
+/**
+ * `parseDocument` of the yaml package, read once: the text is lexed into CST tokens, their depth
+ * measured, and the same tokens composed (the package's own parseDocument would lex it again).
+ * `deep` when the text nests deeper than `maxDepth` (nothing composed); else the first document,
+ * with a MULTIPLE_DOCS error if the text holds more, as parseDocument reports. Errors keep
+ * `pos` (offsets): `lineCounter` turns them into lines.
+ */
+export function parseDocumentChecked(
+  text: string,
+  lineCounter: LineCounter,
+  options: ParseOptions & DocumentOptions & SchemaOptions = {},
+  maxDepth: number = MAX_YAML_DEPTH,
+): { deep: { offset: number; line: number; col: number } } | { doc: Document.Parsed } {
+  const tokens = cstTokens(text, lineCounter.addNewLine);
+  const deep = tooDeep(tokens, maxDepth);
+  if (deep) return { deep: { ...deep, ...lineCounter.linePos(deep.offset) } };
+  let doc: Document.Parsed | undefined;
+  for (const d of new Composer(options).compose(tokens, true, text.length)) {
+    if (!doc) doc = d;
+    else {
+      doc.errors.push(new YAMLParseError([d.range[0], d.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+      break;
+    }
+  }
+  // compose(…, forceDoc = true) yields at least one document, an empty text included.
+  return { doc: doc! };
 }

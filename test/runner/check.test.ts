@@ -142,6 +142,18 @@ describe('broken input', () => {
     expect(e.message).toMatch(/^values\.yaml:\d+:\d+: invalid YAML: /);
   });
 
+  it('invalid YAML values file: the line and column of the error, not of the file', () => {
+    const e = configError('values.yaml', 'replicas: 1\nrunners:\n  tags: a\n   b: c\n');
+    // `a` (line 3, column 9) starts a scalar that line 4 tries to continue as a map.
+    expect([e.line, e.column]).toEqual([3, 9]);
+    expect(e.message).toMatch(/^values\.yaml:3:9: invalid YAML: /);
+  });
+
+  it('a values file with two documents is refused', () => {
+    const e = configError('values.yaml', 'runners:\n  tags: a\n---\nrunners:\n  tags: b\n');
+    expect(e.message).toMatch(/^values\.yaml:3:1: invalid YAML: Source contains multiple documents/);
+  });
+
   it('runners that is not an array of tables', () => {
     const e = configError('config.toml', 'concurrent = 1\n[runners]\nname = "a"\n');
     expect([e.line, e.column]).toEqual([2, 1]);
