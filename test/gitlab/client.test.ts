@@ -257,6 +257,21 @@ describe('secrets', () => {
     expect(JSON.stringify(vars)).not.toContain('s3cr3t-value');
   });
 
+  it('reads from changes_count whether GitLab listed the whole diff', async () => {
+    const mr = (changes: string | null | undefined) => ({
+      iid: 2, project_id: 1, source_project_id: 1, target_project_id: 1, source_branch: 'f', target_branch: 'main', sha: 'a'.repeat(40),
+      diff_refs: { base_sha: 'b'.repeat(40), head_sha: 'a'.repeat(40), start_sha: 'b'.repeat(40) }, web_url: 'https://gitlab.example/x/-/merge_requests/2', state: 'opened',
+      ...(changes === undefined ? {} : { changes_count: changes }),
+    });
+    const seen: (boolean | null)[] = [];
+    for (const c of ['12', '1000+', null, undefined]) {
+      gitlab().get('/api/v4/projects/1/merge_requests/2').reply(200, mr(c));
+      seen.push((await api().getMergeRequest(1, 2)).diffComplete);
+    }
+    // "1000+": GitLab stored only part of the diff (Gitlab::Git::DiffCollection#real_size).
+    expect(seen).toEqual([true, false, null, null]);
+  });
+
   it('rejects a response that does not match the schema with a clear error', async () => {
     gitlab().get('/api/v4/projects/1/merge_requests/2').reply(200, { iid: 'two' });
     await expect(api().getMergeRequest(1, 2)).rejects.toThrow(/GET \/projects\/:id\/merge_requests\/:iid .*unexpected response: iid/);
