@@ -1,7 +1,7 @@
 import type { ZodType } from 'zod';
 import type { Severity } from '../findings/finding.js';
 import { PolicyDocument, PolicyError, sortIssues, zodIssues, type PathSeg, type PolicyIssue } from './errors.js';
-import { PolicyFileSchema, type PolicyFile } from './schema.js';
+import { policyFileSchema, type PolicyFile } from './schema.js';
 import type { Policy, PolicyException } from './types.js';
 
 /** The rule ids the policy system itself reports (always known, may be re-rated in `rules`). */
@@ -29,7 +29,7 @@ export function parseLayer(file: string, text: string, catalogue: RuleCatalogue 
   // zod drops `__proto__` keys silently; a policy must never lose a key without a word.
   const hostile = protoKeys(doc.object, []);
   if (hostile.length > 0) throw new PolicyError(hostile.map((p) => doc.issue(p, 'key "__proto__" is not allowed', 'key')));
-  const res = PolicyFileSchema.safeParse(doc.object);
+  const res = policyFileSchema().safeParse(doc.object);
   if (!res.success) throw new PolicyError(sortIssues(zodIssues(doc, res.error.issues)));
   const layer = res.data;
   const issues: PolicyIssue[] = [];

@@ -18,88 +18,101 @@ import { z } from 'zod';
  * | `exceptions`                     | APPEND to the exceptions of earlier layers               |
  */
 
-const SEVERITY_SETTINGS = ['error', 'warning', 'off'] as const;
-const SeveritySetting = z.enum(SEVERITY_SETTINGS);
+/**
+ * Built on first use, not when the module loads: `lint` without a policy file never validates
+ * one, and constructing these zod schemas is a measurable part of a cold CLI start.
+ */
+function buildPolicyFileSchema() {
+  const SEVERITY_SETTINGS = ['error', 'warning', 'off'] as const;
+  const SeveritySetting = z.enum(SEVERITY_SETTINGS);
 
-/** Patterns, tags, hosts: non-empty strings. */
-const Str = z.string().min(1, { error: 'expected a non-empty string' });
-/** A list of strings; replaces the earlier layer's list. */
-const StrList = z.array(Str);
+  /** Patterns, tags, hosts: non-empty strings. */
+  const Str = z.string().min(1, { error: 'expected a non-empty string' });
+  /** A list of strings; replaces the earlier layer's list. */
+  const StrList = z.array(Str);
 
-/** Rule ids are kebab-case words (this also keeps `__proto__` and friends out of maps). */
-const RuleId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, { error: 'expected a rule id such as "untagged-job"' });
+  /** Rule ids are kebab-case words (this also keeps `__proto__` and friends out of maps). */
+  const RuleId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, { error: 'expected a rule id such as "untagged-job"' });
 
-/** `rules.<id>` in object form. */
-const RuleObject = z.strictObject({
-  severity: SeveritySetting.optional(),
-  /** Rule options; shallow-merged onto the options of earlier layers. */
-  options: z.record(z.string(), z.unknown()).optional(),
-});
-
-/** `rules.<id>`: either a bare severity (keeps options) or `{ severity?, options? }`. */
-const RuleEntry = z.union([SeveritySetting, RuleObject]);
-
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-/** True for a real calendar date written `YYYY-MM-DD`. */
-function isIsoDate(s: string): boolean {
-  const m = ISO_DATE.exec(s);
-  if (!m) return false;
-  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  return d.toISOString().slice(0, 10) === s;
-}
-
-const ExceptionEntry = z
-  .strictObject({
-    rule: RuleId,
-    /** Exact job name. */
-    job: Str.optional(),
-    /** File glob (`*`, `?`), matched against the finding's file path. */
-    file: Str.optional(),
-    reason: z.string().trim().min(1, { error: 'an exception needs a reason' }),
-    expires: z.string().refine(isIsoDate, { error: 'expected a calendar date written YYYY-MM-DD' }),
-  })
-  .refine((e) => e.job !== undefined || e.file !== undefined, {
-    error: 'an exception needs a "job" and/or a "file"',
+  /** `rules.<id>` in object form. */
+  const RuleObject = z.strictObject({
+    severity: SeveritySetting.optional(),
+    /** Rule options; shallow-merged onto the options of earlier layers. */
+    options: z.record(z.string(), z.unknown()).optional(),
   });
 
-export const PolicyFileSchema = z.strictObject({
-  /** File format version; only 1 exists. */
-  version: z.literal(1).optional(),
-  tiers: z
-    .strictObject({
-      general: StrList.optional(),
-      build: StrList.optional(),
-      deploy: z.strictObject({ production: StrList.optional(), staging: StrList.optional() }).optional(),
-    })
-    .optional(),
-  environments: z.strictObject({ production: StrList.optional(), staging: StrList.optional() }).optional(),
-  protected: z.strictObject({ branches: StrList.optional(), tags: StrList.optional() }).optional(),
-  secretVariables: StrList.optional(),
-  /** Host names only (`gitlab.example.com`, optionally `:port`); a URL would never match. */
-  remoteIncludeHosts: z
-    .array(
-      z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$/, {
-        error: 'expected a host name such as "gitlab.example.com" (no scheme, path or wildcard)',
-      }),
-    )
-    .optional(),
-  rules: z.record(RuleId, RuleEntry).optional(),
-  runners: z
-    .strictObject({
-      tiers: z.strictObject({ deploy: StrList.optional(), build: StrList.optional() }).optional(),
-      privilegedAllowed: StrList.optional(),
-      deniedHostPaths: StrList.optional(),
-    })
-    .optional(),
-  review: z
-    .strictObject({
-      blockOn: z.enum(['new', 'all']).optional(),
-      allowProjectOverrides: z.boolean().optional(),
-      maxInlineDiscussions: z.number().int().min(0).max(1000).optional(),
-    })
-    .optional(),
-  exceptions: z.array(ExceptionEntry).optional(),
-});
+  /** `rules.<id>`: either a bare severity (keeps options) or `{ severity?, options? }`. */
+  const RuleEntry = z.union([SeveritySetting, RuleObject]);
 
-export type PolicyFile = z.infer<typeof PolicyFileSchema>;
+  const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+  /** True for a real calendar date written `YYYY-MM-DD`. */
+  function isIsoDate(s: string): boolean {
+    const m = ISO_DATE.exec(s);
+    if (!m) return false;
+    const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+    return d.toISOString().slice(0, 10) === s;
+  }
+
+  const ExceptionEntry = z
+    .strictObject({
+      rule: RuleId,
+      /** Exact job name. */
+      job: Str.optional(),
+      /** File glob (`*`, `?`), matched against the finding's file path. */
+      file: Str.optional(),
+      reason: z.string().trim().min(1, { error: 'an exception needs a reason' }),
+      expires: z.string().refine(isIsoDate, { error: 'expected a calendar date written YYYY-MM-DD' }),
+    })
+    .refine((e) => e.job !== undefined || e.file !== undefined, {
+      error: 'an exception needs a "job" and/or a "file"',
+    });
+
+  return z.strictObject({
+    /** File format version; only 1 exists. */
+    version: z.literal(1).optional(),
+    tiers: z
+      .strictObject({
+        general: StrList.optional(),
+        build: StrList.optional(),
+        deploy: z.strictObject({ production: StrList.optional(), staging: StrList.optional() }).optional(),
+      })
+      .optional(),
+    environments: z.strictObject({ production: StrList.optional(), staging: StrList.optional() }).optional(),
+    protected: z.strictObject({ branches: StrList.optional(), tags: StrList.optional() }).optional(),
+    secretVariables: StrList.optional(),
+    /** Host names only (`gitlab.example.com`, optionally `:port`); a URL would never match. */
+    remoteIncludeHosts: z
+      .array(
+        z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$/, {
+          error: 'expected a host name such as "gitlab.example.com" (no scheme, path or wildcard)',
+        }),
+      )
+      .optional(),
+    rules: z.record(RuleId, RuleEntry).optional(),
+    runners: z
+      .strictObject({
+        tiers: z.strictObject({ deploy: StrList.optional(), build: StrList.optional() }).optional(),
+        privilegedAllowed: StrList.optional(),
+        deniedHostPaths: StrList.optional(),
+      })
+      .optional(),
+    review: z
+      .strictObject({
+        blockOn: z.enum(['new', 'all']).optional(),
+        allowProjectOverrides: z.boolean().optional(),
+        maxInlineDiscussions: z.number().int().min(0).max(1000).optional(),
+      })
+      .optional(),
+    exceptions: z.array(ExceptionEntry).optional(),
+  });
+}
+
+let schema: ReturnType<typeof buildPolicyFileSchema> | undefined;
+
+/** The schema of one policy file (see the table above). */
+export function policyFileSchema(): ReturnType<typeof buildPolicyFileSchema> {
+  return (schema ??= buildPolicyFileSchema());
+}
+
+export type PolicyFile = z.infer<ReturnType<typeof buildPolicyFileSchema>>;
