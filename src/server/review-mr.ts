@@ -310,6 +310,14 @@ const CONFIG_EXT = /\.(ya?ml|toml)$/i;
 
 const PROJECT_OVERRIDE_RULE = 'policy-project-override-rejected';
 
+/**
+ * Said on an MR whose diff GitLab listed only in part: the CI configuration is judged whole (every
+ * file read at the head and the base), but a runner configuration file is checked only when the
+ * listed part names it, and inline comments can only go on listed files.
+ */
+const PARTIAL_DIFF_NOTE =
+  'GitLab listed only part of this merge request\'s diff (`changes_count` ends in `+`, past the instance\'s diff limits): the CI configuration was judged in full, but runner configuration files outside the listed part were not checked, and findings in files outside it appear only in this summary.';
+
 /** A read made once per review (a failed read is tried again by the next caller). */
 function listOnce<T>(read: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
@@ -448,7 +456,7 @@ async function planStep(deps: ReviewDeps, ev: ReviewEvent, c: Collected, j: Judg
     existing: await ev.discussions(),
     botUserId: ev.botUserId,
     policySources: policy.sources,
-    notes: [...j.policyNotes, ...liveNotes],
+    notes: [...(c.partial ? [PARTIAL_DIFF_NOTE] : []), ...j.policyNotes, ...liveNotes],
     blockOn: policy.review.blockOn,
     mrWebUrl: ev.mr.webUrl,
     // For the runner tiers of the picture and the "how to fix" text of each rule.

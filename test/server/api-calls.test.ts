@@ -132,6 +132,11 @@ describe('GitLab API calls per review', () => {
     mark = gl.requests.length;
     expect((await rv.review(job(big))).result).toBe('success');
     expect(baseReads(mark, big).sort()).toEqual(['.gitlab-ci.yml', 'ci/a.yml', 'ci/b.yml'].map((f) => `${f}@${big.baseSha.slice(0, 7)}`));
+    // The summary says what could not be checked.
+    const summary = big.discussions.flatMap((d) => d.notes).find((n) => n.body.includes('<!-- tierguard:summary'));
+    expect(summary?.body).toContain('GitLab listed only part of this merge request');
+    const small = mr.discussions.flatMap((d) => d.notes).find((n) => n.body.includes('<!-- tierguard:summary'));
+    expect(small?.body).not.toContain('GitLab listed only part');
 
     // Only a README listed, but the diff overflowed: judged, not "no CI configuration changes".
     const docs = gl.addMergeRequest(project.id, { base, head: { ...base, 'README.md': 'b\n' }, headPipeline: true });
