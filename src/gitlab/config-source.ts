@@ -125,16 +125,18 @@ export class GitLabConfigSource implements ConfigSource {
     }
     switch (ref.kind) {
       case 'local': {
+        const project = ref.project ?? this.opts.projectId;
+        const path = normalizeLocal(ref.path);
         if (!ref.project) {
-          const path = normalizeLocal(ref.path);
-          const same = this.opts.sameAs;
+          // This project's own file: at the sha, or at `sameAs` when the diff does not list it.
           // Only a path written as the diff writes it: `a/./b` or `a//b` could name a changed file.
+          const same = ref.project === undefined ? this.opts.sameAs : undefined;
           const unchanged = same !== undefined && CANONICAL_PATH.test(path) && !same.changed.has(path);
-          return this.raw(ref.project ?? this.opts.projectId, path, unchanged ? same.sha : this.opts.sha);
+          return this.raw(project, path, unchanged ? same.sha : this.opts.sha);
         }
         const at = ref.ref ?? (await this.defaultBranch(ref.project));
         if (!at) return { status: 'missing' };
-        return this.raw(ref.project, normalizeLocal(ref.path), at);
+        return this.raw(project, path, at);
       }
       case 'project': {
         // include:project without ref: the project's HEAD, i.e. its default branch (file/project.rb).
