@@ -564,23 +564,24 @@ function evalIf(
  * by the values of the variables it reads: no key is built from the expression's text, which
  * is long in real pipelines and read for every job in every context.
  */
-const evalMemo = new WeakMap<TrustContext, WeakMap<Expr, Map<string, EvalResult>>>();
+const evalMemo = new WeakMap<TrustContext, { byExpr: WeakMap<Expr, Map<string, EvalResult>>; size: number }>();
 const exprVariables = new WeakMap<Expr, string[]>();
-const EVAL_MEMO_MAX = 1_000;
+/** Results kept per context (contexts and parsed expressions outlive a pipeline in the service). */
+const EVAL_MEMO_MAX = 20_000;
 
 function evaluateIn(expr: Expr, scope: VariableScope, ctx: TrustContext, variables: Record<string, string | undefined> | undefined): EvalResult {
   let names = exprVariables.get(expr);
   if (!names) exprVariables.set(expr, (names = [...variablesOf(expr)]));
-  let byExpr = evalMemo.get(ctx);
-  if (!byExpr) evalMemo.set(ctx, (byExpr = new WeakMap()));
-  let memo = byExpr.get(expr);
-  if (!memo) byExpr.set(expr, (memo = new Map<string, EvalResult>()));
+  let kept = evalMemo.get(ctx);
+  if (!kept || kept.size >= EVAL_MEMO_MAX) evalMemo.set(ctx, (kept = { byExpr: new WeakMap(), size: 0 }));
+  let memo = kept.byExpr.get(expr);
+  if (!memo) kept.byExpr.set(expr, (memo = new Map<string, EvalResult>()));
   // Length-prefixed values (variablesKey): no value can imitate another variable's.
   const key = names.length ? variablesKey(names, variables) : '';
   let r = memo.get(key);
   if (!r) {
-    if (memo.size >= EVAL_MEMO_MAX) memo.clear();
     memo.set(key, (r = evaluate(expr, scope)));
+    kept.size++;
   }
   return r;
 }
