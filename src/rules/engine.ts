@@ -197,11 +197,6 @@ function dedupe(findings: Finding[]): Finding[] {
 const SCRIPT_KEYS = ['before_script', 'script', 'after_script'] as const;
 
 /**
- * Script lines of a keyword map (a job, a hidden job or `default:`): `before_script`, `script`,
- * `after_script`, `hooks:pre_get_sources_script`; nested lists (unflattened `!reference`s in
- * hidden jobs) are read through, each line keeping its list index.
- */
-/**
  * How many lines `scriptLinesOf(node)` gives, counted without building them: for the evaluation
  * budget, where `!reference` and anchors can make a few KB of YAML into millions of lines.
  * Shared list nodes are counted once (memoised per node).
@@ -225,6 +220,11 @@ export function scriptLineCount(node: YMap): number {
 }
 const lineCounts = new WeakMap<YNode, number>();
 
+/**
+ * Script lines of a keyword map (a job, a hidden job or `default:`): `before_script`, `script`,
+ * `after_script`, `hooks:pre_get_sources_script`; nested lists (unflattened `!reference`s in
+ * hidden jobs) are read through, each line keeping its list index.
+ */
 export function scriptLinesOf(node: YMap): ScriptLine[] {
   const out: ScriptLine[] = [];
   const flat = (x: YNode): YNode[] => (x.kind === 'seq' ? x.items.flatMap(flat) : [x]);
