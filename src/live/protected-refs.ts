@@ -31,20 +31,16 @@ export async function readProtectedRefs(api: GitLabApi, projectId: number | stri
   const [branchList, tagList] = await Promise.allSettled([api.listProtectedBranches(projectId), api.listProtectedTags(projectId)]);
   if (branchList.status === 'rejected') throw branchList.reason;
   const branches = branchList.value.map((b) => b.name);
-  try {
-    if (tagList.status === 'rejected') throw tagList.reason;
-    const tags = tagList.value.map((t) => t.name);
-    return { branches, tags, existingProtectedTags: [] };
-  } catch (err) {
-    if (!(err instanceof GitLabError) || (err.status !== 403 && err.status !== 404)) throw err;
-    const existing = (await api.listRepositoryTags(projectId)).filter((t) => t.protected).map((t) => t.name);
-    return {
-      branches,
-      tags: null,
-      existingProtectedTags: existing,
-      tagsUnreadable: `the token lacks the role to read protected tag rules (${err.status} from GET /projects/:id/protected_tags)`,
-    };
-  }
+  if (tagList.status === 'fulfilled') return { branches, tags: tagList.value.map((t) => t.name), existingProtectedTags: [] };
+  const err: unknown = tagList.reason;
+  if (!(err instanceof GitLabError) || (err.status !== 403 && err.status !== 404)) throw err;
+  const existing = (await api.listRepositoryTags(projectId)).filter((t) => t.protected).map((t) => t.name);
+  return {
+    branches,
+    tags: null,
+    existingProtectedTags: existing,
+    tagsUnreadable: `the token lacks the role to read protected tag rules (${err.status} from GET /projects/:id/protected_tags)`,
+  };
 }
 
 /** The summary line when the protected tag rules could not be read. */
