@@ -125,18 +125,18 @@ export class GitLabConfigSource implements ConfigSource {
     }
     switch (ref.kind) {
       case 'local': {
-        const project = ref.project ?? this.opts.projectId;
         const path = normalizeLocal(ref.path);
-        if (!ref.project) {
+        if (ref.project === undefined) {
           // This project's own file: at the sha, or at `sameAs` when the diff does not list it.
           // Only a path written as the diff writes it: `a/./b` or `a//b` could name a changed file.
-          const same = ref.project === undefined ? this.opts.sameAs : undefined;
+          const same = this.opts.sameAs;
           const unchanged = same !== undefined && CANONICAL_PATH.test(path) && !same.changed.has(path);
-          return this.raw(project, path, unchanged ? same.sha : this.opts.sha);
+          return this.raw(this.opts.projectId, path, unchanged ? same.sha : this.opts.sha);
         }
+        // A local include inside another project's file (include.ts never gives an empty project).
         const at = ref.ref ?? (await this.defaultBranch(ref.project));
         if (!at) return { status: 'missing' };
-        return this.raw(project, path, at);
+        return this.raw(ref.project, path, at);
       }
       case 'project': {
         // include:project without ref: the project's HEAD, i.e. its default branch (file/project.rb).
