@@ -3,7 +3,7 @@ import type { SourceLocation } from './location.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { YMap, YMapEntry, YNode, YScalar } from './node.js';
 import { firstLine } from '../util/text.js';
-import { cstTokens, tooDeep } from '../util/yaml-depth.js';
+import { tokensWithinDepth } from '../util/yaml-depth.js';
 
 /**
  * GitLab's YAML limits (`lib/gitlab/config/loader/yaml.rb`: MAX_YAML_SIZE 2 MB, MAX_YAML_DEPTH
@@ -65,14 +65,10 @@ export function parseCiYaml(file: string, text: string, limits: YamlLimits = GIT
   let docs: Document.Parsed[];
   try {
     // The CST first (iterative), its depth measured, then composed (recursive): see yaml-depth.ts.
-    const tokens = cstTokens(text, lineCounter.addNewLine);
-    const deep = tooDeep(tokens, limits.maxDepth);
-    if (deep) {
-      const pos = lineCounter.linePos(deep.offset);
-      return fail(`the YAML is nested too deeply (over ${limits.maxDepth} levels, GitLab's limit)`, at(file, pos.line, pos.col));
-    }
+    const read = tokensWithinDepth(text, lineCounter, limits.maxDepth);
+    if ('deep' in read) return fail(`the YAML is nested too deeply (over ${limits.maxDepth} levels, GitLab's limit)`, at(file, read.deep.line, read.deep.col));
     const composer = new Composer({ version: '1.1', uniqueKeys: false, merge: false, strict: false, prettyErrors: false });
-    docs = [...composer.compose(tokens, true, text.length)];
+    docs = [...composer.compose(read.tokens, true, text.length)];
   } catch (err) {
     // The yaml parser recurses on nesting; absurd nesting ends here instead of crashing.
     if (err instanceof RangeError) return fail('the YAML is nested too deeply to be parsed', at(file, 1, 1));

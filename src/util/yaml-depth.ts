@@ -15,7 +15,7 @@ export const MAX_YAML_DEPTH = 100;
  * text is read into CST tokens first, their nesting is measured here without recursion, and a
  * document nested deeper than `maxDepth` collections is refused before anything composes it.
  */
-export function cstTokens(text: string, onNewLine?: (offset: number) => void): CST.Token[] {
+function cstTokens(text: string, onNewLine?: (offset: number) => void): CST.Token[] {
   return [...new Parser(onNewLine).parse(text)];
 }
 
@@ -23,7 +23,7 @@ export function cstTokens(text: string, onNewLine?: (offset: number) => void): C
  * The first collection nested deeper than `maxDepth` (a document's top-level collection is at
  * depth 1, its items at 2, …), or undefined. Iterative: any depth is measured safely.
  */
-export function tooDeep(tokens: readonly CST.Token[], maxDepth: number = MAX_YAML_DEPTH): { offset: number } | undefined {
+function tooDeep(tokens: readonly CST.Token[], maxDepth: number = MAX_YAML_DEPTH): { offset: number } | undefined {
   const stack: [CST.Token, number][] = [];
   for (const t of tokens) if (t.type === 'document' && t.value) stack.push([t.value, 1]);
   while (stack.length > 0) {
@@ -39,6 +39,16 @@ export function tooDeep(tokens: readonly CST.Token[], maxDepth: number = MAX_YAM
 }
 
 /**
+ * The text's CST tokens, or where it first nests deeper than `maxDepth` (1-based line and column
+ * through `lineCounter`, which the lexing fills): what every YAML reader does before composing.
+ */
+export function tokensWithinDepth(text: string, lineCounter: LineCounter, maxDepth: number = MAX_YAML_DEPTH): { tokens: CST.Token[] } | { deep: { offset: number; line: number; col: number } } {
+  const tokens = cstTokens(text, lineCounter.addNewLine);
+  const deep = tooDeep(tokens, maxDepth);
+  return deep ? { deep: { ...deep, ...lineCounter.linePos(deep.offset) } } : { tokens };
+}
+
+/**
  * `parseDocument` of the yaml package, read once: the text is lexed into CST tokens, their depth
  * measured, and the same tokens composed (the package's own parseDocument would lex it again).
  * `deep` when the text nests deeper than `maxDepth` (nothing composed); else the first document,
@@ -51,11 +61,10 @@ export function parseDocumentChecked(
   options: ParseOptions & DocumentOptions & SchemaOptions = {},
   maxDepth: number = MAX_YAML_DEPTH,
 ): { deep: { offset: number; line: number; col: number } } | { doc: Document.Parsed } {
-  const tokens = cstTokens(text, lineCounter.addNewLine);
-  const deep = tooDeep(tokens, maxDepth);
-  if (deep) return { deep: { ...deep, ...lineCounter.linePos(deep.offset) } };
+  const read = tokensWithinDepth(text, lineCounter, maxDepth);
+  if ('deep' in read) return read;
   let doc: Document.Parsed | undefined;
-  for (const d of new Composer(options).compose(tokens, true, text.length)) {
+  for (const d of new Composer(options).compose(read.tokens, true, text.length)) {
     if (!doc) doc = d;
     else {
       doc.errors.push(new YAMLParseError([d.range[0], d.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
