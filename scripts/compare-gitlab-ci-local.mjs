@@ -68,19 +68,22 @@ git('remote', 'add', 'origin', 'https://gitlab.example.com/group/project.git');
 git('update-ref', 'refs/remotes/origin/main', 'HEAD');
 git('symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
 
+/** `tierguard jobs` and `lint` on one Node binary (`cache`: that Node keeps compiled code between runs). */
+const tierguardOn = (exe, nodeVersion, cache) => {
+  const on = `Node ${nodeVersion}${cache ? ', compile cache' : ''}`;
+  return [
+    { label: `tierguard jobs (${on})`, exe, args: [bin, 'jobs', repo], cwd: work, count: (out) => Number(/^(\d+) jobs,/m.exec(out)?.[1] ?? NaN) },
+    { label: `tierguard lint (${on})`, exe, args: [bin, 'lint', '--format', 'json', repo], cwd: work },
+  ];
+};
+const nodeVersion = (exe) => version(exe, ['--version']).replace(/^v/, '');
+
 // Each entry: a label and the command line; `count` reads the number of jobs from its output.
 const contenders = [
   { label: `gitlab-ci-local ${version(node22, [gcl, '--version'])} --list-all (Node ${version(node22, ['--version'])})`, exe: node22, args: [gcl, '--list-all', '--json-schema-validation=false'], cwd: repo, count: (out) => out.split('\n').filter((l) => /^\S/.test(l) && !/^name\s/.test(l) && !/^parsing and downloads/.test(l)).length, gcl: true },
-  { label: `tierguard jobs (Node ${process.versions.node})`, exe: process.execPath, args: [bin, 'jobs', repo], cwd: work, count: (out) => Number(/^(\d+) jobs,/m.exec(out)?.[1] ?? NaN) },
-  { label: `tierguard lint (Node ${process.versions.node})`, exe: process.execPath, args: [bin, 'lint', '--format', 'json', repo], cwd: work },
-  { label: `tierguard jobs (Node ${version(node22, ['--version']).replace(/^v/, '')}, compile cache)`, exe: node22, args: [bin, 'jobs', repo], cwd: work, count: (out) => Number(/^(\d+) jobs,/m.exec(out)?.[1] ?? NaN) },
-  { label: `tierguard lint (Node ${version(node22, ['--version']).replace(/^v/, '')}, compile cache)`, exe: node22, args: [bin, 'lint', '--format', 'json', repo], cwd: work },
-  ...(existsSync(node24)
-    ? [
-        { label: `tierguard jobs (Node ${version(node24, ['--version']).replace(/^v/, '')}, compile cache)`, exe: node24, args: [bin, 'jobs', repo], cwd: work, count: (out) => Number(/^(\d+) jobs,/m.exec(out)?.[1] ?? NaN) },
-        { label: `tierguard lint (Node ${version(node24, ['--version']).replace(/^v/, '')}, compile cache)`, exe: node24, args: [bin, 'lint', '--format', 'json', repo], cwd: work },
-      ]
-    : []),
+  ...tierguardOn(process.execPath, process.versions.node, false),
+  ...tierguardOn(node22, nodeVersion(node22), true),
+  ...(existsSync(node24) ? tierguardOn(node24, nodeVersion(node24), true) : []),
 ];
 
 function once(c) {
