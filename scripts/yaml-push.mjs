@@ -17,7 +17,7 @@
 //   (when first iterated, as a generator does) into a fresh array and yields from it.
 // Anything else (a `yield` used as a value, a delegation to something that is not one of these
 // methods) stops the build: a new yaml release that changes these files must be looked at
-// again (test/model/yaml-push.test.ts compares both builds token for token).
+// again (test/build/yaml-push.test.ts compares both builds token for token).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
