@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Instruction counts of whole CLI runs: `tierguard jobs` and `lint` on one pipeline, under
 // valgrind's cachegrind with V8 single-threaded (`--single-threaded`: compiles and GC on the
-// main thread), so two builds compare within about 1% on a machine whose wall times swing by
+// main thread), so two builds compare within a few percent (single runs of one build differed by up
+// to 3%: use --runs 3 and compare the medians) on a machine whose wall times swing by
 // 10% or more between runs (shared cores). Not part of `npm test` or `npm run bench` (valgrind
 // makes each run about 20x slower); run after `npm run build`:
 //
