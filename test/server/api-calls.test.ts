@@ -9,6 +9,7 @@ import { createGitLabApi } from '../../src/gitlab/client.js';
 import { loadConfig } from '../../src/server/config.js';
 import { createPolicyLoader } from '../../src/server/policies.js';
 import type { ReviewJob } from '../../src/server/queue.js';
+import { SUMMARY_MARKER } from '../../src/review/markers.js';
 import { createReviewer, type Reviewer } from '../../src/server/review-mr.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { startFakeGitLab, type FakeGitLab, type FakeMergeRequest, projectReads, rawReadsSince, routesSince, totalCalls as total } from '../support/fake-gitlab.js';
@@ -36,6 +37,10 @@ const job = (mr: FakeMergeRequest, reason = 'merge_request:open'): ReviewJob => 
 });
 
 const routes = (from: number) => routesSince(gl.requests, from);
+/** One job on a general runner, in a file of its own. */
+const jobYaml = (name: string, cmd = `make ${name}`) => `${name}:\n  tags: [ci-general]\n  script: [${cmd}]\n`;
+/** The MR's summary note, if tierguard posted one. */
+const summaryOf = (mr: FakeMergeRequest) => mr.discussions.flatMap((d) => d.notes).find((n) => n.body.includes(SUMMARY_MARKER))?.body;
 const rawReads = (from: number) => rawReadsSince(gl.requests, from);
 
 describe('GitLab API calls per review', () => {
@@ -90,11 +95,10 @@ describe('GitLab API calls per review', () => {
 
   it('reads head and base side by side and a file\'s local includes at once, each file still once', async () => {
     const root = `include:\n  - local: ci/a.yml\n  - local: ci/b.yml\n  - local: ci/c.yml\n`;
-    const job1 = (n: string, cmd: string) => `${n}:\n  tags: [ci-general]\n  script: [${cmd}]\n`;
-    const base = { '.gitlab-ci.yml': root, 'ci/a.yml': job1('a', 'make a'), 'ci/b.yml': job1('b', 'make b'), 'ci/c.yml': job1('c', 'make c') };
+    const base = { '.gitlab-ci.yml': root, 'ci/a.yml': jobYaml('a', 'make a'), 'ci/b.yml': jobYaml('b', 'make b'), 'ci/c.yml': jobYaml('c', 'make c') };
     const project = gl.addProject({ path: 'acme/app' });
     // The MR changes every file: each is read at the head and at the base.
-    const head = { '.gitlab-ci.yml': `${root}# head\n`, 'ci/a.yml': job1('a', 'make a2'), 'ci/b.yml': job1('b', 'make b2'), 'ci/c.yml': job1('c', 'make check') };
+    const head = { '.gitlab-ci.yml': `${root}# head\n`, 'ci/a.yml': jobYaml('a', 'make a2'), 'ci/b.yml': jobYaml('b', 'make b2'), 'ci/c.yml': jobYaml('c', 'make check') };
     const mr = gl.addMergeRequest(project.id, { base, head, headPipeline: true });
     // Every file read answers only after 40 ms: reads that overlap were asked for together.
     gl.slowNext(/\/repository\/files\/[^/]+\/raw$/, 40, 100);
@@ -116,27 +120,24 @@ describe('GitLab API calls per review', () => {
 
   it('reads at the base only the files the MR changed, unless GitLab listed only part of the diff', async () => {
     const root = `include:\n  - local: ci/a.yml\n  - local: ci/b.yml\n`;
-    const job1 = (n: string, cmd: string) => `${n}:\n  tags: [ci-general]\n  script: [${cmd}]\n`;
-    const base = { '.gitlab-ci.yml': root, 'ci/a.yml': job1('a', 'make a'), 'ci/b.yml': job1('b', 'make b'), 'README.md': 'a\n' };
+    const base = { '.gitlab-ci.yml': root, 'ci/a.yml': jobYaml('a', 'make a'), 'ci/b.yml': jobYaml('b', 'make b'), 'README.md': 'a\n' };
     const project = gl.addProject({ path: 'acme/app' });
     const baseReads = (from: number, mr: FakeMergeRequest) => rawReads(from).filter((r) => r.endsWith(`@${mr.baseSha.slice(0, 7)}`) && !r.startsWith('.gitlab/tierguard.yml'));
 
-    const mr = gl.addMergeRequest(project.id, { base, head: { ...base, 'ci/b.yml': job1('b', 'make check') }, headPipeline: true });
+    const mr = gl.addMergeRequest(project.id, { base, head: { ...base, 'ci/b.yml': jobYaml('b', 'make check') }, headPipeline: true });
     let mark = gl.requests.length;
     expect((await rv.review(job(mr))).result).toBe('success');
     expect(baseReads(mark, mr)).toEqual([`ci/b.yml@${mr.baseSha.slice(0, 7)}`]);
 
     // changes_count "1000+": the list may leave changed files out, so every file is read at the base.
-    const big = gl.addMergeRequest(project.id, { base, head: { ...base, 'ci/b.yml': job1('b', 'make big') }, headPipeline: true });
+    const big = gl.addMergeRequest(project.id, { base, head: { ...base, 'ci/b.yml': jobYaml('b', 'make big') }, headPipeline: true });
     big.changesCount = '1000+';
     mark = gl.requests.length;
     expect((await rv.review(job(big))).result).toBe('success');
     expect(baseReads(mark, big).sort()).toEqual(['.gitlab-ci.yml', 'ci/a.yml', 'ci/b.yml'].map((f) => `${f}@${big.baseSha.slice(0, 7)}`));
     // The summary says what could not be checked.
-    const summary = big.discussions.flatMap((d) => d.notes).find((n) => n.body.includes('<!-- tierguard:summary'));
-    expect(summary?.body).toContain('GitLab listed only part of this merge request');
-    const small = mr.discussions.flatMap((d) => d.notes).find((n) => n.body.includes('<!-- tierguard:summary'));
-    expect(small?.body).not.toContain('GitLab listed only part');
+    expect(summaryOf(big)).toContain('GitLab listed only part of this merge request');
+    expect(summaryOf(mr)).not.toContain('GitLab listed only part');
 
     // Only a README listed, but the diff overflowed: judged, not "no CI configuration changes".
     const docs = gl.addMergeRequest(project.id, { base, head: { ...base, 'README.md': 'b\n' }, headPipeline: true });
@@ -148,12 +149,11 @@ describe('GitLab API calls per review', () => {
   });
 
   it('reads ahead at most 8 includes per file, and never past GitLab\'s 150-include limit', async () => {
-    const job1 = (n: string) => `${n}:\n  tags: [ci-general]\n  script: [make ${n}]\n`;
-    const files = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`ci/j${i}.yml`, job1(`j${i}`)]));
+    const files = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`ci/j${i}.yml`, jobYaml(`j${i}`)]));
     const root = (count: number) => `include:\n${Array.from({ length: count }, (_, i) => `  - local: ci/j${i}.yml\n`).join('')}`;
     const project = gl.addProject({ path: 'acme/app' });
     const base = { '.gitlab-ci.yml': root(40), ...files(40) };
-    const mr = gl.addMergeRequest(project.id, { base, head: { ...base, 'ci/j7.yml': job1('j7b') }, headPipeline: true });
+    const mr = gl.addMergeRequest(project.id, { base, head: { ...base, 'ci/j7.yml': jobYaml('j7b') }, headPipeline: true });
     gl.slowNext(/\/repository\/files\/[^/]+\/raw$/, 5, 1000);
     let mark = gl.requests.length;
     await rv.review(job(mr));
@@ -166,7 +166,7 @@ describe('GitLab API calls per review', () => {
 
     // 200 includes: GitLab stops at 150 (`Maximum of 150 nested includes`); so do the reads.
     const big = { '.gitlab-ci.yml': root(200), ...files(200) };
-    const mr2 = gl.addMergeRequest(project.id, { base: big, head: { ...big, 'ci/j0.yml': job1('j0b') }, headPipeline: true });
+    const mr2 = gl.addMergeRequest(project.id, { base: big, head: { ...big, 'ci/j0.yml': jobYaml('j0b') }, headPipeline: true });
     mark = gl.requests.length;
     await rv.review(job(mr2));
     reads = gl.requests.slice(mark).filter((r) => r.path.endsWith('/raw') && r.query.ref === mr2.headSha);
