@@ -17,7 +17,7 @@ import type { SkippedCheck } from '../live/check.js';
 import type { ProtectedRefs } from '../live/protected-refs.js';
 import type { ConfigSource } from '../model/source.js';
 import type { PolicyIssue } from '../policy/errors.js';
-import { projectOverrideFindings } from '../policy/project.js';
+import { projectOverrideFindings } from '../policy/project-findings.js';
 import type { Policy } from '../policy/types.js';
 import { jobsWithTrust, type Evaluation, type JudgedJob } from '../rules/engine.js';
 import { lintPipeline, type EvaluationBudget } from '../rules/run.js';

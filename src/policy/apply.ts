@@ -3,7 +3,6 @@ import type { Finding, Severity } from '../findings/finding.js';
 import type { SourceLocation } from '../model/location.js';
 import { matchesAny } from '../util/glob.js';
 import type { Policy, PolicyException, RuleSetting } from './types.js';
-import { PolicyError } from './errors.js';
 
 /**
  * A rule's effective setting: the merged policy entry over the rule's defaults. A policy
@@ -26,18 +25,17 @@ export interface ConfiguredRule<O = unknown> {
   policySeverity?: Severity;
 }
 
-type RuleToConfigure<O> = { id: string; defaultSeverity: Severity; options?: { safeParse(v: unknown): { success: true; data: O } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } } };
+type RuleToConfigure<O> = { id: string; defaultSeverity: Severity; options?: { defaults: O } };
 
 /**
- * Resolve a rule's setting against the policy and validate its options with the rule's
- * schema. `undefined` when the policy turns the rule off. Invalid options are a PolicyError
- * naming the key path (policy files are validated again with exact positions at load time).
+ * Resolve a rule's setting against the policy: its severity, and its options (the policy's
+ * shallow-merged onto the rule's defaults). `undefined` when the policy turns the rule off.
+ * The options were checked against the rule's schema when the policy file was parsed, with
+ * exact positions (`parseLayer` in ./merge.ts, which every policy loader calls with the catalogue).
  */
 export function configureRule<O>(policy: Policy, meta: RuleToConfigure<O>): ConfiguredRule<O> | undefined {
-  // Remembered per rule and per policy entry: every judgment configures every rule, and
-  // validating the options (the rule's zod schema) was the largest fixed cost of judging a small
-  // pipeline. Keyed by the entry's content, not the policy object, so a policy changed in place
-  // is configured afresh. Invalid options throw every time (nothing kept).
+  // Remembered per rule and per policy entry: every judgment configures every rule. Keyed by the
+  // entry's content, not the policy object, so a policy changed in place is configured afresh.
   const entry = policy.rules[meta.id];
   const key = entry === undefined ? '' : JSON.stringify(entry);
   let byEntry = configuredMemo.get(meta) as Map<string, ConfiguredRule<O> | undefined> | undefined;
@@ -51,20 +49,10 @@ export function configureRule<O>(policy: Policy, meta: RuleToConfigure<O>): Conf
 const configuredMemo = new WeakMap<object, Map<string, unknown>>();
 
 function resolveRule<O>(policy: Policy, meta: RuleToConfigure<O>): ConfiguredRule<O> | undefined {
-  const setting = effectiveSetting(policy, meta.id, meta.defaultSeverity);
+  const setting = effectiveSetting(policy, meta.id, meta.defaultSeverity, meta.options?.defaults as Record<string, unknown> | undefined);
   if (setting.severity === 'off') return undefined;
-  let options = setting.options as unknown as O;
-  if (meta.options) {
-    const parsed = meta.options.safeParse(setting.options);
-    if (!parsed.success) {
-      const [issue] = parsed.error.issues;
-      const src = policy.sources.at(-1) ?? '<policy>';
-      throw PolicyError.at(src, 0, 0, ['rules', meta.id, 'options', ...(issue?.path.map(String) ?? [])].join('.'), issue?.message ?? 'invalid options');
-    }
-    options = parsed.data;
-  }
   const ps = policy.rules[meta.id]?.severity;
-  return { severity: setting.severity, options, policySeverity: ps && ps !== 'off' ? ps : undefined };
+  return { severity: setting.severity, options: setting.options as O, policySeverity: ps && ps !== 'off' ? ps : undefined };
 }
 
 /** `YYYY-MM-DD` of `today` in UTC. */

@@ -1,7 +1,7 @@
-import type { ZodType } from 'zod';
+import type { RuleOptions } from '../findings/rule-meta.js';
 import type { Severity } from '../findings/finding.js';
 import { PolicyDocument, PolicyError, sortIssues, zodIssues, type PathSeg, type PolicyIssue } from './errors.js';
-import { policyFileSchema, type PolicyFile } from './schema.js';
+import { policyFileSchema, ruleOptionsSchema, type PolicyFile } from './schema.js';
 import type { Policy, PolicyException } from './types.js';
 
 /** The rule ids the policy system itself reports (always known, may be re-rated in `rules`). */
@@ -13,9 +13,9 @@ export interface RuleCatalogue {
   knownRules?: readonly string[];
   /**
    * Rule metadata (a `RuleMeta[]` fits): default severities let an options-only entry keep the
-   * rule's default severity; an options schema validates `rules.<id>.options`.
+   * rule's default severity; a rule's options schema validates `rules.<id>.options`.
    */
-  rules?: readonly { id: string; defaultSeverity: Severity; options?: ZodType }[];
+  rules?: readonly { id: string; defaultSeverity: Severity; options?: RuleOptions<unknown> }[];
 }
 
 export interface ParsedLayer {
@@ -40,9 +40,9 @@ export function parseLayer(file: string, text: string, catalogue: RuleCatalogue 
       issues.push(doc.issue(['rules', id], `unknown rule "${id}"${suggest(id, known)}`, 'key'));
       continue;
     }
-    const schema = metas.get(id)?.options;
-    if (schema && typeof entry === 'object' && entry.options) {
-      const r = schema.safeParse(entry.options);
+    const options = metas.get(id)?.options;
+    if (options && typeof entry === 'object' && entry.options) {
+      const r = ruleOptionsSchema(options).safeParse(entry.options);
       if (!r.success) issues.push(...zodIssues(doc, r.error.issues, ['rules', id, 'options']));
     }
   }

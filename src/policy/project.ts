@@ -1,8 +1,4 @@
-import type { Finding, Severity } from '../findings/finding.js';
-import { pointLocation } from '../model/location.js';
-import { builtinPolicy } from './defaults.js';
-import { Reporter } from './reporter.js';
-import { policyRuleMetas } from './rules.js';
+import type { Severity } from '../findings/finding.js';
 import { formatIssue, type PathSeg, type PolicyIssue } from './errors.js';
 import { mergeLayer, parseLayer, type RuleCatalogue } from './merge.js';
 import type { PolicyFile } from './schema.js';
@@ -18,8 +14,6 @@ export interface ProjectOverrideResult {
   /** The same, structured (for findings / the summary note). */
   rejections: PolicyIssue[];
 }
-
-const PROJECT_OVERRIDE_RULE = policyRuleMetas.find((m) => m.id === 'policy-project-override-rejected')!;
 
 const RANK: Record<Severity | 'off', number> = { off: 0, warning: 1, error: 2 };
 
@@ -104,23 +98,4 @@ export function applyProjectOverride(
   merged.sources = [...policy.sources, file];
   rejections.sort((a, b) => a.line - b.line || a.column - b.column);
   return { policy: merged, rejected: rejections.map(formatIssue), rejections };
-}
-
-/**
- * Refused project settings as findings of rule `policy-project-override-rejected` (a warning by
- * default), rated by the team policy the project file was applied to — never by the project file
- * itself: the team may make them blocking or turn them off like any rule.
- */
-export function projectOverrideFindings(rejections: readonly PolicyIssue[], teamPolicy: Policy = builtinPolicy()): Finding[] {
-  const reporter = new Reporter(teamPolicy, { today: new Date() });
-  const { report } = reporter.rule(PROJECT_OVERRIDE_RULE);
-  for (const r of rejections) {
-    report({
-      messageId: 'rejected',
-      data: { reason: r.message.replace(/\.$/, '') },
-      at: pointLocation(r.file, Math.max(1, r.line), Math.max(1, r.column)),
-      keyPath: r.path ? [r.path] : [],
-    });
-  }
-  return reporter.reported();
 }

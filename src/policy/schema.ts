@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RuleOptions } from '../findings/rule-meta.js';
 
 /**
  * zod schemas for ONE policy file (a *layer*): `policies/default.yaml`,
@@ -114,5 +115,16 @@ let schema: ReturnType<typeof buildPolicyFileSchema> | undefined;
 export function policyFileSchema(): ReturnType<typeof buildPolicyFileSchema> {
   return (schema ??= buildPolicyFileSchema());
 }
+
+/**
+ * What a policy may write under `rules.<id>.options` for a rule with these options: the rule's
+ * schema with every key optional (a key left out keeps its default). Built once per rule.
+ */
+export function ruleOptionsSchema(options: RuleOptions<unknown>): z.ZodType {
+  let s = optionSchemas.get(options);
+  if (!s) optionSchemas.set(options, (s = options.schema(z).partial()));
+  return s;
+}
+const optionSchemas = new WeakMap<RuleOptions<unknown>, z.ZodType>();
 
 export type PolicyFile = z.infer<ReturnType<typeof buildPolicyFileSchema>>;

@@ -3,6 +3,7 @@ import { builtinPolicy } from '../../src/policy/defaults.js';
 import { PolicyError } from '../../src/policy/errors.js';
 import { layerPolicy } from '../../src/policy/load.js';
 import type { RuleCatalogue } from '../../src/policy/merge.js';
+import { ruleOptions } from '../../src/findings/rule-meta.js';
 
 function policyError(text: string, catalogue: RuleCatalogue = {}): PolicyError {
   try {
@@ -73,12 +74,12 @@ describe('every invalid policy file is a PolicyError with file:line:col and key 
     expect(() => layerPolicy(builtinPolicy(), F, text)).not.toThrow();
   });
 
-  it('rule options are validated by the rule options schema when given', async () => {
-    const { z } = await import('zod');
-    const options = z.strictObject({ allowLatestIn: z.array(z.string()).default([]) });
+  it('rule options are validated by the rule options schema when given', () => {
+    const options = ruleOptions({ allowLatestIn: [] as string[] }, (z) => z.strictObject({ allowLatestIn: z.array(z.string()) }));
     const catalogue: RuleCatalogue = { rules: [{ id: 'unpinned-image', defaultSeverity: 'warning', options }] };
     const e = policyError('rules:\n  unpinned-image:\n    options:\n      allowLatestIn: lint\n', catalogue);
     expect(e.message).toBe(`${F}:4:22: rules.unpinned-image.options.allowLatestIn: expected a list, got "lint"`);
+    expect(policyError('rules:\n  unpinned-image:\n    options: { allowLatest: [x] }\n', catalogue).path).toBe('rules.unpinned-image.options.allowLatest');
     // With the catalogue, an options-only entry keeps the rule's default severity.
     const p = layerPolicy(builtinPolicy(), F, 'rules:\n  unpinned-image:\n    options: { allowLatestIn: [lint] }\n', catalogue);
     expect(p.rules['unpinned-image']).toEqual({ severity: 'warning', options: { allowLatestIn: ['lint'] } });

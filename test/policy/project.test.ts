@@ -3,7 +3,8 @@ import { builtinPolicy } from '../../src/policy/defaults.js';
 import { PolicyError } from '../../src/policy/errors.js';
 import { layerPolicy } from '../../src/policy/load.js';
 import type { RuleCatalogue } from '../../src/policy/merge.js';
-import { applyProjectOverride, projectOverrideFindings } from '../../src/policy/project.js';
+import { applyProjectOverride } from '../../src/policy/project.js';
+import { projectOverrideFindings } from '../../src/policy/project-findings.js';
 
 const P = '.gitlab/tierguard.yml';
 const catalogue: RuleCatalogue = {

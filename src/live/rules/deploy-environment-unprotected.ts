@@ -1,14 +1,12 @@
-import { z } from 'zod';
+import { ruleOptions } from '../../findings/rule-meta.js';
 import { deployJobs, environmentLocation } from '../jobs.js';
 import { defineLiveRule } from '../types.js';
 
-const Options = z
-  .object({
-    /** Environment tiers whose protected environment must also require approvals. */
-    requireApprovalFor: z.array(z.enum(['production', 'staging'])).default([]),
-  })
-  .strict();
-type Options = z.output<typeof Options>;
+interface Options {
+  /** Environment tiers whose protected environment must also require approvals. */
+  requireApprovalFor: ('production' | 'staging')[];
+}
+const options = ruleOptions<Options>({ requireApprovalFor: [] }, (z) => z.strictObject({ requireApprovalFor: z.array(z.enum(['production', 'staging'])) }));
 
 /**
  * A protected environment limits who may deploy to it (and may require approvals). It matches
@@ -24,7 +22,7 @@ export default defineLiveRule<Options>({
     defaultSeverity: 'error',
     principle: 'Who may deploy is decided by GitLab (protected environments, approvals), not by the YAML an MR author can edit.',
     fix: 'Protect the environment in Settings > CI/CD > Protected environments (`POST /projects/:id/protected_environments`) with the deployers allowed, and required approvals for production where the policy asks for them.',
-    options: Options,
+    options,
     messages: {
       variableName: 'Deploy job `{{job}}` deploys to `{{name}}`, a name built from variables: a protected environment matches one exact name, so this {{tier}} deploy cannot be protected by name.',
       unprotected: 'Deploy job `{{job}}` deploys to the {{tier}} environment `{{name}}`, which is not protected in this project: anyone who can run the job can deploy (group-level protection not read).',

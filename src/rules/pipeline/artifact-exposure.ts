@@ -1,16 +1,19 @@
-import { z } from 'zod';
+import { ruleOptions } from '../../findings/rule-meta.js';
 import { globToRegExp } from '../../util/glob.js';
 import type { RuleReport } from '../../findings/finding.js';
 import { defineRule } from '../types.js';
 import { artifactsOf, credentialNames, jobUsesSecrets } from './_script-facts.js';
 
-const options = z.object({
-  /**
-   * The project is public: artifacts without `access:` are downloadable by anyone, so a
-   * secret-using job's artifacts need `access: developer` (or `none`).
-   */
-  publicProject: z.boolean().default(false),
-});
+const options = ruleOptions(
+  {
+    /**
+     * The project is public: artifacts without `access:` are downloadable by anyone, so a
+     * secret-using job's artifacts need `access: developer` (or `none`).
+     */
+    publicProject: false,
+  },
+  (z) => z.object({ publicProject: z.boolean() }),
+);
 
 /** File names that commonly hold credentials (basename patterns; `*` spans any characters). */
 const CREDENTIAL_FILES = ['.env', '.env.*', '*.env', '*.pem', '*.key', '*.p12', '*.pfx', '*.jks', '*.keystore', '*kubeconfig*', '.kube', '.kube/*', '.npmrc', '.pypirc', '.netrc', '_netrc', '.git-credentials', '.docker', '.docker/config.json', 'config.json', 'id_rsa', 'id_ed25519', 'id_ecdsa', '.ssh', '.ssh/*', '*.tfstate', '*.tfstate.*', 'credentials', 'credentials.json', '*.credentials', '*.tfvars', '.vault-token', 'service-account*.json', '*-sa.json', 'gcloud-key*.json', '.aws', '.aws/*'];

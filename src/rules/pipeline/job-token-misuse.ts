@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { ruleOptions } from '../../findings/rule-meta.js';
 import type { Job } from '../../model/pipeline.js';
 import type { RuleReport } from '../../findings/finding.js';
 import { defineRule } from '../types.js';
@@ -19,10 +19,13 @@ const PLACE_NAME = /URL|URI|HOST|REGISTRY|SERVER|ENDPOINT|REMOTE|WEBHOOK|HOOK|DO
 const PRINTERS = new Set(['echo', 'printf', 'print', 'write-host', 'write-output']);
 const LOGIN_TOOLS = new Set(['docker', 'podman', 'buildah', 'helm', 'crane', 'skopeo', 'nerdctl', 'oras', 'regctl']);
 
-const options = z.object({
-  /** Host names of this GitLab instance and its registry, for scripts that write them literally. */
-  instanceHosts: z.array(z.string()).default(['gitlab.com', 'registry.gitlab.com']),
-});
+const options = ruleOptions(
+  {
+    /** Host names of this GitLab instance and its registry, for scripts that write them literally. */
+    instanceHosts: ['gitlab.com', 'registry.gitlab.com'],
+  },
+  (z) => z.object({ instanceHosts: z.array(z.string()) }),
+);
 
 export interface TokenHit {
   index: number;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { ruleOptions } from '../../findings/rule-meta.js';
 import type { SourceLocation } from '../../model/location.js';
 import { get, str, type YNode } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
@@ -6,10 +6,13 @@ import type { RuleReport } from '../../findings/finding.js';
 import { defineRule } from '../types.js';
 import { codeList } from './_trust-text.js';
 
-const options = z.object({
-  /** Audiences every job could equally use (besides the instance URL and `$CI_SERVER_*`). */
-  genericAudiences: z.array(z.string()).default(['https://gitlab.com', 'gitlab.com', 'https://gitlab.com/']),
-});
+const options = ruleOptions(
+  {
+    /** Audiences every job could equally use (besides the instance URL and `$CI_SERVER_*`). */
+    genericAudiences: ['https://gitlab.com', 'gitlab.com', 'https://gitlab.com/'],
+  },
+  (z) => z.object({ genericAudiences: z.array(z.string()) }),
+);
 
 interface Audience {
   value: string;

@@ -1,12 +1,15 @@
-import { z } from 'zod';
+import { ruleOptions } from '../../findings/rule-meta.js';
 import { get, str } from '../../model/node.js';
 import { defineRule } from '../types.js';
 import { variableSites } from './_shell.js';
 
-const options = z.object({
-  /** Registry prefixes `SECURE_ANALYZERS_PREFIX` may point at (a mirror the organisation runs). */
-  allowedPrefixes: z.array(z.string()).default([]),
-});
+const options = ruleOptions(
+  {
+    /** Registry prefixes `SECURE_ANALYZERS_PREFIX` may point at (a mirror the organisation runs). */
+    allowedPrefixes: [] as string[],
+  },
+  (z) => z.object({ allowedPrefixes: z.array(z.string()) }),
+);
 
 /** GitLab's analyzer registry, as the templates write it. */
 const GITLAB_PREFIX = /^(registry\.gitlab\.com\/(gitlab-org\/security-products|security-products)(\/|$)|\$\{?CI_TEMPLATE_REGISTRY_HOST\}?\/security-products(\/|$))/;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { ruleOptions } from '../../findings/rule-meta.js';
 import type { RuleReport, Severity } from '../../findings/finding.js';
 import type { SourceLocation } from '../../model/location.js';
 import type { Job } from '../../model/pipeline.js';
@@ -10,13 +10,16 @@ import { codeList } from './_trust-text.js';
 const PRINTERS = new Set(['echo', 'printf', 'print', 'write-host', 'write-output', 'echo.']);
 const FILE_READERS = new Set(['cat', 'head', 'tail', 'more', 'less', 'base64', 'xxd', 'od', 'hexdump', 'strings', 'get-content', 'type']);
 
-const options = z.object({
-  /**
-   * The project's job logs are public (GitLab project setting `public_jobs`, read live by the
-   * service): every printed secret is an error, wherever the job runs.
-   */
-  publicLogs: z.boolean().default(false),
-});
+const options = ruleOptions(
+  {
+    /**
+     * The project's job logs are public (GitLab project setting `public_jobs`, read live by the
+     * service): every printed secret is an error, wherever the job runs.
+     */
+    publicLogs: false,
+  },
+  (z) => z.object({ publicLogs: z.boolean() }),
+);
 
 export interface PrintHit {
   /** Offset and length in the script text of the token to report. */
