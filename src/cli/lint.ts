@@ -14,6 +14,7 @@ import type { ContextId } from '../contexts/contexts.js';
 import { allRuleMetas } from '../catalogue/catalogue.js';
 import { UsageError } from './io.js';
 import { toolVersion } from '../util/package-info.js';
+import { compareText } from '../util/text.js';
 
 export interface LintRun {
   findings: Finding[];
@@ -127,7 +128,7 @@ async function findRunnerConfigs(root: string): Promise<string[]> {
     } catch {
       return;
     }
-    for (const e of ents.sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const e of ents.sort((a, b) => compareText(a.name, b.name))) {
       if (++seen > RUNNER_SCAN_LIMIT) return;
       if (e.isDirectory()) {
         if (!SKIP_DIRS.has(e.name)) await walk(path.join(dir, e.name), rel + e.name + '/', depth + 1);

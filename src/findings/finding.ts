@@ -1,5 +1,6 @@
 import type { SourceLocation } from '../model/location.js';
 import { resolveMessage, type MessageData } from './messages.js';
+import { compareText } from '../util/text.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -149,13 +150,13 @@ export function summarize(findings: readonly Finding[]): FindingSummary {
   return { errors, warnings, blocking, suppressed };
 }
 
-/** Stable order for every output: file, line, column, rule. */
+/** Stable order for every output, the same in every locale: file, line, column, rule. */
 export function sortFindings(findings: Finding[]): Finding[] {
   return findings.sort(
     (a, b) =>
-      a.location.file.localeCompare(b.location.file) ||
+      compareText(a.location.file, b.location.file) ||
       a.location.line - b.location.line ||
       a.location.column - b.location.column ||
-      a.ruleId.localeCompare(b.ruleId),
+      compareText(a.ruleId, b.ruleId),
   );
 }
