@@ -1,5 +1,5 @@
 // A small loopback fake of the GitLab REST API for benchmarks: plain JS, no test framework.
-// Only the routes a typical MR review needs (user, project, MR, diffs, raw files, tree,
+// Only the routes a typical MR review needs (user, project, MR, MR changes, raw files, tree,
 // protected branches/tags, discussions list/create/reply/resolve, notes create/edit, commit
 // statuses). No position validation, no status state machine: this is for timing and call
 // counting, the TypeScript fake under test/support is the one that checks GitLab's rules.
@@ -215,30 +215,34 @@ export async function startLiteGitLab(options = {}) {
       shared_runners_enabled: true,
     };
   });
+  const mrJson = (p, mr, base) => ({
+    id: p.id * 1000 + mr.iid,
+    iid: mr.iid,
+    project_id: p.id,
+    source_project_id: p.id,
+    target_project_id: p.id,
+    source_branch: mr.sourceBranch,
+    target_branch: mr.targetBranch,
+    state: mr.state,
+    // Non-system notes, counted live as GitLab does (app/models/concerns/issuable.rb).
+    user_notes_count: mr.discussions.reduce((n, d) => n + d.notes.filter((x) => !x.system).length, 0),
+    sha: mr.headSha,
+    diff_refs: { base_sha: mr.baseSha, head_sha: mr.headSha, start_sha: mr.baseSha },
+    changes_count: String(mr.diffs.length),
+    head_pipeline: { id: mr.headPipelineId, sha: mr.headSha, status: 'running' },
+    web_url: `${base}/${p.path}/-/merge_requests/${mr.iid}`,
+  });
+  const diffJson = (d) => ({ ...d, a_mode: '100644', b_mode: '100644', collapsed: false, too_large: false });
   route('GET', '/projects/:id/merge_requests/:iid', ({ m, base }) => {
     const p = project(m[0]);
-    const mr = mergeRequest(p, m[1]);
-    return {
-      id: p.id * 1000 + mr.iid,
-      iid: mr.iid,
-      project_id: p.id,
-      source_project_id: p.id,
-      target_project_id: p.id,
-      source_branch: mr.sourceBranch,
-      target_branch: mr.targetBranch,
-      state: mr.state,
-      // Non-system notes, counted live as GitLab does (app/models/concerns/issuable.rb).
-      user_notes_count: mr.discussions.reduce((n, d) => n + d.notes.filter((x) => !x.system).length, 0),
-      sha: mr.headSha,
-      diff_refs: { base_sha: mr.baseSha, head_sha: mr.headSha, start_sha: mr.baseSha },
-      changes_count: String(mr.diffs.length),
-      head_pipeline: { id: mr.headPipelineId, sha: mr.headSha, status: 'running' },
-      web_url: `${base}/${p.path}/-/merge_requests/${mr.iid}`,
-    };
+    return mrJson(p, mergeRequest(p, m[1]), base);
   });
-  route('GET', '/projects/:id/merge_requests/:iid/diffs', ({ m, res }) =>
-    page(res, mergeRequest(project(m[0]), m[1]).diffs.map((d) => ({ ...d, a_mode: '100644', b_mode: '100644', collapsed: false, too_large: false }))),
-  );
+  // lib/api/entities/merge_request_changes.rb: the MR with its diff's files, one answer.
+  route('GET', '/projects/:id/merge_requests/:iid/changes', ({ m, base }) => {
+    const p = project(m[0]);
+    const mr = mergeRequest(p, m[1]);
+    return { ...mrJson(p, mr, base), changes: mr.diffs.map(diffJson), overflow: false };
+  });
   route('GET', '/projects/:id/repository/files/:path/raw', ({ m, query }) => {
     const p = project(m[0]);
     const ref = query.ref ?? p.defaultBranch;

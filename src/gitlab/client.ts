@@ -10,7 +10,7 @@ import { callContext, createRequesterFn, type CallKind, type FormattedResponse, 
 import { DEFAULT_RETRY, backoffMs, realSleep, type RetryOptions } from './retry.js';
 import {
   CreatedNoteSchema,
-  DiffSchema,
+  MergeRequestChangesSchema,
   DiscussionSchema,
   ExternalStatusCheckSchema,
   MemberSchema,
@@ -190,10 +190,14 @@ export function createGitLabApi(options: GitLabApiOptions): GitLabApi {
     getMergeRequest: (projectId, iid) =>
       call('GET /projects/:id/merge_requests/:iid', 'read', MergeRequestSchema, () => gl.MergeRequests.show(projectId, iid)),
 
-    listMergeRequestDiffs: (projectId, iid) =>
-      call('GET /projects/:id/merge_requests/:iid/diffs', 'read', z.array(DiffSchema), () =>
-        gl.MergeRequests.allDiffs(projectId, iid, { perPage: 100, maxPages: MAX_PAGES }),
-      ),
+    getMergeRequestChanges: (projectId, iid) =>
+      // Through the resource's requester: MergeRequests.showChanges() emits a deprecation warning
+      // on every call. The route is deprecated for API v5 but served by v4, and it is the one
+      // answer that pairs a head sha with the files of that head's diff (see MergeRequestChangesSchema).
+      call('GET /projects/:id/merge_requests/:iid/changes', 'read', MergeRequestChangesSchema, async () => {
+        const res = await gl.MergeRequests.requester.get(`projects/${encodeURIComponent(String(projectId))}/merge_requests/${iid}/changes`);
+        return res.body;
+      }),
 
     async getRawFile(projectId, path, ref) {
       try {

@@ -64,7 +64,6 @@ export const MergeRequestSchema = z
     state: z.string(),
     author: z.object({ id }).nullish(),
     user_notes_count: z.number().int().nonnegative().nullish(),
-    changes_count: z.string().nullish(),
   })
   .transform((m) => ({
     iid: m.iid,
@@ -86,18 +85,10 @@ export const MergeRequestSchema = z
      * when the answer did not carry it.
      */
     userNotesCount: m.user_notes_count ?? null,
-    /**
-     * Whether the MR's diff lists every changed file: GitLab stores at most `diff_max_files` files
-     * of a diff and then says `changes_count: "1000+"` (lib/api/entities/merge_request.rb
-     * `merge_request_diff.real_size`; app/models/merge_request_diff.rb `save_diffs` keeps the
-     * limited collection, Gitlab::Git::DiffCollection#real_size appends `+` on overflow). true:
-     * complete; false: files are missing from the list; null: the answer did not say.
-     */
-    diffComplete: m.changes_count == null ? null : !m.changes_count.endsWith('+'),
   }));
 export type GitLabMergeRequest = z.output<typeof MergeRequestSchema>;
 
-export const DiffSchema = z
+const DiffSchema = z
   .object({
     old_path: z.string(),
     new_path: z.string(),
@@ -116,6 +107,34 @@ export const DiffSchema = z
     diff: d.diff ?? '',
   }));
 export type GitLabDiff = z.output<typeof DiffSchema>;
+
+/**
+ * GET /projects/:id/merge_requests/:iid/changes (lib/api/entities/merge_request_changes.rb): the
+ * MR with the files of its latest diff. `sha` (`diff_head_sha`), `changes` and `overflow` are read
+ * from the same `merge_request_diff` in one request (app/models/merge_request.rb), so the files
+ * listed are those of that head. A separate GET …/diffs lists whatever diff is newest when it is
+ * answered: a push between the two reads would pair one head's sha with another head's files.
+ */
+export const MergeRequestChangesSchema = z
+  .object({
+    sha: z.string(),
+    changes: z.array(DiffSchema),
+    overflow: z.boolean().nullish(),
+    changes_count: z.string().nullish(),
+  })
+  .transform((m) => ({
+    sha: m.sha,
+    diffs: m.changes,
+    /**
+     * Whether every changed file is listed. GitLab stores at most `diff_max_files` files of a diff
+     * and then says `changes_count: "1000+"` (app/models/merge_request_diff.rb `save_diffs`;
+     * Gitlab::Git::DiffCollection#real_size appends `+` on overflow), and `overflow: true` when the
+     * listed collection hit its limits. true: complete; false: files are missing from the list;
+     * null: the answer did not say.
+     */
+    complete: m.overflow === true || m.changes_count?.endsWith('+') ? false : m.changes_count == null ? null : true,
+  }));
+type GitLabMergeRequestChanges = z.output<typeof MergeRequestChangesSchema>;
 
 export const NameSchema = z.object({ name: z.string() });
 type NamedRef = z.infer<typeof NameSchema>;
@@ -362,8 +381,8 @@ export interface GitLabApi {
   getProject(projectId: number | string): Promise<GitLabProject>;
   /** GET /projects/:id/merge_requests/:iid */
   getMergeRequest(projectId: number | string, iid: number): Promise<GitLabMergeRequest>;
-  /** GET /projects/:id/merge_requests/:iid/diffs?per_page=100 (all pages, same-origin only) */
-  listMergeRequestDiffs(projectId: number | string, iid: number): Promise<GitLabDiff[]>;
+  /** GET /projects/:id/merge_requests/:iid/changes: the head sha and the files of its diff, from one answer */
+  getMergeRequestChanges(projectId: number | string, iid: number): Promise<GitLabMergeRequestChanges>;
   /** GET /projects/:id/repository/files/:file_path/raw?ref= ; 404 → null */
   getRawFile(projectId: number | string, path: string, ref: string): Promise<string | null>;
   /** GET /projects/:id/protected_branches */

@@ -132,8 +132,23 @@ interface Collected {
   changed: Set<string>;
   /** GitLab listed only part of the diff (`changes_count` "1000+"): any file may have changed. */
   partial: boolean;
+  /** GitLab said the list is whole (false when partial, or when the answer did not say). */
+  complete: boolean;
   rootFile: string;
 }
+
+/**
+ * The MR's head moved between reading the MR and reading its diff: the diff GitLab listed is
+ * another head's, and judging the sha read first by it could pass a change that head never had
+ * (a CI change pushed and reverted in between). The review starts again from the MR.
+ */
+class HeadMovedError extends Error {
+  constructor(read: string, listed: string) {
+    super(`the merge request's head moved from ${read.slice(0, 8)} to ${listed.slice(0, 8)} while its diff was read`);
+  }
+}
+/** How many times one review starts again after its head moved; then the queue retries it. */
+const HEAD_MOVED_RESTARTS = 2;
 
 /** Step 2: the policy as it applies to the project, and the MR judged at its head and base. */
 interface Judged {
@@ -168,7 +183,9 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
     if (done.size > 10_000) done.delete(done.keys().next().value as string);
   };
 
-  async function review(job: ReviewJob): Promise<ReviewOutcome> {
+  const review = (job: ReviewJob): Promise<ReviewOutcome> => reviewFrom(job, 0);
+
+  async function reviewFrom(job: ReviewJob, restarts: number): Promise<ReviewOutcome> {
     const started = process.hrtime.bigint();
     const log = opts.logger.child({ deliveryId: job.deliveryId, project: job.projectId, mr: job.mrIid, attempt: job.attempt ?? 1 });
     const key = `${job.projectId}:${job.mrIid}`;
@@ -258,6 +275,11 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
         ...(summaryNoteId !== undefined ? { summaryNoteId } : {}),
       });
     } catch (err) {
+      // Nothing was posted yet (the diff is read before `running`): read the MR again.
+      if (err instanceof HeadMovedError && restarts < HEAD_MOVED_RESTARTS) {
+        log.info({ why: err.message }, 'reviewing the merge request again from its new head');
+        return reviewFrom(job, restarts + 1);
+      }
       if (!isPermanent(err)) metrics?.evaluations.inc({ result: 'error' });
       log.error({ err: errText(err) }, 'review failed');
       if (isPermanent(err)) {
@@ -335,17 +357,19 @@ async function ownDiscussions(ev: ReviewEvent): Promise<boolean> {
   return (await ev.discussions()).some((d) => d.notes[0]?.authorId === ev.botUserId && d.notes[0].body.includes('<!-- tierguard:'));
 }
 
-/** Step 1: the project and the MR's diffs. */
+/** Step 1: the project and the MR's diff (the diff of the head read first, or HeadMovedError). */
 async function collect(deps: ReviewDeps, ev: ReviewEvent): Promise<Collected> {
   const { api } = deps;
-  // Both at once: the diffs do not depend on the project.
-  const [project, diffs] = await settleAll([api.getProject(ev.job.projectId), api.listMergeRequestDiffs(ev.job.projectId, ev.job.mrIid)]);
+  // Both at once: the diff does not depend on the project.
+  const [project, changes] = await settleAll([api.getProject(ev.job.projectId), api.getMergeRequestChanges(ev.job.projectId, ev.job.mrIid)]);
+  if (changes.sha !== ev.mr.sha) throw new HeadMovedError(ev.mr.sha, changes.sha);
+  const { diffs } = changes;
   const changed = new Set<string>();
   for (const d of diffs) {
     changed.add(d.newPath);
     changed.add(d.oldPath);
   }
-  return { project, diffs, changed, partial: ev.mr.diffComplete === false, rootFile: project.ciConfigPath ?? '.gitlab-ci.yml' };
+  return { project, diffs, changed, partial: changes.complete === false, complete: changes.complete === true, rootFile: project.ciConfigPath ?? '.gitlab-ci.yml' };
 }
 
 /** Whether a changed file is one the judgment read: a CI file of either side, or a runner config. */
@@ -398,7 +422,7 @@ async function judgeWhileAnnounced(deps: ReviewDeps, ev: ReviewEvent, c: Collect
     });
   // The base's files that the MR's diff does not list are the head's: read once, at the head.
   // Only when GitLab listed the whole diff, and that diff is the one from the base to this head.
-  const baseSameAs = mr.diffComplete === true && diffRefs.headSha === mr.sha ? { sha: mr.sha, changed: c.changed } : undefined;
+  const baseSameAs = c.complete && diffRefs.headSha === mr.sha ? { sha: mr.sha, changed: c.changed } : undefined;
   // With live checks on: the variables GitLab has that override YAML values, read through the
   // live cache (the reads the live checks make too), for the head and the base alike.
   const variables = deps.liveCache ? await readLiveVariables(api, job.projectId, { cache: deps.liveCache }) : undefined;

@@ -45,7 +45,9 @@ describe('createGitLabApi against the fake GitLab', () => {
     const fake = gl.getMergeRequest(1, 1);
     expect(mr).toMatchObject({ iid: 1, projectId: 1, sha: fake.headSha, headPipelineId: fake.headPipelineId, state: 'opened' });
     expect(mr.diffRefs).toEqual({ baseSha: fake.baseSha, headSha: fake.headSha, startSha: fake.startSha });
-    const diffs = await api.listMergeRequestDiffs(1, 1);
+    const changes = await api.getMergeRequestChanges(1, 1);
+    expect(changes).toMatchObject({ sha: fake.headSha, complete: true });
+    const { diffs } = changes;
     expect(diffs.map((d) => d.newPath)).toEqual(['.gitlab-ci.yml', 'ci/jobs.yml']);
     expect(diffs[0]?.diff).toBe('@@ -1,2 +1,3 @@\n build:\n   script: make\n+  tags: [prod]\n');
     expect(await api.getRawFile(1, 'ci/jobs.yml', fake.headSha)).toBe('a: 2\n');
@@ -82,16 +84,25 @@ describe('createGitLabApi against the fake GitLab', () => {
   });
 
   it('follows pagination across pages (per_page=100)', async () => {
-    const head: Record<string, string> = {};
-    for (let i = 0; i < 130; i += 1) head[`f${i}.yml`] = `v: ${i}\n`;
-    gl.addMergeRequest(1, { base: {}, head });
-    const diffs = await api.listMergeRequestDiffs(1, 2);
-    expect(diffs).toHaveLength(130);
-    const pages = gl.requests.filter((r) => r.path === '/projects/1/merge_requests/2/diffs');
+    const p = gl.state.projects.get(1)!;
+    p.protectedBranches = Array.from({ length: 130 }, (_, i) => `release-${i}`);
+    expect(await api.listProtectedBranches(1)).toHaveLength(130);
+    const pages = gl.requests.filter((r) => r.path === '/projects/1/protected_branches');
     expect(pages.map((r) => [r.query.page ?? '1', r.query.per_page])).toEqual([
       ['1', '100'],
       ['2', '100'],
     ]);
+  });
+
+  it('reads an MR diff of 130 files, and its head sha, in one answer', async () => {
+    const head: Record<string, string> = {};
+    for (let i = 0; i < 130; i += 1) head[`f${i}.yml`] = `v: ${i}\n`;
+    const mr = gl.addMergeRequest(1, { base: {}, head });
+    const mark = gl.requests.length;
+    const changes = await api.getMergeRequestChanges(1, mr.iid);
+    expect(changes).toMatchObject({ sha: mr.headSha, complete: true });
+    expect(changes.diffs).toHaveLength(130);
+    expect(gl.requests.slice(mark).map((r) => r.path)).toEqual([`/projects/1/merge_requests/${mr.iid}/changes`]);
   });
 
   it('creates an inline discussion on an added line, and rejects a line outside the diff', async () => {

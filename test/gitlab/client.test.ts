@@ -117,28 +117,28 @@ describe('retries', () => {
 });
 
 describe('pagination', () => {
-  const diff = (n: number) => ({ old_path: `f${n}`, new_path: `f${n}`, new_file: true, renamed_file: false, deleted_file: false, diff: '@@ -0,0 +1 @@\n+x\n' });
+  const branch = (n: number) => ({ id: n, name: `release-${n}`, allow_force_push: false });
 
   it('follows same-origin Link rel="next" across pages', async () => {
-    const next = `${URL_}/api/v4/projects/1/merge_requests/2/diffs?page=2&per_page=100`;
+    const next = `${URL_}/api/v4/projects/1/protected_branches?page=2&per_page=100`;
     gitlab()
-      .get('/api/v4/projects/1/merge_requests/2/diffs')
+      .get('/api/v4/projects/1/protected_branches')
       .query({ per_page: '100' })
-      .reply(200, [diff(1), diff(2)], { link: `<${next}>; rel="next"`, 'x-next-page': '2' })
-      .get('/api/v4/projects/1/merge_requests/2/diffs')
+      .reply(200, [branch(1), branch(2)], { link: `<${next}>; rel="next"`, 'x-next-page': '2' })
+      .get('/api/v4/projects/1/protected_branches')
       .query({ page: '2', per_page: '100' })
-      .reply(200, [diff(3)]);
-    const out = await api().listMergeRequestDiffs(1, 2);
-    expect(out.map((d) => d.newPath)).toEqual(['f1', 'f2', 'f3']);
+      .reply(200, [branch(3)]);
+    const out = await api().listProtectedBranches(1);
+    expect(out.map((b) => b.name)).toEqual(['release-1', 'release-2', 'release-3']);
   });
 
   it('does not follow a next link on another origin', async () => {
     const evil = nock('https://evil.example').get(/.*/).reply(200, []);
     gitlab()
-      .get('/api/v4/projects/1/merge_requests/2/diffs')
+      .get('/api/v4/projects/1/protected_branches')
       .query(true)
-      .reply(200, [diff(1)], { link: '<https://evil.example/api/v4/projects/1/merge_requests/2/diffs?page=2>; rel="next"' });
-    const out = await api().listMergeRequestDiffs(1, 2);
+      .reply(200, [branch(1)], { link: '<https://evil.example/api/v4/projects/1/protected_branches?page=2>; rel="next"' });
+    const out = await api().listProtectedBranches(1);
     expect(out).toHaveLength(1);
     expect(evil.isDone()).toBe(false);
     expect(logs.some((l) => /another origin/.test(l.msg ?? ''))).toBe(true);
@@ -257,19 +257,24 @@ describe('secrets', () => {
     expect(JSON.stringify(vars)).not.toContain('s3cr3t-value');
   });
 
-  it('reads from changes_count whether GitLab listed the whole diff', async () => {
-    const mr = (changes: string | null | undefined) => ({
-      iid: 2, project_id: 1, source_project_id: 1, target_project_id: 1, source_branch: 'f', target_branch: 'main', sha: 'a'.repeat(40),
-      diff_refs: { base_sha: 'b'.repeat(40), head_sha: 'a'.repeat(40), start_sha: 'b'.repeat(40) }, web_url: 'https://gitlab.example/x/-/merge_requests/2', state: 'opened',
+  it('reads the MR changes: the head sha, the files, and from changes_count and overflow whether the list is whole', async () => {
+    const diff = { old_path: 'a.yml', new_path: 'a.yml', new_file: false, renamed_file: false, deleted_file: false, diff: '@@ -1 +1 @@\n-x\n+y\n' };
+    const answer = (changes: string | null | undefined, overflow?: boolean) => ({
+      iid: 2, project_id: 1, sha: 'a'.repeat(40), changes: [diff],
       ...(changes === undefined ? {} : { changes_count: changes }),
+      ...(overflow === undefined ? {} : { overflow }),
     });
     const seen: (boolean | null)[] = [];
-    for (const c of ['12', '1000+', null, undefined]) {
-      gitlab().get('/api/v4/projects/1/merge_requests/2').reply(200, mr(c));
-      seen.push((await api().getMergeRequest(1, 2)).diffComplete);
+    for (const [c, o] of [['12', false], ['1000+', false], ['12', true], [null, undefined], [undefined, undefined]] as const) {
+      gitlab().get('/api/v4/projects/1/merge_requests/2/changes').reply(200, answer(c, o));
+      const got = await api().getMergeRequestChanges(1, 2);
+      expect(got.sha).toBe('a'.repeat(40));
+      expect(got.diffs.map((d) => d.newPath)).toEqual(['a.yml']);
+      seen.push(got.complete);
     }
-    // "1000+": GitLab stored only part of the diff (Gitlab::Git::DiffCollection#real_size).
-    expect(seen).toEqual([true, false, null, null]);
+    // "1000+": GitLab stored only part of the diff (Gitlab::Git::DiffCollection#real_size);
+    // overflow: the listed collection was cut at its limits.
+    expect(seen).toEqual([true, false, false, null, null]);
   });
 
   it('rejects a response that does not match the schema with a clear error', async () => {

@@ -55,7 +55,7 @@ describe('applyReview against the fake GitLab', () => {
     const policy = builtinPolicy();
     const lint = (t: string) => lintPipeline(new MemorySource({ '.gitlab-ci.yml': t }), '.gitlab-ci.yml', { policy });
     const mr = await api.getMergeRequest(1, 1);
-    const diffs = await api.listMergeRequestDiffs(1, 1);
+    const { diffs } = await api.getMergeRequestChanges(1, 1);
     return {
       projectId: 1,
       mrIid: 1,

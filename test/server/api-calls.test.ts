@@ -75,14 +75,14 @@ describe('GitLab API calls per review', () => {
     const mark2 = gl.requests.length;
     expect((await rv.review(job(docs))).result).toBe('no_ci_changes');
     const c3 = routes(mark2);
-    // No CI change on an MR without notes: the MR, its diffs and one `success`; no `running`
+    // No CI change on an MR without notes: the MR, its changes and one `success`; no `running`
     // first, and no discussions listing (nothing of tierguard's can be there).
     expect(rawReads(mark2)).toEqual([]);
     expect(c3).toEqual({
       'GET /projects/:id/merge_requests/:iid': 1,
       'GET /projects/:id': 1,
       'POST /projects/:id/statuses/:sha': 1,
-      'GET /projects/:id/merge_requests/:iid/diffs': 1,
+      'GET /projects/:id/merge_requests/:iid/changes': 1,
     });
     expect(gl.requests.filter((r) => r.method === 'POST' && r.path === `/projects/${project.id}/statuses/${docs.headSha}`).map((r) => (r.body as { state: string }).state)).toEqual(['success']);
 
@@ -146,6 +146,29 @@ describe('GitLab API calls per review', () => {
     const again = await rv.review(job(docs, 'note:recheck'));
     expect(again.result).toBe('success');
     expect(gl.state.statuses.filter((st) => st.sha === docs.headSha && st.name === 'tierguard').at(-1)?.description).not.toMatch(/no CI configuration changes/);
+  });
+
+  it('a push between reading the MR and its diff: the review starts again, no sha is judged by another head\'s diff', async () => {
+    const project = gl.addProject({ path: 'acme/app' });
+    const base = { '.gitlab-ci.yml': CLEAN_CI, 'README.md': 'a\n' };
+    // The head read first changes the CI file (a deploy job on a general runner)...
+    const mr = gl.addMergeRequest(project.id, { base, head: { ...base, '.gitlab-ci.yml': UNSAFE_CI }, headPipeline: true });
+    const unsafe = mr.headSha;
+    // ...and a push reverting it lands just before GitLab answers for the diff.
+    let reverted = '';
+    gl.beforeNext(`GET /projects/${project.id}/merge_requests/${mr.iid}/changes`, () => {
+      reverted = pushToMr(gl, mr, base, { ...base, 'README.md': 'b\n' }, { pipeline: true }).sha;
+    });
+    const mark = gl.requests.length;
+    const out = await rv.review(job(mr));
+    // Judged again from the MR: the reverted head has no CI change.
+    expect(out).toMatchObject({ result: 'no_ci_changes', sha: reverted });
+    const c = routes(mark);
+    expect(c['GET /projects/:id/merge_requests/:iid']).toBe(2);
+    expect(c['GET /projects/:id/merge_requests/:iid/changes']).toBe(2);
+    // Nothing was said about the unsafe sha: above all not `success` from the reverted head's diff.
+    expect(gl.state.statuses.filter((st) => st.sha === unsafe)).toEqual([]);
+    expect(gl.state.statuses.filter((st) => st.sha === reverted).map((st) => st.state)).toEqual(['success']);
   });
 
   it('reads ahead at most 8 includes per file, and never past GitLab\'s 150-include limit', async () => {
@@ -273,7 +296,7 @@ describe('GitLab API calls per review through the service (its caches)', () => {
     const cold = routes(mark);
     // A replica that never saw the project: N files at head, at base only the one the MR changed
     // (the others are the head's), the policy file at base, the project and its protected
-    // branches and tags, then MR, diffs, 2 statuses, 1 note (a new MR has no user note, so no
+    // branches and tags, then MR, its changes, 2 statuses, 1 note (a new MR has no user note, so no
     // discussions listing).
     const base = (f: string) => `${f}@${mr.baseSha.slice(0, 7)}`;
     expect(rawReads(mark).filter((r) => r.endsWith(mr.baseSha.slice(0, 7))).sort()).toEqual([base('.gitlab/tierguard.yml'), base('ci/test.yml')]);
@@ -289,7 +312,7 @@ describe('GitLab API calls per review through the service (its caches)', () => {
     expect(rawReads(mark)).toEqual([]);
     expect(recheck).toEqual({
       'GET /projects/:id/merge_requests/:iid': 1,
-      'GET /projects/:id/merge_requests/:iid/diffs': 1,
+      'GET /projects/:id/merge_requests/:iid/changes': 1,
       'GET /projects/:id/merge_requests/:iid/discussions': 1,
       'POST /projects/:id/statuses/:sha': 2,
     });

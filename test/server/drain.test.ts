@@ -41,8 +41,8 @@ describe('graceful drain (SIGTERM)', () => {
     gl = await startFakeGitLab();
     const project = gl.addProject({ path: 'acme/drain' });
     const mr = gl.addMergeRequest(project.id, { base: { '.gitlab-ci.yml': CLEAN_CI }, head: { '.gitlab-ci.yml': UNSAFE_CI }, headPipeline: true });
-    // The review will wait 1.5 s on the MR's diffs: SIGTERM arrives meanwhile.
-    gl.slowNext(`GET /projects/${project.id}/merge_requests/${mr.iid}/diffs`, 1500);
+    // The review will wait 1.5 s on the MR's changes: SIGTERM arrives meanwhile.
+    gl.slowNext(`GET /projects/${project.id}/merge_requests/${mr.iid}/changes`, 1500);
 
     const port = await freePort();
     const child = spawn(process.execPath, [path.join(root, 'bin', 'tierguard.js'), 'serve'], {
@@ -76,7 +76,7 @@ describe('graceful drain (SIGTERM)', () => {
           body: JSON.stringify(body),
         });
       expect((await hook(mrHook(gl, mr, { action: 'open' }))).status).toBe(202);
-      await until(() => gl!.requests.some((r) => r.path.endsWith(`/merge_requests/${mr.iid}/diffs`)), 'the review reached the slow call');
+      await until(() => gl!.requests.some((r) => r.path.endsWith(`/merge_requests/${mr.iid}/changes`)), 'the review reached the slow call');
 
       child.kill('SIGTERM');
       await until(async () => (await fetch(`${base}/readyz`).catch(() => null))?.status === 503, 'readyz 503');

@@ -233,7 +233,7 @@ describe('tierguard serve end to end', () => {
     gl.failNext('GET /projects/1/merge_requests/1', { status: 429, retryAfter: 0 });
     gl.failNext('POST /projects/1/merge_requests/1/discussions', { status: 500, apply: true });
     gl.failNext('POST /projects/1/merge_requests/1/notes', { status: 502, apply: true });
-    gl.failNext('GET /projects/1/merge_requests/1/diffs', { status: 500 });
+    gl.failNext('GET /projects/1/merge_requests/1/changes', { status: 500 });
     await deliver('Merge Request Hook', mrHook(gl, mr, { action: 'open' }));
     await server.queue.drain();
 
@@ -250,7 +250,7 @@ describe('tierguard serve end to end', () => {
   it('an evaluation that keeps failing fails closed with a clear description', async () => {
     await start();
     const { mr } = setup({ '.gitlab-ci.yml': CLEAN_CI }, { '.gitlab-ci.yml': UNSAFE_CI });
-    gl.failNext('GET /projects/1/merge_requests/1/diffs', { status: 500, count: 1000 });
+    gl.failNext('GET /projects/1/merge_requests/1/changes', { status: 500, count: 1000 });
     await deliver('Merge Request Hook', mrHook(gl, mr, { action: 'open' }));
     await server.queue.drain();
     const last = statusesOf(mr.headSha).at(-1)!;
@@ -258,7 +258,7 @@ describe('tierguard serve end to end', () => {
     expect(last.description).toMatch(/^tierguard could not evaluate: .*500/);
     expect(last.pipelineId).toBe(mr.headPipelineId);
     // Three attempts (queue), each with the adapter's own retries.
-    expect(gl.requests.filter((r) => r.path === '/projects/1/merge_requests/1/diffs').length).toBe(3 * 4);
+    expect(gl.requests.filter((r) => r.path === '/projects/1/merge_requests/1/changes').length).toBe(3 * 4);
     expect(mr.discussions).toHaveLength(0);
   });
 

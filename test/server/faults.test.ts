@@ -136,7 +136,7 @@ describe('retries that outlast an incident', () => {
     const s = await start({ RETRY_WINDOW_SECONDS: '120' });
     const project = gl.addProject({ path: 'acme/down' });
     const mr = gl.addMergeRequest(project.id, { base: { '.gitlab-ci.yml': CLEAN_CI }, head: { '.gitlab-ci.yml': UNSAFE_CI }, headPipeline: true });
-    gl.failNext(`GET /projects/${project.id}/merge_requests/${mr.iid}/diffs`, { status: 503, count: 100_000 });
+    gl.failNext(`GET /projects/${project.id}/merge_requests/${mr.iid}/changes`, { status: 503, count: 100_000 });
     const t0 = virtual;
     await deliver(s, mrHook(gl, mr, { action: 'open' }));
     await s.queue.drain();
@@ -155,10 +155,10 @@ describe('retries that outlast an incident', () => {
     const s = await start();
     const project = gl.addProject({ path: 'acme/forbidden' });
     const mr = gl.addMergeRequest(project.id, { base: { '.gitlab-ci.yml': CLEAN_CI }, head: { '.gitlab-ci.yml': UNSAFE_CI }, headPipeline: true });
-    gl.failNext(`GET /projects/${project.id}/merge_requests/${mr.iid}/diffs`, { status: 403, count: 100 });
+    gl.failNext(`GET /projects/${project.id}/merge_requests/${mr.iid}/changes`, { status: 403, count: 100 });
     await deliver(s, mrHook(gl, mr, { action: 'open' }));
     await s.queue.drain();
-    expect(gl.requests.filter((r) => r.path.endsWith(`/merge_requests/${mr.iid}/diffs`))).toHaveLength(1);
+    expect(gl.requests.filter((r) => r.path.endsWith(`/merge_requests/${mr.iid}/changes`))).toHaveLength(1);
     const failed = statusesOf(mr.headSha).filter((x) => x.state === 'failed');
     expect(failed).toHaveLength(1);
     expect(failed[0]?.description).toMatch(/^tierguard could not evaluate: GET .*403/);

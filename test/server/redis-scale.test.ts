@@ -232,11 +232,11 @@ describe('two instances sharing Redis', () => {
     const s = await start(gl.url);
     const project = gl.addProject({ path: 'acme/broken' });
     const mr = gl.addMergeRequest(project.id, { base: { '.gitlab-ci.yml': CLEAN_CI }, head: { '.gitlab-ci.yml': UNSAFE_CI }, headPipeline: true });
-    gl.failNext(`GET /projects/${project.id}/merge_requests/${mr.iid}/diffs`, { status: 500, count: 1000 });
+    gl.failNext(`GET /projects/${project.id}/merge_requests/${mr.iid}/changes`, { status: 500, count: 1000 });
     expect((await deliver(s, mrHook(gl, mr, { action: 'open' }))).status).toBe(202);
     await s.queue.drain();
 
-    const diffsCalls = gl.requests.filter((r) => r.path === `/projects/${project.id}/merge_requests/${mr.iid}/diffs`);
+    const diffsCalls = gl.requests.filter((r) => r.path === `/projects/${project.id}/merge_requests/${mr.iid}/changes`);
     expect(diffsCalls.length).toBeGreaterThanOrEqual(3); // three attempts (each with its own HTTP retries)
     const last = statusesOf(mr.headSha, project.id).at(-1);
     expect(last?.state).toBe('failed');
@@ -268,9 +268,9 @@ describe('draining with Redis', () => {
     const p = gl.addProject({ path: 'acme/drain-redis' });
     const first = gl.addMergeRequest(p.id, { base: { '.gitlab-ci.yml': CLEAN_CI }, head: { '.gitlab-ci.yml': UNSAFE_CI }, headPipeline: true });
     const second = gl.addMergeRequest(p.id, { base: { '.gitlab-ci.yml': CLEAN_CI }, head: { '.gitlab-ci.yml': UNSAFE_CI }, headPipeline: true });
-    gl.slowNext(`GET /projects/${p.id}/merge_requests/${first.iid}/diffs`, 800);
+    gl.slowNext(`GET /projects/${p.id}/merge_requests/${first.iid}/changes`, 800);
     expect((await deliver(a, mrHook(gl, first, { action: 'open' }))).status).toBe(202);
-    await until(() => gl.requests.some((r) => r.path === `/projects/${p.id}/merge_requests/${first.iid}/diffs`), 'the review reached the slow call');
+    await until(() => gl.requests.some((r) => r.path === `/projects/${p.id}/merge_requests/${first.iid}/changes`), 'the review reached the slow call');
 
     const closing = a.close();
     const ready = await fetch(`${a.url}/readyz`);

@@ -107,7 +107,7 @@ describe('the project cache shared by replicas through Redis', () => {
     expect(rawReads(mark).some((r) => r.startsWith('.gitlab/tierguard.yml@'))).toBe(false);
     expect(second).toEqual({
       'GET /projects/:id/merge_requests/:iid': 1,
-      'GET /projects/:id/merge_requests/:iid/diffs': 1,
+      'GET /projects/:id/merge_requests/:iid/changes': 1,
       'GET /projects/:id/repository/files/:path/raw': N + 1,
       'POST /projects/:id/statuses/:sha': 2,
       'POST /projects/:id/merge_requests/:iid/notes': 1,

@@ -219,6 +219,8 @@ interface Fault extends FaultSpec {
   remaining: number;
   /** Only slow: the request is answered normally after delayMs. */
   slow?: boolean;
+  /** Run before the request is answered (beforeNext). */
+  effect?: () => void;
 }
 
 export interface FakeGitLabOptions {
@@ -266,6 +268,8 @@ export interface FakeGitLab {
   failNext(pattern: string | RegExp, spec: FaultSpec): void;
   /** Answer the next `count` matching requests normally, but only after `delayMs` (a slow GitLab). */
   slowNext(pattern: string | RegExp, delayMs: number, count?: number): void;
+  /** Run `effect` just before the next matching request is answered (a push landing between two reads). */
+  beforeNext(pattern: string | RegExp, effect: () => void): void;
   /**
    * An outage: every authenticated API request answers `status` (default 500) while `active()`
    * is true (e.g. a virtual clock before the outage's end). `null` ends it.
@@ -796,10 +800,17 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
         : {}),
     };
   });
-  route('GET', '/projects/:id/merge_requests/:iid', ({ m, base }) => mrJson(mergeRequest(project(m[0]), m[1]), base));
-  route('GET', '/projects/:id/merge_requests/:iid/diffs', ({ m, res, url, base }) =>
-    paginate(res, base, url, mergeRequest(project(m[0]), m[1]).diffs.map((d) => ({ ...d, a_mode: '100644', b_mode: '100644', collapsed: false, too_large: false }))),
-  );
+  // lib/api/merge_requests.rb find_merge_request_with_access: `read_merge_request` (Reporter on a private project).
+  route('GET', '/projects/:id/merge_requests/:iid', ({ m, base, user }) => mrJson(mergeRequest(readable(project(m[0]), user, 20), m[1]), base));
+  const diffJson = (d: FakeDiffEntry) => ({ ...d, a_mode: '100644', b_mode: '100644', collapsed: false, too_large: false });
+  route('GET', '/projects/:id/merge_requests/:iid/diffs', ({ m, res, url, base }) => paginate(res, base, url, mergeRequest(project(m[0]), m[1]).diffs.map(diffJson)));
+  // lib/api/entities/merge_request_changes.rb: the MR with its latest diff's files (at most
+  // diff_max_files, 1,000 by default) and `overflow` when the list was cut.
+  route('GET', '/projects/:id/merge_requests/:iid/changes', ({ m, base, user }) => {
+    const mr = mergeRequest(readable(project(m[0]), user, 20), m[1]);
+    const overflow = mr.diffs.length > 1000 || (mr.changesCount ?? '').endsWith('+');
+    return { ...mrJson(mr, base), changes: mr.diffs.slice(0, 1000).map(diffJson), overflow };
+  });
   route('GET', '/projects/:id/repository/files/:path/raw', ({ m, query }) => {
     const p = project(m[0]);
     const path = decodeURIComponent(m[1]);
@@ -1055,6 +1066,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
         if (fault!.retryAfter !== undefined) res.setHeader('retry-after', String(fault!.retryAfter));
         finish(fault!.status, fault!.body ?? { message: `${fault!.status} injected failure` });
       };
+      fault?.effect?.();
       if (fault?.slow) await pause();
       else if (fault && !fault.apply) {
         await pause();
@@ -1107,6 +1119,9 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     },
     slowNext(pattern, delayMs, count = 1) {
       faults.push({ status: 200, delayMs, pattern, remaining: count, slow: true });
+    },
+    beforeNext(pattern, effect) {
+      faults.push({ status: 200, pattern, remaining: 1, slow: true, effect });
     },
     outage(spec) {
       outage = spec;
