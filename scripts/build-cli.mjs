@@ -61,6 +61,20 @@ const summariesAsData = {
   },
 };
 
+/**
+ * `yaml` from its ES module build (yaml/browser/dist: the same source as its CommonJS build
+ * yaml/dist, which Node's `node` export condition picks): esbuild bundles ES modules with
+ * their functions hoisted into the chunk and drops what the CLI never calls (the stringifiers,
+ * `visit`, …), where CommonJS modules stay whole, each behind a wrapper whose exports every call
+ * looks up.
+ */
+const yamlEsm = {
+  name: 'yaml-esm',
+  setup(b) {
+    b.onResolve({ filter: /^yaml$/ }, (args) => ({ path: path.join(path.dirname(fileURLToPath(import.meta.resolve('yaml/package.json', pathToFileURL(args.resolveDir + '/').href))), 'browser', 'dist', 'index.js') }));
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: root,
@@ -76,7 +90,7 @@ const result = await build({
   external: SERVICE_ONLY,
   // yaml's lexer, parser and composer with push methods instead of nested generators (same
   // results, about a third less time for a cold parse): see scripts/yaml-push.mjs.
-  plugins: [zodEnglishOnly, summariesAsData, yamlPushPlugin],
+  plugins: [zodEnglishOnly, summariesAsData, yamlEsm, yamlPushPlugin],
   // Less source to parse at every start; the linked source map gives readable stack traces
   // (`node --enable-source-maps`).
   minify: true,

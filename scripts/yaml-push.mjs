@@ -101,8 +101,9 @@ export function pushify(source, file) {
 };`,
     )
     .join('\n');
-  const exportAt = out.search(/^exports\./m);
-  if (exportAt < 0) fail(source.length, 'no `exports.` line');
+  // CommonJS (yaml/dist) ends with `exports.X = X;`, the ES module build (yaml/browser/dist) with `export { X };`.
+  const exportAt = out.search(/^exports\.|^export \{/m);
+  if (exportAt < 0) fail(source.length, 'no `exports.` or `export {` line');
   return out.slice(0, exportAt) + `// Added by tierguard's scripts/yaml-push.mjs: the public generators over the push methods.\n${wrappers}\n\n` + out.slice(exportAt);
 }
 
@@ -111,7 +112,7 @@ export const yamlPushPlugin = {
   name: 'yaml-push',
   setup(b) {
     const transformed = new Set();
-    b.onLoad({ filter: /[\\/]node_modules[\\/]yaml[\\/]dist[\\/](parse[\\/](lexer|parser)|compose[\\/]composer)\.js$/ }, (args) => {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]yaml[\\/](browser[\\/])?dist[\\/](parse[\\/](lexer|parser)|compose[\\/]composer)\.js$/ }, (args) => {
       const file = path.relative(path.join(args.path, '..', '..'), args.path).split(path.sep).join('/');
       transformed.add(file);
       return { contents: pushify(readFileSync(args.path, 'utf8'), file), loader: 'js', resolveDir: path.dirname(args.path) };

@@ -2,29 +2,35 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, write
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as original from 'yaml';
 import { PUBLIC_GENERATORS, pushify } from '../../scripts/yaml-push.mjs';
 
 // The CLI bundle runs the yaml package's lexer, parser and composer rewritten from generator
-// methods to push methods (scripts/yaml-push.mjs). Here both builds of the same installed yaml
-// read the same texts, and every token, document, error and warning must be equal.
+// methods to push methods (scripts/yaml-push.mjs), from the package's ES module build
+// (yaml/browser/dist, see scripts/build-cli.mjs). Here the rewritten ES module build and the
+// rewritten CommonJS build (yaml/dist) each read the same texts as the original, and every token,
+// document, error and warning must be equal.
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
 const yamlDir = path.dirname(path.dirname(require.resolve('yaml')));
 let work: string;
-let pushed: typeof original;
+/** The rewritten builds: CommonJS (yaml/dist) and ES modules (yaml/browser/dist, the bundle's). */
+const builds: Record<'commonjs' | 'esm', typeof original> = {} as never;
 
-beforeAll(() => {
+beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'tierguard-yaml-push-'));
   cpSync(yamlDir, path.join(work, 'yaml'), { recursive: true });
-  for (const file of Object.keys(PUBLIC_GENERATORS)) {
-    const p = path.join(work, 'yaml', 'dist', file);
-    writeFileSync(p, pushify(readFileSync(p, 'utf8'), file));
+  for (const dist of [['dist'], ['browser', 'dist']]) {
+    for (const file of Object.keys(PUBLIC_GENERATORS)) {
+      const p = path.join(work, 'yaml', ...dist, file);
+      writeFileSync(p, pushify(readFileSync(p, 'utf8'), file));
+    }
   }
-  pushed = createRequire(path.join(work, 'index.js'))('./yaml') as typeof original;
+  builds.commonjs = createRequire(path.join(work, 'index.js'))('./yaml') as typeof original;
+  builds.esm = (await import(pathToFileURL(path.join(work, 'yaml', 'browser', 'dist', 'index.js')).href)) as typeof original;
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -95,10 +101,16 @@ function documents(y: typeof original, text: string, opts: original.ParseOptions
   };
 }
 
-describe('the yaml package with push methods (CLI bundle) reads like the original', () => {
+describe.each(['commonjs', 'esm'] as const)('the yaml package with push methods (%s build) reads like the original', (build) => {
+  const dist = build === 'esm' ? ['browser', 'dist'] : ['dist'];
+  let pushed: typeof original;
+  beforeAll(() => {
+    pushed = builds[build];
+  });
+
   it('rewrites all three files and leaves no generator delegation behind', () => {
     for (const file of Object.keys(PUBLIC_GENERATORS)) {
-      const out = pushify(readFileSync(path.join(yamlDir, 'dist', file), 'utf8'), file);
+      const out = pushify(readFileSync(path.join(yamlDir, ...dist, file), 'utf8'), file);
       const code = out.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, '');
       // Only the public wrappers still yield (from their array).
       expect(code.match(/yield\*? [^;\n]*/g)).toEqual(PUBLIC_GENERATORS[file]!.map(() => 'yield* out'));
@@ -157,6 +169,9 @@ describe('the yaml package with push methods (CLI bundle) reads like the origina
     expect(outcome(pushed)).toEqual([['RESOURCE_EXHAUSTION']]);
   });
 
+});
+
+describe('the push rewrite', () => {
   it('refuses a file it does not know and a yield whose value is used', () => {
     expect(() => pushify('class A {\n    *x() { yield 1; }\n}\nexports.A = A;\n', 'nodes/Node.js')).toThrow(/not one of/);
     const lexer = 'class Lexer {\n    *lex(s) {\n        const got = yield s;\n    }\n}\nexports.Lexer = Lexer;\n';
