@@ -135,6 +135,20 @@ function psychScalar(node: { value: unknown; source?: string }): unknown {
   return node.value;
 }
 
+/**
+ * A scalar's value in the model: strings, numbers, booleans and null as Psych reads them (YAML
+ * 1.1); timestamps, `!!binary` and integers too big for a number as written (their text), for
+ * values and keys alike. A key's text then never depends on the time zone (a Date's string) or
+ * on which build of the `yaml` package decoded `!!binary` (a Buffer in its Node build, a
+ * Uint8Array in its ES module build, which the CLI bundle uses).
+ */
+function modelScalar(node: { value: unknown; source?: string }): YScalar['value'] {
+  const value = psychScalar(node);
+  if (value instanceof Date || value instanceof Uint8Array || typeof value === 'bigint') return node.source ?? '';
+  if (typeof value === 'symbol') return node.source ?? '';
+  return value as YScalar['value'];
+}
+
 function at(file: string, line: number, column: number): SourceLocation {
   return { file, line, column, endLine: line, endColumn: column };
 }
@@ -166,10 +180,8 @@ class Converter {
       return target;
     }
     if (isScalar(node)) {
-      let value = psychScalar(node);
-      if (value instanceof Date || value instanceof Uint8Array || typeof value === 'bigint') value = node.source;
-      else if (typeof value === 'symbol') value = node.source ?? '';
-      const s: YScalar = { kind: 'scalar', value: value as YScalar['value'], loc: this.loc(node) };
+      const value = modelScalar(node);
+      const s: YScalar = { kind: 'scalar', value, loc: this.loc(node) };
       if (node.tag && node.tag !== 'tag:yaml.org,2002:str') s.tag = node.tag;
       this.charge(NODE_OVERHEAD + (typeof value === 'string' ? value.length : 8), node);
       out = s;
@@ -216,8 +228,7 @@ class Converter {
         : keyNode === null
           ? ''
           : isScalar(keyNode)
-            ? // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a scalar's value is a primitive
-              String(psychScalar(keyNode) ?? '')
+            ? String(modelScalar(keyNode) ?? '')
             : ((keyNode as { source?: string }).source ?? '');
       const valueNode = pair.value as YamlNode | null;
       const value: YNode = valueNode

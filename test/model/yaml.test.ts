@@ -30,6 +30,12 @@ describe('parseCiYaml: GitLab loader semantics (Psych, YAML 1.1)', () => {
     expect(toJS(r.root)).toEqual({ a: true, b: true, c: 'yes', d: false, e: 'n', Y: 'y' });
   });
 
+  it('timestamps and !!binary stay as written, as values and as keys (no time zone, no decoding)', () => {
+    const r = parseCiYaml('f.yml', 'a: 2024-01-02\nb: !!binary aGk=\n2024-03-04: x\n!!binary aGk=: y\n');
+    expect(r.diagnostics).toEqual([]);
+    expect(toJS(r.root)).toEqual({ a: '2024-01-02', b: 'aGk=', '2024-03-04': 'x', 'aGk=': 'y' });
+  });
+
   it('keeps !reference as an unresolved node with its path', () => {
     const r = parseCiYaml('f.yml', 'job:\n  script: !reference [.setup, script]\n');
     expect(get(r.root, 'job', 'script')).toMatchObject({ kind: 'reference', path: ['.setup', 'script'], loc: { line: 2, column: 22 } });
