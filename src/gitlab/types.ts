@@ -118,12 +118,14 @@ export type GitLabDiff = z.output<typeof DiffSchema>;
 export const MergeRequestChangesSchema = z
   .object({
     sha: z.string(),
+    diff_refs: DiffRefsSchema,
     changes: z.array(DiffSchema),
     overflow: z.boolean().nullish(),
     changes_count: z.string().nullish(),
   })
   .transform((m) => ({
     sha: m.sha,
+    diffRefs: m.diff_refs,
     diffs: m.changes,
     /**
      * Whether every changed file is listed. GitLab stores at most `diff_max_files` files of a diff

@@ -138,13 +138,15 @@ interface Collected {
 }
 
 /**
- * The MR's head moved between reading the MR and reading its diff: the diff GitLab listed is
- * another head's, and judging the sha read first by it could pass a change that head never had
- * (a CI change pushed and reverted in between). The review starts again from the MR.
+ * The MR's diff changed between reading the MR and reading the diff's files (a push: a new head;
+ * or a new diff of the same head from another base): the files GitLab listed are another diff's,
+ * and judging the sha read first by them could pass a change that diff never had (a CI change
+ * pushed and reverted in between). The review starts again from the MR.
  */
 class HeadMovedError extends Error {
-  constructor(read: string, listed: string) {
-    super(`the merge request's head moved from ${read.slice(0, 8)} to ${listed.slice(0, 8)} while its diff was read`);
+  constructor(read: DiffRefs, listed: DiffRefs | null) {
+    const what = (r: DiffRefs | null) => (r ? `${r.baseSha.slice(0, 8)}..${r.headSha.slice(0, 8)}` : 'none');
+    super(`the merge request's diff changed from ${what(read)} to ${what(listed)} while its files were read`);
   }
 }
 /** How many times one review starts again after its head moved; then the queue retries it. */
@@ -362,7 +364,9 @@ async function collect(deps: ReviewDeps, ev: ReviewEvent): Promise<Collected> {
   const { api } = deps;
   // Both at once: the diff does not depend on the project.
   const [project, changes] = await settleAll([api.getProject(ev.job.projectId), api.getMergeRequestChanges(ev.job.projectId, ev.job.mrIid)]);
-  if (changes.sha !== ev.mr.sha) throw new HeadMovedError(ev.mr.sha, changes.sha);
+  const listed = changes.diffRefs;
+  const same = changes.sha === ev.mr.sha && listed !== null && listed.headSha === ev.diffRefs.headSha && listed.baseSha === ev.diffRefs.baseSha && listed.startSha === ev.diffRefs.startSha;
+  if (!same) throw new HeadMovedError(ev.diffRefs, listed);
   const { diffs } = changes;
   const changed = new Set<string>();
   for (const d of diffs) {

@@ -169,6 +169,17 @@ describe('GitLab API calls per review', () => {
     // Nothing was said about the unsafe sha: above all not `success` from the reverted head's diff.
     expect(gl.state.statuses.filter((st) => st.sha === unsafe)).toEqual([]);
     expect(gl.state.statuses.filter((st) => st.sha === reverted).map((st) => st.state)).toEqual(['success']);
+
+    // The same head with a new diff from another base (the target branch moved): read again too.
+    const other = gl.addMergeRequest(project.id, { base, head: { ...base, '.gitlab-ci.yml': UNSAFE_CI }, headPipeline: true });
+    const newBase = gl.addCommit(project.id, { ...base, 'CHANGELOG.md': 'x\n' }, other.targetBranch);
+    gl.beforeNext(`GET /projects/${project.id}/merge_requests/${other.iid}/changes`, () => {
+      other.baseSha = newBase;
+    });
+    const mark2 = gl.requests.length;
+    expect(await rv.review(job(other))).toMatchObject({ result: 'failed', sha: other.headSha });
+    expect(routes(mark2)['GET /projects/:id/merge_requests/:iid']).toBe(2);
+    expect(rawReads(mark2)).toContain(`.gitlab-ci.yml@${newBase.slice(0, 7)}`);
   });
 
   it('reads ahead at most 8 includes per file, and never past GitLab\'s 150-include limit', async () => {
