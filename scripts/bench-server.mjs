@@ -459,7 +459,7 @@ async function main() {
   (the project and its protected refs are cached per project for LIVE_CACHE_TTL_SECONDS: the
   project was seen by the runs of part 2; scripts/bench-calls.mjs counts a cold replica too)
   Could be cached or skipped:
-  - A recheck of the same sha re-reads MR, diffs and discussions (needed: the MR may have
+  - A recheck of the same sha re-reads the MR, its changes and discussions (needed: the MR may have
     moved, the recheck note makes the MR's user_notes_count non-zero) but no file: the
     FileCache already serves every raw read at an immutable sha.
   - The 'running' status is a write per judged review (an MR without a configuration change

@@ -2,7 +2,7 @@ import type { GitLabDiff } from '../gitlab/types.js';
 
 /**
  * Which new-side lines a merge request adds or changes, per `new_path`, read from the unified
- * diff hunks GitLab returns in GET /projects/:id/merge_requests/:iid/diffs (hunks only, no
+ * diff hunks GitLab returns in GET /projects/:id/merge_requests/:iid/changes (hunks only, no
  * `---`/`+++` header; lib/gitlab/diff/parser.rb). Only these lines can carry a diff note with
  * `new_line` alone (an added line, lib/gitlab/diff/position.rb), so only findings on them get an
  * inline discussion.
