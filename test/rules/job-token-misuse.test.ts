@@ -11,6 +11,12 @@ describe('job-token-misuse detection', () => {
     expect(hits('git clone https://gitlab-ci-token:${CI_JOB_TOKEN}@git.example.org/group/repo.git')).toEqual(['host:git.example.org@34']);
     expect(hits('docker login -u gitlab-ci-token -p "$CI_JOB_TOKEN" registry.example.net')).toEqual(['host:registry.example.net@36']);
     expect(hits('echo $CI_JOB_TOKEN | base64')).toEqual(['print:the job log@5']);
+    // Piped into a login that reads the password from stdin, past filters that pass it on.
+    expect(hits('echo "$CI_JOB_TOKEN" | docker login -u gitlab-ci-token --password-stdin registry.corp.example')).toEqual(['host:registry.corp.example@6']);
+    expect(hits("printf %s \"$CI_JOB_TOKEN\" | tr -d '\\n' | podman login --password-stdin -u ci quay.io")).toEqual(['host:quay.io@11']);
+    // A pipe into something else, or a login that does not read stdin, names no destination.
+    expect(hits('echo "$CI_JOB_TOKEN" | wc -c')).toEqual([]);
+    expect(hits('echo "$CI_JOB_TOKEN" | docker login -u gitlab-ci-token -p secret registry.corp.example')).toEqual([]);
     expect(hits('echo "//gitlab.com/api/v4/packages/npm/:_authToken=${CI_JOB_TOKEN}" > .npmrc', ['.npmrc'])).toEqual(['artifact:.npmrc@51']);
   });
   it('leaves uses with this instance, unknown hosts and literal references alone', () => {
@@ -35,12 +41,18 @@ describe('job-token-misuse', () => {
         'variables:\n  PKG_URL: "${CI_API_V4_URL}/projects/${CI_PROJECT_ID}/packages/generic/x/1/x.tgz"\nupload:\n  script:\n    - \'curl --header "JOB-TOKEN: $CI_JOB_TOKEN" --upload-file x.tgz "$PKG_URL"\'\n',
         // Self-managed instance listed in the options.
         { code: 'pull:\n  script:\n    - git clone https://gitlab-ci-token:${CI_JOB_TOKEN}@gitlab.corp.example/g/r.git\n', options: { policy: (p) => ({ ...p, rules: { 'job-token-misuse': { severity: 'error', options: { instanceHosts: ['gitlab.corp.example'] } } } }) } },
+        { code: 'push:\n  script:\n    - echo "$CI_JOB_TOKEN" | docker login -u gitlab-ci-token --password-stdin registry.corp.example\n', options: { policy: (p) => ({ ...p, rules: { 'job-token-misuse': { severity: 'error', options: { instanceHosts: ['registry.corp.example'] } } } }) } },
       ],
       invalid: [
         {
           name: 'sent to another host through a YAML variable',
           code: 'variables:\n  HOOK: https://hooks.example.com/ci\nnotify:\n  script:\n    - \'curl -fsS -H "Authorization: Bearer ${CI_JOB_TOKEN}" "$HOOK"\'\n',
           errors: [{ line: 5, column: 44, job: 'notify', severity: 'error', message: /^`script` of job `notify` sends `CI_JOB_TOKEN` to `\$HOOK`, which is not this GitLab instance/ }],
+        },
+        {
+          name: 'piped into a registry login on another host',
+          code: 'push:\n  script:\n    - echo "$CI_JOB_TOKEN" | docker login -u gitlab-ci-token --password-stdin registry.corp.example\n',
+          errors: [{ line: 3, column: 13, job: 'push', message: /^`script` of job `push` sends `CI_JOB_TOKEN` to `registry\.corp\.example`, which is not this GitLab instance/ }],
         },
         {
           name: 'printed, and written into an artifact',

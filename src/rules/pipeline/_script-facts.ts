@@ -154,6 +154,20 @@ export function followOutput(segs: readonly Segment[], i: number): OutputPath {
   return { log: true, files };
 }
 
+/**
+ * The command that reads the stdout of `segs[i]` through a pipe, past commands that pass it on
+ * (`tr`, `base64`, `tee` …): its index, or undefined when the output goes elsewhere.
+ */
+export function pipeReader(segs: readonly Segment[], i: number): number | undefined {
+  for (let k = i; k + 1 < segs.length; k++) {
+    const seg = segs[k]!; // k + 1 < segs.length
+    if (seg.op !== '|' || stdoutRedirect(seg)) return undefined;
+    const next = segs[k + 1]!;
+    if (!PASS_THROUGH.has(programName(next.words[commandIndex(next.words)]))) return k + 1;
+  }
+  return undefined;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Artifacts
 

@@ -2,7 +2,7 @@ import { ruleOptions } from '../../findings/rule-meta.js';
 import type { Job } from '../../model/pipeline.js';
 import type { RuleReport } from '../../findings/finding.js';
 import { defineRule } from '../types.js';
-import { locateInLine, artifactsOf, expandedRefs, followOutput, inArtifactPath, JOB_TOKEN_NAMES } from './_script-facts.js';
+import { locateInLine, artifactsOf, expandedRefs, followOutput, inArtifactPath, JOB_TOKEN_NAMES, pipeReader } from './_script-facts.js';
 import { commandIndex, programName, segments, unquote, type Segment } from './_shell.js';
 
 /**
@@ -100,6 +100,15 @@ export function findTokenMisuse(text: string, allowed: (dest: string) => boolean
       }
       const registry = LOGIN_TOOLS.has(prog) ? loginRegistry(seg, ci) : undefined;
       if (registry) candidates.push(registry.replace(/^\$\{?(\w+)\}?$/, '$$$1'));
+      // `echo "$CI_JOB_TOKEN" | docker login --password-stdin REGISTRY`: the login that reads it.
+      const r = pipeReader(segs, i);
+      const reader = r === undefined ? undefined : segs[r];
+      if (reader) {
+        const rci = commandIndex(reader.words);
+        const stdin = reader.words.some((w) => /^--password-stdin$/.test(unquote(w.raw)));
+        const piped = stdin && LOGIN_TOOLS.has(programName(reader.words[rci]).toLowerCase()) ? loginRegistry(reader, rci) : undefined;
+        if (piped) candidates.push(piped.replace(/^\$\{?(\w+)\}?$/, '$$$1'));
+      }
     }
     for (const dest of candidates) {
       const verdict = allowed(dest);
