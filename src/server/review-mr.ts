@@ -130,10 +130,11 @@ interface Collected {
   diffs: GitLabDiff[];
   /** Old and new paths of every changed file GitLab listed. */
   changed: Set<string>;
-  /** GitLab listed only part of the diff (`changes_count` "1000+"): any file may have changed. */
-  partial: boolean;
-  /** GitLab said the list is whole (false when partial, or when the answer did not say). */
-  complete: boolean;
+  /**
+   * Whether GitLab listed the whole diff: false when it listed only part (`changes_count`
+   * "1000+", `overflow`) and any file may have changed; null when its answer did not say.
+   */
+  complete: boolean | null;
   rootFile: string;
 }
 
@@ -256,7 +257,7 @@ export function createReviewer(opts: ReviewerOptions): Reviewer {
       // the root file) can be one, so nothing is judged when none changed (a diff GitLab listed
       // only in part is judged: what it left out may be one); tierguard's own discussions on the
       // MR are kept up to date either way.
-      const mayChange = collected.partial || [...collected.changed].some((p) => CONFIG_EXT.test(p) || p === collected.rootFile);
+      const mayChange = collected.complete === false || [...collected.changed].some((p) => CONFIG_EXT.test(p) || p === collected.rootFile);
       let judged = mayChange ? await judgeMr(deps, ev, collected) : undefined;
       if (!(judged && touchesJudged(collected, judged)) && !(await ownDiscussions(ev))) return await noCiChanges();
       judged ??= await judgeMr(deps, ev, collected);
@@ -373,12 +374,12 @@ async function collect(deps: ReviewDeps, ev: ReviewEvent): Promise<Collected> {
     changed.add(d.newPath);
     changed.add(d.oldPath);
   }
-  return { project, diffs, changed, partial: changes.complete === false, complete: changes.complete === true, rootFile: project.ciConfigPath ?? '.gitlab-ci.yml' };
+  return { project, diffs, changed, complete: changes.complete, rootFile: project.ciConfigPath ?? '.gitlab-ci.yml' };
 }
 
 /** Whether a changed file is one the judgment read: a CI file of either side, or a runner config. */
 function touchesJudged(c: Collected, j: Judged): boolean {
-  if (c.partial) return true;
+  if (c.complete === false) return true;
   const read = new Set<string>([c.rootFile, ...j.head.evaluation.pipeline.files.map((f) => f.name), ...(j.base.evaluation?.pipeline.files.map((f) => f.name) ?? [])]);
   return [...c.changed].some((p) => read.has(p)) || j.runnerFiles.length > 0;
 }
@@ -426,7 +427,7 @@ async function judgeWhileAnnounced(deps: ReviewDeps, ev: ReviewEvent, c: Collect
     });
   // The base's files that the MR's diff does not list are the head's: read once, at the head.
   // Only when GitLab listed the whole diff, and that diff is the one from the base to this head.
-  const baseSameAs = c.complete && diffRefs.headSha === mr.sha ? { sha: mr.sha, changed: c.changed } : undefined;
+  const baseSameAs = c.complete === true && diffRefs.headSha === mr.sha ? { sha: mr.sha, changed: c.changed } : undefined;
   // With live checks on: the variables GitLab has that override YAML values, read through the
   // live cache (the reads the live checks make too), for the head and the base alike.
   const variables = deps.liveCache ? await readLiveVariables(api, job.projectId, { cache: deps.liveCache }) : undefined;
@@ -484,7 +485,7 @@ async function planStep(deps: ReviewDeps, ev: ReviewEvent, c: Collected, j: Judg
     existing: await ev.discussions(),
     botUserId: ev.botUserId,
     policySources: policy.sources,
-    notes: [...(c.partial ? [PARTIAL_DIFF_NOTE] : []), ...j.policyNotes, ...liveNotes],
+    notes: [...(c.complete === false ? [PARTIAL_DIFF_NOTE] : []), ...j.policyNotes, ...liveNotes],
     blockOn: policy.review.blockOn,
     mrWebUrl: ev.mr.webUrl,
     // For the runner tiers of the picture and the "how to fix" text of each rule.
