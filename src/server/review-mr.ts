@@ -341,7 +341,7 @@ const PROJECT_OVERRIDE_RULE = 'policy-project-override-rejected';
  * listed part names it, and inline comments can only go on listed files.
  */
 const PARTIAL_DIFF_NOTE =
-  'GitLab listed only part of this merge request\'s diff (`changes_count` ends in `+`, past the instance\'s diff limits): the CI configuration was judged in full, but runner configuration files outside the listed part were not checked, and findings in files outside it appear only in this summary.';
+  'GitLab listed only part of this merge request\'s diff (`changes_count` ends in `+` or `overflow` is set: past the instance\'s diff limits): the CI configuration was judged in full, but runner configuration files outside the listed part were not checked, and findings in files outside it appear only in this summary.';
 
 /** A read made once per review (a failed read is tried again by the next caller). */
 function listOnce<T>(read: () => Promise<T>): () => Promise<T> {
