@@ -65,6 +65,17 @@ function loginRegistry(seg: Segment, ci: number): string | undefined {
 }
 
 /**
+ * The registry a `docker|podman|helm|… login` segment sends its password to (`$NAME` for a
+ * variable); with `fromStdin`, only a login that reads the password with `--password-stdin`.
+ */
+function loginDestination(seg: Segment, fromStdin: boolean): string | undefined {
+  const ci = commandIndex(seg.words);
+  if (!LOGIN_TOOLS.has(programName(seg.words[ci]).toLowerCase())) return undefined;
+  if (fromStdin && !seg.words.some((w) => unquote(w.raw) === '--password-stdin')) return undefined;
+  return loginRegistry(seg, ci)?.replace(/^\$\{?(\w+)\}?$/, '$$$1');
+}
+
+/**
  * Find job-token uses in one script item: sent to `host` destinations judged by `allowed`,
  * printed, or written into a file the job uploads as an artifact.
  */
@@ -98,17 +109,12 @@ export function findTokenMisuse(text: string, allowed: (dest: string) => boolean
         const d = destinationOf(unquote(w.raw).replace(/^--?[\w-]+=/, ''));
         if (d) candidates.push(d);
       }
-      const registry = LOGIN_TOOLS.has(prog) ? loginRegistry(seg, ci) : undefined;
-      if (registry) candidates.push(registry.replace(/^\$\{?(\w+)\}?$/, '$$$1'));
+      const registry = loginDestination(seg, false);
+      if (registry) candidates.push(registry);
       // `echo "$CI_JOB_TOKEN" | docker login --password-stdin REGISTRY`: the login that reads it.
-      const r = pipeReader(segs, i);
-      const reader = r === undefined ? undefined : segs[r];
-      if (reader) {
-        const rci = commandIndex(reader.words);
-        const stdin = reader.words.some((w) => /^--password-stdin$/.test(unquote(w.raw)));
-        const piped = stdin && LOGIN_TOOLS.has(programName(reader.words[rci]).toLowerCase()) ? loginRegistry(reader, rci) : undefined;
-        if (piped) candidates.push(piped.replace(/^\$\{?(\w+)\}?$/, '$$$1'));
-      }
+      const reader = pipeReader(segs, i);
+      const piped = reader === undefined ? undefined : loginDestination(segs[reader]!, true);
+      if (piped) candidates.push(piped);
     }
     for (const dest of candidates) {
       const verdict = allowed(dest);
