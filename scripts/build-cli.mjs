@@ -13,6 +13,7 @@
 // The bundle sits two folders below the package root, like dist/cli/*.js, so PACKAGE_ROOT
 // (package.json, docs/, policies/) resolves the same from either.
 import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -71,7 +72,8 @@ const summariesAsData = {
 const yamlEsm = {
   name: 'yaml-esm',
   setup(b) {
-    b.onResolve({ filter: /^yaml$/ }, (args) => ({ path: path.join(path.dirname(fileURLToPath(import.meta.resolve('yaml/package.json', pathToFileURL(args.resolveDir + '/').href))), 'browser', 'dist', 'index.js') }));
+    const entry = path.join(path.dirname(createRequire(import.meta.url).resolve('yaml/package.json')), 'browser', 'dist', 'index.js');
+    b.onResolve({ filter: /^yaml$/ }, () => ({ path: entry }));
   },
 };
 

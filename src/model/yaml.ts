@@ -144,9 +144,8 @@ function psychScalar(node: { value: unknown; source?: string }): unknown {
  */
 function modelScalar(node: { value: unknown; source?: string }): YScalar['value'] {
   const value = psychScalar(node);
-  if (value instanceof Date || value instanceof Uint8Array || typeof value === 'bigint') return node.source ?? '';
-  if (typeof value === 'symbol') return node.source ?? '';
-  return value as YScalar['value'];
+  const written = value instanceof Date || value instanceof Uint8Array || typeof value === 'bigint' || typeof value === 'symbol';
+  return written ? (node.source ?? '') : (value as YScalar['value']);
 }
 
 function at(file: string, line: number, column: number): SourceLocation {
