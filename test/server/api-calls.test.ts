@@ -180,6 +180,18 @@ describe('GitLab API calls per review', () => {
     expect(await rv.review(job(other))).toMatchObject({ result: 'failed', sha: other.headSha });
     expect(routes(mark2)['GET /projects/:id/merge_requests/:iid']).toBe(2);
     expect(rawReads(mark2)).toContain(`.gitlab-ci.yml@${newBase.slice(0, 7)}`);
+
+    // A head that keeps moving: after two fresh starts the review fails for the queue to retry,
+    // and nothing was said on any of the shas.
+    const busy = gl.addMergeRequest(project.id, { base, head: { ...base, '.gitlab-ci.yml': UNSAFE_CI }, headPipeline: true });
+    const shas = [busy.headSha];
+    for (let n = 0; n < 3; n++) {
+      gl.beforeNext(`GET /projects/${project.id}/merge_requests/${busy.iid}/changes`, () => {
+        shas.push(pushToMr(gl, busy, base, { ...base, 'README.md': `v${n}\n` }, { pipeline: true }).sha);
+      });
+    }
+    await expect(rv.review(job(busy))).rejects.toThrow(/diff changed from .* while its files were read/);
+    expect(gl.state.statuses.filter((st) => shas.includes(st.sha))).toEqual([]);
   });
 
   it('reads ahead at most 8 includes per file, and never past GitLab\'s 150-include limit', async () => {
