@@ -134,8 +134,9 @@ function resolveContexts(c: ReachOptions['contexts']): Record<ContextId, TrustCo
 /** Evaluate a job under every context. */
 export function reachJob(job: JobReachInput, opts: ReachOptions = {}): JobReach {
   const contexts = resolveContexts(opts.contexts);
+  const slots = ruleSlots(job, contexts, opts);
   const out = {} as JobReach;
-  for (const id of CONTEXT_IDS) out[id] = reachInContext(job, contexts[id], opts);
+  for (const id of CONTEXT_IDS) out[id] = reachInContext(job, contexts[id], opts, slots);
   return out;
 }
 
@@ -155,11 +156,11 @@ function impossible(ctx: TrustContext): Outcome {
 }
 
 /** Evaluate a job in one context, workflow included. */
-function reachInContext(job: JobReachInput, ctx: TrustContext, opts: ReachOptions = {}): Outcome {
+function reachInContext(job: JobReachInput, ctx: TrustContext, opts: ReachOptions, slots: RuleSlots | undefined): Outcome {
   if (!ctx.possible) return impossible(ctx);
   const wf = workflowOutcome(opts.workflowRules, ctx, opts);
   if (wf.runs === 'no') return { ...wf, when: 'never' };
-  const jo = jobOutcome(job, ctx, opts, hasRules(opts.workflowRules));
+  const jo = jobOutcome(job, ctx, opts, hasRules(opts.workflowRules), slots);
   if (wf.runs === 'yes' || !opts.workflowRules) return jo;
   // workflow unknown
   if (jo.runs === 'no') return jo;
@@ -243,12 +244,12 @@ function variablesKey(names: readonly string[], variables: Record<string, string
   return key;
 }
 
-function jobOutcome(job: JobReachInput, ctx: TrustContext, opts: ReachOptions, workflowHasRules: boolean): Outcome {
+function jobOutcome(job: JobReachInput, ctx: TrustContext, opts: ReachOptions, workflowHasRules: boolean, slots: RuleSlots | undefined): Outcome {
   const errors: { message: string; at?: SourceLocation }[] = [];
   const jobWhen = readWhen(job.when, errors) ?? 'on_success';
   const scope = contextScope(ctx, opts.variables);
   if (hasRules(job.rules)) {
-    const o = evaluateRules(job.rules!, ctx, scope, opts, jobWhen, 'rules');
+    const o = evaluateRules(job.rules!, ctx, scope, opts, jobWhen, 'rules', slots);
     return errors.length ? { ...o, errors: mergeErrors(errors, o.errors) } : o;
   }
   const onlyDefined = hasRules(job.only);
@@ -340,29 +341,37 @@ function evaluateRules(
   opts: ReachOptions,
   defaultWhen: When,
   label: string,
+  slots?: RuleSlots,
 ): Outcome {
-  const errors: { message: string; at?: SourceLocation }[] = [];
+  // Allocated only when needed: this runs for every job in every context.
+  let errors: Err[] | undefined;
   const branches: Branch[] = [];
-  const unknownVars = new Set<string>();
+  let unknownVars: Set<string> | undefined;
   let decided = false;
-  const items = isSeq(rulesNode) ? flattenSeq(rulesNode) : [rulesNode];
-  if (!isSeq(rulesNode)) errors.push({ message: `\`${label}\` must be a list of rules`, at: rulesNode.loc });
-  for (const [i, rule] of items.entries()) {
-    const name = `${label}[${i}]`;
+  const seq = isSeq(rulesNode);
+  const items = seq ? flattenSeq(rulesNode) : [rulesNode];
+  if (!seq) (errors ??= []).push({ message: `\`${label}\` must be a list of rules`, at: rulesNode.loc });
+  const ci = CONTEXT_INDEX[ctx.id];
+  for (let i = 0; i < items.length; i++) {
+    const rule = items[i]!; // i < items.length
     if (rule.kind === 'reference') {
       // an unresolved `!reference`: its rule could match (conservatively: may run)
-      branches.push({ runs: true, when: defaultWhen, reason: `${name} \`!reference [${rule.path.join(', ')}]\` is unresolved and may match`, at: rule.loc });
+      branches.push({ runs: true, when: defaultWhen, reason: `${label}[${i}] \`!reference [${rule.path.join(', ')}]\` is unresolved and may match`, at: rule.loc });
       continue;
     }
     if (!isMap(rule)) {
-      errors.push({ message: `${name} must be a map`, at: rule.loc });
+      (errors ??= []).push({ message: `${label}[${i}] must be a map`, at: rule.loc });
       continue;
     }
-    const b = ruleBranch(rule, ctx, scope, opts, name, defaultWhen);
-    for (const e of b.errors) errors.push(e);
+    const slot = slots?.[i];
+    const b = slot ? (slot[ci] ??= ruleBranchUncached(rule, ctx, scope, opts, `${label}[${i}]`, defaultWhen)) : ruleBranch(rule, ctx, scope, opts, `${label}[${i}]`, defaultWhen);
+    if (b.errors.length) (errors ??= []).push(...b.errors);
     if (!b.branch) continue;
     branches.push(b.branch);
-    for (const v of b.unknownVariables) unknownVars.add(v);
+    if (b.unknownVariables.length) {
+      unknownVars ??= new Set();
+      for (const v of b.unknownVariables) unknownVars.add(v);
+    }
     if (b.decided) {
       decided = true;
       break;
@@ -378,6 +387,8 @@ function evaluateRules(
   }
   return combine(branches, unknownVars, errors);
 }
+
+type Err = { message: string; at?: SourceLocation };
 
 /** What one rule of a list says in a context: its branch (none when it cannot match), whether it decides, what it met. */
 interface RuleBranch {
@@ -396,6 +407,42 @@ interface RuleBranch {
 const branchMemo = new WeakMap<TrustContext, WeakMap<YMap, Map<string, RuleBranch>>>();
 const BRANCH_MEMO_MAX = 1_000;
 
+/** Each context's place in CONTEXT_IDS: a rule's branches in every context are kept in one array. */
+const CONTEXT_INDEX = Object.fromEntries(CONTEXT_IDS.map((id, i) => [id, i])) as Record<ContextId, number>;
+
+/**
+ * A job's `rules:` items, each with its branches by context index (filled as the contexts read
+ * them). The memo key of a rule (its position, the job's `when`, the YAML values of the
+ * variables it reads) is the same in every context: it is built once per job, not once per
+ * context. Undefined where the branches are not memoised (an `exists` callback, no rule list).
+ */
+type RuleSlots = (RuleBranch[] | undefined)[];
+const slotMemo = new WeakMap<Record<ContextId, TrustContext>, WeakMap<YMap, Map<string, RuleBranch[]>>>();
+
+function ruleSlots(job: JobReachInput, contexts: Record<ContextId, TrustContext>, opts: ReachOptions): RuleSlots | undefined {
+  if (opts.exists || !isSeq(job.rules)) return undefined;
+  const jobWhen = readWhen(job.when, []) ?? 'on_success';
+  let byRule = slotMemo.get(contexts);
+  if (!byRule) slotMemo.set(contexts, (byRule = new WeakMap()));
+  const items = flattenSeq(job.rules);
+  const out: RuleSlots = [];
+  for (let i = 0; i < items.length; i++) {
+    const rule = items[i]!; // i < items.length
+    if (!isMap(rule)) continue;
+    let memo = byRule.get(rule);
+    if (!memo) byRule.set(rule, (memo = new Map<string, RuleBranch[]>()));
+    // The position and `when` are fixed-form (`3`, a WHENS value); the values length-prefixed.
+    const key = `${i}\u0001${jobWhen}\u0001${variablesKey(expressionVariables(rule), opts.variables)}`;
+    let slot = memo.get(key);
+    if (!slot) {
+      if (memo.size >= BRANCH_MEMO_MAX) memo.clear();
+      memo.set(key, (slot = []));
+    }
+    out[i] = slot;
+  }
+  return out;
+}
+
 function ruleBranch(rule: YMap, ctx: TrustContext, scope: VariableScope, opts: ReachOptions, name: string, defaultWhen: When): RuleBranch {
   if (opts.exists) return ruleBranchUncached(rule, ctx, scope, opts, name, defaultWhen);
   let byRule = branchMemo.get(ctx);
@@ -413,9 +460,9 @@ function ruleBranch(rule: YMap, ctx: TrustContext, scope: VariableScope, opts: R
 }
 
 function ruleBranchUncached(rule: YMap, ctx: TrustContext, scope: VariableScope, opts: ReachOptions, name: string, defaultWhen: When): RuleBranch {
-  const errors: { message: string; at?: SourceLocation }[] = [];
+  const errors: Err[] = [];
   const m = ruleMatches(rule, ctx, scope, opts, errors, name);
-  if (m.result === 'no') return { decided: false, unknownVariables: [], errors };
+  if (m.result === 'no') return errors.length ? { decided: false, unknownVariables: [], errors } : NO_MATCH;
   const when = readWhen(rule.entries.get('when')?.value, errors) ?? defaultWhen;
   const runs = when !== 'never';
   const verb = m.result === 'yes' ? 'matches' : 'may match';
@@ -428,10 +475,21 @@ function ruleBranchUncached(rule: YMap, ctx: TrustContext, scope: VariableScope,
     errors,
   };
 }
+/** A rule that cannot match and met no error: most rules in most contexts. */
+const NO_MATCH: RuleBranch = Object.freeze({ decided: false, unknownVariables: Object.freeze([]), errors: Object.freeze([]) });
 
-function combine(branches: Branch[], unknownVars: Set<string>, errors: Outcome['errors']): Outcome {
-  const running = branches.filter((b) => b.runs);
+function combine(branches: Branch[], unknownVars: Set<string> | undefined, errors: Outcome['errors']): Outcome {
   const errs = errors && errors.length ? errors : undefined;
+  if (branches.length === 1) {
+    // One branch (a rule that decides, or "no rule matches"): the most common outcome, built
+    // without the lists below. It is the branch as it is: yes with its `when`, or no.
+    const only = branches[0]!; // length 1
+    const o: Outcome = only.runs ? { runs: 'yes', when: only.when, reason: only.reason } : { runs: 'no', when: 'never', reason: only.reason };
+    if (only.at) o.at = only.at;
+    if (errs) o.errors = errs;
+    return o;
+  }
+  const running = branches.filter((b) => b.runs);
   const [first] = running;
   if (!first) {
     // definitely not: the last branch decided (a `when: never` match, or no match)
@@ -453,7 +511,7 @@ function combine(branches: Branch[], unknownVars: Set<string>, errors: Outcome['
   };
   if (first.at) o.at = first.at;
   if (whens.length > 1) o.possibleWhen = whens;
-  if (runs === 'unknown' && unknownVars.size) o.unknownVariables = [...unknownVars].sort();
+  if (runs === 'unknown' && unknownVars?.size) o.unknownVariables = [...unknownVars].sort();
   if (errs) o.errors = errs;
   return o;
 }
@@ -485,22 +543,23 @@ function ruleMatches(
   name: string,
 ): ClauseResult {
   let result: Tri = 'yes';
-  const vars = new Set<string>();
-  const desc: string[] = [];
+  let vars: readonly string[] = [];
+  let desc = '';
+  const and = (d: string) => (desc = desc ? `${desc} and ${d}` : d);
   let at: SourceLocation | undefined;
   const ifE = rule.entries.get('if');
   if (ifE) {
     const r = evalIf(ifE.value, scope, errors, `${name}:if`, ctx, opts.variables);
     result = and3(result, r.result);
-    r.unknownVariables.forEach((v) => vars.add(v));
-    desc.push(r.desc);
+    vars = r.unknownVariables;
+    and(r.desc);
     at = ifE.value.loc;
   }
   const ch = rule.entries.get('changes');
   if (ch && result !== 'no') {
     const r: Tri = ctx.facts.hasDiff ? 'unknown' : 'yes';
     result = and3(result, r);
-    desc.push(ctx.facts.hasDiff ? '`changes` (depends on the diff)' : '`changes` (always true without a push diff)');
+    and(ctx.facts.hasDiff ? '`changes` (depends on the diff)' : '`changes` (always true without a push diff)');
     at ??= ch.value.loc;
   }
   const ex = rule.entries.get('exists');
@@ -514,11 +573,11 @@ function ruleMatches(
     const known = otherProject ? undefined : opts.exists?.(globs);
     const r: Tri = known === undefined ? 'unknown' : known ? 'yes' : 'no';
     result = and3(result, r);
-    desc.push(`\`exists: ${globs.join(', ')}\`${known === undefined ? ' (file existence unknown)' : ''}`);
+    and(`\`exists: ${globs.join(', ')}\`${known === undefined ? ' (file existence unknown)' : ''}`);
     at ??= ex.value.loc;
   }
-  if (!ifE && !ch && !ex) desc.push('(no condition)');
-  return { result, unknownVariables: result === 'unknown' ? [...vars].sort() : [], desc: desc.join(' and '), at };
+  if (!ifE && !ch && !ex) desc = '(no condition)';
+  return { result, unknownVariables: result === 'unknown' && vars.length ? [...new Set(vars)].sort() : [], desc, at };
 }
 
 function listOf(n: YNode | undefined): string[] {
