@@ -6,7 +6,8 @@ import type { SourceLocation } from '../model/location.js';
  * renderer can print a credential found in YAML or TOML.
  */
 export class SourceFiles {
-  private readonly lines = new Map<string, string[]>();
+  /** A file's text until a line of it is first read, then its lines (most files are never shown). */
+  private readonly lines = new Map<string, string | string[]>();
   private readonly secrets = new Map<string, SourceLocation[]>();
   /**
    * Built from `secrets` when first needed after a change: the secret texts by their first four
@@ -17,7 +18,7 @@ export class SourceFiles {
   private index: { byPrefix: Map<string, SecretsByLength>; byLine: Map<string, Map<number, SourceLocation[]>> } | undefined;
 
   add(file: string, text: string): void {
-    this.lines.set(file, text.split(/\r?\n/));
+    this.lines.set(file, text);
     this.index = undefined;
   }
 
@@ -31,7 +32,7 @@ export class SourceFiles {
 
   /** Take over another evaluation's files and secrets, optionally under a path prefix. */
   absorb(other: SourceFiles, prefix = ''): void {
-    for (const [file, lines] of other.lines) this.lines.set(prefix + file, lines);
+    for (const [file, text] of other.lines) this.lines.set(prefix + file, text);
     this.index = undefined;
     for (const [file, locs] of other.secrets) for (const l of locs) this.addSecret({ ...l, file: prefix + file });
   }
@@ -47,7 +48,7 @@ export class SourceFiles {
 
   /** The 1-based line with secrets masked, or undefined. */
   line(file: string, line: number): string | undefined {
-    const raw = this.lines.get(file)?.[line - 1];
+    const raw = this.linesOf(file)?.[line - 1];
     if (raw === undefined) return undefined;
     return this.maskLine(file, line, raw);
   }
@@ -57,7 +58,7 @@ export class SourceFiles {
    * output (use `line()` for anything shown).
    */
   rawLine(file: string, line: number): string | undefined {
-    return this.lines.get(file)?.[line - 1];
+    return this.linesOf(file)?.[line - 1];
   }
 
   /**
@@ -122,9 +123,17 @@ export class SourceFiles {
     }
   }
 
+  private linesOf(file: string): string[] | undefined {
+    const kept = this.lines.get(file);
+    if (typeof kept !== 'string') return kept;
+    const lines = kept.split(/\r?\n/);
+    this.lines.set(file, lines);
+    return lines;
+  }
+
   /** The secret's text, one piece per source line it spans (trimmed, so a block's indentation does not matter). */
   private rawSegments(file: string, loc: SourceLocation): string[] {
-    const lines = this.lines.get(file);
+    const lines = this.linesOf(file);
     if (!lines) return [];
     const out: string[] = [];
     for (let n = loc.line; n <= loc.endLine; n++) {

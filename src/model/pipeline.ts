@@ -45,7 +45,7 @@ export interface Job {
   /** Effective variables: inherited global ones (per `inherit:variables`) overridden by the job's. */
   variables: Map<string, VariableDef>;
   /** Only the job's own `variables:`. */
-  jobVariables: Map<string, VariableDef>;
+  jobVariables: ReadonlyMap<string, VariableDef>;
   /**
    * Set when an `extends` parent of the job was not found and an include was not read: the
    * known parents are merged in order, and keys outside `certainKeys` may be set or overridden
@@ -89,7 +89,7 @@ export interface Pipeline {
   stages: string[];
   workflow?: YMap;
   /** Global `variables:`. */
-  variables: Map<string, VariableDef>;
+  variables: ReadonlyMap<string, VariableDef>;
   default?: YMap;
   includes: IncludeRecord[];
   diagnostics: Diagnostic[];

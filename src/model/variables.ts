@@ -1,5 +1,5 @@
 import type { SourceLocation } from './location.js';
-import { get, str, type YNode } from './node.js';
+import { get, str, type YMap, type YNode } from './node.js';
 
 export interface VariableDef {
   name: string;
@@ -15,11 +15,21 @@ export interface VariableDef {
 
 /**
  * `variables:` in its forms (`doc/ci/yaml/_index.md#variables`): `NAME: value`, or
- * `NAME: { value, description, expand, options }`. Returns undefined when the node is no map.
+ * `NAME: { value, description, expand, options }`. An empty map when the node is no map.
  */
-export function readVariables(node: YNode | undefined): Map<string, VariableDef> {
+export function readVariables(node: YNode | undefined): ReadonlyMap<string, VariableDef> {
+  if (!node || node.kind !== 'map') return NONE;
+  // Nodes are immutable once built: the model reads a job's `variables:` and the rules read the
+  // same node again where it is written (one map per node, shared).
+  let hit = readCache.get(node);
+  if (!hit) readCache.set(node, (hit = read(node)));
+  return hit;
+}
+const NONE: ReadonlyMap<string, VariableDef> = new Map();
+const readCache = new WeakMap<YNode, ReadonlyMap<string, VariableDef>>();
+
+function read(node: YMap): ReadonlyMap<string, VariableDef> {
   const out = new Map<string, VariableDef>();
-  if (!node || node.kind !== 'map') return out;
   for (const [name, e] of node.entries) {
     const v = e.value;
     if (v.kind === 'map') {

@@ -70,15 +70,7 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
     }
     return t;
   };
-  const scriptCache = new Map<string, ScriptLine[]>();
-  const scriptLines = (job: Job): ScriptLine[] => {
-    let s = scriptCache.get(job.name);
-    if (!s) {
-      s = scriptLinesOf(job.node);
-      scriptCache.set(job.name, s);
-    }
-    return s;
-  };
+  const scriptLines = (job: Job): readonly ScriptLine[] => scriptLinesOf(job.node);
   const locateInScript = (line: ScriptLine, index: number, length: number) => locate((n) => sources.rawLine(line.loc.file, n), line.loc, line.text, index, length);
   const deployCache = new Map<string, DeployInfo | undefined>();
   const deploy = (job: Job): DeployInfo | undefined => {
@@ -115,9 +107,13 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
   const lineHooks = hooks.filter((h) => h.scriptLine);
   for (const h of hooks) h.pipeline?.(pipeline);
   for (const inc of pipeline.includes) for (const h of hooks) h.include?.(inc);
+  // Index loops: these run for every job and every script line, and an iterator object per
+  // loop is garbage the young generation collects (the CLI runs without TurboFan to remove it).
   for (const job of pipeline.jobs) {
-    for (const h of jobHooks) h.job?.(job);
-    if (lineHooks.length) for (const line of scriptLines(job)) for (const h of lineHooks) h.scriptLine?.(line, job);
+    for (let i = 0; i < jobHooks.length; i++) jobHooks[i]!.job!(job); // filtered on `job`
+    if (lineHooks.length === 0) continue;
+    const lines = scriptLines(job);
+    for (let l = 0; l < lines.length; l++) for (let i = 0; i < lineHooks.length; i++) lineHooks[i]!.scriptLine!(lines[l]!, job); // filtered on `scriptLine`
   }
 
   // Secrets first, so the inline-ignore scan and every output see masked text.
@@ -224,19 +220,45 @@ const lineCounts = new WeakMap<YNode, number>();
  * Script lines of a keyword map (a job, a hidden job or `default:`): `before_script`, `script`,
  * `after_script`, `hooks:pre_get_sources_script`; nested lists (unflattened `!reference`s in
  * hidden jobs) are read through, each line keeping its list index.
+ *
+ * Memoised per node (nodes are immutable once built): a job's lists are mostly the nodes it
+ * inherits or shares with the hidden job it extends, and the rules read them again where they
+ * are written (`scriptSites`). The lines are shared: read them, never change them.
  */
-export function scriptLinesOf(node: YMap): ScriptLine[] {
-  const out: ScriptLine[] = [];
-  const flat = (x: YNode): YNode[] => (x.kind === 'seq' ? x.items.flatMap(flat) : [x]);
-  const push = (key: ScriptLine['key'], n: YNode | undefined) => {
-    if (!n) return;
-    const items = n.kind === 'seq' ? n.items : [n];
-    items.forEach((it, index) => {
-      for (const sc of flat(it)) if (sc.kind === 'scalar' && sc.value !== null) out.push({ key, index, text: String(sc.value), loc: sc.loc });
-    });
-  };
-  for (const k of SCRIPT_KEYS) push(k, get(node, k));
-  push('pre_get_sources_script', get(node, 'hooks', 'pre_get_sources_script'));
-  return out;
+export function scriptLinesOf(node: YMap): readonly ScriptLine[] {
+  let hit = linesOfMap.get(node);
+  if (!hit) {
+    const parts: (readonly ScriptLine[])[] = [];
+    for (const k of SCRIPT_KEYS) {
+      const n = node.entries.get(k)?.value;
+      if (n) parts.push(linesOfList(k, n));
+    }
+    const hooks = get(node, 'hooks', 'pre_get_sources_script');
+    if (hooks) parts.push(linesOfList('pre_get_sources_script', hooks));
+    const nonEmpty = parts.filter((x) => x.length > 0);
+    hit = nonEmpty.length === 0 ? NO_LINES : nonEmpty.length === 1 ? nonEmpty[0]! : nonEmpty.flat();
+    linesOfMap.set(node, hit);
+  }
+  return hit;
 }
+const NO_LINES: readonly ScriptLine[] = Object.freeze([]);
+const linesOfMap = new WeakMap<YMap, readonly ScriptLine[]>();
+/** By list node, then keyword: the same list may be written under two keywords (`*anchor`). */
+const linesOfNode = new WeakMap<YNode, Partial<Record<ScriptLine['key'], readonly ScriptLine[]>>>();
 
+function linesOfList(key: ScriptLine['key'], n: YNode): readonly ScriptLine[] {
+  let byKey = linesOfNode.get(n);
+  if (!byKey) linesOfNode.set(n, (byKey = {}));
+  let hit = byKey[key];
+  if (!hit) {
+    const out: ScriptLine[] = [];
+    const add = (x: YNode, index: number) => {
+      if (x.kind === 'seq') for (const it of x.items) add(it, index);
+      else if (x.kind === 'scalar' && x.value !== null) out.push({ key, index, text: String(x.value), loc: x.loc });
+    };
+    if (n.kind === 'seq') n.items.forEach((it, index) => add(it, index));
+    else add(n, 0);
+    byKey[key] = hit = out;
+  }
+  return hit;
+}

@@ -38,7 +38,7 @@ export interface RuleContext<O = Record<string, unknown>> extends ReportSink {
   /** The tier a set of runner tags routes to (the strictest tag wins). */
   tagTier(tags: readonly string[]): RunnerTier;
   /** Script lines of a job with positions, block scalars split per line. */
-  scriptLines(job: Job): ScriptLine[];
+  scriptLines(job: Job): readonly ScriptLine[];
   /** Locate `index` (a character offset into `line.text`) in the source file. */
   locateInScript(line: ScriptLine, index: number, length: number): SourceLocation;
 }

@@ -317,7 +317,7 @@ export interface VariableSite {
   def: VariableDef;
   /** The visible job that owns it, undefined for global/default/hidden-job places. */
   job?: string;
-  keyPath: string[];
+  readonly keyPath: string[];
   /** Human description: "global variable", "variable of job `build`" … */
   where: string;
 }
@@ -327,39 +327,62 @@ function siteKey(loc: SourceLocation): string {
 }
 
 /**
+ * Places already met, by file and position: a number per line and column (lines and columns
+ * stay far below 2^21 and 2^32 in a file the model accepts), no text key per site.
+ */
+class SeenPlaces {
+  private readonly byFile = new Map<string, Set<number>>();
+  /** True the first time a place is met. */
+  first(loc: SourceLocation): boolean {
+    let set = this.byFile.get(loc.file);
+    if (!set) this.byFile.set(loc.file, (set = new Set()));
+    const k = loc.line * 0x1_0000_0000 + loc.column;
+    if (set.has(k)) return false;
+    set.add(k);
+    return true;
+  }
+}
+
+/** A site's key path is built when a finding needs it, not for every site. */
+class DefinedVariable implements VariableSite {
+  constructor(
+    readonly def: VariableDef,
+    readonly job: string | undefined,
+    private readonly path: readonly string[],
+    readonly where: string,
+  ) {}
+  get keyPath(): string[] {
+    return [...this.path, this.def.name];
+  }
+}
+
+/**
  * Every `variables:` definition the configuration writes, once per place it is written:
  * global, `workflow:rules[]`, each job and hidden job and their `rules[]`, `services[]`.
  * A value inherited through `extends` is reported under the first key that holds it.
  */
-export function variableSites(p: Pipeline): VariableSite[] {
+export function variableSites(p: Pipeline): readonly VariableSite[] {
   // Several rules walk the same sites: compute once per (immutable) pipeline.
   let v = variableSiteCache.get(p);
   if (!v) variableSiteCache.set(p, (v = computeVariableSites(p)));
   return v;
 }
-const variableSiteCache = new WeakMap<Pipeline, VariableSite[]>();
+const variableSiteCache = new WeakMap<Pipeline, readonly VariableSite[]>();
 
 function computeVariableSites(p: Pipeline): VariableSite[] {
   const out: VariableSite[] = [];
-  const seen = new Set<string>();
+  // By the value's place and the name (two names can share a value's place: `*anchor`).
+  const seen = new Map<string, SeenPlaces>();
   const jobNames = new Set(p.jobs.map((j) => j.name));
-  // A value a job inherits through `extends` is the parent's node: the same location object,
-  // so most repeats are found without building the text key.
-  const seenAt = new WeakMap<SourceLocation, Set<string>>();
-  const add = (node: YNode | undefined, job: string | undefined, path: string[], where: string) => {
+  const add = (node: YNode | undefined, job: string | undefined, path: readonly string[], where: string) => {
     if (node?.kind !== 'map') return;
     for (const def of readVariables(node).values()) {
-      let names = seenAt.get(def.valueLoc);
-      if (names?.has(def.name)) continue;
-      const k = siteKey(def.valueLoc) + ':' + def.name;
-      if (!names) seenAt.set(def.valueLoc, (names = new Set()));
-      names.add(def.name);
-      if (seen.has(k)) continue;
-      seen.add(k);
-      out.push({ def, job, keyPath: [...path, def.name], where });
+      let places = seen.get(def.name);
+      if (!places) seen.set(def.name, (places = new SeenPlaces()));
+      if (places.first(def.valueLoc)) out.push(new DefinedVariable(def, job, path, where));
     }
   };
-  const addRules = (rules: YNode | undefined, job: string | undefined, path: string[], where: string) => {
+  const addRules = (rules: YNode | undefined, job: string | undefined, path: readonly string[], where: string) => {
     if (rules?.kind !== 'seq') return;
     rules.items.forEach((r, i) => {
       const vars = get(r, 'variables');
@@ -385,7 +408,18 @@ function computeVariableSites(p: Pipeline): VariableSite[] {
 export interface ScriptSite {
   line: ScriptLine;
   job?: string;
-  keyPath: string[];
+  readonly keyPath: string[];
+}
+
+class WrittenLine implements ScriptSite {
+  constructor(
+    readonly line: ScriptLine,
+    readonly job: string | undefined,
+    private readonly base: readonly string[],
+  ) {}
+  get keyPath(): string[] {
+    return [...this.base, this.line.key === 'pre_get_sources_script' ? 'hooks' : this.line.key, String(this.line.index)];
+  }
 }
 
 /**
@@ -393,25 +427,20 @@ export interface ScriptSite {
  * aliases), then jobs and hidden jobs in file order. Used by rules about what is *written*
  * (credentials), where a hidden job's script counts even if no job extends it.
  */
-export function scriptSites(p: Pipeline): ScriptSite[] {
+export function scriptSites(p: Pipeline): readonly ScriptSite[] {
   let v = scriptSiteCache.get(p);
   if (!v) scriptSiteCache.set(p, (v = computeScriptSites(p)));
   return v;
 }
-const scriptSiteCache = new WeakMap<Pipeline, ScriptSite[]>();
+const scriptSiteCache = new WeakMap<Pipeline, readonly ScriptSite[]>();
 
 function computeScriptSites(p: Pipeline): ScriptSite[] {
   const out: ScriptSite[] = [];
-  const seen = new Set<string>();
+  const seen = new SeenPlaces();
   const jobNames = new Set(p.jobs.map((j) => j.name));
-  const add = (node: YMap | undefined, job: string | undefined, base: string[]) => {
+  const add = (node: YMap | undefined, job: string | undefined, base: readonly string[]) => {
     if (!node) return;
-    for (const line of scriptLinesOf(node)) {
-      const k = siteKey(line.loc);
-      if (seen.has(k)) continue;
-      seen.add(k);
-      out.push({ line, job, keyPath: [...base, line.key === 'pre_get_sources_script' ? 'hooks' : line.key, String(line.index)] });
-    }
+    for (const line of scriptLinesOf(node)) if (seen.first(line.loc)) out.push(new WrittenLine(line, job, base));
   };
   add(p.default, undefined, ['default']);
   for (const [name, e] of p.config?.entries ?? []) {
