@@ -2,6 +2,7 @@ import { table } from '../util/table.js';
 import type { SourceLocation } from '../model/location.js';
 import { get, str, type YNode } from '../model/node.js';
 import type { Job, Pipeline } from '../model/pipeline.js';
+import type { VariableDef } from '../model/variables.js';
 import { replaceVariableRefs, type VarRefOptions } from '../model/var-refs.js';
 import type { Policy } from '../policy/types.js';
 import { matchesAny } from '../util/glob.js';
@@ -247,12 +248,11 @@ const commandCache = new WeakMap<Pipeline, Map<Job, { lines?: readonly ScriptLin
 function computeCommandEvidence(job: Job, opts: DeployOptions): DeployEvidence[] {
   const lines = opts.lines ?? scriptLinesOf(job.node);
   const locate: ScriptLocator = opts.locate ?? ((line) => line.loc);
-  const vars = new Map<string, string>();
-  for (const [k, v] of job.variables) vars.set(k, v.value);
+  const vars = new ScriptVariables(job.variables);
   // What the whole job says, worked out the first time a command that could deploy asks
   // (most jobs have none): registry logins with the YAML variables as written, before the
   // script's assignments change `vars`.
-  const yamlVars = new Map(vars);
+  const yamlVars = new ScriptVariables(job.variables);
   const jobText = () => lines.map((l) => l.text).join('\n');
   let localCluster: boolean | undefined;
   let ownPackages: boolean | undefined;
@@ -334,8 +334,31 @@ interface CommandHit {
   target?: string;
 }
 
+/** Values a script line sees: the job's YAML variables, then what the script assigned before it. */
+interface VariableValues {
+  get(name: string): string | undefined;
+}
+
+/**
+ * The job's YAML variables as the script changes them (`export IMAGE=…`). Most jobs assign
+ * nothing: the YAML values are read in place, and only assignments are kept.
+ */
+class ScriptVariables implements VariableValues {
+  /** Assigned values; `null`: assigned a value not known offline (`$(…)`). */
+  private assigned: Map<string, string | null> | undefined;
+  constructor(private readonly yaml: ReadonlyMap<string, VariableDef>) {}
+  get(name: string): string | undefined {
+    const a = this.assigned?.get(name);
+    if (a !== undefined) return a ?? undefined;
+    return this.yaml.get(name)?.value;
+  }
+  set(name: string, value: string | null): void {
+    (this.assigned ??= new Map()).set(name, value);
+  }
+}
+
 interface CommandEnv {
-  vars: Map<string, string>;
+  vars: ScriptVariables;
   localCluster: boolean;
   ownPackages: boolean;
   /** Another job of the pipeline configures the project's package registry with the job token. */
@@ -647,7 +670,7 @@ function isLocalRegistry(image: string): boolean {
 const SHELL_DOLLAR_REFS: VarRefOptions = { dollarEscape: false, powershell: false, percent: false };
 
 /** `$X`/`${X}` replaced by known values (a few rounds, for values that name other variables). */
-function expandVars(text: string, vars: ReadonlyMap<string, string>): string {
+function expandVars(text: string, vars: VariableValues): string {
   let out = text;
   for (let round = 0; round < 4 && out.includes('$'); round++) {
     const next = replaceVariableRefs(out, (name) => vars.get(name), SHELL_DOLLAR_REFS);
@@ -657,7 +680,7 @@ function expandVars(text: string, vars: ReadonlyMap<string, string>): string {
   return out;
 }
 
-function recordAssignments(words: readonly Word[], vars: Map<string, string>): void {
+function recordAssignments(words: readonly Word[], vars: ScriptVariables): void {
   let i = 0;
   if (u(words[0]) === 'export' || u(words[0]) === 'declare' || u(words[0]) === 'local') i = 1;
   for (; i < words.length; i++) {
@@ -667,15 +690,14 @@ function recordAssignments(words: readonly Word[], vars: Map<string, string>): v
     if (eq < 0 || !/^[A-Za-z_]\w*$/.test(name)) break;
     const value = w.slice(eq + 1);
     // `$(…)` values are unknown: forget a YAML default rather than trust it.
-    if (value.includes('$(') || value.includes('`')) vars.delete(name);
-    else vars.set(name, value);
+    vars.set(name, value.includes('$(') || value.includes('`') ? null : value);
   }
 }
 
 const LOGIN_PROGS = new Set(['docker', 'podman', 'buildah', 'crane', 'skopeo', 'helm', 'oras', 'regctl', 'nerdctl']);
 
 /** Whether the job logs in to a registry other than `$CI_REGISTRY` (then an unresolved push target is external). */
-function registryLogins(lines: readonly ScriptLine[], vars: ReadonlyMap<string, string>): { external: boolean } {
+function registryLogins(lines: readonly ScriptLine[], vars: VariableValues): { external: boolean } {
   let external = false;
   for (const line of lines) {
     for (const seg of segments(line.text)) {
