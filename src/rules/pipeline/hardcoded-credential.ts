@@ -57,12 +57,15 @@ const PASSWORD_CLIENTS = table<{ opts: string[]; attached?: string; host: string
 });
 
 interface PasswordHit extends SecretHit {
-  /** The host the password is for is one of the job's own containers (or localhost). */
-  local: boolean;
+  /** The host the password goes to (`localhost` when none is named). */
+  host: string;
 }
 
-/** Literal passwords given to database clients or as `--password`, with the host they go to. */
-function passwordOptionHits(text: string, ownHosts: ReadonlySet<string>): PasswordHit[] {
+/**
+ * Literal passwords given to database clients or as `--password`, with the host they go to
+ * (memoised by text: whether that host is one of the job's own containers is the caller's).
+ */
+const passwordOptionHits = memoByText((text: string): readonly PasswordHit[] => {
   const out: PasswordHit[] = [];
   for (const seg of segments(text)) {
     const w = seg.words;
@@ -83,30 +86,74 @@ function passwordOptionHits(text: string, ownHosts: ReadonlySet<string>): Passwo
       } else if (x.startsWith('--password=')) found.push({ word, value: x.slice(11), offset: '--password='.length });
       else if (spec?.attached && x.startsWith(spec.attached) && x.length > spec.attached.length && !x.startsWith('--')) found.push({ word, value: x.slice(spec.attached.length), offset: spec.attached.length });
     }
+    if (found.length === 0) continue;
     const h = (host ?? 'localhost').replace(/^tcp:/, '').replace(/[,:].*$/s, '');
     for (const f of found) {
       const v = f.value;
       if (v.length < 4 || /[$%`]/.test(v) || isPlaceholder(v) || v.startsWith('-')) continue;
       const rawIdx = f.word.raw.indexOf(v, f.offset);
       if (rawIdx < 0) continue;
-      out.push({ index: f.word.start + rawIdx, length: v.length, label: `literal password passed to \`${prog || 'a command'}\``, local: ownHosts.has(h) || h === 'localhost' || h === '127.0.0.1' || h === '.' });
+      out.push({ index: f.word.start + rawIdx, length: v.length, label: `literal password passed to \`${prog || 'a command'}\``, host: h });
     }
   }
   return out;
+});
+
+/** A password goes to one of the job's own containers (or the job itself). */
+function localHost(host: string, ownHosts: ReadonlySet<string>): boolean {
+  return ownHosts.has(host) || host === 'localhost' || host === '127.0.0.1' || host === '.';
 }
 
 function overlaps(hits: readonly SecretHit[], index: number, length: number): boolean {
   return hits.some((h) => index < h.index + h.length && h.index < index + length);
 }
 
-/** Known formats, key blocks and URL passwords anywhere in `text` (a fresh array: callers add to it). */
-function formatHits(text: string): SecretHit[] {
-  return [...formatHitsOf(text)];
-}
-const formatHitsOf = memoByText((text: string): readonly SecretHit[] => {
+/** Known formats, key blocks and URL passwords anywhere in `text` (shared: copy before adding). */
+const formatHits = memoByText((text: string): readonly SecretHit[] => {
   const hits: SecretHit[] = [...findPrivateKeys(text)];
   for (const h of [...findKnownTokens(text), ...findUrlPasswords(text), ...dockerAuthHits(text)]) if (!overlaps(hits, h.index, h.length)) hits.push(h);
   return hits;
+});
+
+/** A value assigned to a name in a script line (`export NAME=value`), `index` where the value starts. */
+interface Assignment {
+  name: string;
+  value: string;
+  index: number;
+}
+
+/**
+ * What one script line could hold, worked out once per text (pipelines repeat lines through
+ * anchors and `extends`): known formats, assignments whose value could be a credential under
+ * some name, and high-entropy option values. Most lines hold none: they are passed over.
+ */
+interface LineCandidates {
+  format: readonly SecretHit[];
+  assignments: readonly Assignment[];
+  options: readonly SecretHit[];
+  passwords: readonly PasswordHit[];
+}
+const lineCandidates = memoByText((text: string): LineCandidates | undefined => {
+  const assignments: Assignment[] = [];
+  ASSIGNMENT.lastIndex = 0;
+  for (let m = ASSIGNMENT.exec(text); m; m = ASSIGNMENT.exec(text)) {
+    const value = m[3] ?? m[4] ?? m[5] ?? '';
+    // A credential under some name (no name says "digest"): the name decides the rest.
+    if (!credentialValue('', value)) continue;
+    assignments.push({ name: m[2]!, value, index: m.index + m[0].length - value.length - (m[5] === undefined ? 1 : 0) });
+  }
+  const options: SecretHit[] = [];
+  for (const re of [OPTION, DOCKER_LOGIN_P]) {
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      const value = m[2]!;
+      if (looksLikeSecretValue(value)) options.push({ index: m.index + m[0].length - value.length, length: value.length, label: 'high-entropy credential passed on the command line' });
+    }
+  }
+  const format = formatHits(text);
+  const passwords = passwordOptionHits(text);
+  if (format.length === 0 && assignments.length === 0 && options.length === 0 && passwords.length === 0) return undefined;
+  return { format, assignments, options, passwords };
 });
 
 /**
@@ -179,31 +226,19 @@ export default defineRule({
         };
         for (const site of scriptSites(p)) {
           const text = site.line.text;
-          const hits = formatHits(text);
+          const found = lineCandidates(text);
+          if (!found) continue;
+          const hits = [...found.format];
           const named = (index: number, length: number, label: string) => {
             if (!overlaps(hits, index, length)) hits.push({ index, length, label });
           };
-          ASSIGNMENT.lastIndex = 0;
-          for (let m = ASSIGNMENT.exec(text); m; m = ASSIGNMENT.exec(text)) {
-            const value = m[3] ?? m[4] ?? m[5] ?? '';
-            const name = m[2]!;
-            if (!secretName(name) || !credentialValue(name, value)) continue;
-            const index = m.index + m[0].length - value.length - (m[5] === undefined ? 1 : 0);
-            named(index, value.length, `high-entropy value assigned to ${name}`);
-          }
-          for (const re of [OPTION, DOCKER_LOGIN_P]) {
-            re.lastIndex = 0;
-            for (let m = re.exec(text); m; m = re.exec(text)) {
-              const value = m[2]!;
-              if (!looksLikeSecretValue(value)) continue;
-              named(m.index + m[0].length - value.length, value.length, 'high-entropy credential passed on the command line');
-            }
-          }
+          for (const a of found.assignments) if (secretName(a.name) && credentialValue(a.name, a.value)) named(a.index, a.value.length, `high-entropy value assigned to ${a.name}`);
+          for (const o of found.options) named(o.index, o.length, o.label);
           const localAt = new Set<number>();
-          for (const h of passwordOptionHits(text, hostsOf(site.job))) {
+          for (const h of found.passwords) {
             if (overlaps(hits, h.index, h.length)) continue;
             hits.push(h);
-            if (h.local) localAt.add(h.index);
+            if (localHost(h.host, hostsOf(site.job))) localAt.add(h.index);
           }
           hits.sort((a, b) => a.index - b.index);
           hits.forEach((h, i) => {
