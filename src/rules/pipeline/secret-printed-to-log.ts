@@ -4,7 +4,7 @@ import type { SourceLocation } from '../../model/location.js';
 import type { Job } from '../../model/pipeline.js';
 import { defineRule, type ScriptLine } from '../types.js';
 import { locateInLine, artifactsOf, credentialNames, expandedRefs, followOutput, inArtifactPath, type CredentialNames } from './_script-facts.js';
-import { commandIndex, programName, segments, unquote, wordText, type Segment } from './_shell.js';
+import { commandIndex, memoByText, programName, segments, unquote, wordText, type Segment } from './_shell.js';
 import { codeList } from './_trust-text.js';
 
 const PRINTERS = new Set(['echo', 'printf', 'print', 'write-host', 'write-output', 'echo.']);
@@ -75,6 +75,38 @@ function plainArgs(seg: Segment, from: number): string[] {
   return out;
 }
 
+/** What a command is, as far as printing goes (see findPrints). */
+interface CommandShape {
+  ci: number;
+  /** The first word that is not an assignment, and its program name (`env` of `env -i cmd`). */
+  first: number;
+  head: string;
+  /** The command's program name, lower case. */
+  prog: string;
+  kind: 'set' | 'dump' | 'printenv' | 'print' | 'read-file' | 'other';
+  /** For `set`: whether it turns tracing on or off (undefined: neither). */
+  xtrace?: boolean;
+}
+
+/** Each command's shape, once per text (jobs repeat lines through anchors and `extends`). */
+const shapesOf = memoByText((text: string): readonly CommandShape[] =>
+  segments(text).map((seg) => {
+    const ci = commandIndex(seg.words);
+    const first = seg.words.findIndex((w) => !/^[A-Za-z_]\w*=/.test(unquote(w.raw)));
+    const head = programName(seg.words[first]).toLowerCase();
+    const prog = programName(seg.words[ci]).toLowerCase();
+    const shape: CommandShape = { ci, first, head, prog, kind: 'other' };
+    if (prog === 'set') {
+      shape.kind = 'set';
+      shape.xtrace = xtraceChange(seg, ci);
+    } else if (seg.words[first] && (head === 'env' || head === 'printenv') && plainArgs(seg, first + 1).every((a) => a.startsWith('-'))) shape.kind = 'dump';
+    else if (prog === 'printenv') shape.kind = 'printenv';
+    else if (PRINTERS.has(prog)) shape.kind = 'print';
+    else if (FILE_READERS.has(prog)) shape.kind = 'read-file';
+    return shape;
+  }),
+);
+
 /**
  * Scan one shell (the lines of `before_script` + `script`, or `after_script`) for credentials
  * that reach the log or an artifact file. `tracing` carries `set -x` across lines.
@@ -89,13 +121,14 @@ export function findPrints(
   const tracing: Tracing = opts.tracing ?? { on: false };
   const artifactPaths = opts.artifactPaths ?? [];
   const segs = segments(text);
+  const shapes = shapesOf(text);
   segs.forEach((seg, i) => {
-    const ci = commandIndex(seg.words);
-    const first = seg.words.findIndex((w) => !/^[A-Za-z_]\w*=/.test(unquote(w.raw)));
+    const shape = shapes[i]!; // one per segment
+    // Most commands print nothing of interest: passed over unless `set -x` is on.
+    if (shape.kind === 'other' && !tracing.on) return;
+    const { ci, first, head, prog } = shape;
     const headWord = seg.words[first];
-    const head = programName(headWord).toLowerCase();
     const cmd = seg.words[ci];
-    const prog = programName(cmd).toLowerCase();
     const secretRefs = (from: number, file = false) =>
       seg.words.slice(from).flatMap((w) => expandedRefs(w.raw).filter((r) => (file ? names.file(r.name) || names.value(r.name) : names.value(r.name)) && !defined(r.name)).map((r) => ({ ...r, index: w.start + r.index })));
     const where = (kind: PrintHit['kind'], index: number, length: number, what: string, command: string) => {
@@ -107,8 +140,8 @@ export function findPrints(
       }
     };
 
-    if (prog === 'set') {
-      const change = xtraceChange(seg, ci);
+    if (shape.kind === 'set') {
+      const change = shape.xtrace;
       const lastWord = seg.words.at(-1);
       if (change !== undefined && cmd && lastWord) {
         tracing.on = change;
@@ -127,23 +160,23 @@ export function findPrints(
       }
     }
     // `env`, `printenv` without names: every variable.
-    if (headWord && (head === 'env' || head === 'printenv') && plainArgs(seg, first + 1).every((a) => a.startsWith('-'))) {
+    if (headWord && shape.kind === 'dump') {
       where('dump', headWord.start, headWord.end - headWord.start, 'every variable', head);
       return;
     }
-    if (prog === 'printenv') {
+    if (shape.kind === 'printenv') {
       for (const w of seg.words.slice(ci + 1)) {
         const n = unquote(w.raw);
         if (names.value(n) && !defined(n)) where('print', w.start, w.end - w.start, `$${n}`, 'printenv');
       }
       return;
     }
-    if (PRINTERS.has(prog)) {
+    if (shape.kind === 'print') {
       const r = secretRefs(ci + 1)[0];
       if (r) where('print', r.index, r.length, `$${r.name}`, prog);
       return;
     }
-    if (FILE_READERS.has(prog)) {
+    if (shape.kind === 'read-file') {
       const r = secretRefs(ci + 1, true)[0];
       if (r) where('read-file', r.index, r.length, `$${r.name}`, prog);
     }
@@ -191,13 +224,14 @@ export default defineRule({
           const dotenv = new Set(a.dotenv.map((x) => x.path));
           let shell = '';
           const tracing: Tracing = { on: false };
+          const scan = { definedInYaml: (n: string) => job.variables.has(n), artifactPaths, tracing };
           for (const line of ctx.scriptLines(job)) {
             const s = line.key === 'before_script' || line.key === 'script' ? 'main' : line.key;
             if (s !== shell) {
               shell = s;
               tracing.on = false;
             }
-            const hits = findPrints(line.text, names, { definedInYaml: (n) => job.variables.has(n), artifactPaths, tracing });
+            const hits = findPrints(line.text, names, scan);
             if (tracing.at && !tracing.at.line) tracing.at.line = line;
             for (const h of hits) {
               const at = locateInLine(ctx, h.origin?.line ?? line, h.index, h.length);
