@@ -36,8 +36,16 @@ const IDENT = '[A-Za-z_]\\w*';
 const WORD = '\\w+';
 
 const patterns = new Map<string, RegExp>();
+/** By options object: callers pass module constants, so the key below is built once per object. */
+const patternOf = new WeakMap<VarRefOptions, RegExp>();
 
 function patternFor(o: VarRefOptions): RegExp {
+  let hit = patternOf.get(o);
+  if (!hit) patternOf.set(o, (hit = patternByKey(o)));
+  return hit;
+}
+
+function patternByKey(o: VarRefOptions): RegExp {
   const escape = o.dollarEscape ?? true;
   const ps = o.powershell ?? true;
   const percent = o.percent ?? 'identifier';
@@ -72,6 +80,7 @@ function scan(text: string, opts: VarRefOptions): VarRef[] {
 }
 
 const defaultCache = new Map<string, VarRef[]>();
+const DEFAULTS: VarRefOptions = {};
 
 /**
  * The references in `text`, in text order. With the default options the result is memoised by
@@ -82,7 +91,7 @@ export function variableRefs(text: string, opts?: VarRefOptions): VarRef[] {
   let hit = defaultCache.get(text);
   if (!hit) {
     if (defaultCache.size > 20_000) defaultCache.clear();
-    defaultCache.set(text, (hit = scan(text, {})));
+    defaultCache.set(text, (hit = scan(text, DEFAULTS)));
   }
   return hit;
 }

@@ -331,14 +331,22 @@ function siteKey(loc: SourceLocation): string {
  * stay far below 2^21 and 2^32 in a file the model accepts), no text key per site.
  */
 class SeenPlaces {
-  private readonly byFile = new Map<string, Set<number>>();
-  /** True the first time a place is met. */
-  first(loc: SourceLocation): boolean {
-    let set = this.byFile.get(loc.file);
-    if (!set) this.byFile.set(loc.file, (set = new Set()));
+  /** By file, then position: what was met there (`true`: the place itself; else the names). */
+  private readonly byFile = new Map<string, Map<number, true | string[]>>();
+  /** True the first time a place (with `name`, when given) is met. */
+  first(loc: SourceLocation, name?: string): boolean {
+    let byPos = this.byFile.get(loc.file);
+    if (!byPos) this.byFile.set(loc.file, (byPos = new Map<number, true | string[]>()));
     const k = loc.line * 0x1_0000_0000 + loc.column;
-    if (set.has(k)) return false;
-    set.add(k);
+    const met = byPos.get(k);
+    if (name === undefined) {
+      if (met) return false;
+      byPos.set(k, true);
+      return true;
+    }
+    if (met === undefined) byPos.set(k, [name]);
+    else if (met === true || met.includes(name)) return false;
+    else met.push(name);
     return true;
   }
 }
@@ -372,15 +380,14 @@ const variableSiteCache = new WeakMap<Pipeline, readonly VariableSite[]>();
 function computeVariableSites(p: Pipeline): VariableSite[] {
   const out: VariableSite[] = [];
   // By the value's place and the name (two names can share a value's place: `*anchor`).
-  const seen = new Map<string, SeenPlaces>();
+  const seen = new SeenPlaces();
+  // A map met again (an alias, a `!reference`) holds the same definitions: all seen already.
+  const seenMaps = new Set<YNode>();
   const jobNames = new Set(p.jobs.map((j) => j.name));
   const add = (node: YNode | undefined, job: string | undefined, path: readonly string[], where: string) => {
-    if (node?.kind !== 'map') return;
-    for (const def of readVariables(node).values()) {
-      let places = seen.get(def.name);
-      if (!places) seen.set(def.name, (places = new SeenPlaces()));
-      if (places.first(def.valueLoc)) out.push(new DefinedVariable(def, job, path, where));
-    }
+    if (node?.kind !== 'map' || seenMaps.has(node)) return;
+    seenMaps.add(node);
+    for (const def of readVariables(node).values()) if (seen.first(def.valueLoc, def.name)) out.push(new DefinedVariable(def, job, path, where));
   };
   const addRules = (rules: YNode | undefined, job: string | undefined, path: readonly string[], where: string) => {
     if (rules?.kind !== 'seq') return;

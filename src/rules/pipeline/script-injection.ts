@@ -183,8 +183,9 @@ export function findInjections(text: string, isTainted: (name: string) => boolea
 /** Keywords GitLab expands itself (before any shell runs), as paths in the job. */
 function expandedKeywords(job: Job): { path: string[]; node: YNode; label: string }[] {
   const out: { path: string[]; node: YNode; label: string }[] = [];
-  const add = (node: YNode | undefined, path: string[], label = path.filter((p) => !/^\d+$/.test(p)).join(':')) => {
-    if (node?.kind === 'scalar' && typeof node.value === 'string') out.push({ path, node, label });
+  // Only values that reference a variable (`$X`, `%X%`) can carry one in.
+  const add = (node: YNode | undefined, path: string[], label?: string) => {
+    if (node?.kind === 'scalar' && typeof node.value === 'string' && /[$%]/.test(node.value)) out.push({ path, node, label: label ?? path.filter((p) => !/^\d+$/.test(p)).join(':') });
   };
   const n = job.node;
   const image = get(n, 'image');
@@ -325,8 +326,8 @@ export default defineRule({
       },
       scriptLine(line, job) {
         // Cheap pre-check before tokenising: most lines name no attacker-controlled variable.
-        const tainted = isTainted(job);
         if (!line.text.includes('$') && !line.text.includes('%')) return;
+        const tainted = isTainted(job);
         if (!varRefs(line.text).some((r) => tainted(r.name))) return;
         for (const h of findInjections(line.text, tainted)) {
           const d = describe(job, h.name);
