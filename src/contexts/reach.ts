@@ -381,7 +381,7 @@ function evaluateRules(
     branches.push({
       runs: false,
       when: 'never',
-      reason: items.length === 0 ? `\`${label}\` is empty` : `no rule in \`${label}\` matches`,
+      reason: items.length === 0 ? `\`${label}\` is empty` : noRuleMatches(label),
       at: rulesNode.loc,
     });
   }
@@ -389,6 +389,14 @@ function evaluateRules(
 }
 
 type Err = { message: string; at?: SourceLocation };
+
+/** The reason of most outcomes in most contexts, one string per list label (`rules`, `workflow:rules`). */
+const noMatchReasons = new Map<string, string>();
+function noRuleMatches(label: string): string {
+  let r = noMatchReasons.get(label);
+  if (r === undefined) noMatchReasons.set(label, (r = `no rule in \`${label}\` matches`));
+  return r;
+}
 
 /** What one rule of a list says in a context: its branch (none when it cannot match), whether it decides, what it met. */
 interface RuleBranch {

@@ -135,6 +135,7 @@ function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext
 
 /** Where `tags:` interpolate a variable whoever starts the pipeline controls (see `JobTrust.attackerChosenTags`). */
 function attackerChosenTags(job: Job, untrusted: ContextId[], contexts: Record<ContextId, TrustContext>): JobTrust['attackerChosenTags'] {
+  if (untrusted.length === 0 || !job.tags.some((t) => t.includes('$'))) return undefined;
   const refs = [...new Set(job.tags.flatMap(variableReferences))];
   if (refs.length === 0) return undefined;
   const out: NonNullable<JobTrust['attackerChosenTags']> = {};
@@ -216,8 +217,11 @@ function idOf(n: YNode): number {
  */
 function keyOf(n: YNode | undefined): string {
   if (!n) return '-';
-  return n.kind === 'seq' ? 's' + n.items.map(idOf).join(',') : String(idOf(n));
+  let key = keys.get(n);
+  if (key === undefined) keys.set(n, (key = n.kind === 'seq' ? 's' + n.items.map(idOf).join(',') : String(idOf(n))));
+  return key;
 }
+const keys = new WeakMap<YNode, string>();
 
 /** Any `$NAME` or `${NAME` in rule texts (expressions, `changes`, `exists` …); `$$` not special. */
 const RULE_TEXT_REFS: VarRefOptions = { dollarEscape: false, powershell: false, percent: false, names: 'word', openBrace: true };

@@ -681,13 +681,14 @@ function expandVars(text: string, vars: VariableValues): string {
 }
 
 function recordAssignments(words: readonly Word[], vars: ScriptVariables): void {
-  let i = 0;
-  if (u(words[0]) === 'export' || u(words[0]) === 'declare' || u(words[0]) === 'local') i = 1;
+  const head = u(words[0]);
+  let i = head === 'export' || head === 'declare' || head === 'local' ? 1 : 0;
   for (; i < words.length; i++) {
     const w = u(words[i]);
     const eq = w.indexOf('=');
+    if (eq <= 0) break;
     const name = w.slice(0, eq);
-    if (eq < 0 || !/^[A-Za-z_]\w*$/.test(name)) break;
+    if (!/^[A-Za-z_]\w*$/.test(name)) break;
     const value = w.slice(eq + 1);
     // `$(…)` values are unknown: forget a YAML default rather than trust it.
     vars.set(name, value.includes('$(') || value.includes('`') ? null : value);

@@ -249,6 +249,11 @@ export default defineRule({
       let t = taintCache.get(job.name);
       if (t) return t;
       t = new Map();
+      taintCache.set(job.name, t);
+      // Only a value that references a variable can carry an attacker's text (most jobs: none).
+      let refs = false;
+      for (const def of job.variables.values()) if (def.expand && /[$%]/.test(def.value)) refs = true;
+      if (!refs) return t;
       for (let pass = 0; pass < 3; pass++) {
         for (const def of job.variables.values()) {
           if (!def.expand || t.has(def.name) || ATTACKER_VARIABLES[def.name]) continue;
@@ -256,7 +261,6 @@ export default defineRule({
           if (src) t.set(def.name, { def, source: ATTACKER_VARIABLES[src.name] ? src.name : t.get(src.name)!.source });
         }
       }
-      taintCache.set(job.name, t);
       return t;
     };
     const describe = (job: Job, name: string): { text: string; related?: RelatedLocation[] } => {
