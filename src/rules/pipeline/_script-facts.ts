@@ -33,7 +33,15 @@ export interface CredentialNames {
   file(name: string): boolean;
 }
 
+/** One per policy: the rules that ask share the answers (and jobUsesSecrets' memo). */
 export function credentialNames(policy: Policy): CredentialNames {
+  let names = namesByPolicy.get(policy);
+  if (!names) namesByPolicy.set(policy, (names = namesFor(policy)));
+  return names;
+}
+const namesByPolicy = new WeakMap<Policy, CredentialNames>();
+
+function namesFor(policy: Policy): CredentialNames {
   const cache = new Map<string, boolean>();
   const policyMatch = (name: string): boolean => {
     let v = cache.get(name);
@@ -55,6 +63,16 @@ export function credentialNames(policy: Policy): CredentialNames {
  * itself (a CI/CD setting). The job token every job has does not count.
  */
 export function jobUsesSecrets(ctx: RuleContext<unknown>, job: Job, names: CredentialNames): { at: SourceLocation; what: string } | undefined {
+  // Several rules ask about the same job: answered once per job and set of names.
+  let byJob = usesSecrets.get(names);
+  if (!byJob) usesSecrets.set(names, (byJob = new WeakMap()));
+  let hit = byJob.get(job);
+  if (hit === undefined) byJob.set(job, (hit = secretUse(ctx, job, names) ?? null));
+  return hit ?? undefined;
+}
+const usesSecrets = new WeakMap<CredentialNames, WeakMap<Job, { at: SourceLocation; what: string } | null>>();
+
+function secretUse(ctx: RuleContext<unknown>, job: Job, names: CredentialNames): { at: SourceLocation; what: string } | undefined {
   for (const k of ['id_tokens', 'secrets'] as const) {
     const e = entry(job.node, k);
     if (e && !(e.value.kind === 'scalar' && e.value.value === null)) return { at: e.keyLoc, what: `\`${k}:\`` };
@@ -173,33 +191,39 @@ export function pipeReader(segs: readonly Segment[], i: number): number | undefi
 
 export interface ArtifactSpec {
   /** `artifacts:paths` items with their nodes. */
-  paths: { path: string; node: YNode }[];
+  readonly paths: readonly { path: string; node: YNode }[];
   /** `artifacts:reports:dotenv` files. */
-  dotenv: { path: string; node: YNode }[];
-  untracked?: YNode;
-  access?: { value: string; node: YNode };
-  node?: YNode;
+  readonly dotenv: readonly { path: string; node: YNode }[];
+  readonly untracked?: YNode;
+  readonly access?: { value: string; node: YNode };
+  readonly node?: YNode;
 }
 
+/** A job's `artifacts:` as the rules read it (memoised per node and shared: read only). */
 export function artifactsOf(job: Job): ArtifactSpec {
+  let hit = artifactsCache.get(job.node);
+  if (!hit) artifactsCache.set(job.node, (hit = readArtifacts(job)));
+  return hit;
+}
+const artifactsCache = new WeakMap<YNode, ArtifactSpec>();
+
+function readArtifacts(job: Job): ArtifactSpec {
   const a = get(job.node, 'artifacts');
-  const out: ArtifactSpec = { paths: [], dotenv: [], node: a };
-  if (a?.kind !== 'map') return out;
+  if (a?.kind !== 'map') return { paths: [], dotenv: [], node: a };
   const items = (n: YNode | undefined) => (n?.kind === 'seq' ? n.items : n ? [n] : []).flatMap((x) => (x.kind === 'seq' ? x.items : [x]));
-  for (const n of items(get(a, 'paths'))) {
-    const p = str(n);
-    if (p) out.paths.push({ path: p, node: n });
-  }
-  for (const n of items(get(a, 'reports', 'dotenv'))) {
-    const p = str(n);
-    if (p) out.dotenv.push({ path: p, node: n });
-  }
+  const named = (n: YNode | undefined) => items(n).flatMap((x) => {
+    const p = str(x);
+    return p ? [{ path: p, node: x }] : [];
+  });
+  const out: ArtifactSpec = { paths: named(get(a, 'paths')), dotenv: named(get(a, 'reports', 'dotenv')), node: a };
   const u = get(a, 'untracked');
-  if (u?.kind === 'scalar' && u.value === true) out.untracked = u;
   const acc = get(a, 'access');
   const accValue = str(acc);
-  if (acc && accValue) out.access = { value: accValue, node: acc };
-  return out;
+  return {
+    ...out,
+    ...(u?.kind === 'scalar' && u.value === true ? { untracked: u } : {}),
+    ...(acc && accValue ? { access: { value: accValue, node: acc } } : {}),
+  };
 }
 
 /** A shell path as the artifact globs see it: relative to the project directory. */
