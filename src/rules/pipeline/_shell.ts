@@ -322,35 +322,6 @@ export interface VariableSite {
   where: string;
 }
 
-function siteKey(loc: SourceLocation): string {
-  return `${loc.file}:${loc.line}:${loc.column}`;
-}
-
-/**
- * Places already met, by file and position: a number per line and column (lines and columns
- * stay far below 2^21 and 2^32 in a file the model accepts), no text key per site.
- */
-class SeenPlaces {
-  /** By file, then position: what was met there (`true`: the place itself; else the names). */
-  private readonly byFile = new Map<string, Map<number, true | string[]>>();
-  /** True the first time a place (with `name`, when given) is met. */
-  first(loc: SourceLocation, name?: string): boolean {
-    let byPos = this.byFile.get(loc.file);
-    if (!byPos) this.byFile.set(loc.file, (byPos = new Map<number, true | string[]>()));
-    const k = loc.line * 0x1_0000_0000 + loc.column;
-    const met = byPos.get(k);
-    if (name === undefined) {
-      if (met) return false;
-      byPos.set(k, true);
-      return true;
-    }
-    if (met === undefined) byPos.set(k, [name]);
-    else if (met === true || met.includes(name)) return false;
-    else met.push(name);
-    return true;
-  }
-}
-
 /** A site's key path is built when a finding needs it, not for every site. */
 class DefinedVariable implements VariableSite {
   constructor(
@@ -380,14 +351,14 @@ const variableSiteCache = new WeakMap<Pipeline, readonly VariableSite[]>();
 function computeVariableSites(p: Pipeline): VariableSite[] {
   const out: VariableSite[] = [];
   // By the value's place and the name (two names can share a value's place: `*anchor`).
-  const seen = new SeenPlaces();
+  const first = onceAt();
   // A map met again (an alias, a `!reference`) holds the same definitions: all seen already.
   const seenMaps = new Set<YNode>();
   const jobNames = new Set(p.jobs.map((j) => j.name));
   const add = (node: YNode | undefined, job: string | undefined, path: readonly string[], where: string) => {
     if (node?.kind !== 'map' || seenMaps.has(node)) return;
     seenMaps.add(node);
-    for (const def of readVariables(node).values()) if (seen.first(def.valueLoc, def.name)) out.push(new DefinedVariable(def, job, path, where));
+    for (const def of readVariables(node).values()) if (first(def.valueLoc, def.name)) out.push(new DefinedVariable(def, job, path, where));
   };
   const addRules = (rules: YNode | undefined, job: string | undefined, path: readonly string[], where: string) => {
     if (rules?.kind !== 'seq') return;
@@ -425,7 +396,7 @@ class WrittenLine implements ScriptSite {
     private readonly base: readonly string[],
   ) {}
   get keyPath(): string[] {
-    return [...this.base, this.line.key === 'pre_get_sources_script' ? 'hooks' : this.line.key, String(this.line.index)];
+    return [...this.base, ...scriptKeyPath(this.line)];
   }
 }
 
@@ -443,11 +414,11 @@ const scriptSiteCache = new WeakMap<Pipeline, readonly ScriptSite[]>();
 
 function computeScriptSites(p: Pipeline): ScriptSite[] {
   const out: ScriptSite[] = [];
-  const seen = new SeenPlaces();
+  const first = onceAt();
   const jobNames = new Set(p.jobs.map((j) => j.name));
   const add = (node: YMap | undefined, job: string | undefined, base: readonly string[]) => {
     if (!node) return;
-    for (const line of scriptLinesOf(node)) if (seen.first(line.loc)) out.push(new WrittenLine(line, job, base));
+    for (const line of scriptLinesOf(node)) if (first(line.loc)) out.push(new WrittenLine(line, job, base));
   };
   add(p.default, undefined, ['default']);
   for (const [name, e] of p.config?.entries ?? []) {
@@ -457,15 +428,29 @@ function computeScriptSites(p: Pipeline): ScriptSite[] {
   return out;
 }
 
-/** Report each written place once (a `default:` value is shared by every job). */
+/**
+ * Report each written place once (a `default:` value is shared by every job): true the first
+ * time a place is met with `extra`. Places are kept by file, then by a number per line and
+ * column (lines and columns stay far below 2^21 and 2^32 in a file the model accepts), so
+ * every site of a large pipeline is checked without building a text key.
+ */
 export function onceAt(): (loc: SourceLocation, extra?: string) => boolean {
-  const seen = new Set<string>();
+  const byFile = new Map<string, Map<number, string[]>>();
   return (loc, extra = '') => {
-    const k = siteKey(loc) + ':' + extra;
-    if (seen.has(k)) return false;
-    seen.add(k);
+    let byPos = byFile.get(loc.file);
+    if (!byPos) byFile.set(loc.file, (byPos = new Map<number, string[]>()));
+    const k = loc.line * 0x1_0000_0000 + loc.column;
+    const met = byPos.get(k);
+    if (!met) byPos.set(k, [extra]);
+    else if (met.includes(extra)) return false;
+    else met.push(extra);
     return true;
   };
+}
+
+/** A script line's key path in its job: `['script', '3']`; a `hooks:pre_get_sources_script` line is `['hooks', '0']` (fingerprints key on it). */
+export function scriptKeyPath(line: ScriptLine): string[] {
+  return [line.key === 'pre_get_sources_script' ? 'hooks' : line.key, String(line.index)];
 }
 
 /**

@@ -5,7 +5,7 @@ import { get, str, type YNode } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
 import type { VariableDef } from '../../model/variables.js';
 import { type ContextId, defineRule } from '../types.js';
-import { commandIndex, locateInScalar, onceAt, programName, quoteStates, segments, unquote, varRefs, wordText, type Word } from './_shell.js';
+import { commandIndex, locateInScalar, onceAt, programName, quoteStates, scriptKeyPath, segments, unquote, varRefs, wordText, type Word } from './_shell.js';
 
 /**
  * Predefined variables whose text an outsider chooses (`doc/ci/variables/predefined_variables.md`;
@@ -338,7 +338,7 @@ export default defineRule({
           report(
             job,
             locateInScalar(ctx.pipeline, line.loc, line.text, h.index, h.length),
-            [line.key === 'pre_get_sources_script' ? 'hooks' : line.key, String(line.index)],
+            scriptKeyPath(line),
             h.name,
             { messageId: 'script', data: { job: job.name, variable: d.text, sink: h.sink } },
             d.related,
