@@ -107,8 +107,8 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
   const lineHooks = hooks.filter((h) => h.scriptLine);
   for (const h of hooks) h.pipeline?.(pipeline);
   for (const inc of pipeline.includes) for (const h of hooks) h.include?.(inc);
-  // Index loops: these run for every job and every script line, and an iterator object per
-  // loop is garbage the young generation collects (the CLI runs without TurboFan to remove it).
+  // Index loops: these run for every job and every script line. TurboFan would remove the
+  // iterator object a for-of makes, but the CLI runs without it (bin/tierguard.js).
   for (const job of pipeline.jobs) {
     for (let i = 0; i < jobHooks.length; i++) jobHooks[i]!.job!(job); // filtered on `job`
     if (lineHooks.length === 0) continue;

@@ -215,12 +215,13 @@ function readArtifacts(job: Job): ArtifactSpec {
     const p = str(x);
     return p ? [{ path: p, node: x }] : [];
   });
-  const out: ArtifactSpec = { paths: named(get(a, 'paths')), dotenv: named(get(a, 'reports', 'dotenv')), node: a };
   const u = get(a, 'untracked');
   const acc = get(a, 'access');
   const accValue = str(acc);
   return {
-    ...out,
+    paths: named(get(a, 'paths')),
+    dotenv: named(get(a, 'reports', 'dotenv')),
+    node: a,
     ...(u?.kind === 'scalar' && u.value === true ? { untracked: u } : {}),
     ...(acc && accValue ? { access: { value: accValue, node: acc } } : {}),
   };

@@ -252,7 +252,12 @@ export default defineRule({
       taintCache.set(job.name, t);
       // Only a value that references a variable can carry an attacker's text (most jobs: none).
       let refs = false;
-      for (const def of job.variables.values()) if (def.expand && /[$%]/.test(def.value)) refs = true;
+      for (const def of job.variables.values()) {
+        if (def.expand && /[$%]/.test(def.value)) {
+          refs = true;
+          break;
+        }
+      }
       if (!refs) return t;
       for (let pass = 0; pass < 3; pass++) {
         for (const def of job.variables.values()) {
