@@ -125,7 +125,8 @@ interface Assignment {
 /**
  * What one script line could hold, worked out once per text (pipelines repeat lines through
  * anchors and `extends`): known formats, assignments whose value could be a credential under
- * some name, and high-entropy option values. Most lines hold none: they are passed over.
+ * some name, high-entropy option values and passwords given to clients. Most lines hold none:
+ * they are passed over.
  */
 interface LineCandidates {
   format: readonly SecretHit[];
