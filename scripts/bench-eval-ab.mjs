@@ -15,10 +15,11 @@
 // The pipelines are `npm run bench`'s: CMake, gitlab-runner, GitLab's 2018 monorepo and every
 // template, each build evaluated right after it is built (as bench.mjs times model* and rules).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { BENCH_PIPELINES, readTree } from './lib/bench-corpus.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string' }, 'load-order': { type: 'string' } } });
@@ -40,17 +41,9 @@ if (!existsSync(corpus)) {
   process.exit(2);
 }
 
-function walk(dir, rel = '') {
-  return readdirSync(dir).flatMap((f) => (statSync(path.join(dir, f)).isDirectory() ? walk(path.join(dir, f), rel + f + '/') : [rel + f]));
-}
-function readTree(dir) {
-  const files = {};
-  for (const f of walk(dir)) if (/\.ya?ml$/.test(f)) files[f] = readFileSync(path.join(dir, f), 'utf8');
-  return files;
-}
 const trees = [];
-for (const d of ['real-pipelines/cmake', 'real-pipelines/gitlab-runner', 'gitlab-monorepo/2018-004fb357']) {
-  if (existsSync(path.join(corpus, d))) trees.push([readTree(path.join(corpus, d)), ['.gitlab-ci.yml']]);
+for (const [d, rootFile] of BENCH_PIPELINES) {
+  if (existsSync(path.join(corpus, d))) trees.push([readTree(path.join(corpus, d)), [rootFile]]);
 }
 if (existsSync(path.join(corpus, 'gitlab-templates'))) {
   const files = readTree(path.join(corpus, 'gitlab-templates'));

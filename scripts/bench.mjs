@@ -2,11 +2,12 @@
 // Benchmarks (run after `npm run build`): `npm run bench -- [CORPUS_DIR]` (default ../shared/corpus).
 // Every figure is a ratio against a baseline measured in the same run, never an absolute target.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { BENCH_PIPELINES, readTree, walk } from './lib/bench-corpus.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const corpus = path.resolve(process.argv[2] ?? path.join(root, '..', 'shared', 'corpus'));
@@ -21,17 +22,6 @@ const { pipelineRules } = await import(path.join(root, 'dist/rules/index.js'));
 const { defaultTrustFactory } = await import(path.join(root, 'dist/rules/trust-provider.js'));
 const { builtinPolicy } = await import(path.join(root, 'dist/policy/defaults.js'));
 
-function walk(dir, rel = '') {
-  return readdirSync(dir).flatMap((f) => {
-    const full = path.join(dir, f);
-    return statSync(full).isDirectory() ? walk(full, rel + f + '/') : [rel + f];
-  });
-}
-function readTree(dir) {
-  const files = {};
-  for (const f of walk(dir)) if (/\.ya?ml$/.test(f)) files[f] = readFileSync(path.join(dir, f), 'utf8');
-  return files;
-}
 const fmt = (n) => n.toFixed(2).padStart(8);
 
 /**
@@ -85,11 +75,7 @@ async function buildThenEvaluate(build, runs) {
   return { model: med(b), rules: med(e) };
 }
 
-const pipelines = [
-  ['real-pipelines/cmake', '.gitlab-ci.yml'],
-  ['real-pipelines/gitlab-runner', '.gitlab-ci.yml'],
-  ['gitlab-monorepo/2018-004fb357', '.gitlab-ci.yml'],
-].filter(([d]) => existsSync(path.join(corpus, d)));
+const pipelines = BENCH_PIPELINES.filter(([d]) => existsSync(path.join(corpus, d)));
 
 const policy = builtinPolicy();
 console.log(`tierguard bench — corpus ${corpus}`);
