@@ -1,4 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -30,5 +32,22 @@ describe('the bundled CLI', () => {
     const { stdout } = await promisify(execFile)(process.execPath, [bin, 'explain', id], { cwd: '/' });
     expect(stdout).toBe(await inProcess(['explain', id]));
     expect(stdout).toContain(`# ${id}`);
+  });
+
+  // bin/tierguard.js sets V8 flags for these short runs (per Node version): a flag that Node's V8
+  // does not know would print an error on every run. The suite runs on Node 20 and Node 24.
+  it('runs lint and jobs with the short-run V8 flags: same output as the sources, nothing on stderr', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tierguard-bundle-'));
+    try {
+      writeFileSync(path.join(dir, '.gitlab-ci.yml'), 'build:\n  image: node:latest\n  script:\n    - npm ci\n');
+      for (const args of [['lint', dir], ['jobs', dir]]) {
+        const run = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+        expect(run.stderr).toBe('');
+        expect(run.stdout).toBe(await inProcess(args));
+        expect(run.stdout).toContain('build');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
