@@ -27,6 +27,12 @@ const CREDENTIAL_FILE_NAMES = new Set(['KUBECONFIG', 'GOOGLE_APPLICATION_CREDENT
 export const JOB_TOKEN_NAMES = new Set(['CI_JOB_TOKEN', 'CI_REGISTRY_PASSWORD']);
 
 export interface CredentialNames {
+  /**
+   * A name the policy's `secretVariables` patterns match, predefined `CI_*` variables excluded:
+   * what a job reads from CI/CD settings under a credential-like name (`value` and `file`
+   * narrow it down).
+   */
+  named(name: string): boolean;
   /** A variable whose value is a credential (policy patterns, predefined `CI_*` excluded). */
   value(name: string): boolean;
   /** A variable whose value is the path of a credential file (`$KUBECONFIG`, `$GCP_KEY_FILE`). */
@@ -52,6 +58,7 @@ function namesFor(policy: Policy): CredentialNames {
     return v;
   };
   return {
+    named: policyMatch,
     value: (name) => name === 'CI_DEPLOY_PASSWORD' || (policyMatch(name) && !CREDENTIAL_FILE_NAMES.has(name) && !NOT_A_CREDENTIAL.test(name.toUpperCase()) && !PATH_NAME.test(name.toUpperCase())),
     file: (name) => CREDENTIAL_FILE_NAMES.has(name) || (policyMatch(name) && PATH_NAME.test(name.toUpperCase()) && !/_DIR$/.test(name.toUpperCase())),
   };

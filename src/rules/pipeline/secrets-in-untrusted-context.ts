@@ -1,8 +1,8 @@
 import type { SourceLocation } from '../../model/location.js';
 import { entry, get, str } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
-import { matchesNamePatterns } from '../../util/glob.js';
 import { defineRule, type JobTrust, type ScriptLine } from '../types.js';
+import { credentialNames } from './_script-facts.js';
 import { credentialInputs, locateInScalar, scriptAssignedNames, segments, unquote, varRefs } from './_shell.js';
 import { codeList, decidingLocation, nameList, untrustedPhrase } from './_trust-text.js';
 
@@ -37,15 +37,7 @@ export default defineRule({
   create(ctx) {
     const reported = new Set<string>();
     const key = (loc: SourceLocation) => `${loc.file}:${loc.line}:${loc.column}`;
-    const credentialNames = new Map<string, boolean>();
-    const isCredentialName = (name: string): boolean => {
-      let v = credentialNames.get(name);
-      if (v === undefined) {
-        v = !name.startsWith('CI_') && matchesNamePatterns(name, ctx.policy.secretVariables);
-        credentialNames.set(name, v);
-      }
-      return v;
-    };
+    const isCredentialName = credentialNames(ctx.policy).named;
 
     // Kubernetes contexts of the production deploy jobs (`KUBE_CONTEXT`, `--kube-context`).
     let prodContexts: Map<string, string> | undefined;
