@@ -231,19 +231,21 @@ export function deployNameEvidence(job: Job): DeployEvidence[] {
  */
 export function deployCommandEvidence(job: Job, opts: DeployOptions = {}): DeployEvidence[] {
   // The engine's deploy classification and the rules that read commands ask with the same
-  // lines, locator and pipeline: compute once per job.
-  // One weak entry per pipeline, not per job: weak maps keyed by short-lived objects cost
-  // every young-generation GC.
-  if (!opts.pipeline) return computeCommandEvidence(job, opts);
-  let byJob = commandCache.get(opts.pipeline);
-  if (!byJob) commandCache.set(opts.pipeline, (byJob = new Map<Job, { lines?: readonly ScriptLine[]; locate?: ScriptLocator; evidence: DeployEvidence[] }>()));
+  // lines, locator and pipeline: compute once per job. Kept by the locator (one per
+  // evaluation): one weak entry per evaluation, not per job (weak maps keyed by short-lived
+  // objects cost every young-generation GC), and an entry that never holds the locator. Kept
+  // by the pipeline, an entry held the locator and, through its closure, the whole evaluation
+  // (every job's trust, the memos, the sources) for as long as the pipeline lived.
+  if (!opts.locate) return computeCommandEvidence(job, opts);
+  let byJob = commandCache.get(opts.locate);
+  if (!byJob) commandCache.set(opts.locate, (byJob = new Map<Job, { lines?: readonly ScriptLine[]; pipeline?: Pipeline; evidence: DeployEvidence[] }>()));
   const hit = byJob.get(job);
-  if (hit && hit.lines === opts.lines && hit.locate === opts.locate) return [...hit.evidence];
+  if (hit && hit.lines === opts.lines && hit.pipeline === opts.pipeline) return [...hit.evidence];
   const evidence = computeCommandEvidence(job, opts);
-  byJob.set(job, { lines: opts.lines, locate: opts.locate, evidence });
+  byJob.set(job, { lines: opts.lines, pipeline: opts.pipeline, evidence });
   return [...evidence];
 }
-const commandCache = new WeakMap<Pipeline, Map<Job, { lines?: readonly ScriptLine[]; locate?: ScriptLocator; evidence: DeployEvidence[] }>>();
+const commandCache = new WeakMap<ScriptLocator, Map<Job, { lines?: readonly ScriptLine[]; pipeline?: Pipeline; evidence: DeployEvidence[] }>>();
 
 function computeCommandEvidence(job: Job, opts: DeployOptions): DeployEvidence[] {
   const lines = opts.lines ?? scriptLinesOf(job.node);
