@@ -113,7 +113,7 @@ try {
   }
   for (const c of contenders.slice(1)) {
     const ratio = base / median(c.times);
-    console.log(`target: ${c.label} at least 10x faster than gitlab-ci-local: ${ratio.toFixed(1)}x — ${ratio >= 10 ? 'met' : 'not met'}`);
+    console.log(`target: ${c.label} at least 10x faster than gitlab-ci-local: ${ratio.toFixed(2)}x — ${ratio >= 10 ? 'met' : 'not met'}`);
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
