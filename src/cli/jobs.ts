@@ -7,8 +7,7 @@ import { DirectorySource } from '../model/source.js';
 import type { Outcome } from '../contexts/reach.js';
 import { renderContextTable } from './context-table.js';
 import type { ContextId } from '../contexts/contexts.js';
-import { evaluatePipeline, type Evaluation } from '../rules/engine.js';
-import { defaultTrustFactory } from '../rules/trust-provider.js';
+import type { Evaluation } from '../rules/engine.js';
 import { EXIT, UsageError, type CliIO } from './io.js';
 
 /** The keywords `tierguard jobs` explains, in this order. */
@@ -172,7 +171,13 @@ export async function jobsCommand(args: string[], io: CliIO): Promise<number> {
   // still loaded, so a bad one is still an error.
   const { policyFromArgs } = await import('./main.js');
   const policy = needsTrust || values.policy !== undefined || values.group !== undefined ? await policyFromArgs(values, io.cwd) : undefined;
-  const ev = needsTrust && policy ? evaluatePipeline(pipeline, { policy, rules: [], trust: defaultTrustFactory, defaultBranch }) : undefined;
+  // Loaded only then: the plain listing runs no trust or engine code (the bundle's model chunk
+  // keeps to the model).
+  let ev: Evaluation | undefined;
+  if (needsTrust && policy) {
+    const [{ evaluatePipeline }, { defaultTrustFactory }] = await Promise.all([import('../rules/engine.js'), import('../rules/trust-provider.js')]);
+    ev = evaluatePipeline(pipeline, { policy, rules: [], trust: defaultTrustFactory, defaultBranch });
+  }
   const tree = ev ? treeOfEvaluation(ev) : treeOfPipeline(pipeline);
   const notes = ev ? ev.notes : modelNotes(tree);
   const unresolved = allUnread(pipeline);
