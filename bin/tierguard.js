@@ -19,7 +19,7 @@ try {
 // Node 24 (V8 13.6) also turns Maglev, V8's mid tier, on by default (Node 20 and 22 leave it
 // off): a function called 400 times is compiled again on the second core. Raised to 3,000 calls,
 // a typical pipeline's run is mostly over before that (`lint` and `jobs` on real-pipelines/cmake
-// and gitlab-runner: 11-21% less CPU, 3-10% less wall time) and the hot functions of a large one
+// and gitlab-runner: 11-21% less CPU, 3-12% less wall time) and the hot functions of a large one
 // still get there (on a 1,989-job, 255 KB pipeline within a few percent of before; turning
 // Maglev off made it 10-45% slower there). Set only on the Node that has Maglev on by default.
 if (['lint', 'jobs', 'check-runner'].includes(process.argv[2] ?? '')) {
