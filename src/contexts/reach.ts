@@ -364,7 +364,7 @@ function evaluateRules(
       continue;
     }
     const slot = slots?.[i];
-    const b = slot ? (slot[ci] ??= ruleBranchUncached(rule, ctx, scope, opts, `${label}[${i}]`, defaultWhen)) : ruleBranch(rule, ctx, scope, opts, `${label}[${i}]`, defaultWhen);
+    const b = slot ? (slot[ci] ??= ruleBranch(rule, ctx, scope, opts, `${label}[${i}]`, defaultWhen)) : ruleBranch(rule, ctx, scope, opts, `${label}[${i}]`, defaultWhen);
     if (b.errors.length) (errors ??= []).push(...b.errors);
     if (!b.branch) continue;
     branches.push(b.branch);
@@ -406,25 +406,20 @@ interface RuleBranch {
   errors: readonly { message: string; at?: SourceLocation }[];
 }
 
-/**
- * Per context, per rule item (shared between the lists of many jobs through `!reference` and
- * `extends`), what the rule says by its position, the list's default `when` and the YAML values
- * of the variables it reads: its expression, reason text and errors are worked out once, not
- * for every job in every context. Not memoised with an `exists` callback (file existence).
- */
-const branchMemo = new WeakMap<TrustContext, WeakMap<YMap, Map<string, RuleBranch>>>();
-const BRANCH_MEMO_MAX = 1_000;
-
 /** Each context's place in CONTEXT_IDS: a rule's branches in every context are kept in one array. */
 const CONTEXT_INDEX = Object.fromEntries(CONTEXT_IDS.map((id, i) => [id, i])) as Record<ContextId, number>;
 
 /**
  * A job's `rules:` items, each with its branches by context index (filled as the contexts read
- * them). The memo key of a rule (its position, the job's `when`, the YAML values of the
- * variables it reads) is the same in every context: it is built once per job, not once per
- * context. Undefined where the branches are not memoised (an `exists` callback, no rule list).
+ * them). A rule item is shared between the lists of many jobs (`!reference`, `extends`): what
+ * it says depends on its position, the job's `when` and the YAML values of the variables it
+ * reads, so its expression, reason text and errors are worked out once per context for all
+ * those jobs. That key is the same in every context: it is built once per job, not once per
+ * context. Undefined where the branches are not memoised (an `exists` callback: file
+ * existence; no rule list). `workflow:rules` are memoised whole, by workflowOutcome.
  */
 type RuleSlots = (RuleBranch[] | undefined)[];
+const SLOT_MEMO_MAX = 1_000;
 const slotMemo = new WeakMap<Record<ContextId, TrustContext>, WeakMap<YMap, Map<string, RuleBranch[]>>>();
 
 function ruleSlots(job: JobReachInput, contexts: Record<ContextId, TrustContext>, opts: ReachOptions): RuleSlots | undefined {
@@ -443,7 +438,7 @@ function ruleSlots(job: JobReachInput, contexts: Record<ContextId, TrustContext>
     const key = `${i}\u0001${jobWhen}\u0001${variablesKey(expressionVariables(rule), opts.variables)}`;
     let slot = memo.get(key);
     if (!slot) {
-      if (memo.size >= BRANCH_MEMO_MAX) memo.clear();
+      if (memo.size >= SLOT_MEMO_MAX) memo.clear();
       memo.set(key, (slot = []));
     }
     out[i] = slot;
@@ -452,22 +447,6 @@ function ruleSlots(job: JobReachInput, contexts: Record<ContextId, TrustContext>
 }
 
 function ruleBranch(rule: YMap, ctx: TrustContext, scope: VariableScope, opts: ReachOptions, name: string, defaultWhen: When): RuleBranch {
-  if (opts.exists) return ruleBranchUncached(rule, ctx, scope, opts, name, defaultWhen);
-  let byRule = branchMemo.get(ctx);
-  if (!byRule) branchMemo.set(ctx, (byRule = new WeakMap()));
-  let memo = byRule.get(rule);
-  if (!memo) byRule.set(rule, (memo = new Map<string, RuleBranch>()));
-  // The name and `when` are fixed-form (`rules[3]`, a WHENS value); the values length-prefixed.
-  const key = `${name}\u0001${defaultWhen}\u0001${variablesKey(expressionVariables(rule), opts.variables)}`;
-  let b = memo.get(key);
-  if (!b) {
-    if (memo.size >= BRANCH_MEMO_MAX) memo.clear();
-    memo.set(key, (b = ruleBranchUncached(rule, ctx, scope, opts, name, defaultWhen)));
-  }
-  return b;
-}
-
-function ruleBranchUncached(rule: YMap, ctx: TrustContext, scope: VariableScope, opts: ReachOptions, name: string, defaultWhen: When): RuleBranch {
   const errors: Err[] = [];
   const m = ruleMatches(rule, ctx, scope, opts, errors, name);
   if (m.result === 'no') return errors.length ? { decided: false, unknownVariables: [], errors } : NO_MATCH;
