@@ -42,6 +42,11 @@ describe('secrets-in-untrusted-context', () => {
           ],
         },
         {
+          name: 'a reference in default: is reported once, under the first job that runs it',
+          code: `default:\n  before_script:\n    - ./login.sh "$DEPLOY_TOKEN"\na:\n  script: make\n${MR}b:\n  script: make\n${MR}`,
+          errors: [{ line: 3, column: 19, job: 'a', severity: 'warning', message: /`\$DEPLOY_TOKEN` \(in `before_script`\)/ }],
+        },
+        {
           name: 'kubeconfig, keystore, deploy and push keys, *_KEY',
           code: `test:\n  script:\n    - ./deploy.sh "$PROD_KUBECONFIG" "$ANDROID_KEYSTORE" "$GIT_PUSH_KEY" "$SENTRY_KEY"\n${MR}`,
           errors: [

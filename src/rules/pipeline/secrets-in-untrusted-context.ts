@@ -3,7 +3,7 @@ import { entry, get, str } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
 import { defineRule, type JobTrust, type ScriptLine } from '../types.js';
 import { credentialNames } from './_script-facts.js';
-import { credentialInputs, locateInScalar, scriptAssignedNames, segments, unquote, varRefs } from './_shell.js';
+import { credentialInputs, locateInScalar, onceAt, scriptAssignedNames, segments, unquote, varRefs } from './_shell.js';
 import { codeList, decidingLocation, nameList, untrustedPhrase } from './_trust-text.js';
 
 /**
@@ -35,8 +35,8 @@ export default defineRule({
     },
   },
   create(ctx) {
-    const reported = new Set<string>();
-    const key = (loc: SourceLocation) => `${loc.file}:${loc.line}:${loc.column}`;
+    // A place is reported once per name (a `default:` or inherited line is met by every job).
+    const firstAt = onceAt();
     const isCredentialName = credentialNames(ctx.policy).named;
 
     // Kubernetes contexts of the production deploy jobs (`KUBE_CONTEXT`, `--kube-context`).
@@ -124,9 +124,8 @@ export default defineRule({
         // Credential-like variables referenced in scripts and variable values.
         const seen = new Set<string>();
         const warn = (name: string, at: SourceLocation, where2: string) => {
-          if (seen.has(name) || reported.has(key(at) + name)) return;
+          if (seen.has(name) || !firstAt(at, name)) return;
           seen.add(name);
-          reported.add(key(at) + name);
           ctx.report({
             at,
             job: job.name,
