@@ -36,11 +36,12 @@ describe('the bundled CLI', () => {
 
   // bin/tierguard.js sets V8 flags for these short runs (per Node version): a flag that Node's V8
   // does not know would print an error on every run. The suite runs on Node 20 and Node 24.
+  // `jobs --contexts` and `--format json` load the engine as a chunk of their own.
   it('runs lint and jobs with the short-run V8 flags: same output as the sources, nothing on stderr', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'tierguard-bundle-'));
     try {
       writeFileSync(path.join(dir, '.gitlab-ci.yml'), 'build:\n  image: node:latest\n  script:\n    - npm ci\n');
-      for (const args of [['lint', dir], ['jobs', dir]]) {
+      for (const args of [['lint', dir], ['jobs', dir], ['jobs', '--contexts', dir], ['jobs', '--format', 'json', dir]]) {
         const run = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
         expect(run.stderr).toBe('');
         expect(run.stdout).toBe(await inProcess(args));
