@@ -21,7 +21,7 @@ try {
 // a typical pipeline's run is mostly over before that (`lint` and `jobs` on real-pipelines/cmake
 // and gitlab-runner: 11-21% less CPU, 3-12% less wall time) and the hot functions of a large one
 // still get there (on a 1,989-job, 255 KB pipeline within a few percent of before; turning
-// Maglev off made it 10-45% slower there). Set only on the Node that has Maglev on by default.
+// Maglev off made it 10-47% slower there). Set only on the Node that has Maglev on by default.
 if (['lint', 'jobs', 'check-runner'].includes(process.argv[2] ?? '')) {
   const maglevOn = process.versions.node.split('.')[0] === '24';
   (await import('node:v8')).setFlagsFromString(maglevOn ? '--no-opt --invocation-count-for-maglev=3000' : '--no-opt');

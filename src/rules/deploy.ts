@@ -231,11 +231,9 @@ export function deployNameEvidence(job: Job): DeployEvidence[] {
  */
 export function deployCommandEvidence(job: Job, opts: DeployOptions = {}): DeployEvidence[] {
   // The engine's deploy classification and the rules that read commands ask with the same
-  // lines, locator and pipeline: compute once per job. Kept by the locator (one per
-  // evaluation): one weak entry per evaluation, not per job (weak maps keyed by short-lived
-  // objects cost every young-generation GC), and an entry that never holds the locator. Kept
-  // by the pipeline, an entry held the locator and, through its closure, the whole evaluation
-  // (every job's trust, the memos, the sources) for as long as the pipeline lived.
+  // lines, locator and pipeline: compute once per job. Kept by the locator, one per evaluation:
+  // one weak entry per evaluation, not per job (weak maps keyed by short-lived objects cost every
+  // young-generation GC), and no entry holds the locator, whose closure holds the evaluation.
   if (!opts.locate) return computeCommandEvidence(job, opts);
   let byJob = commandCache.get(opts.locate);
   if (!byJob) commandCache.set(opts.locate, (byJob = new Map<Job, { lines?: readonly ScriptLine[]; pipeline?: Pipeline; evidence: DeployEvidence[] }>()));
