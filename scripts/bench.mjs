@@ -179,7 +179,7 @@ if (existsSync(cmake)) {
   console.log('\ntierguard vs gitlab-ci-local on real-pipelines/cmake');
   const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'compare-gitlab-ci-local.mjs'), cmake, '--runs', process.env.TIERGUARD_BENCH_GCL_ROUNDS ?? '5'], { encoding: 'utf8' });
   process.stdout.write(r.stdout + r.stderr);
-  // The verdict is the compare script's own, from the unrounded ratio: 9.97x prints as 10.0x.
+  // The verdict is the compare script's own, from the unrounded ratio (the printed one is rounded).
   const lines = [...(r.stdout ?? '').matchAll(/^target: (.*) at least 10x faster than gitlab-ci-local: ([\d.]+)x — (met|not met)$/gm)];
   if (lines.length) for (const [, who, x, verdict] of lines) target(`${who.replace(/^tierguard /, '')} vs gitlab-ci-local, cmake (≥10x faster)`, Number(x), 'x faster', verdict === 'met');
   else targets.push({ name: 'lint/jobs vs gitlab-ci-local, cmake (≥10x faster)', shown: 'not measured', met: null });

@@ -564,7 +564,8 @@ function ruleMatches(
     at ??= ex.value.loc;
   }
   if (!ifE && !ch && !ex) desc = '(no condition)';
-  return { result, unknownVariables: result === 'unknown' && vars.length ? [...new Set(vars)].sort() : [], desc, at };
+  // `vars` are one `if:`'s, already sorted and without repeats (evaluate).
+  return { result, unknownVariables: result === 'unknown' ? [...vars] : [], desc, at };
 }
 
 function listOf(n: YNode | undefined): string[] {
