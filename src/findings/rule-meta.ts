@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { array, boolean, enum as zodEnum, object, strictObject, string, ZodMiniObject, ZodMiniType } from 'zod/mini';
 import type { Severity } from './finding.js';
 
 type RuleKind = 'pipeline' | 'runner' | 'live';
@@ -32,13 +32,24 @@ export interface RuleMeta<O = Record<string, unknown>> {
  * `rules.<id>.options` is checked against `schema` when the policy file is parsed (every key
  * optional: the ones it leaves out keep their defaults) and shallow-merged onto the defaults.
  *
- * The schema is built from the `z` the policy loader hands in, and the rule modules import zod's
- * types only: judging with the built-in policy (`tierguard lint` without a policy directory)
- * does not load zod, which was about 40 ms of a cold `lint` on Node 20.
+ * The schema is built from the functions the policy loader hands in (`zod/mini`'s, see
+ * `OptionSchemaKit`), and the rule modules import zod's types only: judging with the built-in
+ * policy (`tierguard lint` without a policy directory) does not load zod, which was about 40 ms
+ * of a cold `lint` on Node 20.
  */
 export interface RuleOptions<O> {
   defaults: O;
-  schema(zod: typeof z): z.ZodObject<{ [K in keyof O]-?: z.ZodType<O[K]> }>;
+  schema(zod: OptionSchemaKit): ZodMiniObject<{ [K in keyof O]-?: ZodMiniType<O[K]> }>;
+}
+
+/** The zod functions a rule's options schema is written with (`zod/mini`'s, named as there). */
+export interface OptionSchemaKit {
+  object: typeof object;
+  strictObject: typeof strictObject;
+  boolean: typeof boolean;
+  array: typeof array;
+  string: typeof string;
+  enum: typeof zodEnum;
 }
 
 /** Identity helper that ties a rule's options schema to its defaults' type. */

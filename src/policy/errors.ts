@@ -1,6 +1,6 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
 import { MAX_YAML_DEPTH, parseDocumentChecked } from '../util/yaml-depth.js';
-import type { z } from 'zod';
+import type { $ZodIssue } from 'zod/v4/core';
 import { firstLine as firstTextLine } from '../util/text.js';
 
 /** One problem in a policy file, resolved to a position. */
@@ -202,7 +202,7 @@ function valueAt(root: unknown, path: readonly PathSeg[]): unknown {
 }
 
 /** zod issues → positioned policy issues with administrator-readable messages. */
-export function zodIssues(pd: PolicyDocument, issues: readonly z.core.$ZodIssue[], base: readonly PathSeg[] = []): PolicyIssue[] {
+export function zodIssues(pd: PolicyDocument, issues: readonly $ZodIssue[], base: readonly PathSeg[] = []): PolicyIssue[] {
   const out: PolicyIssue[] = [];
   for (const iss of issues) {
     const path = [...base, ...(iss.path as PathSeg[])];

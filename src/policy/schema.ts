@@ -1,5 +1,37 @@
-import { z } from 'zod';
-import type { RuleOptions } from '../findings/rule-meta.js';
+// zod's functional build (`zod/mini`), imported by name: a bundler keeps only the functions
+// named here, where the method-chaining `zod` keeps all of zod (scripts/build-cli.mjs bundles
+// this module on its own, so a cold `tierguard lint --policy DIR` loads about 30 KB of zod
+// instead of 190 KB). The checks and messages are zod's own either way (`zod/v4/core`).
+import {
+  array,
+  boolean,
+  config,
+  enum as zodEnum,
+  int,
+  literal,
+  maximum,
+  minimum,
+  minLength,
+  object,
+  optional,
+  partial,
+  record,
+  refine,
+  regex,
+  strictObject,
+  string,
+  trim,
+  union,
+  unknown,
+  type output,
+  type ZodMiniType,
+} from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
+import type { OptionSchemaKit, RuleOptions } from '../findings/rule-meta.js';
+
+// `zod` sets its English messages itself; `zod/mini` leaves that to the caller (the messages
+// of the checks below that have no text of their own, e.g. "Too small: expected number to be >=0").
+config(en());
 
 /**
  * zod schemas for ONE policy file (a *layer*): `policies/default.yaml`,
@@ -20,30 +52,30 @@ import type { RuleOptions } from '../findings/rule-meta.js';
  */
 
 /**
- * Built on first use, not when the module loads: `lint` without a policy file never validates
- * one, and constructing these zod schemas is a measurable part of a cold CLI start.
+ * Built on first use, not when the module loads: constructing the schemas is a measurable
+ * part of a cold CLI start, and a policy file is parsed at most a few times per process.
  */
 function buildPolicyFileSchema() {
   const SEVERITY_SETTINGS = ['error', 'warning', 'off'] as const;
-  const SeveritySetting = z.enum(SEVERITY_SETTINGS);
+  const SeveritySetting = zodEnum(SEVERITY_SETTINGS);
 
   /** Patterns, tags, hosts: non-empty strings. */
-  const Str = z.string().min(1, { error: 'expected a non-empty string' });
+  const Str = string().check(minLength(1, { error: 'expected a non-empty string' }));
   /** A list of strings; replaces the earlier layer's list. */
-  const StrList = z.array(Str);
+  const StrList = optional(array(Str));
 
   /** Rule ids are kebab-case words (this also keeps `__proto__` and friends out of maps). */
-  const RuleId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, { error: 'expected a rule id such as "untagged-job"' });
+  const RuleId = string().check(regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, { error: 'expected a rule id such as "untagged-job"' }));
 
   /** `rules.<id>` in object form. */
-  const RuleObject = z.strictObject({
-    severity: SeveritySetting.optional(),
+  const RuleObject = strictObject({
+    severity: optional(SeveritySetting),
     /** Rule options; shallow-merged onto the options of earlier layers. */
-    options: z.record(z.string(), z.unknown()).optional(),
+    options: optional(record(string(), unknown())),
   });
 
   /** `rules.<id>`: either a bare severity (keeps options) or `{ severity?, options? }`. */
-  const RuleEntry = z.union([SeveritySetting, RuleObject]);
+  const RuleEntry = union([SeveritySetting, RuleObject]);
 
   const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -55,57 +87,59 @@ function buildPolicyFileSchema() {
     return d.toISOString().slice(0, 10) === s;
   }
 
-  const ExceptionEntry = z
-    .strictObject({
-      rule: RuleId,
-      /** Exact job name. */
-      job: Str.optional(),
-      /** File glob (`*`, `?`), matched against the finding's file path. */
-      file: Str.optional(),
-      reason: z.string().trim().min(1, { error: 'an exception needs a reason' }),
-      expires: z.string().refine(isIsoDate, { error: 'expected a calendar date written YYYY-MM-DD' }),
-    })
-    .refine((e) => e.job !== undefined || e.file !== undefined, {
+  const ExceptionEntry = strictObject({
+    rule: RuleId,
+    /** Exact job name. */
+    job: optional(Str),
+    /** File glob (`*`, `?`), matched against the finding's file path. */
+    file: optional(Str),
+    reason: string().check(trim(), minLength(1, { error: 'an exception needs a reason' })),
+    expires: string().check(refine(isIsoDate, { error: 'expected a calendar date written YYYY-MM-DD' })),
+  }).check(
+    refine((e) => e.job !== undefined || e.file !== undefined, {
       error: 'an exception needs a "job" and/or a "file"',
-    });
+    }),
+  );
 
-  return z.strictObject({
+  return strictObject({
     /** File format version; only 1 exists. */
-    version: z.literal(1).optional(),
-    tiers: z
-      .strictObject({
-        general: StrList.optional(),
-        build: StrList.optional(),
-        deploy: z.strictObject({ production: StrList.optional(), staging: StrList.optional() }).optional(),
-      })
-      .optional(),
-    environments: z.strictObject({ production: StrList.optional(), staging: StrList.optional() }).optional(),
-    protected: z.strictObject({ branches: StrList.optional(), tags: StrList.optional() }).optional(),
-    secretVariables: StrList.optional(),
+    version: optional(literal(1)),
+    tiers: optional(
+      strictObject({
+        general: StrList,
+        build: StrList,
+        deploy: optional(strictObject({ production: StrList, staging: StrList })),
+      }),
+    ),
+    environments: optional(strictObject({ production: StrList, staging: StrList })),
+    protected: optional(strictObject({ branches: StrList, tags: StrList })),
+    secretVariables: StrList,
     /** Host names only (`gitlab.example.com`, optionally `:port`); a URL would never match. */
-    remoteIncludeHosts: z
-      .array(
-        z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$/, {
-          error: 'expected a host name such as "gitlab.example.com" (no scheme, path or wildcard)',
-        }),
-      )
-      .optional(),
-    rules: z.record(RuleId, RuleEntry).optional(),
-    runners: z
-      .strictObject({
-        tiers: z.strictObject({ deploy: StrList.optional(), build: StrList.optional() }).optional(),
-        privilegedAllowed: StrList.optional(),
-        deniedHostPaths: StrList.optional(),
-      })
-      .optional(),
-    review: z
-      .strictObject({
-        blockOn: z.enum(['new', 'all']).optional(),
-        allowProjectOverrides: z.boolean().optional(),
-        maxInlineDiscussions: z.number().int().min(0).max(1000).optional(),
-      })
-      .optional(),
-    exceptions: z.array(ExceptionEntry).optional(),
+    remoteIncludeHosts: optional(
+      array(
+        string().check(
+          regex(/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$/, {
+            error: 'expected a host name such as "gitlab.example.com" (no scheme, path or wildcard)',
+          }),
+        ),
+      ),
+    ),
+    rules: optional(record(RuleId, RuleEntry)),
+    runners: optional(
+      strictObject({
+        tiers: optional(strictObject({ deploy: StrList, build: StrList })),
+        privilegedAllowed: StrList,
+        deniedHostPaths: StrList,
+      }),
+    ),
+    review: optional(
+      strictObject({
+        blockOn: optional(zodEnum(['new', 'all'])),
+        allowProjectOverrides: optional(boolean()),
+        maxInlineDiscussions: optional(int().check(minimum(0), maximum(1000))),
+      }),
+    ),
+    exceptions: optional(array(ExceptionEntry)),
   });
 }
 
@@ -116,15 +150,23 @@ export function policyFileSchema(): ReturnType<typeof buildPolicyFileSchema> {
   return (schema ??= buildPolicyFileSchema());
 }
 
+/** What a rule's `options.schema` builds its schema from (see `RuleOptions`). */
+const optionKit: OptionSchemaKit = { object, strictObject, boolean, array, string, enum: zodEnum };
+
 /**
  * What a policy may write under `rules.<id>.options` for a rule with these options: the rule's
  * schema with every key optional (a key left out keeps its default). Built once per rule.
  */
-export function ruleOptionsSchema(options: RuleOptions<unknown>): z.ZodType {
+export function ruleOptionsSchema(options: RuleOptions<unknown>): ZodMiniType {
   let s = optionSchemas.get(options);
-  if (!s) optionSchemas.set(options, (s = options.schema(z).partial()));
+  if (!s) optionSchemas.set(options, (s = partial(options.schema(optionKit))));
   return s;
 }
-const optionSchemas = new WeakMap<RuleOptions<unknown>, z.ZodType>();
+const optionSchemas = new WeakMap<RuleOptions<unknown>, ZodMiniType>();
 
-export type PolicyFile = z.infer<ReturnType<typeof buildPolicyFileSchema>>;
+/** A rule's options schema as the policy loader builds it (for tests of the rules' defaults). */
+export function ruleOptionsFullSchema(options: RuleOptions<unknown>): ZodMiniType {
+  return options.schema(optionKit);
+}
+
+export type PolicyFile = output<ReturnType<typeof buildPolicyFileSchema>>;

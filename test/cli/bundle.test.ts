@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -12,9 +12,14 @@ const root = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '.
 const bin = path.join(root, 'bin', 'tierguard.js');
 
 async function inProcess(args: string[]): Promise<string> {
-  let out = '';
-  await main(args, { stdout: { write: (s: string) => (out += s) }, stderr: { write: () => true }, cwd: root, env: {} });
-  return out;
+  return (await inProcessRun(args)).stdout;
+}
+
+async function inProcessRun(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => ((stderr += s), true) }, cwd: root, env: {} });
+  return { stdout, stderr, code };
 }
 
 // The bundle (dist/bundle/, built by `npm run build` before the tests) carries the rule summaries
@@ -47,6 +52,41 @@ describe('the bundled CLI', () => {
         expect(run.stdout).toBe(await inProcess(args));
         expect(run.stdout).toContain('build');
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // The policy file schema is bundled apart from the rest (scripts/build-cli.mjs), with its own
+  // copy of zod's functional build: a policy must be read, and refused, exactly as the sources do.
+  it('reads a policy directory as the sources do, and refuses a bad one with the same errors', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tierguard-bundle-policy-'));
+    try {
+      writeFileSync(path.join(dir, '.gitlab-ci.yml'), 'build:\n  image: node:latest\n  script:\n    - echo "$CI_JOB_TOKEN" | docker login -u gitlab-ci-token --password-stdin registry.corp.example\n');
+      const good = path.join(dir, 'good');
+      const bad = path.join(dir, 'bad');
+      const badOptions = path.join(dir, 'bad-options');
+      for (const d of [good, bad, badOptions]) mkdirSync(d);
+      writeFileSync(path.join(good, 'default.yaml'), 'version: 1\nrules:\n  unpinned-image: off\n  job-token-misuse: { severity: error, options: { instanceHosts: [gitlab.corp.example] } }\n');
+      writeFileSync(path.join(bad, 'default.yaml'), 'version: 1\nreview: { maxInlineDiscussions: -1 }\nexceptions: [{ rule: untagged-job, reason: " ", expires: 2026-02-30 }]\n');
+      writeFileSync(path.join(badOptions, 'default.yaml'), 'version: 1\nrules:\n  job-token-misuse: { options: { instanceHosts: [1] } }\n');
+      for (const args of [['lint', '--policy', good, dir], ['lint', '--policy', bad, dir], ['lint', '--policy', badOptions, dir], ['jobs', '--policy', bad, dir]]) {
+        const run = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+        const sources = await inProcessRun(args);
+        expect({ stdout: run.stdout, stderr: run.stderr, code: run.status }).toEqual(sources);
+      }
+      const withPolicy = await inProcessRun(['lint', '--policy', good, dir]);
+      expect(withPolicy.stdout).toContain('job-token-misuse');
+      expect(withPolicy.stdout).not.toContain('unpinned-image');
+      expect(withPolicy.code).toBe(1);
+      const refused = await inProcessRun(['lint', '--policy', bad, dir]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('default.yaml:2:33: review.maxInlineDiscussions: Too small: expected number to be >=0');
+      expect(refused.stderr).toContain('default.yaml:3:14: exceptions[0]: an exception needs a "job" and/or a "file"');
+      expect(refused.stderr).toContain('default.yaml:3:58: exceptions[0].expires: expected a calendar date written YYYY-MM-DD');
+      const refusedOptions = await inProcessRun(['lint', '--policy', badOptions, dir]);
+      expect(refusedOptions.code).toBe(2);
+      expect(refusedOptions.stderr).toContain('default.yaml:3:50: rules.job-token-misuse.options.instanceHosts[0]: expected a string, got 1');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
