@@ -10,10 +10,13 @@
 //
 // OTHER_CHECKOUT is another built checkout of tierguard (e.g. `git worktree add /tmp/base
 // <commit>` then `npm run build` there): its figures are printed beside this one's, with the
-// ratio. `node -e ""` is measured too: what is above it is tierguard's own work.
+// ratio. `node -e ""` is measured too: what is above it is tierguard's own work. The runs start
+// in an empty folder, so `lint` reads no policy directory (from this checkout it would read
+// `policies/`), as in `npm run bench`.
 // Without valgrind the script says so and exits 0.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -39,11 +42,14 @@ for (const c of checkouts) {
   }
 }
 
+const cwd = mkdtempSync(path.join(tmpdir(), 'tierguard-instructions-'));
+process.on('exit', () => rmSync(cwd, { recursive: true, force: true }));
+
 /** Instructions executed by `node --single-threaded ARGS` (median of `runs`), in millions. */
 function instructions(args) {
   const got = [];
   for (let i = 0; i < runs; i++) {
-    const r = spawnSync('valgrind', ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, '--single-threaded', ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync('valgrind', ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, '--single-threaded', ...args], { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     const m = /I\s+refs:\s+([\d,]+)/.exec(r.stderr);
     if (!m) throw new Error(`valgrind gave no count for ${args.join(' ')}:\n${r.stderr.slice(-2000)}`);
     got.push(Number(m[1].replaceAll(',', '')) / 1e6);

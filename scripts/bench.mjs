@@ -125,13 +125,18 @@ console.log(`contexts + rules vs the model built alone: +${((sumRules / sumModel
 console.log('\n2. Whole CLI runs, start-up included, against `node -e ""` (the process start baseline)');
 console.log('   paired: each round runs every command once, in turn; medians of the rounds');
 const bin = path.join(root, 'bin', 'tierguard.js');
-/** Median wall time (ms) of each command line, run in alternating rounds after one warm-up round. */
+/**
+ * Median wall time (ms) of each command line, run in alternating rounds after one warm-up round.
+ * They run in an empty folder: `lint` there reads no policy directory (run from this checkout,
+ * it would read its `policies/`), as in compare-gitlab-ci-local.mjs.
+ */
+const cliCwd = mkdtempSync(path.join(tmpdir(), 'tierguard-bench-cwd-'));
 function pairedWall(cmds, rounds) {
   const t = cmds.map(() => []);
   for (let i = 0; i <= rounds; i++) {
     cmds.forEach((args, j) => {
       const s = process.hrtime.bigint();
-      spawnSync(process.execPath, args, { stdio: 'ignore' }); // lint exits 1 on blocking findings
+      spawnSync(process.execPath, args, { stdio: 'ignore', cwd: cliCwd }); // lint exits 1 on blocking findings
       if (i > 0) t[j].push(Number(process.hrtime.bigint() - s) / 1e6);
     });
   }
@@ -165,7 +170,7 @@ function peakRssKb(args) {
   const out = path.join(rssDir, 'rss');
   const kb = [];
   for (let i = 0; i < 3; i++) {
-    spawnSync(process.execPath, ['--import', rssHook, ...args], { stdio: 'ignore', env: { ...process.env, TG_BENCH_RSS: out } });
+    spawnSync(process.execPath, ['--import', rssHook, ...args], { stdio: 'ignore', cwd: cliCwd, env: { ...process.env, TG_BENCH_RSS: out } });
     kb.push(Number(readFileSync(out, 'utf8')));
   }
   return kb.sort((a, b) => a - b)[1];
@@ -181,6 +186,7 @@ if (largest) {
   target(`peak RSS, lint ${largest[0]} vs \`node -e ""\` (reported)`, lint / base, 'x', null);
 }
 rmSync(rssDir, { recursive: true, force: true });
+rmSync(cliCwd, { recursive: true, force: true });
 
 // tierguard vs gitlab-ci-local: only where both tools are installed (scripts/compare-gitlab-ci-local.mjs says how).
 const cmake = path.join(corpus, 'real-pipelines', 'cmake');
