@@ -103,6 +103,13 @@ describe('webhook route', () => {
     expect(tokenMatches(`${SECRET}x`, SECRET)).toBe(false);
     expect(tokenMatches(undefined, SECRET)).toBe(false);
     expect(tokenMatches([SECRET], SECRET)).toBe(false);
+    expect(tokenMatches('', SECRET)).toBe(false);
+    expect(tokenMatches(SECRET.slice(0, -1), SECRET)).toBe(false);
+    // Another configured secret (tests, a restart with a new one) is not compared with the old digest.
+    expect(tokenMatches('jeton-secret-é-🔑', 'jeton-secret-é-🔑')).toBe(true);
+    expect(tokenMatches('jeton-secret-e-🔑', 'jeton-secret-é-🔑')).toBe(false);
+    expect(tokenMatches(SECRET, 'jeton-secret-é-🔑')).toBe(false);
+    expect(tokenMatches(SECRET, SECRET)).toBe(true);
   });
 
   it('answers 400 for malformed JSON, 413 for an oversized body', async () => {
