@@ -203,14 +203,16 @@ async function checkRunnerCommand(args: string[], io: CliIO): Promise<number> {
   if (positionals.length === 0) throw new UsageError('check-runner needs at least one FILE');
   const format = await parseFormat(values.format);
   const policy = await policyFromArgs(values, io.cwd);
-  const [{ checkRunnerConfig }, { SourceFiles }, { suppress }, { renderFindings }, { summarize }, { allRuleMetas }] = await Promise.all([
+  const [{ checkRunnerConfig }, { SourceFiles }, { suppress }, { renderFindings }, { summarize }] = await Promise.all([
     import('../runner/check.js'),
     import('../findings/sources.js'),
     import('../policy/reporter.js'),
     import('../findings/render/index.js'),
     import('../findings/finding.js'),
-    import('../catalogue/catalogue.js'),
   ]);
+  // Only SARIF lists the rule catalogue (its rule descriptors): the other formats do not load
+  // every rule module for it.
+  const rules = format === 'sarif' ? (await import('../catalogue/catalogue.js')).allRuleMetas() : [];
   const today = new Date();
   const sources = new SourceFiles();
   const findings = [];
@@ -226,7 +228,7 @@ async function checkRunnerCommand(args: string[], io: CliIO): Promise<number> {
     findings.push(...r.findings);
   }
   const judged = suppress(findings, policy, { today });
-  io.stdout.write(renderFindings(format, { findings: judged, sources, rules: allRuleMetas(), toolVersion: toolVersion(), color: values.color }));
+  io.stdout.write(renderFindings(format, { findings: judged, sources, rules, toolVersion: toolVersion(), color: values.color }));
   return summarize(judged).blocking > 0 ? EXIT.blocking : EXIT.ok;
 }
 

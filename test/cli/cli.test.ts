@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { allRuleMetas } from '../../src/catalogue/catalogue.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const checkout = path.join(here, '..', 'fixtures', 'cli', 'checkout');
@@ -186,6 +187,17 @@ describe('tierguard rules / explain / check-runner', () => {
     expect(b.code).toBe(2);
     expect(b.err).toMatch(/broken\.toml:2:\d+: invalid TOML/);
     expect(b.err).not.toMatch(/\n\s+at /);
+  });
+
+  // Only SARIF reads the rule catalogue in check-runner (its rule descriptors list every rule).
+  it('lists every rule of the catalogue in SARIF, and none in the other formats', async () => {
+    const dir = tempCheckout({ 'config.toml': '[[runners]]\n  name = "shared"\n  executor = "shell"\n' });
+    const sarif = JSON.parse((await run(['check-runner', '--format', 'sarif', 'config.toml'], dir)).out);
+    const driver = sarif.runs[0].tool.driver;
+    expect(driver.rules.map((r: { id: string }) => r.id)).toEqual(allRuleMetas().map((m) => m.id));
+    expect(sarif.runs[0].results[0]).toMatchObject({ ruleId: 'runner-shell-executor', ruleIndex: allRuleMetas().findIndex((m) => m.id === 'runner-shell-executor') });
+    const json = JSON.parse((await run(['check-runner', '--format', 'json', 'config.toml'], dir)).out);
+    expect(json.findings.map((f: { ruleId: string }) => f.ruleId)).toContain('runner-shell-executor');
   });
 });
 
