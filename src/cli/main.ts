@@ -116,26 +116,30 @@ async function parseFormat(v: string | undefined): Promise<RenderFormat> {
   return f;
 }
 
-/** `--policy DIR` (an explicit missing dir is an error), else `./policies` when present, else the built-in baseline. */
-export async function policyFromArgs(values: { policy?: string; group?: string }, cwd: string): Promise<Policy> {
+/**
+ * `--policy DIR` (an explicit missing dir is an error), else `./policies` when present, else the
+ * built-in baseline. `loadsRules`: the command loads every rule module anyway (`lint`).
+ */
+export async function policyFromArgs(values: { policy?: string; group?: string }, cwd: string, opts: { loadsRules?: boolean } = {}): Promise<Policy> {
   const dir = path.resolve(cwd, values.policy ?? 'policies');
   if (values.policy === undefined && !existsSync(dir)) {
     if (values.group !== undefined) throw new UsageError(`--group needs a policy directory (no ${dir}; use --policy DIR)`);
     const { builtinPolicy } = await import('../policy/defaults.js');
     return builtinPolicy();
   }
-  const [{ loadPolicy }, { PolicyError }] = await Promise.all([import('../policy/load.js'), import('../policy/errors.js')]);
+  const [{ loadPolicy }, { PolicyError }, { namesRules }] = await Promise.all([import('../policy/load.js'), import('../policy/errors.js'), import('../policy/merge.js')]);
   // The rule catalogue (every rule module: about 30-40 ms of a cold `jobs` or `check-runner`)
-  // is needed only to check what a policy says about rules: their ids, options and default
-  // severities. A policy that sets no rule and no exception (`rules: {}`, `exceptions: []`) is
-  // read without it: no layer can have named a rule, so the catalogue would change nothing.
-  // Any other policy, and any error (it may be one only the catalogue settles, such as an
-  // options-only entry), is read again with the catalogue, whose answer is the one that counts.
-  try {
-    const policy = loadPolicy({ dir, group: values.group });
-    if (Object.keys(policy.rules).length === 0 && policy.exceptions.length === 0) return policy;
-  } catch (err) {
-    if (!(err instanceof PolicyError)) throw err;
+  // checks only what a policy says about rules. A command that does not load the rules reads
+  // the policy without it first: a policy that names no rule (`rules: {}`, `exceptions: []`)
+  // is then read. Any other policy, and any error (it may be one only the catalogue settles,
+  // such as an options-only entry), is read again with the catalogue, whose answer counts.
+  if (!opts.loadsRules) {
+    try {
+      const policy = loadPolicy({ dir, group: values.group });
+      if (!namesRules(policy)) return policy;
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+    }
   }
   const { allRuleMetas } = await import('../catalogue/catalogue.js');
   return loadPolicy({ dir, group: values.group, rules: allRuleMetas() });
@@ -156,7 +160,8 @@ async function lintCommand(args: string[], io: CliIO): Promise<number> {
     },
   });
   const format = await parseFormat(values.format);
-  const policy = await policyFromArgs(values, io.cwd);
+  // lint.ts imports the catalogue itself: the policy is read once, with it.
+  const policy = await policyFromArgs(values, io.cwd, { loadsRules: true });
   const live = values['gitlab-url'] !== undefined || values.project !== undefined;
   if (live) {
     if (!values['gitlab-url'] || !values.project) throw new UsageError('live checks need both --gitlab-url URL and --project PATH');

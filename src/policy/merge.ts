@@ -18,6 +18,16 @@ export interface RuleCatalogue {
   rules?: readonly { id: string; defaultSeverity: Severity; options?: RuleOptions<unknown> }[];
 }
 
+/**
+ * Whether a policy says anything the catalogue checks (see `parseLayer` and `mergeLayer`: rule
+ * ids, options and default severities under `rules`, rule ids of `exceptions`). A policy read
+ * without the catalogue that says none of it is the policy the catalogue would have given:
+ * layers merge rules per id and append exceptions, so no layer of it named a rule.
+ */
+export function namesRules(policy: Pick<Policy, 'rules' | 'exceptions'>): boolean {
+  return Object.keys(policy.rules).length > 0 || policy.exceptions.length > 0;
+}
+
 export interface ParsedLayer {
   doc: PolicyDocument;
   layer: PolicyFile;

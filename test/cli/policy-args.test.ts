@@ -26,9 +26,9 @@ describe('the CLI reads a policy directory as loadPolicy with the rule catalogue
       return err;
     }
   };
-  const viaCli = async (dir: string, group?: string) => {
+  const viaCli = async (dir: string, group?: string, loadsRules?: boolean) => {
     try {
-      return await policyFromArgs({ policy: dir, group }, root);
+      return await policyFromArgs({ policy: dir, group }, root, { loadsRules });
     } catch (err) {
       return err;
     }
@@ -51,9 +51,12 @@ describe('the CLI reads a policy directory as loadPolicy with the rule catalogue
       const dir = dirWith(name, text, team);
       const group = team === undefined ? undefined : 'acme';
       const expected = withCatalogue(dir, group);
-      const got = await viaCli(dir, group);
-      expect({ name, got }).toEqual({ name, got: expected });
-      if (expected instanceof PolicyError) expect(got).toBeInstanceOf(PolicyError);
+      // Without the rules loaded (jobs, check-runner: the catalogue only when needed) and with them (lint).
+      for (const loadsRules of [false, true]) {
+        const got = await viaCli(dir, group, loadsRules);
+        expect({ name, loadsRules, got }).toEqual({ name, loadsRules, got: expected });
+        if (expected instanceof PolicyError) expect(got).toBeInstanceOf(PolicyError);
+      }
     }
     expect(withCatalogue(path.join(root, 'unknown-rule'))).toBeInstanceOf(PolicyError);
     expect(withCatalogue(path.join(root, 'options-only'))).not.toBeInstanceOf(Error);
