@@ -208,16 +208,15 @@ async function checkRunnerCommand(args: string[], io: CliIO): Promise<number> {
   if (positionals.length === 0) throw new UsageError('check-runner needs at least one FILE');
   const format = await parseFormat(values.format);
   const policy = await policyFromArgs(values, io.cwd);
-  const [{ checkRunnerConfig }, { SourceFiles }, { suppress }, { renderFindings }, { summarize }] = await Promise.all([
+  const [{ checkRunnerConfig }, { SourceFiles }, { suppress }, { renderFindings, listsRules }, { summarize }] = await Promise.all([
     import('../runner/check.js'),
     import('../findings/sources.js'),
     import('../policy/reporter.js'),
     import('../findings/render/index.js'),
     import('../findings/finding.js'),
   ]);
-  // Only SARIF lists the rule catalogue (its rule descriptors): the other formats do not load
-  // every rule module for it.
-  const rules = format === 'sarif' ? (await import('../catalogue/catalogue.js')).allRuleMetas() : [];
+  // The catalogue (every rule module) is loaded only for a format that lists it.
+  const rules = listsRules(format) ? (await import('../catalogue/catalogue.js')).allRuleMetas() : [];
   const today = new Date();
   const sources = new SourceFiles();
   const findings = [];

@@ -14,6 +14,11 @@ export function isRenderFormat(value: string): value is RenderFormat {
   return (RENDER_FORMATS as readonly string[]).includes(value);
 }
 
+/** Whether the format reads `RenderInput.rules` (SARIF's rule descriptors); the others ignore it. */
+export function listsRules(format: RenderFormat): boolean {
+  return format === 'sarif';
+}
+
 /** Render findings for the CLI (`tierguard lint`, `tierguard check-runner`). */
 export function renderFindings(format: RenderFormat, input: RenderInput): string {
   switch (format) {

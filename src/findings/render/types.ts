@@ -10,7 +10,7 @@ export interface RenderInput {
   findings: Finding[];
   /** Source text with secret ranges registered: snippets come from here, masked. */
   sources: SourceFiles;
-  /** The rule catalogue (SARIF rule descriptors). */
+  /** The rule catalogue (SARIF rule descriptors); read only where `listsRules(format)`. */
   rules: readonly RuleMeta<unknown>[];
   toolVersion: string;
   /** ANSI colour in the text format (default off). */
