@@ -1,7 +1,7 @@
-import type { SourceLocation } from '../model/location.js';
-import { resolveMessage, type MessageData } from './messages.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import type { SourceLocation } from '../model/location.js';
+import { resolveMessage, type MessageData } from './messages.js';
 import { compareText } from '../util/text.js';
 
 export type Severity = 'error' | 'warning';

@@ -1,7 +1,7 @@
 // zod's functional build (`zod/mini`), imported by name: a bundler keeps only the functions
 // named here, where the method-chaining `zod` keeps all of zod (scripts/build-cli.mjs bundles
-// this module on its own, so a cold `tierguard lint --policy DIR` loads about 30 KB of zod
-// instead of 190 KB). The checks and messages are zod's own either way (`zod/v4/core`).
+// this module on its own, so a cold `tierguard lint --policy DIR` loads about 30 KB of zod,
+// where it loaded a 190 KB chunk of it). The checks and messages are zod's own either way (`zod/v4/core`).
 import {
   array,
   boolean,
@@ -163,10 +163,5 @@ export function ruleOptionsSchema(options: RuleOptions<unknown>): ZodMiniType {
   return s;
 }
 const optionSchemas = new WeakMap<RuleOptions<unknown>, ZodMiniType>();
-
-/** A rule's options schema as the policy loader builds it (for tests of the rules' defaults). */
-export function ruleOptionsFullSchema(options: RuleOptions<unknown>): ZodMiniType {
-  return options.schema(optionKit);
-}
 
 export type PolicyFile = output<ReturnType<typeof buildPolicyFileSchema>>;

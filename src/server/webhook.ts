@@ -172,12 +172,17 @@ export function projectSignal(eventHeader: string | undefined, body: unknown): P
  */
 export function tokenMatches(given: string | string[] | undefined, secret: string): boolean {
   if (typeof given !== 'string' || given.length === 0) return false;
-  return timingSafeEqual(Buffer.from(hash('sha256', given, 'hex'), 'latin1'), secretDigest(secret));
+  return timingSafeEqual(digestOf(given), secretDigest(secret));
+}
+
+/** SHA-256 of a text as its 64 hex characters' bytes (one-shot `hash()`, no Hash object). */
+function digestOf(text: string): Buffer {
+  return Buffer.from(hash('sha256', text, 'hex'), 'latin1');
 }
 
 /** The configured secret's digest, computed once (hot path: every delivery). */
 let cachedSecret: { secret: string; digest: Buffer } | undefined;
 function secretDigest(secret: string): Buffer {
-  if (cachedSecret?.secret !== secret) cachedSecret = { secret, digest: Buffer.from(hash('sha256', secret, 'hex'), 'latin1') };
+  if (cachedSecret?.secret !== secret) cachedSecret = { secret, digest: digestOf(secret) };
   return cachedSecret.digest;
 }
