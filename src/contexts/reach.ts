@@ -188,7 +188,7 @@ function mergeErrors(a?: Outcome['errors'], b?: Outcome['errors']): Outcome['err
 }
 
 function workflowOutcome(rules: YNode | undefined, ctx: TrustContext, opts: ReachOptions): Outcome {
-  if (!hasRules(rules)) return { runs: 'yes', when: 'always', reason: 'no workflow:rules' };
+  if (!hasRules(rules)) return NO_WORKFLOW;
   // Every job re-reads the workflow in every context: its outcome depends only on the context
   // and on the YAML values of the variables its `if:`s read (no `exists` callback given).
   if (opts.exists) return evaluateRules(rules!, ctx, contextScope(ctx, opts.variables), opts, 'always', 'workflow:rules');
@@ -203,6 +203,8 @@ function workflowOutcome(rules: YNode | undefined, ctx: TrustContext, opts: Reac
   return o;
 }
 const workflowMemo = new WeakMap<YNode, WeakMap<TrustContext, Map<string, Outcome>>>();
+/** A pipeline without `workflow:rules` exists in every context: read by every job in every context. */
+const NO_WORKFLOW: Outcome = Object.freeze({ runs: 'yes', when: 'always', reason: 'no workflow:rules' });
 const nodeVariables = new WeakMap<YNode, string[]>();
 
 /** Every variable any expression written under `node` reads (memoised per node). */
@@ -766,8 +768,33 @@ function splitOnce(s: string, sep: string): [string, string | undefined] {
   return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
 }
 
-/** policy/refs.rb `matches_pattern?`. */
+/**
+ * `patternMatches` by a context's facts, then by pattern: facts are fixed once a context is built
+ * (contexts live as long as their policy), and every job reads the same few patterns in every
+ * context (`branches` and `tags`, the implicit `only` of a job without rules, among them).
+ */
+const patternMemo = new WeakMap<TrustContext['facts'], Map<string, { result: Tri; notes: readonly string[] }>>();
+
 function patternMatches(pattern: string, ctx: TrustContext, notes: string[], keywordsAsNames: boolean): Tri {
+  let byPattern = patternMemo.get(ctx.facts);
+  if (!byPattern) patternMemo.set(ctx.facts, (byPattern = new Map<string, { result: Tri; notes: readonly string[] }>()));
+  // The flag is one fixed-form character before the pattern: no pattern can imitate the other flag.
+  const key = (keywordsAsNames ? '1' : '0') + pattern;
+  let hit = byPattern.get(key);
+  if (!hit) {
+    const own: string[] = [];
+    hit = { result: matchPattern(pattern, ctx, own, keywordsAsNames), notes: own };
+    // Patterns are YAML an MR author writes: keep at most a bounded number per context.
+    if (byPattern.size >= PATTERN_MEMO_MAX) byPattern.clear();
+    byPattern.set(key, hit);
+  }
+  for (const n of hit.notes) notes.push(n);
+  return hit.result;
+}
+const PATTERN_MEMO_MAX = 1_000;
+
+/** policy/refs.rb `matches_pattern?`. */
+function matchPattern(pattern: string, ctx: TrustContext, notes: string[], keywordsAsNames: boolean): Tri {
   const f = ctx.facts;
   if (f.refType === 'tag' && pattern === 'tags') return 'yes';
   if (f.refType === 'branch' && pattern === 'branches') return 'yes';

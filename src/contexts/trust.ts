@@ -168,8 +168,9 @@ function withUnreadParents(job: Job, reach: JobReach, workflow: JobReach): JobRe
  * value (no CI/CD variable of that name known), or "may be overridden" and by what.
  */
 function withAssumptions(reach: JobReach, names: string[], job: Job, contexts: Record<ContextId, TrustContext>): JobReach {
+  // Most jobs' rules read no YAML variable: nothing to say, and no list to build.
+  if (!names.some((n) => job.variables.has(n))) return reach;
   const yamlNames = [...new Set(names)].filter((n) => job.variables.has(n)).sort();
-  if (yamlNames.length === 0) return reach;
   const out = {} as JobReach;
   for (const [id, o] of Object.entries(reach) as [ContextId, JobReach[ContextId]][]) {
     const ctx = contexts[id];

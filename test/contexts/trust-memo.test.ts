@@ -81,3 +81,41 @@ third:
     expect(mr('third')).toMatchObject({ runs: 'yes', reason: expect.stringMatching(/^rules\[1\] `if: /) });
   });
 });
+
+describe('`only`/`except` ref patterns, judged once per context and pattern', () => {
+  const judge = async (yaml: string, policy = builtinPolicy()) => {
+    const p = await buildPipeline(new MemorySource({ '.gitlab-ci.yml': yaml }), '.gitlab-ci.yml');
+    const trust = pipelineTrust(p, policy, 'main');
+    return Object.fromEntries(p.jobs.map((j) => [j.name, trust(j).byContext]));
+  };
+
+  it('gives every job that reads a pattern the pattern\'s notes, not only the first', async () => {
+    // Distinct nodes (no anchor): each job is judged on its own, the pattern's result is shared.
+    const yaml = ['a', 'b', 'c'].map((n) => `${n}:\n  only: [tags]\n  script: [make ${n}]\n`).join('');
+    for (let round = 0; round < 2; round++) {
+      const byJob = await judge(yaml);
+      for (const name of ['a', 'b', 'c']) {
+        expect(byJob[name]!.branch).toMatchObject({ runs: 'unknown', reason: '`only: [tags]` may match (a branch named `tags` matches the keyword as a name)' });
+        expect(byJob[name]!['protected-tag']).toMatchObject({ runs: 'yes', reason: '`only: [tags]` matches' });
+        expect(byJob[name]!.mr).toMatchObject({ runs: 'no' });
+      }
+    }
+  });
+
+  it('keeps contexts with other facts apart: a name protected under one policy is not under another', async () => {
+    const yaml = `deploy:\n  only: [release]\n  script: [./deploy.sh]\n`;
+    const plain = await judge(yaml);
+    const withRelease = await judge(yaml, { ...builtinPolicy(), protected: { branches: ['release'], tags: [] } });
+    expect(plain.deploy!.branch.runs).toBe('unknown');
+    expect(withRelease.deploy!.branch.runs).toBe('no');
+    expect(withRelease.deploy!['protected-branch'].runs).not.toBe('no');
+    // and back: the first policy's contexts still say what they said
+    expect((await judge(yaml)).deploy!.branch.runs).toBe('unknown');
+  });
+
+  it('tells `only` from `except` for the same pattern (a keyword is a name only for `only`)', async () => {
+    const byJob = await judge(`a:\n  only: [tags]\n  script: [make]\nb:\n  except: [tags]\n  script: [make]\n`);
+    expect(byJob.a!.branch.runs).toBe('unknown');
+    expect(byJob.b!.branch).toMatchObject({ runs: 'yes' });
+  });
+});
