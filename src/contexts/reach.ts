@@ -34,6 +34,7 @@ import {
 } from './expression.js';
 import { matchesAny } from '../util/glob.js';
 import { blank } from '../util/table.js';
+import { flatMap } from '../util/array.js';
 
 type When = 'on_success' | 'manual' | 'delayed' | 'always' | 'on_failure' | 'never';
 const WHENS: readonly When[] = ['on_success', 'manual', 'delayed', 'always', 'on_failure', 'never'];
@@ -326,7 +327,7 @@ const flatMemo = new WeakMap<YNode, readonly YNode[]>();
 function flattenFrom(n: YNode, depth: number): YNode[] {
   if (!isSeq(n)) return [n];
   if (depth > 10) return n.items;
-  return n.items.flatMap((i) => (isSeq(i) ? flattenFrom(i, depth + 1) : [i]));
+  return flatMap(n.items, (i) => (isSeq(i) ? flattenFrom(i, depth + 1) : i));
 }
 
 interface Branch {

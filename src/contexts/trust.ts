@@ -6,6 +6,7 @@ import { buildContexts, chosenInContext, contextOptionsFromPolicy, variableRefer
 import { jobReachInput, keyPart, reachJob, reachWorkflow, trustedContexts, untrustedContexts, type JobReach, type JobTrust } from './reach.js';
 import { blank } from '../util/table.js';
 import type { VarValue } from './expression.js';
+import { flatMap } from '../util/array.js';
 
 /**
  * Trust of every job of a pipeline: `workflow:rules`, then the job's `rules` or
@@ -136,7 +137,7 @@ function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext
 /** Where `tags:` interpolate a variable whoever starts the pipeline controls (see `JobTrust.attackerChosenTags`). */
 function attackerChosenTags(job: Job, untrusted: ContextId[], contexts: Record<ContextId, TrustContext>): JobTrust['attackerChosenTags'] {
   if (untrusted.length === 0 || !job.tags.some((t) => t.includes('$'))) return undefined;
-  const refs = [...new Set(job.tags.flatMap(variableReferences))];
+  const refs = [...new Set(flatMap(job.tags, (t) => variableReferences(t)))];
   if (refs.length === 0) return undefined;
   const out: NonNullable<JobTrust['attackerChosenTags']> = {};
   for (const id of untrusted) {

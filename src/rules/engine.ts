@@ -236,7 +236,7 @@ export function scriptLinesOf(node: YMap): readonly ScriptLine[] {
     const hooks = get(node, 'hooks', 'pre_get_sources_script');
     if (hooks) parts.push(linesOfList('pre_get_sources_script', hooks));
     const nonEmpty = parts.filter((x) => x.length > 0);
-    hit = nonEmpty.length === 0 ? NO_LINES : nonEmpty.length === 1 ? nonEmpty[0]! : nonEmpty.flat();
+    hit = nonEmpty.length === 0 ? NO_LINES : nonEmpty.length === 1 ? nonEmpty[0]! : ([] as ScriptLine[]).concat(...nonEmpty);
     linesOfMap.set(node, hit);
   }
   return hit;

@@ -12,6 +12,7 @@ import type { Policy } from '../../policy/types.js';
 import { globToRegExp, matchesNamePatterns } from '../../util/glob.js';
 import type { RuleContext, ScriptLine } from '../types.js';
 import { commandIndex, locateInScalar, programName, quoteStates, unquote, varRefs, type VarRef, type Segment, type Word } from './_shell.js';
+import { flatMap } from '../../util/array.js';
 
 // ---------------------------------------------------------------------------------------------
 // Credential-like variable names
@@ -217,8 +218,8 @@ const artifactsCache = new WeakMap<YNode, ArtifactSpec>();
 function readArtifacts(job: Job): ArtifactSpec {
   const a = get(job.node, 'artifacts');
   if (a?.kind !== 'map') return { paths: [], dotenv: [], node: a };
-  const items = (n: YNode | undefined) => (n?.kind === 'seq' ? n.items : n ? [n] : []).flatMap((x) => (x.kind === 'seq' ? x.items : [x]));
-  const named = (n: YNode | undefined) => items(n).flatMap((x) => {
+  const items = (n: YNode | undefined) => flatMap(n?.kind === 'seq' ? n.items : n ? [n] : [], (x) => (x.kind === 'seq' ? x.items : x));
+  const named = (n: YNode | undefined) => flatMap(items(n), (x) => {
     const p = str(x);
     return p ? [{ path: p, node: x }] : [];
   });

@@ -4,6 +4,7 @@ import type { RuleReport } from '../../findings/finding.js';
 import { defineRule } from '../types.js';
 import { locateInLine, artifactsOf, expandedRefs, followOutput, inArtifactPath, JOB_TOKEN_NAMES, pipeReader } from './_script-facts.js';
 import { commandIndex, programName, segments, unquote, type Segment } from './_shell.js';
+import { flatMap } from '../../util/array.js';
 
 /**
  * Predefined variables that name this GitLab instance, its API, registry or dependency proxy
@@ -85,7 +86,7 @@ export function findTokenMisuse(text: string, allowed: (dest: string) => boolean
   if (!text.includes('CI_')) return out;
   const segs = segments(text);
   segs.forEach((seg, i) => {
-    const refs = seg.words.flatMap((w) => expandedRefs(w.raw).filter((r) => JOB_TOKEN_NAMES.has(r.name)).map((r) => ({ ...r, index: w.start + r.index, word: w })));
+    const refs = flatMap(seg.words, (w) => expandedRefs(w.raw).filter((r) => JOB_TOKEN_NAMES.has(r.name)).map((r) => ({ ...r, index: w.start + r.index, word: w })));
     const [tok] = refs;
     if (!tok) return;
     const ci = commandIndex(seg.words);

@@ -2,12 +2,13 @@ import { entry, get, str, strList, type YNode } from '../../model/node.js';
 import type { Job, Pipeline } from '../../model/pipeline.js';
 import { defineRule, type ContextId, type JobTrust } from '../types.js';
 import { codeList, insertUnderJobKey } from './_trust-text.js';
+import { flatMap } from '../../util/array.js';
 
 /** The job names a job `needs:` (strings or `{ job: … }`), in this pipeline. */
 function neededJobs(job: Job): string[] {
   const needs = get(job.node, 'needs');
   if (needs?.kind !== 'seq') return [];
-  return needs.items.flatMap((n) => (n.kind === 'map' ? (get(n, 'project') || get(n, 'pipeline') ? [] : strList(get(n, 'job'))) : strList(n)));
+  return flatMap(needs.items, (n) => (n.kind === 'map' ? (get(n, 'project') || get(n, 'pipeline') ? [] : strList(get(n, 'job'))) : strList(n)));
 }
 
 const isFalse = (n: YNode | undefined) => n?.kind === 'scalar' && n.value === false;

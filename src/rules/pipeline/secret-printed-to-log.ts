@@ -6,6 +6,7 @@ import { defineRule, type ScriptLine } from '../types.js';
 import { locateInLine, artifactsOf, credentialNames, expandedRefs, followOutput, inArtifactPath, type CredentialNames } from './_script-facts.js';
 import { commandIndex, memoByText, programName, segments, unquote, wordText, type Segment } from './_shell.js';
 import { codeList } from './_trust-text.js';
+import { flatMap } from '../../util/array.js';
 
 const PRINTERS = new Set(['echo', 'printf', 'print', 'write-host', 'write-output', 'echo.']);
 const FILE_READERS = new Set(['cat', 'head', 'tail', 'more', 'less', 'base64', 'xxd', 'od', 'hexdump', 'strings', 'get-content', 'type']);
@@ -130,7 +131,7 @@ export function findPrints(
     const headWord = seg.words[first];
     const cmd = seg.words[ci];
     const secretRefs = (from: number, file = false) =>
-      seg.words.slice(from).flatMap((w) => expandedRefs(w.raw).filter((r) => (file ? names.file(r.name) || names.value(r.name) : names.value(r.name)) && !defined(r.name)).map((r) => ({ ...r, index: w.start + r.index })));
+      flatMap(seg.words.slice(from), (w) => expandedRefs(w.raw).filter((r) => (file ? names.file(r.name) || names.value(r.name) : names.value(r.name)) && !defined(r.name)).map((r) => ({ ...r, index: w.start + r.index })));
     const where = (kind: PrintHit['kind'], index: number, length: number, what: string, command: string) => {
       const o = followOutput(segs, i);
       if (o.log) out.push({ index, length, kind, what, command });

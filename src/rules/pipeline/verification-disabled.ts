@@ -4,6 +4,7 @@ import type { SourceLocation } from '../../model/location.js';
 import { defineRule } from '../types.js';
 import { locateInLine } from './_script-facts.js';
 import { commandIndex, memoByText, programName, segments, unquote, variableSites, wordText, type Segment, type Word } from './_shell.js';
+import { flatMap } from '../../util/array.js';
 
 export interface VerificationHit {
   index: number;
@@ -146,9 +147,7 @@ function judgeSegment(seg: Segment): VerificationHit[] {
 
 /** Everything a script item switches off, in text order (shared result: read only). */
 export const findVerificationDisabled: (text: string) => readonly VerificationHit[] = memoByText((text) =>
-  segments(text)
-    .flatMap(judgeSegment)
-    .sort((a, b) => a.index - b.index),
+  flatMap(segments(text), (seg) => judgeSegment(seg)).sort((a, b) => a.index - b.index),
 );
 
 /**
