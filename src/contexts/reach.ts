@@ -479,8 +479,22 @@ function combine(branches: Branch[], unknownVars: Set<string> | undefined, error
     if (errs) o.errors = errs;
     return o;
   }
-  const running = branches.filter((b) => b.runs);
-  const [first] = running;
+  // One pass: the first branch that runs, how many run, their `when`s (in order, without
+  // repeats), and the reason. The reason is built by concatenation, which V8 keeps as a rope
+  // until someone reads it: most reasons are never printed, and `join` would copy every
+  // branch's text for every job in every context (long rule lists give long reasons).
+  let first: Branch | undefined;
+  let running = 0;
+  const whens: When[] = [];
+  let reason = '';
+  for (let i = 0; i < branches.length; i++) {
+    const b = branches[i]!; // i < branches.length
+    reason = i === 0 ? b.reason : reason + '; else ' + b.reason;
+    if (!b.runs) continue;
+    running++;
+    first ??= b;
+    if (!whens.includes(b.when)) whens.push(b.when);
+  }
   if (!first) {
     // definitely not: the last branch decided (a `when: never` match, or no match)
     const last = branches.at(-1);
@@ -491,14 +505,9 @@ function combine(branches: Branch[], unknownVars: Set<string> | undefined, error
     if (errs) o.errors = errs;
     return o;
   }
-  const runs: Tri = running.length === branches.length ? 'yes' : 'unknown';
-  const whens = [...new Set(running.map((b) => b.when))];
+  const runs: Tri = running === branches.length ? 'yes' : 'unknown';
   const auto = whens.find((w) => w !== 'manual');
-  const o: Outcome = {
-    runs,
-    when: auto ?? 'manual',
-    reason: runs === 'yes' && branches.length === 1 ? first.reason : branches.map((b) => b.reason).join('; else '),
-  };
+  const o: Outcome = { runs, when: auto ?? 'manual', reason };
   if (first.at) o.at = first.at;
   if (whens.length > 1) o.possibleWhen = whens;
   if (runs === 'unknown' && unknownVars?.size) o.unknownVariables = [...unknownVars].sort();

@@ -163,6 +163,50 @@ job:
     expect(r.branch.possibleWhen).toEqual(['on_success', 'manual']);
   });
 
+  it('several rules that may match: every branch in the reason, in order, and each `when` once', () => {
+    const r = reach(`
+job:
+  script: x
+  rules:
+    - if: $FAST == "1"
+      when: manual
+    - if: $SLOW == "1"
+      when: manual
+    - if: $OTHER == "1"
+      when: never
+    - if: $CI_COMMIT_BRANCH
+`);
+    expect(r.branch).toEqual({
+      runs: 'unknown',
+      when: 'on_success',
+      possibleWhen: ['manual', 'on_success'],
+      reason:
+        'rules[0] `if: $FAST == "1"` may match with `when: manual` (unknown: $FAST); else rules[1] `if: $SLOW == "1"` may match with `when: manual` (unknown: $SLOW); else rules[2] `if: $OTHER == "1"` may match with `when: never` (unknown: $OTHER); else rules[3] `if: $CI_COMMIT_BRANCH` matches',
+      at: expect.objectContaining({ line: 5 }),
+      unknownVariables: ['FAST', 'OTHER', 'SLOW'],
+    });
+    // in a merge request pipeline only the manual rules may run, and nothing decides
+    expect(r.mr).toMatchObject({
+      runs: 'unknown',
+      when: 'manual',
+      reason:
+        'rules[0] `if: $FAST == "1"` may match with `when: manual` (unknown: $FAST); else rules[1] `if: $SLOW == "1"` may match with `when: manual` (unknown: $SLOW); else rules[2] `if: $OTHER == "1"` may match with `when: never` (unknown: $OTHER); else no rule in `rules` matches',
+    });
+    expect(r.mr.possibleWhen).toBeUndefined();
+  });
+
+  it('rules that may match only with `when: never`: the job does not run, and the last branch says why', () => {
+    const r = reach(`
+job:
+  script: x
+  rules:
+    - if: $OTHER == "1"
+      when: never
+    - if: $CI_COMMIT_TAG
+`);
+    expect(r.branch).toEqual({ runs: 'no', when: 'never', reason: 'no rule in `rules` matches', at: expect.objectContaining({ line: 5 }) });
+  });
+
   it('changes: always true without a push diff, unknown with one', () => {
     const r = reach(`
 job:
