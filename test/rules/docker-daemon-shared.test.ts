@@ -29,6 +29,17 @@ describe('docker-daemon-shared', () => {
           code: 'build:\n  script:\n    - export DOCKER_HOST=tcp://10.0.0.5:2375\n    - docker build .\n',
           errors: [{ line: 3, column: 14, job: 'build', message: /tcp:\/\/10.0.0.5:2375 .*untrusted \(`branch`/ }],
         },
+        {
+          // What the shell runs, however the assignment is quoted: quotes inside the name, a
+          // backslash, the whole word quoted. Each line is read (DOCKER_HOST is not written as such).
+          name: 'DOCKER_HOST set in the script with quotes or a backslash inside the name',
+          code: 'a:\n  script:\n    - export DOCKER_"HOST"=tcp://10.0.0.6:2375\n    - docker build .\nb:\n  script:\n    - DOCKER_HO\\ST=tcp://10.0.0.7:2375 docker build .\nc:\n  script:\n    - export \'DOCKER_HOST=tcp://10.0.0.8:2375\'\n    - docker build .\n',
+          errors: [
+            { line: 3, column: 14, job: 'a', message: /tcp:\/\/10.0.0.6:2375 / },
+            { line: 7, column: 7, job: 'b', message: /tcp:\/\/10.0.0.7:2375 / },
+            { line: 10, column: 14, job: 'c', message: /tcp:\/\/10.0.0.8:2375 / },
+          ],
+        },
       ],
     });
   });

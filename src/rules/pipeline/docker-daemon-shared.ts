@@ -48,24 +48,40 @@ function remoteAddress(value: string): { address: string; host: string } | undef
 }
 
 /**
+ * Whether a script line can hold a word that unquotes to `DOCKER_HOST=…`. Unquoting removes
+ * quotes and backslashes only, so such a word has those twelve characters in order with nothing
+ * but quotes and backslashes between them (`DOCKER_"HOST"=…`): a line without them, once its
+ * quotes and backslashes are removed, is not read word by word (most lines of most jobs).
+ */
+function mayAssignDockerHost(text: string): boolean {
+  if (text.includes('DOCKER_HOST=')) return true;
+  return QUOTING.test(text) && text.replace(QUOTING_ALL, '').includes('DOCKER_HOST=');
+}
+const QUOTING = /['"\\]/;
+const QUOTING_ALL = /['"\\]/g;
+
+/**
  * The remote Docker daemon a job drives: `DOCKER_HOST` in its variables (when it runs
  * `docker`, or sets it itself) or exported by its script, pointing at a host that is not one of
  * the job's own service containers.
  */
 function remoteDaemon(job: Job, lines: readonly ScriptLine[], locate: (line: ScriptLine, i: number, n: number) => SourceLocation): DaemonUse | undefined {
-  const own = ownHosts(job);
+  // Worked out only for an address found (most jobs have none).
+  let own: Set<string> | undefined;
+  const isOwn = (host: string) => (own ??= ownHosts(job)).has(host);
   const usesDocker = () => lines.some((l) => segments(l.text).some((s) => /^(docker|docker-compose|buildx|earthly)$/.test(programName(s.words[commandIndex(s.words)]))));
   const dh = job.variables.get('DOCKER_HOST');
   if (dh) {
     const d = remoteAddress(dh.value);
-    if (d && !own.has(d.host) && (job.jobVariables.has('DOCKER_HOST') || usesDocker())) return { ...d, at: dh.valueLoc, where: 'variable' };
+    if (d && !isOwn(d.host) && (job.jobVariables.has('DOCKER_HOST') || usesDocker())) return { ...d, at: dh.valueLoc, where: 'variable' };
   }
   for (const line of lines) {
+    if (!mayAssignDockerHost(line.text)) continue;
     for (const seg of segments(line.text)) {
       for (const w of seg.words) {
         const x = unquote(w.raw);
         const d = x.startsWith('DOCKER_HOST=') ? remoteAddress(x.slice('DOCKER_HOST='.length)) : undefined;
-        if (d && !own.has(d.host)) return { ...d, at: locate(line, w.start, w.end - w.start), where: 'script' };
+        if (d && !isOwn(d.host)) return { ...d, at: locate(line, w.start, w.end - w.start), where: 'script' };
       }
     }
   }
