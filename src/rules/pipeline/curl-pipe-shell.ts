@@ -1,5 +1,5 @@
 import { defineRule } from '../types.js';
-import { commandIndex, locateInScalar, programName, scriptSites, segments, unquote, type Segment } from './_shell.js';
+import { commandIndex, locateInScalar, memoByText, programName, scriptSites, segments, unquote, type Segment } from './_shell.js';
 
 const DOWNLOADERS = /^(curl|wget|fetch|iwr|irm|invoke-webrequest|invoke-restmethod|http|httpie|aria2c)$/i;
 const INTERPRETERS = /^(sh|bash|zsh|dash|ksh|ash|mksh|fish|python[0-9.]*|perl|ruby|node|nodejs|php|pwsh|powershell|iex|invoke-expression|source|\.)$/i;
@@ -39,8 +39,11 @@ function readsProgramFromStdin(seg: Segment, ci: number): boolean {
 /**
  * Downloaded code executed as it arrives: `curl … | sh`, `wget -qO- … | sudo bash`,
  * `bash <(curl …)`, `sh -c "$(curl …)"`, `eval "$(curl …)"`, PowerShell `iwr … | iex`.
+ * Memoised by text (pipelines repeat script lines); the result is shared: read only.
  */
-export function findPipeToShell(text: string): PipeHit[] {
+export const findPipeToShell: (text: string) => readonly PipeHit[] = memoByText(pipeToShell);
+
+function pipeToShell(text: string): PipeHit[] {
   const out: PipeHit[] = [];
   const segs = segments(text);
   segs.forEach((seg, si) => {

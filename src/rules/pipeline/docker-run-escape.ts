@@ -3,7 +3,7 @@ import type { Job } from '../../model/pipeline.js';
 import type { RunnerTier } from '../deploy.js';
 import type { RuleReport } from '../../findings/finding.js';
 import { defineRule } from '../types.js';
-import { commandIndex, programName, segments, unquote, wordText } from './_shell.js';
+import { commandIndex, memoByText, programName, segments, unquote, wordText } from './_shell.js';
 import { imageName, isDindImage } from './privileged-outside-build-tier.js';
 import { locateInLine } from './_script-facts.js';
 
@@ -66,8 +66,14 @@ function escapeOf(opt: string, value: string | undefined): string | undefined {
   }
 }
 
-/** `docker run`/`docker create`/`docker container run`, `podman run`, `nerdctl run` with host-escaping options. */
-export function findDockerEscapes(text: string): EscapeHit[] {
+/**
+ * `docker run`/`docker create`/`docker container run`, `podman run`, `nerdctl run` with
+ * host-escaping options. Memoised by text (pipelines repeat script lines through anchors and
+ * `extends`); the result is shared: read only.
+ */
+export const findDockerEscapes: (text: string) => readonly EscapeHit[] = memoByText(dockerEscapes);
+
+function dockerEscapes(text: string): EscapeHit[] {
   const out: EscapeHit[] = [];
   for (const seg of segments(text)) {
     const ci = commandIndex(seg.words);
