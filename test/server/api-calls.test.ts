@@ -205,9 +205,17 @@ describe('GitLab API calls per review', () => {
     await rv.review(job(mr));
     const outstanding = (reads: typeof gl.requests) => Math.max(...reads.map((r, i) => reads.slice(0, i).filter((q) => q.answeredAt! > r.answeredBefore).length + 1));
     let reads = gl.requests.slice(mark).filter((r) => r.path.endsWith('/raw'));
-    expect(reads.filter((r) => r.query.ref === mr.headSha)).toHaveLength(41);
-    // Head and base side by side, each reading ahead at most 8 includes.
-    expect(outstanding(reads)).toBeGreaterThan(8);
+    const headReads = reads.filter((r) => r.query.ref === mr.headSha);
+    const baseReads = reads.filter((r) => r.query.ref !== mr.headSha);
+    expect(headReads).toHaveLength(41);
+    // The head reads ahead: several of its reads out at once, never more than the 8 of the window
+    // (src/model/include.ts, PREFETCH_WINDOW). How many are out together, and how many of them
+    // overlap the base's, depends on how busy the machine is: only the bounds are asserted.
+    expect(outstanding(headReads)).toBeGreaterThan(1);
+    expect(outstanding(headReads)).toBeLessThanOrEqual(8);
+    // Head and base side by side: the base's reads go out while the head's are still answered.
+    expect(baseReads.length).toBeGreaterThan(0);
+    expect(Math.min(...baseReads.map((r) => r.answeredBefore))).toBeLessThan(Math.max(...headReads.map((r) => r.answeredAt!)));
     expect(outstanding(reads)).toBeLessThanOrEqual(16);
 
     // 200 includes: GitLab stops at 150 (`Maximum of 150 nested includes`); so do the reads.
