@@ -137,7 +137,7 @@ function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext
 /** Where `tags:` interpolate a variable whoever starts the pipeline controls (see `JobTrust.attackerChosenTags`). */
 function attackerChosenTags(job: Job, untrusted: ContextId[], contexts: Record<ContextId, TrustContext>): JobTrust['attackerChosenTags'] {
   if (untrusted.length === 0 || !job.tags.some((t) => t.includes('$'))) return undefined;
-  const refs = [...new Set(flatMap(job.tags, (t) => variableReferences(t)))];
+  const refs = [...new Set(flatMap(job.tags, variableReferences))];
   if (refs.length === 0) return undefined;
   const out: NonNullable<JobTrust['attackerChosenTags']> = {};
   for (const id of untrusted) {

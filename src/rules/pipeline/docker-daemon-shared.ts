@@ -48,17 +48,13 @@ function remoteAddress(value: string): { address: string; host: string } | undef
 }
 
 /**
- * Whether a script line can hold a word that unquotes to `DOCKER_HOST=…`. Unquoting removes
- * quotes and backslashes only, so such a word has those twelve characters in order with nothing
- * but quotes and backslashes between them (`DOCKER_"HOST"=…`): a line without them, once its
- * quotes and backslashes are removed, is not read word by word (most lines of most jobs).
+ * Whether a script line can hold a word that unquotes to `DOCKER_HOST=…` (`DOCKER_"HOST"=…`):
+ * words start outside quotes, so the unquoted line holds every word's unquoted text. A line
+ * without it is not read word by word (most lines of most jobs).
  */
 function mayAssignDockerHost(text: string): boolean {
-  if (text.includes('DOCKER_HOST=')) return true;
-  return QUOTING.test(text) && text.replace(QUOTING_ALL, '').includes('DOCKER_HOST=');
+  return text.includes('DOCKER_HOST=') || unquote(text).includes('DOCKER_HOST=');
 }
-const QUOTING = /['"\\]/;
-const QUOTING_ALL = /['"\\]/g;
 
 /**
  * The remote Docker daemon a job drives: `DOCKER_HOST` in its variables (when it runs

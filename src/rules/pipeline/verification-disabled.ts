@@ -147,7 +147,7 @@ function judgeSegment(seg: Segment): VerificationHit[] {
 
 /** Everything a script item switches off, in text order (shared result: read only). */
 export const findVerificationDisabled: (text: string) => readonly VerificationHit[] = memoByText((text) =>
-  flatMap(segments(text), (seg) => judgeSegment(seg)).sort((a, b) => a.index - b.index),
+  flatMap(segments(text), judgeSegment).sort((a, b) => a.index - b.index),
 );
 
 /**
