@@ -2,6 +2,7 @@
 // Thin launcher: the CLI is bundled into dist/bundle/ by `npm run build` (run by `npm install`
 // through `prepare`; scripts/build-cli.mjs), one file to load instead of hundreds of modules.
 import module from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 // Node >= 22.1 keeps compiled code between runs (in the OS temp folder); older Nodes lack it.
 // A cache that cannot be written (read-only file system) only costs the speed-up.
@@ -22,12 +23,32 @@ try {
 // and gitlab-runner: 11-21% less CPU, 3-12% less wall time) and the hot functions of a large one
 // still get there (on a 1,989-job, 255 KB pipeline within a few percent of before; turning
 // Maglev off made it 10-47% slower there). Set only on the Node that has Maglev on by default.
-if (['lint', 'jobs', 'check-runner'].includes(process.argv[2] ?? '')) {
+const command = process.argv[2] ?? '';
+const shortRun = ['lint', 'jobs', 'check-runner'].includes(command);
+if (shortRun) {
   const maglevOn = process.versions.node.split('.')[0] === '24';
   (await import('node:v8')).setFlagsFromString(maglevOn ? '--no-opt --invocation-count-for-maglev=3000' : '--no-opt');
 }
 
-const { main } = await import('../dist/bundle/tierguard.mjs');
+// `lint` (offline) and `check-runner` load the CLI as one script through a code cache kept
+// after each command's first run (src/cli/compile-cache.ts: much of what such a run spends is
+// V8 compiling the functions it calls; `jobs` gained nothing from it). Every other command, and
+// the live checks, load the split ES module bundle: a few kilobytes for `rules`, and `serve`
+// runs long enough that compiling does not matter. scripts/build-cli.mjs leaves out of the
+// script what only those load.
+const fromScript =
+  (command === 'lint' && !process.argv.slice(3).some((a) => a === '--gitlab-url' || a.startsWith('--gitlab-url=') || a === '--project' || a.startsWith('--project='))) ||
+  command === 'check-runner';
+let main;
+let afterRun = () => {};
+if (fromScript) {
+  const { loadScriptCached } = await import('../dist/cli/compile-cache.js');
+  const loaded = loadScriptCached(fileURLToPath(new URL('../dist/bundle/tierguard.cjs', import.meta.url)), command, process.env);
+  ({ main } = loaded.exports);
+  afterRun = loaded.save;
+} else {
+  ({ main } = await import('../dist/bundle/tierguard.mjs'));
+}
 
 // `tierguard rules | head`: a closed pipe ends the output quietly, like any Unix tool.
 for (const stream of [process.stdout, process.stderr]) {
@@ -40,6 +61,7 @@ for (const stream of [process.stdout, process.stderr]) {
 main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env }).then(
   (code) => {
     process.exitCode = code;
+    afterRun();
   },
   (err) => {
     process.stderr.write(`tierguard: internal error: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -12,7 +12,7 @@
 //
 // The bundle sits two folders below the package root, like dist/cli/*.js, so PACKAGE_ROOT
 // (package.json, docs/, policies/) resolves the same from either.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -146,5 +146,61 @@ const eager = entry ? [...staticImports(entry[0])] : [];
 const leaked = eager.filter((p) => SERVICE_ONLY.some((pkg) => p === pkg || p.startsWith(pkg + '/')));
 if (!entry || leaked.length) {
   console.error(`build-cli: ${entry ? `service-only packages load at CLI start: ${leaked.join(', ')}` : 'no entry output'}`);
+  process.exit(1);
+}
+
+/**
+ * `lint` (offline) and `check-runner` as one CommonJS script, dist/bundle/tierguard.cjs:
+ * bin/tierguard.js runs it through V8's code cache (src/cli/compile-cache.ts), which takes
+ * scripts, not ES modules. Every other command, and `lint --gitlab-url`, keeps the split ES
+ * module build above (`rules` and `explain` load a few kilobytes of it; `jobs` gained nothing
+ * from the cache; `serve`, `audit` and the live checks run long enough that compiling does not
+ * matter). The modules only those commands load are left out, so a run without a cache (a CI
+ * job's fresh container) has half as much script to parse (450 KB, against 900 KB with the
+ * service, the audit and zod): each becomes a module that throws when loaded, which the bin's
+ * routing never does. The policy schema is inside (a CommonJS script cannot `require` the .mjs
+ * file), and `import.meta.url` is the script's own file URL.
+ */
+const SCRIPT = 'tierguard.cjs';
+/** What main.ts loads for the commands bin/tierguard.js does not run from the script. */
+const NOT_IN_SCRIPT = ['./jobs.js', './audit.js', './serve.js', './live.js', '../live/assumptions.js'];
+const leaveOutOfScript = {
+  name: 'leave-out-of-script',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) =>
+      /[\\/]src[\\/]cli[\\/]main\.ts$/.test(args.importer) && NOT_IN_SCRIPT.includes(args.path) ? { path: args.path, namespace: 'not-in-script' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'not-in-script' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path} is not in ${SCRIPT}: bin/tierguard.js runs this command from tierguard.mjs`)});`,
+      loader: 'js',
+    }));
+  },
+};
+await build({
+  absWorkingDir: root,
+  entryPoints: ['src/cli/main.ts'],
+  outfile: path.join(outdir, SCRIPT),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  external: SERVICE_ONLY,
+  plugins: [leaveOutOfScript, zodEnglishOnly, summariesAsData, yamlEsm, yamlPushPlugin],
+  minify: true,
+  define: { 'import.meta.url': '__tgScriptUrl' },
+  // `import()` of a built-in or a service package becomes `require()`: a script run through
+  // vm.Script has no module loader behind its dynamic imports.
+  supported: { 'dynamic-import': false },
+  banner: { js: "const __tgScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // compile-cache.ts decodes the script as latin1, which is exact for ASCII only.
+  charset: 'ascii',
+  sourcemap: 'linked',
+  legalComments: 'linked',
+  logLevel: 'warning',
+});
+const scriptBytes = readFileSync(path.join(outdir, SCRIPT));
+const nonAscii = scriptBytes.findIndex((b) => b > 0x7f);
+if (nonAscii >= 0) {
+  console.error(`build-cli: ${SCRIPT} has a non-ASCII byte at offset ${nonAscii}; compile-cache.ts reads it as latin1`);
   process.exit(1);
 }

@@ -1,15 +1,22 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { allRuleMetas } from '../../src/catalogue/catalogue.js';
 import { main } from '../../src/cli/main.js';
 import { defined } from '../support/defined.js';
 
 const root = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const bin = path.join(root, 'bin', 'tierguard.js');
+// `lint` and `check-runner` keep a code cache (src/cli/compile-cache.ts): the runs here keep
+// theirs in a folder of the test's own, not in the user's ~/.cache.
+const cacheDir = mkdtempSync(path.join(tmpdir(), 'tierguard-bundle-cache-'));
+const binEnv = { ...process.env, TIERGUARD_COMPILE_CACHE: cacheDir };
+afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
 
 async function inProcess(args: string[]): Promise<string> {
   return (await inProcessRun(args)).stdout;
@@ -47,7 +54,7 @@ describe('the bundled CLI', () => {
     try {
       writeFileSync(path.join(dir, '.gitlab-ci.yml'), 'build:\n  image: node:latest\n  script:\n    - npm ci\n');
       for (const args of [['lint', dir], ['jobs', dir], ['jobs', '--contexts', dir], ['jobs', '--format', 'json', dir]]) {
-        const run = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+        const run = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: binEnv });
         expect(run.stderr).toBe('');
         expect(run.stdout).toBe(await inProcess(args));
         expect(run.stdout).toContain('build');
@@ -71,7 +78,7 @@ describe('the bundled CLI', () => {
       writeFileSync(path.join(bad, 'default.yaml'), 'version: 1\nreview: { maxInlineDiscussions: -1 }\nexceptions: [{ rule: untagged-job, reason: " ", expires: 2026-02-30 }]\n');
       writeFileSync(path.join(badOptions, 'default.yaml'), 'version: 1\nrules:\n  job-token-misuse: { options: { instanceHosts: [1] } }\n');
       for (const args of [['lint', '--policy', good, dir], ['lint', '--policy', bad, dir], ['lint', '--policy', badOptions, dir], ['jobs', '--policy', bad, dir]]) {
-        const run = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+        const run = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: binEnv });
         const sources = await inProcessRun(args);
         expect({ stdout: run.stdout, stderr: run.stderr, code: run.status }).toEqual(sources);
       }
@@ -89,6 +96,66 @@ describe('the bundled CLI', () => {
       expect(refusedOptions.stderr).toContain('default.yaml:3:50: rules.job-token-misuse.options.instanceHosts[0]: expected a string, got 1');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// bin/tierguard.js runs `lint` (offline) and `check-runner` from one CommonJS script through a
+// code cache written after the first run; every other command from the ES module bundle.
+describe('the short commands from the cached script', () => {
+  it('prints the same with and without the cache, and writes one cache per command', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tierguard-bundle-cached-'));
+    const own = mkdtempSync(path.join(tmpdir(), 'tierguard-bundle-own-cache-'));
+    try {
+      writeFileSync(path.join(dir, '.gitlab-ci.yml'), 'deploy:\n  image: alpine\n  script:\n    - curl https://get.example.com | sh\n  environment: production\n');
+      writeFileSync(path.join(dir, 'config.toml'), '[[runners]]\n  name = "shared"\n  executor = "shell"\n');
+      const env = { ...process.env, TIERGUARD_COMPILE_CACHE: own };
+      for (const args of [['lint', '--format', 'json', dir], ['check-runner', path.join(dir, 'config.toml')]]) {
+        const sources = await inProcessRun(args);
+        const runs = [1, 2, 3].map(() => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env }));
+        for (const run of runs) expect({ stdout: run.stdout, stderr: run.stderr, code: run.status }).toEqual(sources);
+        expect(sources.stdout.length).toBeGreaterThan(100);
+      }
+      const files = readdirSync(own).sort();
+      expect(files.map((f) => f.split('-')[0])).toEqual(['check', 'lint']);
+      // Turned off: the same output, and nothing written.
+      const off = mkdtempSync(path.join(tmpdir(), 'tierguard-bundle-off-'));
+      const run = spawnSync(process.execPath, [bin, 'lint', dir], { encoding: 'utf8', env: { ...process.env, TIERGUARD_COMPILE_CACHE: 'off', HOME: off, XDG_CACHE_HOME: off } });
+      expect(run.stdout).toBe((await inProcessRun(['lint', dir])).stdout);
+      expect(readdirSync(off)).toEqual([]);
+      rmSync(off, { recursive: true, force: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
+  it('runs the live checks from the module bundle: the script leaves them out, with the service and the audit', async () => {
+    const script = readFileSync(path.join(root, 'dist', 'bundle', 'tierguard.cjs'), 'latin1');
+    for (const pkg of ['fastify', 'bullmq', 'ioredis', '@gitbeaker/rest', 'prom-client', 'pino']) expect(script).not.toContain(`require("${pkg}")`);
+    // A GitLab that refuses the token (as GitLab answers a revoked one): the same refusal as the
+    // sources, with either spelling of the options.
+    const gitlab = createServer((_req, res) => res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"401 Unauthorized"}'));
+    await new Promise<void>((resolve) => gitlab.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(gitlab.address() as AddressInfo).port}`;
+    try {
+      for (const args of [
+        ['lint', '--gitlab-url', url, '--project', 'g/p', root],
+        ['lint', `--gitlab-url=${url}`, '--project=g/p', root],
+      ]) {
+        const run = await new Promise<{ stderr: string; code: number | null }>((resolve) => {
+          execFile(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...binEnv, GITLAB_TOKEN: 'glpat-test' } }, (err, _stdout, stderr) =>
+            resolve({ stderr, code: err ? (typeof err.code === 'number' ? err.code : null) : 0 }),
+          );
+        });
+        let stderr = '';
+        const code = await main(args, { stdout: { write: () => true }, stderr: { write: (t: string) => ((stderr += t), true) }, cwd: root, env: { GITLAB_TOKEN: 'glpat-test' } });
+        expect(run).toEqual({ stderr, code });
+        expect(code).toBe(2);
+        expect(stderr).toContain(url);
+      }
+    } finally {
+      gitlab.close();
     }
   });
 });

@@ -1,0 +1,157 @@
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cacheDirFor, isPrivateTo, loadScriptCached } from '../../src/cli/compile-cache.js';
+
+// A CommonJS script with enough functions for V8 to cache, and exports to call.
+const SCRIPT = `'use strict';
+const table = {};
+function word(n) { return ['zero', 'one', 'two', 'three'][n % 4]; }
+function sentence(n) { const out = []; for (let i = 0; i < n; i++) out.push(word(i)); return out.join(' '); }
+exports.sentence = sentence;
+exports.dirname = __dirname;
+exports.url = require('node:url').pathToFileURL(__filename).href;
+module.exports.table = table;
+`;
+
+let dir: string;
+let cacheDir: string;
+let script: string;
+const env = (): NodeJS.ProcessEnv => ({ TIERGUARD_COMPILE_CACHE: cacheDir });
+const cacheFiles = (): string[] => readdirSync(cacheDir).filter((f) => f.endsWith('.v8cache'));
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'tierguard-compile-cache-'));
+  cacheDir = path.join(dir, 'cache');
+  script = path.join(dir, 'bundle.cjs');
+  writeFileSync(script, SCRIPT);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const compiled = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'dist', 'cli', 'compile-cache.js');
+const CHILD = `import { loadScriptCached } from ${JSON.stringify(compiled)};
+const loaded = loadScriptCached(process.argv[1], process.argv[2], process.env);
+process.stdout.write(JSON.stringify({ cache: loaded.cache, sentence: loaded.exports.sentence(5) }));
+loaded.save();`;
+
+/**
+ * Loads the script in a process of its own (V8 keeps what it compiled in memory, and a second
+ * load in the same process would not read the cache at all), runs what a command would, and
+ * saves the cache as bin/tierguard.js does (dist/cli/compile-cache.js: `npm test` builds first).
+ */
+function run(name = 'lint', e = env()): { cache: string; sentence: string } {
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, script, name], { encoding: 'utf8', env: { PATH: process.env.PATH, ...e } });
+  expect(child.stderr).toBe('');
+  const out = JSON.parse(child.stdout) as { cache: string; sentence: string };
+  expect(out.sentence).toMatch(/^(zero|nil!) one two three (zero|nil!)$/);
+  return out;
+}
+
+describe('the short commands’ code cache', () => {
+  it('runs the script as CommonJS', () => {
+    const loaded = loadScriptCached(script, 'lint', { TIERGUARD_COMPILE_CACHE: 'off' });
+    expect((loaded.exports.sentence as (n: number) => string)(5)).toBe('zero one two three zero');
+    expect(loaded.exports.dirname).toBe(dir);
+    expect(loaded.exports.url).toBe(`file://${script}`);
+    expect(loaded.exports.table).toEqual({});
+    expect(loaded.cache).toBe('off');
+  });
+
+  it('writes the cache after the first run, in a private folder, and takes it on the next', () => {
+    expect(run().cache).toBe('miss');
+    const files = cacheFiles();
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(new RegExp(`^lint-.+-${process.version.replace(/\./g, '\\.')}-${process.arch}-.+\\.v8cache$`));
+    expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
+    expect(statSync(path.join(cacheDir, files[0] as string)).mode & 0o777).toBe(0o600);
+    expect(run().cache).toBe('hit');
+    expect(cacheFiles()).toEqual(files);
+  });
+
+  it('keeps a cache per command', () => {
+    run('lint');
+    expect(run('check-runner').cache).toBe('miss');
+    expect(cacheFiles().map((f) => f.split('-')[0]).sort()).toEqual(['check', 'lint']);
+    expect(run('check-runner').cache).toBe('hit');
+  });
+
+  it('does not use the cache of another build of the script, and removes it once the new one is written', () => {
+    run();
+    const before = cacheFiles();
+    // Same length, other bytes: V8 alone would take the old cache (it checks only the length).
+    // A new file in its place, as a build or an upgrade leaves it.
+    writeFileSync(`${script}.new`, SCRIPT.replace("'zero'", "'nil!'"));
+    renameSync(`${script}.new`, script);
+    expect(run()).toEqual({ cache: 'miss', sentence: 'nil! one two three nil!' });
+    const after = cacheFiles();
+    expect(after).toHaveLength(1);
+    expect(after).not.toEqual(before);
+    expect(run()).toEqual({ cache: 'hit', sentence: 'nil! one two three nil!' });
+  });
+
+  it('refuses a damaged cache, runs the script all the same, and writes a good one', () => {
+    run();
+    const [file] = cacheFiles();
+    writeFileSync(path.join(cacheDir, file as string), Buffer.alloc(4096, 7), { mode: 0o600 });
+    expect(run().cache).toBe('rejected');
+    expect(run().cache).toBe('hit');
+  });
+
+  it('does not read a cache file that others can write, nor one behind a symbolic link', () => {
+    run();
+    const [file] = cacheFiles();
+    const cached = path.join(cacheDir, file as string);
+    chmodSync(cached, 0o666);
+    expect(run().cache).toBe('miss');
+    // save() put a private file in its place
+    expect(statSync(cached).mode & 0o777).toBe(0o600);
+    expect(run().cache).toBe('hit');
+
+    const elsewhere = path.join(dir, 'elsewhere.v8cache');
+    writeFileSync(elsewhere, 'x', { mode: 0o600 });
+    rmSync(cached);
+    symlinkSync(elsewhere, cached);
+    expect(run().cache).toBe('miss');
+    expect(readFileSync(elsewhere, 'utf8')).toBe('x');
+  });
+
+  it('uses no folder that others can write, and nothing at all when turned off', () => {
+    mkdirSync(cacheDir, { mode: 0o777 });
+    chmodSync(cacheDir, 0o777);
+    expect(run().cache).toBe('off');
+    expect(cacheFiles()).toEqual([]);
+    chmodSync(cacheDir, 0o700);
+    expect(run().cache).toBe('miss');
+
+    rmSync(cacheDir, { recursive: true });
+    for (const off of ['off', 'OFF', '0', 'false']) expect(run('lint', { TIERGUARD_COMPILE_CACHE: off, HOME: dir }).cache).toBe('off');
+    expect(readdirSync(dir).sort()).toEqual(['bundle.cjs']);
+  });
+
+  it('a folder it cannot create costs only the speed-up', () => {
+    writeFileSync(path.join(dir, 'file'), '');
+    expect(run('lint', { TIERGUARD_COMPILE_CACHE: path.join(dir, 'file', 'cache') }).cache).toBe('off');
+  });
+
+  it('is private to its owner: owned by the user and writable by no one else', () => {
+    expect(isPrivateTo({ uid: 1000, mode: 0o40700 }, 1000)).toBe(true);
+    expect(isPrivateTo({ uid: 1000, mode: 0o100644 }, 1000)).toBe(true);
+    expect(isPrivateTo({ uid: 1001, mode: 0o40700 }, 1000)).toBe(false);
+    expect(isPrivateTo({ uid: 1000, mode: 0o40770 }, 1000)).toBe(false);
+    expect(isPrivateTo({ uid: 1000, mode: 0o100602 }, 1000)).toBe(false);
+    expect(isPrivateTo({ uid: 1000, mode: 0o100602 }, undefined)).toBe(true);
+  });
+});
+
+describe('where the cache lives', () => {
+  it('is the user’s cache folder unless told otherwise', () => {
+    expect(cacheDirFor({ HOME: '/home/dev' })).toBe('/home/dev/.cache/tierguard');
+    expect(cacheDirFor({ HOME: '/home/dev', XDG_CACHE_HOME: '/var/cache/dev' })).toBe('/var/cache/dev/tierguard');
+    // XDG: a relative path is invalid and ignored
+    expect(cacheDirFor({ HOME: '/home/dev', XDG_CACHE_HOME: 'cache' })).toBe('/home/dev/.cache/tierguard');
+    expect(cacheDirFor({ HOME: '/home/dev', TIERGUARD_COMPILE_CACHE: '/srv/cache' })).toBe('/srv/cache');
+    expect(cacheDirFor({ HOME: '/home/dev', TIERGUARD_COMPILE_CACHE: 'off' })).toBeUndefined();
+  });
+});
