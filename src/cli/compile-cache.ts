@@ -116,12 +116,21 @@ function writeAtomically(file: string, data: Buffer): void {
   }
 }
 
-/** Removes this name's cache files for other builds of the bundle (an upgrade leaves them behind). */
-function pruneOtherBuilds(dir: string, name: string, build: string): void {
+/**
+ * How many cache files a command keeps. Each build of the script, Node version and set of V8
+ * flags has its own; an upgrade leaves the old build's behind, while two installs used in turn
+ * (a global one and a project's, or the bench's Node 20, 22 and 24) each need theirs kept.
+ */
+export const KEEP_PER_COMMAND = 8;
+
+/** Removes this command's oldest cache files beyond KEEP_PER_COMMAND (by when they were written). */
+function pruneOldest(dir: string, name: string): void {
   try {
-    for (const entry of readdirSync(dir)) {
-      if (entry.startsWith(`${name}-`) && entry.endsWith(SUFFIX) && !entry.startsWith(`${name}-${build}-`)) unlinkSync(path.join(dir, entry));
-    }
+    const mine = readdirSync(dir)
+      .filter((entry) => entry.startsWith(`${name}-`) && entry.endsWith(SUFFIX))
+      .map((entry) => ({ file: path.join(dir, entry), written: lstatSync(path.join(dir, entry)).mtimeMs }))
+      .sort((a, b) => b.written - a.written);
+    for (const old of mine.slice(KEEP_PER_COMMAND)) unlinkSync(old.file);
   } catch {
     /* an old file left behind costs only disk space */
   }
@@ -186,7 +195,7 @@ export function loadScriptCached(file: string, name: string, env: NodeJS.Process
       try {
         // Taken now, after the run: it holds every function the command compiled.
         writeAtomically(cacheFile, script.createCachedData());
-        pruneOtherBuilds(dir, name, build);
+        pruneOldest(dir, name);
       } catch {
         /* the next run compiles again */
       }

@@ -1,9 +1,9 @@
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cacheDirFor, isPrivateTo, loadScriptCached } from '../../src/cli/compile-cache.js';
+import { cacheDirFor, isPrivateTo, KEEP_PER_COMMAND, loadScriptCached } from '../../src/cli/compile-cache.js';
 
 // A CommonJS script with enough functions for V8 to cache, and exports to call.
 const SCRIPT = `'use strict';
@@ -45,7 +45,7 @@ function run(name = 'lint', e = env()): { cache: string; sentence: string } {
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, script, name], { encoding: 'utf8', env: { PATH: process.env.PATH, ...e } });
   expect(child.stderr).toBe('');
   const out = JSON.parse(child.stdout) as { cache: string; sentence: string };
-  expect(out.sentence).toMatch(/^(zero|nil!) one two three (zero|nil!)$/);
+  expect(out.sentence).toMatch(/^(zero|nil!|null) one two three (zero|nil!|null)$/);
   return out;
 }
 
@@ -77,7 +77,7 @@ describe('the short commands’ code cache', () => {
     expect(run('check-runner').cache).toBe('hit');
   });
 
-  it('does not use the cache of another build of the script, and removes it once the new one is written', () => {
+  it('does not use the cache of another build of the script, and keeps the newest few builds’ caches', () => {
     run();
     const before = cacheFiles();
     // Same length, other bytes: V8 alone would take the old cache (it checks only the length).
@@ -85,10 +85,30 @@ describe('the short commands’ code cache', () => {
     writeFileSync(`${script}.new`, SCRIPT.replace("'zero'", "'nil!'"));
     renameSync(`${script}.new`, script);
     expect(run()).toEqual({ cache: 'miss', sentence: 'nil! one two three nil!' });
-    const after = cacheFiles();
-    expect(after).toHaveLength(1);
-    expect(after).not.toEqual(before);
     expect(run()).toEqual({ cache: 'hit', sentence: 'nil! one two three nil!' });
+    const after = cacheFiles();
+    expect(after).toHaveLength(2);
+    expect(after).toEqual(expect.arrayContaining(before));
+
+    // Older builds' files beyond KEEP_PER_COMMAND go, the oldest first; other commands' stay.
+    const old = (n: number) => path.join(cacheDir, `lint-old${n}-v0-x64-0.v8cache`);
+    for (let n = 0; n < KEEP_PER_COMMAND; n++) {
+      writeFileSync(old(n), 'x', { mode: 0o600 });
+      utimesSync(old(n), 1000 + n, 1000 + n);
+    }
+    writeFileSync(path.join(cacheDir, 'check-runner-old-v0-x64-0.v8cache'), 'x', { mode: 0o600 });
+    utimesSync(path.join(cacheDir, 'check-runner-old-v0-x64-0.v8cache'), 1, 1);
+    writeFileSync(`${script}.new`, SCRIPT.replace("'zero'", "'null'"));
+    renameSync(`${script}.new`, script);
+    expect(run().cache).toBe('miss');
+    const kept = cacheFiles();
+    expect(kept.filter((f) => f.startsWith('lint-'))).toHaveLength(KEEP_PER_COMMAND);
+    expect(kept).not.toContain(path.basename(old(0)));
+    expect(kept).not.toContain(path.basename(old(1)));
+    expect(kept).not.toContain(path.basename(old(2)));
+    expect(kept).toContain(path.basename(old(3)));
+    expect(kept).toEqual(expect.arrayContaining(after));
+    expect(kept).toContain('check-runner-old-v0-x64-0.v8cache');
   });
 
   it('refuses a damaged cache, runs the script all the same, and writes a good one', () => {
