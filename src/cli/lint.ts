@@ -1,4 +1,4 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdirSync, readFileSync, statSync, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Finding } from '../findings/finding.js';
 import { SourceFiles } from '../findings/sources.js';
@@ -54,17 +54,17 @@ export async function lintTargets(paths: string[], cwd: string, opts: LintTarget
   const prefixFor = (p: string) => (paths.length > 1 ? path.relative(cwd, path.resolve(cwd, p)).replace(/\\/g, '/') + '/' : '');
   for (const p of paths) {
     const abs = path.resolve(cwd, p);
-    let st;
+    let st: Stats;
     try {
-      st = await stat(abs);
+      st = statSync(abs);
     } catch {
       throw new UsageError(`${p}: no such file or directory`);
     }
     if (st.isDirectory()) {
       const prefix = prefixFor(p);
       const ciFile = opts.ciFile ?? '.gitlab-ci.yml';
-      const runnerFiles = await findRunnerConfigs(abs);
-      const hasCi = await stat(path.join(abs, ciFile)).then((s) => s.isFile(), () => false);
+      const runnerFiles = findRunnerConfigs(abs);
+      const hasCi = isFile(path.join(abs, ciFile));
       if (!hasCi && runnerFiles.length === 0) {
         throw new UsageError(`${p}: no ${ciFile} and no runner configuration here (give a checkout, a CI file, or --ci-file NAME)`);
       }
@@ -74,7 +74,7 @@ export async function lintTargets(paths: string[], cwd: string, opts: LintTarget
       const dir = path.dirname(abs);
       const base = path.basename(abs);
       const prefix = paths.length > 1 ? prefixFor(path.dirname(p) || '.') : '';
-      const text = await readFile(abs, 'utf8');
+      const text = readFileSync(abs, 'utf8');
       if (looksLikeRunnerConfig(base, text)) await judgeCheckout(dir, undefined, [base], prefix, run, opts);
       else await judgeCheckout(dir, base, [], prefix, run, opts);
     }
@@ -82,12 +82,20 @@ export async function lintTargets(paths: string[], cwd: string, opts: LintTarget
   return run;
 }
 
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** One checkout (or one file of it) judged by `judge()`, the call the service makes too. */
 async function judgeCheckout(dir: string, rootFile: string | undefined, runnerFiles: string[], prefix: string, run: LintRun, opts: LintTargetOptions): Promise<void> {
   const j = await judge({
     policy: opts.policy,
     ...(rootFile !== undefined ? { ci: { source: new DirectorySource(dir, opts.templatesDir), rootFile } } : {}),
-    runnerFiles: await Promise.all(runnerFiles.map(async (rel) => ({ path: rel, text: await readFile(path.join(dir, rel), 'utf8') }))),
+    runnerFiles: runnerFiles.map((rel) => ({ path: rel, text: readFileSync(path.join(dir, rel), 'utf8') })),
     defaultBranch: opts.defaultBranch,
     today: opts.today,
     strict: opts.strict,
@@ -116,34 +124,37 @@ function withPrefix(f: Finding, prefix: string): Finding {
   };
 }
 
-/** Runner config files in a checkout: `*.toml` with `[[runners]]`, Helm values with `runners.config`. */
-async function findRunnerConfigs(root: string): Promise<string[]> {
+/**
+ * Runner config files in a checkout: `*.toml` with `[[runners]]`, Helm values with `runners.config`.
+ * Read synchronously, as the checkout's CI files are (DirectorySource): the CLI has nothing else
+ * to do meanwhile, and every fs/promises step is a trip through the thread pool.
+ */
+function findRunnerConfigs(root: string): string[] {
   const out: string[] = [];
   let seen = 0;
-  const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
+  const walk = (dir: string, rel: string, depth: number): void => {
     if (depth > 8 || seen > RUNNER_SCAN_LIMIT) return;
-    let ents;
+    let ents: Dirent[];
     try {
-      ents = await readdir(dir, { withFileTypes: true });
+      ents = readdirSync(dir, { withFileTypes: true });
     } catch {
       return;
     }
     for (const e of ents.sort((a, b) => compareText(a.name, b.name))) {
       if (++seen > RUNNER_SCAN_LIMIT) return;
       if (e.isDirectory()) {
-        if (!SKIP_DIRS.has(e.name)) await walk(path.join(dir, e.name), rel + e.name + '/', depth + 1);
+        if (!SKIP_DIRS.has(e.name)) walk(path.join(dir, e.name), rel + e.name + '/', depth + 1);
         continue;
       }
       if (!e.isFile() || !/\.(toml|ya?ml)$/i.test(e.name)) continue;
       if (/\.ya?ml$/i.test(e.name) && !/values/i.test(e.name)) continue;
       const full = path.join(dir, e.name);
-      const st = await stat(full);
-      if (st.size > 2 * 1024 * 1024) continue;
-      const text = await readFile(full, 'utf8');
+      if (statSync(full).size > 2 * 1024 * 1024) continue;
+      const text = readFileSync(full, 'utf8');
       if (looksLikeRunnerConfig(e.name, text)) out.push(rel + e.name);
     }
   };
-  await walk(root, '', 0);
+  walk(root, '', 0);
   return out;
 }
 

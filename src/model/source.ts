@@ -1,4 +1,4 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { own } from '../util/table.js';
 
@@ -83,34 +83,35 @@ export function localGlobToRegExp(pattern: string): RegExp {
 
 /** Offline source: the project's files from a checkout directory; nothing else is fetched. */
 export class DirectorySource implements ConfigSource {
-  private listing?: Promise<string[]>;
+  private listing?: string[];
 
   constructor(
     readonly root: string,
     private readonly templatesDir?: string,
   ) {}
 
-  async read(ref: FileRef): Promise<ReadResult> {
-    if (ref.kind === 'local' && !ref.project) return this.readUnder(this.root, normalizeLocal(ref.path));
-    if (ref.kind === 'template' && this.templatesDir) return this.readUnder(this.templatesDir, ref.name);
-    return { status: 'unavailable', reason: 'not read offline' };
+  read(ref: FileRef): Promise<ReadResult> {
+    if (ref.kind === 'local' && !ref.project) return Promise.resolve(this.readUnder(this.root, normalizeLocal(ref.path)));
+    if (ref.kind === 'template' && this.templatesDir) return Promise.resolve(this.readUnder(this.templatesDir, ref.name));
+    return Promise.resolve({ status: 'unavailable', reason: 'not read offline' });
   }
 
-  async glob(pattern: string, project?: string): Promise<string[] | undefined> {
-    if (project) return undefined;
+  glob(pattern: string, project?: string): Promise<string[] | undefined> {
+    if (project) return Promise.resolve(undefined);
     this.listing ??= listFiles(this.root);
     const re = localGlobToRegExp(pattern);
-    return (await this.listing).filter((f) => re.test(f)).sort();
+    return Promise.resolve(this.listing.filter((f) => re.test(f)).sort());
   }
 
-  private async readUnder(base: string, rel: string): Promise<ReadResult> {
+  private readUnder(base: string, rel: string): ReadResult {
     const full = path.resolve(base, rel);
     const rootAbs = path.resolve(base);
     if (full !== rootAbs && !full.startsWith(rootAbs + path.sep)) return { status: 'missing' };
+    // Read synchronously: only the CLI reads a checkout, with nothing else to do meanwhile, and
+    // each of fs/promises' steps (stat, open, read, close) is a trip through the thread pool.
     try {
-      const st = await stat(full);
-      if (!st.isFile()) return { status: 'missing' };
-      return { status: 'ok', text: await readFile(full, 'utf8') };
+      if (!statSync(full).isFile()) return { status: 'missing' };
+      return { status: 'ok', text: readFileSync(full, 'utf8') };
     } catch {
       return { status: 'missing' };
     }
@@ -119,22 +120,22 @@ export class DirectorySource implements ConfigSource {
 
 const SKIP_DIRS = new Set(['.git', 'node_modules']);
 
-async function listFiles(root: string): Promise<string[]> {
+function listFiles(root: string): string[] {
   const out: string[] = [];
-  const walk = async (dir: string, rel: string): Promise<void> => {
-    let ents;
+  const walk = (dir: string, rel: string): void => {
+    let ents: Dirent[];
     try {
-      ents = await readdir(dir, { withFileTypes: true });
+      ents = readdirSync(dir, { withFileTypes: true });
     } catch {
       return;
     }
     for (const e of ents) {
       if (e.isDirectory()) {
-        if (!SKIP_DIRS.has(e.name)) await walk(path.join(dir, e.name), rel + e.name + '/');
+        if (!SKIP_DIRS.has(e.name)) walk(path.join(dir, e.name), rel + e.name + '/');
       } else if (e.isFile()) out.push(rel + e.name);
     }
   };
-  await walk(root, '');
+  walk(root, '');
   return out;
 }
 
