@@ -7,7 +7,7 @@ import { replaceVariableRefs, type VarRefOptions } from '../model/var-refs.js';
 import type { Policy } from '../policy/types.js';
 import { matchesAny } from '../util/glob.js';
 import { scriptLinesOf } from './engine.js';
-import { commandIndex, programName, segments, unquote, type Word } from './pipeline/_shell.js';
+import { commandIndex, memoByText, programName, segments, unquote, type Word } from './pipeline/_shell.js';
 import type { ScriptLine } from './types.js';
 
 type EnvTier = 'production' | 'staging';
@@ -280,6 +280,9 @@ function computeCommandEvidence(job: Job, opts: DeployOptions): DeployEvidence[]
   };
   const out: DeployEvidence[] = [];
   for (const line of lines) {
+    // Most lines run no command that can deploy and assign nothing (`make`, `cd build`, `echo`):
+    // known per text, and skipped without looking at their words again.
+    if (inertLine(line.text)) continue;
     for (const seg of segments(line.text)) {
       const words = seg.words;
       // Assignments the script makes (`export IMAGE=…`, `IMAGE=…`) resolve later pushes.
@@ -424,9 +427,71 @@ const DOCKER_VALUE_OPTS = new Set(['-t', '--tag', '-f', '--file', '--build-arg',
 const CURL_VALUE_OPTS = new Set(['-X', '--request', '-H', '--header', '-d', '--data', '--data-binary', '--data-raw', '--data-urlencode', '-F', '--form', '-T', '--upload-file', '-u', '--user', '-o', '--output', '-w', '--write-out', '-A', '--user-agent', '-e', '--referer', '--cacert', '--cert', '--key', '-m', '--max-time', '--retry', '--connect-timeout', '-b', '--cookie', '-c', '--cookie-jar', '--url', '--oauth2-bearer', '-K', '--config']);
 const GENERIC_VALUE_OPTS = new Set(['-r', '--repository', '--repository-url', '-u', '--username', '-p', '--password', '--registry', '--otp', '--tag', '--access', '--token', '--host', '-k', '--key', '--source', '-s', '--api-key', '--config-file', '--cert', '--client-cert', '--sign-with', '--identity', '-R', '--repo']);
 
+/**
+ * The programs classifyCommand has a case for. It answers nothing for any other program (the
+ * hosting CLIs of DEPLOY_CLIS aside), so a new case must be named here too, or it never runs.
+ */
+const CLASSIFIED_PROGRAMS: ReadonlySet<string> = new Set([
+  'kubectl',
+  'oc',
+  'helm',
+  'helm3',
+  'terraform',
+  'tofu',
+  'terragrunt',
+  'gitlab-terraform',
+  'gitlab-tofu',
+  'pulumi',
+  'aws',
+  'gcloud',
+  'az',
+  'docker',
+  'podman',
+  'buildah',
+  'nerdctl',
+  'executor',
+  'kaniko',
+  'crane',
+  'skopeo',
+  'regctl',
+  'twine',
+  'python',
+  'python3',
+  'py',
+  'npm',
+  'pnpm',
+  'yarn',
+  'gem',
+  'cargo',
+  'poetry',
+  'uv',
+  'flit',
+  'hatch',
+  'dotnet',
+  'nuget',
+  'glab',
+  'curl',
+]);
+
+const classified = (base: string): boolean => CLASSIFIED_PROGRAMS.has(base) || DEPLOY_CLIS[base] !== undefined;
+
+/**
+ * A script line whose every segment runs a program classifyCommand does not know and assigns
+ * no variable (recordAssignments: `export`/`declare`/`local`, or `NAME=…` first): the deploy
+ * classification has nothing to do there. A function of the text alone, memoised per text.
+ */
+const inertLine = memoByText((text: string): boolean =>
+  segments(text).every((seg) => {
+    const head = u(seg.words[0]);
+    if (head === 'export' || head === 'declare' || head === 'local' || head.indexOf('=') > 0) return false;
+    return !classified(programName(seg.words[commandIndex(seg.words)]).toLowerCase());
+  }),
+);
+
 function classifyCommand(words: readonly Word[], ci: number, env: CommandEnv): CommandHit | undefined {
   const prog = programName(words[ci]);
   const base = prog.toLowerCase();
+  if (!classified(base)) return undefined;
   // Asked only by the commands that can deploy: most script commands are none of them.
   const dry = () => hasOpt(words, ci + 1, DRY_RUN);
   switch (base) {

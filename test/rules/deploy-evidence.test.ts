@@ -131,6 +131,32 @@ describe('deploy-like classification', () => {
     expect(r['build-image']?.all).toEqual(['stage stage `release` @4:10']);
   });
 
+  // Lines that run no command the classification knows are skipped, unless they assign: an
+  // assignment on a line of its own still decides where a later push goes.
+  it('reads assignments on lines of their own, across lines of other commands', async () => {
+    const yaml = [
+      'push-out:', //                                                    1
+      '  script:', //                                                    2
+      '    - export TARGET=registry.example.com/team/app', //           3
+      '    - make image', //                                             4
+      '    - docker push "$TARGET"', //                                  5
+      'push-own:', //                                                    6
+      '  variables: { TARGET: registry.example.com/team/app }', //      7
+      '  script:', //                                                    8
+      '    - TARGET=$CI_REGISTRY_IMAGE/app', //                          9
+      '    - echo "building $TARGET"; cd build', //                     10
+      '    - docker push "$TARGET"', //                                 11
+      'push-declared:', //                                              12
+      '  script:', //                                                   13
+      '    - declare TARGET=ghcr.io/team/app', //                       14
+      '    - docker push "$TARGET"', //                                 15
+    ].join('\n');
+    const r = await classify(yaml + '\n');
+    expect(r['push-out']?.evidence).toEqual(['command `docker push` to `$TARGET` @5:7']);
+    expect(r['push-own']?.evidence).toEqual([]);
+    expect(r['push-declared']?.evidence).toEqual(['command `docker push` to `$TARGET` @15:7']);
+  });
+
   it('a push whose registry is a variable is a deploy when the job logs in to another registry', async () => {
     const yaml = [
       'push:',
