@@ -25,9 +25,11 @@ try {
 // Maglev off made it 10-47% slower there). Set only on the Node that has Maglev on by default.
 const command = process.argv[2] ?? '';
 const shortRun = ['lint', 'jobs', 'check-runner'].includes(command);
+let v8Flags = '';
 if (shortRun) {
   const maglevOn = process.versions.node.split('.')[0] === '24';
-  (await import('node:v8')).setFlagsFromString(maglevOn ? '--no-opt --invocation-count-for-maglev=3000' : '--no-opt');
+  v8Flags = maglevOn ? '--no-opt --invocation-count-for-maglev=3000' : '--no-opt';
+  (await import('node:v8')).setFlagsFromString(v8Flags);
 }
 
 // `lint` (offline) and `check-runner` load the CLI as one script through a code cache kept
@@ -43,7 +45,7 @@ let main;
 let afterRun = () => {};
 if (fromScript) {
   const { loadScriptCached } = await import('../dist/cli/compile-cache.js');
-  const loaded = loadScriptCached(fileURLToPath(new URL('../dist/bundle/tierguard.cjs', import.meta.url)), command, process.env);
+  const loaded = loadScriptCached(fileURLToPath(new URL('../dist/bundle/tierguard.cjs', import.meta.url)), command, process.env, v8Flags);
   ({ main } = loaded.exports);
   afterRun = loaded.save;
 } else {

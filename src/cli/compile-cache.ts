@@ -145,9 +145,10 @@ function fnv1a(text: string): string {
 
 /**
  * Runs `file`, a CommonJS script, with its code cache for `name` (the command), and returns its
- * exports. `env` says where the cache is (cacheDirFor).
+ * exports. `env` says where the cache is (cacheDirFor); `v8Flags`, the V8 flags the caller set
+ * at run time (v8.setFlagsFromString), which a cache made under other flags does not suit.
  */
-export function loadScriptCached(file: string, name: string, env: NodeJS.ProcessEnv): LoadedScript {
+export function loadScriptCached(file: string, name: string, env: NodeJS.ProcessEnv, v8Flags = ''): LoadedScript {
   const fd = openSync(file, 'r');
   let source: string;
   let build: string;
@@ -174,7 +175,8 @@ export function loadScriptCached(file: string, name: string, env: NodeJS.Process
   const configured = cacheDirFor(env);
   const dir = configured === undefined ? undefined : usableDir(configured);
   // V8 refuses a cache made under other V8 flags; the key keeps each set of flags its own file.
-  const flags = fnv1a(`${process.execArgv.join(' ')}\0${env.NODE_OPTIONS ?? ''}`);
+  // `v8Flags`: what the caller set with v8.setFlagsFromString, which execArgv does not show.
+  const flags = fnv1a(`${process.execArgv.join(' ')}\0${env.NODE_OPTIONS ?? ''}\0${v8Flags}`);
   const cacheFile = dir === undefined ? undefined : path.join(dir, `${name}-${build}-${process.version}-${process.arch}-${flags}${SUFFIX}`);
   const cachedData = cacheFile === undefined ? undefined : readPrivateFile(cacheFile);
 

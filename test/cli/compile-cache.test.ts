@@ -31,8 +31,11 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const compiled = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'dist', 'cli', 'compile-cache.js');
-const CHILD = `import { loadScriptCached } from ${JSON.stringify(compiled)};
-const loaded = loadScriptCached(process.argv[1], process.argv[2], process.env);
+const CHILD = `import { setFlagsFromString } from 'node:v8';
+import { loadScriptCached } from ${JSON.stringify(compiled)};
+const flags = process.argv[3] ?? '';
+if (flags) setFlagsFromString(flags);
+const loaded = loadScriptCached(process.argv[1], process.argv[2], process.env, flags);
 process.stdout.write(JSON.stringify({ cache: loaded.cache, sentence: loaded.exports.sentence(5) }));
 loaded.save();`;
 
@@ -41,8 +44,8 @@ loaded.save();`;
  * load in the same process would not read the cache at all), runs what a command would, and
  * saves the cache as bin/tierguard.js does (dist/cli/compile-cache.js: `npm test` builds first).
  */
-function run(name = 'lint', e = env()): { cache: string; sentence: string } {
-  const child = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, script, name], { encoding: 'utf8', env: { PATH: process.env.PATH, ...e } });
+function run(name = 'lint', e = env(), v8Flags?: string): { cache: string; sentence: string } {
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, script, name, ...(v8Flags ? [v8Flags] : [])], { encoding: 'utf8', env: { PATH: process.env.PATH, ...e } });
   expect(child.stderr).toBe('');
   const out = JSON.parse(child.stdout) as { cache: string; sentence: string };
   expect(out.sentence).toMatch(/^(zero|nil!|null) one two three (zero|nil!|null)$/);
@@ -68,6 +71,17 @@ describe('the short commands’ code cache', () => {
     expect(statSync(path.join(cacheDir, files[0] as string)).mode & 0o777).toBe(0o600);
     expect(run().cache).toBe('hit');
     expect(cacheFiles()).toEqual(files);
+  });
+
+  // bin/tierguard.js sets V8 flags at run time for the short commands (`--no-opt` …), which
+  // execArgv does not show; V8 refuses a cache made under other flags.
+  it('keeps a cache per set of V8 flags set at run time', () => {
+    expect(run('lint', env()).cache).toBe('miss');
+    expect(run('lint', env()).cache).toBe('hit');
+    expect(run('lint', env(), '--no-opt').cache).toBe('miss');
+    expect(run('lint', env(), '--no-opt').cache).toBe('hit');
+    expect(run('lint', env()).cache).toBe('hit');
+    expect(cacheFiles()).toHaveLength(2);
   });
 
   it('keeps a cache per command', () => {
