@@ -64,9 +64,21 @@ main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, cw
   (code) => {
     process.exitCode = code;
     afterRun();
+    // The commands run from the script leave nothing behind once they have answered (no timer,
+    // socket or file still open): exit as soon as the output is out, without tearing the heap
+    // down piece by piece (lint on CMake's pipeline: 5-7% of its wall time on Node 20, 22, 24).
+    if (fromScript) exitOnceFlushed(code);
   },
   (err) => {
     process.stderr.write(`tierguard: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 2;
   },
 );
+
+/** process.exit once stdout and stderr hold no unwritten output (a slow pipe may still). */
+function exitOnceFlushed(code) {
+  const pending = [process.stdout, process.stderr].filter((s) => s.writableLength > 0);
+  if (pending.length === 0) process.exit(code);
+  let left = pending.length;
+  for (const s of pending) s.once('drain', () => --left === 0 && process.exit(code));
+}

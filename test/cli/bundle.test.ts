@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -127,6 +127,30 @@ describe('the short commands from the cached script', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
       rmSync(own, { recursive: true, force: true });
+    }
+  });
+
+  // The bin exits as soon as these commands have answered and their output is written: a
+  // reader that is slow to read a large output still gets all of it.
+  it('writes all of a large output to a slow pipe before it exits', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tierguard-bundle-large-'));
+    try {
+      const jobs = Array.from({ length: 300 }, (_, i) => `job-${i}:\n  script:\n    - echo "$DEPLOY_TOKEN"\n    - curl https://get.example.com/${i} | sh\n`);
+      writeFileSync(path.join(dir, '.gitlab-ci.yml'), jobs.join(''));
+      const args = ['lint', '--format', 'json', dir];
+      const sources = await inProcessRun(args);
+      expect(sources.stdout.length).toBeGreaterThan(256 * 1024);
+      const child = spawn(process.execPath, [bin, ...args], { env: binEnv });
+      child.stdout.pause();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const chunks: Buffer[] = [];
+      child.stdout.on('data', (c: Buffer) => chunks.push(c));
+      child.stdout.resume();
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(code).toBe(sources.code);
+      expect(Buffer.concat(chunks).toString('utf8')).toBe(sources.stdout);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
