@@ -26,7 +26,7 @@
  * - `TIERGUARD_COMPILE_CACHE=DIR` puts the cache elsewhere; `TIERGUARD_COMPILE_CACHE=off` turns
  *   it off.
  */
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -195,6 +195,9 @@ export function loadScriptCached(file: string, name: string, env: NodeJS.Process
     save() {
       if (cacheFile === undefined || dir === undefined || cache === 'hit') return;
       try {
+        // A folder that cannot be written (a read-only home mounted into a container): not
+        // worth serialising the cache, some milliseconds, on every run.
+        accessSync(dir, constants.W_OK);
         // Taken now, after the run: it holds every function the command compiled.
         writeAtomically(cacheFile, script.createCachedData());
         pruneOldest(dir, name);
