@@ -32,14 +32,14 @@ if (shortRun) {
   (await import('node:v8')).setFlagsFromString(v8Flags);
 }
 
-// `lint` (offline) and `check-runner` load the CLI as one script through a code cache kept
-// after each command's first run (src/cli/compile-cache.ts: much of what such a run spends is
-// V8 compiling the functions it calls; `jobs` gained nothing from it). Every other command, and
-// the live checks, load the split ES module bundle: a few kilobytes for `rules`, and `serve`
-// runs long enough that compiling does not matter. scripts/build-cli.mjs leaves out of the
-// script what only those load.
+// `lint` (offline), `jobs` and `check-runner` load the CLI as one script through a code cache
+// kept after each command's first run (src/cli/compile-cache.ts: much of what such a run spends
+// is V8 compiling the functions it calls). Every other command, and the live checks, load the
+// split ES module bundle: a few kilobytes for `rules`, and `serve` runs long enough that
+// compiling does not matter. scripts/build-cli.mjs leaves out of the script what only those load.
 const fromScript =
   (command === 'lint' && !process.argv.slice(3).some((a) => a === '--gitlab-url' || a.startsWith('--gitlab-url=') || a === '--project' || a.startsWith('--project='))) ||
+  command === 'jobs' ||
   command === 'check-runner';
 let main;
 let afterRun = () => {};

@@ -150,20 +150,20 @@ if (!entry || leaked.length) {
 }
 
 /**
- * `lint` (offline) and `check-runner` as one CommonJS script, dist/bundle/tierguard.cjs:
+ * `lint` (offline), `jobs` and `check-runner` as one CommonJS script, dist/bundle/tierguard.cjs:
  * bin/tierguard.js runs it through V8's code cache (src/cli/compile-cache.ts), which takes
  * scripts, not ES modules. Every other command, and `lint --gitlab-url`, keeps the split ES
- * module build above (`rules` and `explain` load a few kilobytes of it; `jobs` gained nothing
- * from the cache; `serve`, `audit` and the live checks run long enough that compiling does not
- * matter). The modules only those commands load are left out, so a run without a cache (a CI
- * job's fresh container) has half as much script to parse (450 KB, against 900 KB with the
- * service, the audit and zod): each becomes a module that throws when loaded, which the bin's
- * routing never does. The policy schema is inside (a CommonJS script cannot `require` the .mjs
- * file), and `import.meta.url` is the script's own file URL.
+ * module build above (`rules` and `explain` load a few kilobytes of it; `serve`, `audit` and the
+ * live checks run long enough that compiling does not matter). The modules only those commands
+ * load are left out, so a run without a cache (a CI job's fresh container) has half as much
+ * script to parse (480 KB, against 900 KB with the service, the audit and zod): each becomes a
+ * module that throws when loaded, which the bin's routing never does. The policy schema is
+ * inside (a CommonJS script cannot `require` the .mjs file), and `import.meta.url` is the
+ * script's own file URL.
  */
 const SCRIPT = 'tierguard.cjs';
 /** What main.ts loads for the commands bin/tierguard.js does not run from the script. */
-const NOT_IN_SCRIPT = ['./jobs.js', './audit.js', './serve.js', './live.js', '../live/assumptions.js'];
+const NOT_IN_SCRIPT = ['./audit.js', './serve.js', './live.js', '../live/assumptions.js'];
 const leaveOutOfScript = {
   name: 'leave-out-of-script',
   setup(b) {

@@ -100,7 +100,7 @@ describe('the bundled CLI', () => {
   });
 });
 
-// bin/tierguard.js runs `lint` (offline) and `check-runner` from one CommonJS script through a
+// bin/tierguard.js runs `lint` (offline), `jobs` and `check-runner` from one CommonJS script through a
 // code cache written after the first run; every other command from the ES module bundle.
 describe('the short commands from the cached script', () => {
   it('prints the same with and without the cache, and writes one cache per command', async () => {
@@ -110,14 +110,14 @@ describe('the short commands from the cached script', () => {
       writeFileSync(path.join(dir, '.gitlab-ci.yml'), 'deploy:\n  image: alpine\n  script:\n    - curl https://get.example.com | sh\n  environment: production\n');
       writeFileSync(path.join(dir, 'config.toml'), '[[runners]]\n  name = "shared"\n  executor = "shell"\n');
       const env = { ...process.env, TIERGUARD_COMPILE_CACHE: own };
-      for (const args of [['lint', '--format', 'json', dir], ['check-runner', path.join(dir, 'config.toml')]]) {
+      for (const args of [['lint', '--format', 'json', dir], ['jobs', '--contexts', dir], ['check-runner', path.join(dir, 'config.toml')]]) {
         const sources = await inProcessRun(args);
         const runs = [1, 2, 3].map(() => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env }));
         for (const run of runs) expect({ stdout: run.stdout, stderr: run.stderr, code: run.status }).toEqual(sources);
         expect(sources.stdout.length).toBeGreaterThan(100);
       }
       const files = readdirSync(own).sort();
-      expect(files.map((f) => f.split('-')[0])).toEqual(['check', 'lint']);
+      expect(files.map((f) => f.split('-')[0])).toEqual(['check', 'jobs', 'lint']);
       // Turned off: the same output, and nothing written.
       const off = mkdtempSync(path.join(tmpdir(), 'tierguard-bundle-off-'));
       const run = spawnSync(process.execPath, [bin, 'lint', dir], { encoding: 'utf8', env: { ...process.env, TIERGUARD_COMPILE_CACHE: 'off', HOME: off, XDG_CACHE_HOME: off } });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -203,7 +203,10 @@ describe('tierguard rules / explain / check-runner', () => {
 
 describe('the installed bin', () => {
   it('runs `tierguard jobs` from the built package (what npx runs)', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'bin', 'tierguard.js'), 'jobs', checkout]);
+    // `jobs` keeps a code cache (src/cli/compile-cache.ts): this run's goes to a folder of its own.
+    const cache = mkdtempSync(path.join(tmpdir(), 'tierguard-cli-cache-'));
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'bin', 'tierguard.js'), 'jobs', checkout], { env: { ...process.env, TIERGUARD_COMPILE_CACHE: cache } });
+    rmSync(cache, { recursive: true, force: true });
     expect(stdout).toContain('deploy-prod');
   });
 });
