@@ -78,6 +78,9 @@ function usableDir(dir: string): string | undefined {
   }
 }
 
+/** A cache is about 1 MB (the whole CLI compiled is under 3 MB): anything far larger is not one. */
+const MAX_CACHE_BYTES = 64 * 1024 * 1024;
+
 /** The cache file's bytes, if it is a regular file of this user's that nobody else can write. */
 function readPrivateFile(file: string): Buffer | undefined {
   let fd: number | undefined;
@@ -85,7 +88,7 @@ function readPrivateFile(file: string): Buffer | undefined {
     // O_NOFOLLOW: a symbolic link in the cache folder is not followed (Windows has no such flag: 0).
     fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW as number | undefined ?? 0));
     const stat = fstatSync(fd);
-    if (!stat.isFile() || !ownedAndPrivate(stat)) return undefined;
+    if (!stat.isFile() || !ownedAndPrivate(stat) || stat.size > MAX_CACHE_BYTES) return undefined;
     const data = Buffer.allocUnsafe(stat.size);
     let read = 0;
     while (read < stat.size) {
@@ -199,7 +202,10 @@ export function loadScriptCached(file: string, name: string, env: NodeJS.Process
         // worth serialising the cache, some milliseconds, on every run.
         accessSync(dir, constants.W_OK);
         // Taken now, after the run: it holds every function the command compiled.
-        writeAtomically(cacheFile, script.createCachedData());
+        const data = script.createCachedData();
+        // Nothing to keep (V8 made no data): an empty file would be refused, and rewritten, every run.
+        if (data.length === 0) return;
+        writeAtomically(cacheFile, data);
         pruneOldest(dir, name);
       } catch {
         /* the next run compiles again */

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -130,6 +130,11 @@ describe('the short commands’ code cache', () => {
     const [file] = cacheFiles();
     writeFileSync(path.join(cacheDir, file as string), Buffer.alloc(4096, 7), { mode: 0o600 });
     expect(run().cache).toBe('rejected');
+    expect(run().cache).toBe('hit');
+    // Far larger than any cache (a sparse file): not read at all.
+    truncateSync(path.join(cacheDir, file as string), 65 * 1024 * 1024);
+    expect(run().cache).toBe('miss');
+    expect(statSync(path.join(cacheDir, file as string)).size).toBeLessThan(1024 * 1024);
     expect(run().cache).toBe('hit');
   });
 
