@@ -37,10 +37,9 @@ if (shortRun) {
 // is V8 compiling the functions it calls). Every other command, and the live checks, load the
 // split ES module bundle: a few kilobytes for `rules`, and `serve` runs long enough that
 // compiling does not matter. scripts/build-cli.mjs leaves out of the script what only those load.
-const fromScript =
-  (command === 'lint' && !process.argv.slice(3).some((a) => a === '--gitlab-url' || a.startsWith('--gitlab-url=') || a === '--project' || a.startsWith('--project='))) ||
-  command === 'jobs' ||
-  command === 'check-runner';
+// A `lint` is live when it names --gitlab-url or --project, as main.ts's lintCommand reads them.
+const live = command === 'lint' && process.argv.slice(3).some((a) => /^--(gitlab-url|project)(=|$)/.test(a));
+const fromScript = shortRun && !live;
 let main;
 let afterRun = () => {};
 if (fromScript) {

@@ -78,6 +78,18 @@ function usableDir(dir: string): string | undefined {
   }
 }
 
+/** The first `size` bytes of an open file, or undefined when it holds fewer (it shrank meanwhile). */
+function readWhole(fd: number, size: number): Buffer | undefined {
+  const data = Buffer.allocUnsafe(size);
+  let read = 0;
+  while (read < size) {
+    const n = readSync(fd, data, read, size - read, read);
+    if (n === 0) return undefined;
+    read += n;
+  }
+  return data;
+}
+
 /** A cache is about 1 MB (the whole CLI compiled is under 3 MB): anything far larger is not one. */
 const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 
@@ -89,14 +101,7 @@ function readPrivateFile(file: string): Buffer | undefined {
     fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW as number | undefined ?? 0));
     const stat = fstatSync(fd);
     if (!stat.isFile() || !ownedAndPrivate(stat) || stat.size > MAX_CACHE_BYTES) return undefined;
-    const data = Buffer.allocUnsafe(stat.size);
-    let read = 0;
-    while (read < stat.size) {
-      const n = readSync(fd, data, read, stat.size - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    return read === stat.size ? data : undefined;
+    return readWhole(fd, stat.size);
   } catch {
     return undefined;
   } finally {
@@ -162,16 +167,11 @@ export function loadScriptCached(file: string, name: string, env: NodeJS.Process
     // load node:crypto, a few milliseconds of a run this is meant to shorten.
     const stat = fstatSync(fd, { bigint: true });
     build = `${stat.size.toString(36)}.${stat.ino.toString(36)}.${stat.ctimeNs.toString(36)}`;
-    const bytes = Buffer.allocUnsafe(Number(stat.size));
-    let read = 0;
-    while (read < bytes.length) {
-      const n = readSync(fd, bytes, read, bytes.length - read, read);
-      if (n === 0) break;
-      read += n;
-    }
+    const bytes = readWhole(fd, Number(stat.size));
+    if (!bytes) throw new Error(`${file} changed while it was read`);
     // The bundle is ASCII (esbuild escapes everything else; scripts/build-cli.mjs checks), so
     // latin1 decodes it exactly, and faster than utf8.
-    source = bytes.toString('latin1', 0, read);
+    source = bytes.toString('latin1');
   } finally {
     closeSync(fd);
   }
