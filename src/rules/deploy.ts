@@ -477,13 +477,13 @@ const classified = (base: string): boolean => CLASSIFIED_PROGRAMS.has(base) || D
 
 /**
  * A script line whose every segment runs a program classifyCommand does not know and assigns
- * no variable (recordAssignments: `export`/`declare`/`local`, or `NAME=…` first): the deploy
+ * no variable (recordAssignments: an ASSIGNING_BUILTINS word or `NAME=…` first): the deploy
  * classification has nothing to do there. A function of the text alone, memoised per text.
  */
 const inertLine = memoByText((text: string): boolean =>
   segments(text).every((seg) => {
     const head = u(seg.words[0]);
-    if (head === 'export' || head === 'declare' || head === 'local' || head.indexOf('=') > 0) return false;
+    if (ASSIGNING_BUILTINS.has(head) || head.indexOf('=') > 0) return false;
     return !classified(programName(seg.words[commandIndex(seg.words)]).toLowerCase());
   }),
 );
@@ -745,9 +745,12 @@ function expandVars(text: string, vars: VariableValues): string {
   return out;
 }
 
+/** Builtins whose arguments assign (`export IMAGE=…`): recordAssignments reads past them, inertLine keeps their lines. */
+const ASSIGNING_BUILTINS: ReadonlySet<string> = new Set(['export', 'declare', 'local']);
+
 function recordAssignments(words: readonly Word[], vars: ScriptVariables): void {
   const head = u(words[0]);
-  let i = head === 'export' || head === 'declare' || head === 'local' ? 1 : 0;
+  let i = ASSIGNING_BUILTINS.has(head) ? 1 : 0;
   for (; i < words.length; i++) {
     const w = u(words[i]);
     const eq = w.indexOf('=');
