@@ -68,12 +68,13 @@ git('remote', 'add', 'origin', 'https://gitlab.example.com/group/project.git');
 git('update-ref', 'refs/remotes/origin/main', 'HEAD');
 git('symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
 
-// `lint` keeps a code cache after its first run (src/cli/compile-cache.ts), here in a folder of
-// this run's own: the warm-up run writes it, as a developer's first run does.
+// `lint` and `jobs` keep a code cache after their first run (src/cli/compile-cache.ts), on every
+// Node, here in a folder of this run's own: the warm-up run writes it, as a developer's first run
+// does. "compile cache" in a label is Node's own (22 and later), for the bin's modules.
 const codeCache = path.join(work, 'code-cache');
 const cached = { ...process.env, TIERGUARD_COMPILE_CACHE: codeCache };
 
-/** `tierguard jobs` and `lint` on one Node binary (`cache`: that Node keeps compiled code between runs). */
+/** `tierguard jobs` and `lint` on one Node binary (`cache`: that Node has its own compile cache too). */
 const tierguardOn = (exe, nodeVersion, cache) => {
   const on = `Node ${nodeVersion}${cache ? ', compile cache' : ''}`;
   return [
