@@ -124,7 +124,7 @@ console.log(`contexts + rules vs the model built alone: +${((sumRules / sumModel
 
 console.log('\n2. Whole CLI runs, start-up included, against `node -e ""` (the process start baseline)');
 console.log('   paired: each round runs every command once, in turn, after a warm-up round (which fills');
-console.log('   lint\'s code cache); medians of the rounds');
+console.log('   the code cache of lint and jobs); medians of the rounds');
 const bin = path.join(root, 'bin', 'tierguard.js');
 /**
  * Median wall time (ms) of each command line, run in alternating rounds after one warm-up round.
@@ -132,7 +132,7 @@ const bin = path.join(root, 'bin', 'tierguard.js');
  * it would read its `policies/`), as in compare-gitlab-ci-local.mjs.
  */
 const cliCwd = mkdtempSync(path.join(tmpdir(), 'tierguard-bench-cwd-'));
-// `lint` keeps a code cache after its first run (src/cli/compile-cache.ts): here in a folder of
+// `lint` and `jobs` keep a code cache after their first run (src/cli/compile-cache.ts): here in a folder of
 // this run's own, filled by the warm-up round, as a developer's first run fills theirs.
 const cliEnv = { ...process.env, TIERGUARD_COMPILE_CACHE: mkdtempSync(path.join(tmpdir(), 'tierguard-bench-code-cache-')) };
 function pairedWall(cmds, rounds) {
