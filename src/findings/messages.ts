@@ -36,10 +36,34 @@ export function resolveMessage(ruleId: string, r: MessageReport, messages?: Read
   }
   const template = messages && Object.hasOwn(messages, r.messageId) ? messages[r.messageId] : undefined;
   if (template === undefined) throw new Error(`rule ${ruleId} has no message "${r.messageId}" in its meta.messages`);
-  const text = template.replace(PLACEHOLDER, (_, name: string) => {
+  const parts = partsOf(template);
+  let text = parts[0]!; // partsOf gives at least the text before the first placeholder
+  for (let i = 1; i < parts.length; i += 2) {
+    const name = parts[i]!; // odd indexes are names, each followed by the text after it
     const value = r.data && Object.hasOwn(r.data, name) ? r.data[name] : undefined;
     if (value === undefined) throw new Error(`rule ${ruleId} message "${r.messageId}" has placeholder {{${name}}} but the report gave no data for it`);
-    return String(value);
-  });
+    text += String(value) + parts[i + 1]!;
+  }
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
+/**
+ * A template split once at its placeholders: text, name, text, …, text (every finding of a
+ * rule builds its message from the same few templates). Templates are the rules' own
+ * `meta.messages` strings, a fixed set, so the map only grows with the code.
+ */
+function partsOf(template: string): readonly string[] {
+  let parts = templateParts.get(template);
+  if (!parts) {
+    const out: string[] = [];
+    let last = 0;
+    for (const m of template.matchAll(PLACEHOLDER)) {
+      out.push(template.slice(last, m.index), m[1]!); // group 1 is the name
+      last = m.index + m[0].length;
+    }
+    out.push(template.slice(last));
+    templateParts.set(template, (parts = out));
+  }
+  return parts;
+}
+const templateParts = new Map<string, readonly string[]>();
