@@ -19,6 +19,12 @@ describe('rule messages by id', () => {
     );
   });
 
+  it('fills a placeholder used twice, written with spaces, or at the very end, the same on every use of the template', () => {
+    const t = { m: '{{ a }} and {{a}} then {{b}}' };
+    for (const [a, b] of [['x', 1], ['y', 2]] as const) expect(resolveMessage('demo-rule', { messageId: 'm', data: { a, b } }, t)).toBe(`${a.toUpperCase()} and ${a} then ${b}`);
+    expect(resolveMessage('demo-rule', { messageId: 'plain' }, messages)).toBe('No placeholders here.');
+  });
+
   it('throws, naming rule and message id, for an unknown id or a placeholder without data', () => {
     expect(() => resolveMessage('demo-rule', { messageId: 'missing' }, messages)).toThrow(/demo-rule.*"missing"/);
     expect(() => resolveMessage('demo-rule', { messageId: 'unprotected', data: { job: 'deploy' } }, messages)).toThrow(/demo-rule.*"unprotected".*\{\{count\}\}/);
