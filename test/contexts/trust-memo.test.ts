@@ -119,3 +119,37 @@ describe('`only`/`except` ref patterns, judged once per context and pattern', ()
     expect(byJob.b!.branch).toMatchObject({ runs: 'yes' });
   });
 });
+
+describe('jobs without rules, only or except, judged once per contexts and `when`', () => {
+  // One policy for every pipeline: its contexts (and what is remembered for them) are shared.
+  const shared = builtinPolicy();
+  const judge = async (yaml: string, policy = shared) => {
+    const p = await buildPipeline(new MemorySource({ '.gitlab-ci.yml': yaml }), '.gitlab-ci.yml');
+    const trust = pipelineTrust(p, policy, 'main');
+    return Object.fromEntries(p.jobs.map((j) => [j.name, trust(j).byContext]));
+  };
+
+  it('keeps each `when` apart, across pipelines, and leaves an invalid `when` to the job', async () => {
+    const yaml = `plain:\n  script: [make]\nmanual:\n  when: manual\n  script: [make]\nnever:\n  when: never\n  script: [make]\nodd:\n  when: sometimes\n  script: [make]\n`;
+    for (let round = 0; round < 2; round++) {
+      const byJob = await judge(yaml);
+      expect(byJob.plain!.branch).toMatchObject({ runs: 'yes', when: 'on_success' });
+      expect(byJob.manual!.branch).toMatchObject({ runs: 'yes', when: 'manual' });
+      expect(byJob.never!.branch).toMatchObject({ runs: 'no', when: 'never' });
+      expect(byJob.plain!.mr.runs).toBe('no');
+      expect(byJob.odd!.branch.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^`when` must be one of/), at: { line: 10 } });
+    }
+  });
+
+  it('reads the workflow when there is one, and the policy\'s contexts', async () => {
+    for (let round = 0; round < 2; round++) {
+      const byJob = await judge(`workflow:\n  rules:\n    - if: $CI_COMMIT_TAG\ndeploy:\n  script: [make]\n`);
+      expect(byJob.deploy!.branch.runs).toBe('no');
+      expect(byJob.deploy!['protected-tag'].runs).toBe('yes');
+      const plain = await judge(`deploy:\n  script: [make]\n`);
+      expect(plain.deploy!.branch.runs).toBe('yes');
+    }
+    const tagsProtected = await judge(`deploy:\n  script: [make]\n`, { ...builtinPolicy(), protected: { branches: [], tags: [] } });
+    expect(tagsProtected.deploy!['unprotected-tag'].runs).toBe('yes');
+  });
+});
