@@ -135,12 +135,22 @@ const cliCwd = mkdtempSync(path.join(tmpdir(), 'tierguard-bench-cwd-'));
 // `lint` and `jobs` keep a code cache after their first run (src/cli/compile-cache.ts): here in a folder of
 // this run's own, filled by the warm-up round, as a developer's first run fills theirs.
 const cliEnv = { ...process.env, TIERGUARD_COMPILE_CACHE: mkdtempSync(path.join(tmpdir(), 'tierguard-bench-code-cache-')) };
+// Node 20 reads the file NODE_EXTRA_CA_CERTS names, and builds its certificate store, at every
+// process start, before any of the program's code runs (Node 22 and 24 only when TLS is first
+// used): measured here, `node -e ""` took 66 ms with this machine's CA bundle there and 25 ms
+// without. When the variable is set, `node -e ""` and `rules` are also run without it, and their
+// ratio is reported too: the cost is the machine's configuration, paid by every Node 20 program.
+const caCerts = process.env.NODE_EXTRA_CA_CERTS;
+const noCaEnv = { ...cliEnv };
+delete noCaEnv.NODE_EXTRA_CA_CERTS;
+/** `cmds`: argument lists (run with cliEnv), or `{ args, env }`. */
 function pairedWall(cmds, rounds) {
   const t = cmds.map(() => []);
   for (let i = 0; i <= rounds; i++) {
-    cmds.forEach((args, j) => {
+    cmds.forEach((cmd, j) => {
+      const { args, env } = Array.isArray(cmd) ? { args: cmd, env: cliEnv } : cmd;
       const s = process.hrtime.bigint();
-      spawnSync(process.execPath, args, { stdio: 'ignore', cwd: cliCwd, env: cliEnv }); // lint exits 1 on blocking findings
+      spawnSync(process.execPath, args, { stdio: 'ignore', cwd: cliCwd, env }); // lint exits 1 on blocking findings
       if (i > 0) t[j].push(Number(process.hrtime.bigint() - s) / 1e6);
     });
   }
@@ -152,15 +162,24 @@ const cliRounds = Number(process.env.TIERGUARD_BENCH_CLI_ROUNDS ?? 15);
 const [policyLinted] = pipelines;
 const cliCmds = [['-e', ''], [bin, 'rules'], ...pipelines.flatMap(([dir]) => [[bin, 'lint', '--format', 'json', path.join(corpus, dir)], [bin, 'jobs', path.join(corpus, dir)]])];
 if (policyLinted) cliCmds.push([bin, 'lint', '--format', 'json', '--policy', path.join(root, 'policies'), path.join(corpus, policyLinted[0])]);
-const [nodeStart, rulesMs, ...runMs] = pairedWall(cliCmds, cliRounds);
+if (caCerts !== undefined) cliCmds.push({ args: ['-e', ''], env: noCaEnv }, { args: [bin, 'rules'], env: noCaEnv });
+const walls = pairedWall(cliCmds, cliRounds);
+const [noCaStart, noCaRules] = caCerts !== undefined ? walls.splice(-2) : [];
+const [nodeStart, rulesMs, ...runMs] = walls;
 console.log(`node -e ""${' '.repeat(39)}${fmt(nodeStart)} ms`);
 console.log(`tierguard rules${' '.repeat(34)}${fmt(rulesMs)} ms  (${(rulesMs / nodeStart).toFixed(2)}x node start)`);
+if (caCerts !== undefined) {
+  console.log(`without NODE_EXTRA_CA_CERTS (set here; Node ${process.versions.node.split('.')[0]} reads it at every start):`);
+  console.log(`  node -e ""${' '.repeat(37)}${fmt(noCaStart)} ms`);
+  console.log(`  tierguard rules${' '.repeat(32)}${fmt(noCaRules)} ms  (${(noCaRules / noCaStart).toFixed(2)}x node start)`);
+}
 pipelines.forEach(([dir], i) => {
   for (const [cmd, ms] of [['lint', runMs[2 * i]], ['jobs', runMs[2 * i + 1]]]) {
     console.log(`tierguard ${cmd} ${dir.padEnd(34)} ${fmt(ms)} ms  (${(ms / nodeStart).toFixed(2)}x node start)`);
   }
 });
 target('`tierguard rules` vs `node -e ""`, paired (≤1.5x)', rulesMs / nodeStart, 'x', rulesMs / nodeStart <= 1.5);
+if (caCerts !== undefined) target('`tierguard rules` vs `node -e ""`, without NODE_EXTRA_CA_CERTS (≤1.5x)', noCaRules / noCaStart, 'x', noCaRules / noCaStart <= 1.5);
 if (policyLinted) {
   const [withPolicy, without] = [runMs[2 * pipelines.length], runMs[0]];
   console.log(`tierguard lint --policy policies/ ${policyLinted[0].padEnd(17)} ${fmt(withPolicy)} ms  (${(withPolicy / without).toFixed(2)}x lint without a policy directory)`);
@@ -216,7 +235,7 @@ if (existsSync(cmake)) {
 }
 
 console.log('\nIssue 19 targets (ratios from this run)');
-for (const t of targets) console.log(`  ${t.name.padEnd(66)} ${t.shown.padStart(12)}  ${t.met === null ? '-' : t.met ? 'met' : 'NOT MET'}`);
+for (const t of targets) console.log(`  ${t.name.padEnd(88)} ${t.shown.padStart(12)}  ${t.met === null ? '-' : t.met ? 'met' : 'NOT MET'}`);
 
 if (process.env.TIERGUARD_BENCH_SERVER !== '0' && existsSync(path.join(root, 'scripts', 'bench-server.mjs'))) {
   console.log('\n3. Service');
