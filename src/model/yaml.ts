@@ -1,4 +1,4 @@
-import { LineCounter, Composer, isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node as YamlNode } from 'yaml';
+import { LineCounter, Composer, isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node as YamlNode, type ScalarTag, type Tags } from 'yaml';
 import type { SourceLocation } from './location.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { YMap, YMapEntry, YNode, YScalar } from './node.js';
@@ -45,6 +45,29 @@ class YamlLimitError extends Error {
 const NODE_OVERHEAD = 40;
 
 /**
+ * The YAML 1.1 schema resolves a plain scalar by testing it against each of its tags' patterns
+ * in turn (null, the booleans, four integer forms, three float forms, sexagesimal numbers,
+ * timestamps) and makes it a string when none matches: a dozen regexes for every key and value
+ * of a CI file, nearly all of them strings. Every one of those patterns can only match a scalar
+ * that starts with one of the characters below (`~`, the first letters of `null`, `yes`/`no`/
+ * `true`/`false`/`on`/`off`, `e`/`E` of an exponent like `1e5` written `e5`, a sign, a dot or a
+ * digit; `<` of the merge key `<<`); the empty scalar is null. So a string tag tried first,
+ * for scalars starting with anything else, gives the same results (a string, as the schema's
+ * own string tag would) without the dozen tests. Explicit tags (`!!int`) are resolved by name
+ * and are not affected: the schema's own string tag is found first by name.
+ */
+const PLAIN_STRING: ScalarTag = {
+  identify: (value) => typeof value === 'string',
+  default: true,
+  tag: 'tag:yaml.org,2002:str',
+  test: /^[^~nNyYtTfFoOeE+\-.0-9<]/,
+  resolve: (text) => text,
+};
+function plainStringsFirst(tags: Tags): Tags {
+  return [PLAIN_STRING, ...tags];
+}
+
+/**
  * Parse one CI YAML file into the positioned tree, with GitLab's loader semantics:
  * YAML 1.1 scalars (`yes`/`on` are booleans), duplicate keys accepted (last wins, first
  * position kept like a Ruby Hash), merge keys `<<` as Psych does them
@@ -67,7 +90,7 @@ export function parseCiYaml(file: string, text: string, limits: YamlLimits = GIT
     // The CST first (iterative), its depth measured, then composed (recursive): see yaml-depth.ts.
     const read = tokensWithinDepth(text, lineCounter, limits.maxDepth);
     if ('deep' in read) return fail(`the YAML is nested too deeply (over ${limits.maxDepth} levels, GitLab's limit)`, at(file, read.deep.line, read.deep.col));
-    const composer = new Composer({ version: '1.1', uniqueKeys: false, merge: false, strict: false, prettyErrors: false });
+    const composer = new Composer({ version: '1.1', uniqueKeys: false, merge: false, strict: false, prettyErrors: false, customTags: plainStringsFirst });
     docs = [...composer.compose(read.tokens, true, text.length)];
   } catch (err) {
     // The yaml parser recurses on nesting; absurd nesting ends here instead of crashing.

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { parseCiYaml } from '../../src/model/yaml.js';
 import { get, toJS } from '../../src/model/node.js';
 
@@ -22,6 +23,21 @@ describe('parseCiYaml: GitLab loader semantics (Psych, YAML 1.1)', () => {
     expect(r.diagnostics).toEqual([]);
     expect([...r.root!.entries.keys()]).toEqual(['a', 'b']);
     expect(toJS(r.root)).toEqual({ a: 3, b: 2 });
+  });
+
+  it('resolves every plain scalar as the YAML 1.1 schema does, strings tried first only where no other type can start', () => {
+    const scalars = ['e5', 'E10', '1e3', '.5', '-1', '+1', '~', '', 'null', 'Null', 'yes', 'No', 'on', 'OFF', 'true', 'False', '.nan', '-.inf', '0x1F', '0b101', '017', '1:30', '1:30.5', '2001-12-14', 'abc', '_x', 'ü', 'hello world', 'Docker', 'every', '$VAR', '!!str 12', '!!int "7"'];
+    const text = scalars.map((v, i) => `k${i}: ${v}\n`).join('');
+    const r = parseCiYaml('f.yml', text);
+    expect(r.diagnostics).toEqual([]);
+    // The `yaml` package's own YAML 1.1 schema, without tierguard's string tag in front.
+    const own = (YAML.parse(text, { version: '1.1' }) as Record<string, unknown>);
+    const ours = toJS(r.root) as Record<string, unknown>;
+    expect(Object.keys(ours)).toHaveLength(scalars.length);
+    // Timestamps stay their text in the model (toJS reads a date as written).
+    for (const [k, v] of Object.entries(own)) expect([k, ours[k]]).toEqual([k, v instanceof Date ? scalars[Number(k.slice(1))] : v]);
+    expect(typeof ours.k0).toBe('number'); // `e5` matches the 1.1 schema's exponent form: not a string
+    expect(ours.k24).toBe('abc');
   });
 
   it('YAML 1.1 booleans', () => {
