@@ -60,12 +60,12 @@ export default defineRule({
         const images = (job: Job): { node: YNode; name: string; keyPath: string[]; what: 'image' | 'service' }[] => {
           const out: { node: YNode; name: string; keyPath: string[]; what: 'image' | 'service' }[] = [];
           const image = imageName(get(job.node, 'image'));
-          if (image) out.push({ ...image, keyPath: ['image'], what: 'image' });
+          if (image) out.push({ node: image.node, name: image.name, keyPath: ['image'], what: 'image' });
           const services = get(job.node, 'services');
           if (services?.kind === 'seq') {
             services.items.forEach((s, i) => {
               const svc = imageName(s);
-              if (svc) out.push({ ...svc, keyPath: ['services', String(i)], what: 'service' });
+              if (svc) out.push({ node: svc.node, name: svc.name, keyPath: ['services', String(i)], what: 'service' });
             });
           }
           return out;
