@@ -457,11 +457,18 @@ export function scriptKeyPath(line: ScriptLine): string[] {
  * Names a script assigns itself (`X=…`, `export X=…`, `X=$(…)`, `declare|local|readonly X=…`,
  * `read X`, `for X in …`): values the job computes, not inputs from CI/CD settings.
  */
-export function scriptAssignedNames(lines: readonly { text: string }[]): Set<string> {
-  const out = new Set<string>();
-  for (const line of lines) for (const name of assignedIn(line.text)) out.add(name);
+export function scriptAssignedNames(lines: readonly { text: string }[]): ReadonlySet<string> {
+  // Remembered per list: a job's lines are one list (`scriptLinesOf`), shared with the jobs that
+  // inherit it and read by several rules. Shared: callers only read it.
+  let out = assignedByList.get(lines);
+  if (!out) {
+    const names = new Set<string>();
+    for (const line of lines) for (const name of assignedIn(line.text)) names.add(name);
+    assignedByList.set(lines, (out = names));
+  }
   return out;
 }
+const assignedByList = new WeakMap<readonly { text: string }[], ReadonlySet<string>>();
 
 /** The names one script item assigns (memoised by text: jobs share their lines). */
 const assignedIn = memoByText((text: string): readonly string[] => {
