@@ -244,15 +244,17 @@ async function rulesCommand(args: string[], io: CliIO): Promise<number> {
     return EXIT.ok;
   }
   const w = Math.max(...metas.map((m) => m.id.length));
+  // One write: each write to a file or pipe is a system call of its own.
   let kind = '';
+  let out = '';
   for (const m of metas) {
     if (m.kind !== kind) {
       kind = m.kind;
-      io.stdout.write(`\n${kind} rules\n`);
+      out += `\n${kind} rules\n`;
     }
-    io.stdout.write(`  ${m.id.padEnd(w)}  ${m.defaultSeverity.padEnd(7)}  ${m.title}\n`);
+    out += `  ${m.id.padEnd(w)}  ${m.defaultSeverity.padEnd(7)}  ${m.title}\n`;
   }
-  io.stdout.write(`\n\`tierguard explain RULE\` prints a rule's documentation.\n`);
+  io.stdout.write(out + `\n\`tierguard explain RULE\` prints a rule's documentation.\n`);
   return EXIT.ok;
 }
 
