@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { parseCiYaml } from '../../src/model/yaml.js';
+import { linePositions, parseCiYaml } from '../../src/model/yaml.js';
+import { LineCounter } from 'yaml';
 import { get, toJS } from '../../src/model/node.js';
 
 describe('parseCiYaml: GitLab loader semantics (Psych, YAML 1.1)', () => {
@@ -138,3 +139,27 @@ describe('parseCiYaml: GitLab loader semantics (Psych, YAML 1.1)', () => {
     expect(r.diagnostics[0]?.message).toMatch(/must be a mapping/);
   });
 });
+
+describe('linePositions: the yaml package\'s LineCounter.linePos, searched from the last answer', () => {
+  it('gives linePos\'s answer for every offset, asked in order, backwards, and at random', () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const texts = ['', 'a', '\n', 'a: 1\n', 'a: 1\nb: 2\n\n\nc: [x, y]\n  - z\n', Array.from({ length: 200 }, (_, i) => 'k'.repeat(i % 7) + ': v').join('\n')];
+    for (const text of texts) {
+      const counter = new LineCounter();
+      // The lexer reports line starts as the CST parser does: offset 0, then after each newline.
+      counter.addNewLine(0);
+      for (let i = 0; i < text.length; i++) if (text[i] === '\n') counter.addNewLine(i + 1);
+      const offsets = Array.from({ length: text.length + 3 }, (_, i) => i);
+      const orders = [offsets, [...offsets].reverse(), offsets.map(() => Math.floor(random() * (text.length + 3))), offsets.flatMap((o) => [o, Math.max(0, o - 2)])];
+      for (const order of orders) {
+        const pos = linePositions(counter.lineStarts);
+        for (const o of order) expect([o, pos(o)]).toEqual([o, counter.linePos(o)]);
+      }
+      // and with no line start known at all (line 0, as linePos says)
+      const none = linePositions([]);
+      expect(none(5)).toEqual(new LineCounter().linePos(5));
+    }
+  });
+});
+
