@@ -29,6 +29,12 @@ export const JOB_TOKEN_NAMES = new Set(['CI_JOB_TOKEN', 'CI_REGISTRY_PASSWORD'])
 
 export interface CredentialNames {
   /**
+   * A name the policy's `secretVariables` patterns match, predefined `CI_*` variables included:
+   * what a name written in the configuration says about its value (hardcoded-credential,
+   * debug-trace-enabled).
+   */
+  secretLike(name: string): boolean;
+  /**
    * A name the policy's `secretVariables` patterns match, predefined `CI_*` variables excluded:
    * what a job reads from CI/CD settings under a credential-like name (`value` and `file`
    * narrow it down).
@@ -49,16 +55,20 @@ export function credentialNames(policy: Policy): CredentialNames {
 const namesByPolicy = new WeakMap<Policy, CredentialNames>();
 
 function namesFor(policy: Policy): CredentialNames {
+  // Each answer tests every pattern twice; the same names come back in every pipeline a policy
+  // judges. Names are YAML an MR author writes: bounded like memoByText's caches.
   const cache = new Map<string, boolean>();
-  const policyMatch = (name: string): boolean => {
+  const secretLike = (name: string): boolean => {
     let v = cache.get(name);
     if (v === undefined) {
-      v = !name.startsWith('CI_') && matchesNamePatterns(name, policy.secretVariables);
-      cache.set(name, v);
+      if (cache.size >= 20_000) cache.clear();
+      cache.set(name, (v = matchesNamePatterns(name, policy.secretVariables)));
     }
     return v;
   };
+  const policyMatch = (name: string): boolean => !name.startsWith('CI_') && secretLike(name);
   return {
+    secretLike,
     named: policyMatch,
     value: (name) => name === 'CI_DEPLOY_PASSWORD' || (policyMatch(name) && !CREDENTIAL_FILE_NAMES.has(name) && !NOT_A_CREDENTIAL.test(name.toUpperCase()) && !PATH_NAME.test(name.toUpperCase())),
     file: (name) => CREDENTIAL_FILE_NAMES.has(name) || (policyMatch(name) && PATH_NAME.test(name.toUpperCase()) && !/_DIR$/.test(name.toUpperCase())),

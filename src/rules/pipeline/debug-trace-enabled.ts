@@ -2,9 +2,9 @@ import { defineRule } from '../types.js';
 import type { SourceLocation } from '../../model/location.js';
 import type { Pipeline } from '../../model/pipeline.js';
 import type { VariableDef } from '../../model/variables.js';
-import { matchesNamePatterns } from '../../util/glob.js';
 import { credentialInputs, rawLines, variableSites } from './_shell.js';
 import { codeList, nameList } from './_trust-text.js';
+import { credentialNames } from './_script-facts.js';
 
 const sameLoc = (a: SourceLocation | undefined, b: SourceLocation) => !!a && a.file === b.file && a.line === b.line && a.column === b.column;
 
@@ -31,7 +31,7 @@ export default defineRule({
     },
   },
   create(ctx) {
-    const isCredentialName = (name: string) => matchesNamePatterns(name, ctx.policy.secretVariables);
+    const isCredentialName = credentialNames(ctx.policy).secretLike;
     /**
      * The first job the setting reaches that runs on unprotected refs and reads credential-like
      * variables: the trace prints their values into a log the MR author can read.

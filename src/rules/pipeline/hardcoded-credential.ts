@@ -1,14 +1,13 @@
 import { table } from '../../util/table.js';
-import { matchesNamePatterns } from '../../util/glob.js';
 import { defineRule } from '../types.js';
 import type { SourceLocation } from '../../model/location.js';
 import { get } from '../../model/node.js';
 import type { Job, Pipeline } from '../../model/pipeline.js';
-import type { Policy } from '../../policy/types.js';
 import { scriptLinesOf } from '../engine.js';
 import { findKnownTokens, findPrivateKeys, findUrlPasswords, isPlaceholder, looksLikeSecretValue, type SecretHit } from './_secrets.js';
 import { commandIndex, locateInScalar, memoByText, programName, scriptSites, segments, unquote, variableSites, varRefs, type Word } from './_shell.js';
 import { serviceHosts } from './docker-daemon-shared.js';
+import { credentialNames } from './_script-facts.js';
 
 /** `export NAME=value`, `NAME="value"`, `NAME='value'` in a script. */
 const ASSIGNMENT = /(^|[\s;&|(])(?:export\s+|declare\s+(?:-x\s+)?|local\s+)?([A-Za-z_]\w*)=(?:"([^"$`\\\n]*)"|'([^'\n]*)'|([^\s;&|'"`$()]+))/g;
@@ -159,33 +158,6 @@ const lineCandidates = memoByText((text: string): LineCandidates | undefined => 
 });
 
 /**
- * Whether a variable name looks like a credential's under the policy's `secretVariables`,
- * remembered per policy (policies are not changed once loaded, as `credentialNames` in
- * _script-facts.ts assumes): the same names (`DOCKER_AUTH_CONFIG`, `SAST_EXCLUDED_PATHS` …) come
- * back in every pipeline a policy judges, and each answer tests every pattern twice.
- */
-function secretNameFor(policy: Policy): (name: string) => boolean {
-  let f = secretNames.get(policy);
-  if (!f) {
-    const names = new Map<string, boolean>();
-    secretNames.set(
-      policy,
-      (f = (name) => {
-        let v = names.get(name);
-        if (v === undefined) {
-          // Names are YAML an MR author writes: bounded like memoByText's caches.
-          if (names.size >= 20_000) names.clear();
-          names.set(name, (v = matchesNamePatterns(name, policy.secretVariables)));
-        }
-        return v;
-      }),
-    );
-  }
-  return f;
-}
-const secretNames = new WeakMap<Policy, (name: string) => boolean>();
-
-/**
  * A literal credential written in the CI configuration is readable by everyone who can read
  * the repository, its forks and every MR's diff, and it stays in git history. The value is
  * never echoed: findings point at its exact range and register it as a secret so every output
@@ -208,7 +180,7 @@ export default defineRule({
     },
   },
   create(ctx) {
-    const secretName = secretNameFor(ctx.policy);
+    const secretName = credentialNames(ctx.policy).secretLike;
     return {
       pipeline(p) {
         for (const site of variableSites(p)) {
