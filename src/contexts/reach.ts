@@ -136,8 +136,9 @@ function resolveContexts(c: ReachOptions['contexts']): Record<ContextId, TrustCo
 export function reachJob(job: JobReachInput, opts: ReachOptions = {}): JobReach {
   const contexts = resolveContexts(opts.contexts);
   const plain = plainJobKey(job, opts);
+  let byWhen: Map<string, JobReach> | undefined;
   if (plain !== undefined) {
-    let byWhen = plainMemo.get(contexts);
+    byWhen = plainMemo.get(contexts);
     if (!byWhen) plainMemo.set(contexts, (byWhen = new Map<string, JobReach>()));
     const hit = byWhen.get(plain);
     if (hit) return hit;
@@ -145,7 +146,7 @@ export function reachJob(job: JobReachInput, opts: ReachOptions = {}): JobReach 
   const slots = ruleSlots(job, contexts, opts);
   const out = {} as JobReach;
   for (const id of CONTEXT_IDS) out[id] = reachInContext(job, contexts[id], opts, slots);
-  if (plain !== undefined) plainMemo.get(contexts)!.set(plain, out); // set above
+  if (plain !== undefined) byWhen?.set(plain, out);
   return out;
 }
 
@@ -155,14 +156,14 @@ export function reachJob(job: JobReachInput, opts: ReachOptions = {}): JobReach 
  * depends on the contexts and that `when` alone (no expression, no position, no variable), so
  * it is worked out once per contexts and `when` for every such job of every pipeline judged
  * under them (about a third of the jobs of GitLab's templates). The key is the `when` as
- * written, or `-` without one; undefined (not memoised) for anything else, an invalid `when`
- * included (its error points at the job's own line).
+ * jobOutcome reads it, or `-` without one; undefined (not memoised) for anything else, an
+ * invalid `when` included (its error points at the job's own line).
  */
 function plainJobKey(job: JobReachInput, opts: ReachOptions): string | undefined {
   if (job.rules !== undefined || job.only !== undefined || job.except !== undefined || opts.workflowRules !== undefined) return undefined;
-  if (job.when === undefined) return '-';
-  const w = isScalar(job.when) ? job.when.value : undefined;
-  return typeof w === 'string' && (WHENS as readonly string[]).includes(w) ? w : undefined;
+  const errors: Err[] = [];
+  const when = readWhen(job.when, errors);
+  return errors.length ? undefined : (when ?? '-');
 }
 /** Shared by the jobs that read them: outcomes are never changed once built (as `memo` in trust.ts shares them). */
 const plainMemo = new WeakMap<Record<ContextId, TrustContext>, Map<string, JobReach>>();

@@ -19,7 +19,8 @@ const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 /** The placeholder names of a template, in order of first use. */
 export function placeholders(template: string): string[] {
   const names: string[] = [];
-  for (const m of template.matchAll(PLACEHOLDER)) if (!names.includes(m[1]!)) names.push(m[1]!);
+  const parts = partsOf(template);
+  for (let i = 1; i < parts.length; i += 2) if (!names.includes(parts[i]!)) names.push(parts[i]!); // odd indexes are names
   return names;
 }
 
