@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { BENCH_PIPELINES, readTree, walk } from './lib/bench-corpus.mjs';
+import { extraCaCertsSet, withoutExtraCaCerts } from './lib/bench-env.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const corpus = path.resolve(process.argv[2] ?? path.join(root, '..', 'shared', 'corpus'));
@@ -135,14 +136,8 @@ const cliCwd = mkdtempSync(path.join(tmpdir(), 'tierguard-bench-cwd-'));
 // `lint` and `jobs` keep a code cache after their first run (src/cli/compile-cache.ts): here in a folder of
 // this run's own, filled by the warm-up round, as a developer's first run fills theirs.
 const cliEnv = { ...process.env, TIERGUARD_COMPILE_CACHE: mkdtempSync(path.join(tmpdir(), 'tierguard-bench-code-cache-')) };
-// Node 20 reads the file NODE_EXTRA_CA_CERTS names, and builds its certificate store, at every
-// process start, before any of the program's code runs (Node 22 and 24 only when TLS is first
-// used): measured here, `node -e ""` took 66 ms with this machine's CA bundle there and 25 ms
-// without. When the variable is set, `node -e ""` and `rules` are also run without it, and their
-// ratio is reported too: the cost is the machine's configuration, paid by every Node 20 program.
-const caCerts = process.env.NODE_EXTRA_CA_CERTS;
-const noCaEnv = { ...cliEnv };
-delete noCaEnv.NODE_EXTRA_CA_CERTS;
+// With NODE_EXTRA_CA_CERTS set, `node -e ""` and `rules` also run without it (scripts/lib/bench-env.mjs).
+const noCaEnv = withoutExtraCaCerts(cliEnv);
 /** `cmds`: argument lists (run with cliEnv), or `{ args, env }`. */
 function pairedWall(cmds, rounds) {
   const t = cmds.map(() => []);
@@ -162,13 +157,13 @@ const cliRounds = Number(process.env.TIERGUARD_BENCH_CLI_ROUNDS ?? 15);
 const [policyLinted] = pipelines;
 const cliCmds = [['-e', ''], [bin, 'rules'], ...pipelines.flatMap(([dir]) => [[bin, 'lint', '--format', 'json', path.join(corpus, dir)], [bin, 'jobs', path.join(corpus, dir)]])];
 if (policyLinted) cliCmds.push([bin, 'lint', '--format', 'json', '--policy', path.join(root, 'policies'), path.join(corpus, policyLinted[0])]);
-if (caCerts !== undefined) cliCmds.push({ args: ['-e', ''], env: noCaEnv }, { args: [bin, 'rules'], env: noCaEnv });
+if (extraCaCertsSet) cliCmds.push({ args: ['-e', ''], env: noCaEnv }, { args: [bin, 'rules'], env: noCaEnv });
 const walls = pairedWall(cliCmds, cliRounds);
-const [noCaStart, noCaRules] = caCerts !== undefined ? walls.splice(-2) : [];
+const [noCaStart, noCaRules] = extraCaCertsSet ? walls.splice(-2) : [];
 const [nodeStart, rulesMs, ...runMs] = walls;
 console.log(`node -e ""${' '.repeat(39)}${fmt(nodeStart)} ms`);
 console.log(`tierguard rules${' '.repeat(34)}${fmt(rulesMs)} ms  (${(rulesMs / nodeStart).toFixed(2)}x node start)`);
-if (caCerts !== undefined) {
+if (extraCaCertsSet) {
   console.log(`without NODE_EXTRA_CA_CERTS (set here; Node ${process.versions.node.split('.')[0]} reads it at every start):`);
   console.log(`  node -e ""${' '.repeat(37)}${fmt(noCaStart)} ms`);
   console.log(`  tierguard rules${' '.repeat(32)}${fmt(noCaRules)} ms  (${(noCaRules / noCaStart).toFixed(2)}x node start)`);
@@ -179,7 +174,7 @@ pipelines.forEach(([dir], i) => {
   }
 });
 target('`tierguard rules` vs `node -e ""`, paired (≤1.5x)', rulesMs / nodeStart, 'x', rulesMs / nodeStart <= 1.5);
-if (caCerts !== undefined) target('`tierguard rules` vs `node -e ""`, without NODE_EXTRA_CA_CERTS (≤1.5x)', noCaRules / noCaStart, 'x', noCaRules / noCaStart <= 1.5);
+if (extraCaCertsSet) target('`tierguard rules` vs `node -e ""`, without NODE_EXTRA_CA_CERTS (≤1.5x)', noCaRules / noCaStart, 'x', noCaRules / noCaStart <= 1.5);
 if (policyLinted) {
   const [withPolicy, without] = [runMs[2 * pipelines.length], runMs[0]];
   console.log(`tierguard lint --policy policies/ ${policyLinted[0].padEnd(17)} ${fmt(withPolicy)} ms  (${(withPolicy / without).toFixed(2)}x lint without a policy directory)`);

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { extraCaCertsSet, withoutExtraCaCerts } from './lib/bench-env.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { tools: { type: 'string' }, runs: { type: 'string' } } });
@@ -73,14 +74,8 @@ git('symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
 // does. "compile cache" in a label is Node's own (22 and later), for the bin's modules.
 const codeCache = path.join(work, 'code-cache');
 const cached = { ...process.env, TIERGUARD_COMPILE_CACHE: codeCache };
-// Node 20 reads the file NODE_EXTRA_CA_CERTS names, and builds its certificate store, at every
-// process start, before any of the program's code runs; Node 22 and 24 only when TLS is first
-// used (measured here: `node -e ""` on Node 20 took 66 ms with this machine's CA bundle there, 25
-// ms without). When the variable is set, tierguard on this Node also runs without it: both
-// figures are printed, each with its verdict.
-const caCerts = process.env.NODE_EXTRA_CA_CERTS;
-const cachedNoCa = { ...cached };
-delete cachedNoCa.NODE_EXTRA_CA_CERTS;
+// With NODE_EXTRA_CA_CERTS set, tierguard on this Node also runs without it (scripts/lib/bench-env.mjs).
+const cachedNoCa = withoutExtraCaCerts(cached);
 
 /** `tierguard jobs` and `lint` on one Node binary (`cache`: that Node has its own compile cache too). */
 const tierguardOn = (exe, nodeVersion, cache, env = cached, note = '') => {
@@ -96,7 +91,7 @@ const nodeVersion = (exe) => version(exe, ['--version']).replace(/^v/, '');
 const contenders = [
   { label: `gitlab-ci-local ${version(node22, [gcl, '--version'])} --list-all (Node ${version(node22, ['--version'])})`, exe: node22, args: [gcl, '--list-all', '--json-schema-validation=false'], cwd: repo, count: (out) => out.split('\n').filter((l) => /^\S/.test(l) && !/^name\s/.test(l) && !/^parsing and downloads/.test(l)).length, gcl: true },
   ...tierguardOn(process.execPath, process.versions.node, false),
-  ...(caCerts !== undefined ? tierguardOn(process.execPath, process.versions.node, false, cachedNoCa, ', without NODE_EXTRA_CA_CERTS') : []),
+  ...(extraCaCertsSet ? tierguardOn(process.execPath, process.versions.node, false, cachedNoCa, ', without NODE_EXTRA_CA_CERTS') : []),
   ...tierguardOn(node22, nodeVersion(node22), true),
   ...(existsSync(node24) ? tierguardOn(node24, nodeVersion(node24), true) : []),
   // For information, not a target: a CI job's fresh container, with no cache of any kind.
