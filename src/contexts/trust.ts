@@ -1,3 +1,4 @@
+import type { SourceLocation } from '../model/location.js';
 import type { YNode } from '../model/node.js';
 import { variableRefs, type VarRefOptions } from '../model/var-refs.js';
 import { keyUncertainty, type Job, type Pipeline } from '../model/pipeline.js';
@@ -12,9 +13,10 @@ import { flatMap } from '../util/array.js';
  * Trust of every job of a pipeline: `workflow:rules`, then the job's `rules` or
  * `only`/`except`, under each trust context built from the policy's protected refs.
  *
- * Large pipelines share rule lists between many jobs (`extends`, `!reference`), so the
- * outcome is memoised by the identity of the rule nodes and the values of the variables
- * their expressions name.
+ * Large pipelines share rule lists between many jobs (`extends`, `!reference`), and pipelines
+ * judged under the same contexts share rules too (a merge request's base and head, the same
+ * templates included by many projects), so the outcome is memoised by the content and place of
+ * the rule nodes and the values of the variables their expressions name (`SharedMemo`).
  */
 export function pipelineTrust(pipeline: Pipeline, policy: Policy, defaultBranch: string, assumptions?: VariableAssumptions): (job: Job) => JobTrust {
   return trustUnder(pipeline, contextsFor(policy, defaultBranch, assumptions));
@@ -73,11 +75,11 @@ function childContexts(parent: Record<ContextId, TrustContext>): Record<ContextI
 
 function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext>): (job: Job) => JobTrust {
   const workflowRules = pipeline.workflow?.entries.get('rules')?.value;
-
-  const memo = new Map<string, JobReach>();
-  const namesByNodes = new Map<string, string[]>();
-  const judgedMemo = new Map<string, Pick<JobTrust, 'byContext' | 'untrusted' | 'trusted'>>();
-  const workflowNames = variableNames(workflowRules, namesOf);
+  const memo = shared;
+  // Every key below starts with the contexts' number and the workflow's key: the memos are
+  // shared by every pipeline judged.
+  const workflowKey = contextsPrefix(contexts) + keyOf(workflowRules);
+  let workflowNames: string[] | undefined;
   let wf: JobReach | undefined;
   const workflowReach = (): JobReach => {
     if (!wf) {
@@ -95,10 +97,13 @@ function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext
       const v = job.variables.get(name);
       return v === undefined || (v.expand && v.value.includes('$')) ? undefined : v.value;
     };
-    const nodesKey = [keyOf(input.rules), keyOf(input.only), keyOf(input.except), keyOf(input.when)].join('|');
+    const nodesKey = `${workflowKey}|${keyOf(input.rules)}|${keyOf(input.only)}|${keyOf(input.except)}|${keyOf(input.when)}`;
     // Jobs that share rule items (through `extends` or `!reference`) read the same names.
-    let names = namesByNodes.get(nodesKey);
-    if (!names) namesByNodes.set(nodesKey, (names = [...workflowNames, ...variableNames(input.rules, namesOf), ...variableNames(input.only, namesOf), ...variableNames(input.except, namesOf)]));
+    let names = memo.names.get(nodesKey);
+    if (!names) {
+      workflowNames ??= variableNames(workflowRules, namesOf);
+      bounded(memo.names).set(nodesKey, (names = [...workflowNames, ...variableNames(input.rules, namesOf), ...variableNames(input.only, namesOf), ...variableNames(input.except, namesOf)]));
+    }
     // The names are fixed by the rule nodes, and every value is length-prefixed (`keyPart`), so
     // no value written in one job can imitate another job's values: an MR author must not be
     // able to make a job share the trust of a decoy job.
@@ -114,24 +119,60 @@ function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext
         full += keyPart(v?.value, v !== undefined);
       }
     }
-    let judged = full === undefined ? undefined : judgedMemo.get(full);
+    let judged = full === undefined ? undefined : memo.judged.get(full);
     if (!judged) {
-      let byContext = memo.get(key);
+      let byContext = memo.reach.get(key);
       if (!byContext) {
         const variables = blank<string | undefined>();
         for (const name of job.variables.keys()) variables[name] = known(name);
         byContext = reachJob(input, { workflowRules, variables, contexts });
-        memo.set(key, byContext);
+        bounded(memo.reach).set(key, byContext);
       }
       byContext = withAssumptions(withUnreadParents(job, byContext, workflowReach()), names, job, contexts);
       judged = { byContext, untrusted: untrustedContexts(byContext, contexts), trusted: trustedContexts(byContext, contexts) };
-      if (full !== undefined) judgedMemo.set(full, judged);
+      if (full !== undefined) bounded(memo.judged).set(full, judged);
     }
     const out: JobTrust = { ...judged };
     const chosen = attackerChosenTags(job, out.untrusted, contexts);
     if (chosen) out.attackerChosenTags = chosen;
     return out;
   };
+}
+
+/**
+ * What the jobs judged under a set of contexts were found to do, shared by every pipeline judged
+ * under them (the service judges a merge request's base and head, pipelines include the same
+ * templates): keyed by the contexts and the content of the rule nodes (`keyOf`), so equal keys
+ * mean equal rules written at the same place, whichever pipeline they come from. Outcomes are
+ * never changed once built.
+ */
+interface SharedMemo {
+  /** Rule nodes (workflow included) → the variable names they read. */
+  names: Map<string, string[]>;
+  /** … and the known YAML values of those names → the job's outcome in every context. */
+  reach: Map<string, JobReach>;
+  /** … and the values as written → the job's trust, assumptions included. */
+  judged: Map<string, Pick<JobTrust, 'byContext' | 'untrusted' | 'trusted'>>;
+}
+/**
+ * One table of each for all contexts (a service judges under as many as it has policies, default
+ * branches and live variable assumptions), so what they keep is bounded as a whole: each key
+ * starts with its contexts' number.
+ */
+const shared: SharedMemo = { names: new Map(), reach: new Map(), judged: new Map() };
+const contextsIds = new WeakMap<Record<ContextId, TrustContext>, number>();
+let nextContextsId = 1;
+function contextsPrefix(contexts: Record<ContextId, TrustContext>): string {
+  let id = contextsIds.get(contexts);
+  if (id === undefined) contextsIds.set(contexts, (id = nextContextsId++));
+  return `${id}#`;
+}
+
+/** Keys are built from YAML an MR author writes: each table is emptied when it reaches this size. */
+const SHARED_MEMO_MAX = 20_000;
+function bounded<V>(m: Map<string, V>): Map<string, V> {
+  if (m.size >= SHARED_MEMO_MAX) m.clear();
+  return m;
 }
 
 /** Where `tags:` interpolate a variable whoever starts the pipeline controls (see `JobTrust.attackerChosenTags`). */
@@ -201,29 +242,70 @@ function contextsFor(policy: Policy, defaultBranch: string, assumptions?: Variab
   return c;
 }
 
-// Nodes are immutable once built, so these per-node results are kept across evaluations,
-// and a node's identity stands for its content and position.
+// Nodes are immutable once built, so these per-node results are kept for the node's life.
 const namesOf = new WeakMap<object, string[]>();
-const ids = new WeakMap<object, number>();
-let nextId = 1;
-function idOf(n: YNode): number {
-  let id = ids.get(n);
-  if (id === undefined) ids.set(n, (id = nextId++));
-  return id;
-}
 
 /**
- * A key for a rules/only/except/when node: the identities of its items. Jobs that share rule
- * lists (through `extends` or `!reference`) share the item nodes, so equal keys mean equal
- * rules written at the same place, hence equal outcomes, deciding lines included.
+ * A key for a rules/only/except/when node: the content ids of its items. Jobs that share rule
+ * lists (through `extends` or `!reference`) share the item nodes, and equal items written at the
+ * same place in another pipeline have the same ids, so equal keys mean equal rules written at
+ * the same place, hence equal outcomes, deciding lines included.
  */
 function keyOf(n: YNode | undefined): string {
   if (!n) return '-';
   let key = keys.get(n);
-  if (key === undefined) keys.set(n, (key = n.kind === 'seq' ? 's' + n.items.map(idOf).join(',') : String(idOf(n))));
+  if (key === undefined) keys.set(n, (key = n.kind === 'seq' ? 's' + n.items.map(contentId).join(',') : String(contentId(n))));
   return key;
 }
 const keys = new WeakMap<YNode, string>();
+
+/**
+ * A number for a node's content and position: its kind, where it (and every key and value
+ * under it) is written, its scalar values with their types and tags, its `!reference` path.
+ * Everything the trust evaluation reads of a node, so two nodes with the same id are judged
+ * alike. Exact texts (length-prefixed), never a hash: no YAML can collide with other YAML.
+ * Memoised per node; ids are never reused (the text → id table is emptied when it grows past
+ * its bound, and later nodes get new ids).
+ */
+function contentId(n: YNode): number {
+  let id = contentIds.get(n);
+  if (id === undefined) {
+    const text = contentText(n);
+    id = idsByContent.get(text);
+    if (id === undefined) {
+      if (idsByContent.size >= 50_000) idsByContent.clear();
+      idsByContent.set(text, (id = nextContentId++));
+    }
+    contentIds.set(n, id);
+  }
+  return id;
+}
+const contentIds = new WeakMap<YNode, number>();
+const idsByContent = new Map<string, number>();
+let nextContentId = 1;
+
+function contentText(n: YNode): string {
+  const at = locText(n.loc);
+  switch (n.kind) {
+    case 'scalar': {
+      const v = n.value === null ? '' : String(n.value);
+      return `v${at}${typeof n.value}:${v.length}:${v}${n.tag === undefined ? '' : `!${n.tag.length}:${n.tag}`}${n.invalidScriptItem === undefined ? '' : `?${n.invalidScriptItem}`}`;
+    }
+    case 'seq':
+      return `s${at}[${n.items.map(contentId).join(',')}]`;
+    case 'map': {
+      let t = `m${at}{`;
+      for (const [k, e] of n.entries) t += `${k.length}:${k}${locText(e.keyLoc)}=${contentId(e.value)},`;
+      return t + '}';
+    }
+    case 'reference':
+      return `r${at}${n.path.map((p) => `${p.length}:${p}`).join('')}`;
+  }
+}
+
+function locText(loc: SourceLocation): string {
+  return `${loc.file.length}:${loc.file}@${loc.line}.${loc.column}-${loc.endLine}.${loc.endColumn};`;
+}
 
 /** Any `$NAME` or `${NAME` in rule texts (expressions, `changes`, `exists` …); `$$` not special. */
 const RULE_TEXT_REFS: VarRefOptions = { dollarEscape: false, powershell: false, percent: false, names: 'word', openBrace: true };

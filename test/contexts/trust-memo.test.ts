@@ -153,3 +153,52 @@ describe('jobs without rules, only or except, judged once per contexts and `when
     expect(tagsProtected.deploy!['unprotected-tag'].runs).toBe('yes');
   });
 });
+
+describe('rules judged once for every pipeline judged under the same contexts, by content and place', () => {
+  // One policy: every pipeline below is judged under the same contexts, so what was found for
+  // one is at hand for the next, and must only be reused where the rules are the same.
+  const shared = builtinPolicy();
+  const judge = async (files: Record<string, string>, root = '.gitlab-ci.yml') => {
+    const p = await buildPipeline(new MemorySource(files), root);
+    const trust = pipelineTrust(p, shared, 'main');
+    return Object.fromEntries(p.jobs.map((j) => [j.name, trust(j).byContext]));
+  };
+  const job = (cond: string) => `deploy:\n  rules:\n    - if: ${cond}\n      when: manual\n  script: [./deploy.sh]\n`;
+
+  it('reads each pipeline\'s own rule texts, even at the same place and of the same length', async () => {
+    for (let round = 0; round < 2; round++) {
+      const main = await judge({ '.gitlab-ci.yml': job('$CI_COMMIT_BRANCH == "main"') });
+      const mian = await judge({ '.gitlab-ci.yml': job('$CI_COMMIT_BRANCH == "mian"') });
+      expect(main.deploy!['default-branch']).toMatchObject({ runs: 'yes', when: 'manual', reason: 'rules[0] `if: $CI_COMMIT_BRANCH == "main"` matches with `when: manual`' });
+      expect(mian.deploy!['default-branch']).toMatchObject({ runs: 'no', reason: 'no rule in `rules` matches' });
+    }
+  });
+
+  it('reads each pipeline\'s own YAML values of the variables its rules read', async () => {
+    const withTarget = (v: string) => `variables:\n  TARGET: "${v}"\n${job('$TARGET == "prod"')}`;
+    for (let round = 0; round < 2; round++) {
+      expect((await judge({ '.gitlab-ci.yml': withTarget('prod') })).deploy!.mr.runs).toBe('yes');
+      expect((await judge({ '.gitlab-ci.yml': withTarget('test') })).deploy!.mr.runs).toBe('no');
+    }
+  });
+
+  it('points at where each pipeline writes the rule: its file, line and column', async () => {
+    const at = async (files: Record<string, string>, root?: string) => (await judge(files, root)).deploy!['default-branch'].at;
+    const rule = job('$CI_COMMIT_BRANCH == "main"');
+    for (let round = 0; round < 2; round++) {
+      expect(await at({ '.gitlab-ci.yml': rule })).toMatchObject({ file: '.gitlab-ci.yml', line: 3, column: 11 });
+      expect(await at({ '.gitlab-ci.yml': '\n' + rule })).toMatchObject({ file: '.gitlab-ci.yml', line: 4, column: 11 });
+      expect(await at({ 'ci/main.yml': rule }, 'ci/main.yml')).toMatchObject({ file: 'ci/main.yml', line: 3, column: 11 });
+      expect(await at({ '.gitlab-ci.yml': rule.replace('- if:', '-  if:').replace('      when', '       when') })).toMatchObject({ file: '.gitlab-ci.yml', line: 3, column: 12 });
+    }
+  });
+
+  it('reads each pipeline\'s own `workflow:rules` with the same job rules', async () => {
+    const rule = job('$CI_COMMIT_BRANCH');
+    for (let round = 0; round < 2; round++) {
+      expect((await judge({ '.gitlab-ci.yml': rule })).deploy!.branch.runs).toBe('yes');
+      expect((await judge({ '.gitlab-ci.yml': rule + 'workflow:\n  rules:\n    - if: $CI_COMMIT_TAG\n' })).deploy!.branch.runs).toBe('no');
+      expect((await judge({ '.gitlab-ci.yml': rule + 'workflow:\n  rules:\n    - if: $CI_COMMIT_REF_NAME\n' })).deploy!.branch.runs).toBe('yes');
+    }
+  });
+});
