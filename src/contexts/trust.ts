@@ -261,16 +261,16 @@ const keys = new WeakMap<YNode, string>();
 
 /**
  * A number for a node's content and position: its kind, where it (and every key and value
- * under it) is written, its scalar values with their types and tags, its `!reference` path.
+ * under it) is written, its scalar values with their types and tags, its `!reference` paths.
  * Everything the trust evaluation reads of a node, so two nodes with the same id are judged
  * alike. Exact texts (length-prefixed), never a hash: no YAML can collide with other YAML.
- * Memoised per node; ids are never reused (the text → id table is emptied when it grows past
- * its bound, and later nodes get new ids).
+ * Memoised per node (the items of rule lists, which jobs share); ids are never reused (the
+ * text → id table is emptied when it grows past its bound, and later nodes get new ids).
  */
 function contentId(n: YNode): number {
   let id = contentIds.get(n);
   if (id === undefined) {
-    const text = contentText(n);
+    const text = contentText(n, '');
     id = idsByContent.get(text);
     if (id === undefined) {
       if (idsByContent.size >= 50_000) idsByContent.clear();
@@ -284,28 +284,44 @@ const contentIds = new WeakMap<YNode, number>();
 const idsByContent = new Map<string, number>();
 let nextContentId = 1;
 
-function contentText(n: YNode): string {
-  const at = locText(n.loc);
+/** `n`'s content and position appended to `t` (see contentId). */
+function contentText(n: YNode, t: string): string {
+  t += KIND_MARK[n.kind] + locText(n.loc);
   switch (n.kind) {
     case 'scalar': {
       const v = n.value === null ? '' : String(n.value);
-      return `v${at}${typeof n.value}:${v.length}:${v}${n.tag === undefined ? '' : `!${n.tag.length}:${n.tag}`}${n.invalidScriptItem === undefined ? '' : `?${n.invalidScriptItem}`}`;
+      t += `${typeof n.value}:${v.length}:${v}`;
+      if (n.tag !== undefined) t += `!${n.tag.length}:${n.tag}`;
+      if (n.invalidScriptItem !== undefined) t += `?${n.invalidScriptItem};`;
+      return t;
     }
     case 'seq':
-      return `s${at}[${n.items.map(contentId).join(',')}]`;
-    case 'map': {
-      let t = `m${at}{`;
-      for (const [k, e] of n.entries) t += `${k.length}:${k}${locText(e.keyLoc)}=${contentId(e.value)},`;
+      t += '[';
+      for (const it of n.items) t = contentText(it, t);
+      return t + ']';
+    case 'map':
+      t += '{';
+      for (const [k, e] of n.entries) t = contentText(e.value, t + `${k.length}:${k}${locText(e.keyLoc)}=`);
       return t + '}';
-    }
     case 'reference':
-      return `r${at}${n.path.map((p) => `${p.length}:${p}`).join('')}`;
+      for (const p of n.path) t += `${p.length}:${p}`;
+      return t + ';';
   }
 }
 
+const KIND_MARK: Record<YNode['kind'], string> = { scalar: 'v', seq: 'q', map: 'm', reference: 'r' };
+
+/** A position, its file by number (file names are long and every node has one). */
 function locText(loc: SourceLocation): string {
-  return `${loc.file.length}:${loc.file}@${loc.line}.${loc.column}-${loc.endLine}.${loc.endColumn};`;
+  let f = fileIds.get(loc.file);
+  if (f === undefined) {
+    if (fileIds.size >= 10_000) fileIds.clear();
+    fileIds.set(loc.file, (f = nextFileId++));
+  }
+  return `${f}@${loc.line}.${loc.column}-${loc.endLine}.${loc.endColumn};`;
 }
+const fileIds = new Map<string, number>();
+let nextFileId = 1;
 
 /** Any `$NAME` or `${NAME` in rule texts (expressions, `changes`, `exists` …); `$$` not special. */
 const RULE_TEXT_REFS: VarRefOptions = { dollarEscape: false, powershell: false, percent: false, names: 'word', openBrace: true };
