@@ -199,9 +199,8 @@ function nameWords(name: string): string[] {
     .filter(Boolean);
 }
 
-export function saysDeploy(name: string): boolean {
-  return nameWords(name).some((w) => DEPLOY_WORDS.has(w));
-}
+/** Memoised by name: every job's name and stage is asked, and stages repeat (`test`, `deploy`). */
+export const saysDeploy: (name: string) => boolean = memoByText((name) => nameWords(name).some((w) => DEPLOY_WORDS.has(w)));
 
 /** The job name and stage when they say deploy/release: weak evidence, a warning at most. */
 export function deployNameEvidence(job: Job): DeployEvidence[] {
@@ -247,6 +246,8 @@ const commandCache = new WeakMap<ScriptLocator, Map<Job, { lines?: readonly Scri
 
 function computeCommandEvidence(job: Job, opts: DeployOptions): DeployEvidence[] {
   const lines = opts.lines ?? scriptLinesOf(job.node);
+  // Most jobs run nothing that can deploy: no state to set up for them.
+  if (inertLines(lines)) return [];
   const locate: ScriptLocator = opts.locate ?? ((line) => line.loc);
   const vars = new ScriptVariables(job.variables);
   // What the whole job says, worked out the first time a command that could deploy asks
@@ -487,6 +488,17 @@ const inertLine = memoByText((text: string): boolean =>
     return !classified(programName(seg.words[commandIndex(seg.words)]).toLowerCase());
   }),
 );
+
+/**
+ * Whether every line of a list is inert: remembered per list (`scriptLinesOf` shares a job's
+ * list with the jobs that inherit its scripts), so those jobs look at their lines once.
+ */
+function inertLines(lines: readonly ScriptLine[]): boolean {
+  let hit = inertLists.get(lines);
+  if (hit === undefined) inertLists.set(lines, (hit = lines.every((l) => inertLine(l.text))));
+  return hit;
+}
+const inertLists = new WeakMap<readonly ScriptLine[], boolean>();
 
 function classifyCommand(words: readonly Word[], ci: number, env: CommandEnv): CommandHit | undefined {
   const prog = programName(words[ci]);
