@@ -60,8 +60,18 @@ export function fingerprintOf(parts: {
   keyPath: string[];
   discriminator?: string;
 }): string {
-  return sha256Hex([parts.ruleId, parts.file, parts.job ?? '', parts.keyPath.join('.'), parts.discriminator ?? ''].join('\u0000')).slice(0, 16);
+  const text = [parts.ruleId, parts.file, parts.job ?? '', parts.keyPath.join('.'), parts.discriminator ?? ''].join('\u0000');
+  // The same findings come back in every evaluation of the same configuration (a merge
+  // request's base and head, each recheck): hashed once per text. Bounded: the texts hold YAML
+  // an MR author writes.
+  let hit = fingerprints.get(text);
+  if (hit === undefined) {
+    if (fingerprints.size >= 20_000) fingerprints.clear();
+    fingerprints.set(text, (hit = sha256Hex(text).slice(0, 16)));
+  }
+  return hit;
 }
+const fingerprints = new Map<string, string>();
 
 /**
  * SHA-256 of a fingerprint's text, in hex. Loading node:crypto takes about 10 ms (Node 20 and
