@@ -108,6 +108,9 @@ const shapesOf = memoByText((text: string): readonly CommandShape[] =>
   }),
 );
 
+/** Whether every command of a text is of no interest here (kind `other`) unless tracing is on. */
+const quietText = memoByText((text: string): boolean => shapesOf(text).every((s) => s.kind === 'other'));
+
 /**
  * Scan one shell (the lines of `before_script` + `script`, or `after_script`) for credentials
  * that reach the log or an artifact file. `tracing` carries `set -x` across lines.
@@ -121,6 +124,8 @@ export function findPrints(
   const defined = opts.definedInYaml ?? (() => false);
   const tracing: Tracing = opts.tracing ?? { on: false };
   const artifactPaths = opts.artifactPaths ?? [];
+  // Most lines print nothing of interest and change no tracing: nothing to look at without `set -x`.
+  if (!tracing.on && quietText(text)) return out;
   const segs = segments(text);
   const shapes = shapesOf(text);
   segs.forEach((seg, i) => {
