@@ -283,8 +283,8 @@ function computeCommandEvidence(job: Job, opts: DeployOptions): DeployEvidence[]
   for (const line of lines) {
     // Most lines run no command that can deploy and assign nothing (`make`, `cd build`, `echo`):
     // known per text, and skipped without looking at their words again.
-    if (inertLine(line.text)) continue;
-    for (const seg of segments(line.text)) {
+    if (inertLine.of(line)) continue;
+    for (const seg of segments.of(line)) {
       const words = seg.words;
       // Assignments the script makes (`export IMAGE=…`, `IMAGE=…`) resolve later pushes.
       recordAssignments(words, vars);
@@ -495,7 +495,7 @@ const inertLine = memoByText((text: string): boolean =>
  */
 function inertLines(lines: readonly ScriptLine[]): boolean {
   let hit = inertLists.get(lines);
-  if (hit === undefined) inertLists.set(lines, (hit = lines.every((l) => inertLine(l.text))));
+  if (hit === undefined) inertLists.set(lines, (hit = lines.every((l) => inertLine.of(l))));
   return hit;
 }
 const inertLists = new WeakMap<readonly ScriptLine[], boolean>();
@@ -781,7 +781,7 @@ const LOGIN_PROGS = new Set(['docker', 'podman', 'buildah', 'crane', 'skopeo', '
 function registryLogins(lines: readonly ScriptLine[], vars: VariableValues): { external: boolean } {
   let external = false;
   for (const line of lines) {
-    for (const seg of segments(line.text)) {
+    for (const seg of segments.of(line)) {
       const ci = commandIndex(seg.words);
       const prog = programName(seg.words[ci]);
       if (!LOGIN_PROGS.has(prog)) continue;

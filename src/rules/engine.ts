@@ -9,6 +9,7 @@ import type { Policy } from '../policy/types.js';
 import type { VariableAssumptions } from '../contexts/contexts.js';
 import { childPipelineTrust as childTrustFactory } from '../contexts/trust.js';
 import { deployInfo, tagTier, type DeployInfo } from './deploy.js';
+import { factsOf } from './line-facts.js';
 import type { JobTrust, PipelineRule, RuleContext, RuleHooks, ScriptLine } from './types.js';
 
 /** Computes each job's trust contexts (implemented by `src/contexts`). */
@@ -254,7 +255,11 @@ function linesOfList(key: ScriptLine['key'], n: YNode): readonly ScriptLine[] {
     const out: ScriptLine[] = [];
     const add = (x: YNode, index: number) => {
       if (x.kind === 'seq') for (const it of x.items) add(it, index);
-      else if (x.kind === 'scalar' && x.value !== null) out.push({ key, index, text: String(x.value), loc: x.loc });
+      else if (x.kind === 'scalar' && x.value !== null) {
+        // One facts object per text, shared with every other line (and pipeline) that has it.
+        const facts = factsOf(String(x.value));
+        out.push({ key, index, text: facts.text, loc: x.loc, facts });
+      }
     };
     if (n.kind === 'seq') n.items.forEach((it, index) => add(it, index));
     else add(n, 0);

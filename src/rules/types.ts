@@ -6,6 +6,7 @@ import type { Job, Pipeline } from '../model/pipeline.js';
 import type { Policy } from '../policy/types.js';
 import type { DeployInfo, RunnerTier } from './deploy.js';
 import type { RuleMeta } from '../findings/rule-meta.js';
+import type { LineFacts } from './line-facts.js';
 
 import type { ContextId } from '../contexts/contexts.js';
 import type { JobTrust } from '../contexts/reach.js';
@@ -20,6 +21,8 @@ export interface ScriptLine {
   text: string;
   /** The list item (a block scalar spans several lines). */
   loc: SourceLocation;
+  /** What the rules found out about this text, shared by every line with it (`line-facts.ts`). */
+  facts: LineFacts;
 }
 
 export interface RuleContext<O = Record<string, unknown>> extends ReportSink {

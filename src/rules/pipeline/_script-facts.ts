@@ -95,9 +95,8 @@ function secretUse(ctx: RuleContext<unknown>, job: Job, names: CredentialNames):
     const e = entry(job.node, k);
     if (e && !(e.value.kind === 'scalar' && e.value.value === null)) return { at: e.keyLoc, what: `\`${k}:\`` };
   }
-  const secretRef = (text: string) => varRefs(text).find((r) => (names.value(r.name) || names.file(r.name)) && !job.variables.has(r.name));
   for (const line of ctx.scriptLines(job)) {
-    const r = secretRef(line.text);
+    const r = varRefs.of(line).find((x) => (names.value(x.name) || names.file(x.name)) && !job.variables.has(x.name));
     if (r) return { at: ctx.locateInScript(line, r.index, r.length), what: `\`$${r.name}\`` };
   }
   for (const def of job.variables.values()) {

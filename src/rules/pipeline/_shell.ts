@@ -2,7 +2,8 @@ import { locate, type SourceLocation } from '../../model/location.js';
 import { get, type YMap, type YNode } from '../../model/node.js';
 import { RESERVED_KEYS, type Pipeline } from '../../model/pipeline.js';
 import { readVariables, type VariableDef } from '../../model/variables.js';
-import { variableRefs, type VarRef } from '../../model/var-refs.js';
+import { variableRefs, type VarRef, type VarRefOptions } from '../../model/var-refs.js';
+import { memoByText, type HasText, type TextMemo } from '../line-facts.js';
 import type { ScriptLine } from '../types.js';
 import { scriptLinesOf } from '../engine.js';
 
@@ -43,32 +44,17 @@ export function locateInScalar(pipeline: Pipeline, loc: SourceLocation, value: s
 
 /**
  * `$NAME`, `${NAME}`, PowerShell `$env:NAME` / `${env:NAME}`, cmd `%NAME%`; `$$` is an escaped
- * `$` (the model's scanner, `src/model/var-refs.ts`, with its default options; memoised, read only).
+ * `$` (the model's scanner, `src/model/var-refs.ts`, with its default options). Memoised by text
+ * (`varRefs.of(line)` for a script line): read only.
  */
-export function varRefs(text: string): VarRef[] {
-  return variableRefs(text);
-}
+export const varRefs: TextMemo<VarRef[]> = memoByText((text) => variableRefs(text, DEFAULT_REFS));
+const DEFAULT_REFS: VarRefOptions = {};
 export type { VarRef };
 
 // ---------------------------------------------------------------------------------------------
-// Memoising by text
+// Memoising by text (src/rules/line-facts.ts)
 
-/**
- * `f` memoised by its text argument. Pipelines repeat script lines through anchors, `extends`
- * and `!reference` (the CMake pipeline runs 1,345 script lines of 83 distinct texts), so
- * per-text results are computed once. Results are shared: callers must not mutate them.
- */
-export function memoByText<T>(f: (text: string) => T, max = 20_000): (text: string) => T {
-  const cache = new Map<string, T>();
-  return (text) => {
-    let hit = cache.get(text);
-    if (hit === undefined && !cache.has(text)) {
-      if (cache.size >= max) cache.clear();
-      cache.set(text, (hit = f(text)));
-    }
-    return hit as T;
-  };
-}
+export { memoByText };
 
 // ---------------------------------------------------------------------------------------------
 // Shell tokenising
@@ -127,21 +113,12 @@ export interface Segment {
  * Split shell text into simple commands (at unquoted `;`, `&`, `&&`, `||`, `|`, newlines and
  * parentheses) made of words. Quotes and backslashes are honoured; `$(…)`, `<(…)` and
  * backquotes stay inside their word.
- */
-const segmentCache = new Map<string, readonly Segment[]>();
-
-/**
+ *
  * Memoised by text (several rules tokenise the same lines, and pipelines repeat lines through
- * anchors and `extends`). The result is shared: callers only read it.
+ * anchors and `extends`; `segments.of(line)` for a script line). The result is shared: callers
+ * only read it.
  */
-export function segments(text: string): Segment[] {
-  let hit = segmentCache.get(text);
-  if (!hit) {
-    if (segmentCache.size > 20_000) segmentCache.clear();
-    segmentCache.set(text, (hit = tokenize(text)));
-  }
-  return hit as Segment[];
-}
+export const segments: TextMemo<Segment[]> = memoByText(tokenize);
 
 function tokenize(text: string): Segment[] {
   const q = quoteStates(text);
@@ -457,18 +434,18 @@ export function scriptKeyPath(line: ScriptLine): string[] {
  * Names a script assigns itself (`X=…`, `export X=…`, `X=$(…)`, `declare|local|readonly X=…`,
  * `read X`, `for X in …`): values the job computes, not inputs from CI/CD settings.
  */
-export function scriptAssignedNames(lines: readonly { text: string }[]): ReadonlySet<string> {
+export function scriptAssignedNames(lines: readonly HasText[]): ReadonlySet<string> {
   // Remembered per list: a job's lines are one list (`scriptLinesOf`), shared with the jobs that
   // inherit it and read by several rules. Shared: callers only read it.
   let out = assignedByList.get(lines);
   if (!out) {
     const names = new Set<string>();
-    for (const line of lines) for (const name of assignedIn(line.text)) names.add(name);
+    for (const line of lines) for (const name of assignedIn.of(line)) names.add(name);
     assignedByList.set(lines, (out = names));
   }
   return out;
 }
-const assignedByList = new WeakMap<readonly { text: string }[], ReadonlySet<string>>();
+const assignedByList = new WeakMap<readonly HasText[], ReadonlySet<string>>();
 
 /** The names one script item assigns (memoised by text: jobs share their lines). */
 const assignedIn = memoByText((text: string): readonly string[] => {
@@ -506,7 +483,7 @@ export function credentialInputs(job: { variables: Map<string, VariableDef> }, l
   const consider = (name: string) => {
     if (!name.startsWith('CI_') && !job.variables.has(name) && !assigned.has(name) && isCredentialName(name)) out.add(name);
   };
-  for (const line of lines) for (const r of varRefs(line.text)) consider(r.name);
+  for (const line of lines) for (const r of varRefs.of(line)) consider(r.name);
   for (const def of job.variables.values()) if (def.expand) for (const r of varRefs(def.value)) if (r.name !== def.name) consider(r.name);
   return [...out];
 }

@@ -1,3 +1,4 @@
+import type { TextMemo } from '../line-facts.js';
 import { defineRule } from '../types.js';
 import { commandIndex, locateInScalar, memoByText, programName, scriptSites, segments, unquote, type Segment } from './_shell.js';
 
@@ -41,7 +42,7 @@ function readsProgramFromStdin(seg: Segment, ci: number): boolean {
  * `bash <(curl …)`, `sh -c "$(curl …)"`, `eval "$(curl …)"`, PowerShell `iwr … | iex`.
  * Memoised by text (pipelines repeat script lines); the result is shared: read only.
  */
-export const findPipeToShell: (text: string) => readonly PipeHit[] = memoByText(pipeToShell);
+export const findPipeToShell: TextMemo<readonly PipeHit[]> = memoByText(pipeToShell);
 
 function pipeToShell(text: string): PipeHit[] {
   const out: PipeHit[] = [];
@@ -104,7 +105,7 @@ export default defineRule({
     return {
       pipeline(p) {
         for (const site of scriptSites(p)) {
-          for (const [i, h] of findPipeToShell(site.line.text).entries()) {
+          for (const [i, h] of findPipeToShell.of(site.line).entries()) {
             let from = '';
             if (h.url) {
               try {

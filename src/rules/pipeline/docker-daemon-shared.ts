@@ -65,7 +65,7 @@ function remoteDaemon(job: Job, lines: readonly ScriptLine[], locate: (line: Scr
   // Worked out only for an address found (most jobs have none).
   let own: Set<string> | undefined;
   const isOwn = (host: string) => (own ??= ownHosts(job)).has(host);
-  const usesDocker = () => lines.some((l) => segments(l.text).some((s) => /^(docker|docker-compose|buildx|earthly)$/.test(programName(s.words[commandIndex(s.words)]))));
+  const usesDocker = () => lines.some((l) => segments.of(l).some((s) => /^(docker|docker-compose|buildx|earthly)$/.test(programName(s.words[commandIndex(s.words)]))));
   const dh = job.variables.get('DOCKER_HOST');
   if (dh) {
     const d = remoteAddress(dh.value);
@@ -73,7 +73,7 @@ function remoteDaemon(job: Job, lines: readonly ScriptLine[], locate: (line: Scr
   }
   for (const line of lines) {
     if (!mayAssignDockerHost(line.text)) continue;
-    for (const seg of segments(line.text)) {
+    for (const seg of segments.of(line)) {
       for (const w of seg.words) {
         const x = unquote(w.raw);
         const d = x.startsWith('DOCKER_HOST=') ? remoteAddress(x.slice('DOCKER_HOST='.length)) : undefined;

@@ -1,3 +1,4 @@
+import type { TextMemo } from '../line-facts.js';
 import { get } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
 import type { RunnerTier } from '../deploy.js';
@@ -71,7 +72,7 @@ function escapeOf(opt: string, value: string | undefined): string | undefined {
  * host-escaping options. Memoised by text (pipelines repeat script lines through anchors and
  * `extends`); the result is shared: read only.
  */
-export const findDockerEscapes: (text: string) => readonly EscapeHit[] = memoByText(dockerEscapes);
+export const findDockerEscapes: TextMemo<readonly EscapeHit[]> = memoByText(dockerEscapes);
 
 function dockerEscapes(text: string): EscapeHit[] {
   const out: EscapeHit[] = [];
@@ -168,7 +169,7 @@ export default defineRule({
           if (tier === 'build' || usesDind(job)) continue;
           const route = job.tags.length === 0 ? 'it has no tags (any runner that takes untagged jobs may run it)' : `its tags (${job.tags.join(', ')}) route to ${TIER_TEXT[tier]}`;
           for (const line of ctx.scriptLines(job)) {
-            for (const h of findDockerEscapes(line.text)) {
+            for (const h of findDockerEscapes.of(line)) {
               const at = locateInLine(ctx, line, h.index, h.length);
               const k = `${at.file}:${at.line}:${at.column}`;
               if (found.has(k)) continue;

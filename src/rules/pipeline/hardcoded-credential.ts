@@ -222,7 +222,7 @@ export default defineRule({
         };
         for (const site of scriptSites(p)) {
           const text = site.line.text;
-          const found = lineCandidates(text);
+          const found = lineCandidates.of(site.line);
           if (!found) continue;
           const hits = [...found.format];
           const named = (index: number, length: number, label: string) => {
@@ -270,7 +270,7 @@ function serviceOnly(p: Pipeline, job: string | undefined, keyPath: readonly str
   return jobs.every((j) => {
     const hosts = serviceHosts(j);
     if (!get(j.node, 'services')) return false;
-    const users = scriptLinesOf(j.node).filter((l) => varRefs(l.text).some((r) => r.name === name));
+    const users = scriptLinesOf(j.node).filter((l) => varRefs.of(l).some((r) => r.name === name));
     return users.every((l) => [...hosts].some((h) => h !== 'localhost' && new RegExp(`(^|[/@\\s'"=])${h.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(:\\d+|[/\\s'"]|$)`).test(l.text)));
   });
 }

@@ -45,7 +45,7 @@ function isDaemonService(item: YNode): boolean {
 
 /** Whether a job's scripts start the daemon themselves (`dockerd`, `dockerd-entrypoint.sh`). */
 function startsDockerd(lines: readonly { text: string }[]): boolean {
-  return lines.some((l) => segments(l.text).some((s) => /^dockerd(-entrypoint\.sh)?$/.test(programName(s.words[commandIndex(s.words)]))));
+  return lines.some((l) => segments.of(l).some((s) => /^dockerd(-entrypoint\.sh)?$/.test(programName(s.words[commandIndex(s.words)]))));
 }
 
 /** The image name of an `image:`/`services:` item (string or `{ name: … }`) and its node. */
@@ -116,7 +116,7 @@ export default defineRule({
           const m = dh && /^tcp:\/\/([^:/]+)(?::(\d+))?/.exec(dh.value.trim());
           const pointsAtDind = !!m && (m[1] === 'docker' || m[1] === 'docker-dind' || aliases.has(m[1]!)) && (!m[2] || m[2] === '2375' || m[2] === '2376');
           const usesDocker = () =>
-            ctx.scriptLines(job).some((l) => segments(l.text).some((s) => programName(s.words[commandIndex(s.words)]) === 'docker'));
+            ctx.scriptLines(job).some((l) => segments.of(l).some((s) => programName(s.words[commandIndex(s.words)]) === 'docker'));
           if (dh && pointsAtDind && (job.jobVariables.has('DOCKER_HOST') || usesDocker())) {
             ctx.report({
               at: dh.valueLoc,

@@ -337,7 +337,7 @@ export default defineRule({
         // Cheap pre-check before tokenising: most lines name no attacker-controlled variable.
         if (!line.text.includes('$') && !line.text.includes('%')) return;
         const tainted = isTainted(job);
-        if (!varRefs(line.text).some((r) => tainted(r.name))) return;
+        if (!varRefs.of(line).some((r) => tainted(r.name))) return;
         for (const h of findInjections(line.text, tainted)) {
           const d = describe(job, h.name);
           report(

@@ -237,6 +237,8 @@ export default defineRule({
               shell = s;
               tracing.on = false;
             }
+            // Most lines print nothing of interest (known per text): nothing to scan unless tracing is on.
+            if (!tracing.on && quietText.of(line)) continue;
             const hits = findPrints(line.text, names, scan);
             if (tracing.at && !tracing.at.line) tracing.at.line = line;
             for (const h of hits) {

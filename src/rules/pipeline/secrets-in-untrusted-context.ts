@@ -80,8 +80,8 @@ export default defineRule({
       const prodCreds = credentialInputs(job, ctx.scriptLines(job), isCredentialName).filter((n) => /(^|_)PROD(UCTION)?(_|$)/i.test(n));
       const [first] = prodCreds;
       if (first === undefined) return;
-      const line = ctx.scriptLines(job).find((l) => varRefs(l.text).some((r) => r.name === first));
-      const ref = line ? varRefs(line.text).find((r) => r.name === first)! : undefined;
+      const line = ctx.scriptLines(job).find((l) => varRefs.of(l).some((r) => r.name === first));
+      const ref = line ? varRefs.of(line).find((r) => r.name === first)! : undefined;
       ctx.report({
         at: line && ref ? ctx.locateInScript(line, ref.index, ref.length) : ((get(job.node, 'variables') ?? env).loc),
         job: job.name,
@@ -140,7 +140,7 @@ export default defineRule({
         const assigned = scriptAssignedNames(ctx.scriptLines(job));
         const definedInYaml = (name: string) => job.variables.has(name) || assigned.has(name);
         for (const line of ctx.scriptLines(job)) {
-          for (const r of variableRefs(line.text)) {
+          for (const r of varRefs.of(line)) {
             if (!isCredentialName(r.name) || definedInYaml(r.name)) continue;
             warn(r.name, ctx.locateInScript(line, r.index, r.length), `in \`${line.key}\``);
           }
@@ -163,7 +163,7 @@ function kubeContexts(job: Job, lines: readonly ScriptLine[], locate: (line: Scr
   const v = job.variables.get('KUBE_CONTEXT');
   if (v && v.value && !v.value.startsWith('$')) out.push({ value: v.value, at: v.valueLoc });
   for (const line of lines) {
-    for (const seg of segments(line.text)) {
+    for (const seg of segments.of(line)) {
       const w = seg.words;
       for (const [i, word] of w.entries()) {
         const x = unquote(word.raw);

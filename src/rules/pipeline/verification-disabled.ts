@@ -1,3 +1,4 @@
+import type { TextMemo } from '../line-facts.js';
 import { table } from '../../util/table.js';
 import type { RuleReport, Severity } from '../../findings/finding.js';
 import type { SourceLocation } from '../../model/location.js';
@@ -146,7 +147,7 @@ function judgeSegment(seg: Segment): VerificationHit[] {
 }
 
 /** Everything a script item switches off, in text order (shared result: read only). */
-export const findVerificationDisabled: (text: string) => readonly VerificationHit[] = memoByText((text) =>
+export const findVerificationDisabled: TextMemo<readonly VerificationHit[]> = memoByText((text) =>
   flatMap(segments(text), judgeSegment).sort((a, b) => a.index - b.index),
 );
 
@@ -185,7 +186,7 @@ export default defineRule({
           const deploy = !!ctx.deploy(job);
           const severity: Severity = deploy ? 'error' : 'warning';
           for (const line of ctx.scriptLines(job)) {
-            for (const h of findVerificationDisabled(line.text)) {
+            for (const h of findVerificationDisabled.of(line)) {
               add(
                 locateInLine(ctx, line, h.index, h.length),
                 {

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { buildPipeline } from '../../src/model/pipeline.js';
+import { MemorySource } from '../../src/model/source.js';
+import { scriptLinesOf } from '../../src/rules/engine.js';
+import { factsOf, memoByText } from '../../src/rules/line-facts.js';
+
+describe('per-text facts of script lines', () => {
+  it('gives every line with the same text, in any pipeline, one facts object', async () => {
+    const yaml = `.base:\n  script: [make build, "make test"]\na:\n  extends: .base\nb:\n  script: ["make build", make lint]\n`;
+    const lines = async () => {
+      const p = await buildPipeline(new MemorySource({ '.gitlab-ci.yml': yaml }), '.gitlab-ci.yml');
+      return Object.fromEntries(p.jobs.map((j) => [j.name, scriptLinesOf(j.node)]));
+    };
+    const first = await lines();
+    const second = await lines();
+    expect(first.a![0]!.facts).toBe(first.b![0]!.facts);
+    expect(first.a![0]!.facts).toBe(second.a![0]!.facts);
+    expect(first.a![1]!.facts).not.toBe(first.b![1]!.facts);
+    expect(first.b![1]!.facts).toBe(factsOf('make lint'));
+    expect(first.b![1]!.facts.text).toBe('make lint');
+    // each line keeps its own place
+    expect(first.a![0]!.loc.line).toBe(2);
+    expect(first.b![0]!.loc.line).toBe(6);
+  });
+
+  it('answers for a line from its facts, computing each text once, `undefined` answers included', () => {
+    const asked: string[] = [];
+    const upper = memoByText((t) => (asked.push(t), t === 'none' ? undefined : t.toUpperCase()));
+    const line = (text: string) => ({ text, facts: factsOf(text) });
+    expect(upper.of(line('echo hi'))).toBe('ECHO HI');
+    expect(upper.of(line('echo hi'))).toBe('ECHO HI');
+    expect(upper('echo hi')).toBe('ECHO HI');
+    expect(upper.of(line('none'))).toBeUndefined();
+    expect(upper.of(line('none'))).toBeUndefined();
+    // a line the engine did not build (no facts) is answered by text
+    expect(upper.of({ text: 'echo ho' })).toBe('ECHO HO');
+    expect(asked).toEqual(['echo hi', 'none', 'echo ho']);
+  });
+
+  it('keeps each memo\'s answers apart in the same facts', () => {
+    const len = memoByText((t) => t.length);
+    const rev = memoByText((t) => t.toUpperCase());
+    const l = { text: 'abc', facts: factsOf('abc') };
+    expect(len.of(l)).toBe(3);
+    expect(rev.of(l)).toBe('ABC');
+    expect(len.of(l)).toBe(3);
+  });
+});
