@@ -490,14 +490,18 @@ const inertLine = memoByText((text: string): boolean =>
 );
 
 /**
- * Whether every line of a list is inert: remembered per list (`scriptLinesOf` shares a job's
- * list with the jobs that inherit its scripts), so those jobs look at their lines once.
+ * Whether no line of a list runs a program classifyCommand knows: then the job has no command
+ * evidence, whatever its lines assign (assignments only resolve the targets of such commands).
+ * Remembered per list (`scriptLinesOf` shares a job's list with the jobs that inherit its
+ * scripts), so those jobs look at their lines once.
  */
 function inertLines(lines: readonly ScriptLine[]): boolean {
   let hit = inertLists.get(lines);
-  if (hit === undefined) inertLists.set(lines, (hit = lines.every((l) => inertLine.of(l))));
+  if (hit === undefined) inertLists.set(lines, (hit = lines.every((l) => !runsClassified.of(l))));
   return hit;
 }
+/** Whether some command of a text runs a program classifyCommand knows. */
+const runsClassified = memoByText((text: string): boolean => segments(text).some((seg) => classified(programName(seg.words[commandIndex(seg.words)]).toLowerCase())));
 const inertLists = new WeakMap<readonly ScriptLine[], boolean>();
 
 function classifyCommand(words: readonly Word[], ci: number, env: CommandEnv): CommandHit | undefined {
