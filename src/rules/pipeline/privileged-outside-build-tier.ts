@@ -2,10 +2,22 @@ import { get, str, type YNode } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
 import type { RunnerTier } from '../deploy.js';
 import { defineRule } from '../types.js';
-import { commandIndex, programName, segments } from './_shell.js';
+import { commandIndex, memoByText, programName, segments } from './_shell.js';
 
-/** Split `registry:5000/group/docker:24-dind@sha256:…` into the last path segment's repo and tag. */
-export function imageParts(name: string): { path: string; repo: string; tag?: string; digest?: string } {
+/** An image name's parts (see imageParts). Shared: read only. */
+interface ImageParts {
+  readonly path: string;
+  readonly repo: string;
+  readonly tag?: string;
+  readonly digest?: string;
+}
+
+/**
+ * Split `registry:5000/group/docker:24-dind@sha256:…` into the last path segment's repo and tag.
+ * Memoised by name, as are the answers below: every job's image and services are asked about by
+ * several rules, and pipelines name a few images many times.
+ */
+export const imageParts: (name: string) => ImageParts = memoByText((name) => {
   const [beforeDigest = '', digest] = name.split('@', 2);
   const slash = beforeDigest.lastIndexOf('/');
   const last = beforeDigest.slice(slash + 1);
@@ -13,26 +25,26 @@ export function imageParts(name: string): { path: string; repo: string; tag?: st
   const repo = colon >= 0 ? last.slice(0, colon) : last;
   const tag = colon >= 0 ? last.slice(colon + 1) : undefined;
   return { path: beforeDigest.slice(0, slash + 1) + repo, repo, tag, digest };
-}
+});
 
 /** `docker:dind`, `docker:24-dind`, `docker:24.0.5-dind-rootless`, `mirror/docker:dind`, `…/docker-dind`. */
-export function isDindImage(name: string): boolean {
+export const isDindImage: (name: string) => boolean = memoByText((name) => {
   const { repo, tag } = imageParts(name.trim());
   return (repo === 'docker' && !!tag && /dind/.test(tag)) || /(^|[-_])dind($|[-_])/.test(repo);
-}
+});
 
 /**
  * A service image that starts a Docker daemon: a dind image, or the official `docker` image
  * at a bare version or `latest` (`docker:29.6.2` is the dind variant; `docker:29-cli` is not:
  * docker-library/docker `versions.json`, the `dind` variant is tagged `<version>` too).
  */
-export function isDaemonServiceImage(name: string): boolean {
+export const isDaemonServiceImage: (name: string) => boolean = memoByText((name) => {
   const n = name.trim();
   if (isDindImage(n)) return true;
   const { path, repo, tag } = imageParts(n);
   if (repo !== 'docker' || !/(^|\/)docker$/.test(path)) return false;
   return tag === undefined || tag === 'latest' || tag === 'stable' || /^\d+(\.\d+)*(-rc\.?\d*)?$/.test(tag);
-}
+});
 
 /** A `services:` item that runs a Docker daemon: a daemon image, or a variable image aliased `docker`. */
 function isDaemonService(item: YNode): boolean {
