@@ -412,14 +412,18 @@ function computeScriptSites(p: Pipeline): ScriptSite[] {
  * every site of a large pipeline is checked without building a text key.
  */
 export function onceAt(): (loc: SourceLocation, extra?: string) => boolean {
-  const byFile = new Map<string, Map<number, string[]>>();
+  // What was met at a place: one text (most places), or the list once a second one comes.
+  const byFile = new Map<string, Map<number, string | string[]>>();
   return (loc, extra = '') => {
     let byPos = byFile.get(loc.file);
-    if (!byPos) byFile.set(loc.file, (byPos = new Map<number, string[]>()));
+    if (!byPos) byFile.set(loc.file, (byPos = new Map<number, string | string[]>()));
     const k = loc.line * 0x1_0000_0000 + loc.column;
     const met = byPos.get(k);
-    if (!met) byPos.set(k, [extra]);
-    else if (met.includes(extra)) return false;
+    if (met === undefined) byPos.set(k, extra);
+    else if (typeof met === 'string') {
+      if (met === extra) return false;
+      byPos.set(k, [met, extra]);
+    } else if (met.includes(extra)) return false;
     else met.push(extra);
     return true;
   };
