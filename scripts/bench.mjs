@@ -26,6 +26,25 @@ const { builtinPolicy } = await import(path.join(root, 'dist/policy/defaults.js'
 const fmt = (n) => n.toFixed(2).padStart(8);
 
 /**
+ * Section 1 times each pipeline over WARM + runs rounds and reports two windows of them: rounds
+ * EARLY.. (what this bench reported before) and rounds WARM.. (steady state). The evaluation is
+ * 36 rules' worth of code, each function called a few times per pipeline, and V8 keeps tiering
+ * it up for longer than the few hot functions of the YAML parser: measured on GitLab's
+ * templates, the evaluation took 50–60 ms per round in rounds 2–10 and 20 ms from round 15 on,
+ * while the model went from 90 to 60 ms. The early window measures that tier-up as much as the
+ * work; the service, which judges pipeline after pipeline, runs warm. Both are printed, each
+ * with its verdict.
+ */
+const EARLY = 3;
+const WARM = 12;
+const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+/** The medians of each series over `runs` rounds from EARLY and from WARM. */
+function windows(series, runs) {
+  const at = (from) => Object.fromEntries(Object.entries(series).map(([k, xs]) => [k, median(xs.slice(from, from + runs))]));
+  return { early: at(EARLY), warm: at(WARM) };
+}
+
+/**
  * Median bare-parse time and median model-build time, measured in the same rounds (the order
  * alternating round by round), so both run on the same heap: neither pays for garbage the
  * other phase left behind more than the other does.
@@ -33,7 +52,7 @@ const fmt = (n) => n.toFixed(2).padStart(8);
 async function bareAndModel(bare, build, runs) {
   const b = [];
   const m = [];
-  for (let i = 0; i < runs + 3; i++) {
+  for (let i = 0; i < WARM + runs; i++) {
     const timed = async (fn) => {
       const s = process.hrtime.bigint();
       await fn();
@@ -47,33 +66,27 @@ async function bareAndModel(bare, build, runs) {
       tm = await timed(build);
       tb = await timed(bare);
     }
-    if (i >= 3) {
-      b.push(tb);
-      m.push(tm);
-    }
+    b.push(tb);
+    m.push(tm);
   }
-  const med = (xs) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-  return { bare: med(b), model: med(m) };
+  return windows({ bare: b, model: m }, runs);
 }
 
 /** Median build time and median evaluation time, alternating build → evaluate each round. */
 async function buildThenEvaluate(build, runs) {
   const b = [];
   const e = [];
-  for (let i = 0; i < runs + 3; i++) {
+  for (let i = 0; i < WARM + runs; i++) {
     let s = process.hrtime.bigint();
     const built = await build();
     const tb = Number(process.hrtime.bigint() - s) / 1e6;
     s = process.hrtime.bigint();
     for (const p of Array.isArray(built) ? built : [built]) evaluatePipeline(p, { policy, rules: pipelineRules, trust: defaultTrustFactory });
     const te = Number(process.hrtime.bigint() - s) / 1e6;
-    if (i >= 3) {
-      b.push(tb);
-      e.push(te);
-    }
+    b.push(tb);
+    e.push(te);
   }
-  const med = (xs) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-  return { model: med(b), rules: med(e) };
+  return windows({ model: b, rules: e }, runs);
 }
 
 const pipelines = BENCH_PIPELINES.filter(([d]) => existsSync(path.join(corpus, d)));
@@ -83,8 +96,18 @@ console.log(`tierguard bench — corpus ${corpus}`);
 console.log('\n1. Pipeline model vs a bare `yaml` parse of the same bytes (same process)');
 console.log('   bare and model alternate in the same rounds; "model*" is the build right after an evaluation');
 console.log('   (the rounds that time the rules), which also pays for the garbage the evaluation left');
+console.log(`   medians of the rounds from round ${WARM + 1} (warm); the totals after ${EARLY} warm-up rounds follow the table`);
 console.log('pipeline'.padEnd(34) + 'bare ms'.padStart(9) + 'model ms'.padStart(10) + '  ratio' + '  model* ms' + '   +rules ms' + '  rules/model*');
-let sumBare = 0, sumModel = 0, sumModelAfter = 0, sumRules = 0;
+/** Sums over the pipelines, per window. */
+const sums = { early: { bare: 0, model: 0, after: 0, rules: 0 }, warm: { bare: 0, model: 0, after: 0, rules: 0 } };
+const addUp = (pm, be) => {
+  for (const w of ['early', 'warm']) {
+    sums[w].bare += pm[w].bare;
+    sums[w].model += pm[w].model;
+    sums[w].after += be[w].model;
+    sums[w].rules += be[w].rules;
+  }
+};
 /** Issue 19's targets, each with the ratio measured in this run: printed together at the end. */
 const targets = [];
 const target = (name, ratio, shown, met) => targets.push({ name, shown: `${ratio.toFixed(2)}${shown}`, met });
@@ -93,11 +116,13 @@ for (const [dir, rootFile] of pipelines) {
   const source = new MemorySource(files);
   const pipeline = await buildPipeline(source, rootFile);
   const read = pipeline.files.map((f) => f.text);
-  const { bare, model } = await bareAndModel(() => { for (const t of read) parseAllDocuments(t, { version: '1.1', uniqueKeys: false }); }, () => buildPipeline(source, rootFile), 15);
+  const pm = await bareAndModel(() => { for (const t of read) parseAllDocuments(t, { version: '1.1', uniqueKeys: false }); }, () => buildPipeline(source, rootFile), 15);
   // Build and evaluate alternate, each evaluation on the pipeline just built: both phases see
   // the same heap, and nothing cached on the nodes of an earlier run helps a later one.
-  const { model: after, rules } = await buildThenEvaluate(() => buildPipeline(source, rootFile), 15);
-  sumBare += bare; sumModel += model; sumModelAfter += after; sumRules += rules;
+  const be = await buildThenEvaluate(() => buildPipeline(source, rootFile), 15);
+  addUp(pm, be);
+  const { bare, model } = pm.warm;
+  const { model: after, rules } = be.warm;
   console.log(`${dir.padEnd(34)}${fmt(bare)} ${fmt(model)}  ${(model / bare).toFixed(2)}x ${fmt(after)} ${fmt(rules)}     ${(rules / after * 100).toFixed(0)}%   (${pipeline.jobs.length} jobs, ${pipeline.files.length} files)`);
   target(`model vs bare parse, ${dir} (≤2x)`, model / bare, 'x', model / bare <= 2);
 }
@@ -112,16 +137,21 @@ if (existsSync(tdir)) {
     for (const n of names) all.push(await buildPipeline(source, n));
     return all;
   };
-  const { bare, model } = await bareAndModel(() => { for (const n of names) parseAllDocuments(files[n], { version: '1.1', uniqueKeys: false }); }, buildAll, 7);
-  const { model: after, rules } = await buildThenEvaluate(buildAll, 7);
-  sumBare += bare; sumModel += model; sumModelAfter += after; sumRules += rules;
+  const pm = await bareAndModel(() => { for (const n of names) parseAllDocuments(files[n], { version: '1.1', uniqueKeys: false }); }, buildAll, 7);
+  const be = await buildThenEvaluate(buildAll, 7);
+  addUp(pm, be);
+  const { bare, model } = pm.warm;
+  const { model: after, rules } = be.warm;
   console.log(`${('all templates (' + names.length + ')').padEnd(34)}${fmt(bare)} ${fmt(model)}  ${(model / bare).toFixed(2)}x ${fmt(after)} ${fmt(rules)}     ${(rules / after * 100).toFixed(0)}%`);
 }
-console.log(`${'total'.padEnd(34)}${fmt(sumBare)} ${fmt(sumModel)}  ${(sumModel / sumBare).toFixed(2)}x ${fmt(sumModelAfter)} ${fmt(sumRules)}     ${(sumRules / sumModelAfter * 100).toFixed(0)}%`);
-target('model vs bare parse, overall (≤1.5x)', sumModel / sumBare, 'x', sumModel / sumBare <= 1.5);
-targets.push({ name: 'contexts + rules vs model*, overall (≤+40%)', shown: `+${((sumRules / sumModelAfter) * 100).toFixed(0)}%`, met: sumRules / sumModelAfter <= 0.4 });
+const { warm, early } = sums;
+console.log(`${'total'.padEnd(34)}${fmt(warm.bare)} ${fmt(warm.model)}  ${(warm.model / warm.bare).toFixed(2)}x ${fmt(warm.after)} ${fmt(warm.rules)}     ${(warm.rules / warm.after * 100).toFixed(0)}%`);
+console.log(`${('total after ' + EARLY + ' warm-up rounds').padEnd(34)}${fmt(early.bare)} ${fmt(early.model)}  ${(early.model / early.bare).toFixed(2)}x ${fmt(early.after)} ${fmt(early.rules)}     ${(early.rules / early.after * 100).toFixed(0)}%`);
+target('model vs bare parse, overall (≤1.5x)', warm.model / warm.bare, 'x', warm.model / warm.bare <= 1.5);
+targets.push({ name: 'contexts + rules vs model*, overall (≤+40%)', shown: `+${((warm.rules / warm.after) * 100).toFixed(0)}%`, met: warm.rules / warm.after <= 0.4 });
+targets.push({ name: `contexts + rules vs model*, after ${EARLY} warm-up rounds, JIT tier-up included (≤+40%)`, shown: `+${((early.rules / early.after) * 100).toFixed(0)}%`, met: early.rules / early.after <= 0.4 });
 // Also against the model built alone (no evaluation's garbage to collect): a stricter reading.
-console.log(`contexts + rules vs the model built alone: +${((sumRules / sumModel) * 100).toFixed(0)}%`);
+console.log(`contexts + rules vs the model built alone: +${((warm.rules / warm.model) * 100).toFixed(0)}% (after ${EARLY} warm-up rounds: +${((early.rules / early.model) * 100).toFixed(0)}%)`);
 
 console.log('\n2. Whole CLI runs, start-up included, against `node -e ""` (the process start baseline)');
 console.log('   paired: each round runs every command once, in turn, after a warm-up round (which fills');
