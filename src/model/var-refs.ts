@@ -80,6 +80,8 @@ function scan(text: string, opts: VarRefOptions): VarRef[] {
 }
 
 const defaultCache = new Map<string, VarRef[]>();
+/** The answer for a text without `$` or `%` (shared, like every cached answer: read only). */
+const NO_REFS: VarRef[] = Object.freeze([]) as unknown as VarRef[];
 const DEFAULTS: VarRefOptions = {};
 
 /**
@@ -88,6 +90,8 @@ const DEFAULTS: VarRefOptions = {};
  */
 export function variableRefs(text: string, opts?: VarRefOptions): VarRef[] {
   if (opts) return scan(text, opts);
+  // Most values reference nothing: answered without hashing them into the cache.
+  if (!text.includes('$') && !text.includes('%')) return NO_REFS;
   let hit = defaultCache.get(text);
   if (!hit) {
     if (defaultCache.size > 20_000) defaultCache.clear();
