@@ -246,41 +246,38 @@ function contextsFor(policy: Policy, defaultBranch: string, assumptions?: Variab
 const namesOf = new WeakMap<object, string[]>();
 
 /**
- * A key for a rules/only/except/when node: the content ids of its items. Jobs that share rule
- * lists (through `extends` or `!reference`) share the item nodes, and equal items written at the
- * same place in another pipeline have the same ids, so equal keys mean equal rules written at
- * the same place, hence equal outcomes, deciding lines included.
+ * A key for a rules/only/except/when node: the content ids of its items. Equal items written at
+ * the same place have the same ids in every pipeline, so equal keys mean equal rules written at
+ * the same place, hence equal outcomes, deciding lines included. Memoised per node, a sequence
+ * by its items: jobs share rule lists through `extends` (whose copies of a list, made to record
+ * how it was inherited, keep its items) and `!reference`.
  */
 function keyOf(n: YNode | undefined): string {
   if (!n) return '-';
-  let key = keys.get(n);
-  if (key === undefined) keys.set(n, (key = n.kind === 'seq' ? 's' + n.items.map(contentId).join(',') : String(contentId(n))));
+  const at = n.kind === 'seq' ? n.items : n;
+  let key = keys.get(at);
+  if (key === undefined) keys.set(at, (key = n.kind === 'seq' ? 's' + n.items.map(contentId).join(',') : String(contentId(n))));
   return key;
 }
-const keys = new WeakMap<YNode, string>();
+const keys = new WeakMap<object, string>();
 
 /**
  * A number for a node's content and position: its kind, where it (and every key and value
  * under it) is written, its scalar values with their types and tags, its `!reference` paths.
  * Everything the trust evaluation reads of a node, so two nodes with the same id are judged
- * alike. Exact texts (length-prefixed), never a hash: no YAML can collide with other YAML.
- * Memoised per node (the items of rule lists, which jobs share); ids are never reused (the
- * text → id table is emptied when it grows past its bound, and later nodes get new ids).
+ * alike. Exact texts (length-prefixed), never a hash: no YAML can collide with other YAML. Ids
+ * are never reused (the text → id table is emptied when it grows past its bound, and later
+ * texts get new ids).
  */
 function contentId(n: YNode): number {
-  let id = contentIds.get(n);
+  const text = contentText(n, '');
+  let id = idsByContent.get(text);
   if (id === undefined) {
-    const text = contentText(n, '');
-    id = idsByContent.get(text);
-    if (id === undefined) {
-      if (idsByContent.size >= 50_000) idsByContent.clear();
-      idsByContent.set(text, (id = nextContentId++));
-    }
-    contentIds.set(n, id);
+    if (idsByContent.size >= 50_000) idsByContent.clear();
+    idsByContent.set(text, (id = nextContentId++));
   }
   return id;
 }
-const contentIds = new WeakMap<YNode, number>();
 const idsByContent = new Map<string, number>();
 let nextContentId = 1;
 
