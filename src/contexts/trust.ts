@@ -8,6 +8,7 @@ import { jobReachInput, keyPart, reachJob, reachWorkflow, trustedContexts, untru
 import { blank } from '../util/table.js';
 import type { VarValue } from './expression.js';
 import { flatMap } from '../util/array.js';
+import { BoundedMemo } from '../util/bounded-memo.js';
 
 /**
  * Trust of every job of a pipeline: `workflow:rules`, then the job's `rules` or
@@ -102,7 +103,7 @@ function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext
     let names = memo.names.get(nodesKey);
     if (!names) {
       workflowNames ??= variableNames(workflowRules, namesOf);
-      bounded(memo.names).set(nodesKey, (names = [...workflowNames, ...variableNames(input.rules, namesOf), ...variableNames(input.only, namesOf), ...variableNames(input.except, namesOf)]));
+      memo.names.set(nodesKey, (names = [...workflowNames, ...variableNames(input.rules, namesOf), ...variableNames(input.only, namesOf), ...variableNames(input.except, namesOf)]));
     }
     // The names are fixed by the rule nodes, and every value is length-prefixed (`keyPart`), so
     // no value written in one job can imitate another job's values: an MR author must not be
@@ -126,11 +127,11 @@ function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext
         const variables = blank<string | undefined>();
         for (const name of job.variables.keys()) variables[name] = known(name);
         byContext = reachJob(input, { workflowRules, variables, contexts });
-        bounded(memo.reach).set(key, byContext);
+        memo.reach.set(key, byContext);
       }
       byContext = withAssumptions(withUnreadParents(job, byContext, workflowReach()), names, job, contexts);
       judged = { byContext, untrusted: untrustedContexts(byContext, contexts), trusted: trustedContexts(byContext, contexts) };
-      if (full !== undefined) bounded(memo.judged).set(full, judged);
+      if (full !== undefined) memo.judged.set(full, judged);
     }
     const out: JobTrust = { ...judged };
     const chosen = attackerChosenTags(job, out.untrusted, contexts);
@@ -148,18 +149,18 @@ function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext
  */
 interface SharedMemo {
   /** Rule nodes (workflow included) → the variable names they read. */
-  names: Map<string, string[]>;
+  names: BoundedMemo<string[]>;
   /** … and the known YAML values of those names → the job's outcome in every context. */
-  reach: Map<string, JobReach>;
+  reach: BoundedMemo<JobReach>;
   /** … and the values as written → the job's trust, assumptions included. */
-  judged: Map<string, Pick<JobTrust, 'byContext' | 'untrusted' | 'trusted'>>;
+  judged: BoundedMemo<Pick<JobTrust, 'byContext' | 'untrusted' | 'trusted'>>;
 }
 /**
  * One table of each for all contexts (a service judges under as many as it has policies, default
  * branches and live variable assumptions), so what they keep is bounded as a whole: each key
  * starts with its contexts' number.
  */
-const shared: SharedMemo = { names: new Map(), reach: new Map(), judged: new Map() };
+const shared: SharedMemo = { names: sharedTable(), reach: sharedTable(), judged: sharedTable() };
 const contextsIds = new WeakMap<Record<ContextId, TrustContext>, number>();
 let nextContextsId = 1;
 function contextsPrefix(contexts: Record<ContextId, TrustContext>): string {
@@ -168,11 +169,14 @@ function contextsPrefix(contexts: Record<ContextId, TrustContext>): string {
   return `${id}#`;
 }
 
-/** Keys are built from YAML an MR author writes: each table is emptied when it reaches this size. */
-const SHARED_MEMO_MAX = 20_000;
-function bounded<V>(m: Map<string, V>): Map<string, V> {
-  if (m.size >= SHARED_MEMO_MAX) m.clear();
-  return m;
+/**
+ * Each table is emptied when it holds 5,000 keys (a merge request's base and head of a
+ * 2,000-job pipeline, GitLab's scale) or 4 million characters of keys (the keys hold the YAML
+ * values the rules read). What the outcomes hold is bounded with them: at most one rule list's
+ * reasons per key.
+ */
+function sharedTable<V>(): BoundedMemo<V> {
+  return new BoundedMemo<V>(5_000, 4_000_000);
 }
 
 /** Where `tags:` interpolate a variable whoever starts the pipeline controls (see `JobTrust.attackerChosenTags`). */
@@ -266,19 +270,17 @@ const keys = new WeakMap<object, string>();
  * under it) is written, its scalar values with their types and tags, its `!reference` paths.
  * Everything the trust evaluation reads of a node, so two nodes with the same id are judged
  * alike. Exact texts (length-prefixed), never a hash: no YAML can collide with other YAML. Ids
- * are never reused (the text → id table is emptied when it grows past its bound, and later
+ * are never reused (the text → id table starts afresh when it grows past its bounds, and later
  * texts get new ids).
  */
 function contentId(n: YNode): number {
   const text = contentText(n, '');
   let id = idsByContent.get(text);
-  if (id === undefined) {
-    if (idsByContent.size >= 50_000) idsByContent.clear();
-    idsByContent.set(text, (id = nextContentId++));
-  }
+  if (id === undefined) idsByContent.set(text, (id = nextContentId++));
   return id;
 }
-const idsByContent = new Map<string, number>();
+/** Bounded by keys and by characters: the texts are rule items an MR author writes. */
+const idsByContent = new BoundedMemo<number>(50_000, 8_000_000);
 let nextContentId = 1;
 
 /** `n`'s content and position appended to `t` (see contentId). */
