@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildPipeline } from '../../src/model/pipeline.js';
 import { MemorySource } from '../../src/model/source.js';
 import { builtinPolicy } from '../../src/policy/defaults.js';
-import { pipelineTrust } from '../../src/contexts/trust.js';
+import { childPipelineTrust, pipelineTrust } from '../../src/contexts/trust.js';
 
 /**
  * Jobs that share rules are judged once per distinct set of the values the rules read. The
@@ -190,6 +190,26 @@ describe('rules judged once for every pipeline judged under the same contexts, b
       expect(await at({ '.gitlab-ci.yml': '\n' + rule })).toMatchObject({ file: '.gitlab-ci.yml', line: 4, column: 11 });
       expect(await at({ 'ci/main.yml': rule }, 'ci/main.yml')).toMatchObject({ file: 'ci/main.yml', line: 3, column: 11 });
       expect(await at({ '.gitlab-ci.yml': rule.replace('- if:', '-  if:').replace('      when', '       when') })).toMatchObject({ file: '.gitlab-ci.yml', line: 3, column: 12 });
+    }
+  });
+
+  it('keeps what was found under other contexts apart: another default branch, a child pipeline', async () => {
+    const yaml = job('$CI_COMMIT_BRANCH == "main"');
+    const under = async (branch: string) => {
+      const p = await buildPipeline(new MemorySource({ '.gitlab-ci.yml': yaml }), '.gitlab-ci.yml');
+      return pipelineTrust(p, shared, branch)(p.jobs[0]!).byContext;
+    };
+    for (let round = 0; round < 2; round++) {
+      expect((await under('main'))['default-branch']).toMatchObject({ runs: 'yes', when: 'manual' });
+      expect((await under('master'))['default-branch'].runs).toBe('no');
+      // the same rules in a child pipeline: its source is parent_pipeline, its trigger decides
+      const parent = await buildPipeline(new MemorySource({ '.gitlab-ci.yml': yaml }), '.gitlab-ci.yml');
+      const trigger = pipelineTrust(parent, shared, 'main')(parent.jobs[0]!);
+      const child = await buildPipeline(new MemorySource({ '.gitlab-ci.yml': job('$CI_PIPELINE_SOURCE == "parent_pipeline"') }), '.gitlab-ci.yml');
+      const inChild = childPipelineTrust({ name: 'trigger', trust: trigger })(child, shared, 'main')(child.jobs[0]!).byContext;
+      const inParent = pipelineTrust(child, shared, 'main')(child.jobs[0]!).byContext;
+      expect(inChild['default-branch'].runs).toBe('yes');
+      expect(inParent['default-branch'].runs).toBe('no');
     }
   });
 
