@@ -250,20 +250,23 @@ function contextsFor(policy: Policy, defaultBranch: string, assumptions?: Variab
 const namesOf = new WeakMap<object, string[]>();
 
 /**
- * A key for a rules/only/except/when node: the content ids of its items. Equal items written at
- * the same place have the same ids in every pipeline, so equal keys mean equal rules written at
- * the same place, hence equal outcomes, deciding lines included. Memoised per node, a sequence
- * by its items: jobs share rule lists through `extends` (whose copies of a list, made to record
- * how it was inherited, keep its items) and `!reference`.
+ * A key for a rules/only/except/when node: where it is written (an outcome can point at the
+ * list itself: "no rule in `rules` matches") and the content ids of its items. Equal items
+ * written at the same place have the same ids in every pipeline, so equal keys mean equal rules
+ * written at the same place, hence equal outcomes, deciding lines included. Memoised per node, a
+ * sequence by its items: jobs share rule lists through `extends` (whose copies of a list, made
+ * to record how it was inherited, keep its items and position) and `!reference`.
  */
 function keyOf(n: YNode | undefined): string {
   if (!n) return '-';
   const at = n.kind === 'seq' ? n.items : n;
-  let key = keys.get(at);
-  if (key === undefined) keys.set(at, (key = n.kind === 'seq' ? 's' + n.items.map(contentId).join(',') : String(contentId(n))));
+  const hit = keys.get(at);
+  if (hit && hit.loc === n.loc) return hit.key;
+  const key = n.kind === 'seq' ? 's' + locText(n.loc) + n.items.map(contentId).join(',') : String(contentId(n));
+  keys.set(at, { loc: n.loc, key });
   return key;
 }
-const keys = new WeakMap<object, string>();
+const keys = new WeakMap<object, { loc: SourceLocation; key: string }>();
 
 /**
  * A number for a node's content and position: its kind, where it (and every key and value
