@@ -3,7 +3,7 @@ import type { YNode } from '../model/node.js';
 import { variableRefs, type VarRefOptions } from '../model/var-refs.js';
 import { keyUncertainty, type Job, type Pipeline } from '../model/pipeline.js';
 import type { Policy } from '../policy/types.js';
-import { buildContexts, chosenInContext, contextOptionsFromPolicy, variableReferences, yamlVariableStatus, type ContextId, type TrustContext, type VariableAssumptions } from './contexts.js';
+import { buildContexts, chosenInContext, contextOptionsFromPolicy, variableReferences, yamlVariableStatus, type ContextId, type ContextOptions, type TrustContext, type VariableAssumptions } from './contexts.js';
 import { jobReachInput, keyPart, reachJob, reachWorkflow, trustedContexts, untrustedContexts, type JobReach, type JobTrust } from './reach.js';
 import { blank } from '../util/table.js';
 import type { VarValue } from './expression.js';
@@ -235,14 +235,27 @@ function withAssumptions(reach: JobReach, names: string[], job: Job, contexts: R
   return out;
 }
 
-/** The nine contexts depend only on the policy's protected refs, the default branch and the variable assumptions. */
+/**
+ * The nine contexts depend only on the policy's protected refs, the default branch and the
+ * variable assumptions: one object for each such set, whichever policy object brings it. The
+ * service builds a policy object per review (the team policy with the project's protected refs
+ * and overrides), and what the trust memo keeps is keyed by the contexts, so a recheck of a
+ * merge request, or another project with the same protected refs, reads what was found before.
+ */
 const contextCache = new WeakMap<Policy, Map<string, Record<ContextId, TrustContext>>>();
+const contextsByContent = new BoundedMemo<Record<ContextId, TrustContext>>(1_000, 1_000_000);
 function contextsFor(policy: Policy, defaultBranch: string, assumptions?: VariableAssumptions): Record<ContextId, TrustContext> {
   let byBranch = contextCache.get(policy);
   if (!byBranch) contextCache.set(policy, (byBranch = new Map<string, Record<ContextId, TrustContext>>()));
   const key = assumptions ? `${defaultBranch}\u0000${JSON.stringify(assumptions)}` : defaultBranch;
   let c = byBranch.get(key);
-  if (!c) byBranch.set(key, (c = buildContexts({ ...contextOptionsFromPolicy(policy, defaultBranch), variables: assumptions })));
+  if (!c) {
+    const options: ContextOptions = { ...contextOptionsFromPolicy(policy, defaultBranch), variables: assumptions };
+    const content = JSON.stringify([options.defaultBranch, options.protectedBranches, options.protectedTags, assumptions ?? null]);
+    c = contextsByContent.get(content);
+    if (!c) contextsByContent.set(content, (c = buildContexts(options)));
+    byBranch.set(key, c);
+  }
   return c;
 }
 

@@ -213,6 +213,24 @@ describe('rules judged once for every pipeline judged under the same contexts, b
     }
   });
 
+  it('shares what was found between policy objects with the same protected refs, not with others', async () => {
+    // The service makes a policy object per review (the team policy with the project's refs).
+    const yaml = job('$CI_COMMIT_BRANCH == "release"');
+    const judged = async (policy: ReturnType<typeof builtinPolicy>) => {
+      const p = await buildPipeline(new MemorySource({ '.gitlab-ci.yml': yaml }), '.gitlab-ci.yml');
+      return pipelineTrust(p, policy, 'main')(p.jobs[0]!).byContext;
+    };
+    const withRelease = () => ({ ...builtinPolicy(), protected: { branches: ['release'], tags: [] } });
+    const a = await judged(withRelease());
+    const b = await judged(withRelease());
+    expect(b).toBe(a);
+    const plain = await judged(builtinPolicy());
+    expect(plain).not.toBe(a);
+    // `release` is protected under one and an ordinary branch under the other
+    expect(a.branch.runs).toBe('no');
+    expect(plain.branch.runs).not.toBe('no');
+  });
+
   it('reads each pipeline\'s own `workflow:rules` with the same job rules', async () => {
     const rule = job('$CI_COMMIT_BRANCH');
     for (let round = 0; round < 2; round++) {
