@@ -51,16 +51,24 @@ let slots = 0;
  */
 export function memoByText<T>(f: (text: string) => T, max = MAX_TEXTS): TextMemo<T> {
   const cache = new Map<string, T>();
-  const slot = slots++;
-  const byText = ((text: string): T => {
+  return onLines((text: string): T => {
     let hit = cache.get(text);
     if (hit === undefined && !cache.has(text)) {
       if (cache.size >= max) cache.clear();
       cache.set(text, (hit = f(text)));
     }
     return hit as T;
-  }) as TextMemo<T>;
-  byText.of = (line: HasText): T => {
+  });
+}
+
+/**
+ * `byText` as it is (memoised by its owner, as the model's `variableRefs` is), with `.of(line)`
+ * keeping its answer in the line's facts: no second cache by text.
+ */
+export function onLines<T>(byText: (text: string) => T): TextMemo<T> {
+  const slot = slots++;
+  const memo = ((text: string): T => byText(text)) as TextMemo<T>;
+  memo.of = (line: HasText): T => {
     const facts = line.facts;
     if (facts === undefined) return byText(line.text);
     const kept = facts.answers[slot];
@@ -69,5 +77,5 @@ export function memoByText<T>(f: (text: string) => T, max = MAX_TEXTS): TextMemo
     facts.answers[slot] = answer === undefined ? NO_VALUE : answer;
     return answer;
   };
-  return byText;
+  return memo;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildPipeline } from '../../src/model/pipeline.js';
 import { MemorySource } from '../../src/model/source.js';
 import { scriptLinesOf } from '../../src/rules/engine.js';
-import { factsOf, memoByText } from '../../src/rules/line-facts.js';
+import { factsOf, memoByText, onLines } from '../../src/rules/line-facts.js';
 
 describe('per-text facts of script lines', () => {
   it('gives every line with the same text, in any pipeline, one facts object', async () => {
@@ -44,5 +44,16 @@ describe('per-text facts of script lines', () => {
     expect(len.of(l)).toBe(3);
     expect(rev.of(l)).toBe('ABC');
     expect(len.of(l)).toBe(3);
+  });
+
+  it('keeps the answers of a function memoised elsewhere in the facts only (onLines)', () => {
+    const asked: string[] = [];
+    const length = onLines((t) => (asked.push(t), t.length));
+    const l = { text: 'make lint-all', facts: factsOf('make lint-all') };
+    expect(length.of(l)).toBe(13);
+    expect(length.of(l)).toBe(13);
+    // by text it is the function itself: asked each time, no cache of its own
+    expect(length('make lint-all')).toBe(13);
+    expect(asked).toEqual(['make lint-all', 'make lint-all']);
   });
 });

@@ -3,7 +3,7 @@ import { get, type YMap, type YNode } from '../../model/node.js';
 import { RESERVED_KEYS, type Pipeline } from '../../model/pipeline.js';
 import { readVariables, type VariableDef } from '../../model/variables.js';
 import { variableRefs, type VarRef } from '../../model/var-refs.js';
-import { memoByText, type HasText, type TextMemo } from '../line-facts.js';
+import { memoByText, onLines, type HasText, type TextMemo } from '../line-facts.js';
 import type { ScriptLine } from '../types.js';
 import { scriptLinesOf } from '../engine.js';
 
@@ -47,8 +47,7 @@ export function locateInScalar(pipeline: Pipeline, loc: SourceLocation, value: s
  * `$` (the model's scanner, `src/model/var-refs.ts`, with its default options). Memoised by text
  * (`varRefs.of(line)` for a script line): read only.
  */
-export const varRefs: TextMemo<VarRef[]> = Object.assign((text: string) => variableRefs(text), { of: (line: HasText) => refsOfLine.of(line) });
-const refsOfLine = memoByText((text) => variableRefs(text));
+export const varRefs: TextMemo<VarRef[]> = onLines((text) => variableRefs(text));
 export type { VarRef };
 
 // ---------------------------------------------------------------------------------------------
