@@ -329,13 +329,10 @@ const KIND_MARK: Record<YNode['kind'], string> = { scalar: 'v', seq: 'q', map: '
 /** A position, its file by number (file names are long and every node has one). */
 function locText(loc: SourceLocation): string {
   let f = fileIds.get(loc.file);
-  if (f === undefined) {
-    if (fileIds.size >= 10_000) fileIds.clear();
-    fileIds.set(loc.file, (f = nextFileId++));
-  }
+  if (f === undefined) fileIds.set(loc.file, (f = nextFileId++));
   return `${f}@${loc.line}.${loc.column}-${loc.endLine}.${loc.endColumn};`;
 }
-const fileIds = new Map<string, number>();
+const fileIds = new BoundedMemo<number>(10_000, 1_000_000);
 let nextFileId = 1;
 
 /** Any `$NAME` or `${NAME` in rule texts (expressions, `changes`, `exists` …); `$$` not special. */

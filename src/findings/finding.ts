@@ -3,6 +3,7 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { SourceLocation } from '../model/location.js';
 import { resolveMessage, type MessageData } from './messages.js';
 import { compareText } from '../util/text.js';
+import { BoundedMemo } from '../util/bounded-memo.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -65,13 +66,10 @@ export function fingerprintOf(parts: {
   // request's base and head, each recheck): hashed once per text. Bounded: the texts hold YAML
   // an MR author writes.
   let hit = fingerprints.get(text);
-  if (hit === undefined) {
-    if (fingerprints.size >= 20_000) fingerprints.clear();
-    fingerprints.set(text, (hit = sha256Hex(text).slice(0, 16)));
-  }
+  if (hit === undefined) fingerprints.set(text, (hit = sha256Hex(text).slice(0, 16)));
   return hit;
 }
-const fingerprints = new Map<string, string>();
+const fingerprints = new BoundedMemo<string>(20_000, 4_000_000);
 
 /**
  * SHA-256 of a fingerprint's text, in hex. Loading node:crypto takes about 10 ms (Node 20 and

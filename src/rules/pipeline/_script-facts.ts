@@ -10,6 +10,7 @@ import { entry, get, str, type YNode } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
 import type { Policy } from '../../policy/types.js';
 import { globToRegExp, matchesNamePatterns } from '../../util/glob.js';
+import { BoundedMemo } from '../../util/bounded-memo.js';
 import type { RuleContext, ScriptLine } from '../types.js';
 import { commandIndex, locateInScalar, programName, quoteStates, unquote, varRefs, type VarRef, type Segment, type Word } from './_shell.js';
 import { flatMap } from '../../util/array.js';
@@ -56,14 +57,11 @@ const namesByPolicy = new WeakMap<Policy, CredentialNames>();
 
 function namesFor(policy: Policy): CredentialNames {
   // Each answer tests every pattern twice; the same names come back in every pipeline a policy
-  // judges. Names are YAML an MR author writes: bounded like memoByText's caches.
-  const cache = new Map<string, boolean>();
+  // judges. Names are YAML an MR author writes: bounded.
+  const cache = new BoundedMemo<boolean>(20_000, 1_000_000);
   const secretLike = (name: string): boolean => {
     let v = cache.get(name);
-    if (v === undefined) {
-      if (cache.size >= 20_000) cache.clear();
-      cache.set(name, (v = matchesNamePatterns(name, policy.secretVariables)));
-    }
+    if (v === undefined) cache.set(name, (v = matchesNamePatterns(name, policy.secretVariables)));
     return v;
   };
   const policyMatch = (name: string): boolean => !name.startsWith('CI_') && secretLike(name);
