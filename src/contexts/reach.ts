@@ -165,7 +165,7 @@ function plainJobKey(job: JobReachInput, opts: ReachOptions): string | undefined
   const when = readWhen(job.when, errors);
   return errors.length ? undefined : (when ?? '-');
 }
-/** Shared by the jobs that read them: outcomes are never changed once built (as `memo` in trust.ts shares them). */
+/** Shared by the jobs that read them: outcomes are never changed once built (as trust.ts's `SharedMemo` shares them). */
 const plainMemo = new WeakMap<Record<ContextId, TrustContext>, Map<string, JobReach>>();
 
 /** `workflow:rules` under every context (does a pipeline exist at all?). */

@@ -76,7 +76,6 @@ function childContexts(parent: Record<ContextId, TrustContext>): Record<ContextI
 
 function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext>): (job: Job) => JobTrust {
   const workflowRules = pipeline.workflow?.entries.get('rules')?.value;
-  const memo = shared;
   // Every key below starts with the contexts' number and the workflow's key: the memos are
   // shared by every pipeline judged.
   const workflowKey = contextsPrefix(contexts) + keyOf(workflowRules);
@@ -100,10 +99,10 @@ function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext
     };
     const nodesKey = `${workflowKey}|${keyOf(input.rules)}|${keyOf(input.only)}|${keyOf(input.except)}|${keyOf(input.when)}`;
     // Jobs that share rule items (through `extends` or `!reference`) read the same names.
-    let names = memo.names.get(nodesKey);
+    let names = shared.names.get(nodesKey);
     if (!names) {
       workflowNames ??= variableNames(workflowRules, namesOf);
-      memo.names.set(nodesKey, (names = [...workflowNames, ...variableNames(input.rules, namesOf), ...variableNames(input.only, namesOf), ...variableNames(input.except, namesOf)]));
+      shared.names.set(nodesKey, (names = [...workflowNames, ...variableNames(input.rules, namesOf), ...variableNames(input.only, namesOf), ...variableNames(input.except, namesOf)]));
     }
     // The names are fixed by the rule nodes, and every value is length-prefixed (`keyPart`), so
     // no value written in one job can imitate another job's values: an MR author must not be
@@ -120,18 +119,18 @@ function trustUnder(pipeline: Pipeline, contexts: Record<ContextId, TrustContext
         full += keyPart(v?.value, v !== undefined);
       }
     }
-    let judged = full === undefined ? undefined : memo.judged.get(full);
+    let judged = full === undefined ? undefined : shared.judged.get(full);
     if (!judged) {
-      let byContext = memo.reach.get(key);
+      let byContext = shared.reach.get(key);
       if (!byContext) {
         const variables = blank<string | undefined>();
         for (const name of job.variables.keys()) variables[name] = known(name);
         byContext = reachJob(input, { workflowRules, variables, contexts });
-        memo.reach.set(key, byContext);
+        shared.reach.set(key, byContext);
       }
       byContext = withAssumptions(withUnreadParents(job, byContext, workflowReach()), names, job, contexts);
       judged = { byContext, untrusted: untrustedContexts(byContext, contexts), trusted: trustedContexts(byContext, contexts) };
-      if (full !== undefined) memo.judged.set(full, judged);
+      if (full !== undefined) shared.judged.set(full, judged);
     }
     const out: JobTrust = { ...judged };
     const chosen = attackerChosenTags(job, out.untrusted, contexts);
@@ -242,20 +241,12 @@ function withAssumptions(reach: JobReach, names: string[], job: Job, contexts: R
  * and overrides), and what the trust memo keeps is keyed by the contexts, so a recheck of a
  * merge request, or another project with the same protected refs, reads what was found before.
  */
-const contextCache = new WeakMap<Policy, Map<string, Record<ContextId, TrustContext>>>();
 const contextsByContent = new BoundedMemo<Record<ContextId, TrustContext>>(1_000, 1_000_000);
 function contextsFor(policy: Policy, defaultBranch: string, assumptions?: VariableAssumptions): Record<ContextId, TrustContext> {
-  let byBranch = contextCache.get(policy);
-  if (!byBranch) contextCache.set(policy, (byBranch = new Map<string, Record<ContextId, TrustContext>>()));
-  const key = assumptions ? `${defaultBranch}\u0000${JSON.stringify(assumptions)}` : defaultBranch;
-  let c = byBranch.get(key);
-  if (!c) {
-    const options: ContextOptions = { ...contextOptionsFromPolicy(policy, defaultBranch), variables: assumptions };
-    const content = JSON.stringify([options.defaultBranch, options.protectedBranches, options.protectedTags, assumptions ?? null]);
-    c = contextsByContent.get(content);
-    if (!c) contextsByContent.set(content, (c = buildContexts(options)));
-    byBranch.set(key, c);
-  }
+  const options: ContextOptions = { ...contextOptionsFromPolicy(policy, defaultBranch), variables: assumptions };
+  const key = JSON.stringify([options.defaultBranch, options.protectedBranches, options.protectedTags, assumptions ?? null]);
+  let c = contextsByContent.get(key);
+  if (!c) contextsByContent.set(key, (c = buildContexts(options)));
   return c;
 }
 
