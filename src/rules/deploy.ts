@@ -476,17 +476,21 @@ const CLASSIFIED_PROGRAMS: ReadonlySet<string> = new Set([
 
 const classified = (base: string): boolean => CLASSIFIED_PROGRAMS.has(base) || DEPLOY_CLIS[base] !== undefined;
 
+/** Whether some command of a text runs a program classifyCommand knows. */
+const runsClassified = memoByText((text: string): boolean => segments(text).some((seg) => classified(programName(seg.words[commandIndex(seg.words)]).toLowerCase())));
+
 /**
- * A script line whose every segment runs a program classifyCommand does not know and assigns
- * no variable (recordAssignments: an ASSIGNING_BUILTINS word or `NAME=…` first): the deploy
- * classification has nothing to do there. A function of the text alone, memoised per text.
+ * A script line that runs no program classifyCommand knows and assigns no variable
+ * (recordAssignments: an ASSIGNING_BUILTINS word or `NAME=…` first): the deploy classification
+ * has nothing to do there. A function of the text alone, memoised per text.
  */
-const inertLine = memoByText((text: string): boolean =>
-  segments(text).every((seg) => {
-    const head = u(seg.words[0]);
-    if (ASSIGNING_BUILTINS.has(head) || head.indexOf('=') > 0) return false;
-    return !classified(programName(seg.words[commandIndex(seg.words)]).toLowerCase());
-  }),
+const inertLine = memoByText(
+  (text: string): boolean =>
+    !runsClassified(text) &&
+    segments(text).every((seg) => {
+      const head = u(seg.words[0]);
+      return !ASSIGNING_BUILTINS.has(head) && head.indexOf('=') <= 0;
+    }),
 );
 
 /**
@@ -500,8 +504,6 @@ function inertLines(lines: readonly ScriptLine[]): boolean {
   if (hit === undefined) inertLists.set(lines, (hit = lines.every((l) => !runsClassified.of(l))));
   return hit;
 }
-/** Whether some command of a text runs a program classifyCommand knows. */
-const runsClassified = memoByText((text: string): boolean => segments(text).some((seg) => classified(programName(seg.words[commandIndex(seg.words)]).toLowerCase())));
 const inertLists = new WeakMap<readonly ScriptLine[], boolean>();
 
 function classifyCommand(words: readonly Word[], ci: number, env: CommandEnv): CommandHit | undefined {
