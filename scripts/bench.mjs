@@ -179,7 +179,7 @@ function pairedWall(cmds, rounds) {
       if (i > 0) t[j].push(Number(process.hrtime.bigint() - s) / 1e6);
     });
   }
-  return t.map((xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]);
+  return t.map(median);
 }
 const cliRounds = Number(process.env.TIERGUARD_BENCH_CLI_ROUNDS ?? 15);
 // The first pipeline is linted once more with this checkout's policies/ (what a team with a
