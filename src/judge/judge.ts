@@ -78,9 +78,10 @@ export interface Judgment {
   evaluation?: Evaluation;
   /**
    * Every job judged, child pipeline jobs included (after their trigger job): its trust and the
-   * DeployInfo the rules judged it by, for consumers that must not recompute either.
+   * DeployInfo the rules judged it by, for consumers that must not recompute either. Listed
+   * when first read.
    */
-  jobs: JudgedJob[];
+  readonly jobs: JudgedJob[];
   /** Runner files judged (read and parsed). */
   runnerFiles: string[];
   /** Runner files that could not be read, with why. */
@@ -101,7 +102,21 @@ export async function judge(input: JudgeInput): Promise<Judgment>;
 export async function judge(input: JudgeInput): Promise<Judgment> {
   const today = input.today ?? new Date();
   const { policy } = input;
-  const j: Judgment = { findings: [], notes: [], sources: new SourceFiles(), jobs: [], runnerFiles: [], unreadable: [], skipped: [], liveNotes: [] };
+  // The jobs with their trust, listed when first read (the audit reads them; a CLI `lint` does
+  // not, and its rules ask the trust of only the jobs they report on).
+  let judged: JudgedJob[] | undefined;
+  const j: Judgment = {
+    findings: [],
+    notes: [],
+    sources: new SourceFiles(),
+    get jobs() {
+      return (judged ??= j.evaluation ? jobsWithTrust(j.evaluation) : []);
+    },
+    runnerFiles: [],
+    unreadable: [],
+    skipped: [],
+    liveNotes: [],
+  };
 
   const given = input.variables;
   const liveVariables = given && 'assumptions' in given ? given : undefined;
@@ -122,7 +137,6 @@ export async function judge(input: JudgeInput): Promise<Judgment> {
       budget: input.budget,
     });
     j.evaluation = ev;
-    j.jobs = jobsWithTrust(ev);
     j.sources.absorb(ev.sources);
     j.findings.push(...ev.findings);
     j.notes.push(...ev.notes);

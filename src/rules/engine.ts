@@ -34,12 +34,13 @@ export interface Evaluation {
   sources: SourceFiles;
   /** Informational notes (unresolved includes …), never findings. */
   notes: string[];
-  trust: Map<string, JobTrust>;
+  /** Each job's trust (job name → JobTrust), worked out when first asked. */
+  trust: ByJob<JobTrust>;
   /**
    * The deploy jobs of this pipeline (job name → the DeployInfo the rules judged them by);
    * a job not here does not deploy. Child pipelines' are in their own evaluations.
    */
-  deploy: Map<string, DeployInfo>;
+  deploy: ByJob<DeployInfo>;
   defaultBranch: string;
   /**
    * Child pipelines (`trigger: include`), each judged under the contexts where its trigger job
@@ -127,13 +128,8 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
   const notes = pipeline.diagnostics
     .filter((d) => d.kind !== 'invalid' && !(opts.strict && d.kind === 'unresolved' && d.keyPath[0] === 'include'))
     .map((d) => `${d.location.file}:${d.location.line}: ${d.message}`);
-  const trustMap = new Map<string, JobTrust>();
-  for (const job of pipeline.jobs) trustMap.set(job.name, trust(job));
-  const deployMap = new Map<string, DeployInfo>();
-  for (const job of pipeline.jobs) {
-    const info = deploy(job);
-    if (info) deployMap.set(job.name, info);
-  }
+  const trustMap = new PerJob(pipeline.jobs, trust);
+  const deployMap = new PerJob(pipeline.jobs, deploy);
 
   // Child pipelines: the same rules and policy, under the contexts where the trigger job runs.
   const children: ChildEvaluation[] = [];
@@ -149,6 +145,43 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
   }
   if (children.length) all = dedupe(all);
   return { pipeline, findings: sortFindings(all), sources, notes, trust: trustMap, deploy: deployMap, defaultBranch, children };
+}
+
+/** A value per job name, read by name or in the pipeline's job order (a Map is one). */
+interface ByJob<V> extends Iterable<[string, V]> {
+  get(name: string): V | undefined;
+  has(name: string): boolean;
+}
+
+/**
+ * A value per job of a pipeline, by job name, worked out when first asked and kept: the
+ * evaluation's trust and deploy info. Every consumer reads them by name (`get`, `has`) or in
+ * the pipeline's job order; a CLI `lint` reads only what its rules asked, which is fewer jobs'
+ * trust than the pipeline has (the judgement of each job is the same whenever it is made).
+ */
+class PerJob<V> implements ByJob<V> {
+  #byName: Map<string, Job> | undefined;
+  constructor(
+    private readonly jobs: readonly Job[],
+    private readonly of: (job: Job) => V | undefined,
+  ) {}
+
+  get(name: string): V | undefined {
+    this.#byName ??= new Map(this.jobs.map((j) => [j.name, j]));
+    const job = this.#byName.get(name);
+    return job ? this.of(job) : undefined;
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  *[Symbol.iterator](): IterableIterator<[string, V]> {
+    for (const job of this.jobs) {
+      const v = this.of(job);
+      if (v !== undefined) yield [job.name, v];
+    }
+  }
 }
 
 /** A job as judged: its trust, what it deploys (when it does), and the trigger job of its child pipeline. */

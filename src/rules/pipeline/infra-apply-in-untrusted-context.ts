@@ -30,12 +30,14 @@ export default defineRule({
     const reported = new Set<string>();
     return {
       job(job) {
-        const trust = ctx.trust(job);
-        if (trust.untrusted.length === 0) return;
+        // The commands first (the deploy classification has read them already), the job's trust
+        // only for a job that runs one.
         const evidence = deployCommandEvidence(job, { lines: ctx.scriptLines(job), locate: ctx.locateInScript, pipeline: ctx.pipeline }).filter(
           (e) => e.command && INFRA_KINDS.has(e.command),
         );
         if (evidence.length === 0) return;
+        const trust = ctx.trust(job);
+        if (trust.untrusted.length === 0) return;
         // Tearing down the environment the pipeline created (`environment:action: stop`), or a job
         // without a checkout (`GIT_STRATEGY: none`), applies nothing from the repository.
         if (str(get(job.node, 'environment', 'action')) === 'stop') return;

@@ -222,9 +222,15 @@ export default defineRule({
         const found = new Map<string, RuleReport & { severity: Severity }>();
         const keyOf = (l: SourceLocation, extra: string) => `${l.file}:${l.line}:${l.column}:${extra}`;
         for (const job of p.jobs) {
-          const trust = ctx.trust(job);
-          const untrusted = trust.untrusted.length > 0;
-          const severity: Severity = untrusted || ctx.options.publicLogs ? 'error' : 'warning';
+          // The job's trust decides the severity of what it prints: asked once it prints something.
+          let judged: { untrusted: readonly string[]; severity: Severity } | undefined;
+          const judge = () => {
+            if (!judged) {
+              const { untrusted } = ctx.trust(job);
+              judged = { untrusted, severity: untrusted.length > 0 || ctx.options.publicLogs ? 'error' : 'warning' };
+            }
+            return judged;
+          };
           const a = artifactsOf(job);
           const artifactPaths = [...a.paths.map((x) => x.path), ...a.dotenv.map((x) => x.path)];
           const dotenv = new Set(a.dotenv.map((x) => x.path));
@@ -242,14 +248,15 @@ export default defineRule({
             const hits = findPrints(line.text, names, scan);
             if (tracing.at && !tracing.at.line) tracing.at.line = line;
             for (const h of hits) {
+              const { severity, untrusted } = judge();
               const at = locateInLine(ctx, h.origin?.line ?? line, h.index, h.length);
               const k = keyOf(at, h.kind + h.what);
               const prev = found.get(k);
               if (prev) {
-                if (severity === 'error' && prev.severity === 'warning') found.set(k, report(job, h.origin?.line ?? line, line, h, at, severity, trust.untrusted, dotenv));
+                if (severity === 'error' && prev.severity === 'warning') found.set(k, report(job, h.origin?.line ?? line, line, h, at, severity, untrusted, dotenv));
                 continue;
               }
-              found.set(k, report(job, h.origin?.line ?? line, line, h, at, severity, trust.untrusted, dotenv));
+              found.set(k, report(job, h.origin?.line ?? line, line, h, at, severity, untrusted, dotenv));
             }
           }
         }

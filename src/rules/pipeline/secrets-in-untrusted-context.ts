@@ -56,13 +56,13 @@ export default defineRule({
      * with the production cluster context or production-named credentials: the MR's code
      * deploys with production access.
      */
-    const reviewReusesProduction = (job: Job, trust: JobTrust) => {
+    const reviewReusesProduction = (job: Job, trust: () => JobTrust) => {
       const env = get(job.node, 'environment');
       if (!env || ctx.deploy(job)) return;
       const name = str(env.kind === 'map' ? get(env, 'name') : env);
       const action = env.kind === 'map' ? (str(get(env, 'action')) ?? 'start') : 'start';
       if (!name || action !== 'start') return;
-      const mr = trust.untrusted.filter((c) => c === 'mr' || c === 'mr-fork');
+      const mr = trust().untrusted.filter((c) => c === 'mr' || c === 'mr-fork');
       if (mr.length === 0) return;
       const prod = productionContexts();
       for (const c of kubeContexts(job, ctx.scriptLines(job), ctx.locateInScript)) {
@@ -94,21 +94,25 @@ export default defineRule({
 
     return {
       job(job) {
-        const trust = ctx.trust(job);
-        if (trust.untrusted.length === 0) return;
+        // The job's trust, asked once the job has something to report (most jobs have nothing):
+        // every report below is for a job that can run in an untrusted context.
+        let judged: JobTrust | undefined;
+        const trust = () => (judged ??= ctx.trust(job));
+        const untrusted = () => trust().untrusted.length > 0;
         // Phrased only when there is something to report.
         let phrase: { where: string; related?: { location: SourceLocation; message: string }[] } | undefined;
         const describe = () => {
           if (!phrase) {
-            const decider = decidingLocation(trust);
-            phrase = { where: untrustedPhrase(trust, trust.untrusted, decider), related: decider ? [{ location: decider, message: 'the rule that lets it run in an untrusted context' }] : undefined };
+            const t = trust();
+            const decider = decidingLocation(t);
+            phrase = { where: untrustedPhrase(t, t.untrusted, decider), related: decider ? [{ location: decider, message: 'the rule that lets it run in an untrusted context' }] : undefined };
           }
           return phrase;
         };
 
         for (const k of ['id_tokens', 'secrets'] as const) {
           const e = entry(job.node, k);
-          if (!e || (e.value.kind === 'scalar' && e.value.value === null)) continue;
+          if (!e || (e.value.kind === 'scalar' && e.value.value === null) || !untrusted()) continue;
           const what = k === 'id_tokens' ? 'OIDC ID tokens (`id_tokens:`)' : 'external secrets (`secrets:`)';
           ctx.report({
             at: e.keyLoc,
@@ -124,7 +128,7 @@ export default defineRule({
         // Credential-like variables referenced in scripts and variable values.
         const seen = new Set<string>();
         const warn = (name: string, at: SourceLocation, where2: string) => {
-          if (seen.has(name) || !firstAt(at, name)) return;
+          if (seen.has(name) || !untrusted() || !firstAt(at, name)) return;
           seen.add(name);
           ctx.report({
             at,
@@ -137,18 +141,18 @@ export default defineRule({
           });
         };
         // Values defined in the YAML or computed by the script itself are not inputs.
-        const assigned = scriptAssignedNames(ctx.scriptLines(job));
-        const definedInYaml = (name: string) => job.variables.has(name) || assigned.has(name);
+        let assigned: ReadonlySet<string> | undefined;
+        const definedInYaml = (name: string) => job.variables.has(name) || (assigned ??= scriptAssignedNames(ctx.scriptLines(job))).has(name);
         for (const line of ctx.scriptLines(job)) {
           for (const r of varRefs.of(line)) {
-            if (!isCredentialName(r.name) || definedInYaml(r.name)) continue;
+            if (!isCredentialName(r.name) || !untrusted() || definedInYaml(r.name)) continue;
             warn(r.name, ctx.locateInScript(line, r.index, r.length), `in \`${line.key}\``);
           }
         }
         for (const def of job.variables.values()) {
           if (!def.expand) continue;
           for (const r of variableRefs(def.value)) {
-            if (r.name === def.name || !isCredentialName(r.name) || definedInYaml(r.name)) continue;
+            if (r.name === def.name || !isCredentialName(r.name) || !untrusted() || definedInYaml(r.name)) continue;
             warn(r.name, locateInScalar(ctx.pipeline, def.valueLoc, def.value, r.index, r.length), `in variable \`${def.name}\``);
           }
         }

@@ -43,10 +43,12 @@ export default defineRule({
      * the protected ref itself there.)
      */
     const trustedConsumer = (job: Job) => {
+      // Only a `needs` item that names a pipeline, project or ref can be reported: the job's
+      // trust is asked for a job that has one.
+      const needs = get(job.node, 'needs');
+      if (needs?.kind !== 'seq' || !needs.items.some((it) => it.kind === 'map' && (get(it, 'pipeline') || get(it, 'project') || get(it, 'ref')))) return;
       const trust = ctx.trust(job);
       if (trust.trusted.length === 0) return;
-      const needs = get(job.node, 'needs');
-      if (needs?.kind !== 'seq') return;
       const where = codeList(trust.trusted);
       for (const it of needs.items) {
         if (it.kind !== 'map') continue;
