@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is bundled into dist/bundle/ by `npm run build` (run by `npm install`
 // through `prepare`; scripts/build-cli.mjs), one file to load instead of hundreds of modules.
-import module from 'node:module';
-import { fileURLToPath } from 'node:url';
+// A CommonJS script (bin/package.json): Node starts it without its ES module loader, a few
+// milliseconds of every run on Node 20.
+'use strict';
+const path = require('node:path');
 
 // Node >= 22.1 keeps compiled code between runs (in the OS temp folder); older Nodes lack it.
 // A cache that cannot be written (read-only file system) only costs the speed-up.
 try {
-  module.enableCompileCache?.();
+  require('node:module').enableCompileCache?.();
 } catch {
   /* the CLI works the same without it */
 }
@@ -29,7 +31,7 @@ let v8Flags = '';
 if (shortRun) {
   const maglevOn = process.versions.node.split('.')[0] === '24';
   v8Flags = maglevOn ? '--no-opt --invocation-count-for-maglev=3000' : '--no-opt';
-  (await import('node:v8')).setFlagsFromString(v8Flags);
+  require('node:v8').setFlagsFromString(v8Flags);
 }
 
 // `lint` (offline), `jobs` and `check-runner` load the CLI as one script through a code cache
@@ -40,15 +42,17 @@ if (shortRun) {
 // A `lint` is live when it names --gitlab-url or --project, as main.ts's lintCommand reads them.
 const live = command === 'lint' && process.argv.slice(3).some((a) => /^--(gitlab-url|project)(=|$)/.test(a));
 const fromScript = shortRun && !live;
-let main;
 let afterRun = () => {};
-if (fromScript) {
-  const { loadScriptCached } = await import('../dist/cli/compile-cache.js');
-  const loaded = loadScriptCached(fileURLToPath(new URL('../dist/bundle/tierguard.cjs', import.meta.url)), command, process.env, v8Flags);
-  ({ main } = loaded.exports);
-  afterRun = loaded.save;
-} else {
-  ({ main } = await import('../dist/bundle/tierguard.mjs'));
+/** The CLI's `main`, from the script (through its code cache) or from the ES module bundle. */
+function loadMain() {
+  if (fromScript) {
+    // The code cache's loader, as CommonJS (scripts/build-cli.mjs builds it from src/cli/compile-cache.ts).
+    const { loadScriptCached } = require('../dist/bundle/load-script.cjs');
+    const loaded = loadScriptCached(path.join(__dirname, '..', 'dist', 'bundle', 'tierguard.cjs'), command, process.env, v8Flags);
+    afterRun = loaded.save;
+    return Promise.resolve(loaded.exports.main);
+  }
+  return import('../dist/bundle/tierguard.mjs').then((m) => m.main);
 }
 
 // `tierguard rules | head`: a closed pipe ends the output quietly, like any Unix tool.
@@ -59,20 +63,24 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env }).then(
-  (code) => {
-    process.exitCode = code;
-    afterRun();
-    // The commands run from the script leave nothing behind once they have answered (no timer,
-    // socket or file still open): exit as soon as the output is out, without tearing the heap
-    // down piece by piece (lint on CMake's pipeline: 5-7% of its wall time on Node 20, 22, 24).
-    if (fromScript) exitOnceFlushed(code);
-  },
-  (err) => {
-    process.stderr.write(`tierguard: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 2;
-  },
-);
+// A failure to load is reported like any other internal error (a thrown require included).
+Promise.resolve()
+  .then(loadMain)
+  .then((main) => main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env }))
+  .then(
+    (code) => {
+      process.exitCode = code;
+      afterRun();
+      // The commands run from the script leave nothing behind once they have answered (no timer,
+      // socket or file still open): exit as soon as the output is out, without tearing the heap
+      // down piece by piece (lint on CMake's pipeline: 5-7% of its wall time on Node 20, 22, 24).
+      if (fromScript) exitOnceFlushed(code);
+    },
+    (err) => {
+      process.stderr.write(`tierguard: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 2;
+    },
+  );
 
 /** process.exit once stdout and stderr hold no unwritten output (a slow pipe may still). */
 function exitOnceFlushed(code) {

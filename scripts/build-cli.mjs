@@ -204,3 +204,21 @@ if (nonAscii >= 0) {
   console.error(`build-cli: ${SCRIPT} has a non-ASCII byte at offset ${nonAscii}; compile-cache.ts reads it as latin1`);
   process.exit(1);
 }
+
+/**
+ * bin/tierguard.js is a CommonJS script (bin/package.json says so): Node starts it without
+ * setting up its ES module loader for the entry, a few milliseconds of every run on Node 20.
+ * It loads the code cache's loader (src/cli/compile-cache.ts) from this CommonJS copy, which
+ * `require` takes on every supported Node, and the split ES module bundle with `import()`.
+ */
+await build({
+  absWorkingDir: root,
+  entryPoints: ['src/cli/compile-cache.ts'],
+  outfile: path.join(outdir, 'load-script.cjs'),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  logLevel: 'warning',
+});

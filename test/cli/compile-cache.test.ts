@@ -30,7 +30,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const compiled = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'dist', 'cli', 'compile-cache.js');
+// The CommonJS copy bin/tierguard.js loads (scripts/build-cli.mjs builds it from src/cli/compile-cache.ts).
+const compiled = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'dist', 'bundle', 'load-script.cjs');
 const CHILD = `import { setFlagsFromString } from 'node:v8';
 import { loadScriptCached } from ${JSON.stringify(compiled)};
 const flags = process.argv[3] ?? '';
@@ -42,7 +43,7 @@ loaded.save();`;
 /**
  * Loads the script in a process of its own (V8 keeps what it compiled in memory, and a second
  * load in the same process would not read the cache at all), runs what a command would, and
- * saves the cache as bin/tierguard.js does (dist/cli/compile-cache.js: `npm test` builds first).
+ * saves the cache as bin/tierguard.js does (dist/bundle/load-script.cjs: `npm test` builds first).
  */
 function run(name = 'lint', e = env(), v8Flags?: string): { cache: string; sentence: string } {
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, script, name, ...(v8Flags ? [v8Flags] : [])], { encoding: 'utf8', env: { PATH: process.env.PATH, ...e } });
