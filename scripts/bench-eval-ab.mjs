@@ -55,7 +55,7 @@ async function load(dir) {
   const imp = (p) => import(path.join(dir, 'dist', p));
   const { buildPipeline } = await imp('model/pipeline.js');
   const { MemorySource } = await imp('model/source.js');
-  const { evaluatePipeline } = await imp('rules/engine.js');
+  const { evaluatePipeline, jobsWithTrust } = await imp('rules/engine.js');
   const { pipelineRules } = await imp('rules/index.js');
   const { defaultTrustFactory } = await imp('rules/trust-provider.js');
   const { builtinPolicy } = await imp('policy/defaults.js');
@@ -71,7 +71,9 @@ async function load(dir) {
       for (const [source, names] of sets) for (const n of names) built.push(await buildPipeline(source, n));
       const model = performance.now() - s;
       s = performance.now();
-      for (const p of built) evaluatePipeline(p, { policy, rules: pipelineRules, trust: defaultTrustFactory });
+      // Every job judged, as the review's summary reads them (a checkout whose evaluation judges a
+      // job when first asked would otherwise skip the jobs no rule asks about).
+      for (const p of built) jobsWithTrust(evaluatePipeline(p, { policy, rules: pipelineRules, trust: defaultTrustFactory }));
       return [model, performance.now() - s];
     },
   };

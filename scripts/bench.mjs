@@ -18,7 +18,7 @@ if (!existsSync(corpus)) {
 }
 const { buildPipeline } = await import(path.join(root, 'dist/model/pipeline.js'));
 const { MemorySource } = await import(path.join(root, 'dist/model/source.js'));
-const { evaluatePipeline } = await import(path.join(root, 'dist/rules/engine.js'));
+const { evaluatePipeline, jobsWithTrust } = await import(path.join(root, 'dist/rules/engine.js'));
 const { pipelineRules } = await import(path.join(root, 'dist/rules/index.js'));
 const { defaultTrustFactory } = await import(path.join(root, 'dist/rules/trust-provider.js'));
 const { builtinPolicy } = await import(path.join(root, 'dist/policy/defaults.js'));
@@ -81,7 +81,9 @@ async function buildThenEvaluate(build, runs) {
     const built = await build();
     const tb = Number(process.hrtime.bigint() - s) / 1e6;
     s = process.hrtime.bigint();
-    for (const p of Array.isArray(built) ? built : [built]) evaluatePipeline(p, { policy, rules: pipelineRules, trust: defaultTrustFactory });
+    // Every job judged, as the review's summary and `jobs --contexts` read them (the evaluation
+    // judges a job when first asked, and the rules ask about fewer jobs than a pipeline has).
+    for (const p of Array.isArray(built) ? built : [built]) jobsWithTrust(evaluatePipeline(p, { policy, rules: pipelineRules, trust: defaultTrustFactory }));
     const te = Number(process.hrtime.bigint() - s) / 1e6;
     b.push(tb);
     e.push(te);

@@ -62,23 +62,25 @@ export default defineRule({
       const name = str(env.kind === 'map' ? get(env, 'name') : env);
       const action = env.kind === 'map' ? (str(get(env, 'action')) ?? 'start') : 'start';
       if (!name || action !== 'start') return;
+      // What the review app would reuse first (most have neither), then whether it runs for
+      // merge requests: the job's trust is asked only for one that reuses something.
+      const prod = productionContexts();
+      const reused = kubeContexts(job, ctx.scriptLines(job), ctx.locateInScript).find((c) => prod.has(c.value));
+      const prodCreds = reused ? [] : credentialInputs(job, ctx.scriptLines(job), isCredentialName).filter((n) => /(^|_)PROD(UCTION)?(_|$)/i.test(n));
+      const [first] = prodCreds;
+      if (!reused && first === undefined) return;
       const mr = trust().untrusted.filter((c) => c === 'mr' || c === 'mr-fork');
       if (mr.length === 0) return;
-      const prod = productionContexts();
-      for (const c of kubeContexts(job, ctx.scriptLines(job), ctx.locateInScript)) {
-        const prodJob = prod.get(c.value);
-        if (!prodJob) continue;
+      if (reused) {
         ctx.report({
-          at: c.at,
+          at: reused.at,
           job: job.name,
           keyPath: ['kube-context'],
-          discriminator: c.value,
-          messageId: 'reviewProductionContext', data: { job: job.name, name, list: codeList(mr), value: c.value, prodJob },
+          discriminator: reused.value,
+          messageId: 'reviewProductionContext', data: { job: job.name, name, list: codeList(mr), value: reused.value, prodJob: prod.get(reused.value)! },
         });
         return;
       }
-      const prodCreds = credentialInputs(job, ctx.scriptLines(job), isCredentialName).filter((n) => /(^|_)PROD(UCTION)?(_|$)/i.test(n));
-      const [first] = prodCreds;
       if (first === undefined) return;
       const line = ctx.scriptLines(job).find((l) => varRefs.of(l).some((r) => r.name === first));
       const ref = line ? varRefs.of(line).find((r) => r.name === first)! : undefined;
