@@ -15,6 +15,9 @@
 // - a generator method called as a bare statement, never iterated, stays a no-op;
 // - the public generator methods keep their names and signatures: each runs its plain method
 //   (when first iterated, as a generator does) into a fresh array and yields from it.
+// - the parser reads its lexer's tokens (`for (const lexeme of this.lexer.lex(…))`) from the
+//   array the lexer's plain method fills, with an index loop: no generator is resumed, and no
+//   iterator result made, per token (each lexer class also gets `__all_lex`, that array);
 // Anything else (a `yield` used as a value, a delegation to something that is not one of these
 // methods) stops the build: a new yaml release that changes these files must be looked at
 // again (test/build/yaml-push.test.ts compares both builds token for token).
@@ -75,6 +78,20 @@ export function pushify(source, file) {
     if (!/^yield\s+[^\s;]/.test(code.slice(m.index))) fail(m.index, 'a bare `yield`');
     edits.push([m.index, m.index + 'yield'.length, 'this.__out[this.__out.length] =']);
   }
+  // The parser's one loop over its lexer's tokens (yaml's Parser#parse).
+  if (file === 'parse/parser.js') {
+    const loops = [...code.matchAll(/for \(const ([A-Za-z_$][\w$]*) of this\.lexer\.lex\(([^()]*)\)\)\s*\n\s*yield\* this\.next\(\1\);/g)];
+    const uses = [...code.matchAll(/this\.lexer\.lex\(/g)];
+    if (loops.length !== 1 || uses.length !== 1) fail(uses[0]?.index ?? 0, 'not the one `for (const lexeme of this.lexer.lex(…)) yield* this.next(lexeme);` loop');
+    const m = loops[0];
+    // The `yield* this.next(…)` inside is rewritten by the edit above; this one replaces the loop head.
+    const head = `for (const ${m[1]} of this.lexer.lex(${m[2]}))`;
+    const at = m.index;
+    edits.push([at, at + head.length, `for (let __i = 0, __lexemes = this.lexer.__all_lex(${m[2]}); __i < __lexemes.length; __i++)`]);
+    // The loop's body names the token: read it from the array.
+    const bodyAt = code.indexOf(`(${m[1]});`, at + head.length) + 1;
+    edits.push([bodyAt, bodyAt + m[1].length, '__lexemes[__i]']);
+  }
   edits.sort((a, b) => a[0] - b[0]);
   let out = '';
   let at = 0;
@@ -101,10 +118,25 @@ export function pushify(source, file) {
 };`,
     )
     .join('\n');
+  // The lexer's tokens as one array, for the parser's loop (above).
+  const arrays =
+    file === 'parse/lexer.js'
+      ? `\n${className}.prototype.__all_lex = function __all_lex(...args) {
+  const out = [];
+  const outer = this.__out;
+  this.__out = out;
+  try {
+    this.__push_lex(...args);
+  } finally {
+    this.__out = outer;
+  }
+  return out;
+};`
+      : '';
   // CommonJS (yaml/dist) ends with `exports.X = X;`, the ES module build (yaml/browser/dist) with `export { X };`.
   const exportAt = out.search(/^exports\.|^export \{/m);
   if (exportAt < 0) fail(source.length, 'no `exports.` or `export {` line');
-  return out.slice(0, exportAt) + `// Added by tierguard's scripts/yaml-push.mjs: the public generators over the push methods.\n${wrappers}\n\n` + out.slice(exportAt);
+  return out.slice(0, exportAt) + `// Added by tierguard's scripts/yaml-push.mjs: the public generators over the push methods.\n${wrappers}${arrays}\n\n` + out.slice(exportAt);
 }
 
 /** esbuild plugin: loads the three files of the yaml package rewritten by pushify(). */
