@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+// Synchronous reads: a command reads its few files in turn, and node:fs/promises (with the
+// readline and watcher modules it loads) is not loaded at every start.
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 // Each command loads what it needs when it runs (dynamic imports below): `tierguard rules` and
@@ -223,7 +224,7 @@ async function checkRunnerCommand(args: string[], io: CliIO): Promise<number> {
   for (const file of positionals) {
     let text: string;
     try {
-      text = await readFile(path.resolve(io.cwd, file), 'utf8');
+      text = readFileSync(path.resolve(io.cwd, file), 'utf8');
     } catch {
       throw new UsageError(`${file}: no such file`);
     }
@@ -264,7 +265,7 @@ async function explainCommand(args: string[], io: CliIO): Promise<number> {
   const meta = (await ruleSummaries()).find((m) => m.id === id);
   if (!meta) throw new UsageError(`unknown rule "${id}" (see \`tierguard rules\`)`);
   try {
-    io.stdout.write(await readFile(path.join(PACKAGE_ROOT, 'docs', 'rules', `${id}.md`), 'utf8'));
+    io.stdout.write(readFileSync(path.join(PACKAGE_ROOT, 'docs', 'rules', `${id}.md`), 'utf8'));
   } catch {
     io.stdout.write(`# ${meta.id}\n\nSeverity: ${meta.defaultSeverity}\n\n${meta.title}\n\n## Why\n\n${meta.principle}\n\n## How to fix\n\n${meta.fix}\n`);
   }
