@@ -62,11 +62,14 @@ export default defineRule({
       const name = str(env.kind === 'map' ? get(env, 'name') : env);
       const action = env.kind === 'map' ? (str(get(env, 'action')) ?? 'start') : 'start';
       if (!name || action !== 'start') return;
-      // What the review app would reuse first (most have neither), then whether it runs for
-      // merge requests: the job's trust is asked only for one that reuses something.
-      const prod = productionContexts();
-      const reused = kubeContexts(job, ctx.scriptLines(job), ctx.locateInScript).find((c) => prod.has(c.value));
-      const prodCreds = reused ? [] : credentialInputs(job, ctx.scriptLines(job), isCredentialName).filter((n) => /(^|_)PROD(UCTION)?(_|$)/i.test(n));
+      // What the review app would reuse first, then whether it runs for merge requests: the
+      // job's trust is asked only for one that reuses something. Most review apps name no
+      // Kubernetes context and no production variable, which their lines' texts tell cheaply.
+      const lines = ctx.scriptLines(job);
+      const namesContext = job.variables.has('KUBE_CONTEXT') || lines.some((l) => l.text.includes('context'));
+      const prod = namesContext ? productionContexts() : undefined;
+      const reused = prod ? kubeContexts(job, lines, ctx.locateInScript).find((c) => prod.has(c.value)) : undefined;
+      const prodCreds = reused || !readsProductionName(job, lines) ? [] : credentialInputs(job, lines, isCredentialName).filter((n) => PRODUCTION_NAME.test(n));
       const [first] = prodCreds;
       if (!reused && first === undefined) return;
       const mr = trust().untrusted.filter((c) => c === 'mr' || c === 'mr-fork');
@@ -77,7 +80,7 @@ export default defineRule({
           job: job.name,
           keyPath: ['kube-context'],
           discriminator: reused.value,
-          messageId: 'reviewProductionContext', data: { job: job.name, name, list: codeList(mr), value: reused.value, prodJob: prod.get(reused.value)! },
+          messageId: 'reviewProductionContext', data: { job: job.name, name, list: codeList(mr), value: reused.value, prodJob: prod!.get(reused.value)! },
         });
         return;
       }
@@ -187,3 +190,15 @@ function kubeContexts(job: Job, lines: readonly ScriptLine[], locate: (line: Scr
   return out;
 }
 
+/** A production-named variable (`PROD_KUBECONFIG`, `AWS_PRODUCTION_KEY`). */
+const PRODUCTION_NAME = /(^|_)PROD(UCTION)?(_|$)/i;
+
+/**
+ * Whether the job's lines or expanded variable values reference a production-named variable:
+ * what credentialInputs would have to find before one of them is a production credential.
+ */
+function readsProductionName(job: Job, lines: readonly ScriptLine[]): boolean {
+  for (const line of lines) for (const r of varRefs.of(line)) if (PRODUCTION_NAME.test(r.name)) return true;
+  for (const def of job.variables.values()) if (def.expand) for (const r of variableRefs(def.value)) if (r.name !== def.name && PRODUCTION_NAME.test(r.name)) return true;
+  return false;
+}
