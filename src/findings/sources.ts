@@ -1,4 +1,18 @@
 import type { SourceLocation } from '../model/location.js';
+import { BoundedMemo } from '../util/bounded-memo.js';
+
+/**
+ * A text's lines, split once per text: a service judges the same files again and again (a
+ * merge request's base and head, rechecks, projects that include the same templates), and every
+ * evaluation that reports on a file reads its lines. Shared and never modified (`linesOf` hands
+ * them out read-only); bounded by texts and characters, since the texts are whatever was read.
+ */
+const splitTexts = new BoundedMemo<readonly string[]>(1_000, 4_000_000);
+function splitLines(text: string): readonly string[] {
+  let lines = splitTexts.get(text);
+  if (!lines) splitTexts.set(text, (lines = text.split(/\r?\n/)));
+  return lines;
+}
 
 /**
  * The text of every file an evaluation read, for source snippets in outputs and for review
@@ -7,7 +21,7 @@ import type { SourceLocation } from '../model/location.js';
  */
 export class SourceFiles {
   /** A file's text until a line of it is first read, then its lines (most files are never shown). */
-  private readonly lines = new Map<string, string | string[]>();
+  private readonly lines = new Map<string, string | readonly string[]>();
   private readonly secrets = new Map<string, SourceLocation[]>();
   /**
    * Built from `secrets` when first needed after a change: the secret texts by their first four
@@ -123,10 +137,10 @@ export class SourceFiles {
     }
   }
 
-  private linesOf(file: string): string[] | undefined {
+  private linesOf(file: string): readonly string[] | undefined {
     const kept = this.lines.get(file);
     if (typeof kept !== 'string') return kept;
-    const lines = kept.split(/\r?\n/);
+    const lines = splitLines(kept);
     this.lines.set(file, lines);
     return lines;
   }

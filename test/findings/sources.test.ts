@@ -40,4 +40,19 @@ describe('SourceFiles: secrets are masked in every text and line handed out', ()
     expect(outer.line('sub/ci.yml', 1)).toBe('k: ***');
     expect(outer.line('ci.yml', 1)).toBeUndefined();
   });
+
+  it('two evaluations of the same text share its lines, not its secrets', () => {
+    const text = 'a: glpat-1234567890abcdef\r\nb: plain\n';
+    const first = new SourceFiles();
+    const second = new SourceFiles();
+    first.add('ci.yml', text);
+    second.add('ci.yml', text);
+    first.addSecret(at('ci.yml', 1, 4, 'glpat-1234567890abcdef'));
+    expect(first.line('ci.yml', 1)).toBe(`a: ${'*'.repeat(22)}`);
+    expect(second.line('ci.yml', 1)).toBe('a: glpat-1234567890abcdef');
+    expect(second.rawLine('ci.yml', 2)).toBe('b: plain');
+    expect(first.rawLine('ci.yml', 1)).toBe('a: glpat-1234567890abcdef');
+    expect(first.line('ci.yml', 3)).toBe('');
+    expect(first.line('ci.yml', 4)).toBeUndefined();
+  });
 });
