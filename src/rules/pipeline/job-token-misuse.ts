@@ -5,6 +5,7 @@ import { defineRule } from '../types.js';
 import { locateInLine, artifactsOf, expandedRefs, followOutput, inArtifactPath, JOB_TOKEN_NAMES, pipeReader } from './_script-facts.js';
 import { commandIndex, programName, segments, unquote, type Segment } from './_shell.js';
 import { flatMap } from '../../util/array.js';
+import { memoByText } from '../line-facts.js';
 
 /**
  * Predefined variables that name this GitLab instance, its API, registry or dependency proxy
@@ -75,6 +76,12 @@ function loginDestination(seg: Segment, fromStdin: boolean): string | undefined 
   if (fromStdin && !seg.words.some((w) => unquote(w.raw) === '--password-stdin')) return undefined;
   return loginRegistry(seg, ci)?.replace(/^\$\{?(\w+)\}?$/, '$$$1');
 }
+
+/**
+ * Whether a script text has a command that references a job-token variable (what
+ * findTokenMisuse looks for first; most lines have none), known per text.
+ */
+const usesJobToken = memoByText((text: string): boolean => text.includes('CI_') && segments(text).some((seg) => seg.words.some((w) => expandedRefs(w.raw).some((r) => JOB_TOKEN_NAMES.has(r.name)))));
 
 /**
  * Find job-token uses in one script item: sent to `host` destinations judged by `allowed`,
@@ -153,11 +160,15 @@ export default defineRule({
       pipeline(p) {
         const found = new Map<string, RuleReport>();
         for (const job of p.jobs) {
-          const a = artifactsOf(job);
-          const artifactPaths = [...a.paths.map((x) => x.path), ...a.dotenv.map((x) => x.path)];
-          const allowed = hostJudge(job, ctx.options.instanceHosts);
+          // What the job uploads and where it may send the token, read for a job whose lines use it.
+          let judge: { allowed: (dest: string) => boolean | undefined; artifactPaths: string[] } | undefined;
           for (const line of ctx.scriptLines(job)) {
-            for (const h of findTokenMisuse(line.text, allowed, artifactPaths)) {
+            if (!usesJobToken.of(line)) continue;
+            if (!judge) {
+              const a = artifactsOf(job);
+              judge = { allowed: hostJudge(job, ctx.options.instanceHosts), artifactPaths: [...a.paths.map((x) => x.path), ...a.dotenv.map((x) => x.path)] };
+            }
+            for (const h of findTokenMisuse(line.text, judge.allowed, judge.artifactPaths)) {
               const at = locateInLine(ctx, line, h.index, h.length);
               const k = `${at.file}:${at.line}:${at.column}:${h.kind}`;
               if (found.has(k)) continue;
