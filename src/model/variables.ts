@@ -20,13 +20,15 @@ export interface VariableDef {
 export function readVariables(node: YNode | undefined): ReadonlyMap<string, VariableDef> {
   if (!node || node.kind !== 'map') return NONE;
   // Nodes are immutable once built: the model reads a job's `variables:` and the rules read the
-  // same node again where it is written (one map per node, shared).
-  let hit = readCache.get(node);
-  if (!hit) readCache.set(node, (hit = read(node)));
+  // same node again where it is written (one map per node, shared). Kept by the node's entries,
+  // which every copy of the node keeps (`extends` copies a node to record how it was inherited):
+  // the definitions depend on nothing else.
+  let hit = readCache.get(node.entries);
+  if (!hit) readCache.set(node.entries, (hit = read(node)));
   return hit;
 }
 const NONE: ReadonlyMap<string, VariableDef> = new Map();
-const readCache = new WeakMap<YNode, ReadonlyMap<string, VariableDef>>();
+const readCache = new WeakMap<ReadonlyMap<string, unknown>, ReadonlyMap<string, VariableDef>>();
 
 function read(node: YMap): ReadonlyMap<string, VariableDef> {
   const out = new Map<string, VariableDef>();

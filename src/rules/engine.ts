@@ -277,12 +277,17 @@ export function scriptLinesOf(node: YMap): readonly ScriptLine[] {
 }
 const NO_LINES: readonly ScriptLine[] = Object.freeze([]);
 const linesOfMap = new WeakMap<YMap, readonly ScriptLine[]>();
-/** By list node, then keyword: the same list may be written under two keywords (`*anchor`). */
-const linesOfNode = new WeakMap<YNode, Partial<Record<ScriptLine['key'], readonly ScriptLine[]>>>();
+/**
+ * By list node, then keyword: the same list may be written under two keywords (`*anchor`). A
+ * sequence is kept by its items, which every copy of it keeps (`extends` copies a node to record
+ * how it was inherited): the lines depend on the items alone.
+ */
+const linesOfNode = new WeakMap<object, Partial<Record<ScriptLine['key'], readonly ScriptLine[]>>>();
 
 function linesOfList(key: ScriptLine['key'], n: YNode): readonly ScriptLine[] {
-  let byKey = linesOfNode.get(n);
-  if (!byKey) linesOfNode.set(n, (byKey = {}));
+  const at = n.kind === 'seq' ? n.items : n;
+  let byKey = linesOfNode.get(at);
+  if (!byKey) linesOfNode.set(at, (byKey = {}));
   let hit = byKey[key];
   if (!hit) {
     const out: ScriptLine[] = [];

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { get } from '../../src/model/node.js';
 import { buildPipeline } from '../../src/model/pipeline.js';
+import { readVariables } from '../../src/model/variables.js';
 import { MemorySource } from '../../src/model/source.js';
 import { builtinPolicy } from '../../src/policy/defaults.js';
-import { evaluatePipeline, type TrustFactory } from '../../src/rules/engine.js';
+import { evaluatePipeline, scriptLinesOf, type TrustFactory } from '../../src/rules/engine.js';
 import { pipelineRules } from '../../src/rules/index.js';
 import { defaultTrustFactory } from '../../src/rules/trust-provider.js';
 
@@ -69,5 +71,37 @@ describe("the evaluation's trust and deploy info per job", () => {
     const second = await evaluate(YAML);
     const reversed = ['deploy', 'test', 'build'].map((n) => second.ev.trust.get(n)).reverse();
     expect(reversed).toEqual(eager);
+  });
+});
+
+describe('what is read from a written node is shared by its copies', () => {
+  it('jobs that inherit one script list and one variables map through `extends` share their lines and definitions', async () => {
+    const yaml = `
+.tpl:
+  variables:
+    TARGET: release
+  script:
+    - make "$TARGET"
+    - make install
+a:
+  extends: .tpl
+b:
+  extends: .tpl
+  stage: test
+`;
+    const pipeline = await buildPipeline(new MemorySource({ '.gitlab-ci.yml': yaml }), '.gitlab-ci.yml');
+    const [a, b] = pipeline.jobs;
+    // Each job's node is its own copy (it records how the list was inherited) …
+    expect(a!.node).not.toBe(b!.node);
+    expect(get(a!.node, 'script')).not.toBe(get(b!.node, 'script'));
+    // … and the lines and definitions read from the written list and map are built once.
+    const lines = scriptLinesOf(a!.node);
+    expect(lines.map((l) => [l.text, l.loc.line])).toEqual([
+      ['make "$TARGET"', 6],
+      ['make install', 7],
+    ]);
+    expect(scriptLinesOf(b!.node)).toBe(lines);
+    expect(readVariables(get(b!.node, 'variables'))).toBe(readVariables(get(a!.node, 'variables')));
+    expect(readVariables(get(a!.node, 'variables')).get('TARGET')?.value).toBe('release');
   });
 });
