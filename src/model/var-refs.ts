@@ -40,10 +40,16 @@ const patterns = new Map<string, RegExp>();
 const patternOf = new WeakMap<VarRefOptions, RegExp>();
 
 function patternFor(o: VarRefOptions): RegExp {
+  // Callers scan many texts in a row with the same options: the last answer first.
+  if (o === lastOptions) return lastPattern!;
   let hit = patternOf.get(o);
   if (!hit) patternOf.set(o, (hit = patternByKey(o)));
+  lastOptions = o;
+  lastPattern = hit;
   return hit;
 }
+let lastOptions: VarRefOptions | undefined;
+let lastPattern: RegExp | undefined;
 
 function patternByKey(o: VarRefOptions): RegExp {
   const escape = o.dollarEscape ?? true;
