@@ -36,6 +36,10 @@ export interface RuleContext<O = Record<string, unknown>> extends ReportSink {
    * service, and the CLI with `--strict`.
    */
   strict: boolean;
+  /**
+   * The job's trust and deploy info, worked out when first asked and kept for the evaluation:
+   * ask them only for a job with something to report, and as often as needed.
+   */
   trust(job: Job): JobTrust;
   deploy(job: Job): DeployInfo | undefined;
   /** The tier a set of runner tags routes to (the strictest tag wins). */

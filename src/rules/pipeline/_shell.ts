@@ -481,10 +481,11 @@ const assignedIn = memoByText((text: string): readonly string[] => {
  * assigned by the script itself. In first-use order.
  */
 export function credentialInputs(job: { variables: Map<string, VariableDef> }, lines: readonly ScriptLine[], isCredentialName: (name: string) => boolean): string[] {
-  const assigned = scriptAssignedNames(lines);
+  // The names the script assigns, read only for a name the other tests keep (most have none).
+  let assigned: ReadonlySet<string> | undefined;
   const out = new Set<string>();
   const consider = (name: string) => {
-    if (!name.startsWith('CI_') && !job.variables.has(name) && !assigned.has(name) && isCredentialName(name)) out.add(name);
+    if (!name.startsWith('CI_') && !job.variables.has(name) && isCredentialName(name) && !(assigned ??= scriptAssignedNames(lines)).has(name)) out.add(name);
   };
   for (const line of lines) for (const r of varRefs.of(line)) consider(r.name);
   for (const def of job.variables.values()) if (def.expand) for (const r of varRefs(def.value)) if (r.name !== def.name) consider(r.name);

@@ -222,15 +222,6 @@ export default defineRule({
         const found = new Map<string, RuleReport & { severity: Severity }>();
         const keyOf = (l: SourceLocation, extra: string) => `${l.file}:${l.line}:${l.column}:${extra}`;
         for (const job of p.jobs) {
-          // The job's trust decides the severity of what it prints: asked once it prints something.
-          let judged: { untrusted: readonly string[]; severity: Severity } | undefined;
-          const judge = () => {
-            if (!judged) {
-              const { untrusted } = ctx.trust(job);
-              judged = { untrusted, severity: untrusted.length > 0 || ctx.options.publicLogs ? 'error' : 'warning' };
-            }
-            return judged;
-          };
           const a = artifactsOf(job);
           const artifactPaths = [...a.paths.map((x) => x.path), ...a.dotenv.map((x) => x.path)];
           const dotenv = new Set(a.dotenv.map((x) => x.path));
@@ -248,7 +239,9 @@ export default defineRule({
             const hits = findPrints(line.text, names, scan);
             if (tracing.at && !tracing.at.line) tracing.at.line = line;
             for (const h of hits) {
-              const { severity, untrusted } = judge();
+              // The job's trust (the engine keeps it) decides the severity: asked once it prints something.
+              const { untrusted } = ctx.trust(job);
+              const severity: Severity = untrusted.length > 0 || ctx.options.publicLogs ? 'error' : 'warning';
               const at = locateInLine(ctx, h.origin?.line ?? line, h.index, h.length);
               const k = keyOf(at, h.kind + h.what);
               const prev = found.get(k);

@@ -1,7 +1,7 @@
 import type { SourceLocation } from '../../model/location.js';
 import { entry, get, str } from '../../model/node.js';
 import type { Job } from '../../model/pipeline.js';
-import { defineRule, type JobTrust, type ScriptLine } from '../types.js';
+import { defineRule, type ScriptLine } from '../types.js';
 import { credentialNames } from './_script-facts.js';
 import { credentialInputs, locateInScalar, onceAt, scriptAssignedNames, segments, unquote, varRefs } from './_shell.js';
 import { codeList, decidingLocation, nameList, untrustedPhrase } from './_trust-text.js';
@@ -56,23 +56,23 @@ export default defineRule({
      * with the production cluster context or production-named credentials: the MR's code
      * deploys with production access.
      */
-    const reviewReusesProduction = (job: Job, trust: () => JobTrust) => {
+    const reviewReusesProduction = (job: Job) => {
       const env = get(job.node, 'environment');
       if (!env || ctx.deploy(job)) return;
       const name = str(env.kind === 'map' ? get(env, 'name') : env);
       const action = env.kind === 'map' ? (str(get(env, 'action')) ?? 'start') : 'start';
       if (!name || action !== 'start') return;
       // What the review app would reuse first, then whether it runs for merge requests: the
-      // job's trust is asked only for one that reuses something. Most review apps name no
-      // Kubernetes context and no production variable, which their lines' texts tell cheaply.
+      // job's trust is asked only for one that reuses something (most review apps name no
+      // Kubernetes context and no production variable).
       const lines = ctx.scriptLines(job);
-      const namesContext = job.variables.has('KUBE_CONTEXT') || lines.some((l) => l.text.includes('context'));
-      const prod = namesContext ? productionContexts() : undefined;
-      const reused = prod ? kubeContexts(job, lines, ctx.locateInScript).find((c) => prod.has(c.value)) : undefined;
-      const prodCreds = reused || !readsProductionName(job, lines) ? [] : credentialInputs(job, lines, isCredentialName).filter((n) => PRODUCTION_NAME.test(n));
+      const contexts = kubeContexts(job, lines, ctx.locateInScript);
+      const prod = contexts.length > 0 ? productionContexts() : undefined;
+      const reused = prod ? contexts.find((c) => prod.has(c.value)) : undefined;
+      const prodCreds = reused ? [] : credentialInputs(job, lines, (n) => PRODUCTION_NAME.test(n) && isCredentialName(n));
       const [first] = prodCreds;
       if (!reused && first === undefined) return;
-      const mr = trust().untrusted.filter((c) => c === 'mr' || c === 'mr-fork');
+      const mr = ctx.trust(job).untrusted.filter((c) => c === 'mr' || c === 'mr-fork');
       if (mr.length === 0) return;
       if (reused) {
         ctx.report({
@@ -99,16 +99,14 @@ export default defineRule({
 
     return {
       job(job) {
-        // The job's trust, asked once the job has something to report (most jobs have nothing):
-        // every report below is for a job that can run in an untrusted context.
-        let judged: JobTrust | undefined;
-        const trust = () => (judged ??= ctx.trust(job));
-        const untrusted = () => trust().untrusted.length > 0;
+        // The job's trust (the engine keeps it), asked once the job has something to report (most
+        // jobs have nothing): every report below is for a job that can run in an untrusted context.
+        const untrusted = () => ctx.trust(job).untrusted.length > 0;
         // Phrased only when there is something to report.
         let phrase: { where: string; related?: { location: SourceLocation; message: string }[] } | undefined;
         const describe = () => {
           if (!phrase) {
-            const t = trust();
+            const t = ctx.trust(job);
             const decider = decidingLocation(t);
             phrase = { where: untrustedPhrase(t, t.untrusted, decider), related: decider ? [{ location: decider, message: 'the rule that lets it run in an untrusted context' }] : undefined };
           }
@@ -128,7 +126,7 @@ export default defineRule({
           });
         }
 
-        reviewReusesProduction(job, trust);
+        reviewReusesProduction(job);
 
         // Credential-like variables referenced in scripts and variable values.
         const seen = new Set<string>();
@@ -172,6 +170,8 @@ function kubeContexts(job: Job, lines: readonly ScriptLine[], locate: (line: Scr
   const v = job.variables.get('KUBE_CONTEXT');
   if (v && v.value && !v.value.startsWith('$')) out.push({ value: v.value, at: v.valueLoc });
   for (const line of lines) {
+    // Every form below has `context` in the word, hence in the line (most lines have none).
+    if (!line.text.includes('context')) continue;
     for (const seg of segments.of(line)) {
       const w = seg.words;
       for (const [i, word] of w.entries()) {
@@ -192,13 +192,3 @@ function kubeContexts(job: Job, lines: readonly ScriptLine[], locate: (line: Scr
 
 /** A production-named variable (`PROD_KUBECONFIG`, `AWS_PRODUCTION_KEY`). */
 const PRODUCTION_NAME = /(^|_)PROD(UCTION)?(_|$)/i;
-
-/**
- * Whether the job's lines or expanded variable values reference a production-named variable:
- * what credentialInputs would have to find before one of them is a production credential.
- */
-function readsProductionName(job: Job, lines: readonly ScriptLine[]): boolean {
-  for (const line of lines) for (const r of varRefs.of(line)) if (PRODUCTION_NAME.test(r.name)) return true;
-  for (const def of job.variables.values()) if (def.expand) for (const r of variableRefs(def.value)) if (r.name !== def.name && PRODUCTION_NAME.test(r.name)) return true;
-  return false;
-}
