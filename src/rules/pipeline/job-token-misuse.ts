@@ -78,8 +78,8 @@ function loginDestination(seg: Segment, fromStdin: boolean): string | undefined 
 }
 
 /**
- * Whether a script text has a command that references a job-token variable (what
- * findTokenMisuse looks for first; most lines have none), known per text.
+ * Whether a script text has a command that references a job-token variable (most lines have
+ * none), known per text. Every name in JOB_TOKEN_NAMES contains CI_: a text without it has none.
  */
 const usesJobToken = memoByText((text: string): boolean => text.includes('CI_') && segments(text).some((seg) => seg.words.some((w) => expandedRefs(w.raw).some((r) => JOB_TOKEN_NAMES.has(r.name)))));
 
@@ -89,8 +89,7 @@ const usesJobToken = memoByText((text: string): boolean => text.includes('CI_') 
  */
 export function findTokenMisuse(text: string, allowed: (dest: string) => boolean | undefined, artifactPaths: readonly string[] = []): TokenHit[] {
   const out: TokenHit[] = [];
-  // Every name in JOB_TOKEN_NAMES contains CI_: a line without it references none of them.
-  if (!text.includes('CI_')) return out;
+  if (!usesJobToken(text)) return out;
   const segs = segments(text);
   segs.forEach((seg, i) => {
     const refs = flatMap(seg.words, (w) => expandedRefs(w.raw).filter((r) => JOB_TOKEN_NAMES.has(r.name)).map((r) => ({ ...r, index: w.start + r.index, word: w })));
