@@ -17,7 +17,7 @@
 //   (when first iterated, as a generator does) into a fresh array and yields from it.
 // - the parser reads its lexer's tokens (`for (const lexeme of this.lexer.lex(…))`) from the
 //   array the lexer's plain method fills, with an index loop: no generator is resumed, and no
-//   iterator result made, per token (each lexer class also gets `__all_lex`, that array);
+//   iterator result made, per token (each public generator `name` has `__all_name`, that array);
 // Anything else (a `yield` used as a value, a delegation to something that is not one of these
 // methods) stops the build: a new yaml release that changes these files must be looked at
 // again (test/build/yaml-push.test.ts compares both builds token for token).
@@ -102,10 +102,12 @@ export function pushify(source, file) {
   }
   out += source.slice(at);
 
-  // The public generators, as yaml documents them, on top of the plain methods.
+  // The public generators, as yaml documents them, on top of the plain methods: `__all_<name>`
+  // runs the plain method into a fresh array (the parser's loop reads the lexer's tokens so),
+  // and the generator yields from it when first iterated.
   const wrappers = publicNames
     .map(
-      (n) => `${className}.prototype.${n} = function* ${n}(...args) {
+      (n) => `${className}.prototype.__all_${n} = function __all_${n}(...args) {
   const out = [];
   const outer = this.__out;
   this.__out = out;
@@ -114,29 +116,18 @@ export function pushify(source, file) {
   } finally {
     this.__out = outer;
   }
+  return out;
+};
+${className}.prototype.${n} = function* ${n}(...args) {
+  const out = this.__all_${n}(...args);
   yield* out;
 };`,
     )
     .join('\n');
-  // The lexer's tokens as one array, for the parser's loop (above).
-  const arrays =
-    file === 'parse/lexer.js'
-      ? `\n${className}.prototype.__all_lex = function __all_lex(...args) {
-  const out = [];
-  const outer = this.__out;
-  this.__out = out;
-  try {
-    this.__push_lex(...args);
-  } finally {
-    this.__out = outer;
-  }
-  return out;
-};`
-      : '';
   // CommonJS (yaml/dist) ends with `exports.X = X;`, the ES module build (yaml/browser/dist) with `export { X };`.
   const exportAt = out.search(/^exports\.|^export \{/m);
   if (exportAt < 0) fail(source.length, 'no `exports.` or `export {` line');
-  return out.slice(0, exportAt) + `// Added by tierguard's scripts/yaml-push.mjs: the public generators over the push methods.\n${wrappers}${arrays}\n\n` + out.slice(exportAt);
+  return out.slice(0, exportAt) + `// Added by tierguard's scripts/yaml-push.mjs: the public generators over the push methods.\n${wrappers}\n\n` + out.slice(exportAt);
 }
 
 /** esbuild plugin: loads the three files of the yaml package rewritten by pushify(). */
