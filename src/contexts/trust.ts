@@ -243,11 +243,25 @@ function withAssumptions(reach: JobReach, names: string[], job: Job, contexts: R
  */
 const contextsByContent = new BoundedMemo<Record<ContextId, TrustContext>>(1_000, 1_000_000);
 function contextsFor(policy: Policy, defaultBranch: string, assumptions?: VariableAssumptions): Record<ContextId, TrustContext> {
+  // Every evaluation asks, most with the refs and branch of the one before and no live
+  // assumptions (the CLI, the audit's projects of one policy): those are compared as they are,
+  // without building the key. Live assumptions always take the keyed route.
+  const { branches, tags } = policy.protected;
+  const last = lastContexts;
+  if (assumptions === undefined && last !== undefined && last.defaultBranch === defaultBranch && sameList(last.branches, branches) && sameList(last.tags, tags)) return last.contexts;
   const options: ContextOptions = { ...contextOptionsFromPolicy(policy, defaultBranch), variables: assumptions };
   const key = JSON.stringify([options.defaultBranch, options.protectedBranches, options.protectedTags, assumptions ?? null]);
   let c = contextsByContent.get(key);
   if (!c) contextsByContent.set(key, (c = buildContexts(options)));
+  if (assumptions === undefined) lastContexts = { defaultBranch, branches: options.protectedBranches, tags: options.protectedTags, contexts: c };
   return c;
+}
+/** The contexts built or found last without assumptions, with copies of the refs they were built for. */
+let lastContexts: { defaultBranch: string; branches: readonly string[]; tags: readonly string[]; contexts: Record<ContextId, TrustContext> } | undefined;
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 // Nodes are immutable once built, so these per-node results are kept for the node's life.

@@ -240,3 +240,42 @@ describe('rules judged once for every pipeline judged under the same contexts, b
     }
   });
 });
+
+describe('the contexts of each evaluation', () => {
+  /** Where `release` runs: in the protected-branch context once `release` is protected. */
+  const judge = async (branches: string[], defaultBranch = 'main') => {
+    const yaml = `release:
+  rules:
+    - if: $CI_COMMIT_BRANCH == "release"
+  script: [./release.sh]
+`;
+    const p = await buildPipeline(new MemorySource({ '.gitlab-ci.yml': yaml }), '.gitlab-ci.yml');
+    const policy = builtinPolicy();
+    policy.protected.branches = branches;
+    return pipelineTrust(p, policy, defaultBranch)(p.jobs[0]!).byContext['protected-branch'].runs;
+  };
+
+  it('follow each policy\'s protected branches and default branch, whichever was judged before', async () => {
+    expect(await judge([])).toBe('no');
+    expect(await judge(['release'])).toBe('yes');
+    expect(await judge([])).toBe('no');
+    expect(await judge(['release'])).toBe('yes');
+    expect(await judge(['release', 'stable'])).not.toBe('yes');
+    expect(await judge(['stable'], 'main')).toBe('no');
+    expect(await judge(['stable'], 'release')).toBe('no');
+  });
+
+  it('are built afresh when a policy\'s protected branches change in place', async () => {
+    const yaml = `release:
+  rules:
+    - if: $CI_COMMIT_BRANCH == "release"
+  script: [./release.sh]
+`;
+    const p = await buildPipeline(new MemorySource({ '.gitlab-ci.yml': yaml }), '.gitlab-ci.yml');
+    const policy = builtinPolicy();
+    const runs = () => pipelineTrust(p, policy, 'main')(p.jobs[0]!).byContext['protected-branch'].runs;
+    expect(runs()).toBe('no');
+    policy.protected.branches.push('release');
+    expect(runs()).toBe('yes');
+  });
+});
