@@ -222,12 +222,19 @@ export default defineRule({
         const found = new Map<string, RuleReport & { severity: Severity }>();
         const keyOf = (l: SourceLocation, extra: string) => `${l.file}:${l.line}:${l.column}:${extra}`;
         for (const job of p.jobs) {
-          const a = artifactsOf(job);
-          const artifactPaths = [...a.paths.map((x) => x.path), ...a.dotenv.map((x) => x.path)];
-          const dotenv = new Set(a.dotenv.map((x) => x.path));
           let shell = '';
           const tracing: Tracing = { on: false };
-          const scan = { definedInYaml: (n: string) => job.variables.has(n), artifactPaths, tracing };
+          // The job's artifacts matter only to a line that prints (most jobs have none): read
+          // the first time one does.
+          let scan: { definedInYaml: (n: string) => boolean; artifactPaths: readonly string[]; tracing: Tracing; dotenv: ReadonlySet<string> } | undefined;
+          const scanOf = () => {
+            if (!scan) {
+              const a = artifactsOf(job);
+              const artifactPaths = [...a.paths.map((x) => x.path), ...a.dotenv.map((x) => x.path)];
+              scan = { definedInYaml: (n: string) => job.variables.has(n), artifactPaths, tracing, dotenv: new Set(a.dotenv.map((x) => x.path)) };
+            }
+            return scan;
+          };
           for (const line of ctx.scriptLines(job)) {
             const s = line.key === 'before_script' || line.key === 'script' ? 'main' : line.key;
             if (s !== shell) {
@@ -236,7 +243,8 @@ export default defineRule({
             }
             // Most lines print nothing of interest (known per text): nothing to scan unless tracing is on.
             if (!tracing.on && quietText.of(line)) continue;
-            const hits = findPrints(line.text, names, scan);
+            const scanned = scanOf();
+            const hits = findPrints(line.text, names, scanned);
             if (tracing.at && !tracing.at.line) tracing.at.line = line;
             for (const h of hits) {
               // The job's trust (the engine keeps it) decides the severity: asked once it prints something.
@@ -246,16 +254,16 @@ export default defineRule({
               const k = keyOf(at, h.kind + h.what);
               const prev = found.get(k);
               if (prev) {
-                if (severity === 'error' && prev.severity === 'warning') found.set(k, report(job, h.origin?.line ?? line, line, h, at, severity, untrusted, dotenv));
+                if (severity === 'error' && prev.severity === 'warning') found.set(k, report(job, h.origin?.line ?? line, line, h, at, severity, untrusted, scanned.dotenv));
                 continue;
               }
-              found.set(k, report(job, h.origin?.line ?? line, line, h, at, severity, untrusted, dotenv));
+              found.set(k, report(job, h.origin?.line ?? line, line, h, at, severity, untrusted, scanned.dotenv));
             }
           }
         }
         for (const r of found.values()) ctx.report(r);
 
-        function report(job: Job, line: ScriptLine, usedIn: ScriptLine, h: PrintHit, at: SourceLocation, severity: Severity, untrusted: readonly string[], dotenv: Set<string>): RuleReport & { severity: Severity } {
+        function report(job: Job, line: ScriptLine, usedIn: ScriptLine, h: PrintHit, at: SourceLocation, severity: Severity, untrusted: readonly string[], dotenv: ReadonlySet<string>): RuleReport & { severity: Severity } {
           const where = `\`${line.key}\` of job \`${job.name}\``;
           const tail = untrusted.length ? ` (the job can run in ${codeList(untrusted.slice(0, 3))}${untrusted.length > 3 ? ' …' : ''})` : ctx.options.publicLogs ? ' (the project\'s job logs are public)' : '';
           const command = h.command;
