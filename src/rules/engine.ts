@@ -262,18 +262,33 @@ const lineCounts = new WeakMap<YNode, number>();
 export function scriptLinesOf(node: YMap): readonly ScriptLine[] {
   let hit = linesOfMap.get(node);
   if (!hit) {
-    const parts: (readonly ScriptLine[])[] = [];
-    for (const k of SCRIPT_KEYS) {
-      const n = node.entries.get(k)?.value;
-      if (n) parts.push(linesOfList(k, n));
-    }
-    const hooks = get(node, 'hooks', 'pre_get_sources_script');
-    if (hooks) parts.push(linesOfList('pre_get_sources_script', hooks));
-    const nonEmpty = parts.filter((x) => x.length > 0);
+    const nonEmpty = scriptLineLists(node);
     hit = nonEmpty.length === 0 ? NO_LINES : nonEmpty.length === 1 ? nonEmpty[0]! : ([] as ScriptLine[]).concat(...nonEmpty);
     linesOfMap.set(node, hit);
   }
   return hit;
+}
+
+/**
+ * The non-empty lists of lines `scriptLinesOf(node)` joins, in its order, neither joined nor kept
+ * by node: for walks that meet a node once (the written places of `scriptSites`, most of them
+ * hidden jobs no evaluation reads through `scriptLinesOf`). Each list is kept by its items.
+ */
+export function scriptLineLists(node: YMap): (readonly ScriptLine[])[] {
+  const parts: (readonly ScriptLine[])[] = [];
+  for (const k of SCRIPT_KEYS) {
+    const n = node.entries.get(k)?.value;
+    if (n) {
+      const lines = linesOfList(k, n);
+      if (lines.length > 0) parts.push(lines);
+    }
+  }
+  const hooks = get(node, 'hooks', 'pre_get_sources_script');
+  if (hooks) {
+    const lines = linesOfList('pre_get_sources_script', hooks);
+    if (lines.length > 0) parts.push(lines);
+  }
+  return parts;
 }
 const NO_LINES: readonly ScriptLine[] = Object.freeze([]);
 const linesOfMap = new WeakMap<YMap, readonly ScriptLine[]>();

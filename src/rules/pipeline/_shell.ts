@@ -5,7 +5,7 @@ import { readVariables, type VariableDef } from '../../model/variables.js';
 import { variableRefs, type VarRef } from '../../model/var-refs.js';
 import { memoByText, onLines, type HasText, type TextMemo } from '../line-facts.js';
 import type { ScriptLine } from '../types.js';
-import { scriptLinesOf } from '../engine.js';
+import { scriptLineLists } from '../engine.js';
 
 /**
  * Text helpers shared by the script-reading pipeline rules: exact positions inside scalar
@@ -394,7 +394,7 @@ function computeScriptSites(p: Pipeline): ScriptSite[] {
   const jobNames = new Set(p.jobs.map((j) => j.name));
   const add = (node: YMap | undefined, job: string | undefined, base: readonly string[]) => {
     if (!node) return;
-    for (const line of scriptLinesOf(node)) if (first(line.loc)) out.push(new WrittenLine(line, job, base));
+    for (const lines of scriptLineLists(node)) for (const line of lines) if (first(line.loc)) out.push(new WrittenLine(line, job, base));
   };
   add(p.default, undefined, ['default']);
   for (const [name, e] of p.config?.entries ?? []) {
