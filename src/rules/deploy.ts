@@ -249,36 +249,8 @@ function computeCommandEvidence(job: Job, opts: DeployOptions): DeployEvidence[]
   // Most jobs run nothing that can deploy: no state to set up for them.
   if (inertLines(lines)) return [];
   const locate: ScriptLocator = opts.locate ?? ((line) => line.loc);
-  const vars = new ScriptVariables(job.variables);
-  // What the whole job says, worked out the first time a command that could deploy asks
-  // (most jobs have none): registry logins with the YAML variables as written, before the
-  // script's assignments change `vars`.
-  const yamlVars = new ScriptVariables(job.variables);
-  const jobText = () => lines.map((l) => l.text).join('\n');
-  let localCluster: boolean | undefined;
-  let ownPackages: boolean | undefined;
-  let pipelineOwnPackages: boolean | undefined;
-  let logins: { external: boolean } | undefined;
-  const env: CommandEnv = {
-    vars,
-    get localCluster() {
-      return (localCluster ??= LOCAL_CLUSTER.test(jobText()) || servicesText(job).some((s) => LOCAL_CLUSTER_IMAGE.test(s)));
-    },
-    get ownPackages() {
-      if (ownPackages === undefined) {
-        const text = jobText();
-        const values = [...job.variables.values()].map((v) => v.value);
-        ownPackages = OWN_PACKAGE_REGISTRY.test(text + '\n' + values.join('\n')) && /CI_JOB_TOKEN/.test(text + values.join(' '));
-      }
-      return ownPackages;
-    },
-    get pipelineOwnPackages() {
-      return (pipelineOwnPackages ??= opts.pipeline ? ownPackagesConfigured(opts.pipeline) : false);
-    },
-    get logins() {
-      return (logins ??= registryLogins(lines, yamlVars));
-    },
-  };
+  const env = new JobCommandEnv(job, lines, opts.pipeline);
+  const vars = env.vars;
   const out: DeployEvidence[] = [];
   for (const line of lines) {
     // Most lines run no command that can deploy and assign nothing (`make`, `cd build`, `echo`):
@@ -369,6 +341,56 @@ interface CommandEnv {
   pipelineOwnPackages: boolean;
   /** Registries the job logs in to (resolved text), and whether one is not the project's. */
   logins: { external: boolean };
+}
+
+/**
+ * What the whole job says, worked out the first time a command that could deploy asks (most
+ * jobs have none): whether it starts a local cluster, whether it writes the project's own
+ * package registry, and its registry logins with the YAML variables as written (before the
+ * script's assignments change `vars`). A class, so that each job's environment is a plain
+ * object whose getters live on the prototype.
+ */
+class JobCommandEnv implements CommandEnv {
+  readonly vars: ScriptVariables;
+  private readonly yamlVars: ScriptVariables;
+  #localCluster: boolean | undefined;
+  #ownPackages: boolean | undefined;
+  #pipelineOwnPackages: boolean | undefined;
+  #logins: { external: boolean } | undefined;
+
+  constructor(
+    private readonly job: Job,
+    private readonly lines: readonly ScriptLine[],
+    private readonly pipeline: Pipeline | undefined,
+  ) {
+    this.vars = new ScriptVariables(job.variables);
+    this.yamlVars = new ScriptVariables(job.variables);
+  }
+
+  private jobText(): string {
+    return this.lines.map((l) => l.text).join('\n');
+  }
+
+  get localCluster(): boolean {
+    return (this.#localCluster ??= LOCAL_CLUSTER.test(this.jobText()) || servicesText(this.job).some((s) => LOCAL_CLUSTER_IMAGE.test(s)));
+  }
+
+  get ownPackages(): boolean {
+    if (this.#ownPackages === undefined) {
+      const text = this.jobText();
+      const values = [...this.job.variables.values()].map((v) => v.value);
+      this.#ownPackages = OWN_PACKAGE_REGISTRY.test(text + '\n' + values.join('\n')) && /CI_JOB_TOKEN/.test(text + values.join(' '));
+    }
+    return this.#ownPackages;
+  }
+
+  get pipelineOwnPackages(): boolean {
+    return (this.#pipelineOwnPackages ??= this.pipeline ? ownPackagesConfigured(this.pipeline) : false);
+  }
+
+  get logins(): { external: boolean } {
+    return (this.#logins ??= registryLogins(this.lines, this.yamlVars));
+  }
 }
 
 const u = (w: Word | undefined) => (w ? unquote(w.raw) : '');
