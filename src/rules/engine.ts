@@ -205,7 +205,12 @@ export function jobsWithTrust(ev: Evaluation): JudgedJob[] {
       const trust = e.trust.get(job.name);
       const deploy = e.deploy.get(job.name);
       // Every job of an evaluation has its trust (evaluatePipeline sets it for each).
-      if (trust) out.push({ job, trust, ...(deploy ? { deploy } : {}), ...(trigger ? { trigger } : {}) });
+      if (trust) {
+        const judged: JudgedJob = { job, trust };
+        if (deploy) judged.deploy = deploy;
+        if (trigger) judged.trigger = trigger;
+        out.push(judged);
+      }
       for (const c of e.children ?? []) if (c.trigger === job.name) walk(c.evaluation, c.trigger);
     }
   };
