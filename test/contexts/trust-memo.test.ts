@@ -242,17 +242,24 @@ describe('rules judged once for every pipeline judged under the same contexts, b
 });
 
 describe('the contexts of each evaluation', () => {
-  /** Where `release` runs: in the protected-branch context once `release` is protected. */
-  const judge = async (branches: string[], defaultBranch = 'main') => {
-    const yaml = `release:
+  /** `release` runs in the protected-branch context once `release` is protected. */
+  const releasePipeline = () =>
+    buildPipeline(
+      new MemorySource({
+        '.gitlab-ci.yml': `release:
   rules:
     - if: $CI_COMMIT_BRANCH == "release"
   script: [./release.sh]
-`;
-    const p = await buildPipeline(new MemorySource({ '.gitlab-ci.yml': yaml }), '.gitlab-ci.yml');
+`,
+      }),
+      '.gitlab-ci.yml',
+    );
+  const runsIn = (p: Awaited<ReturnType<typeof releasePipeline>>, policy: ReturnType<typeof builtinPolicy>, defaultBranch = 'main') =>
+    pipelineTrust(p, policy, defaultBranch)(p.jobs[0]!).byContext['protected-branch'].runs;
+  const judge = async (branches: string[], defaultBranch = 'main') => {
     const policy = builtinPolicy();
     policy.protected.branches = branches;
-    return pipelineTrust(p, policy, defaultBranch)(p.jobs[0]!).byContext['protected-branch'].runs;
+    return runsIn(await releasePipeline(), policy, defaultBranch);
   };
 
   it('follow each policy\'s protected branches and default branch, whichever was judged before', async () => {
@@ -266,16 +273,10 @@ describe('the contexts of each evaluation', () => {
   });
 
   it('are built afresh when a policy\'s protected branches change in place', async () => {
-    const yaml = `release:
-  rules:
-    - if: $CI_COMMIT_BRANCH == "release"
-  script: [./release.sh]
-`;
-    const p = await buildPipeline(new MemorySource({ '.gitlab-ci.yml': yaml }), '.gitlab-ci.yml');
+    const p = await releasePipeline();
     const policy = builtinPolicy();
-    const runs = () => pipelineTrust(p, policy, 'main')(p.jobs[0]!).byContext['protected-branch'].runs;
-    expect(runs()).toBe('no');
+    expect(runsIn(p, policy)).toBe('no');
     policy.protected.branches.push('release');
-    expect(runs()).toBe('yes');
+    expect(runsIn(p, policy)).toBe('yes');
   });
 });
