@@ -249,7 +249,7 @@ function computeCommandEvidence(job: Job, opts: DeployOptions): DeployEvidence[]
   // Most jobs run nothing that can deploy: no state to set up for them.
   if (inertLines(lines)) return [];
   const locate: ScriptLocator = opts.locate ?? ((line) => line.loc);
-  const env = new JobCommandEnv(job, lines, opts.pipeline);
+  const env = new CommandEnv(job, lines, opts.pipeline);
   const vars = env.vars;
   const out: DeployEvidence[] = [];
   for (const line of lines) {
@@ -333,16 +333,6 @@ class ScriptVariables implements VariableValues {
   }
 }
 
-interface CommandEnv {
-  vars: ScriptVariables;
-  localCluster: boolean;
-  ownPackages: boolean;
-  /** Another job of the pipeline configures the project's package registry with the job token. */
-  pipelineOwnPackages: boolean;
-  /** Registries the job logs in to (resolved text), and whether one is not the project's. */
-  logins: { external: boolean };
-}
-
 /**
  * What the whole job says, worked out the first time a command that could deploy asks (most
  * jobs have none): whether it starts a local cluster, whether it writes the project's own
@@ -350,7 +340,7 @@ interface CommandEnv {
  * script's assignments change `vars`). A class, so that each job's environment is a plain
  * object whose getters live on the prototype.
  */
-class JobCommandEnv implements CommandEnv {
+class CommandEnv {
   readonly vars: ScriptVariables;
   private readonly yamlVars: ScriptVariables;
   #localCluster: boolean | undefined;
@@ -384,10 +374,12 @@ class JobCommandEnv implements CommandEnv {
     return this.#ownPackages;
   }
 
+  /** Another job of the pipeline configures the project's package registry with the job token. */
   get pipelineOwnPackages(): boolean {
     return (this.#pipelineOwnPackages ??= this.pipeline ? ownPackagesConfigured(this.pipeline) : false);
   }
 
+  /** Registries the job logs in to (resolved text), and whether one is not the project's. */
   get logins(): { external: boolean } {
     return (this.#logins ??= registryLogins(this.lines, this.yamlVars));
   }
