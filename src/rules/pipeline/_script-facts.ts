@@ -214,6 +214,11 @@ export interface ArtifactSpec {
   readonly node?: YNode;
 }
 
+/** Every file a job uploads by name: `artifacts:paths`, then its dotenv reports. */
+export function uploadedPaths(a: ArtifactSpec): string[] {
+  return [...a.paths.map((x) => x.path), ...a.dotenv.map((x) => x.path)];
+}
+
 /** A job's `artifacts:` as the rules read it (memoised per node and shared: read only). */
 export function artifactsOf(job: Job): ArtifactSpec {
   let hit = artifactsCache.get(job.node);

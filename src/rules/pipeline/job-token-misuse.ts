@@ -2,7 +2,7 @@ import { ruleOptions } from '../../findings/rule-meta.js';
 import type { Job } from '../../model/pipeline.js';
 import type { RuleReport } from '../../findings/finding.js';
 import { defineRule } from '../types.js';
-import { locateInLine, artifactsOf, expandedRefs, followOutput, inArtifactPath, JOB_TOKEN_NAMES, pipeReader } from './_script-facts.js';
+import { locateInLine, artifactsOf, expandedRefs, followOutput, inArtifactPath, JOB_TOKEN_NAMES, pipeReader, uploadedPaths } from './_script-facts.js';
 import { commandIndex, programName, segments, unquote, type Segment } from './_shell.js';
 import { flatMap } from '../../util/array.js';
 import { memoByText } from '../line-facts.js';
@@ -165,7 +165,7 @@ export default defineRule({
             if (!usesJobToken.of(line)) continue;
             if (!judge) {
               const a = artifactsOf(job);
-              judge = { allowed: hostJudge(job, ctx.options.instanceHosts), artifactPaths: [...a.paths.map((x) => x.path), ...a.dotenv.map((x) => x.path)] };
+              judge = { allowed: hostJudge(job, ctx.options.instanceHosts), artifactPaths: uploadedPaths(a) };
             }
             for (const h of findTokenMisuse(line.text, judge.allowed, judge.artifactPaths)) {
               const at = locateInLine(ctx, line, h.index, h.length);

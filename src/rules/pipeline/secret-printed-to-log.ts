@@ -3,7 +3,7 @@ import type { RuleReport, Severity } from '../../findings/finding.js';
 import type { SourceLocation } from '../../model/location.js';
 import type { Job } from '../../model/pipeline.js';
 import { defineRule, type ScriptLine } from '../types.js';
-import { locateInLine, artifactsOf, credentialNames, expandedRefs, followOutput, inArtifactPath, type CredentialNames } from './_script-facts.js';
+import { locateInLine, artifactsOf, credentialNames, expandedRefs, followOutput, inArtifactPath, uploadedPaths, type CredentialNames } from './_script-facts.js';
 import { commandIndex, memoByText, programName, segments, unquote, wordText, type Segment } from './_shell.js';
 import { codeList } from './_trust-text.js';
 import { flatMap } from '../../util/array.js';
@@ -74,6 +74,19 @@ function plainArgs(seg: Segment, from: number): string[] {
     out.push(a);
   }
   return out;
+}
+
+/** What `findPrints` needs of a job to scan its lines, and the dotenv reports it uploads. */
+interface PrintScan {
+  definedInYaml: (name: string) => boolean;
+  artifactPaths: readonly string[];
+  tracing: Tracing;
+  dotenv: ReadonlySet<string>;
+}
+
+function printScan(job: Job, tracing: Tracing): PrintScan {
+  const a = artifactsOf(job);
+  return { definedInYaml: (n) => job.variables.has(n), artifactPaths: uploadedPaths(a), tracing, dotenv: new Set(a.dotenv.map((x) => x.path)) };
 }
 
 /** What a command is, as far as printing goes (see findPrints). */
@@ -226,15 +239,7 @@ export default defineRule({
           const tracing: Tracing = { on: false };
           // The job's artifacts matter only to a line that prints (most jobs have none): read
           // the first time one does.
-          let scan: { definedInYaml: (n: string) => boolean; artifactPaths: readonly string[]; tracing: Tracing; dotenv: ReadonlySet<string> } | undefined;
-          const scanOf = () => {
-            if (!scan) {
-              const a = artifactsOf(job);
-              const artifactPaths = [...a.paths.map((x) => x.path), ...a.dotenv.map((x) => x.path)];
-              scan = { definedInYaml: (n: string) => job.variables.has(n), artifactPaths, tracing, dotenv: new Set(a.dotenv.map((x) => x.path)) };
-            }
-            return scan;
-          };
+          let scan: PrintScan | undefined;
           for (const line of ctx.scriptLines(job)) {
             const s = line.key === 'before_script' || line.key === 'script' ? 'main' : line.key;
             if (s !== shell) {
@@ -243,7 +248,7 @@ export default defineRule({
             }
             // Most lines print nothing of interest (known per text): nothing to scan unless tracing is on.
             if (!tracing.on && quietText.of(line)) continue;
-            const scanned = scanOf();
+            const scanned = (scan ??= printScan(job, tracing));
             const hits = findPrints(line.text, names, scanned);
             if (tracing.at && !tracing.at.line) tracing.at.line = line;
             for (const h of hits) {
