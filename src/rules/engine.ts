@@ -102,9 +102,34 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
     active.push({ rule, hooks: rule.create(ctx) });
   }
 
+  traverse(pipeline, active.map((a) => a.hooks), scriptLines);
+
+  // Secrets first, so the inline-ignore scan and every output see masked text.
+  const ignores: InlineIgnore[] = [];
+  for (const f of pipeline.files) if (f.text.includes('tierguard-ignore')) ignores.push(...parseInlineIgnores(f.name, f.text));
+  const final = reporter.finish({ inlineIgnores: ignores, expiredExceptions: true });
+
+  const notes = notesOf(pipeline, opts.strict ?? false);
+  const trustMap = new PerJob(pipeline.jobs, trust);
+  const deployMap = new PerJob(pipeline.jobs, deploy);
+  const children: ChildEvaluation[] = [];
+  const findings = pipeline.children?.length ? evaluateChildren(pipeline, opts, defaultBranch, trust, { findings: final, sources, notes, children }) : final;
+  return { pipeline, findings: sortFindings(findings), sources, notes, trust: trustMap, deploy: deployMap, defaultBranch, children };
+}
+
+/*
+ * The phases below are functions of their own, not parts of evaluatePipeline: V8 optimises a
+ * function as a whole and throws the optimised code away when a path it had not seen runs (a
+ * pipeline with diagnostics, with child pipelines …). Kept apart, such a path deoptimises only
+ * its own phase, and the job loop, which every evaluation runs, stays optimised. Measured with
+ * --trace-deopt over the bench rounds: evaluatePipeline in one piece was deoptimised 8 times,
+ * each time in the notes or child-pipeline code.
+ */
+
+/** The one traversal: pipeline and include hooks, then every job's hooks and its script lines'. */
+function traverse(pipeline: Pipeline, hooks: readonly RuleHooks[], scriptLines: (job: Job) => readonly ScriptLine[]): void {
   // Each hook kind's rules listed once: the job and script-line loops run for every job and
   // every script line, and most rules have only one or two of the hooks.
-  const hooks = active.map((a) => a.hooks);
   const jobHooks = hooks.filter((h) => h.job);
   const lineHooks = hooks.filter((h) => h.scriptLine);
   for (const h of hooks) h.pipeline?.(pipeline);
@@ -117,34 +142,45 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
     const lines = scriptLines(job);
     for (let l = 0; l < lines.length; l++) for (let i = 0; i < lineHooks.length; i++) lineHooks[i]!.scriptLine!(lines[l]!, job); // filtered on `scriptLine`
   }
+}
 
-  // Secrets first, so the inline-ignore scan and every output see masked text.
-  const ignores: InlineIgnore[] = [];
-  for (const f of pipeline.files) if (f.text.includes('tierguard-ignore')) ignores.push(...parseInlineIgnores(f.name, f.text));
-  const final = reporter.finish({ inlineIgnores: ignores, expiredExceptions: true });
+/**
+ * The pipeline's diagnostics as notes. In strict mode unread includes are findings
+ * (ci-config-unverified), not also notes; the other unresolved diagnostics (extends parents
+ * that may live there) stay notes.
+ */
+function notesOf(pipeline: Pipeline, strict: boolean): string[] {
+  const notes: string[] = [];
+  for (const d of pipeline.diagnostics) {
+    if (d.kind === 'invalid' || (strict && d.kind === 'unresolved' && d.keyPath[0] === 'include')) continue;
+    notes.push(`${d.location.file}:${d.location.line}: ${d.message}`);
+  }
+  return notes;
+}
 
-  // In strict mode unread includes are findings (ci-config-unverified), not also notes; the
-  // other unresolved diagnostics (extends parents that may live there) stay notes.
-  const notes = pipeline.diagnostics
-    .filter((d) => d.kind !== 'invalid' && !(opts.strict && d.kind === 'unresolved' && d.keyPath[0] === 'include'))
-    .map((d) => `${d.location.file}:${d.location.line}: ${d.message}`);
-  const trustMap = new PerJob(pipeline.jobs, trust);
-  const deployMap = new PerJob(pipeline.jobs, deploy);
-
-  // Child pipelines: the same rules and policy, under the contexts where the trigger job runs.
-  const children: ChildEvaluation[] = [];
-  let all = final;
+/**
+ * Child pipelines: the same rules and policy, under the contexts where the trigger job runs.
+ * Each child's evaluation is added to `into.children`, its sources and notes to the parent's;
+ * returns the parent's findings with the children's.
+ */
+function evaluateChildren(
+  pipeline: Pipeline,
+  opts: EvaluateOptions,
+  defaultBranch: string,
+  trust: (job: Job) => JobTrust,
+  into: { findings: Finding[]; sources: SourceFiles; notes: string[]; children: ChildEvaluation[] },
+): Finding[] {
+  let all = into.findings;
   for (const child of pipeline.children ?? []) {
     const triggerJob = pipeline.jobs.find((j) => j.name === child.trigger);
     if (!triggerJob) continue;
     const evaluation = evaluatePipeline(child.pipeline, { ...opts, defaultBranch, trust: childTrustFactory({ name: child.trigger, trust: trust(triggerJob) }) });
-    children.push({ trigger: child.trigger, evaluation });
-    sources.absorb(evaluation.sources);
-    for (const n of evaluation.notes) if (!notes.includes(n)) notes.push(n);
+    into.children.push({ trigger: child.trigger, evaluation });
+    into.sources.absorb(evaluation.sources);
+    for (const n of evaluation.notes) if (!into.notes.includes(n)) into.notes.push(n);
     all = [...all, ...evaluation.findings];
   }
-  if (children.length) all = dedupe(all);
-  return { pipeline, findings: sortFindings(all), sources, notes, trust: trustMap, deploy: deployMap, defaultBranch, children };
+  return into.children.length ? dedupe(all) : all;
 }
 
 /** A value per job name, read by name or in the pipeline's job order (a Map is one). */
