@@ -174,7 +174,20 @@ function evaluateChildren(
   for (const child of pipeline.children ?? []) {
     const triggerJob = pipeline.jobs.find((j) => j.name === child.trigger);
     if (!triggerJob) continue;
-    const evaluation = evaluatePipeline(child.pipeline, { ...opts, defaultBranch, trust: childTrustFactory({ name: child.trigger, trust: trust(triggerJob) }) });
+    // Every field written out, in one order: a spread of `opts` makes an object of a shape of
+    // its own the first times it runs, and each new shape deoptimised evaluatePipeline (measured
+    // with --trace-deopt: "wrong map" at its first read of `opts`). The type makes every option
+    // be listed here, so none added later is lost for children.
+    const childOpts: { [K in keyof Required<EvaluateOptions>]: EvaluateOptions[K] } = {
+      policy: opts.policy,
+      rules: opts.rules,
+      trust: childTrustFactory({ name: child.trigger, trust: trust(triggerJob) }),
+      defaultBranch,
+      today: opts.today,
+      strict: opts.strict,
+      variables: opts.variables,
+    };
+    const evaluation = evaluatePipeline(child.pipeline, childOpts);
     into.children.push({ trigger: child.trigger, evaluation });
     into.sources.absorb(evaluation.sources);
     for (const n of evaluation.notes) if (!into.notes.includes(n)) into.notes.push(n);

@@ -6,6 +6,9 @@ import { evaluatePipeline, jobsWithTrust } from '../../src/rules/engine.js';
 import { defaultTrustFactory } from '../../src/rules/trust-provider.js';
 import deployUnprotectedRef from '../../src/rules/pipeline/deploy-unprotected-ref.js';
 import hardcodedCredential from '../../src/rules/pipeline/hardcoded-credential.js';
+import ciConfigUnverified from '../../src/rules/pipeline/ci-config-unverified.js';
+import untaggedJob from '../../src/rules/pipeline/untagged-job.js';
+import type { EvaluateOptions } from '../../src/rules/engine.js';
 import { defined } from '../support/defined.js';
 
 async function load(files: Record<string, string>, external: Record<string, string> = {}): Promise<Pipeline> {
@@ -121,5 +124,35 @@ describe('child pipelines in the evaluation (regression: child jobs were invisib
     const p = await load({ '.gitlab-ci.yml': 'go:\n  when: manual\n  trigger:\n    include: c.yml\n', 'c.yml': 'x:\n  script: y\n' });
     const ev = evaluatePipeline(p, { policy: builtinPolicy(), rules: [], trust: defaultTrustFactory });
     expect(ev.children![0]?.evaluation.trust.get('x')!.byContext['default-branch']).toMatchObject({ runs: 'yes', when: 'manual' });
+  });
+  it('judges the child with every option of the parent: strict, default branch, variable assumptions, today', async () => {
+    const p = await load({
+      '.gitlab-ci.yml': 'go:\n  trigger:\n    include: c.yml\n',
+      'c.yml': 'include:\n  - project: other/ci\n    file: x.yml\nvariables:\n  DEPLOY: "no"\nx:\n  script: y\n  rules:\n    - if: $CI_COMMIT_BRANCH == "develop"\n    - if: $DEPLOY == "yes"\n',
+    });
+    const policy = { ...builtinPolicy(), exceptions: [{ rule: 'untagged-job', file: 'c.yml', reason: 'runner routing is being set up', expires: '2026-06-30' }] };
+    const judge = (o: Partial<EvaluateOptions>) => {
+      const ev = evaluatePipeline(p, { policy, rules: [ciConfigUnverified, untaggedJob], trust: defaultTrustFactory, today: new Date('2026-01-15'), ...o });
+      const child = defined(ev.children?.[0], 'the child evaluation').evaluation;
+      return { ev, runs: (context: string) => (child.trust.get('x')!.byContext as Record<string, { runs: string }>)[context]?.runs };
+    };
+    const plain = judge({});
+    expect(plain.ev.findings.filter((f) => !f.suppressed).map((f) => f.ruleId)).toEqual([]);
+    expect(plain.ev.notes).toEqual(['c.yml:2: include:project `other/ci` file `x.yml` was not read (not available)']);
+    expect([plain.runs('default-branch'), plain.runs('unprotected-tag')]).toEqual(['no', 'unknown']);
+    // strict: the child's unread include is a blocking finding, not a note
+    const strict = judge({ strict: true });
+    expect(strict.ev.findings.map((f) => [f.ruleId, f.location.file, f.location.line])).toContainEqual(['ci-config-unverified', 'c.yml', 2]);
+    expect(strict.ev.notes).toEqual([]);
+    // the default branch reaches the child's contexts
+    expect(judge({ defaultBranch: 'develop' }).runs('default-branch')).toBe('yes');
+    // so do the live variable assumptions: nobody may set DEPLOY for a pipeline
+    expect(judge({ variables: { userPipelineVariables: false } }).runs('unprotected-tag')).toBe('no');
+    // and the day the exceptions are judged on: past its expiry, the child's finding is no longer suppressed
+    const later = judge({ today: new Date('2026-12-01') });
+    expect(later.ev.findings.filter((f) => !f.suppressed).map((f) => [f.ruleId, f.location.file])).toEqual([
+      ['policy-exception-expired', expect.any(String)],
+      ['untagged-job', 'c.yml'],
+    ]);
   });
 });
