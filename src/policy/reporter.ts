@@ -145,10 +145,12 @@ export function suppress(findings: readonly Finding[], policy: Policy, opts: Sup
     out.push({ ...f });
   }
 
-  if (opts.expiredExceptions ?? true) {
+  // The policy rules' reporters are made only when they have something to report: every
+  // judgment passes here, and most have no expired exception and no blocking inline ignore.
+  const expired = (opts.expiredExceptions ?? true) ? policy.exceptions.filter((e) => isExpired(e, opts.today)) : [];
+  if (expired.length > 0) {
     const { reporter, rule } = policyRule(policy, opts.today, 'policy-exception-expired');
-    for (const ex of policy.exceptions) {
-      if (!isExpired(ex, opts.today)) continue;
+    for (const ex of expired) {
       const src = ex.source ?? { file: policy.sources[policy.sources.length - 1] ?? '<policy>', line: 1, column: 1 };
       const target = [ex.job !== undefined ? `job "${ex.job}"` : '', ex.file !== undefined ? `file "${ex.file}"` : '']
         .filter(Boolean)
@@ -164,6 +166,7 @@ export function suppress(findings: readonly Finding[], policy: Policy, opts: Sup
     out.push(...reporter.reported());
   }
 
+  if (blockedIgnores.size === 0) return out;
   const { reporter, rule } = policyRule(policy, opts.today, 'inline-ignore-blocking');
   for (const { ig, rule: blockedRule, fp } of blockedIgnores.values()) {
     rule.report({

@@ -80,6 +80,7 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
     return deployCache.get(job.name);
   };
 
+  const tierOf = (tags: readonly string[]) => tagTier(tags, policy);
   const reporter = new Reporter(policy, { today: opts.today ?? new Date(), sources });
   const active: { rule: PipelineRule<unknown>; hooks: RuleHooks }[] = [];
   for (const rule of opts.rules) {
@@ -94,7 +95,7 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
       strict: opts.strict ?? false,
       trust,
       deploy,
-      tagTier: (tags) => tagTier(tags, policy),
+      tagTier: tierOf,
       scriptLines,
       locateInScript,
       report,
