@@ -342,7 +342,7 @@ class ScriptVariables implements VariableValues {
  */
 class CommandEnv {
   readonly vars: ScriptVariables;
-  private readonly yamlVars: ScriptVariables;
+  #text: string | undefined;
   #localCluster: boolean | undefined;
   #ownPackages: boolean | undefined;
   #pipelineOwnPackages: boolean | undefined;
@@ -354,11 +354,10 @@ class CommandEnv {
     private readonly pipeline: Pipeline | undefined,
   ) {
     this.vars = new ScriptVariables(job.variables);
-    this.yamlVars = new ScriptVariables(job.variables);
   }
 
   private jobText(): string {
-    return this.lines.map((l) => l.text).join('\n');
+    return (this.#text ??= this.lines.map((l) => l.text).join('\n'));
   }
 
   get localCluster(): boolean {
@@ -381,7 +380,7 @@ class CommandEnv {
 
   /** Registries the job logs in to (resolved text), and whether one is not the project's. */
   get logins(): { external: boolean } {
-    return (this.#logins ??= registryLogins(this.lines, this.yamlVars));
+    return (this.#logins ??= registryLogins(this.lines, new ScriptVariables(this.job.variables)));
   }
 }
 
