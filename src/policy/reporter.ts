@@ -77,8 +77,11 @@ export class Reporter {
   }
 }
 
-/** One finding per fingerprint and position (a value shared through anchors can be reached twice). */
-function dedupe(findings: readonly Finding[], byFingerprint: boolean): Finding[] {
+/**
+ * One finding per fingerprint and position (a value shared through anchors can be reached twice,
+ * a child pipeline's findings can repeat its parent's); `byFingerprint`: one per fingerprint.
+ */
+export function dedupe(findings: readonly Finding[], byFingerprint: boolean): Finding[] {
   const seen = new Set<string>();
   return findings.filter((f) => {
     const key = byFingerprint ? f.fingerprint : f.fingerprint + ':' + f.location.line + ':' + f.location.column;

@@ -4,7 +4,7 @@ import { locate } from '../model/location.js';
 import { get, type YMap, type YNode } from '../model/node.js';
 import type { Job, Pipeline } from '../model/pipeline.js';
 import { parseInlineIgnores, type InlineIgnore } from '../policy/apply.js';
-import { Reporter } from '../policy/reporter.js';
+import { dedupe, Reporter } from '../policy/reporter.js';
 import type { Policy } from '../policy/types.js';
 import type { VariableAssumptions } from '../contexts/contexts.js';
 import { childPipelineTrust as childTrustFactory } from '../contexts/trust.js';
@@ -114,7 +114,7 @@ export function evaluatePipeline(pipeline: Pipeline, opts: EvaluateOptions): Eva
   const trustMap = new PerJob(pipeline.jobs, trust);
   const deployMap = new PerJob(pipeline.jobs, deploy);
   const children: ChildEvaluation[] = [];
-  const findings = pipeline.children?.length ? evaluateChildren(pipeline, opts, defaultBranch, trust, { findings: final, sources, notes, children }) : final;
+  const findings = pipeline.children?.length ? evaluateChildren(pipeline, opts, defaultBranch, trust, final, { sources, notes, children }) : final;
   return { pipeline, findings: sortFindings(findings), sources, notes, trust: trustMap, deploy: deployMap, defaultBranch, children };
 }
 
@@ -162,16 +162,17 @@ function notesOf(pipeline: Pipeline, strict: boolean): string[] {
 /**
  * Child pipelines: the same rules and policy, under the contexts where the trigger job runs.
  * Each child's evaluation is added to `into.children`, its sources and notes to the parent's;
- * returns the parent's findings with the children's.
+ * returns `findings` (the parent's) with the children's.
  */
 function evaluateChildren(
   pipeline: Pipeline,
   opts: EvaluateOptions,
   defaultBranch: string,
   trust: (job: Job) => JobTrust,
-  into: { findings: Finding[]; sources: SourceFiles; notes: string[]; children: ChildEvaluation[] },
+  findings: Finding[],
+  into: { sources: SourceFiles; notes: string[]; children: ChildEvaluation[] },
 ): Finding[] {
-  let all = into.findings;
+  let all = findings;
   for (const child of pipeline.children ?? []) {
     const triggerJob = pipeline.jobs.find((j) => j.name === child.trigger);
     if (!triggerJob) continue;
@@ -194,7 +195,7 @@ function evaluateChildren(
     for (const n of evaluation.notes) if (!into.notes.includes(n)) into.notes.push(n);
     all = [...all, ...evaluation.findings];
   }
-  return into.children.length ? dedupe(all) : all;
+  return into.children.length ? dedupe(all, false) : all;
 }
 
 /** A value per job name, read by name or in the pipeline's job order (a Map is one). */
@@ -266,17 +267,6 @@ export function jobsWithTrust(ev: Evaluation): JudgedJob[] {
   };
   walk(ev);
   return out;
-}
-
-/** One finding per fingerprint (a value shared through anchors can be reached twice). */
-function dedupe(findings: Finding[]): Finding[] {
-  const seen = new Set<string>();
-  return findings.filter((f) => {
-    const key = f.fingerprint + ':' + f.location.line + ':' + f.location.column;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }
 
 const SCRIPT_KEYS = ['before_script', 'script', 'after_script'] as const;
