@@ -62,11 +62,6 @@ export class Reporter {
     return [...this.found];
   }
 
-  /** Findings judged elsewhere with the same policy (a child pipeline's), taken as they are. */
-  take(findings: readonly Finding[]): void {
-    this.found.push(...findings);
-  }
-
   /** Suppress, deduplicate and sort what was reported. */
   finish(opts: FinishOptions = {}): Finding[] {
     const unique = dedupe(this.found, this.opts.oncePerFingerprint ?? false);
