@@ -9,7 +9,7 @@ import type { SourceFiles } from '../findings/sources.js';
 import { pointLocation } from '../model/location.js';
 import { configureRule, exceptionMatches, ignoreCovers, isExpired, type ConfiguredRule, type InlineIgnore } from './apply.js';
 import { policyRuleMetas } from './rules.js';
-import type { Policy } from './types.js';
+import type { Policy, PolicyException } from './types.js';
 
 export interface ReporterOptions {
   /** For exception expiry. */
@@ -115,7 +115,9 @@ function policyRule(policy: Policy, today: Date, id: 'policy-exception-expired' 
  * `policy.rules` may re-rate or turn off the two policy rules like any other.
  */
 export function suppress(findings: readonly Finding[], policy: Policy, opts: SuppressOptions): Finding[] {
-  const active = policy.exceptions.filter((e) => !isExpired(e, opts.today));
+  const active: PolicyException[] = [];
+  const expiredNow: PolicyException[] = [];
+  for (const e of policy.exceptions) (isExpired(e, opts.today) ? expiredNow : active).push(e);
   const ignores = opts.inlineIgnores ?? [];
   const blockedIgnores = new Map<string, { ig: InlineIgnore; rule: string; fp: string }>();
   const out: Finding[] = [];
@@ -145,7 +147,7 @@ export function suppress(findings: readonly Finding[], policy: Policy, opts: Sup
 
   // The policy rules' reporters are made only when they have something to report: every
   // judgment passes here, and most have no expired exception and no blocking inline ignore.
-  const expired = (opts.expiredExceptions ?? true) ? policy.exceptions.filter((e) => isExpired(e, opts.today)) : [];
+  const expired = (opts.expiredExceptions ?? true) ? expiredNow : [];
   if (expired.length > 0) {
     const { reporter, rule } = policyRule(policy, opts.today, 'policy-exception-expired');
     for (const ex of expired) {
