@@ -43,11 +43,16 @@ if (shortRun) {
 const live = command === 'lint' && process.argv.slice(3).some((a) => /^--(gitlab-url|project)(=|$)/.test(a));
 const fromScript = shortRun && !live;
 let afterRun = () => {};
+/** The short commands' writer (src/cli/direct-output.ts), when loaded with the script. */
+let directWriter;
 /** The CLI's `main`, from the script (through its code cache) or from the ES module bundle. */
 function loadMain() {
   if (fromScript) {
     // The code cache's loader, as CommonJS (scripts/build-cli.mjs builds it from src/cli/compile-cache.ts).
-    const { loadScriptCached } = require('../dist/bundle/load-script.cjs');
+    // With it, the writer the short commands' output goes through (src/cli/direct-output.ts).
+    const loader = require('../dist/bundle/load-script.cjs');
+    directWriter = loader.directWriter;
+    const { loadScriptCached } = loader;
     const loaded = loadScriptCached(path.join(__dirname, '..', 'dist', 'bundle', 'tierguard.cjs'), command, process.env, v8Flags);
     afterRun = loaded.save;
     return Promise.resolve(loaded.exports.main);
@@ -56,17 +61,33 @@ function loadMain() {
 }
 
 // `tierguard rules | head`: a closed pipe ends the output quietly, like any Unix tool.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (err) => {
-    if (err && err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
-  });
+const endsQuietlyOnEpipe = (err) => {
+  if (err && err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+};
+/** The streams this run has written through (the short commands open them only when needed). */
+const opened = new Set();
+/** process.stdout or process.stderr, opened (its getter creates it) with the handler above. */
+function stdioStream(fd) {
+  const stream = fd === 1 ? process.stdout : process.stderr;
+  if (!opened.has(stream)) {
+    opened.add(stream);
+    stream.on('error', endsQuietlyOnEpipe);
+  }
+  return stream;
 }
 
 // A failure to load is reported like any other internal error (a thrown require included).
 Promise.resolve()
   .then(loadMain)
-  .then((main) => main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env }))
+  .then((main) => {
+    // The short commands write to the descriptors at once (src/cli/direct-output.ts): opening
+    // process.stdout on a pipe loads Node's net module for one write at the end.
+    const io = directWriter
+      ? { stdout: directWriter(1, { stream: () => stdioStream(1), gone: endsQuietlyOnEpipe }), stderr: directWriter(2, { stream: () => stdioStream(2), gone: endsQuietlyOnEpipe }) }
+      : { stdout: stdioStream(1), stderr: stdioStream(2) };
+    return main(process.argv.slice(2), { ...io, cwd: process.cwd(), env: process.env });
+  })
   .then(
     (code) => {
       process.exitCode = code;
@@ -77,14 +98,14 @@ Promise.resolve()
       if (fromScript) exitOnceFlushed(code);
     },
     (err) => {
-      process.stderr.write(`tierguard: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+      stdioStream(2).write(`tierguard: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exitCode = 2;
     },
   );
 
-/** process.exit once stdout and stderr hold no unwritten output (a slow pipe may still). */
+/** process.exit once the streams written through hold no unwritten output (a slow pipe may still). */
 function exitOnceFlushed(code) {
-  const pending = [process.stdout, process.stderr].filter((s) => s.writableLength > 0);
+  const pending = [...opened].filter((s) => s.writableLength > 0);
   if (pending.length === 0) process.exit(code);
   let left = pending.length;
   for (const s of pending) s.once('drain', () => --left === 0 && process.exit(code));

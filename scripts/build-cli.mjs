@@ -208,12 +208,18 @@ if (nonAscii >= 0) {
 /**
  * bin/tierguard.js is a CommonJS script (bin/package.json says so): Node starts it without
  * setting up its ES module loader for the entry, a few milliseconds of every run on Node 20.
- * It loads the code cache's loader (src/cli/compile-cache.ts) from this CommonJS copy, which
- * `require` takes on every supported Node, and the split ES module bundle with `import()`.
+ * It loads the code cache's loader (src/cli/compile-cache.ts) and the short commands' writer
+ * (src/cli/direct-output.ts) from this CommonJS copy, which `require` takes on every supported
+ * Node, and the split ES module bundle with `import()`.
  */
 await build({
   absWorkingDir: root,
-  entryPoints: ['src/cli/compile-cache.ts'],
+  stdin: {
+    contents: "export { loadScriptCached } from './src/cli/compile-cache.ts';\nexport { directWriter } from './src/cli/direct-output.ts';\n",
+    resolveDir: root,
+    sourcefile: 'load-script.ts',
+    loader: 'ts',
+  },
   outfile: path.join(outdir, 'load-script.cjs'),
   bundle: true,
   format: 'cjs',
