@@ -9,15 +9,20 @@ const cache = new Map<string, RegExp>();
 export function globToRegExp(pattern: string): RegExp {
   let re = cache.get(pattern);
   if (re) return re;
-  let src = '^';
+  re = new RegExp('^' + globBody(pattern) + '$');
+  cache.set(pattern, re);
+  return re;
+}
+
+/** The regular expression source of one pattern, unanchored. */
+function globBody(pattern: string): string {
+  let src = '';
   for (const ch of pattern) {
     if (ch === '*') src += '.*';
     else if (ch === '?') src += '.';
     else src += ch.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
   }
-  re = new RegExp(src + '$');
-  cache.set(pattern, re);
-  return re;
+  return src;
 }
 
 export function matchesAny(value: string, patterns: readonly string[]): boolean {
@@ -30,16 +35,22 @@ export function matchesAny(value: string, patterns: readonly string[]): boolean 
  * upper-case form) matches a pattern and no `!pattern` exclusion (`!*PUBLIC_KEY`, `!*CACHE_KEY*`).
  */
 export function matchesNamePatterns(name: string, patterns: readonly string[]): boolean {
+  let m = namePatterns.get(patterns);
+  if (!m) namePatterns.set(patterns, (m = compileNamePatterns(patterns)));
   const up = name.toUpperCase();
-  let hit = false;
-  for (const p of patterns) {
-    if (p.startsWith('!')) continue;
-    if (globToRegExp(p).test(name) || globToRegExp(p).test(up)) {
-      hit = true;
-      break;
-    }
-  }
-  if (!hit) return false;
-  for (const p of patterns) if (p.startsWith('!') && (globToRegExp(p.slice(1)).test(name) || globToRegExp(p.slice(1)).test(up))) return false;
-  return true;
+  return (m.include.test(name) || m.include.test(up)) && !(m.exclude.test(name) || m.exclude.test(up));
+}
+
+/**
+ * A pattern list as two expressions, its patterns and its `!` exclusions, each the alternation
+ * of the patterns (one test of a name instead of one per pattern). Kept by the list itself: a
+ * policy's lists are built once (src/policy/merge.ts makes new ones) and never changed.
+ */
+const namePatterns = new WeakMap<readonly string[], { include: RegExp; exclude: RegExp }>();
+function compileNamePatterns(patterns: readonly string[]): { include: RegExp; exclude: RegExp } {
+  const any = (ps: string[]) => (ps.length === 0 ? /(?!)/ : new RegExp(`^(?:${ps.map(globBody).join('|')})$`));
+  return {
+    include: any(patterns.filter((p) => !p.startsWith('!'))),
+    exclude: any(patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1))),
+  };
 }

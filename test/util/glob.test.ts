@@ -19,4 +19,21 @@ describe('credential-like names with the default policy', () => {
     expect(matchesNamePatterns('A_PUBLIC_KEY', ['*_KEY', '!*PUBLIC_KEY'])).toBe(false);
     expect(matchesNamePatterns('HOME', ['!*PUBLIC_KEY'])).toBe(false);
   });
+  // The patterns of a list are tested as one alternation: each pattern stays whole and anchored.
+  it('reads every character of a pattern literally except * and ?, each pattern anchored on its own', () => {
+    expect(matchesNamePatterns('A|B', ['A|B'])).toBe(true);
+    expect(matchesNamePatterns('A', ['A|B'])).toBe(false);
+    expect(matchesNamePatterns('MYXVAR', ['MY.VAR'])).toBe(false);
+    expect(matchesNamePatterns('MY.VAR', ['MY.VAR'])).toBe(true);
+    expect(matchesNamePatterns('TOKENS', ['TOKEN?'])).toBe(true);
+    expect(matchesNamePatterns('TOKEN', ['TOKEN?'])).toBe(false);
+    expect(matchesNamePatterns('X_TOKEN_Y', ['X*', 'TOKEN'])).toBe(true);
+    expect(matchesNamePatterns('X_TOKEN_Y', ['TOKEN', '*Y_'])).toBe(false);
+    expect(matchesNamePatterns('A_TOKEN', ['B*', 'TOKEN'])).toBe(false);
+  });
+  it('answers for each list by its own patterns', () => {
+    expect(matchesNamePatterns('API_TOKEN', ['*TOKEN*'])).toBe(true);
+    expect(matchesNamePatterns('API_TOKEN', ['*KEY*'])).toBe(false);
+    expect(matchesNamePatterns('API_TOKEN', ['*TOKEN*', '!API_*'])).toBe(false);
+  });
 });
