@@ -24,15 +24,25 @@ function cstTokens(text: string, onNewLine?: (offset: number) => void): CST.Toke
  * depth 1, its items at 2, …), or undefined. Iterative: any depth is measured safely.
  */
 function tooDeep(tokens: readonly CST.Token[], maxDepth: number = MAX_YAML_DEPTH): { offset: number } | undefined {
-  const stack: [CST.Token, number][] = [];
-  for (const t of tokens) if (t.type === 'document' && t.value) stack.push([t.value, 1]);
+  // Two stacks side by side, the collections and their depths: no pair allocated per node.
+  const stack: CST.Token[] = [];
+  const depths: number[] = [];
+  const push = (t: CST.Token | null | undefined, depth: number) => {
+    // Only collections nest; scalars, aliases and the rest end here.
+    if (t && (t.type === 'block-map' || t.type === 'block-seq' || t.type === 'flow-collection')) {
+      stack.push(t);
+      depths.push(depth);
+    }
+  };
+  for (const t of tokens) if (t.type === 'document') push(t.value, 1);
   while (stack.length > 0) {
-    const [t, depth] = stack.pop()!;
-    if (t.type !== 'block-map' && t.type !== 'block-seq' && t.type !== 'flow-collection') continue;
+    const t = stack.pop() as CST.BlockMap | CST.BlockSequence | CST.FlowCollection;
+    const depth = depths.pop()!;
     if (depth > maxDepth) return { offset: t.offset };
     for (const item of t.items) {
-      if ('key' in item && item.key) stack.push([item.key, depth + 1]);
-      if (item.value) stack.push([item.value, depth + 1]);
+      // Sequence items have no key (undefined).
+      push((item as { key?: CST.Token | null }).key, depth + 1);
+      push(item.value, depth + 1);
     }
   }
   return undefined;

@@ -94,6 +94,11 @@ describe('parseCiYaml: GitLab loader semantics (Psych, YAML 1.1)', () => {
     const maps = parseCiYaml('maps.yml', Array.from({ length: 120 }, (_, i) => ' '.repeat(i) + `k${i}:`).join('\n') + ' v\n');
     expect(maps.diagnostics[0]?.message).toMatch(/nested too deeply \(over 100 levels/);
     expect(maps.diagnostics[0]?.location).toMatchObject({ line: 101, column: 101 });
+    // Keys are measured as values are: an explicit key, and a flow map's key.
+    const key = parseCiYaml('key.yml', '? ' + '['.repeat(120) + ']'.repeat(120) + '\n: v\n');
+    expect(key.diagnostics[0]?.message).toMatch(/nested too deeply \(over 100 levels/);
+    const flowKey = parseCiYaml('flow-key.yml', 'a: {' + '['.repeat(120) + ']'.repeat(120) + ': v}\n');
+    expect(flowKey.diagnostics[0]?.message).toMatch(/nested too deeply \(over 100 levels/);
   });
 
   it('a process that reads many deeply nested files goes on running (the composer never sees them)', async () => {
