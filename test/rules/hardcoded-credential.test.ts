@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderFindings } from '../../src/findings/render/index.js';
 import rule from '../../src/rules/pipeline/hardcoded-credential.js';
-import { findKnownTokens, findPrivateKeys, findUrlPasswords, looksLikeSecretValue, shannonEntropy } from '../../src/rules/pipeline/_secrets.js';
+import { findKnownTokens, findPrivateKeys, findUrlPasswords, looksLikeSecretValue, shannonEntropy, TOKENS } from '../../src/rules/pipeline/_secrets.js';
 import { checkRule, runRules } from './harness.js';
 
 // Fake credentials in the vendors' formats (random, never issued).
@@ -22,6 +22,30 @@ describe('hardcoded-credential detectors', () => {
     expect(findUrlPasswords('https://deploy:s3cretPassw0rd@example.com/x')).toEqual([{ index: 15, length: 14, label: expect.stringMatching(/URL/) }]);
     expect(findUrlPasswords('https://gitlab-ci-token:${CI_JOB_TOKEN}@gitlab.com/x.git')).toEqual([]);
     expect(findUrlPasswords('postgresql://postgres:postgres@postgres:5432/test')).toEqual([]);
+  });
+  // findKnownTokens passes over a text no format matches with one scan of all the formats
+  // together: each format must still be found, alone and among others.
+  it('finds a token of every known format, alone and after another one', () => {
+    const body = (n: number, chars = 'a1B2c3D4e5F6g7H8i9J0kLmNoPqRsTuVwXyZ') => chars.repeat(4).slice(0, n);
+    const samples = [
+      'glpat-' + body(20), 'glrt-' + body(20), 'GR1348941' + body(20), 'gldt-' + body(20), 'glptt-' + body(20), 'glcbt-' + body(20),
+      'glft-' + body(20), 'glimt-' + body(20), 'glagent-' + body(40), 'glsoat-' + body(20), 'gloas-' + body(20), 'ghp_' + body(36),
+      'github_pat_' + body(22), 'xoxb-' + body(10), 'AKIA' + body(16, 'Q2W3E4R5T6Y7U8I9'), 'sk_live_' + body(20), 'AIza' + body(35),
+      'npm_' + body(36), 'pypi-AgEIcHlwaS5vcmc' + body(50), 'dckr_pat_' + body(20), 'hooks.slack.com/services/T0A1B2C3/B4D5E6F7/' + body(24),
+    ];
+    const labels = new Set<string>();
+    for (const token of samples) {
+      const hits = findKnownTokens(`curl -H "X: ${token}" https://example.com`);
+      expect(hits, token).toEqual([{ index: 12, length: token.length, label: expect.any(String) }]);
+      labels.add(hits[0]!.label);
+      expect(findKnownTokens(`${GLPAT} ${token}`).map((h) => h.index), token).toEqual([0, GLPAT.length + 1]);
+    }
+    // One sample per format, and the formats are plain expressions the joined scan can hold.
+    expect([...labels].sort()).toEqual(TOKENS.map((t) => t.label).sort());
+    for (const t of TOKENS) {
+      expect(t.re.flags, t.label).toBe('g');
+      expect(t.re.source, t.label).not.toMatch(/\\[1-9]|\\k</);
+    }
   });
   it('judges entropy, length and shapes', () => {
     expect(shannonEntropy('aaaa')).toBe(0);

@@ -19,7 +19,7 @@ interface TokenPattern {
 }
 
 /** Known token formats. The prefix is part of the match so a hit is always the whole token. */
-const TOKENS: TokenPattern[] = [
+export const TOKENS: readonly TokenPattern[] = [
   { re: /glpat-[0-9A-Za-z_.-]{20,}/g, label: 'GitLab personal, project or group access token (glpat-…)' },
   { re: /glrt-[0-9A-Za-z_.-]{20,}/g, label: 'GitLab runner authentication token (glrt-…)' },
   { re: /GR1348941[0-9A-Za-z_-]{20,}/g, label: 'GitLab runner registration token (GR1348941…)' },
@@ -51,8 +51,18 @@ export function isPlaceholder(value: string): boolean {
   return new Set(value).size < 6;
 }
 
+/**
+ * Every token format as one expression, to pass over the texts that hold none (nearly all of
+ * them) with one scan instead of one per format: it matches a text exactly when some format
+ * does (an alternation of the same expressions, each in a group of its own; they have no flags
+ * but `g`, which a test checks, and no backreferences). Per distinct script line of CMake's
+ * pipeline: about a tenth of the time of the formats one by one, without optimisation.
+ */
+const ANY_TOKEN = new RegExp(TOKENS.map((t) => `(?:${t.re.source})`).join('|'));
+
 /** Known token formats inside `text`. */
 export function findKnownTokens(text: string): SecretHit[] {
+  if (!ANY_TOKEN.test(text)) return [];
   const out: SecretHit[] = [];
   for (const t of TOKENS) {
     t.re.lastIndex = 0;
