@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fingerprintOf, type Finding, type Severity } from '../../src/findings/finding.js';
 import { effectiveSetting, parseInlineIgnores } from '../../src/policy/apply.js';
-import { suppress } from '../../src/policy/reporter.js';
+import { dedupe, suppress } from '../../src/policy/reporter.js';
 import { builtinPolicy } from '../../src/policy/defaults.js';
 import { layerPolicy, loadPolicy } from '../../src/policy/load.js';
 import { defined } from '../support/defined.js';
@@ -21,6 +21,21 @@ function finding(ruleId: string, severity: Severity, file: string, line: number,
 }
 
 const TODAY = new Date('2026-03-01T12:00:00Z');
+
+describe('dedupe', () => {
+  const at = (f: Finding, line: number, column: number): Finding => ({ ...f, location: { ...f.location, line, column } });
+  const a = finding('untagged-job', 'warning', 'ci.yml', 4, 'build');
+  const b = finding('untagged-job', 'warning', 'ci.yml', 9, 'test');
+  it('keeps one finding per fingerprint and position, the first, in order', () => {
+    // The same value reached twice (an anchor), the same fingerprint at another place, another finding.
+    const list = [a, b, at(a, 4, 3), at(a, 7, 3), at(a, 4, 5), at(b, 9, 3), at(a, 7, 3)];
+    expect(dedupe(list, false)).toEqual([a, b, at(a, 7, 3), at(a, 4, 5)]);
+    expect(dedupe(list, false)[0]).toBe(a);
+  });
+  it('keeps one finding per fingerprint when asked, wherever it is', () => {
+    expect(dedupe([at(a, 7, 3), b, a, at(b, 1, 1)], true)).toEqual([at(a, 7, 3), b]);
+  });
+});
 
 describe('effectiveSetting', () => {
   it('uses the default severity and options unless the policy rates the rule', () => {
