@@ -43,21 +43,23 @@ if (shortRun) {
 const live = command === 'lint' && process.argv.slice(3).some((a) => /^--(gitlab-url|project)(=|$)/.test(a));
 const fromScript = shortRun && !live;
 let afterRun = () => {};
-/** The short commands' writer (src/cli/direct-output.ts), when loaded with the script. */
-let directWriter;
-/** The CLI's `main`, from the script (through its code cache) or from the ES module bundle. */
+/**
+ * The CLI's `main`, from the script (through its code cache) or from the ES module bundle, with
+ * the output it writes to. The short commands write to the descriptors at once
+ * (src/cli/direct-output.ts): opening process.stdout on a pipe loads Node's net module for one
+ * write at the end. The other commands write through process.stdout and process.stderr.
+ */
 function loadMain() {
   if (fromScript) {
-    // The code cache's loader, as CommonJS (scripts/build-cli.mjs builds it from src/cli/compile-cache.ts).
-    // With it, the writer the short commands' output goes through (src/cli/direct-output.ts).
-    const loader = require('../dist/bundle/load-script.cjs');
-    directWriter = loader.directWriter;
-    const { loadScriptCached } = loader;
+    // The code cache's loader and the writer, as CommonJS (scripts/build-cli.mjs builds them
+    // from src/cli/compile-cache.ts and src/cli/direct-output.ts).
+    const { loadScriptCached, directWriter } = require('../dist/bundle/load-script.cjs');
     const loaded = loadScriptCached(path.join(__dirname, '..', 'dist', 'bundle', 'tierguard.cjs'), command, process.env, v8Flags);
     afterRun = loaded.save;
-    return Promise.resolve(loaded.exports.main);
+    const direct = (fd) => directWriter(fd, { stream: () => stdioStream(fd), gone: endsQuietlyOnEpipe });
+    return Promise.resolve({ main: loaded.exports.main, stdout: direct(1), stderr: direct(2) });
   }
-  return import('../dist/bundle/tierguard.mjs').then((m) => m.main);
+  return import('../dist/bundle/tierguard.mjs').then((m) => ({ main: m.main, stdout: stdioStream(1), stderr: stdioStream(2) }));
 }
 
 // `tierguard rules | head`: a closed pipe ends the output quietly, like any Unix tool.
@@ -80,14 +82,7 @@ function stdioStream(fd) {
 // A failure to load is reported like any other internal error (a thrown require included).
 Promise.resolve()
   .then(loadMain)
-  .then((main) => {
-    // The short commands write to the descriptors at once (src/cli/direct-output.ts): opening
-    // process.stdout on a pipe loads Node's net module for one write at the end.
-    const io = directWriter
-      ? { stdout: directWriter(1, { stream: () => stdioStream(1), gone: endsQuietlyOnEpipe }), stderr: directWriter(2, { stream: () => stdioStream(2), gone: endsQuietlyOnEpipe }) }
-      : { stdout: stdioStream(1), stderr: stdioStream(2) };
-    return main(process.argv.slice(2), { ...io, cwd: process.cwd(), env: process.env });
-  })
+  .then(({ main, stdout, stderr }) => main(process.argv.slice(2), { stdout, stderr, cwd: process.cwd(), env: process.env }))
   .then(
     (code) => {
       process.exitCode = code;
