@@ -172,7 +172,7 @@ function evaluateChildren(
   findings: Finding[],
   into: { sources: SourceFiles; notes: string[]; children: ChildEvaluation[] },
 ): Finding[] {
-  let all = findings;
+  const all = [...findings];
   for (const child of pipeline.children ?? []) {
     const triggerJob = pipeline.jobs.find((j) => j.name === child.trigger);
     if (!triggerJob) continue;
@@ -193,9 +193,9 @@ function evaluateChildren(
     into.children.push({ trigger: child.trigger, evaluation });
     into.sources.absorb(evaluation.sources);
     for (const n of evaluation.notes) if (!into.notes.includes(n)) into.notes.push(n);
-    all = [...all, ...evaluation.findings];
+    all.push(...evaluation.findings);
   }
-  return into.children.length ? dedupe(all, false) : all;
+  return into.children.length ? dedupe(all, false) : findings;
 }
 
 /** A value per job name, read by name or in the pipeline's job order (a Map is one). */
