@@ -8,7 +8,7 @@ import { main } from '../../src/cli/main.js';
 
 const errno = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: write`), { code });
 
-/** A descriptor that takes at most `chunk` bytes a call, then answers `failAfter`'s error once `limit` bytes are in. */
+/** A descriptor that takes at most `chunk` bytes a call, and fails with `failWith` once `limit` bytes are in. */
 function fakeFd(chunk: number, limit = Infinity, failWith = 'EAGAIN') {
   const written: number[] = [];
   let calls = 0;
