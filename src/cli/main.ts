@@ -88,15 +88,19 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       io.stderr.write(`tierguard: ${err.message}\n(run \`tierguard --help\` for usage)\n`);
       return EXIT.usage;
     }
-    // Both modules are loaded already when one of their errors was thrown.
-    const [{ PolicyError }, { RunnerConfigError }] = await Promise.all([import('../policy/errors.js'), import('../runner/check.js')]);
-    if (err instanceof PolicyError) {
-      io.stderr.write(`tierguard: invalid policy: ${err.message}\n`);
-      return EXIT.usage;
-    }
-    if (err instanceof RunnerConfigError) {
-      io.stderr.write(`tierguard: ${err.message}\n`);
-      return EXIT.usage;
+    // Only the commands that load these modules throw their errors: the name is asked first, so
+    // no other command loads them (bin/tierguard.js runs `rules`, `explain`, `help` and `version`
+    // from a build of this file that leaves every dynamic import out).
+    if (err instanceof Error && (err.name === 'PolicyError' || err.name === 'RunnerConfigError')) {
+      const [{ PolicyError }, { RunnerConfigError }] = await Promise.all([import('../policy/errors.js'), import('../runner/check.js')]);
+      if (err instanceof PolicyError) {
+        io.stderr.write(`tierguard: invalid policy: ${err.message}\n`);
+        return EXIT.usage;
+      }
+      if (err instanceof RunnerConfigError) {
+        io.stderr.write(`tierguard: ${err.message}\n`);
+        return EXIT.usage;
+      }
     }
     throw err;
   }
@@ -239,8 +243,10 @@ async function checkRunnerCommand(args: string[], io: CliIO): Promise<number> {
 
 async function rulesCommand(args: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args, options: { format: { type: 'string' } } });
+  const format = values.format ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json (got "${format}")`);
   const metas = await ruleSummaries();
-  if (values.format === 'json') {
+  if (format === 'json') {
     io.stdout.write(JSON.stringify(metas.map(({ id, kind, title, defaultSeverity, principle, fix }) => ({ id, kind, title, defaultSeverity, principle, fix })), null, 2) + '\n');
     return EXIT.ok;
   }
