@@ -36,31 +36,42 @@ if (shortRun) {
 
 // `lint` (offline), `jobs` and `check-runner` load the CLI as one script through a code cache
 // kept after each command's first run (src/cli/compile-cache.ts: much of what such a run spends
-// is V8 compiling the functions it calls). Every other command, and the live checks, load the
-// split ES module bundle: a few kilobytes for `rules`, and `serve` runs long enough that
-// compiling does not matter. scripts/build-cli.mjs leaves out of the script what only those load.
+// is V8 compiling the functions it calls). `serve`, `audit` and the live checks load the split
+// ES module bundle: they run long enough that compiling does not matter. scripts/build-cli.mjs
+// leaves out of the script what only those load.
 // A `lint` is live when it names --gitlab-url or --project, as main.ts's lintCommand reads them.
 const live = command === 'lint' && process.argv.slice(3).some((a) => /^--(gitlab-url|project)(=|$)/.test(a));
 const fromScript = shortRun && !live;
+// `rules`, `explain`, `help` and `version` (and a mistyped command) import nothing at run time:
+// they run from a small CommonJS script of main.ts's own code (dist/bundle/light.cjs), without
+// Node's ES module loader. The other commands are the ones main.ts loads modules for.
+const light = !['lint', 'jobs', 'check-runner', 'serve', 'audit'].includes(command);
 let afterRun = () => {};
 /**
- * The CLI's `main`, from the script (through its code cache) or from the ES module bundle, with
- * the output it writes to. The short commands write to the descriptors at once
- * (src/cli/direct-output.ts): opening process.stdout on a pipe loads Node's net module for one
- * write at the end. The other commands write through process.stdout and process.stderr.
+ * The CLI's `main`, from the light script, from the script (through its code cache) or from the
+ * ES module bundle, with the output it writes to. The short and the light commands write to the
+ * descriptors at once (src/cli/direct-output.ts): opening process.stdout on a pipe loads Node's
+ * net module for one write at the end. `serve` and `audit` write through process.stdout and
+ * process.stderr.
  */
 function loadMain() {
+  if (light) {
+    const { main, directWriter } = require('../dist/bundle/light.cjs');
+    return { main, stdout: direct(directWriter, 1), stderr: direct(directWriter, 2) };
+  }
   if (fromScript) {
     // The code cache's loader and the writer, as CommonJS (scripts/build-cli.mjs builds them
     // from src/cli/compile-cache.ts and src/cli/direct-output.ts).
     const { loadScriptCached, directWriter } = require('../dist/bundle/load-script.cjs');
     const loaded = loadScriptCached(path.join(__dirname, '..', 'dist', 'bundle', 'tierguard.cjs'), command, process.env, v8Flags);
     afterRun = loaded.save;
-    const direct = (fd) => directWriter(fd, { stream: () => stdioStream(fd), gone: endsQuietlyOnEpipe });
-    return Promise.resolve({ main: loaded.exports.main, stdout: direct(1), stderr: direct(2) });
+    return { main: loaded.exports.main, stdout: direct(directWriter, 1), stderr: direct(directWriter, 2) };
   }
   return import('../dist/bundle/tierguard.mjs').then((m) => ({ main: m.main, stdout: stdioStream(1), stderr: stdioStream(2) }));
 }
+
+/** A writer to descriptor `fd` that falls back to its stream when the descriptor would block. */
+const direct = (directWriter, fd) => directWriter(fd, { stream: () => stdioStream(fd), gone: endsQuietlyOnEpipe });
 
 // `tierguard rules | head`: a closed pipe ends the output quietly, like any Unix tool.
 const endsQuietlyOnEpipe = (err) => {
@@ -87,10 +98,10 @@ Promise.resolve()
     (code) => {
       process.exitCode = code;
       afterRun();
-      // The commands run from the script leave nothing behind once they have answered (no timer,
+      // The commands run from the scripts leave nothing behind once they have answered (no timer,
       // socket or file still open): exit as soon as the output is out, without tearing the heap
       // down piece by piece (lint on CMake's pipeline: 5-7% of its wall time on Node 20, 22, 24).
-      if (fromScript) exitOnceFlushed(code);
+      if (fromScript || light) exitOnceFlushed(code);
     },
     (err) => {
       stdioStream(2).write(`tierguard: internal error: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -100,8 +100,36 @@ describe('the bundled CLI', () => {
   });
 });
 
+// bin/tierguard.js runs the commands that import nothing at run time from dist/bundle/light.cjs:
+// main.ts's own code as a small CommonJS script, started without Node's ES module loader and
+// written straight to the descriptors (no process.stdout, which loads `net` on a pipe).
+describe('the light commands from their own script', () => {
+  const preload = path.join(cacheDir, 'module-load-list.cjs');
+  writeFileSync(preload, "process.on('exit', () => require('node:fs').writeFileSync(process.env.TG_LOADED, process.moduleLoadList.join('\\n')));\n");
+
+  it('prints what the sources print, with the same errors and exit codes, and loads no ES module', async () => {
+    const id = defined(allRuleMetas()[1], 'a rule').id;
+    const loaded = path.join(cacheDir, 'loaded.txt');
+    for (const args of [['rules'], ['rules', '--format', 'json'], ['rules', '--format', 'yaml'], ['rules', '--bogus'], ['explain', id], ['explain'], ['explain', 'no-such-rule'], ['--help'], ['help'], [], ['--version'], ['version'], ['no-such-command']]) {
+      const run = spawnSync(process.execPath, ['--require', preload, bin, ...args], { encoding: 'utf8', cwd: '/', env: { ...binEnv, TG_LOADED: loaded } });
+      const sources = await inProcessRun(args);
+      expect({ args, stdout: run.stdout, stderr: run.stderr, code: run.status }).toEqual({ args, ...sources });
+      const modules = readFileSync(loaded, 'utf8').split('\n');
+      expect(modules).toContain('NativeModule internal/modules/cjs/loader');
+      expect(modules.filter((m) => /esm\/translators$|^NativeModule net$/.test(m))).toEqual([]);
+    }
+    expect((await inProcessRun(['rules', '--format', 'yaml'])).stderr).toContain('--format must be text or json (got "yaml")');
+  });
+
+  it('holds main.ts and none of the modules the other commands load', () => {
+    const script = readFileSync(path.join(root, 'dist', 'bundle', 'light.cjs'), 'utf8');
+    expect(script.length).toBeLessThan(64 * 1024);
+    for (const loadedLater of ['./lint.js', './jobs.js', './serve.js', '../catalogue/catalogue.js']) expect(script).toContain(`${loadedLater} is not in light.cjs`);
+  });
+});
+
 // bin/tierguard.js runs `lint` (offline), `jobs` and `check-runner` from one CommonJS script through a
-// code cache written after the first run; every other command from the ES module bundle.
+// code cache written after the first run; `serve`, `audit` and the live checks from the ES module bundle.
 describe('the short commands from the cached script', () => {
   it('prints the same with and without the cache, and writes one cache per command', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'tierguard-bundle-cached-'));
