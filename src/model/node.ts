@@ -108,7 +108,8 @@ export function strList(node: YNode | undefined): string[] {
   if (node.kind === 'scalar') return node.value === null ? [] : [String(node.value)];
   if (node.kind === 'seq') {
     const out: string[] = [];
-    for (const it of node.items) {
+    for (let i = 0; i < node.items.length; i++) {
+      const it = node.items[i]!;
       if (it.kind === 'scalar' && it.value !== null) out.push(String(it.value));
       else if (it.kind === 'seq') out.push(...strList(it));
     }

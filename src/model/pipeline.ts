@@ -1,7 +1,7 @@
 import type { Diagnostic } from './diagnostics.js';
 import { describeInclude, GITLAB_INCLUDE_LIMITS, IncludeExpander, type IncludeLimits, type IncludeRecord, type LoadedFile } from './include.js';
 import type { SourceLocation } from './location.js';
-import { annotateEntries, deepMerge, withVia, withoutKeys } from './merge.js';
+import { annotateEntries, copyEntries, deepMerge, withVia, withoutKeys } from './merge.js';
 import { entry, get, str, strList, type Provenance, type YMap, type YMapEntry, type YNode, type YSeq } from './node.js';
 import type { ConfigSource } from './source.js';
 import { readVariables, type VariableDef } from './variables.js';
@@ -327,7 +327,7 @@ function applyExtends(
   invalid: Invalid,
   unread?: { partials: Map<string, PartialJob>; unreadIncludes: string[]; missing: Map<string, { users: string[]; loc: SourceLocation }> },
 ): YMap {
-  const result = new Map(config.entries);
+  const result = copyEntries(config.entries);
   const done = new Set<string>();
   const failed = new Set<string>();
   const partials = unread?.partials ?? new Map<string, PartialJob>();
@@ -454,7 +454,7 @@ function resolveReferences(config: YMap, invalid: Invalid): YMap {
     return n;
   };
   const entries = new Map<string, YMapEntry>();
-  for (const [k, e] of config.entries) entries.set(k, { ...e, value: walk(e.value, 0, k) });
+  config.entries.forEach((e, k) => entries.set(k, { ...e, value: walk(e.value, 0, k) }));
   return { ...config, entries };
 }
 
@@ -466,8 +466,13 @@ function hasReference(n: YNode, seen: Map<YNode, boolean>): boolean {
   if (hit === undefined) {
     hit = false;
     if (n.kind === 'seq') {
-      for (const it of n.items) if (hasReference(it, seen)) hit = true;
-    } else for (const e of n.entries.values()) if (hasReference(e.value, seen)) hit = true;
+      // Index loops and forEach, here and in the model's other walks over every node: the CLI
+      // runs without V8's optimizing compiler (bin/tierguard.js), and a for-of then allocates an
+      // iterator result per item (a Map's also an [key, value] pair): a third of what a `lint`
+      // allocated, and so of its scavenges.
+      const items = n.items;
+      for (let i = 0; i < items.length; i++) if (hasReference(items[i]!, seen)) hit = true;
+    } else n.entries.forEach((e) => (hit = hasReference(e.value, seen) || hit));
     seen.set(n, hit);
   }
   return hit;
@@ -511,10 +516,11 @@ function standInScriptItems(config: YMap, files: ReadonlyMap<string, LoadedFile>
   const fixKeys = (m: YMap): YMap => {
     let entries: Map<string, YMapEntry> | undefined;
     const set = (k: string, v: YNode, e: YMapEntry) => {
-      entries ??= new Map(m.entries);
+      entries ??= copyEntries(m.entries);
       entries.set(k, { ...e, value: v });
     };
-    for (const k of COMMAND_KEYS) {
+    for (let i = 0; i < COMMAND_KEYS.length; i++) {
+      const k = COMMAND_KEYS[i]!;
       const e = m.entries.get(k);
       if (!e || (e.value.kind === 'scalar' && (typeof e.value.value === 'string' || e.value.value === null))) continue;
       const v = standIn(e.value);
@@ -525,7 +531,7 @@ function standInScriptItems(config: YMap, files: ReadonlyMap<string, LoadedFile>
     if (hooks && pre && hooks.value.kind === 'map' && !(pre.value.kind === 'scalar' && (typeof pre.value.value === 'string' || pre.value.value === null))) {
       const v = standIn(pre.value);
       if (v !== pre.value) {
-        const he = new Map(hooks.value.entries);
+        const he = copyEntries(hooks.value.entries);
         he.set('pre_get_sources_script', { ...pre, value: v });
         set('hooks', { ...hooks.value, entries: he }, hooks);
       }
@@ -550,9 +556,9 @@ function invalidScriptItems(node: YMap | undefined): { key: string; item: YNode 
   const walk = (key: string, n: YNode | undefined) => {
     if (!n) return;
     if (n.kind === 'scalar' && n.invalidScriptItem) out.push({ key, item: n });
-    else if (n.kind === 'seq') for (const it of n.items) walk(key, it);
+    else if (n.kind === 'seq') for (let i = 0; i < n.items.length; i++) walk(key, n.items[i]);
   };
-  for (const k of COMMAND_KEYS) walk(k, node?.entries.get(k)?.value);
+  for (let i = 0; i < COMMAND_KEYS.length; i++) walk(COMMAND_KEYS[i]!, node?.entries.get(COMMAND_KEYS[i]!)?.value);
   walk('hooks:pre_get_sources_script', get(node, 'hooks', 'pre_get_sources_script'));
   return out;
 }
@@ -561,7 +567,8 @@ function invalidScriptItems(node: YMap | undefined): { key: string; item: YNode 
 function flatten(n: YSeq, level = 0): YSeq {
   if (!n.items.some((i) => i.kind === 'seq') || level >= MAX_REFERENCE_NESTING) return n;
   const items: YNode[] = [];
-  for (const it of n.items) {
+  for (let i = 0; i < n.items.length; i++) {
+    const it = n.items[i]!;
     // Items stay the very nodes that were written (shared between the jobs that reference
     // them); the list itself carries the `!reference` provenance.
     if (it.kind === 'seq') items.push(...flatten(it, level + 1).items);
@@ -573,7 +580,8 @@ function flatten(n: YSeq, level = 0): YSeq {
 function resolveJob(name: string, e: YMapEntry, isBridge: boolean, defaults: YMap | undefined, pipeline: Pipeline, invalid: Invalid): Job {
   let node = e.value as YMap;
   const allowed = isBridge ? BRIDGE_KEYS : JOB_KEYS;
-  const unknown = [...node.entries.keys()].filter((k) => !allowed.has(k));
+  const unknown: string[] = [];
+  node.entries.forEach((_, k) => allowed.has(k) || unknown.push(k));
   const [firstUnknown] = unknown;
   if (firstUnknown !== undefined) invalid(`jobs:${name} config contains unknown keys: ${unknown.join(', ')}`, node.entries.get(firstUnknown)!.keyLoc, [name, firstUnknown], name);
 
@@ -587,26 +595,26 @@ function resolveJob(name: string, e: YMapEntry, isBridge: boolean, defaults: YMa
   };
   const inheritDefault = inheritSel('default');
   if (defaults && !isBridge) {
-    const entries = new Map(node.entries);
-    for (const [k, de] of defaults.entries) {
+    const entries = copyEntries(node.entries);
+    defaults.entries.forEach((de, k) => {
       const own = entries.get(k);
-      if ((own && !(own.value.kind === 'scalar' && own.value.value === null)) || !inheritDefault(k)) continue;
+      if ((own && !(own.value.kind === 'scalar' && own.value.value === null)) || !inheritDefault(k)) return;
       entries.set(k, { ...de, value: withVia(de.value, { kind: 'default', from: 'default', loc: de.keyLoc }) });
-    }
+    });
     node = { ...node, entries };
   }
   // Flatten script-like keywords and rules after `!reference`.
-  for (const k of FLATTENED_KEYS) {
+  FLATTENED_KEYS.forEach((k) => {
     const ent = node.entries.get(k);
     if (ent?.value.kind === 'seq') {
       const flat = flatten(ent.value);
       if (flat !== ent.value) {
-        const entries = new Map(node.entries);
+        const entries = copyEntries(node.entries);
         entries.set(k, { ...ent, value: flat });
         node = { ...node, entries };
       }
     }
-  }
+  });
 
   const when = get(node, 'when');
   if (when && when.kind === 'scalar' && when.value !== null && !ALLOWED_WHEN.has(String(when.value))) {
@@ -624,8 +632,8 @@ function resolveJob(name: string, e: YMapEntry, isBridge: boolean, defaults: YMa
   const jobVariables = readVariables(get(node, 'variables'));
   const inheritVars = inheritSel('variables');
   const variables = new Map<string, VariableDef>();
-  for (const [k, v] of pipeline.variables) if (inheritVars(k)) variables.set(k, v);
-  for (const [k, v] of jobVariables) variables.set(k, v);
+  pipeline.variables.forEach((v, k) => inheritVars(k) && variables.set(k, v));
+  jobVariables.forEach((v, k) => variables.set(k, v));
 
   return {
     name,

@@ -32,7 +32,7 @@ const readCache = new WeakMap<ReadonlyMap<string, unknown>, ReadonlyMap<string, 
 
 function read(node: YMap): ReadonlyMap<string, VariableDef> {
   const out = new Map<string, VariableDef>();
-  for (const [name, e] of node.entries) {
+  node.entries.forEach((e, name) => {
     const v = e.value;
     if (v.kind === 'map') {
       const val = get(v, 'value');
@@ -48,6 +48,6 @@ function read(node: YMap): ReadonlyMap<string, VariableDef> {
     } else if (v.kind === 'scalar') {
       out.set(name, { name, value: v.value === null ? '' : String(v.value), keyLoc: e.keyLoc, valueLoc: v.loc, expand: true });
     }
-  }
+  });
   return out;
 }

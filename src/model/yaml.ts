@@ -272,7 +272,9 @@ class Converter {
 
   private map(node: YamlNode & { items: unknown[] }, depth: number): YMap {
     const entries = new Map<string, YMapEntry>();
-    for (const pair of node.items) {
+    const pairs = node.items;
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i];
       if (!isPair(pair)) continue;
       const keyNode = pair.key as YamlNode | null;
       const keyLoc = keyNode ? this.loc(keyNode) : this.loc(node);
@@ -292,7 +294,7 @@ class Converter {
       if (keyStr === '<<' && !explicitStr) {
         const merged = this.mergeSources(value);
         if (merged) {
-          for (const [k, e] of merged) entries.set(k, e);
+          merged.forEach((e, k) => entries.set(k, e));
           continue;
         }
       }
@@ -308,7 +310,7 @@ class Converter {
       if (!value.items.every((i) => i.kind === 'map')) return undefined;
       const h = new Map<string, YMapEntry>();
       for (let i = value.items.length - 1; i >= 0; i--) {
-        for (const [k, e] of (value.items[i] as YMap).entries) h.set(k, e);
+        (value.items[i] as YMap).entries.forEach((e, k) => h.set(k, e));
       }
       return h;
     }

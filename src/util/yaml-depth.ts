@@ -34,12 +34,17 @@ function tooDeep(tokens: readonly CST.Token[], maxDepth: number = MAX_YAML_DEPTH
       depths.push(depth);
     }
   };
-  for (const t of tokens) if (t.type === 'document') push(t.value, 1);
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.type === 'document') push(t.value, 1);
+  }
   while (stack.length > 0) {
     const t = stack.pop() as CST.BlockMap | CST.BlockSequence | CST.FlowCollection;
     const depth = depths.pop()!;
     if (depth > maxDepth) return { offset: t.offset };
-    for (const item of t.items) {
+    const items = t.items;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
       // Sequence items have no key (undefined).
       push((item as { key?: CST.Token | null }).key, depth + 1);
       push(item.value, depth + 1);
