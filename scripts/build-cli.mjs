@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Bundles the CLI into dist/bundle/ (run by `npm run build` after `tsc`, which type-checks and
-// emits dist/ for tests and scripts). `bin/tierguard.js` loads dist/bundle/tierguard.mjs.
+// emits dist/ for tests and scripts). `bin/tierguard.js` loads dist/bundle/tierguard.mjs for
+// `serve`, `audit` and the live checks, and the CommonJS scripts built at the end of this file
+// for every other command.
 //
 // Why: loading ~400 small ES modules (dist/ plus zod, yaml and @iarna/toml) was most of a cold
 // `tierguard rules`; a few bundled files load in a fraction of that time. Each command's
@@ -152,9 +154,8 @@ if (!entry || leaked.length) {
 /**
  * `lint` (offline), `jobs` and `check-runner` as one CommonJS script, dist/bundle/tierguard.cjs:
  * bin/tierguard.js runs it through V8's code cache (src/cli/compile-cache.ts), which takes
- * scripts, not ES modules. Every other command, and `lint --gitlab-url`, keeps the split ES
- * module build above (`rules` and `explain` load a few kilobytes of it; `serve`, `audit` and the
- * live checks run long enough that compiling does not matter). The modules only those commands
+ * scripts, not ES modules. `serve`, `audit` and `lint --gitlab-url` keep the split ES module
+ * build above (they run long enough that compiling does not matter). The modules only those commands
  * load are left out, so a run without a cache (a CI job's fresh container) has half as much
  * script to parse (480 KB, against 900 KB with the service, the audit and zod): each becomes a
  * module that throws when loaded, which the bin's routing never does. The policy schema is
@@ -164,18 +165,25 @@ if (!entry || leaked.length) {
 const SCRIPT = 'tierguard.cjs';
 /** What main.ts loads for the commands bin/tierguard.js does not run from the script. */
 const NOT_IN_SCRIPT = ['./audit.js', './serve.js', './live.js', '../live/assumptions.js'];
-const leaveOutOfScript = {
-  name: 'leave-out-of-script',
-  setup(b) {
-    b.onResolve({ filter: /^\.\.?\// }, (args) =>
-      /[\\/]src[\\/]cli[\\/]main\.ts$/.test(args.importer) && NOT_IN_SCRIPT.includes(args.path) ? { path: args.path, namespace: 'not-in-script' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'not-in-script' }, (args) => ({
-      contents: `throw new Error(${JSON.stringify(`${args.path} is not in ${SCRIPT}: bin/tierguard.js runs this command from tierguard.mjs`)});`,
-      loader: 'js',
-    }));
-  },
-};
+/**
+ * esbuild plugin for a script that leaves modules out: each import that `leavesOut(args)` picks
+ * becomes a module that throws when loaded, saying which build it is not in and why.
+ */
+function leaveOut(file, leavesOut, why) {
+  const namespace = `not-in-${file}`;
+  return {
+    name: `leave-out-of-${file}`,
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) => (leavesOut(args) ? { path: args.path, namespace } : undefined));
+      b.onLoad({ filter: /.*/, namespace }, (args) => ({ contents: `throw new Error(${JSON.stringify(`${args.path} is not in ${file}: ${why}`)});`, loader: 'js' }));
+    },
+  };
+}
+const leaveOutOfScript = leaveOut(
+  SCRIPT,
+  (args) => /[\\/]src[\\/]cli[\\/]main\.ts$/.test(args.importer) && NOT_IN_SCRIPT.includes(args.path),
+  'bin/tierguard.js runs this command from tierguard.mjs',
+);
 await build({
   absWorkingDir: root,
   entryPoints: ['src/cli/main.ts'],
@@ -215,16 +223,7 @@ if (nonAscii >= 0) {
  * through tierguard.mjs, 105 M from this script (cachegrind, stdout a pipe).
  */
 const LIGHT = 'light.cjs';
-const leaveDynamicImportsOut = {
-  name: 'leave-dynamic-imports-out',
-  setup(b) {
-    b.onResolve({ filter: /.*/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, namespace: 'not-in-light' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'not-in-light' }, (args) => ({
-      contents: `throw new Error(${JSON.stringify(`${args.path} is not in ${LIGHT}: bin/tierguard.js runs the commands that load it from another build`)});`,
-      loader: 'js',
-    }));
-  },
-};
+const leaveDynamicImportsOut = leaveOut(LIGHT, (args) => args.kind === 'dynamic-import', 'bin/tierguard.js runs the commands that load it from another build');
 const light = await build({
   absWorkingDir: root,
   stdin: {
@@ -247,7 +246,7 @@ const light = await build({
   metafile: true,
 });
 // Guard: the light script holds no package and no rule, policy or model code, only the CLI's own front.
-const heavy = Object.keys(light.metafile.inputs).filter((p) => !/^(src[\\/](cli|util)[\\/]|not-in-light:|light\.ts$)/.test(p));
+const heavy = Object.keys(light.metafile.inputs).filter((p) => !/^(src[\\/](cli|util)[\\/]|not-in-light\.cjs:|light\.ts$)/.test(p));
 if (heavy.length) {
   console.error(`build-cli: ${LIGHT} holds more than the CLI's front: ${heavy.join(', ')}`);
   process.exit(1);
