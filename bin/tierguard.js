@@ -44,8 +44,8 @@ const live = command === 'lint' && process.argv.slice(3).some((a) => /^--(gitlab
 const fromScript = shortRun && !live;
 // `rules`, `explain`, `help` and `version` (and a mistyped command) import nothing at run time:
 // they run from a small CommonJS script of main.ts's own code (dist/bundle/light.cjs), without
-// Node's ES module loader. The other commands are the ones main.ts loads modules for.
-const light = !['lint', 'jobs', 'check-runner', 'serve', 'audit'].includes(command);
+// Node's ES module loader. The short commands, `serve` and `audit` are those main.ts loads modules for.
+const light = !shortRun && command !== 'serve' && command !== 'audit';
 let afterRun = () => {};
 /**
  * The CLI's `main`, from the light script, from the script (through its code cache) or from the
