@@ -18,7 +18,7 @@ import { builtinPolicy } from '../policy/defaults.js';
 import { loadPolicy } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
 import { allRuleMetas } from '../catalogue/catalogue.js';
-import { EXIT, UsageError, type CliIO } from './io.js';
+import { EXIT, formatOption, UsageError, type CliIO } from './io.js';
 import { toolVersion } from '../util/package-info.js';
 
 const AUDIT_HELP = `Usage: tierguard audit --gitlab-url URL --group PATH [options]   (token: GITLAB_TOKEN)
@@ -82,8 +82,7 @@ export async function auditCommand(args: string[], io: CliIO & { stderr: { isTTY
   if (!/^https?:\/\//.test(url)) throw new UsageError('--gitlab-url must be an http(s) URL');
   const token = io.env.GITLAB_TOKEN;
   if (!token) throw new UsageError('audit reads the token from GITLAB_TOKEN, which is not set');
-  const format = (values.format ?? 'markdown') as (typeof FORMATS)[number];
-  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')} (got "${values.format}")`);
+  const format = formatOption(values.format, FORMATS, 'markdown');
   const concurrency = positiveInt('--concurrency', values.concurrency, 4);
   if (values['fan-out'] && !io.env.REDIS_URL) throw new UsageError('--fan-out needs REDIS_URL (the Redis the tierguard replicas share)');
   const rate = positiveInt('--rate', values.rate, 1200, 0);

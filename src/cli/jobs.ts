@@ -8,7 +8,7 @@ import type { Outcome } from '../contexts/reach.js';
 import { renderContextTable } from './context-table.js';
 import type { ContextId } from '../contexts/contexts.js';
 import type { Evaluation } from '../rules/engine.js';
-import { EXIT, UsageError, type CliIO } from './io.js';
+import { EXIT, formatOption, UsageError, type CliIO } from './io.js';
 
 /** The keywords `tierguard jobs` explains, in this order. */
 const SHOWN_KEYS = ['stage', 'tags', 'image', 'environment', 'rules', 'only', 'except', 'when', 'needs', 'services', 'script', 'trigger', 'variables', 'id_tokens', 'secrets', 'cache'];
@@ -148,8 +148,7 @@ export async function jobsCommand(args: string[], io: CliIO): Promise<number> {
     },
   });
   if (positionals.length > 1) throw new UsageError('jobs takes at most one PATH');
-  const format = values.format ?? 'text';
-  if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json (got "${format}")`);
+  const format = formatOption(values.format, ['text', 'json'], 'text');
   const defaultBranch = values['default-branch'] ?? 'main';
   const target = path.resolve(io.cwd, positionals[0] ?? '.');
   const { statSync } = await import('node:fs');

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 // `explain` start without the model, the rules, zod or yaml; types cost nothing at run time.
 import type { RenderFormat } from '../findings/render/index.js';
 import type { Policy } from '../policy/types.js';
-import { EXIT, UsageError, type CliIO } from './io.js';
+import { EXIT, formatOption, UsageError, type CliIO } from './io.js';
 import { PACKAGE_ROOT, toolVersion } from '../util/package-info.js';
 import { ruleSummaries } from './rule-summaries.js';
 
@@ -115,10 +115,8 @@ const COMMON_OPTIONS = {
 } as const;
 
 async function parseFormat(v: string | undefined): Promise<RenderFormat> {
-  const { isRenderFormat, RENDER_FORMATS } = await import('../findings/render/index.js');
-  const f = v ?? 'text';
-  if (!isRenderFormat(f)) throw new UsageError(`--format must be one of ${RENDER_FORMATS.join(', ')} (got "${f}")`);
-  return f;
+  const { RENDER_FORMATS } = await import('../findings/render/index.js');
+  return formatOption(v, RENDER_FORMATS, 'text');
 }
 
 /**
@@ -243,8 +241,7 @@ async function checkRunnerCommand(args: string[], io: CliIO): Promise<number> {
 
 async function rulesCommand(args: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args, options: { format: { type: 'string' } } });
-  const format = values.format ?? 'text';
-  if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json (got "${format}")`);
+  const format = formatOption(values.format, ['text', 'json'], 'text');
   const metas = await ruleSummaries();
   if (format === 'json') {
     io.stdout.write(JSON.stringify(metas.map(({ id, kind, title, defaultSeverity, principle, fix }) => ({ id, kind, title, defaultSeverity, principle, fix })), null, 2) + '\n');

@@ -78,6 +78,7 @@ describe('tierguard audit (CLI)', () => {
     expect(await withToken.run(['audit', '--group', 'acme'])).toBe(2);
     expect(await withToken.run(['audit', '--gitlab-url', s.gl.url, '--group', 'acme', '--concurrency', '0'])).toBe(2);
     expect(await withToken.run(['audit', '--gitlab-url', s.gl.url, '--group', 'acme', '--format', 'pdf'])).toBe(2);
+    expect(withToken.out.stderr).toContain('--format must be one of markdown, json, html (got "pdf")');
   });
 });
 

@@ -108,6 +108,8 @@ describe('tierguard jobs without contexts', () => {
 describe('tierguard lint', () => {
   it('exits 2 on a usage error', async () => {
     expect((await run(['lint', '--format', 'xml'])).code).toBe(2);
+    expect((await run(['lint', '--format', 'xml'])).err).toContain('--format must be one of text, json, sarif, codequality (got "xml")');
+    expect((await run(['jobs', '--format', 'sarif'])).err).toContain('--format must be text or json (got "sarif")');
     expect((await run(['lint', 'does-not-exist'])).err).toContain('does-not-exist: no such file or directory');
     expect((await run(['frobnicate'])).code).toBe(2);
   });
