@@ -17,6 +17,7 @@
  */
 import type { SourceLocation } from '../model/location.js';
 import { isMap, isScalar, isSeq, str, type YMap, type YNode } from '../model/node.js';
+import { BoundedMemo, YAML_TEXT_CHARS } from '../util/bounded-memo.js';
 import { buildContexts, CONTEXT_IDS, CONTEXT_TRUSTED, contextScope, type ContextId, type ContextOptions, type TrustContext } from './contexts.js';
 import {
   evaluate,
@@ -650,16 +651,19 @@ function evalIf(
  * by the values of the variables it reads: no key is built from the expression's text, which
  * is long in real pipelines and read for every job in every context.
  */
-const evalMemo = new WeakMap<TrustContext, { byExpr: WeakMap<Expr, Map<string, EvalResult>>; size: number }>();
+const evalMemo = new WeakMap<TrustContext, { byExpr: WeakMap<Expr, Map<string, EvalResult>>; size: number; chars: number }>();
 const exprVariables = new WeakMap<Expr, string[]>();
-/** Results kept per context (contexts and parsed expressions outlive a pipeline in the service). */
+/**
+ * Results kept per context (contexts and parsed expressions outlive a pipeline in the service),
+ * and the characters of their keys (the YAML values of the variables read: an MR author's text).
+ */
 const EVAL_MEMO_MAX = 20_000;
 
 function evaluateIn(expr: Expr, scope: VariableScope, ctx: TrustContext, variables: Record<string, string | undefined> | undefined): EvalResult {
   let names = exprVariables.get(expr);
   if (!names) exprVariables.set(expr, (names = [...variablesOf(expr)]));
   let kept = evalMemo.get(ctx);
-  if (!kept || kept.size >= EVAL_MEMO_MAX) evalMemo.set(ctx, (kept = { byExpr: new WeakMap(), size: 0 }));
+  if (!kept || kept.size >= EVAL_MEMO_MAX || kept.chars > YAML_TEXT_CHARS) evalMemo.set(ctx, (kept = { byExpr: new WeakMap(), size: 0, chars: 0 }));
   let memo = kept.byExpr.get(expr);
   if (!memo) kept.byExpr.set(expr, (memo = new Map<string, EvalResult>()));
   // Length-prefixed values (variablesKey): no value can imitate another variable's.
@@ -668,6 +672,7 @@ function evaluateIn(expr: Expr, scope: VariableScope, ctx: TrustContext, variabl
   if (!r) {
     memo.set(key, (r = evaluate(expr, scope)));
     kept.size++;
+    kept.chars += key.length;
   }
   return r;
 }
@@ -810,19 +815,18 @@ function splitOnce(s: string, sep: string): [string, string | undefined] {
  * (contexts live as long as their policy), and every job reads the same few patterns in every
  * context (`branches` and `tags`, the implicit `only` of a job without rules, among them).
  */
-const patternMemo = new WeakMap<TrustContext['facts'], Map<string, { result: Tri; notes: readonly string[] }>>();
+const patternMemo = new WeakMap<TrustContext['facts'], BoundedMemo<{ result: Tri; notes: readonly string[] }>>();
 
 function patternMatches(pattern: string, ctx: TrustContext, notes: string[], keywordsAsNames: boolean): Tri {
   let byPattern = patternMemo.get(ctx.facts);
-  if (!byPattern) patternMemo.set(ctx.facts, (byPattern = new Map<string, { result: Tri; notes: readonly string[] }>()));
+  if (!byPattern) patternMemo.set(ctx.facts, (byPattern = new BoundedMemo<{ result: Tri; notes: readonly string[] }>(PATTERN_MEMO_MAX, YAML_TEXT_CHARS)));
   // The flag is one fixed-form character before the pattern: no pattern can imitate the other flag.
   const key = (keywordsAsNames ? '1' : '0') + pattern;
   let hit = byPattern.get(key);
   if (!hit) {
     const own: string[] = [];
     hit = { result: matchPattern(pattern, ctx, own, keywordsAsNames), notes: own };
-    // Patterns are YAML an MR author writes: keep at most a bounded number per context.
-    if (byPattern.size >= PATTERN_MEMO_MAX) byPattern.clear();
+    // Patterns are YAML an MR author writes: a bounded number and length per context.
     byPattern.set(key, hit);
   }
   for (const n of hit.notes) notes.push(n);

@@ -10,6 +10,7 @@
  * The places that read references accept different forms (a `rules:if` expression knows only
  * `$NAME`; a script may be PowerShell or cmd), hence the options rather than several copies.
  */
+import { BoundedMemo, YAML_TEXT_CHARS } from '../util/bounded-memo.js';
 
 export interface VarRef {
   name: string;
@@ -85,7 +86,7 @@ function scan(text: string, opts: VarRefOptions): VarRef[] {
   return out;
 }
 
-const defaultCache = new Map<string, VarRef[]>();
+const defaultCache = new BoundedMemo<VarRef[]>(20_000, YAML_TEXT_CHARS);
 /** The answer for a text without `$` or `%` (shared, like every cached answer: read only). */
 const NO_REFS: VarRef[] = Object.freeze([]) as unknown as VarRef[];
 const DEFAULTS: VarRefOptions = {};
@@ -99,10 +100,7 @@ export function variableRefs(text: string, opts?: VarRefOptions): VarRef[] {
   // Most values reference nothing: answered without hashing them into the cache.
   if (!text.includes('$') && !text.includes('%')) return NO_REFS;
   let hit = defaultCache.get(text);
-  if (!hit) {
-    if (defaultCache.size > 20_000) defaultCache.clear();
-    defaultCache.set(text, (hit = scan(text, DEFAULTS)));
-  }
+  if (!hit) defaultCache.set(text, (hit = scan(text, DEFAULTS)));
   return hit;
 }
 

@@ -7,6 +7,7 @@
  * line it builds the facts object of its text (one lookup per line), and the rules read the
  * answers from there (`memo.of(line)`) instead of looking the text up again in each memo.
  */
+import { BoundedMemo, YAML_TEXT_CHARS } from '../util/bounded-memo.js';
 
 /** The answers known for one text, by memo (see `memoByText`). Shared: read only. */
 export interface LineFacts {
@@ -25,14 +26,11 @@ export interface HasText {
 /** The facts of a text (bounded like the memos: texts are YAML an MR author writes). */
 export function factsOf(text: string): LineFacts {
   let f = factsByText.get(text);
-  if (f === undefined) {
-    if (factsByText.size >= MAX_TEXTS) factsByText.clear();
-    factsByText.set(text, (f = { text, answers: [] }));
-  }
+  if (f === undefined) factsByText.set(text, (f = { text, answers: [] }));
   return f;
 }
 const MAX_TEXTS = 20_000;
-const factsByText = new Map<string, LineFacts>();
+const factsByText = new BoundedMemo<LineFacts>(MAX_TEXTS, YAML_TEXT_CHARS);
 
 /** A function of a text, memoised by text, also answering for a line from the line's facts. */
 export interface TextMemo<T> {
@@ -50,14 +48,14 @@ let slots = 0;
  * callers must not mutate them. `memo.of(line)` answers for a script line from its facts.
  */
 export function memoByText<T>(f: (text: string) => T, max = MAX_TEXTS): TextMemo<T> {
-  const cache = new Map<string, T>();
+  // Bounded by texts and by their characters; an `undefined` answer is kept as NO_VALUE.
+  const cache = new BoundedMemo<unknown>(max, YAML_TEXT_CHARS);
   return onLines((text: string): T => {
-    let hit = cache.get(text);
-    if (hit === undefined && !cache.has(text)) {
-      if (cache.size >= max) cache.clear();
-      cache.set(text, (hit = f(text)));
-    }
-    return hit as T;
+    const hit = cache.get(text);
+    if (hit !== undefined) return (hit === NO_VALUE ? undefined : hit) as T;
+    const answer = f(text);
+    cache.set(text, answer === undefined ? NO_VALUE : answer);
+    return answer;
   });
 }
 

@@ -30,3 +30,12 @@ export class BoundedMemo<V> {
     return this.map.size;
   }
 }
+
+/**
+ * The characters of keys a memo of YAML texts keeps (script lines, variable values, words,
+ * expressions, patterns). Such a text can be as long as a CI file (2 MB), and the service keeps
+ * its memos from review to review: bounded by count alone, the texts an MR author pushes, push
+ * after push, could add up to gigabytes. 8 million characters hold the distinct lines of several
+ * GitLab-scale pipelines (a 900 KB configuration has fewer than 900,000 characters of them).
+ */
+export const YAML_TEXT_CHARS = 8_000_000;

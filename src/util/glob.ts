@@ -4,7 +4,10 @@
  * is case-sensitive and anchored. (Protected branch wildcards:
  * `app/models/protected_ref.rb` → `RefMatcher`, which turns `*` into `.*?`.)
  */
-const cache = new Map<string, RegExp>();
+import { BoundedMemo } from './bounded-memo.js';
+
+// Patterns come from policies and from GitLab's protected refs of every project an audit reads.
+const cache = new BoundedMemo<RegExp>(10_000, 1_000_000);
 
 export function globToRegExp(pattern: string): RegExp {
   let re = cache.get(pattern);

@@ -13,6 +13,7 @@ import {
   type Expr,
   type VariableScope,
 } from '../../src/contexts/expression.js';
+import { YAML_TEXT_CHARS } from '../../src/util/bounded-memo.js';
 
 function parse(s: string): Expr {
   const r = parseExpression(s);
@@ -28,6 +29,25 @@ function ev(s: string, scope: VariableScope) {
   return evaluate(parse(s), scope);
 }
 const known = (k: Record<string, string | undefined>) => makeScope({ known: k, otherwise: 'unset' });
+
+describe('memoised parses and regex translations', () => {
+  // `rules:if` expressions and their regexes are YAML an MR author writes, kept by the service
+  // from review to review.
+  it('are kept within YAML_TEXT_CHARS characters of expressions', () => {
+    const p = parseExpression('$CI_COMMIT_BRANCH == "main"');
+    const r = translateRegex('^release-.*$', '');
+    expect(parseExpression('$CI_COMMIT_BRANCH == "main"')).toBe(p);
+    expect(translateRegex('^release-.*$', '')).toBe(r);
+    for (const c of ['a', 'b']) {
+      const long = c.repeat(YAML_TEXT_CHARS / 2);
+      expect(parseExpression(`$X == "${long}"`).ok).toBe(true);
+      expect(translateRegex(long, '').ok).toBe(true);
+    }
+    expect(parseExpression('$CI_COMMIT_BRANCH == "main"')).not.toBe(p);
+    expect(parseExpression('$CI_COMMIT_BRANCH == "main"')).toEqual(p);
+    expect(translateRegex('^release-.*$', '')).not.toBe(r);
+  });
+});
 
 describe('lexer', () => {
   it('scans every lexeme in GitLab order', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hasVariableRef, referencedNames, replaceVariableRefs, variableRefs } from '../../src/model/var-refs.js';
+import { YAML_TEXT_CHARS } from '../../src/util/bounded-memo.js';
 
 const names = (t: string, o?: Parameters<typeof variableRefs>[1]) => variableRefs(t, o).map((r) => `${r.name}@${r.index}+${r.length}`);
 
@@ -25,5 +26,14 @@ describe('variableRefs (doc/ci/variables/where_variables_can_be_used.md)', () =>
     expect(hasVariableRef('price: 5$')).toBe(false);
     expect(hasVariableRef('%PATH%')).toBe(true);
     expect(replaceVariableRefs('$A/${B}/$C/$$A', (n) => (n === 'C' ? undefined : n.toLowerCase()))).toBe('a/b/$C/$$A');
+  });
+
+  it('keeps the answers it memoises within YAML_TEXT_CHARS characters of texts (values an MR author writes)', () => {
+    const refs = variableRefs('deploy --token $TOKEN');
+    expect(variableRefs('deploy --token $TOKEN')).toBe(refs);
+    for (const c of ['a', 'b']) expect(variableRefs('$' + c.repeat(YAML_TEXT_CHARS / 2))).toHaveLength(1);
+    const again = variableRefs('deploy --token $TOKEN');
+    expect(again).not.toBe(refs);
+    expect(again).toEqual(refs);
   });
 });

@@ -3,6 +3,7 @@ import { buildPipeline } from '../../src/model/pipeline.js';
 import { MemorySource } from '../../src/model/source.js';
 import { scriptLinesOf } from '../../src/rules/engine.js';
 import { factsOf, memoByText, onLines } from '../../src/rules/line-facts.js';
+import { YAML_TEXT_CHARS } from '../../src/util/bounded-memo.js';
 
 describe('per-text facts of script lines', () => {
   it('gives every line with the same text, in any pipeline, one facts object', async () => {
@@ -55,5 +56,28 @@ describe('per-text facts of script lines', () => {
     // by text it is the function itself: asked each time, no cache of its own
     expect(length('make lint-all')).toBe(13);
     expect(asked).toEqual(['make lint-all', 'make lint-all']);
+  });
+
+  // The service keeps these memos from review to review, and a script line can be as long as a
+  // CI file: an MR author pushing long distinct lines must not make them pile up.
+  it('starts a memo and the facts afresh once their texts add up to YAML_TEXT_CHARS characters', () => {
+    const asked: string[] = [];
+    const len = memoByText((t) => (asked.push(t.slice(0, 5)), t.length));
+    const facts = factsOf('make test');
+    expect(len('short')).toBe(5);
+    expect(len('short')).toBe(5);
+    expect(factsOf('make test')).toBe(facts);
+    expect(asked).toEqual(['short']);
+    // two texts of half the budget each: the second one passes it
+    const half = YAML_TEXT_CHARS / 2;
+    for (const c of ['a', 'b']) {
+      const long = c.repeat(half);
+      expect(len(long)).toBe(half);
+      factsOf(long);
+    }
+    expect(len('short')).toBe(5);
+    expect(asked).toEqual(['short', 'aaaaa', 'bbbbb', 'short']);
+    expect(factsOf('make test')).not.toBe(facts);
+    expect(factsOf('make test').text).toBe('make test');
   });
 });

@@ -6,6 +6,7 @@
  * and `lib/gitlab/ci/pipeline/expression/lexeme/pattern.rb` for regex literals.
  */
 import { ExpressionError, tokenize, type Token } from './lexer.js';
+import { BoundedMemo, YAML_TEXT_CHARS } from '../../util/bounded-memo.js';
 
 type CompareOp = '==' | '!=' | '=~' | '!~';
 type LogicOp = '&&' | '||';
@@ -29,15 +30,13 @@ export type ParseResult =
  * Parsed expressions by text: a pipeline repeats the same `if:` across many jobs, and each is
  * evaluated under every context. Results are immutable, so sharing them is safe.
  */
-const parseCache = new Map<string, ParseResult>();
-const PARSE_CACHE_MAX = 5000;
+const parseCache = new BoundedMemo<ParseResult>(5000, YAML_TEXT_CHARS);
 
 /** Parse a `rules:if` expression; never throws. */
 export function parseExpression(statement: string): ParseResult {
   let r = parseCache.get(statement);
   if (!r) {
     r = parseUncached(statement);
-    if (parseCache.size >= PARSE_CACHE_MAX) parseCache.clear();
     parseCache.set(statement, r);
   }
   return r;

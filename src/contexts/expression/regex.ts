@@ -6,6 +6,7 @@
  * (`lib/gitlab/untrusted_regexp.rb`); `lib/gitlab/ci/pipeline/expression/lexeme/pattern.rb`
  * turns a variable's `/…/flags` value into one.
  */
+import { BoundedMemo, YAML_TEXT_CHARS } from '../../util/bounded-memo.js';
 
 import { table } from '../../util/table.js';
 
@@ -27,7 +28,7 @@ const POSIX_CLASSES = table<string>({
   graph: '\\x21-\\x7e',
 });
 
-const translateCache = new Map<string, RegexTranslation>();
+const translateCache = new BoundedMemo<RegexTranslation>(5000, YAML_TEXT_CHARS);
 
 /**
  * Translate a GitLab (RE2 via `Gitlab::UntrustedRegexp::RubySyntax`, flags prepended as
@@ -38,7 +39,6 @@ export function translateRegex(source: string, flags: string): RegexTranslation 
   const hit = translateCache.get(key);
   if (hit) return hit;
   const r = doTranslate(source, flags);
-  if (translateCache.size > 5000) translateCache.clear();
   translateCache.set(key, r);
   return r;
 }

@@ -6,6 +6,7 @@ import { variableRefs, type VarRef } from '../../model/var-refs.js';
 import { memoByText, onLines, type HasText, type TextMemo } from '../line-facts.js';
 import type { ScriptLine } from '../types.js';
 import { scriptLineLists } from '../engine.js';
+import { BoundedMemo, YAML_TEXT_CHARS } from '../../util/bounded-memo.js';
 
 /**
  * Text helpers shared by the script-reading pipeline rules: exact positions inside scalar
@@ -198,7 +199,7 @@ export function wordText(w: Word | undefined): string {
   return w ? unquote(w.raw) : '';
 }
 
-const unquoteCache = new Map<string, string>();
+const unquoteCache = new BoundedMemo<string>(50_000, YAML_TEXT_CHARS);
 
 /** A word without its quotes (backslash escapes removed); good enough to recognise commands. */
 export function unquote(raw: string): string {
@@ -206,10 +207,7 @@ export function unquote(raw: string): string {
   if (!/['"\\]/.test(raw)) return raw;
   // The others memoised by text: every script rule unquotes the words of the same (cached) segments.
   let hit = unquoteCache.get(raw);
-  if (hit === undefined) {
-    if (unquoteCache.size > 50_000) unquoteCache.clear();
-    unquoteCache.set(raw, (hit = unquoteUncached(raw)));
-  }
+  if (hit === undefined) unquoteCache.set(raw, (hit = unquoteUncached(raw)));
   return hit;
 }
 
