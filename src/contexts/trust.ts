@@ -1,5 +1,5 @@
 import type { SourceLocation } from '../model/location.js';
-import type { YNode } from '../model/node.js';
+import { scalarText, type YNode } from '../model/node.js';
 import { variableRefs, type VarRefOptions } from '../model/var-refs.js';
 import { keyUncertainty, type Job, type Pipeline } from '../model/pipeline.js';
 import type { Policy } from '../policy/types.js';
@@ -309,7 +309,7 @@ function contentText(n: YNode, t: string): string {
   t += KIND_MARK[n.kind] + locText(n.loc);
   switch (n.kind) {
     case 'scalar': {
-      const v = n.value === null ? '' : String(n.value);
+      const v = n.value === null ? '' : scalarText(n);
       t += `${typeof n.value}:${v.length}:${v}`;
       if (n.tag !== undefined) t += `!${n.tag.length}:${n.tag}`;
       if (n.invalidScriptItem !== undefined) t += `?${n.invalidScriptItem};`;

@@ -1,7 +1,7 @@
 import type { Diagnostic } from './diagnostics.js';
 import type { SourceLocation } from './location.js';
 import { deepMerge, emptyMap, withoutKeys } from './merge.js';
-import { get, str, strList, type YMap, type YMapEntry, type YNode } from './node.js';
+import { get, scalarText, str, strList, type YMap, type YMapEntry, type YNode } from './node.js';
 import { displayName, normalizeLocal, type ConfigSource, type FileRef } from './source.js';
 import { parseCiYaml } from './yaml.js';
 import { single } from '../util/array.js';
@@ -405,10 +405,10 @@ function interpolateInputs(root: YMap, header: YMap, given: YNode | undefined): 
   if (specInputs?.kind === 'map') {
     for (const [k, e] of specInputs.entries) {
       const d = get(e.value, 'default');
-      if (d && d.kind === 'scalar' && d.value !== null) values.set(k, String(d.value));
+      if (d && d.kind === 'scalar' && d.value !== null) values.set(k, scalarText(d));
     }
   }
-  if (given?.kind === 'map') for (const [k, e] of given.entries) if (e.value.kind === 'scalar' && e.value.value !== null) values.set(k, String(e.value.value));
+  if (given?.kind === 'map') for (const [k, e] of given.entries) if (e.value.kind === 'scalar' && e.value.value !== null) values.set(k, scalarText(e.value));
   if (values.size === 0) return root;
   const re = /\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*(?:\|[^\]]*)?\]\]/g;
   const walk = (n: YNode): YNode => {

@@ -36,6 +36,11 @@ export interface YScalar extends YBase {
    * still read it, and the model reports `ci-config-invalid` at it.
    */
   invalidScriptItem?: 'map' | 'seq' | 'number' | 'boolean' | 'null' | 'reference';
+  /**
+   * Ruby's `to_s` of `value` where it differs from JavaScript's `String(value)`: a float (`1.0`,
+   * `1.0e+20`) or an integer past 2^53. Read a scalar as text with `scalarText`.
+   */
+  text?: string;
 }
 
 export interface YSeq extends YBase {
@@ -99,18 +104,23 @@ export function entry(node: YNode | undefined, key: string): YMapEntry | undefin
 /** A scalar as a string (numbers and booleans stringified like Ruby's to_s), else undefined. */
 export function str(node: YNode | undefined): string | undefined {
   if (!node || node.kind !== 'scalar' || node.value === null) return undefined;
-  return String(node.value);
+  return scalarText(node);
+}
+
+/** A non-null scalar's value as GitLab's Ruby prints it (`to_s`): `1.0` stays `1.0`. */
+export function scalarText(node: YScalar): string {
+  return node.text ?? String(node.value);
 }
 
 /** A string or a list of strings (`tags`, `extends`, `needs` names …) as an array. */
 export function strList(node: YNode | undefined): string[] {
   if (!node) return [];
-  if (node.kind === 'scalar') return node.value === null ? [] : [String(node.value)];
+  if (node.kind === 'scalar') return node.value === null ? [] : [scalarText(node)];
   if (node.kind === 'seq') {
     const out: string[] = [];
     for (let i = 0; i < node.items.length; i++) {
       const it = node.items[i]!;
-      if (it.kind === 'scalar' && it.value !== null) out.push(String(it.value));
+      if (it.kind === 'scalar' && it.value !== null) out.push(scalarText(it));
       else if (it.kind === 'seq') out.push(...strList(it));
     }
     return out;

@@ -2,7 +2,7 @@ import type { Diagnostic } from './diagnostics.js';
 import { describeInclude, GITLAB_INCLUDE_LIMITS, IncludeExpander, type IncludeLimits, type IncludeRecord, type LoadedFile } from './include.js';
 import type { SourceLocation } from './location.js';
 import { annotateEntries, copyEntries, deepMerge, withVia, withoutKeys } from './merge.js';
-import { entry, get, str, strList, type Provenance, type YMap, type YMapEntry, type YNode, type YSeq } from './node.js';
+import { entry, get, scalarText, str, strList, type Provenance, type YMap, type YMapEntry, type YNode, type YSeq } from './node.js';
 import type { ConfigSource } from './source.js';
 import { readVariables, type VariableDef } from './variables.js';
 
@@ -617,7 +617,7 @@ function resolveJob(name: string, e: YMapEntry, isBridge: boolean, defaults: YMa
   });
 
   const when = get(node, 'when');
-  if (when && when.kind === 'scalar' && when.value !== null && !ALLOWED_WHEN.has(String(when.value))) {
+  if (when && when.kind === 'scalar' && when.value !== null && !ALLOWED_WHEN.has(scalarText(when))) {
     invalid(`jobs:${name} when should be one of: on_success, on_failure, always, manual, delayed`, when.loc, [name, 'when'], name);
   }
   const stageNode = get(node, 'stage') ?? get(node, 'type');

@@ -1,5 +1,5 @@
 import type { SourceLocation } from './location.js';
-import { get, str, type YMap, type YNode } from './node.js';
+import { get, scalarText, str, type YMap, type YNode } from './node.js';
 
 export interface VariableDef {
   name: string;
@@ -46,7 +46,7 @@ function read(node: YMap): ReadonlyMap<string, VariableDef> {
         description: str(get(v, 'description')),
       });
     } else if (v.kind === 'scalar') {
-      out.set(name, { name, value: v.value === null ? '' : String(v.value), keyLoc: e.keyLoc, valueLoc: v.loc, expand: true });
+      out.set(name, { name, value: v.value === null ? '' : scalarText(v), keyLoc: e.keyLoc, valueLoc: v.loc, expand: true });
     }
   });
   return out;

@@ -4,6 +4,7 @@ import type { Diagnostic } from './diagnostics.js';
 import type { YMap, YMapEntry, YNode, YScalar } from './node.js';
 import { firstLine } from '../util/text.js';
 import { tokensWithinDepth } from '../util/yaml-depth.js';
+import { psychScalar, type PsychScalar } from './psych-scalar.js';
 
 /**
  * GitLab's YAML limits (`lib/gitlab/config/loader/yaml.rb`: MAX_YAML_SIZE 2 MB, MAX_YAML_DEPTH
@@ -44,27 +45,29 @@ class YamlLimitError extends Error {
 
 const NODE_OVERHEAD = 40;
 
+/** A plain scalar Psych reads as a number, or as a class GitLab's loader refuses (see psych-scalar.ts). */
+class PsychValue {
+  constructor(readonly scalar: Exclude<PsychScalar, { value: string | boolean | null }>) {}
+}
+
 /**
- * The YAML 1.1 schema resolves a plain scalar by testing it against each of its tags' patterns
- * in turn (null, the booleans, four integer forms, three float forms, sexagesimal numbers,
- * timestamps) and makes it a string when none matches: a dozen regexes for every key and value
- * of a CI file, nearly all of them strings. Every one of those patterns can only match a scalar
- * that starts with one of the characters below (`~`, the first letters of `null`, `yes`/`no`/
- * `true`/`false`/`on`/`off`, `e`/`E` of an exponent like `1e5` written `e5`, a sign, a dot or a
- * digit; `<` of the merge key `<<`); the empty scalar is null. So a string tag tried first,
- * for scalars starting with anything else, gives the same results (a string, as the schema's
- * own string tag would) without the dozen tests. Explicit tags (`!!int`) are resolved by name
- * and are not affected: the schema's own string tag is found first by name.
+ * Plain scalars (unquoted, untagged) resolved as Psych resolves them (`psych-scalar.ts`), not by
+ * the `yaml` package's YAML 1.1 schema: a tag tried first that takes every plain scalar. Strings,
+ * booleans and null are its values; numbers and refused classes a PsychValue the converter reads.
+ * Quoted and block scalars are strings, and explicit tags (`!!int`) are resolved by name, as before.
  */
-const PLAIN_STRING: ScalarTag = {
-  identify: (value) => typeof value === 'string',
+const PSYCH_PLAIN: ScalarTag = {
+  identify: () => false,
   default: true,
   tag: 'tag:yaml.org,2002:str',
-  test: /^[^~nNyYtTfFoOeE+\-.0-9<]/,
-  resolve: (text) => text,
+  test: /(?:)/,
+  resolve: (text) => {
+    const r = psychScalar(text);
+    return 'refused' in r || typeof r.value === 'number' ? new PsychValue(r as PsychValue['scalar']) : r.value;
+  },
 };
-function plainStringsFirst(tags: Tags): Tags {
-  return [PLAIN_STRING, ...tags];
+function psychPlainFirst(tags: Tags): Tags {
+  return [PSYCH_PLAIN, ...tags];
 }
 
 /**
@@ -90,7 +93,7 @@ export function parseCiYaml(file: string, text: string, limits: YamlLimits = GIT
     // The CST first (iterative), its depth measured, then composed (recursive): see yaml-depth.ts.
     const read = tokensWithinDepth(text, lineCounter, limits.maxDepth);
     if ('deep' in read) return fail(`the YAML is nested too deeply (over ${limits.maxDepth} levels, GitLab's limit)`, at(file, read.deep.line, read.deep.col));
-    const composer = new Composer({ version: '1.1', uniqueKeys: false, merge: false, strict: false, prettyErrors: false, customTags: plainStringsFirst });
+    const composer = new Composer({ version: '1.1', uniqueKeys: false, merge: false, strict: false, prettyErrors: false, customTags: psychPlainFirst });
     docs = [...composer.compose(read.tokens, true, text.length)];
   } catch (err) {
     // The yaml parser recurses on nesting; absurd nesting ends here instead of crashing.
@@ -182,25 +185,29 @@ export function linePositions(starts: readonly number[]): (offset: number) => { 
 }
 
 /**
- * The `yaml` package's YAML 1.1 schema reads `y`/`n` (any case) as booleans; Psych does not
- * (`psych/scalar_scanner.rb`: only yes/no/true/false/on/off), so those stay strings.
+ * A scalar's value in the model, with Ruby's `to_s` of it where JavaScript's differs (`1.0`): plain
+ * scalars as Psych reads them (YAML 1.1, `psych-scalar.ts`); explicitly tagged timestamps,
+ * `!!binary` and integers too big for a number as written (their text), for values and keys alike.
+ * A key's text then never depends on the time zone (a Date's string) or on which build of the
+ * `yaml` package decoded `!!binary` (a Buffer in its Node build, a Uint8Array in its ES module
+ * build, which the CLI bundle uses). A date or time Psych would make of a plain scalar is refused,
+ * as GitLab's loader refuses it (`safe_load` permits no `Date` or `Time`): thrown as a YamlLimitError.
  */
-function psychScalar(node: { value: unknown; source?: string }): unknown {
-  if (typeof node.value === 'boolean' && node.source !== undefined && /^[yYnN]$/.test(node.source)) return node.source;
-  return node.value;
-}
-
-/**
- * A scalar's value in the model: strings, numbers, booleans and null as Psych reads them (YAML
- * 1.1); timestamps, `!!binary` and integers too big for a number as written (their text), for
- * values and keys alike. A key's text then never depends on the time zone (a Date's string) or
- * on which build of the `yaml` package decoded `!!binary` (a Buffer in its Node build, a
- * Uint8Array in its ES module build, which the CLI bundle uses).
- */
-function modelScalar(node: { value: unknown; source?: string }): YScalar['value'] {
-  const value = psychScalar(node);
+function modelScalar(node: { value: unknown; source?: string }, loc: () => SourceLocation): { value: YScalar['value']; text?: string } {
+  const value = node.value;
+  if (value instanceof PsychValue) {
+    const r = value.scalar;
+    if ('refused' in r) {
+      const what = r.refused === 'Date' ? 'a date' : 'a time';
+      throw new YamlLimitError(
+        `\`${node.source ?? ''}\` reads as ${what} in YAML 1.1, a class GitLab's YAML loader refuses ("Tried to load unspecified class: ${r.refused}"): quote it to keep it a string`,
+        loc(),
+      );
+    }
+    return r.text === undefined ? { value: r.value } : { value: r.value, text: r.text };
+  }
   const written = value instanceof Date || value instanceof Uint8Array || typeof value === 'bigint' || typeof value === 'symbol';
-  return written ? (node.source ?? '') : (value as YScalar['value']);
+  return { value: written ? (node.source ?? '') : (value as YScalar['value']) };
 }
 
 function at(file: string, line: number, column: number): SourceLocation {
@@ -234,8 +241,9 @@ class Converter {
       return target;
     }
     if (isScalar(node)) {
-      const value = modelScalar(node);
+      const { value, text } = modelScalar(node, () => this.loc(node));
       const s: YScalar = { kind: 'scalar', value, loc: this.loc(node) };
+      if (text !== undefined) s.text = text;
       if (node.tag && node.tag !== 'tag:yaml.org,2002:str') s.tag = node.tag;
       this.charge(NODE_OVERHEAD + (typeof value === 'string' ? value.length : 8), node);
       out = s;
@@ -284,7 +292,7 @@ class Converter {
         : keyNode === null
           ? ''
           : isScalar(keyNode)
-            ? String(modelScalar(keyNode) ?? '')
+            ? scalarKey(modelScalar(keyNode, () => this.loc(keyNode)))
             : ((keyNode as { source?: string }).source ?? '');
       const valueNode = pair.value as YamlNode | null;
       const value: YNode = valueNode
@@ -357,4 +365,9 @@ class Converter {
     if (!r) return at(this.file, 1, 1);
     return this.toLoc(r[0], r[1]);
   }
+}
+
+/** A scalar key's text: Ruby's `to_s` where it differs, else the value's (null is the empty key). */
+function scalarKey(k: { value: YScalar['value']; text?: string }): string {
+  return k.text ?? String(k.value ?? '');
 }

@@ -1,7 +1,7 @@
 import { sortFindings, type Finding } from '../findings/finding.js';
 import { SourceFiles } from '../findings/sources.js';
 import { locate } from '../model/location.js';
-import { get, type YMap, type YNode } from '../model/node.js';
+import { get, scalarText, type YMap, type YNode } from '../model/node.js';
 import type { Job, Pipeline } from '../model/pipeline.js';
 import { parseInlineIgnores, type InlineIgnore } from '../policy/apply.js';
 import { dedupe, Reporter } from '../policy/reporter.js';
@@ -355,7 +355,7 @@ function linesOfList(key: ScriptLine['key'], n: YNode): readonly ScriptLine[] {
       if (x.kind === 'seq') for (const it of x.items) add(it, index);
       else if (x.kind === 'scalar' && x.value !== null) {
         // One facts object per text, shared with every other line (and pipeline) that has it.
-        const facts = factsOf(String(x.value));
+        const facts = factsOf(scalarText(x));
         out.push({ key, index, text: facts.text, loc: x.loc, facts });
       }
     };

@@ -280,3 +280,33 @@ describe('the contexts of each evaluation', () => {
     expect(runsIn(p, policy)).toBe('yes');
   });
 });
+
+describe('YAML values as GitLab reads them (Psych, Ruby to_s)', () => {
+  // `VERSION: 1.0` is the Float 1.0 to Psych, the text "1.0" to `rules:if` (Ruby's to_s);
+  // JavaScript would print it "1". Jobs that share the rules, one with `1.0` and one with `1`,
+  // are judged apart although both values are the number 1.
+  it('runs a job whose rule compares a float variable with its Ruby text, and tells 1.0 from 1', async () => {
+    const yaml = `.rules:
+  rules: &r
+    - if: $CI_PIPELINE_SOURCE == "merge_request_event" && $VERSION == "1.0"
+    - if: $CI_PIPELINE_SOURCE == "merge_request_event" && $COUNT == "1000"
+float:
+  variables: { VERSION: 1.0, COUNT: 0 }
+  rules: *r
+  script: [./deploy.sh]
+integer:
+  variables: { VERSION: 1, COUNT: 1000.0 }
+  rules: *r
+  script: [./deploy.sh]
+commas:
+  variables:
+    VERSION: 0
+    COUNT: 1,000
+  rules: *r
+  script: [./deploy.sh]
+`;
+    const p = await buildPipeline(new MemorySource({ '.gitlab-ci.yml': yaml }), '.gitlab-ci.yml');
+    const trust = pipelineTrust(p, builtinPolicy(), 'main');
+    expect(Object.fromEntries(p.jobs.map((j) => [j.name, trust(j).byContext.mr.runs]))).toEqual({ float: 'yes', integer: 'no', commas: 'yes' });
+  });
+});

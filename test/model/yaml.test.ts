@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import YAML from 'yaml';
 import { linePositions, parseCiYaml } from '../../src/model/yaml.js';
 import { LineCounter } from 'yaml';
-import { get, toJS } from '../../src/model/node.js';
+import { get, str, toJS, type YMap } from '../../src/model/node.js';
+import { readVariables } from '../../src/model/variables.js';
 
 describe('parseCiYaml: GitLab loader semantics (Psych, YAML 1.1)', () => {
   it('merge key: the merged map overwrites keys before `<<`, keys after it win', () => {
@@ -26,19 +26,41 @@ describe('parseCiYaml: GitLab loader semantics (Psych, YAML 1.1)', () => {
     expect(toJS(r.root)).toEqual({ a: 3, b: 2 });
   });
 
-  it('resolves every plain scalar as the YAML 1.1 schema does, strings tried first only where no other type can start', () => {
-    const scalars = ['e5', 'E10', '1e3', '.5', '-1', '+1', '~', '', 'null', 'Null', 'yes', 'No', 'on', 'OFF', 'true', 'False', '.nan', '-.inf', '0x1F', '0b101', '017', '1:30', '1:30.5', '2001-12-14', 'abc', '_x', 'ü', 'hello world', 'Docker', 'every', '$VAR', '!!str 12', '!!int "7"'];
-    const text = scalars.map((v, i) => `k${i}: ${v}\n`).join('');
+  // `ruby/psych` `lib/psych/scalar_scanner.rb` (`tokenize`) and its own tests
+  // (`test/psych/test_scalar_scanner.rb`); what differs from the `yaml` package's 1.1 schema is marked.
+  it('resolves every plain scalar as Psych does, and prints numbers as Ruby does', () => {
+    const cases: [string, unknown, string?][] = [
+      ['~', null], ['null', null], ['nUlL', null], // any case (yaml: three spellings)
+      ['yes', true], ['yEs', true], ['ON', true], ['no', false], ['OfF', false], ['True', true],
+      ['y', 'y'], ['N', 'N'], // not booleans to Psych (yaml: booleans)
+      ['1', 1, '1'], ['+1', 1, '1'], ['-1', -1, '-1'], ['017', 15, '15'], ['0x1F', 31, '31'], ['0b101', 5, '5'],
+      ['1,000', 1000, '1000'], ['123_456_789', 123456789, '123456789'], ['1_2,3,4_5,6_789', 123456789, '123456789'], // commas (yaml: a string)
+      ['08', '08'], ['100_', '100_'], ['_100', '_100'], ['450D', '450D'], ['0x_,_', '0x_,_'], // (yaml: 8 for `08`)
+      ['12345678901234567890', Number('12345678901234567890'), '12345678901234567890'], // the text exact, as Ruby's Integer
+      ['1.2', 1.2, '1.2'], ['1.0', 1, '1.0'], ['100.0', 100, '100.0'], ['.5', 0.5, '0.5'], ['1.', 1, '1.0'], ['3.10', 3.1, '3.1'],
+      ['1.5e+3', 1500, '1500.0'], ['0.E+0', 0, '0.0'], ['1.0e-5', 0.00001, '1.0e-05'], ['1.0e+20', 1e20, '1.0e+20'],
+      ['1e3', '1e3'], ['1.5e3', '1.5e3'], ['e5', 'e5'], // a float needs its `.` and its exponent's sign (yaml: numbers)
+      ['.', '.'], ['+.', '+.'],
+      ['.inf', Infinity, 'Infinity'], ['+.inf', Infinity, 'Infinity'], ['-.inf', -Infinity, '-Infinity'],
+      ['190:20:30', 685230, '685230'], ['190:20:30.15', 685230.15, '685230.15'],
+      ['1:30', 5400, '5400'], // hours and minutes to Psych (yaml: 90)
+      ['00:00:00:00:00', '00:00:00:00:00'], // at most three parts (yaml: 0)
+      [':foo', 'foo'], // a Symbol, read as its name
+      ['2024-13-01', '2024-13-01'], ['abc', 'abc'], ['ü', 'ü'], ['hello world', 'hello world'], ['$VAR', '$VAR'], ['node:20', 'node:20'],
+      ['!!str 12', '12'], ['!!int "7"', 7, '7'],
+    ];
+    const text = cases.map(([v], i) => `k${i}: ${v}\n`).join('');
     const r = parseCiYaml('f.yml', text);
     expect(r.diagnostics).toEqual([]);
-    // The `yaml` package's own YAML 1.1 schema, without tierguard's string tag in front.
-    const own = (YAML.parse(text, { version: '1.1' }) as Record<string, unknown>);
-    const ours = toJS(r.root) as Record<string, unknown>;
-    expect(Object.keys(ours)).toHaveLength(scalars.length);
-    // Timestamps stay their text in the model (toJS reads a date as written).
-    for (const [k, v] of Object.entries(own)) expect([k, ours[k]]).toEqual([k, v instanceof Date ? scalars[Number(k.slice(1))] : v]);
-    expect(typeof ours.k0).toBe('number'); // `e5` matches the 1.1 schema's exponent form: not a string
-    expect(ours.k24).toBe('abc');
+    const got = cases.map((_, i) => {
+      const n = get(r.root, `k${i}`);
+      return n?.kind === 'scalar' ? [n.value, n.value === null || typeof n.value !== 'number' ? undefined : str(n)] : n;
+    });
+    expect(got).toEqual(cases.map(([, value, text]) => [value, text]));
+    // As keys too (GitLab's job names), and as variable values: Ruby's text.
+    const k = parseCiYaml('k.yml', '1.0: a\n1,000: b\nvariables:\n  V: 1.0\n  W: 1e3\n  X: 08\n');
+    expect([...k.root!.entries.keys()]).toEqual(['1.0', '1000', 'variables']);
+    expect([...readVariables(get(k.root, 'variables') as YMap).values()].map((d) => d.value)).toEqual(['1.0', '1e3', '08']);
   });
 
   it('YAML 1.1 booleans', () => {
@@ -47,8 +69,19 @@ describe('parseCiYaml: GitLab loader semantics (Psych, YAML 1.1)', () => {
     expect(toJS(r.root)).toEqual({ a: true, b: true, c: 'yes', d: false, e: 'n', Y: 'y' });
   });
 
-  it('timestamps and !!binary stay as written, as values and as keys (no time zone, no decoding)', () => {
-    const r = parseCiYaml('f.yml', 'a: 2024-01-02\nb: !!binary aGk=\n2024-03-04: x\n!!binary aGk=: y\n');
+  it('refuses a plain date or time as GitLab does (safe_load permits no Date or Time); quoted, or tagged !!binary, it stays as written', () => {
+    for (const [yaml, line, column, cls] of [
+      ['job:\n  variables:\n    RELEASE: 2024-01-02\n', 3, 14, 'Date'],
+      ['a: x\n2024-03-04: x\n', 2, 1, 'Date'],
+      ['b: 2001-12-14 21:59:43.10 -5\n', 1, 4, 'Time'],
+    ] as const) {
+      const r = parseCiYaml('f.yml', yaml);
+      expect(r.root).toBeUndefined();
+      expect(r.diagnostics).toEqual([
+        { kind: 'invalid', location: expect.objectContaining({ file: 'f.yml', line, column }), keyPath: [], message: expect.stringContaining(`GitLab's YAML loader refuses ("Tried to load unspecified class: ${cls}")`) },
+      ]);
+    }
+    const r = parseCiYaml('f.yml', 'a: "2024-01-02"\nb: !!binary aGk=\n\'2024-03-04\': x\n!!binary aGk=: y\n');
     expect(r.diagnostics).toEqual([]);
     expect(toJS(r.root)).toEqual({ a: '2024-01-02', b: 'aGk=', '2024-03-04': 'x', 'aGk=': 'y' });
   });

@@ -1,4 +1,4 @@
-import { get } from '../../model/node.js';
+import { get, scalarText } from '../../model/node.js';
 import { defineRule } from '../types.js';
 import { codeList } from './_trust-text.js';
 
@@ -56,16 +56,16 @@ export default defineRule({
         let reported = false;
         for (const it of items) {
           if (it.kind !== 'scalar' || it.value === null) continue;
-          const tier = otherTier(String(it.value));
+          const tier = otherTier(scalarText(it));
           if (!tier) continue;
           reported = true;
           ctx.report({
             at: it.loc,
             job: job.name,
             keyPath: ['tags'],
-            discriminator: String(it.value),
+            discriminator: scalarText(it),
             related: envLoc ? [{ location: envLoc, message: `the ${deploy.tier} environment` }] : undefined,
-            ...(hasExpected ? { messageId: 'mixedTiers', data: { job: job.name, envText, value: String(it.value), tier } } : { messageId: 'wrongTier', data: { job: job.name, envText, value: String(it.value), tier, want } }),
+            ...(hasExpected ? { messageId: 'mixedTiers', data: { job: job.name, envText, value: scalarText(it), tier } } : { messageId: 'wrongTier', data: { job: job.name, envText, value: scalarText(it), tier, want } }),
           });
         }
         if (!hasExpected && !reported) {

@@ -1,4 +1,4 @@
-import { get } from '../../model/node.js';
+import { get, scalarText } from '../../model/node.js';
 import { defineRule } from '../types.js';
 import { decidingLocation, untrustedPhrase } from './_trust-text.js';
 
@@ -33,7 +33,7 @@ export default defineRule({
         if (job.kind === 'bridge') return;
         const tagsNode = get(job.node, 'tags');
         if (tagsNode?.kind !== 'seq') return;
-        const flagged = tagsNode.items.filter((it) => it.kind === 'scalar' && it.value !== null && tierOf(String(it.value)));
+        const flagged = tagsNode.items.filter((it) => it.kind === 'scalar' && it.value !== null && tierOf(scalarText(it)));
         if (flagged.length === 0) return;
         const trust = ctx.trust(job);
         if (trust.untrusted.length === 0) return;
