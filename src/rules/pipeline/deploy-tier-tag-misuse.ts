@@ -1,4 +1,4 @@
-import { get, scalarText } from '../../model/node.js';
+import { get, scalarText, type YScalar } from '../../model/node.js';
 import { defineRule } from '../types.js';
 import { decidingLocation, untrustedPhrase } from './_trust-text.js';
 
@@ -33,13 +33,13 @@ export default defineRule({
         if (job.kind === 'bridge') return;
         const tagsNode = get(job.node, 'tags');
         if (tagsNode?.kind !== 'seq') return;
-        const flagged = tagsNode.items.filter((it) => it.kind === 'scalar' && it.value !== null && tierOf(scalarText(it)));
+        const flagged = tagsNode.items.filter((it): it is YScalar => it.kind === 'scalar' && it.value !== null && !!tierOf(scalarText(it)));
         if (flagged.length === 0) return;
         const trust = ctx.trust(job);
         if (trust.untrusted.length === 0) return;
         const decider = decidingLocation(trust);
         for (const it of flagged) {
-          const tag = String((it as { value: unknown }).value);
+          const tag = scalarText(it);
           ctx.report({
             at: it.loc,
             job: job.name,
