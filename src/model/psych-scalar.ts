@@ -60,6 +60,7 @@ export function psychScalar(s: string): PsychScalar {
   }
   if (SEXAGESIMAL_INT.test(s)) {
     // Psych weighs the parts as if there were three (`1:30` is 1 h 30 min), signs per part.
+    if (s.length > MAX_EXACT_DIGITS) return asWritten(s);
     let total = 0n;
     s.split(':').forEach((n, e) => (total += BigInt(rubyToI(n)) * 60n ** BigInt(Math.abs(e - 2))));
     return integer(total);
@@ -75,8 +76,24 @@ export function psychScalar(s: string): PsychScalar {
     const f = rubyFloat(s.replace(/[,_]/g, '').replace(/\.([Ee]|$)/, '$1'));
     return f === undefined ? str(s) : number(f);
   }
-  if (INTEGER_LEGACY.test(s)) return integer(rubyInteger(s.replace(/[,_]/g, '')));
+  if (INTEGER_LEGACY.test(s)) {
+    const t = s.replace(/[,_]/g, '');
+    return t.length > MAX_EXACT_DIGITS ? asWritten(t) : integer(rubyInteger(t));
+  }
   return str(s);
+}
+
+/**
+ * Integers are exact (BigInt) up to this many characters. Past it, converting between bases takes
+ * time that grows faster than the text (about a second for 2 million digits, and a CI file may be
+ * 2 MB): such a number keeps its value as a double and its text as written, commas and
+ * underscores removed, instead of Ruby's `to_s`. No real configuration writes one.
+ */
+const MAX_EXACT_DIGITS = 400;
+
+function asWritten(t: string): PsychScalar {
+  // A double of a decimal text (Infinity past 1e308); NaN for another base or hours:minutes.
+  return { value: /^[-+]?(?:0|[1-9][0-9]*)$/.test(t) ? Number(t) : NaN, text: t };
 }
 
 /** `Integer(text)` for what INTEGER_LEGACY matched (commas and underscores removed): `0b`, `0x`, a leading `0` is octal. */

@@ -25,6 +25,17 @@ describe('psychScalar', () => {
     expect(psychScalar('n\nno')).toEqual({ value: false });
   });
 
+  it('keeps integers exact up to 400 characters, and longer ones as written (base conversion grows faster than the text)', () => {
+    const hex = 'f'.repeat(96);
+    expect(psychScalar('0x' + hex)).toEqual({ value: Number('0x' + hex), text: BigInt('0x' + hex).toString() });
+    const long = '0x' + 'f'.repeat(1_000_000);
+    expect(psychScalar(long)).toEqual({ value: NaN, text: long });
+    const digits = '9'.repeat(2_000_000);
+    expect(psychScalar(digits)).toEqual({ value: Infinity, text: digits });
+    const hours = '1'.repeat(500) + ':30';
+    expect(psychScalar(hours)).toEqual({ value: NaN, text: hours });
+  });
+
   it('refuses dates and times, which GitLab\'s loader does not permit, only where Psych makes one', () => {
     expect(psychScalar('2024-01-02')).toEqual({ refused: 'Date' });
     expect(psychScalar('2024-1-2')).toEqual({ refused: 'Date' });
