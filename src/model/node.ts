@@ -108,7 +108,7 @@ export function str(node: YNode | undefined): string | undefined {
 }
 
 /** A non-null scalar's value as GitLab's Ruby prints it (`to_s`): `1.0` stays `1.0`. */
-export function scalarText(node: YScalar): string {
+export function scalarText(node: Pick<YScalar, 'value' | 'text'>): string {
   return node.text ?? String(node.value);
 }
 

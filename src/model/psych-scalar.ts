@@ -35,19 +35,20 @@ const WORDLIKE = /^[^0-9.:-]?[\p{Alphabetic}_ \t\n\v\f\r!@#$%^&*(){}<>|/\\~;=]+/
 const SEXAGESIMAL_INT = /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9]){1,2}$/;
 const SEXAGESIMAL_FLOAT = /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9]){1,2}\.[0-9_]*$/;
 
-const str = (value: string): PsychScalar => ({ value });
+/** A plain scalar Psych leaves a string. */
+const asString = (value: string): PsychScalar => ({ value });
 
 /** The value Psych gives a plain scalar's text. */
 export function psychScalar(s: string): PsychScalar {
   if (s === '') return { value: null };
   if (WORDLIKE.test(s) || s.includes('\n')) {
     // Ruby counts characters (code points), not UTF-16 units: a surrogate pair is one.
-    if (s.length > 5 && (s.length > 10 || s.length - (s.match(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g)?.length ?? 0) > 5)) return str(s);
-    if (/^[^ytonf~]/im.test(s)) return str(s);
+    if (s.length > 5 && (s.length > 10 || s.length - (s.match(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g)?.length ?? 0) > 5)) return asString(s);
+    if (/^[^ytonf~]/im.test(s)) return asString(s);
     if (s === '~' || /^null$/im.test(s)) return { value: null };
     if (/^(?:yes|true|on)$/im.test(s)) return { value: true };
     if (/^(?:no|false|off)$/im.test(s)) return { value: false };
-    return str(s);
+    return asString(s);
   }
   if (TIME.test(s)) return { refused: 'Time' };
   if (DATE.test(s)) return { refused: 'Date' };
@@ -56,7 +57,7 @@ export function psychScalar(s: string): PsychScalar {
   if (/^\.nan$/i.test(s)) return number(NaN);
   if (/^:./.test(s)) {
     const quoted = /^:(["'])(.*)\1/.exec(s);
-    return str(quoted ? quoted[2]!.replace(/^:/, '') : s.slice(1));
+    return asString(quoted ? quoted[2]!.replace(/^:/, '') : s.slice(1));
   }
   if (SEXAGESIMAL_INT.test(s)) {
     // Psych weighs the parts as if there were three (`1:30` is 1 h 30 min), signs per part.
@@ -71,16 +72,16 @@ export function psychScalar(s: string): PsychScalar {
     return number(total);
   }
   if (FLOAT.test(s)) {
-    if (/^[-+]?\.$/.test(s)) return str(s);
+    if (/^[-+]?\.$/.test(s)) return asString(s);
     // `Float(string.delete(',_').gsub(/\.([Ee]|$)/, '\1'))`
     const f = rubyFloat(s.replace(/[,_]/g, '').replace(/\.([Ee]|$)/, '$1'));
-    return f === undefined ? str(s) : number(f);
+    return f === undefined ? asString(s) : number(f);
   }
   if (INTEGER_LEGACY.test(s)) {
     const t = s.replace(/[,_]/g, '');
     return t.length > MAX_EXACT_DIGITS ? asWritten(t) : integer(rubyInteger(t));
   }
-  return str(s);
+  return asString(s);
 }
 
 /**

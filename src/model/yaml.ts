@@ -1,7 +1,7 @@
 import { LineCounter, Composer, isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node as YamlNode, type ScalarTag, type Tags } from 'yaml';
 import type { SourceLocation } from './location.js';
 import type { Diagnostic } from './diagnostics.js';
-import type { YMap, YMapEntry, YNode, YScalar } from './node.js';
+import { scalarText, type YMap, type YMapEntry, type YNode, type YScalar } from './node.js';
 import { firstLine } from '../util/text.js';
 import { tokensWithinDepth } from '../util/yaml-depth.js';
 import { psychScalar, type PsychScalar } from './psych-scalar.js';
@@ -292,7 +292,7 @@ class Converter {
         : keyNode === null
           ? ''
           : isScalar(keyNode)
-            ? scalarKey(modelScalar(keyNode, () => this.loc(keyNode)))
+            ? keyText(modelScalar(keyNode, () => this.loc(keyNode)))
             : ((keyNode as { source?: string }).source ?? '');
       const valueNode = pair.value as YamlNode | null;
       const value: YNode = valueNode
@@ -367,7 +367,7 @@ class Converter {
   }
 }
 
-/** A scalar key's text: Ruby's `to_s` where it differs, else the value's (null is the empty key). */
-function scalarKey(k: { value: YScalar['value']; text?: string }): string {
-  return k.text ?? String(k.value ?? '');
+/** A scalar key's text as GitLab prints it (`scalarText`); null is the empty key. */
+function keyText(k: Pick<YScalar, 'value' | 'text'>): string {
+  return k.value === null ? '' : scalarText(k);
 }
