@@ -104,6 +104,14 @@ describe('include (doc/ci/yaml/includes.md)', () => {
     expect(p.jobs.map((j) => [j.name, j.stage])).toEqual([['scan-job', 'build']]);
   });
 
+  it('interpolates a number input as GitLab prints it (a float keeps its `.0`)', async () => {
+    const p = await load(
+      { '.gitlab-ci.yml': "include:\n  - component: gitlab.example.com/grp/comps/scan@1.0\n    inputs:\n      level: 2.50\n" },
+      { 'component:gitlab.example.com/grp/comps/scan@1.0': 'spec:\n  inputs:\n    version:\n      type: number\n      default: 1.0\n    level:\n      type: number\n---\nscan:\n  variables:\n    V: "v$[[ inputs.version ]]-$[[ inputs.level ]]"\n  script: echo\n' },
+    );
+    expect(p.jobs[0]?.variables.get('V')?.value).toBe('v1.0-2.5');
+  });
+
   it('missing files and a non-YAML extension use GitLab wording', async () => {
     const p = await load({ '.gitlab-ci.yml': 'include:\n  - missing.yml\n  - ci/file.txt\nb:\n  script: x\n', 'ci/file.txt': 'x' });
     expect(invalid(p)).toEqual(['Local file `missing.yml` does not exist!', 'Included file `ci/file.txt` does not have YAML extension!']);
