@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { formatOption } from '../../src/cli/io.js';
 import {
-  isRenderFormat,
   RENDER_FORMATS,
   renderCodeQuality,
   renderFindings,
@@ -38,8 +38,9 @@ describe('renderFindings', () => {
 
   it('validates format names and rejects unknown ones with a clear error', () => {
     expect(RENDER_FORMATS).toEqual(['text', 'json', 'sarif', 'codequality']);
-    expect(isRenderFormat('sarif')).toBe(true);
-    expect(isRenderFormat('xml')).toBe(false);
+    // The CLI's --format reads them through formatOption.
+    expect(formatOption('sarif', RENDER_FORMATS, 'text')).toBe('sarif');
+    expect(() => formatOption('xml', RENDER_FORMATS, 'text')).toThrow('--format must be one of text, json, sarif, codequality (got "xml")');
     expect(() => renderFindings('xml' as RenderFormat, input())).toThrow(
       'unknown output format "xml" (expected text, json, sarif, codequality)',
     );

@@ -10,10 +10,6 @@ export { renderJson } from './json.js';
 export { renderSarif } from './sarif.js';
 export { renderCodeQuality } from './codequality.js';
 
-export function isRenderFormat(value: string): value is RenderFormat {
-  return (RENDER_FORMATS as readonly string[]).includes(value);
-}
-
 /** Whether the format reads `RenderInput.rules` (SARIF's rule descriptors); the others ignore it. */
 export function listsRules(format: RenderFormat): boolean {
   return format === 'sarif';
